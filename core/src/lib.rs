@@ -1,0 +1,77 @@
+//! # ualign: asymptotic universal alignment, certified, without an allocator
+//!
+//! An assistant holds `n` candidate responses; a population of `m` weighted user types ranks them.
+//! Showing a user `k` responses drawn from the symmetric Nash equilibrium of the `(k+1)`-player
+//! alignment game guarantees that the user's favourite beats any single rival response with
+//! probability at least `k/(k+1)` (Cai & Zheng, ICML 2026). This crate computes that equilibrium,
+//! certifies any policy exactly, and samples the `k` responses, on a desktop or a microcontroller.
+//!
+//! The data flow, top to bottom, one module per concept:
+//!
+//! 1. [`population`]: weighted user types from score rows or rankings, validated; orders and tie
+//!    classes computed once, into caller-provided storage.
+//! 2. [`share`]: the exact share `g(y)` of every candidate against `k` draws from a policy.
+//! 3. [`certificate`]: worst-case win rate, exploitability and worst opponent of `(pi, k)`.
+//! 4. [`solver`]: Hedge (time-mixture certificate), optimistic Hedge (last iterate certificate),
+//!    and the NLHF baseline (`k = 1`).
+//! 5. [`opponents`]: the worst opponent that itself shows `l` responses.
+//! 6. [`sampling`]: seeded picks, distinct picks, candidates ordered by mass.
+//! 7. [`synthetic`]: impartial-culture, Mallows and Plackett-Luce populations for tests and
+//!    benchmarks.
+//!
+//! Capacities: the candidate capacity `N` is a const generic (scratch arrays of `N` floats live on
+//! the stack); user storage, which may hold 100,000 types on a desktop, is a pair of slices the
+//! caller owns ([`population::Storage`]). Nothing allocates.
+//!
+//! ```
+//! use ualign::{population::{Population, Storage}, solver::{optimistic_hedge, SolveOptions}};
+//!
+//! // SPEC §7: 60% rank a > c > b, 40% rank b > c > a.
+//! let mut weights = [0.0f32; 2];
+//! let mut order = [0u16; 2 * 3];
+//! let mut b = Population::<8>::builder(3, Storage::new(&mut weights, &mut order))?;
+//! b.push_ranking(0.6, [[0], [2], [1]])?;
+//! b.push_ranking(0.4, [[1], [2], [0]])?;
+//! let pop = b.finish()?;
+//!
+//! let mut policy = [0.0f32; 3];
+//! let sol = optimistic_hedge(&pop, &SolveOptions::new(2).epsilon(1e-5), &mut policy)?;
+//! assert!((policy[0] - 0.8).abs() < 1e-3 && (policy[1] - 0.2).abs() < 1e-3);
+//! assert!(sol.certificate.worst_case_win_rate >= 2.0 / 3.0 - 1e-5);
+//! # Ok::<(), ualign::Error>(())
+//! ```
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod certificate;
+mod error;
+pub mod float;
+pub mod opponents;
+pub mod population;
+pub mod sampling;
+pub mod share;
+pub mod solver;
+pub mod synthetic;
+
+pub use certificate::Certificate;
+pub use error::Error;
+pub use population::{Population, Storage};
+
+/// The largest number of candidates any population may have (candidate indices are 15-bit).
+pub const MAX_CANDIDATES: usize = 1 << 15;
+
+/// The largest `k` (number of shown responses) the crate accepts.
+///
+/// The share costs `O(k)` per user and candidate and stays accurate far beyond this; the bound
+/// keeps the cost of one call predictable on a microcontroller.
+pub const MAX_K: u32 = 1024;
+
+/// Checks `1 <= k <= MAX_K`.
+pub(crate) fn check_k(k: u32) -> Result<(), Error> {
+    if k == 0 || k > MAX_K {
+        Err(Error::InvalidK { k })
+    } else {
+        Ok(())
+    }
+}

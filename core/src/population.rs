@@ -1,0 +1,305 @@
+//! Weighted user types over `n` candidates: validation, orders and tie classes.
+//!
+//! A user type is a weak order over the candidates (SPEC §1). It is stored as the list of
+//! candidates from best to worst, one `u16` per position, with the top bit set when the candidate
+//! at that position ties with the one at the next position. Weights are normalised to sum to 1 at
+//! [`PopulationBuilder::finish`]. Both live in a [`Storage`] the caller owns, so a population of
+//! 100,000 user types costs no stack and no allocator.
+
+use crate::{Error, MAX_CANDIDATES};
+
+/// Set on a position whose candidate ties with the candidate at the next position.
+pub(crate) const TIE_NEXT: u16 = 0x8000;
+/// Extracts the candidate index from an order entry.
+pub(crate) const INDEX: u16 = 0x7fff;
+
+/// Caller-owned storage for the user types: one weight and `n` order entries per type.
+///
+/// ```
+/// use ualign::Storage;
+/// let mut weights = [0.0f32; 4];
+/// let mut order = [0u16; 4 * 10]; // up to 4 user types over 10 candidates
+/// let storage = Storage::new(&mut weights, &mut order);
+/// ```
+#[derive(Debug)]
+pub struct Storage<'a> {
+    weights: &'a mut [f32],
+    order: &'a mut [u16],
+}
+
+impl<'a> Storage<'a> {
+    /// Storage for `min(weights.len(), order.len() / n)` user types over `n` candidates.
+    pub fn new(weights: &'a mut [f32], order: &'a mut [u16]) -> Self {
+        Storage { weights, order }
+    }
+}
+
+/// A validated population of weighted user types over `n <= N` candidates.
+///
+/// `N` is the candidate capacity: the share oracle and the solvers keep a few `[f32; N]` scratch
+/// arrays on the stack. Build one with [`Population::builder`].
+#[derive(Clone, Copy, Debug)]
+pub struct Population<'a, const N: usize> {
+    n: usize,
+    weights: &'a [f32],
+    order: &'a [u16],
+}
+
+/// Adds user types one by one, then [`finish`](PopulationBuilder::finish)es the population.
+#[derive(Debug)]
+pub struct PopulationBuilder<'a, const N: usize> {
+    n: usize,
+    m: usize,
+    capacity: usize,
+    total: f64,
+    storage: Storage<'a>,
+}
+
+impl<'a, const N: usize> Population<'a, N> {
+    /// Starts a population over `n` candidates in `storage`.
+    ///
+    /// Errors: [`Error::NoCandidates`] when `n == 0`, [`Error::TooManyCandidates`] when
+    /// `n > N` or `n > MAX_CANDIDATES`.
+    pub fn builder(n: usize, storage: Storage<'a>) -> Result<PopulationBuilder<'a, N>, Error> {
+        if n == 0 {
+            return Err(Error::NoCandidates);
+        }
+        let capacity = if N < MAX_CANDIDATES {
+            N
+        } else {
+            MAX_CANDIDATES
+        };
+        if n > capacity {
+            return Err(Error::TooManyCandidates { n, capacity });
+        }
+        let users = storage.weights.len().min(storage.order.len() / n);
+        Ok(PopulationBuilder {
+            n,
+            m: 0,
+            capacity: users,
+            total: 0.0,
+            storage,
+        })
+    }
+
+    /// Number of candidates.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    /// Number of user types.
+    pub fn m(&self) -> usize {
+        self.weights.len()
+    }
+
+    /// Normalised weight of user type `j` (the weights sum to 1), or `None` past the end.
+    pub fn weight(&self, j: usize) -> Option<f32> {
+        self.weights.get(j).copied()
+    }
+
+    /// The normalised weights, one per user type.
+    pub fn weights(&self) -> &'a [f32] {
+        self.weights
+    }
+
+    /// The order of user type `j`, best first: `(candidate, ties_with_next)` per position.
+    pub fn order(&self, j: usize) -> Option<impl Iterator<Item = (usize, bool)> + 'a> {
+        let row = self.order.get(j * self.n..(j + 1) * self.n)?;
+        Some(
+            row.iter()
+                .map(|&e| ((e & INDEX) as usize, e & TIE_NEXT != 0)),
+        )
+    }
+
+    /// The user types `range` as a population of their own, keeping the weights of the whole
+    /// (so the shares of the parts add up to the share of the whole). Used by the host to split
+    /// the users across threads. `None` when the range is empty or out of bounds.
+    pub fn users(&self, range: core::ops::Range<usize>) -> Option<Population<'a, N>> {
+        if range.is_empty() {
+            return None;
+        }
+        let weights = self.weights.get(range.clone())?;
+        let order = self
+            .order
+            .get(range.start * self.n..range.end.checked_mul(self.n)?)?;
+        Some(Population {
+            n: self.n,
+            weights,
+            order,
+        })
+    }
+
+    /// The raw order rows (internal layout), `m * n` entries.
+    pub(crate) fn order_rows(&self) -> &'a [u16] {
+        self.order
+    }
+}
+
+impl<'a, const N: usize> PopulationBuilder<'a, N> {
+    /// Number of candidates.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    /// User types pushed so far.
+    pub fn len(&self) -> usize {
+        self.m
+    }
+
+    /// Whether no user type was pushed yet.
+    pub fn is_empty(&self) -> bool {
+        self.m == 0
+    }
+
+    /// How many user types the storage holds.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Adds a user type from one score per candidate: higher is better, equal scores tie.
+    ///
+    /// Errors (nothing is added): [`Error::TooManyUsers`], [`Error::LengthMismatch`],
+    /// [`Error::NonFiniteScore`], [`Error::NonFiniteWeight`], [`Error::NegativeWeight`].
+    pub fn push_scores(&mut self, weight: f64, scores: &[f64]) -> Result<(), Error> {
+        let user = self.m;
+        if scores.len() != self.n {
+            return Err(Error::LengthMismatch {
+                expected: self.n,
+                found: scores.len(),
+            });
+        }
+        if let Some(candidate) = scores.iter().position(|s| !s.is_finite()) {
+            return Err(Error::NonFiniteScore { user, candidate });
+        }
+        self.push_validated(weight, scores)
+    }
+
+    /// Adds a user type from a ranking with tie groups, best group first.
+    ///
+    /// Candidates the ranking leaves out tie below every listed one (PrefLib's convention for
+    /// incomplete orders). An empty group is allowed and means nothing.
+    ///
+    /// ```
+    /// # use ualign::{Population, Storage};
+    /// # let (mut w, mut o) = ([0.0f32; 1], [0u16; 4]);
+    /// let mut b = Population::<4>::builder(4, Storage::new(&mut w, &mut o))?;
+    /// b.push_ranking(3.0, [&[2usize][..], &[0, 1]])?; // 2 > {0, 1} > 3
+    /// # Ok::<(), ualign::Error>(())
+    /// ```
+    ///
+    /// Errors (nothing is added): [`Error::TooManyUsers`], [`Error::UnknownCandidate`],
+    /// [`Error::DuplicateCandidate`], [`Error::NonFiniteWeight`], [`Error::NegativeWeight`].
+    pub fn push_ranking<G, I>(&mut self, weight: f64, groups: G) -> Result<(), Error>
+    where
+        G: IntoIterator<Item = I>,
+        I: IntoIterator,
+        I::Item: core::borrow::Borrow<usize>,
+    {
+        let user = self.m;
+        // Group g gets score -g; unlisted candidates get the lowest score of all.
+        let mut scores = [f64::NEG_INFINITY; N];
+        let scores = scores.get_mut(..self.n).ok_or(Error::TooManyCandidates {
+            n: self.n,
+            capacity: N,
+        })?;
+        let mut level = 0.0f64;
+        let mut listed = 0usize;
+        for group in groups {
+            for c in group {
+                let c = *core::borrow::Borrow::borrow(&c);
+                let slot = scores
+                    .get_mut(c)
+                    .ok_or(Error::UnknownCandidate { user, candidate: c })?;
+                if *slot != f64::NEG_INFINITY {
+                    return Err(Error::DuplicateCandidate { user, candidate: c });
+                }
+                *slot = -level;
+                listed += 1;
+            }
+            level += 1.0;
+        }
+        if listed < self.n {
+            for s in scores.iter_mut().filter(|s| **s == f64::NEG_INFINITY) {
+                *s = -level;
+            }
+        }
+        self.push_validated(weight, scores)
+    }
+
+    fn push_validated(&mut self, weight: f64, scores: &[f64]) -> Result<(), Error> {
+        let user = self.m;
+        if self.m >= self.capacity {
+            return Err(Error::TooManyUsers {
+                capacity: self.capacity,
+            });
+        }
+        if weight.is_nan() || weight > f32::MAX as f64 {
+            return Err(Error::NonFiniteWeight { user });
+        }
+        if weight < 0.0 {
+            return Err(Error::NegativeWeight { user });
+        }
+        let n = self.n;
+        let mut idx = [0u16; N];
+        let idx = idx
+            .get_mut(..n)
+            .ok_or(Error::TooManyCandidates { n, capacity: N })?;
+        for (i, slot) in idx.iter_mut().enumerate() {
+            *slot = i as u16;
+        }
+        // Best first; equal scores keep index order so the layout is deterministic.
+        // Scores are finite here, so `partial_cmp` never fails.
+        let score = |i: u16| scores.get(i as usize).copied().unwrap_or(0.0);
+        idx.sort_unstable_by(|&a, &b| {
+            score(b)
+                .partial_cmp(&score(a))
+                .unwrap_or(core::cmp::Ordering::Equal)
+                .then(a.cmp(&b))
+        });
+        let row =
+            self.storage
+                .order
+                .get_mut(user * n..(user + 1) * n)
+                .ok_or(Error::TooManyUsers {
+                    capacity: self.capacity,
+                })?;
+        for (p, slot) in row.iter_mut().enumerate() {
+            let c = idx.get(p).copied().unwrap_or(0);
+            let tie = match idx.get(p + 1) {
+                Some(&next) => score(c) == score(next),
+                None => false,
+            };
+            *slot = c | if tie { TIE_NEXT } else { 0 };
+        }
+        let w = weight as f32;
+        if let Some(slot) = self.storage.weights.get_mut(user) {
+            *slot = w;
+        }
+        self.total += w as f64;
+        self.m += 1;
+        Ok(())
+    }
+
+    /// Validates the total weight and normalises the weights to sum to 1.
+    ///
+    /// Errors: [`Error::NoUsers`], [`Error::ZeroTotalWeight`].
+    pub fn finish(self) -> Result<Population<'a, N>, Error> {
+        if self.m == 0 {
+            return Err(Error::NoUsers);
+        }
+        if self.total <= 0.0 {
+            return Err(Error::ZeroTotalWeight);
+        }
+        let Storage { weights, order } = self.storage;
+        let weights = weights.get_mut(..self.m).ok_or(Error::NoUsers)?;
+        for w in weights.iter_mut() {
+            *w = (*w as f64 / self.total) as f32;
+        }
+        let order = order.get(..self.m * self.n).ok_or(Error::NoUsers)?;
+        Ok(Population {
+            n: self.n,
+            weights,
+            order,
+        })
+    }
+}

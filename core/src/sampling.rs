@@ -1,0 +1,144 @@
+//! Deployment (SPEC §6): seeded picks from a policy or a Hedge time mixture, distinct picks, and
+//! candidates ordered by mass.
+//!
+//! Any [`rand_core::Rng`] works; the documented default is `rand_xoshiro::Xoshiro128PlusPlus`
+//! seeded with `seed_from_u64`, which gives the same picks on every target for the same seed.
+//! Only `next_u32` is used, so 32-bit generators are at no disadvantage.
+
+use heapless::Vec;
+use rand_core::Rng;
+
+use crate::{Error, check_k, share::check_policy, solver::TimeMixture};
+
+/// A uniform `f32` in `[0, 1)` with 24 random bits (exact on every target).
+pub fn unit_f32<R: Rng + ?Sized>(rng: &mut R) -> f32 {
+    (rng.next_u32() >> 8) as f32 * (1.0 / 16_777_216.0)
+}
+
+/// A uniform integer in `0..n` (`n >= 1`; 0 for `n == 0`), by Lemire's multiply-shift with
+/// rejection, so it is exactly uniform.
+pub fn below<R: Rng + ?Sized>(rng: &mut R, n: u32) -> u32 {
+    if n == 0 {
+        return 0;
+    }
+    let threshold = n.wrapping_neg() % n;
+    loop {
+        let x = rng.next_u32() as u64 * n as u64;
+        if (x as u32) >= threshold {
+            return (x >> 32) as u32;
+        }
+    }
+}
+
+/// One draw from `pi` (assumed a policy): inverse CDF on a 24-bit uniform. Never returns a
+/// candidate of mass 0: rounding past the end falls back to the last candidate with mass.
+pub fn draw<R: Rng + ?Sized>(pi: &[f32], rng: &mut R) -> usize {
+    let u = unit_f32(rng);
+    let mut acc = 0.0f32;
+    let mut last = 0usize;
+    for (y, &p) in pi.iter().enumerate() {
+        if p > 0.0 {
+            acc += p;
+            last = y;
+            if u < acc {
+                return y;
+            }
+        }
+    }
+    last
+}
+
+/// `k` independent draws from `pi`, in draw order.
+///
+/// ```
+/// use rand_xoshiro::{Xoshiro128PlusPlus, rand_core::SeedableRng};
+/// let mut rng = Xoshiro128PlusPlus::seed_from_u64(7);
+/// let picks = ualign::sampling::picks::<_, 16>(&[0.8, 0.2, 0.0], 4, &mut rng)?;
+/// assert_eq!(picks.len(), 4);
+/// assert!(picks.iter().all(|&y| y < 2));
+/// # Ok::<(), ualign::Error>(())
+/// ```
+///
+/// Errors: [`Error::InvalidK`] (also when `k > K`), [`Error::InvalidPolicy`].
+pub fn picks<R: Rng + ?Sized, const K: usize>(
+    pi: &[f32],
+    k: u32,
+    rng: &mut R,
+) -> Result<Vec<u16, K>, Error> {
+    check_k(k)?;
+    check_policy(pi, pi.len())?;
+    if pi.is_empty() || pi.len() > crate::MAX_CANDIDATES {
+        return Err(Error::InvalidPolicy);
+    }
+    let mut out = Vec::new();
+    for _ in 0..k {
+        out.push(draw(pi, rng) as u16)
+            .map_err(|_| Error::InvalidK { k })?;
+    }
+    Ok(out)
+}
+
+/// `k` draws from a Hedge time mixture: one round `t` drawn uniformly, then `k` draws from
+/// `pi_t` (SPEC §4). One round serves all `k` draws: that is the object the mixture's
+/// certificate covers.
+///
+/// Errors: [`Error::InvalidK`] (also when `k > K`), [`Error::BufferTooSmall`] for an empty
+/// mixture.
+pub fn mixture_picks<R: Rng + ?Sized, const K: usize>(
+    mixture: &TimeMixture<'_>,
+    k: u32,
+    rng: &mut R,
+) -> Result<Vec<u16, K>, Error> {
+    check_k(k)?;
+    let rounds = u32::try_from(mixture.rounds()).unwrap_or(u32::MAX);
+    let t = below(rng, rounds) as usize;
+    let pi = mixture.iterate(t).ok_or(Error::BufferTooSmall {
+        needed: mixture.n(),
+        found: 0,
+    })?;
+    let mut out = Vec::new();
+    for _ in 0..k {
+        out.push(draw(pi, rng) as u16)
+            .map_err(|_| Error::InvalidK { k })?;
+    }
+    Ok(out)
+}
+
+/// The distinct members of `picks`, in order of first appearance. Showing these instead of all
+/// `k` slots gives the user the same win rate (SPEC §6).
+pub fn distinct<const K: usize>(picks: &[u16]) -> Vec<u16, K> {
+    let mut out: Vec<u16, K> = Vec::new();
+    for &y in picks {
+        if !out.contains(&y) && out.push(y).is_err() {
+            break;
+        }
+    }
+    out
+}
+
+/// Candidates with positive mass, ordered by mass (largest first, lower index first on ties):
+/// the reranked list.
+///
+/// Errors: [`Error::TooManyCandidates`] when `pi.len() > N`.
+pub fn by_mass<const N: usize>(pi: &[f32]) -> Result<Vec<u16, N>, Error> {
+    if pi.len() > N || pi.len() > crate::MAX_CANDIDATES {
+        return Err(Error::TooManyCandidates {
+            n: pi.len(),
+            capacity: N,
+        });
+    }
+    let mut out: Vec<u16, N> = Vec::new();
+    for (y, &p) in pi.iter().enumerate() {
+        if p > 0.0 && out.push(y as u16).is_err() {
+            break;
+        }
+    }
+    let mass = |y: u16| pi.get(y as usize).copied().unwrap_or(0.0);
+    out.sort_unstable_by(|&a, &b| {
+        mass(b)
+            .partial_cmp(&mass(a))
+            .unwrap_or(core::cmp::Ordering::Equal)
+            .then(a.cmp(&b))
+    });
+    Ok(out)
+}
