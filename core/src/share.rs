@@ -22,6 +22,28 @@ pub const LANES: usize = 8;
 /// User types summed per block before the block joins the total.
 pub const BLOCK: usize = 256;
 
+/// Anything that computes the shares of a policy over `n <= N` candidates.
+///
+/// [`Population`] is the single-threaded oracle; the solvers take any oracle, so a host can split
+/// the user types across threads (each part a [`Population::users`] view) without core knowing
+/// about threads.
+pub trait Oracle<const N: usize> {
+    /// Number of candidates.
+    fn n(&self) -> usize;
+    /// Writes `g(y)` for every candidate into `out`. Callers pass a policy of length `n`, an
+    /// `out` of length `n` and a valid `k`; other inputs must not panic but may give any result.
+    fn shares_into(&self, pi: &[f32], k: u32, out: &mut [f32]);
+}
+
+impl<const N: usize> Oracle<N> for Population<'_, N> {
+    fn n(&self) -> usize {
+        Population::n(self)
+    }
+    fn shares_into(&self, pi: &[f32], k: u32, out: &mut [f32]) {
+        shares_unchecked(self, pi, k, out);
+    }
+}
+
 /// Checks that `pi` is a policy over `n` candidates: finite, non-negative, summing to 1 within
 /// `1e-3` (the tolerance covers policies printed with few digits).
 pub fn check_policy(pi: &[f32], n: usize) -> Result<(), Error> {

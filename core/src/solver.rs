@@ -20,7 +20,7 @@
 //!   the iterate with the lowest exact exploitability seen, and its certificate is that exact
 //!   value.
 
-use crate::{Certificate, Error, Population, check_k, float, share::shares_unchecked};
+use crate::{Certificate, Error, check_k, float, share::Oracle};
 
 /// Options for the solvers.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -95,8 +95,8 @@ pub struct Solution {
 /// ```
 ///
 /// Errors: [`Error::InvalidK`], [`Error::InvalidEpsilon`], [`Error::LengthMismatch`].
-pub fn optimistic_hedge<const N: usize>(
-    pop: &Population<'_, N>,
+pub fn optimistic_hedge<const N: usize, O: Oracle<N> + ?Sized>(
+    pop: &O,
     opts: &SolveOptions,
     policy: &mut [f32],
 ) -> Result<Solution, Error> {
@@ -126,7 +126,7 @@ pub fn optimistic_hedge<const N: usize>(
             .ok_or(Error::TooManyCandidates { n, capacity: N })?,
     );
     softmax(logits, pi);
-    shares_unchecked(pop, pi, k, g);
+    pop.shares_into(pi, k, g);
     let mut cert = Certificate::from_shares(g, k)?;
     policy.copy_from_slice(pi);
     let mut best = cert;
@@ -142,7 +142,7 @@ pub fn optimistic_hedge<const N: usize>(
         }
         softmax(logits, pi);
         g_prev.copy_from_slice(g);
-        shares_unchecked(pop, pi, k, g);
+        pop.shares_into(pi, k, g);
         iterations += 1;
         cert = Certificate::from_shares(g, k)?;
         if cert.exploitability < best.exploitability {
@@ -169,8 +169,8 @@ pub fn optimistic_hedge<const N: usize>(
 /// The NLHF baseline: the `k = 1` equilibrium (the maximal lottery of the margin matrix),
 /// solved by [`optimistic_hedge`] with `k = 1`. Certify what sampling it `k` times guarantees
 /// with [`crate::certificate::certify`] at that `k`.
-pub fn nlhf<const N: usize>(
-    pop: &Population<'_, N>,
+pub fn nlhf<const N: usize, O: Oracle<N> + ?Sized>(
+    pop: &O,
     epsilon: f32,
     max_iter: u32,
     policy: &mut [f32],
@@ -180,7 +180,7 @@ pub fn nlhf<const N: usize>(
         epsilon,
         max_iter,
     };
-    optimistic_hedge(pop, &opts, policy)
+    optimistic_hedge::<N, O>(pop, &opts, policy)
 }
 
 /// The time mixture of Hedge: draw a round `t` uniformly, then `k` draws from `pi_t`.
@@ -226,8 +226,8 @@ pub struct HedgeSolution<'b> {
 ///
 /// Errors: [`Error::InvalidK`], [`Error::InvalidEpsilon`], [`Error::BufferTooSmall`] when
 /// `iterates` cannot hold one round.
-pub fn hedge<'b, const N: usize>(
-    pop: &Population<'_, N>,
+pub fn hedge<'b, const N: usize, O: Oracle<N> + ?Sized>(
+    pop: &O,
     opts: &SolveOptions,
     iterates: &'b mut [f32],
 ) -> Result<HedgeSolution<'b>, Error> {
@@ -259,7 +259,7 @@ pub fn hedge<'b, const N: usize>(
     let mut best = (f64::INFINITY, 0usize);
     for row in iterates.chunks_exact_mut(n).take(horizon) {
         softmax(logits, row);
-        shares_unchecked(pop, row, k, g);
+        pop.shares_into(row, k, g);
         rounds += 1;
         best = (f64::NEG_INFINITY, 0);
         for (y, (s, &gy)) in sum.iter_mut().zip(g.iter()).enumerate() {

@@ -1,0 +1,2 @@
+//! Rerank frames (work in progress).
+#![no_std]
