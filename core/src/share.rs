@@ -33,6 +33,9 @@ pub trait Oracle<const N: usize> {
     /// Writes `g(y)` for every candidate into `out`. Callers pass a policy of length `n`, an
     /// `out` of length `n` and a valid `k`; other inputs must not panic but may give any result.
     fn shares_into(&self, pi: &[f32], k: u32, out: &mut [f32]);
+    /// Adds the Jacobian `d g(support[r]) / d pi(support[c])` into `out[r * stride + c]`
+    /// (`out` zeroed by the caller). Same input contract as `shares_into`.
+    fn jacobian_into(&self, pi: &[f32], k: u32, support: &[u16], stride: usize, out: &mut [f64]);
 }
 
 impl<const N: usize> Oracle<N> for Population<'_, N> {
@@ -41,6 +44,9 @@ impl<const N: usize> Oracle<N> for Population<'_, N> {
     }
     fn shares_into(&self, pi: &[f32], k: u32, out: &mut [f32]) {
         shares_unchecked(self, pi, k, out);
+    }
+    fn jacobian_into(&self, pi: &[f32], k: u32, support: &[u16], stride: usize, out: &mut [f64]) {
+        jacobian_unchecked(self, pi, k, support, stride, out);
     }
 }
 
@@ -217,4 +223,90 @@ pub(crate) fn poly(upper: &[f32], lower: &[f32], n: usize, k: u32, value: &mut [
 /// (SPEC §2). Exposed for tests and diagnostics.
 pub fn self_payoff(pi: &[f32], g: &[f32]) -> f64 {
     pi.iter().zip(g).map(|(&p, &x)| p as f64 * x as f64).sum()
+}
+
+/// The Jacobian of the shares restricted to `support` (see [`Oracle::jacobian_into`]).
+///
+/// With `a = b + c` and `S = sum_{i=0..k} a^i b^(k-i)`, a candidate `z` strictly below `y` raises
+/// both `a` and `b` (`dS/da + dS/db`), one tied with `y` (or `y` itself) raises `a` only
+/// (`dS/da`), one above `y` changes nothing.
+pub(crate) fn jacobian_unchecked<const N: usize>(
+    pop: &Population<'_, N>,
+    pi: &[f32],
+    k: u32,
+    support: &[u16],
+    stride: usize,
+    out: &mut [f64],
+) {
+    let n = pop.n();
+    let mut mass = [0.0f32; N];
+    let mut upper = [0.0f32; N];
+    let mut lower = [0.0f32; N];
+    let mut class = [0u16; N]; // class number of each candidate, 0 = top
+    let mut da = [0.0f32; N]; // per support member
+    let mut dab = [0.0f32; N]; // dS/da + dS/db per support member
+    let scale = 1.0 / (k + 1) as f32;
+    for (row, &w) in pop.order_rows().chunks_exact(n).zip(pop.weights()) {
+        if w == 0.0 {
+            continue;
+        }
+        user_positions(row, pi, &mut mass, &mut upper, &mut lower);
+        let mut cls = 0u16;
+        for (p, &e) in row.iter().enumerate() {
+            if let (Some(slot), Some(&a), Some(&b)) = (
+                class.get_mut((e & INDEX) as usize),
+                upper.get(p),
+                lower.get(p),
+            ) {
+                *slot = cls;
+                // Park a and b of this candidate in the derivative arrays, indexed by candidate.
+                if let (Some(x), Some(y)) = (
+                    da.get_mut((e & INDEX) as usize),
+                    dab.get_mut((e & INDEX) as usize),
+                ) {
+                    *x = a;
+                    *y = b;
+                }
+            }
+            if e & TIE_NEXT == 0 {
+                cls = cls.saturating_add(1);
+            }
+        }
+        let w = w * scale;
+        for (r, &y) in support.iter().enumerate() {
+            let (a, b) = (
+                da.get(y as usize).copied().unwrap_or(0.0),
+                dab.get(y as usize).copied().unwrap_or(0.0),
+            );
+            let (d_a, d_b) = derivatives(a, b, k);
+            let (d_same, d_below) = ((d_a * w) as f64, ((d_a + d_b) * w) as f64);
+            let cy = class.get(y as usize).copied().unwrap_or(0);
+            for (c, &z) in support.iter().enumerate() {
+                let cz = class.get(z as usize).copied().unwrap_or(0);
+                let d = if cz == cy {
+                    d_same
+                } else if cz > cy {
+                    d_below
+                } else {
+                    continue;
+                };
+                if let Some(o) = out.get_mut(r * stride + c) {
+                    *o += d;
+                }
+            }
+        }
+    }
+}
+
+/// `(dS/da, dS/db)` for `S = sum_{i=0..k} a^i b^(k-i)`, by Horner in `a`.
+fn derivatives(a: f32, b: f32, k: u32) -> (f32, f32) {
+    let (mut d_a, mut d_b) = (0.0f32, 0.0f32);
+    let mut bp = 1.0f32;
+    for i in (1..=k).rev() {
+        // d_a: coefficient of a^(i-1) is i b^(k-i); d_b: coefficient of a^(i-1) is (k-i+1) b^(k-i).
+        d_a = d_a * a + i as f32 * bp;
+        d_b = d_b * a + (k - i + 1) as f32 * bp;
+        bp *= b;
+    }
+    (d_a, d_b)
 }

@@ -19,6 +19,13 @@
 //!   `1e6 (k+1)` so the log-weights stay finite). The policy deployed is
 //!   the iterate with the lowest exact exploitability seen, and its certificate is that exact
 //!   value.
+//! * **Polishing.** At rounds 16, 32, 64, ... the solver also tries Newton's method on the
+//!   indifference conditions `g(y) = v` for `y` in the support of the best iterate (at most
+//!   [`POLISH_MAX`] candidates), dropping candidates whose mass turns negative. At `k = 1` the
+//!   conditions are linear and one step lands on the maximal lottery once the support is right,
+//!   which plain optimistic Hedge approaches only slowly on matrix games. A polished policy is
+//!   accepted only when its exact exploitability is lower; its share evaluations count as
+//!   iterations.
 
 use crate::{Certificate, Error, check_k, float, share::Oracle};
 
@@ -135,6 +142,12 @@ pub fn optimistic_hedge<const N: usize, O: Oracle<N> + ?Sized>(
     // Bounded so the log-weights stay finite however long a point mass keeps improving.
     let eta_max = 1e6 * eta;
     let mut last_e = cert.exploitability;
+    let mut polished = [0.0f32; N];
+    // Running mean of the iterates: at k = 1 it identifies the support better than the last one.
+    let mut mean = [0.0f32; N];
+    if let Some(m) = mean.get_mut(..n) {
+        m.copy_from_slice(pi);
+    }
     g_prev.copy_from_slice(g);
     while best.exploitability > opts.epsilon && iterations < opts.max_iter {
         for ((l, &gt), &gp) in logits.iter_mut().zip(g.iter()).zip(g_prev.iter()) {
@@ -145,19 +158,51 @@ pub fn optimistic_hedge<const N: usize, O: Oracle<N> + ?Sized>(
         pop.shares_into(pi, k, g);
         iterations += 1;
         cert = Certificate::from_shares(g, k)?;
+        let w = 1.0 / iterations as f32;
+        for (a, &p) in mean.iter_mut().zip(pi.iter()) {
+            *a += w * (p - *a);
+        }
         if cert.exploitability < best.exploitability {
             best = cert;
             policy.copy_from_slice(pi);
         }
         eta *= if cert.exploitability <= last_e {
             1.05
+        } else if cert.exploitability > 2.0 * last_e {
+            0.5
         } else {
-            0.7
+            1.0
         };
         if eta > eta_max {
             eta = eta_max;
         }
         last_e = cert.exploitability;
+        if iterations.is_power_of_two() && iterations >= 16 && best.exploitability > opts.epsilon {
+            // The running mean is a policy too: certify it (one evaluation).
+            if let Some(m) = mean.get(..n) {
+                pop.shares_into(m, k, g_prev);
+                iterations = iterations.saturating_add(1);
+                let c = Certificate::from_shares(g_prev, k)?;
+                if c.exploitability < best.exploitability {
+                    best = c;
+                    policy.copy_from_slice(m);
+                }
+            }
+            for (source, threshold) in POLISH_GUESSES {
+                let from: &[f32] = if source { &mean } else { policy };
+                let (cand, evals) = polish(pop, k, from, threshold, &mut polished, g_prev);
+                iterations = iterations.saturating_add(evals);
+                if cand.exploitability < best.exploitability {
+                    best = cand;
+                    if let Some(p) = polished.get(..n) {
+                        policy.copy_from_slice(p);
+                    }
+                }
+                if best.exploitability <= opts.epsilon {
+                    break;
+                }
+            }
+        }
     }
     Ok(Solution {
         iterations,
@@ -310,4 +355,247 @@ fn softmax(logits: &mut [f32], pi: &mut [f32]) {
     for p in pi.iter_mut() {
         *p /= z;
     }
+}
+
+/// The largest support the Newton polish handles (its Jacobian lives on the stack).
+pub const POLISH_MAX: usize = 48;
+const SYS: usize = POLISH_MAX + 1;
+/// Support guesses tried by the polish: (from the running mean rather than the best iterate,
+/// candidates holding at least this fraction of the largest mass).
+const POLISH_GUESSES: [(bool, f32); 5] = [
+    (false, 1e-3),
+    (false, 3e-2),
+    (false, 3e-1),
+    (true, 1e-2),
+    (true, 1e-1),
+];
+
+/// Newton on the indifference conditions over the support of `pi`. Writes the result into `out`
+/// and returns its certificate and the number of share evaluations spent. `scratch` holds `n`
+/// floats.
+fn polish<const N: usize, O: Oracle<N> + ?Sized>(
+    pop: &O,
+    k: u32,
+    pi: &[f32],
+    threshold: f32,
+    out: &mut [f32; N],
+    scratch: &mut [f32],
+) -> (Certificate, u32) {
+    let n = pop.n().min(N).min(pi.len());
+    let worst = Certificate::new(k, 1.0, 0);
+    // Support: candidates holding a noticeable share of the largest mass.
+    let mut max = 0.0f32;
+    for &p in pi.iter() {
+        if p > max {
+            max = p;
+        }
+    }
+    let mut support = [0u16; POLISH_MAX];
+    let mut s = 0usize;
+    for (y, &p) in pi.iter().enumerate().take(n) {
+        if p > threshold * max {
+            match support.get_mut(s) {
+                Some(slot) => *slot = y as u16,
+                None => return (worst, 0),
+            }
+            s += 1;
+        }
+    }
+    let mut x = [0.0f64; POLISH_MAX];
+    let mut total = 0.0f64;
+    for i in 0..s {
+        let p = support
+            .get(i)
+            .and_then(|&y| pi.get(y as usize))
+            .copied()
+            .unwrap_or(0.0) as f64;
+        if let Some(xi) = x.get_mut(i) {
+            *xi = p;
+        }
+        total += p;
+    }
+    for xi in x.iter_mut().take(s) {
+        *xi /= total;
+    }
+    let g = scratch;
+    let mut v = 0.0f64;
+    let mut evals = 0u32;
+    let mut sys = [0.0f64; SYS * SYS];
+    let mut rhs = [0.0f64; SYS];
+    for step in 0..12 {
+        fill(out, &support[..s], &x[..s], n);
+        pop.shares_into(&out[..n], k, g);
+        evals += 1;
+        if step == 0 {
+            v = (0..s)
+                .map(|i| {
+                    support
+                        .get(i)
+                        .and_then(|&y| g.get(y as usize))
+                        .copied()
+                        .unwrap_or(0.0) as f64
+                })
+                .sum::<f64>()
+                / s as f64;
+        }
+        // Residuals.
+        let mut res = 0.0f64;
+        for i in 0..s {
+            let gy = support
+                .get(i)
+                .and_then(|&y| g.get(y as usize))
+                .copied()
+                .unwrap_or(0.0) as f64;
+            let r = gy - v;
+            if let Some(slot) = rhs.get_mut(i) {
+                *slot = -r;
+            }
+            res = res.max(if r < 0.0 { -r } else { r });
+        }
+        let sum: f64 = x.iter().take(s).sum();
+        if let Some(slot) = rhs.get_mut(s) {
+            *slot = 1.0 - sum;
+        }
+        if res < 1e-9 {
+            break;
+        }
+        let m = s + 1;
+        for j in sys.iter_mut() {
+            *j = 0.0;
+        }
+        pop.jacobian_into(&out[..n], k, &support[..s], m, &mut sys[..m * m]);
+        for r in 0..m {
+            for c in s..m {
+                let val = if r < s {
+                    -1.0 // d(g - v)/dv
+                } else {
+                    0.0
+                };
+                if let Some(slot) = sys.get_mut(r * m + c) {
+                    *slot = val;
+                }
+            }
+        }
+        for c in 0..s {
+            if let Some(slot) = sys.get_mut(s * m + c) {
+                *slot = 1.0; // d(sum x)/dx
+            }
+        }
+        if !solve(&mut sys[..m * m], &mut rhs[..m], m) {
+            break;
+        }
+        let mut negative = false;
+        for i in 0..s {
+            if let (Some(xi), Some(&d)) = (x.get_mut(i), rhs.get(i)) {
+                *xi += d;
+                negative |= *xi <= 0.0;
+            }
+        }
+        v += rhs.get(s).copied().unwrap_or(0.0);
+        if negative {
+            // Drop candidates whose mass left the simplex; renormalise the rest.
+            let mut kept = 0usize;
+            for i in 0..s {
+                let xi = x.get(i).copied().unwrap_or(0.0);
+                if xi > 0.0 {
+                    let y = support.get(i).copied().unwrap_or(0);
+                    if let (Some(sx), Some(sy)) = (x.get_mut(kept), support.get_mut(kept)) {
+                        *sx = xi;
+                        *sy = y;
+                    }
+                    kept += 1;
+                }
+            }
+            s = kept;
+            if s == 0 {
+                return (worst, evals);
+            }
+            let t: f64 = x.iter().take(s).sum();
+            for xi in x.iter_mut().take(s) {
+                *xi /= t;
+            }
+        }
+    }
+    fill(out, &support[..s], &x[..s], n);
+    pop.shares_into(&out[..n], k, g);
+    evals += 1;
+    match Certificate::from_shares(&g[..n], k) {
+        Ok(c) => (c, evals),
+        Err(_) => (worst, evals),
+    }
+}
+
+/// `out[..n]` = the policy with mass `x[i]` on `support[i]` (negative masses clipped, then
+/// renormalised in f32).
+fn fill<const N: usize>(out: &mut [f32; N], support: &[u16], x: &[f64], n: usize) {
+    for o in out.iter_mut() {
+        *o = 0.0;
+    }
+    let mut t = 0.0f64;
+    for &xi in x {
+        t += if xi > 0.0 { xi } else { 0.0 };
+    }
+    if t <= 0.0 {
+        return;
+    }
+    for (&y, &xi) in support.iter().zip(x) {
+        if let Some(o) = out.get_mut(y as usize) {
+            *o = if xi > 0.0 { (xi / t) as f32 } else { 0.0 };
+        }
+    }
+    let _ = n;
+}
+
+/// Solves `a x = b` in place (`a` is `m x m` row-major, `b` becomes `x`) by Gaussian
+/// elimination with partial pivoting. `false` when the matrix is singular to working precision.
+fn solve(a: &mut [f64], b: &mut [f64], m: usize) -> bool {
+    for col in 0..m {
+        let mut piv = col;
+        let mut best = 0.0f64;
+        for r in col..m {
+            let v = a.get(r * m + col).copied().unwrap_or(0.0);
+            let v = if v < 0.0 { -v } else { v };
+            if v > best {
+                best = v;
+                piv = r;
+            }
+        }
+        if best < 1e-12 {
+            return false;
+        }
+        if piv != col {
+            for c in 0..m {
+                a.swap(piv * m + c, col * m + c);
+            }
+            b.swap(piv, col);
+        }
+        let d = a.get(col * m + col).copied().unwrap_or(1.0);
+        for r in col + 1..m {
+            let f = a.get(r * m + col).copied().unwrap_or(0.0) / d;
+            if f == 0.0 {
+                continue;
+            }
+            for c in col..m {
+                let top = a.get(col * m + c).copied().unwrap_or(0.0);
+                if let Some(x) = a.get_mut(r * m + c) {
+                    *x -= f * top;
+                }
+            }
+            let top = b.get(col).copied().unwrap_or(0.0);
+            if let Some(x) = b.get_mut(r) {
+                *x -= f * top;
+            }
+        }
+    }
+    for col in (0..m).rev() {
+        let mut acc = b.get(col).copied().unwrap_or(0.0);
+        for c in col + 1..m {
+            acc -= a.get(col * m + c).copied().unwrap_or(0.0) * b.get(c).copied().unwrap_or(0.0);
+        }
+        let d = a.get(col * m + col).copied().unwrap_or(1.0);
+        if let Some(x) = b.get_mut(col) {
+            *x = acc / d;
+        }
+    }
+    true
 }
