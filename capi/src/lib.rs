@@ -1,1 +1,564 @@
-//! C ABI (work in progress).
+//! # ualign-capi: the C ABI of ualign
+//!
+//! A `staticlib` (`libualign_capi.a`) and a `cdylib` (`libualign_capi.so`) for C and C++ hosts
+//! (llama.cpp and friends) that have no Rust toolchain in their build. The hand-written header
+//! `capi/include/ualign.h` is the reference for C callers; this file mirrors it.
+//!
+//! Design:
+//!
+//! * **No handles, no allocation.** A population is a small `#[repr(C)]` struct the caller owns
+//!   ([`ualign_population`]); it records `n`, `m`, the caller's score matrix and user weights, and
+//!   the caller's workspace buffers (`m` floats and `m * n` `uint16_t`).
+//! * **Candidate capacity 1024.** Populations are `ualign::Population<'_, 1024>`: `n <= 1024`,
+//!   `k <= 1024` ([`ualign::MAX_K`]). The solver keeps its scratch arrays (a few `[f32; 1024]`)
+//!   on the stack: budget 64 KiB of stack for a call.
+//! * **Status codes, never panics.** Every entry point returns an `int` (0 = OK, a distinct negative
+//!   code per cause, see [`UALIGN_OK`] and below). Each body runs inside
+//!   [`std::panic::catch_unwind`]; a panic (there should be none) becomes
+//!   [`UALIGN_ERR_INTERNAL`]. Every pointer is checked (non-null, aligned, byte size at most
+//!   `isize::MAX`, no overlap between a written buffer and any other buffer of the call) before a
+//!   slice is built from it, so the checks do not depend on the build profile.
+//!
+//! ## Why the population is rebuilt on every call
+//!
+//! `ualign::Population` has private fields and no constructor from already validated parts, so a
+//! population cannot be rebuilt from the workspace buffers alone. Every call therefore re-runs
+//! `PopulationBuilder::push_scores` / `finish` from the caller's score matrix and weights into
+//! the workspace (`O(m n log n)`, small next to one solver round's `O(m n k)` times the rounds).
+//! The result is bit-for-bit the population the Rust API builds from the same inputs, which is
+//! what makes the C results identical to the Rust ones. Consequences the header documents: the
+//! score matrix and the weights must stay alive and unchanged while the population is used, and
+//! one population must not be used by two threads at once (the workspace is rewritten).
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(missing_docs)]
+#![allow(non_camel_case_types)]
+
+use core::ffi::{c_char, c_int};
+use core::mem::size_of;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use rand_xoshiro::{Xoshiro128PlusPlus, rand_core::SeedableRng};
+use ualign::{
+    Certificate, Error, Population, Storage,
+    certificate::certify,
+    sampling,
+    solver::{SolveOptions, optimistic_hedge},
+};
+
+/// The candidate capacity of every population of the C ABI (`n <= 1024`).
+pub const MAX_CANDIDATES: usize = 1024;
+/// The largest `k` the C ABI accepts (`UALIGN_MAX_K`).
+pub const MAX_K: u32 = ualign::MAX_K;
+
+/// Success.
+pub const UALIGN_OK: c_int = 0;
+/// A pointer is null or misaligned, or a buffer written by the call overlaps another buffer.
+pub const UALIGN_ERR_NULL_POINTER: c_int = -1;
+/// A size is wrong: `n == 0`, `n > 1024`, `m == 0`, `m * n` overflows, or an input policy's
+/// length is not `n`.
+pub const UALIGN_ERR_BAD_SIZE: c_int = -2;
+/// A score is NaN or infinite.
+pub const UALIGN_ERR_NON_FINITE_SCORE: c_int = -3;
+/// A user weight is negative.
+pub const UALIGN_ERR_NEGATIVE_WEIGHT: c_int = -4;
+/// A user weight is NaN or infinite.
+pub const UALIGN_ERR_NON_FINITE_WEIGHT: c_int = -5;
+/// All user weights are zero.
+pub const UALIGN_ERR_ZERO_TOTAL_WEIGHT: c_int = -6;
+/// `k` is 0 or larger than 1024.
+pub const UALIGN_ERR_INVALID_K: c_int = -7;
+/// `epsilon` is negative or not finite.
+pub const UALIGN_ERR_INVALID_EPSILON: c_int = -8;
+/// A policy has a negative or non-finite entry, or does not sum to 1 (within 1e-3).
+pub const UALIGN_ERR_INVALID_POLICY: c_int = -9;
+/// A caller buffer (workspace, policy or picks) is too small.
+pub const UALIGN_ERR_BUFFER_TOO_SMALL: c_int = -10;
+/// A bug: a panic was caught, or `ualign` reported an error the C ABI cannot cause.
+pub const UALIGN_ERR_INTERNAL: c_int = -11;
+
+/// A population of `m` weighted user types over `n` candidates (`ualign_population` in C).
+///
+/// Filled by [`ualign_population_init`]; the caller owns the struct and every buffer it points
+/// to. The fields are public so C can allocate the struct, but must be treated as read-only.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ualign_population {
+    /// Number of candidates, `1..=1024`.
+    pub n: usize,
+    /// Number of user types, `>= 1`.
+    pub m: usize,
+    /// The `m x n` row-major score matrix (read on every call).
+    pub scores: *const f32,
+    /// The `m` user weights (read on every call).
+    pub user_weights: *const f32,
+    /// Workspace: at least `m` floats (normalised weights).
+    pub weights_buf: *mut f32,
+    /// Length of `weights_buf` in elements.
+    pub weights_buf_len: usize,
+    /// Workspace: at least `m * n` entries (orders and tie classes).
+    pub order_buf: *mut u16,
+    /// Length of `order_buf` in elements.
+    pub order_buf_len: usize,
+}
+
+impl ualign_population {
+    /// The state `ualign_population_init` leaves on failure: every later call returns
+    /// [`UALIGN_ERR_NULL_POINTER`].
+    pub const EMPTY: ualign_population = ualign_population {
+        n: 0,
+        m: 0,
+        scores: core::ptr::null(),
+        user_weights: core::ptr::null(),
+        weights_buf: core::ptr::null_mut(),
+        weights_buf_len: 0,
+        order_buf: core::ptr::null_mut(),
+        order_buf_len: 0,
+    };
+}
+
+/// The certificate of `(pi, k)` (`ualign_certificate` in C), see SPEC §2.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ualign_certificate {
+    /// Number of shown responses.
+    pub k: u32,
+    /// `1 - max_y g(y)`: the chance the user's pick beats the best single rival response.
+    pub worst_case_win_rate: f32,
+    /// `max_y g(y) - 1/(k+1)`, at least 0.
+    pub exploitability: f32,
+    /// `argmax_y g(y)`, the lowest index on ties.
+    pub worst_opponent: u32,
+    /// `k/(k+1)`, the best any product policy can guarantee.
+    pub bound: f32,
+}
+
+impl From<Certificate> for ualign_certificate {
+    fn from(c: Certificate) -> Self {
+        ualign_certificate {
+            k: c.k,
+            worst_case_win_rate: c.worst_case_win_rate,
+            exploitability: c.exploitability,
+            // n <= 1024, so the index always fits.
+            worst_opponent: u32::try_from(c.worst_opponent).unwrap_or(u32::MAX),
+            bound: c.bound,
+        }
+    }
+}
+
+/// The status code of a `ualign` error.
+pub fn status_of(e: Error) -> c_int {
+    match e {
+        Error::NoCandidates
+        | Error::TooManyCandidates { .. }
+        | Error::NoUsers
+        | Error::LengthMismatch { .. } => UALIGN_ERR_BAD_SIZE,
+        Error::NonFiniteScore { .. } => UALIGN_ERR_NON_FINITE_SCORE,
+        Error::NegativeWeight { .. } => UALIGN_ERR_NEGATIVE_WEIGHT,
+        Error::NonFiniteWeight { .. } => UALIGN_ERR_NON_FINITE_WEIGHT,
+        Error::ZeroTotalWeight => UALIGN_ERR_ZERO_TOTAL_WEIGHT,
+        Error::InvalidK { .. } => UALIGN_ERR_INVALID_K,
+        Error::InvalidEpsilon => UALIGN_ERR_INVALID_EPSILON,
+        Error::InvalidPolicy => UALIGN_ERR_INVALID_POLICY,
+        Error::BufferTooSmall { .. } | Error::TooManyUsers { .. } => UALIGN_ERR_BUFFER_TOO_SMALL,
+        // Rankings, opponents and sampling models are not part of the C ABI.
+        _ => UALIGN_ERR_INTERNAL,
+    }
+}
+
+/// The static, NUL-terminated description of a status code ("unknown status" for any other int).
+/// The string must not be freed.
+#[unsafe(no_mangle)]
+pub extern "C" fn ualign_status_str(status: c_int) -> *const c_char {
+    let s: &'static core::ffi::CStr = match status {
+        UALIGN_OK => c"ok",
+        UALIGN_ERR_NULL_POINTER => c"null, misaligned or overlapping pointer",
+        UALIGN_ERR_BAD_SIZE => c"bad size (n must be 1..=1024, m >= 1, policy length n)",
+        UALIGN_ERR_NON_FINITE_SCORE => c"a score is NaN or infinite",
+        UALIGN_ERR_NEGATIVE_WEIGHT => c"a user weight is negative",
+        UALIGN_ERR_NON_FINITE_WEIGHT => c"a user weight is NaN or infinite",
+        UALIGN_ERR_ZERO_TOTAL_WEIGHT => c"the user weights add up to zero",
+        UALIGN_ERR_INVALID_K => c"k must be in 1..=1024",
+        UALIGN_ERR_INVALID_EPSILON => c"epsilon must be finite and non-negative",
+        UALIGN_ERR_INVALID_POLICY => c"a policy needs finite, non-negative entries that sum to 1",
+        UALIGN_ERR_BUFFER_TOO_SMALL => c"a caller buffer is too small",
+        UALIGN_ERR_INTERNAL => c"internal error (a bug in ualign; please report it)",
+        _ => c"unknown status",
+    };
+    s.as_ptr()
+}
+
+/// Elements `weights_buf` needs for `m` user types: `m`.
+#[unsafe(no_mangle)]
+pub extern "C" fn ualign_weights_buf_len(m: usize) -> usize {
+    m
+}
+
+/// Elements `order_buf` needs for `m` user types over `n` candidates: `m * n`, or 0 when the
+/// product overflows `size_t` (no such population can be built).
+#[unsafe(no_mangle)]
+pub extern "C" fn ualign_order_buf_len(n: usize, m: usize) -> usize {
+    n.checked_mul(m).unwrap_or(0)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pointer validation.
+
+/// A caller buffer of a call: its address range and whether the call writes it.
+#[derive(Clone, Copy)]
+struct Region {
+    start: usize,
+    bytes: usize,
+    written: bool,
+}
+
+impl Region {
+    /// Checks that `p` can be the start of a slice of `len` elements of `T`: non-null, aligned,
+    /// at most `isize::MAX` bytes, and the range does not wrap the address space.
+    fn of<T>(p: *const T, len: usize, written: bool) -> Result<Region, c_int> {
+        if p.is_null() || !p.is_aligned() {
+            return Err(UALIGN_ERR_NULL_POINTER);
+        }
+        let bytes = len
+            .checked_mul(size_of::<T>())
+            .filter(|&b| b <= isize::MAX as usize)
+            .ok_or(UALIGN_ERR_BAD_SIZE)?;
+        let start = p as usize;
+        start.checked_add(bytes).ok_or(UALIGN_ERR_BAD_SIZE)?;
+        Ok(Region {
+            start,
+            bytes,
+            written,
+        })
+    }
+
+    fn overlaps(&self, other: &Region) -> bool {
+        self.bytes > 0
+            && other.bytes > 0
+            && self.start < other.start + other.bytes
+            && other.start < self.start + self.bytes
+    }
+}
+
+/// Fails with [`UALIGN_ERR_NULL_POINTER`] when a written region overlaps any other region, so
+/// the `&mut` slices built from them never alias.
+fn disjoint(regions: &[Region]) -> Result<(), c_int> {
+    for (i, a) in regions.iter().enumerate() {
+        for b in regions.iter().skip(i + 1) {
+            if (a.written || b.written) && a.overlaps(b) {
+                return Err(UALIGN_ERR_NULL_POINTER);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs an entry point body: `Ok` is [`UALIGN_OK`], `Err(code)` is `code`, a panic is
+/// [`UALIGN_ERR_INTERNAL`]. No panic crosses the C boundary.
+fn guard(body: impl FnOnce() -> Result<(), c_int>) -> c_int {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => UALIGN_OK,
+        Ok(Err(code)) => code,
+        Err(_) => UALIGN_ERR_INTERNAL,
+    }
+}
+
+/// Checks `n` against the capacity and `m >= 1`; returns `m * n`.
+fn check_sizes(n: usize, m: usize) -> Result<usize, c_int> {
+    if n == 0 || n > MAX_CANDIDATES || m == 0 {
+        return Err(UALIGN_ERR_BAD_SIZE);
+    }
+    n.checked_mul(m).ok_or(UALIGN_ERR_BAD_SIZE)
+}
+
+/// The regions of a population's buffers, validated: scores and weights read, workspace written.
+fn population_regions(pop: &ualign_population) -> Result<[Region; 4], c_int> {
+    // Pointers first, so an emptied population reports a null pointer rather than a size.
+    if pop.scores.is_null()
+        || pop.user_weights.is_null()
+        || pop.weights_buf.is_null()
+        || pop.order_buf.is_null()
+    {
+        return Err(UALIGN_ERR_NULL_POINTER);
+    }
+    let nm = check_sizes(pop.n, pop.m)?;
+    let regions = [
+        Region::of(pop.scores, nm, false)?,
+        Region::of(pop.user_weights, pop.m, false)?,
+        Region::of(pop.weights_buf, pop.weights_buf_len, true)?,
+        Region::of(pop.order_buf, pop.order_buf_len, true)?,
+    ];
+    if pop.weights_buf_len < pop.m || pop.order_buf_len < nm {
+        return Err(UALIGN_ERR_BUFFER_TOO_SMALL);
+    }
+    Ok(regions)
+}
+
+/// Builds the population from the caller's buffers, exactly as the Rust API does from the same
+/// inputs: `push_scores(weights[j] as f64, scores row j as f64)` for every `j`, then `finish`.
+///
+/// # Safety
+///
+/// `population_regions(pop)` succeeded, the regions (and any other regions of the call that are
+/// alive while the population is) were checked with [`disjoint`], and the pointers are valid for
+/// the lengths recorded in `pop` (the caller's contract in the header) for the lifetime `'a`.
+unsafe fn build<'a>(pop: &ualign_population) -> Result<Population<'a, MAX_CANDIDATES>, c_int> {
+    let (n, m) = (pop.n, pop.m);
+    let nm = n * m; // checked by population_regions
+    // SAFETY: non-null, aligned, sizes <= isize::MAX bytes (population_regions); valid for reads
+    // of `nm` and `m` floats (caller contract); not written during 'a (disjoint from every
+    // written region of the call).
+    let (scores, weights) = unsafe {
+        (
+            core::slice::from_raw_parts(pop.scores, nm),
+            core::slice::from_raw_parts(pop.user_weights, m),
+        )
+    };
+    // SAFETY: as above, valid for writes (caller contract), and disjoint from every other region
+    // of the call, so these are the only references to this memory during 'a.
+    let (wbuf, obuf) = unsafe {
+        (
+            core::slice::from_raw_parts_mut(pop.weights_buf, m),
+            core::slice::from_raw_parts_mut(pop.order_buf, nm),
+        )
+    };
+    let mut b =
+        Population::<MAX_CANDIDATES>::builder(n, Storage::new(wbuf, obuf)).map_err(status_of)?;
+    let mut row64 = [0.0f64; MAX_CANDIDATES];
+    let row64 = row64.get_mut(..n).ok_or(UALIGN_ERR_BAD_SIZE)?;
+    for (row, &w) in scores.chunks_exact(n).zip(weights) {
+        for (d, &s) in row64.iter_mut().zip(row) {
+            *d = s as f64;
+        }
+        b.push_scores(w as f64, row64).map_err(status_of)?;
+    }
+    b.finish().map_err(status_of)
+}
+
+/// Reads a `ualign_population` struct the caller passed by pointer.
+///
+/// # Safety
+///
+/// `pop` is null or valid for reads of one `ualign_population`.
+unsafe fn read_population(pop: *const ualign_population) -> Result<ualign_population, c_int> {
+    if pop.is_null() || !pop.is_aligned() {
+        return Err(UALIGN_ERR_NULL_POINTER);
+    }
+    // SAFETY: non-null and aligned (checked), valid for reads (caller contract); the struct is
+    // plain data, copied out.
+    Ok(unsafe { pop.read() })
+}
+
+/// Writes `value` through an out-pointer that was validated as a [`Region`].
+///
+/// # Safety
+///
+/// `p` passed [`Region::of`] and is valid for writes of one `T` (caller contract), and no slice
+/// overlapping it is alive.
+unsafe fn write_out<T>(p: *mut T, value: T) {
+    // SAFETY: see the function contract.
+    unsafe { p.write(value) }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entry points.
+
+/// Validates a population and records it in `*pop`.
+///
+/// Reads the `m x n` row-major `scores` (higher is better, equal scores tie) and the `m`
+/// `weights` (`>= 0`, not all zero), builds the population into the workspace (`weights_buf`:
+/// at least `m` floats; `order_buf`: at least `m * n` entries), and records `n`, `m` and every
+/// pointer in `*pop`. On failure `*pop` is set to an empty population (later calls then return
+/// [`UALIGN_ERR_NULL_POINTER`]) when `pop` itself is usable.
+///
+/// # Safety
+///
+/// `pop` is null or valid for writes of one `ualign_population`; `scores` (`m * n` floats),
+/// `weights` (`m` floats), `weights_buf` (`weights_buf_len` floats) and `order_buf`
+/// (`order_buf_len` entries) are null or valid for those lengths. The buffers must stay alive,
+/// and `scores` and `weights` unchanged, as long as `*pop` is used.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn ualign_population_init(
+    pop: *mut ualign_population,
+    n: usize,
+    m: usize,
+    scores: *const f32,
+    weights: *const f32,
+    weights_buf: *mut f32,
+    weights_buf_len: usize,
+    order_buf: *mut u16,
+    order_buf_len: usize,
+) -> c_int {
+    guard(|| {
+        let out = Region::of(pop, 1, true)?;
+        // SAFETY: `pop` passed Region::of and is valid for writes (caller contract); no slice
+        // exists yet.
+        unsafe { write_out(pop, ualign_population::EMPTY) };
+        let candidate = ualign_population {
+            n,
+            m,
+            scores,
+            user_weights: weights,
+            weights_buf,
+            weights_buf_len,
+            order_buf,
+            order_buf_len,
+        };
+        let regions = population_regions(&candidate)?;
+        disjoint(&[regions[0], regions[1], regions[2], regions[3], out])?;
+        {
+            // SAFETY: population_regions and disjoint succeeded above; validity is the
+            // caller's contract. The population is dropped at the end of this block.
+            let _pop = unsafe { build(&candidate) }?;
+        }
+        // SAFETY: as the first write; the slices of `build` are gone.
+        unsafe { write_out(pop, candidate) };
+        Ok(())
+    })
+}
+
+/// Solves for the symmetric equilibrium of the `(k+1)`-player game with optimistic Hedge
+/// (`ualign::solver::optimistic_hedge`), stopping once the exact exploitability is at most
+/// `epsilon` or after `max_iter` share evaluations. Writes the deployed policy into
+/// `policy[0..n]` (`policy_len >= n`), the share evaluations performed into `*iterations`, and
+/// the certificate of the policy into `*cert`.
+///
+/// # Safety
+///
+/// `pop` was filled by [`ualign_population_init`] (or is null) and its buffers are still valid;
+/// `policy` is null or valid for writes of `policy_len` floats; `iterations` and `cert` are null
+/// or valid for writes of one value.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn ualign_solve(
+    pop: *mut ualign_population,
+    k: u32,
+    epsilon: f32,
+    max_iter: u32,
+    policy: *mut f32,
+    policy_len: usize,
+    iterations: *mut u32,
+    cert: *mut ualign_certificate,
+) -> c_int {
+    guard(|| {
+        // SAFETY: caller contract on `pop`.
+        let p = unsafe { read_population(pop) }?;
+        let [r0, r1, r2, r3] = population_regions(&p)?;
+        let rp = Region::of(policy, policy_len, true)?;
+        let ri = Region::of(iterations, 1, true)?;
+        let rc = Region::of(cert, 1, true)?;
+        disjoint(&[r0, r1, r2, r3, rp, ri, rc])?;
+        if policy_len < p.n {
+            return Err(UALIGN_ERR_BUFFER_TOO_SMALL);
+        }
+        let sol = {
+            // SAFETY: validated and disjoint above; validity is the caller's contract.
+            let population = unsafe { build(&p) }?;
+            // SAFETY: `policy` passed Region::of for `policy_len >= n` floats, is disjoint from
+            // every other region, and is valid for writes (caller contract).
+            let policy = unsafe { core::slice::from_raw_parts_mut(policy, p.n) };
+            let opts = SolveOptions::new(k).epsilon(epsilon).max_iter(max_iter);
+            optimistic_hedge(&population, &opts, policy).map_err(status_of)?
+        };
+        // SAFETY: validated, disjoint, and the slices above are gone.
+        unsafe {
+            write_out(iterations, sol.iterations);
+            write_out(cert, sol.certificate.into());
+        }
+        Ok(())
+    })
+}
+
+/// The exact certificate of showing `k` draws from `policy` (`policy_len == n` entries, a
+/// probability vector: non-negative, finite, summing to 1 within 1e-3) to the population.
+///
+/// # Safety
+///
+/// `pop` was filled by [`ualign_population_init`] (or is null) and its buffers are still valid;
+/// `policy` is null or valid for reads of `policy_len` floats; `cert` is null or valid for writes
+/// of one `ualign_certificate`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ualign_certify(
+    pop: *mut ualign_population,
+    policy: *const f32,
+    policy_len: usize,
+    k: u32,
+    cert: *mut ualign_certificate,
+) -> c_int {
+    guard(|| {
+        // SAFETY: caller contract on `pop`.
+        let p = unsafe { read_population(pop) }?;
+        let [r0, r1, r2, r3] = population_regions(&p)?;
+        let rp = Region::of(policy, policy_len, false)?;
+        let rc = Region::of(cert, 1, true)?;
+        disjoint(&[r0, r1, r2, r3, rp, rc])?;
+        if policy_len != p.n {
+            return Err(UALIGN_ERR_BAD_SIZE);
+        }
+        let c = {
+            // SAFETY: validated and disjoint above; validity is the caller's contract.
+            let population = unsafe { build(&p) }?;
+            // SAFETY: `policy` passed Region::of for `policy_len` floats, is not written by this
+            // call (disjoint from every written region), and is valid for reads (contract).
+            let policy = unsafe { core::slice::from_raw_parts(policy, policy_len) };
+            certify(&population, policy, k).map_err(status_of)?
+        };
+        // SAFETY: validated, disjoint, and the slices above are gone.
+        unsafe { write_out(cert, c.into()) };
+        Ok(())
+    })
+}
+
+/// `k` independent draws from `policy` (`n` entries, `1 <= n <= 1024`), in draw order, into
+/// `picks[0..k]` (`picks_len >= k`), with a Xoshiro128++ generator seeded by `seed_from_u64(seed)`
+/// (`ualign::sampling::picks`): the same seed gives the same picks on every target. Writes the
+/// number of distinct picks into `*distinct` (showing only the distinct ones keeps the win rate,
+/// SPEC §6).
+///
+/// # Safety
+///
+/// `policy` is null or valid for reads of `n` floats; `picks` is null or valid for writes of
+/// `picks_len` entries; `distinct` is null or valid for writes of one `size_t`.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn ualign_picks(
+    policy: *const f32,
+    n: usize,
+    k: u32,
+    seed: u64,
+    picks: *mut u16,
+    picks_len: usize,
+    distinct: *mut usize,
+) -> c_int {
+    guard(|| {
+        let rp = Region::of(policy, n, false)?;
+        let rk = Region::of(picks, picks_len, true)?;
+        let rd = Region::of(distinct, 1, true)?;
+        disjoint(&[rp, rk, rd])?;
+        if n == 0 || n > MAX_CANDIDATES {
+            return Err(UALIGN_ERR_BAD_SIZE);
+        }
+        if k == 0 || k > MAX_K {
+            return Err(UALIGN_ERR_INVALID_K);
+        }
+        if picks_len < k as usize {
+            return Err(UALIGN_ERR_BUFFER_TOO_SMALL);
+        }
+        let count = {
+            // SAFETY: `policy` passed Region::of for `n` floats, is not written by this call,
+            // and is valid for reads (caller contract).
+            let policy = unsafe { core::slice::from_raw_parts(policy, n) };
+            let mut rng = Xoshiro128PlusPlus::seed_from_u64(seed);
+            let drawn =
+                sampling::picks::<_, { MAX_K as usize }>(policy, k, &mut rng).map_err(status_of)?;
+            // SAFETY: `picks` passed Region::of for `picks_len >= k` entries, is disjoint from
+            // the other regions, and is valid for writes (caller contract).
+            let out = unsafe { core::slice::from_raw_parts_mut(picks, drawn.len()) };
+            out.copy_from_slice(&drawn);
+            sampling::distinct::<{ MAX_K as usize }>(&drawn).len()
+        };
+        // SAFETY: validated, disjoint, and the slices above are gone.
+        unsafe { write_out(distinct, count) };
+        Ok(())
+    })
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The C ABI check (issue 7): builds libualign_capi.a in release, compiles examples/c/rerank.c with
+# the system C compiler against it, runs it, and diffs its report against the same report computed
+# through the Rust API (capi/examples/reference.rs). Both reports print every float as the hex of
+# its bits, so the diff fails on any bit of difference. Also compiles the header as C++ and links
+# a C++ caller, to prove the extern "C" guards.
+#
+# Honours CARGO_TARGET_DIR (default: <workspace>/target), CC (default cc), CXX (default g++).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+target="${CARGO_TARGET_DIR:-target}"
+case "$target" in /*) ;; *) target="$root/$target" ;; esac
+CC="${CC:-cc}"
+CXX="${CXX:-g++}"
+lib="$target/release/libualign_capi.a"
+syslibs=(-lm -lpthread -ldl)
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+echo "== capi: cargo build --release -p ualign-capi (staticlib, cdylib, reference example)"
+cargo build --release -p ualign-capi --lib --example reference
+test -f "$lib" || { echo "capi: $lib was not built" >&2; exit 1; }
+
+echo "== capi: compile examples/c/rerank.c with $CC"
+"$CC" -std=c99 -Wall -Wextra -Werror -pedantic -Icapi/include \
+    examples/c/rerank.c "$lib" "${syslibs[@]}" -o "$work/rerank"
+
+echo "== capi: run the C example (it checks the SPEC §7 answer and the NaN status itself)"
+"$work/rerank" >"$work/c.txt"
+
+echo "== capi: the same report through the Rust API"
+"$target/release/examples/reference" >"$work/rust.txt"
+
+echo "== capi: compare bit for bit"
+if ! diff -u "$work/rust.txt" "$work/c.txt"; then
+    echo "capi: the C ABI and the Rust API disagree (diff above: - Rust, + C)" >&2
+    exit 1
+fi
+cat "$work/c.txt"
+
+echo "== capi: the header as C++ ($CXX)"
+"$CXX" -fsyntax-only -x c++ -std=c++11 -Wall -Wextra -Werror -pedantic capi/include/ualign.h
+cat >"$work/link.cpp" <<'CPP'
+#include "ualign.h"
+#include <cstdio>
+int main() {
+    const float pi[2] = {0.5f, 0.5f};
+    uint16_t picks[4];
+    size_t distinct = 0;
+    int st = ualign_picks(pi, 2, 4, 7, picks, 4, &distinct);
+    std::printf("C++ caller: %s, %zu distinct\n", ualign_status_str(st), distinct);
+    return st == UALIGN_OK ? 0 : 1;
+}
+CPP
+"$CXX" -std=c++11 -Wall -Wextra -Werror -Icapi/include "$work/link.cpp" "$lib" "${syslibs[@]}" \
+    -o "$work/link_cpp"
+"$work/link_cpp"
+
+echo "== capi: OK"

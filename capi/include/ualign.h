@@ -1,0 +1,168 @@
+/*
+ * ualign.h: the C ABI of ualign (asymptotic universal alignment, certified, without an allocator).
+ *
+ * Link against libualign_capi.a (static; also needs -lm -lpthread -ldl on Linux) or
+ * libualign_capi.so, both built by `cargo build --release -p ualign-capi`.
+ * C99; usable from C++ (the declarations are wrapped in extern "C").
+ *
+ * What it computes (see SPEC.md): n candidate responses, m weighted user types that score them
+ * (higher is better, equal scores tie). Showing a user k draws from the symmetric Nash
+ * equilibrium of the (k+1)-player alignment game wins against any single rival response with
+ * probability at least k/(k+1). ualign_solve finds that equilibrium and certifies it exactly,
+ * ualign_certify certifies any policy, ualign_picks draws the k responses reproducibly.
+ *
+ * Conventions
+ * -----------
+ * - Every function that can fail returns an int status: UALIGN_OK (0) or a negative
+ *   UALIGN_ERR_* code; ualign_status_str(status) describes it. Output parameters are written
+ *   only on success (except ualign_population_init, which empties *pop on failure).
+ * - No function allocates, keeps a pointer past its return (other than the pointers recorded in
+ *   a ualign_population), or lets a Rust panic escape (a caught panic is UALIGN_ERR_INTERNAL).
+ * - Capacities: n <= UALIGN_MAX_CANDIDATES (1024) candidates, 1 <= k <= UALIGN_MAX_K (1024).
+ *   The number of user types m is limited only by the workspace the caller provides.
+ * - Stack: the solver keeps a few float[1024] scratch arrays on the stack; budget 64 KiB.
+ * - Every pointer must be non-null and aligned for its type, even for zero lengths. A buffer a
+ *   call writes must not overlap any other buffer of the call. Violations return
+ *   UALIGN_ERR_NULL_POINTER; the library cannot detect dangling or too-short buffers, so the
+ *   lengths you pass must be true.
+ * - Threads: calls are reentrant, but a ualign_population's workspace is rewritten by every call
+ *   that uses it, so do not use one population from two threads at once (give each thread its
+ *   own workspace and ualign_population; the score matrix and weights may be shared).
+ */
+#ifndef UALIGN_H
+#define UALIGN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Capacities ------------------------------------------------------------------------- */
+
+/** Largest number of candidates n. */
+#define UALIGN_MAX_CANDIDATES 1024
+/** Largest number of shown responses k. */
+#define UALIGN_MAX_K 1024
+
+/* ---- Status codes ----------------------------------------------------------------------- */
+
+/** Success. */
+#define UALIGN_OK 0
+/** A pointer is null or misaligned, a buffer written by the call overlaps another buffer of the
+ *  call, or the ualign_population was never successfully initialised. */
+#define UALIGN_ERR_NULL_POINTER (-1)
+/** A size is wrong: n == 0, n > 1024, m == 0, m * n overflows, or an input policy's length is
+ *  not n. */
+#define UALIGN_ERR_BAD_SIZE (-2)
+/** A score is NaN or infinite. */
+#define UALIGN_ERR_NON_FINITE_SCORE (-3)
+/** A user weight is negative. */
+#define UALIGN_ERR_NEGATIVE_WEIGHT (-4)
+/** A user weight is NaN or infinite. */
+#define UALIGN_ERR_NON_FINITE_WEIGHT (-5)
+/** All user weights are zero. */
+#define UALIGN_ERR_ZERO_TOTAL_WEIGHT (-6)
+/** k is 0 or larger than UALIGN_MAX_K. */
+#define UALIGN_ERR_INVALID_K (-7)
+/** epsilon is negative or not finite. */
+#define UALIGN_ERR_INVALID_EPSILON (-8)
+/** A policy has a negative or non-finite entry, or its entries do not sum to 1 (within 1e-3). */
+#define UALIGN_ERR_INVALID_POLICY (-9)
+/** A caller buffer is too small: workspace (see the buffer rules), policy, or picks. */
+#define UALIGN_ERR_BUFFER_TOO_SMALL (-10)
+/** A bug in ualign (a caught panic, or an impossible internal error). Please report it. */
+#define UALIGN_ERR_INTERNAL (-11)
+
+/** A static, NUL-terminated English description of a status code ("unknown status" for values
+ *  that are not codes). Never NULL; do not free it. */
+const char *ualign_status_str(int status);
+
+/* ---- Buffer rules ----------------------------------------------------------------------- */
+
+/* A population of m user types over n candidates needs, owned by the caller:
+ *   scores       m * n floats, row-major: scores[j * n + y] is user type j's score of candidate y
+ *   weights      m floats, user type weights (>= 0, finite, not all zero; normalised internally)
+ *   weights_buf  at least UALIGN_WEIGHTS_BUF_LEN(m)   = m      floats    (workspace)
+ *   order_buf    at least UALIGN_ORDER_BUF_LEN(n, m)  = m * n  uint16_t  (workspace)
+ * All four must stay alive, and scores and weights unchanged, while the population is used:
+ * every call re-reads them and rebuilds the validated population into the workspace
+ * (O(m n log n), small next to solving).
+ * ualign_solve writes a policy of n floats (policy_len >= n); ualign_picks writes k uint16_t
+ * (picks_len >= k). */
+#define UALIGN_WEIGHTS_BUF_LEN(m) ((size_t)(m))
+#define UALIGN_ORDER_BUF_LEN(n, m) ((size_t)(n) * (size_t)(m))
+
+/** Elements weights_buf needs for m user types (m). */
+size_t ualign_weights_buf_len(size_t m);
+/** Elements order_buf needs for m user types over n candidates (m * n), 0 if that overflows. */
+size_t ualign_order_buf_len(size_t n, size_t m);
+
+/* ---- Types ------------------------------------------------------------------------------ */
+
+/** A validated population. The caller owns it (declare it on the stack or anywhere); it only
+ *  records sizes and the caller's pointers. Filled by ualign_population_init; treat the fields
+ *  as read-only. */
+typedef struct ualign_population {
+    size_t n;                    /**< candidates, 1..=1024 */
+    size_t m;                    /**< user types, >= 1 */
+    const float *scores;         /**< m * n row-major scores */
+    const float *user_weights;   /**< m weights */
+    float *weights_buf;          /**< workspace, weights_buf_len >= m floats */
+    size_t weights_buf_len;
+    uint16_t *order_buf;         /**< workspace, order_buf_len >= m * n entries */
+    size_t order_buf_len;
+} ualign_population;
+
+/** What showing k draws from a policy guarantees (SPEC section 2). */
+typedef struct ualign_certificate {
+    uint32_t k;                  /**< number of shown responses */
+    float worst_case_win_rate;   /**< 1 - max_y g(y): chance of beating the best single rival */
+    float exploitability;        /**< max_y g(y) - 1/(k+1), >= 0; 0 at an exact equilibrium */
+    uint32_t worst_opponent;     /**< argmax_y g(y), the best rival response (lowest index on ties) */
+    float bound;                 /**< k/(k+1), the best any product policy can guarantee */
+} ualign_certificate;
+
+/* ---- Functions -------------------------------------------------------------------------- */
+
+/** Validates the population (scores, weights, sizes, buffers), builds it into the workspace,
+ *  and records n, m and the pointers in *pop.
+ *  Errors: NULL_POINTER, BAD_SIZE, BUFFER_TOO_SMALL, NON_FINITE_SCORE, NEGATIVE_WEIGHT,
+ *  NON_FINITE_WEIGHT, ZERO_TOTAL_WEIGHT. On failure *pop is emptied (if pop is usable), and
+ *  later calls with it return UALIGN_ERR_NULL_POINTER. */
+int ualign_population_init(ualign_population *pop, size_t n, size_t m, const float *scores,
+                           const float *weights, float *weights_buf, size_t weights_buf_len,
+                           uint16_t *order_buf, size_t order_buf_len);
+
+/** Solves for the k-sample equilibrium with optimistic Hedge: stops once the exact
+ *  exploitability is <= epsilon, or after max_iter share evaluations (max_iter 0 acts as 1).
+ *  Writes the policy into policy[0..n) (policy_len >= n), the share evaluations performed into
+ *  *iterations and the exact certificate of the written policy into *cert. Convergence is
+ *  cert->exploitability <= epsilon. Typical: k = 4, epsilon = 1e-4f, max_iter = 10000.
+ *  Errors: NULL_POINTER, BAD_SIZE, BUFFER_TOO_SMALL, INVALID_K, INVALID_EPSILON, and the
+ *  population errors if its inputs were changed since ualign_population_init. */
+int ualign_solve(ualign_population *pop, uint32_t k, float epsilon, uint32_t max_iter,
+                 float *policy, size_t policy_len, uint32_t *iterations,
+                 ualign_certificate *cert);
+
+/** The exact certificate of showing k draws from policy (policy_len == n entries,
+ *  non-negative, finite, summing to 1 within 1e-3).
+ *  Errors: NULL_POINTER, BAD_SIZE, INVALID_K, INVALID_POLICY, and the population errors. */
+int ualign_certify(ualign_population *pop, const float *policy, size_t policy_len, uint32_t k,
+                   ualign_certificate *cert);
+
+/** k independent draws from policy (n entries, 1 <= n <= 1024), in draw order, into
+ *  picks[0..k) (picks_len >= k), from a Xoshiro128++ generator seeded with
+ *  seed_from_u64(seed): the same seed gives the same picks on every platform, and the same as
+ *  ualign::sampling::picks in Rust. *distinct receives the number of distinct picks; showing
+ *  only those (first occurrences, in order) gives the user the same win rate.
+ *  Errors: NULL_POINTER, BAD_SIZE, INVALID_K, BUFFER_TOO_SMALL, INVALID_POLICY. */
+int ualign_picks(const float *policy, size_t n, uint32_t k, uint64_t seed, uint16_t *picks,
+                 size_t picks_len, size_t *distinct);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* UALIGN_H */
