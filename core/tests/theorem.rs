@@ -1,3 +1,4 @@
+#![allow(clippy::needless_range_loop)]
 //! The main theorem measured: on random impartial-culture, Mallows and Plackett-Luce populations
 //! up to n = 64, m = 1000, k = 1..16, optimistic Hedge's certificate is at least
 //! `k/(k+1) - epsilon`, and the certificate is recomputed by a second route.

@@ -1,6 +1,6 @@
 //! Independent references for the tests: a population kept as plain weak orders, the share by a
 //! second route in f64, and random instances.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::needless_range_loop)]
 
 use rand_xoshiro::Xoshiro128PlusPlus;
 use rand_xoshiro::rand_core::{Rng, SeedableRng};
@@ -98,7 +98,7 @@ pub fn random_users(rng: &mut impl Rng, n: usize, m: usize, levels: u32) -> Vec<
 pub fn random_policy(rng: &mut impl Rng, n: usize, sparse: bool) -> Vec<f32> {
     let mut p: Vec<f64> = (0..n)
         .map(|_| {
-            if sparse && rng.next_u32() % 3 == 0 {
+            if sparse && rng.next_u32().is_multiple_of(3) {
                 0.0
             } else {
                 uniform(rng) + 0.01
