@@ -14,9 +14,11 @@
 //! * **Optimistic Hedge** has no certificate to protect, only its measured exploitability, so its
 //!   step adapts. Shares live on a scale of `1/(k+1)`, so the step starts at `eta = k + 1` (a round
 //!   then moves the log-weights by `O(1)`). After a round that lowers the exploitability the step
-//!   grows by 5%; after one that raises it, it shrinks by 30%. The step thus settles just below
-//!   the largest stable value for the instance, with no tuning by the user (it is capped at
-//!   `1e6 (k+1)` so the log-weights stay finite). The policy deployed is
+//!   grows by 5%; after one that more than doubles it, it halves; otherwise it stays. The step
+//!   thus settles just below the largest stable value for the instance, with no tuning by the
+//!   user. (Shrinking on *every* increase would be wrong: at `k = 1` the iterates cycle, every
+//!   other round looks worse, and the step would decay to nothing.) It is capped at `1e6 (k+1)`
+//!   so the log-weights stay finite. The policy deployed is
 //!   the iterate with the lowest exact exploitability seen, and its certificate is that exact
 //!   value.
 //! * **Polishing.** At rounds 16, 32, 64, ... the solver also tries Newton's method on the
