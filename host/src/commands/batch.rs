@@ -1,0 +1,113 @@
+//! `ualign batch`: one JSON instance per line, solved in parallel, printed in input order.
+
+use std::io::IsTerminal;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+
+use super::{BatchArgs, to_json};
+use crate::analysis::{Settings, check_settings, cores, solve_report};
+use crate::error::{Error, Result};
+use crate::formats::json;
+use crate::instance::Store;
+
+#[derive(Serialize)]
+struct LineError {
+    line: usize,
+    error: String,
+}
+
+/// Solves one line; the output object (a solve report or an error object) without newline.
+fn one(text: &str, line: usize, source: &str, settings: &Settings) -> String {
+    let result = (|| -> Result<String> {
+        if text.trim().is_empty() {
+            return Err(Error::usage("empty line"));
+        }
+        let inst = json::parse(text, &format!("{source}:{line}"))?;
+        inst.validate()?;
+        let mut store = Store::default();
+        let pop = inst.population(&mut store)?;
+        let mut report = solve_report(&inst, &pop, settings)?;
+        report.line = Some(line);
+        serde_json::to_string(&report).map_err(|e| Error::internal(e.to_string()))
+    })();
+    match result {
+        Ok(s) => s,
+        Err(e) => {
+            let err = LineError {
+                line,
+                error: e.message().to_string(),
+            };
+            serde_json::to_string(&err)
+                .unwrap_or_else(|_| format!("{{\"line\":{line},\"error\":\"?\"}}"))
+        }
+    }
+}
+
+/// Runs `batch`.
+pub fn run(a: &BatchArgs) -> Result<String> {
+    let settings = Settings {
+        k: a.k,
+        eps: a.solver.eps,
+        max_iter: a.solver.max_iter,
+        method: a.method,
+        threads: false,
+    };
+    check_settings(&settings)?;
+    let source = a.file.display().to_string();
+    let text = std::fs::read_to_string(&a.file)
+        .map_err(|e| Error::in_file(&source, crate::formats::io_message(&e)))?;
+    let lines: Vec<&str> = text.lines().collect();
+    let threads = a.threads.unwrap_or_else(cores).clamp(1, lines.len().max(1));
+    let bar = if std::io::stderr().is_terminal() {
+        let b =
+            ProgressBar::with_draw_target(Some(lines.len() as u64), ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} instances {elapsed}")
+        {
+            b.set_style(style);
+        }
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<String>>> = Mutex::new(vec![None; lines.len()]);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(text) = lines.get(i) else { break };
+                    let out = one(text, i + 1, &source, &settings);
+                    if let Ok(mut r) = results.lock()
+                        && let Some(slot) = r.get_mut(i)
+                    {
+                        *slot = Some(out);
+                    }
+                    bar.inc(1);
+                }
+            });
+        }
+    });
+    bar.finish_and_clear();
+    let results = results
+        .into_inner()
+        .map_err(|_| Error::internal("a batch worker failed"))?;
+    let mut out = String::new();
+    for (i, r) in results.into_iter().enumerate() {
+        match r {
+            Some(s) => out.push_str(&s),
+            None => out.push_str(
+                to_json(&LineError {
+                    line: i + 1,
+                    error: "internal error: not processed".into(),
+                })?
+                .trim_end(),
+            ),
+        }
+        out.push('\n');
+    }
+    Ok(out)
+}

@@ -1,0 +1,260 @@
+//! The command line: one module per subcommand, each returning what goes to stdout.
+
+pub mod batch;
+pub mod curve;
+pub mod demo;
+pub mod eval;
+pub mod opponents;
+pub mod pick;
+pub mod solve;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::analysis::{Method, Settings};
+use crate::error::{Error, Result};
+use crate::formats::{self, Format};
+use crate::instance::Instance;
+
+const FORMATS_HELP: &str = "\
+INPUT FORMATS (chosen by extension, or --format):
+  PrefLib (.soc .soi .toc .toi): `# ALTERNATIVE NAME i: name` header lines name the candidates;
+    data lines are `count: a,b,{c,d},e` (1-based candidate numbers, braces = tie group). Candidates
+    an incomplete order leaves out tie at the bottom. Identical orders are merged into one
+    weighted user type (counts added, overflow checked).
+  JSON (.json): {\"candidates\": [\"a\",\"b\"], \"users\": [{\"weight\": 2, \"scores\": [1, 0]},
+    {\"weight\": 1, \"ranking\": [[\"b\"], [\"a\"]]}]}. weight defaults to 1; ranking groups name
+    candidates, best first; unlisted candidates tie at the bottom.
+  Score tables (.csv with commas; .txt .tsv .dat .table with whitespace): one row per user type,
+    one column per candidate, higher = better.
+    - blank lines are skipped; `#` lines are comments;
+    - the first row is a header if a field other than its first is not a number; otherwise the
+      last `#` comment line before the first row is the header if it has as many fields as the
+      rows (the Atari tables: `# game dqn a3c ...`); otherwise candidates are named c1, c2, ...;
+    - the first column holds row labels (not a candidate) if any row has a non-number there;
+    - a header column named weight, weights or count holds row weights (default 1);
+    - `value±err` and `value+-err` keep the value; in whitespace tables `1,486.5` is 1486.5;
+    - every value must be finite (negative scores are fine; negative weights are not).
+
+REWARD-MODEL BASELINE (curve, demo): the candidate with the highest weighted mean utility, shown k
+  times. Utilities are the scores as given; for rankings, the Borda-style utility n-1-position,
+  tied candidates getting the average of their positions.
+
+EXIT CODES: 0 success; 2 bad input or options (one `ualign: FILE:LINE: problem` line on stderr,
+  nothing on stdout); 1 internal error.";
+
+/// ualign: certified k-response policies from preference data (Cai & Zheng, asymptotic
+/// universal alignment).
+#[derive(Debug, Parser)]
+#[command(name = "ualign", version, about, after_long_help = FORMATS_HELP)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Solve the (k+1)-player game and print the policy with its certificate (one JSON object).
+    ///
+    /// With --method optimistic (default) the printed policy is the iterate with the lowest
+    /// exact exploitability, and the certificate is exactly that policy's. With --method hedge
+    /// the certified, deployable object is the time mixture of the iterates (draw a round, then
+    /// k draws from it): `certificate` is the mixture's exact certificate, `deployed` says
+    /// "time_mixture", `rounds` counts the rounds, and `policy` is only the average of the
+    /// iterates, whose own (uncertified by the regret argument) certificate is printed as
+    /// `average_policy_certificate`.
+    #[command(after_long_help = FORMATS_HELP)]
+    Solve(SolveArgs),
+    /// Certify a given policy: worst-case win rate, exploitability, worst opponent.
+    #[command(after_long_help = FORMATS_HELP)]
+    Eval(EvalArgs),
+    /// Test-time scaling table for k = 1..K: equilibrium vs NLHF vs reward model vs uniform.
+    #[command(after_long_help = FORMATS_HELP)]
+    Curve(CurveArgs),
+    /// Sample k responses (seeded Xoshiro128++) from the k-aware equilibrium.
+    #[command(after_long_help = FORMATS_HELP)]
+    Pick(PickArgs),
+    /// The worst opponent that itself shows L responses, against the k-aware equilibrium.
+    #[command(after_long_help = FORMATS_HELP)]
+    Opponents(OpponentsArgs),
+    /// Solve one JSON instance per line (in parallel), one solve object per line out.
+    Batch(BatchArgs),
+    /// Built-in instances showing NLHF stuck near 1/2 while the k-aware equilibrium climbs.
+    Demo(DemoArgs),
+}
+
+/// The input file.
+#[derive(Debug, Args)]
+pub struct Input {
+    /// Input file (PrefLib, JSON, CSV or whitespace table).
+    pub file: PathBuf,
+    /// Override the format the extension implies.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
+
+impl Input {
+    /// Loads the instance.
+    pub fn load(&self) -> Result<Instance> {
+        formats::load(&self.file, self.format)
+    }
+}
+
+/// Solver options.
+#[derive(Debug, Args)]
+pub struct SolverArgs {
+    /// Stop once the certified exploitability is at most this.
+    #[arg(long, default_value_t = 1e-4)]
+    pub eps: f32,
+    /// Share evaluations at most (for hedge: the horizon T, every iterate is kept).
+    #[arg(long, default_value_t = 10_000)]
+    pub max_iter: u32,
+}
+
+/// `solve`.
+#[derive(Debug, Args)]
+pub struct SolveArgs {
+    #[command(flatten)]
+    pub input: Input,
+    /// Number of responses shown to the user.
+    #[arg(long)]
+    pub k: u32,
+    #[command(flatten)]
+    pub solver: SolverArgs,
+    /// Self-play method.
+    #[arg(long, value_enum, default_value = "optimistic")]
+    pub method: Method,
+}
+
+impl SolveArgs {
+    /// The solver settings.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            k: self.k,
+            eps: self.solver.eps,
+            max_iter: self.solver.max_iter,
+            method: self.method,
+            threads: true,
+        }
+    }
+}
+
+/// `eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    pub input: Input,
+    /// Number of responses shown.
+    #[arg(long)]
+    pub k: u32,
+    /// The policy: a JSON array of probabilities in input order, or a file holding one (or
+    /// holding `solve`'s output).
+    #[arg(long)]
+    pub policy: String,
+}
+
+/// `curve`.
+#[derive(Debug, Args)]
+pub struct CurveArgs {
+    #[command(flatten)]
+    pub input: Input,
+    /// Largest k.
+    #[arg(long)]
+    pub k_max: u32,
+    /// Also draw the curves into this SVG file.
+    #[arg(long)]
+    pub svg: Option<PathBuf>,
+    /// Print a human-readable table instead of JSON.
+    #[arg(long)]
+    pub table: bool,
+    #[command(flatten)]
+    pub solver: SolverArgs,
+}
+
+/// `pick`.
+#[derive(Debug, Args)]
+pub struct PickArgs {
+    #[command(flatten)]
+    pub input: Input,
+    /// Number of responses shown.
+    #[arg(long)]
+    pub k: u32,
+    /// Seed of the Xoshiro128++ generator (`seed_from_u64`).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub solver: SolverArgs,
+}
+
+/// `opponents`.
+#[derive(Debug, Args)]
+pub struct OpponentsArgs {
+    #[command(flatten)]
+    pub input: Input,
+    /// Number of responses we show.
+    #[arg(long)]
+    pub k: u32,
+    /// Number of responses the opponent shows.
+    #[arg(long)]
+    pub l: usize,
+    #[command(flatten)]
+    pub solver: SolverArgs,
+}
+
+/// `batch`.
+#[derive(Debug, Args)]
+pub struct BatchArgs {
+    /// JSON lines file, one instance (the JSON input format) per line.
+    pub file: PathBuf,
+    /// Number of responses shown.
+    #[arg(long)]
+    pub k: u32,
+    #[command(flatten)]
+    pub solver: SolverArgs,
+    /// Self-play method.
+    #[arg(long, value_enum, default_value = "optimistic")]
+    pub method: Method,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+/// `demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where to write the plot.
+    #[arg(long, default_value = "ualign-demo.svg")]
+    pub svg: PathBuf,
+    /// Largest k in the table.
+    #[arg(long, default_value_t = 8)]
+    pub k_max: u32,
+    /// Print the rows as JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs a parsed command line; returns what goes to stdout.
+pub fn run(cli: Cli) -> Result<String> {
+    match cli.command {
+        Command::Solve(a) => solve::run(&a),
+        Command::Eval(a) => eval::run(&a),
+        Command::Curve(a) => curve::run(&a),
+        Command::Pick(a) => pick::run(&a),
+        Command::Opponents(a) => opponents::run(&a),
+        Command::Batch(a) => batch::run(&a),
+        Command::Demo(a) => demo::run(&a),
+    }
+}
+
+/// JSON text of a value, pretty when `pretty`.
+pub fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v)
+        .map(|mut s| {
+            s.push('\n');
+            s
+        })
+        .map_err(|e| Error::internal(format!("JSON output: {e}")))
+}

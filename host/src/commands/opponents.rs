@@ -1,0 +1,90 @@
+//! `ualign opponents`.
+
+use serde::Serialize;
+use ualign::opponents::{multiset_count, worst_opponent};
+
+use super::{OpponentsArgs, to_json};
+use crate::analysis::{Method, Settings, check_settings, num, solve};
+use crate::error::{Error, Result};
+use crate::instance::{CAPACITY, Store};
+
+/// Largest opponent size accepted.
+pub const MAX_L: usize = 16;
+/// Budget of (multisets x user types x candidates) the exhaustive search may spend.
+const BUDGET: u64 = 2_000_000_000;
+
+#[derive(Serialize)]
+struct OpponentsReport {
+    k: u32,
+    l: usize,
+    n: usize,
+    m: usize,
+    opponent: Vec<String>,
+    opponent_indices: Vec<u16>,
+    opponent_win_rate: f64,
+    win_rate: f64,
+    lower_bound: f64,
+    lower_bound_approximate: f64,
+    upper_bound: f64,
+    exploitability: f64,
+    multisets: u64,
+}
+
+/// Runs `opponents`.
+pub fn run(a: &OpponentsArgs) -> Result<String> {
+    let settings = Settings {
+        k: a.k,
+        eps: a.solver.eps,
+        max_iter: a.solver.max_iter,
+        method: Method::Optimistic,
+        threads: true,
+    };
+    check_settings(&settings)?;
+    if a.k > ualign::opponents::MAX_K {
+        return Err(Error::usage(format!(
+            "--k {}: the opponent computation accepts k <= {}",
+            a.k,
+            ualign::opponents::MAX_K
+        )));
+    }
+    if a.l == 0 || a.l > MAX_L {
+        return Err(Error::usage(format!("--l {}: must be in 1..={MAX_L}", a.l)));
+    }
+    let inst = a.input.load()?;
+    let mut store = Store::default();
+    let pop = inst.population(&mut store)?;
+    let cost = (pop.m() as u64).saturating_mul(pop.n() as u64).max(1);
+    let limit = (BUDGET / cost).max(1);
+    let count = multiset_count(pop.n(), a.l).unwrap_or(u64::MAX);
+    if count > limit {
+        return Err(Error::usage(format!(
+            "--l {}: {count} opponent multisets over {} candidates and {} user types is too many to enumerate (limit {limit}); use a smaller l",
+            a.l,
+            pop.n(),
+            pop.m()
+        )));
+    }
+    let sol = solve(&pop, &settings)?;
+    let report = worst_opponent::<CAPACITY, MAX_L>(&pop, &sol.policy, a.k, a.l, limit)
+        .map_err(|e| Error::internal(format!("opponent search: {e}")))?;
+    let e = sol.certificate.exploitability;
+    to_json(&OpponentsReport {
+        k: a.k,
+        l: a.l,
+        n: inst.n(),
+        m: inst.m(),
+        opponent: report
+            .multiset
+            .iter()
+            .map(|&y| inst.name(y as usize))
+            .collect(),
+        opponent_indices: report.multiset.to_vec(),
+        opponent_win_rate: num(report.opponent_win_rate),
+        win_rate: num(report.win_rate),
+        lower_bound: num(report.lower_bound),
+        lower_bound_approximate: num(report.lower_bound - a.l as f32 * e),
+        upper_bound: num(report.upper_bound),
+        exploitability: num(e),
+        multisets: count,
+    })
+}

@@ -1,0 +1,52 @@
+//! `ualign pick`.
+
+use rand_xoshiro::{Xoshiro128PlusPlus, rand_core::SeedableRng};
+use serde::Serialize;
+use ualign::sampling::{distinct, picks};
+
+use super::{PickArgs, to_json};
+use crate::analysis::{CertJson, Method, Settings, check_settings, num, solve};
+use crate::error::{Error, Result};
+use crate::instance::Store;
+
+#[derive(Serialize)]
+struct PickReport {
+    k: u32,
+    seed: u64,
+    picks: Vec<String>,
+    pick_indices: Vec<u16>,
+    distinct: Vec<String>,
+    distinct_indices: Vec<u16>,
+    policy: Vec<f64>,
+    certificate: CertJson,
+}
+
+/// Runs `pick`.
+pub fn run(a: &PickArgs) -> Result<String> {
+    let settings = Settings {
+        k: a.k,
+        eps: a.solver.eps,
+        max_iter: a.solver.max_iter,
+        method: Method::Optimistic,
+        threads: true,
+    };
+    check_settings(&settings)?;
+    let inst = a.input.load()?;
+    let mut store = Store::default();
+    let pop = inst.population(&mut store)?;
+    let sol = solve(&pop, &settings)?;
+    let mut rng = Xoshiro128PlusPlus::seed_from_u64(a.seed);
+    let drawn = picks::<_, { ualign::MAX_K as usize }>(&sol.policy, a.k, &mut rng)
+        .map_err(|e| Error::internal(format!("sampling: {e}")))?;
+    let unique = distinct::<{ ualign::MAX_K as usize }>(&drawn);
+    to_json(&PickReport {
+        k: a.k,
+        seed: a.seed,
+        picks: drawn.iter().map(|&y| inst.name(y as usize)).collect(),
+        pick_indices: drawn.to_vec(),
+        distinct: unique.iter().map(|&y| inst.name(y as usize)).collect(),
+        distinct_indices: unique.to_vec(),
+        policy: sol.policy.iter().map(|&p| num(p)).collect(),
+        certificate: CertJson::new(&sol.certificate, &inst),
+    })
+}
