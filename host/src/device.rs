@@ -76,10 +76,18 @@ impl Session {
             .clone()
             .unwrap_or_else(|| PathBuf::from("qemu-system-arm"));
         let mut cmd = Command::new(&qemu);
-        cmd.args(["-M", "mps2-an386", "-cpu", "cortex-m4", "-nographic", "-monitor", "none"])
-            .args(["-semihosting-config", "enable=on,target=native"])
-            .arg("-serial")
-            .arg(format!("unix:{}", sock.display()));
+        cmd.args([
+            "-M",
+            "mps2-an386",
+            "-cpu",
+            "cortex-m4",
+            "-nographic",
+            "-monitor",
+            "none",
+        ])
+        .args(["-semihosting-config", "enable=on,target=native"])
+        .arg("-serial")
+        .arg(format!("unix:{}", sock.display()));
         if opts.icount {
             cmd.args(["-icount", "shift=0,align=off,sleep=off"]);
         }
@@ -151,7 +159,10 @@ impl Session {
             }
             let now = Instant::now();
             if now >= deadline {
-                return Err(format!("no reply frame within {timeout:?}{}", self.diagnostics()));
+                return Err(format!(
+                    "no reply frame within {timeout:?}{}",
+                    self.diagnostics()
+                ));
             }
             self.stream
                 .set_read_timeout(Some(deadline - now))
