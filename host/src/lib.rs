@@ -18,13 +18,26 @@ pub use instance::{Instance, Prefs, Store, UserType};
 
 use clap::Parser;
 
-/// Parses `args` (clap exits on `--help` and usage errors) and runs the command; returns what
-/// goes to stdout.
+/// Parses `args` and runs the command; returns what goes to stdout. `--help` and `--version`
+/// print and exit 0; a usage error becomes one [`Error`] line (exit code 2).
 pub fn main_with_args<I, T>(args: I) -> Result<String>
 where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let cli = commands::Cli::parse_from(args);
+    let cli = match commands::Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => match e.kind() {
+            clap::error::ErrorKind::DisplayHelp
+            | clap::error::ErrorKind::DisplayVersion
+            | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+            _ => {
+                let text = e.render().to_string();
+                let first = text.lines().next().unwrap_or("invalid arguments");
+                let first = first.strip_prefix("error: ").unwrap_or(first);
+                return Err(Error::usage(format!("{first} (see ualign --help)")));
+            }
+        },
+    };
     commands::run(cli)
 }

@@ -107,7 +107,7 @@ impl Input {
 #[derive(Debug, Args)]
 pub struct SolverArgs {
     /// Stop once the certified exploitability is at most this.
-    #[arg(long, default_value_t = 1e-4)]
+    #[arg(long, default_value_t = 1e-4, allow_negative_numbers = true)]
     pub eps: f32,
     /// Share evaluations at most (for hedge: the horizon T, every iterate is kept).
     #[arg(long, default_value_t = 10_000)]

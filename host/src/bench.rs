@@ -1,0 +1,371 @@
+//! `ualign bench`: times the share oracle and the solver on a seeded impartial-culture population
+//! and places the oracle on a roofline measured on the same machine.
+//!
+//! * **Streaming probe** ([`stream_probe`]): reads the population's order table (`m * n` `u16`)
+//!   and its `m` `f32` weights once, summing them, and reports bytes/ns. This is the memory
+//!   traffic one share evaluation cannot avoid.
+//! * **Multiply-add probe** ([`peak_probe`]): independent 8-lane `f32` chains `s = a * s + b`,
+//!   the operation of core's share kernel (`share::poly`), compiled the same way (no fused
+//!   multiply-add), reporting flops/ns.
+//! * **Work model** ([`share_work`]): one evaluation does `m * n * (3k + 4)` useful flops (the
+//!   `k`-step recurrence costs a multiply-add plus the power update, `3k`; class sums, weighting
+//!   and accumulation about 4) and moves `m * (2n + 4)` bytes.
+//!
+//! The roofline fraction is `achieved / min(peak, bandwidth * intensity)`, with all three rates
+//! measured with `threads` threads at once.
+//!
+//! Only `ualign`, `std` and `serde_json` are used; the population comes from a SplitMix64
+//! Fisher-Yates shuffle, so `ualign bench` needs no random-number crate.
+
+use std::hint::black_box;
+use std::thread;
+use std::time::Instant;
+
+use ualign::{
+    Population, Storage,
+    share::{LANES, Oracle},
+    solver::{SolveOptions, optimistic_hedge},
+};
+
+use crate::parallel::ThreadedOracle;
+
+/// Candidate capacity of the benchmark populations (core's const generic `N`).
+pub const CAPACITY: usize = 1024;
+/// Share evaluations timed by [`run`]; the median is reported.
+pub const SHARE_RUNS: usize = 31;
+/// Target exploitability of the timed solve.
+pub const SOLVE_EPSILON: f32 = 1e-4;
+
+/// SplitMix64: a tiny seeded generator for the benchmark populations.
+#[derive(Clone, Debug)]
+pub struct SplitMix64(u64);
+
+impl SplitMix64 {
+    /// Seeds the generator.
+    pub fn new(seed: u64) -> Self {
+        SplitMix64(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// An integer in `0..n` (`n >= 1`), by multiply-shift (bias below `n / 2^64`).
+    pub fn below(&mut self, n: usize) -> usize {
+        ((self.next_u64() as u128 * n as u128) >> 64) as usize
+    }
+}
+
+/// Builds `m` uniformly random strict rankings over `n` candidates (impartial culture), weight 1
+/// each, into `weights` (length `>= m`) and `order` (length `>= m * n`).
+pub fn ic_population<'a>(
+    n: usize,
+    m: usize,
+    seed: u64,
+    weights: &'a mut [f32],
+    order: &'a mut [u16],
+) -> Result<Population<'a, CAPACITY>, String> {
+    let mut b = Population::<CAPACITY>::builder(n, Storage::new(weights, order))
+        .map_err(|e| e.to_string())?;
+    let mut rng = SplitMix64::new(seed);
+    let mut perm: Vec<usize> = (0..n).collect();
+    for _ in 0..m {
+        for i in (1..n).rev() {
+            perm.swap(i, rng.below(i + 1));
+        }
+        b.push_ranking(1.0, perm.iter().map(|&c| [c]))
+            .map_err(|e| e.to_string())?;
+    }
+    b.finish().map_err(|e| e.to_string())
+}
+
+/// Reads `order` and `weights` once (`reps` times), summing them, and returns the best rate in
+/// bytes/ns.
+pub fn stream_probe(order: &[u16], weights: &[f32], reps: usize) -> f64 {
+    const W: usize = 32;
+    let bytes = (order.len() * 2 + weights.len() * 4) as f64;
+    let mut best = 0.0f64;
+    for _ in 0..reps.max(1) {
+        let (order, weights) = (black_box(order), black_box(weights));
+        let start = Instant::now();
+        let mut acc = [0u32; W];
+        let mut chunks = order.chunks_exact(W);
+        for c in &mut chunks {
+            for (a, &x) in acc.iter_mut().zip(c) {
+                *a = a.wrapping_add(x as u32);
+            }
+        }
+        for &x in chunks.remainder() {
+            acc[0] = acc[0].wrapping_add(x as u32);
+        }
+        let mut wacc = [0.0f32; LANES];
+        let mut wchunks = weights.chunks_exact(LANES);
+        for c in &mut wchunks {
+            for (a, &x) in wacc.iter_mut().zip(c) {
+                *a += x;
+            }
+        }
+        for &x in wchunks.remainder() {
+            wacc[0] += x;
+        }
+        black_box((acc, wacc));
+        let ns = start.elapsed().as_nanos().max(1) as f64;
+        best = best.max(bytes / ns);
+    }
+    best
+}
+
+/// Independent 8-lane `f32` multiply-add chains (`s = a * s + b`, no fused multiply-add) for
+/// `iters` rounds; returns the best of `reps` rates in flops/ns.
+pub fn peak_probe(iters: u64, reps: usize) -> f64 {
+    const CHAINS: usize = 6;
+    let flops = (2 * CHAINS * LANES) as f64 * iters as f64;
+    let mut best = 0.0f64;
+    for _ in 0..reps.max(1) {
+        let a = black_box([0.999_f32; LANES]);
+        let b = black_box([1e-3_f32; LANES]);
+        let mut s = black_box([[0.5_f32; LANES]; CHAINS]);
+        let start = Instant::now();
+        for _ in 0..iters {
+            for chain in s.iter_mut() {
+                for l in 0..LANES {
+                    chain[l] = a[l] * chain[l] + b[l];
+                }
+            }
+        }
+        black_box(s);
+        let ns = start.elapsed().as_nanos().max(1) as f64;
+        best = best.max(flops / ns);
+    }
+    best
+}
+
+/// The work of one share evaluation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ShareWork {
+    /// Useful floating-point operations: `m * n * (3k + 4)`.
+    pub flops: f64,
+    /// Bytes streamed from the population: `m * (2n + 4)` (order table and weights; the policy,
+    /// the output and the per-user scratch stay in L1).
+    pub bytes: f64,
+}
+
+impl ShareWork {
+    /// Arithmetic intensity, flops per byte.
+    pub fn intensity(&self) -> f64 {
+        self.flops / self.bytes.max(1.0)
+    }
+
+    /// The roofline ceiling in flops/ns: `min(peak, bandwidth * intensity)`.
+    pub fn ceiling(&self, peak_flops_per_ns: f64, bytes_per_ns: f64) -> f64 {
+        peak_flops_per_ns.min(bytes_per_ns * self.intensity())
+    }
+}
+
+/// The work model of one share evaluation over `n` candidates, `m` user types, `k` draws.
+pub fn share_work(n: usize, m: usize, k: u32) -> ShareWork {
+    let (n, m, k) = (n as f64, m as f64, k as f64);
+    ShareWork {
+        flops: m * n * (3.0 * k + 4.0),
+        bytes: m * (2.0 * n + 4.0),
+    }
+}
+
+/// Median of `xs` (0 when empty).
+pub fn median(xs: &mut [f64]) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs.get(xs.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// Runs `probe(part)` for `part in 0..threads` on that many threads at once and sums the rates.
+fn on_threads<F>(threads: usize, probe: F) -> Result<f64, String>
+where
+    F: Fn(usize) -> f64 + Sync,
+{
+    if threads <= 1 {
+        return Ok(probe(0));
+    }
+    thread::scope(|s| {
+        let probe = &probe;
+        let mut handles = Vec::with_capacity(threads);
+        for part in 0..threads {
+            let h = thread::Builder::new()
+                .spawn_scoped(s, move || probe(part))
+                .map_err(|e| format!("cannot start a probe thread: {e}"))?;
+            handles.push(h);
+        }
+        let mut total = 0.0;
+        for h in handles {
+            total += h
+                .join()
+                .map_err(|_| "a probe thread panicked".to_string())?;
+        }
+        Ok(total)
+    })
+}
+
+/// Benchmarks the share oracle and optimistic Hedge on a seeded impartial-culture population of
+/// `m` user types over `n` candidates with `k` draws, on `threads` threads, and returns one JSON
+/// object: `n, m, k, seed, threads, share_ns_median, stream_bytes_per_ns, peak_flops_per_ns,
+/// share_flops_per_ns, roofline_fraction, solve_ns, solve_iterations, solve_exploitability`
+/// (plus the work model and whether the solve converged).
+///
+/// Errors: a message for `n` outside `1..=1024`, `m == 0`, `k` outside `1..=MAX_K`,
+/// `threads == 0`, or a failure of core.
+pub fn run(
+    n: usize,
+    m: usize,
+    k: u32,
+    seed: u64,
+    threads: usize,
+) -> Result<serde_json::Value, String> {
+    if n == 0 || n > CAPACITY {
+        return Err(format!("--n must be in 1..={CAPACITY}, got {n}"));
+    }
+    if m == 0 {
+        return Err("--m must be at least 1".into());
+    }
+    if k == 0 || k > ualign::MAX_K {
+        return Err(format!("--k must be in 1..={}, got {k}", ualign::MAX_K));
+    }
+    if threads == 0 {
+        return Err("--threads must be at least 1".into());
+    }
+    let cells = m
+        .checked_mul(n)
+        .ok_or_else(|| format!("n * m overflows: {n} * {m}"))?;
+    let mut weights = vec![0.0f32; m];
+    let mut order = vec![0u16; cells];
+    let pop = ic_population(n, m, seed, &mut weights, &mut order)?;
+    let oracle = ThreadedOracle::new(pop, threads);
+
+    let pi = vec![1.0 / n as f32; n];
+    let mut g = vec![0.0f32; n];
+    for _ in 0..3 {
+        oracle.shares_into(black_box(&pi), k, &mut g);
+    }
+    let mut times = Vec::with_capacity(SHARE_RUNS);
+    for _ in 0..SHARE_RUNS {
+        let start = Instant::now();
+        oracle.shares_into(black_box(&pi), k, &mut g);
+        black_box(&g);
+        times.push(start.elapsed().as_nanos() as f64);
+    }
+    let share_ns = median(&mut times).max(1.0);
+
+    let mut policy = vec![0.0f32; n];
+    let opts = SolveOptions::new(k).epsilon(SOLVE_EPSILON);
+    let start = Instant::now();
+    let sol = optimistic_hedge(&oracle, &opts, &mut policy).map_err(|e| e.to_string())?;
+    let solve_ns = start.elapsed().as_nanos() as u64;
+    let threads = oracle.threads();
+
+    // The population is no longer used: stream its tables, each thread its own part of the users.
+    let parts: Vec<(usize, usize)> = {
+        let (base, extra) = (m / threads, m % threads);
+        let mut start = 0;
+        (0..threads)
+            .map(|i| {
+                let len = base + usize::from(i < extra);
+                start += len;
+                (start - len, start)
+            })
+            .collect()
+    };
+    let stream = on_threads(threads, |part| {
+        let (lo, hi) = parts.get(part).copied().unwrap_or((0, 0));
+        stream_probe(
+            order.get(lo * n..hi * n).unwrap_or(&[]),
+            weights.get(lo..hi).unwrap_or(&[]),
+            21,
+        )
+    })?;
+    let peak = on_threads(threads, |_| peak_probe(2_000_000, 5))?;
+
+    let work = share_work(n, m, k);
+    let achieved = work.flops / share_ns;
+    let ceiling = work.ceiling(peak, stream);
+    Ok(serde_json::json!({
+        "n": n,
+        "m": m,
+        "k": k,
+        "seed": seed,
+        "threads": threads,
+        "share_ns_median": share_ns,
+        "stream_bytes_per_ns": stream,
+        "peak_flops_per_ns": peak,
+        "share_flops_per_ns": achieved,
+        "share_work_flops": work.flops,
+        "share_work_bytes": work.bytes,
+        "intensity_flops_per_byte": work.intensity(),
+        "roofline_fraction": if ceiling > 0.0 { achieved / ceiling } else { 0.0 },
+        "solve_ns": solve_ns,
+        "solve_iterations": sol.iterations,
+        "solve_exploitability": sol.certificate.exploitability,
+        "solve_converged": sol.converged,
+        "solve_epsilon": SOLVE_EPSILON,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_reports_every_field() -> Result<(), String> {
+        for threads in [1, 2] {
+            let v = run(9, 200, 4, 7, threads)?;
+            for key in [
+                "share_ns_median",
+                "stream_bytes_per_ns",
+                "peak_flops_per_ns",
+                "share_flops_per_ns",
+                "roofline_fraction",
+                "solve_ns",
+                "solve_iterations",
+                "solve_exploitability",
+            ] {
+                let x = v.get(key).and_then(|x| x.as_f64());
+                assert!(x.is_some_and(|x| x.is_finite() && x >= 0.0), "{key}: {v}");
+            }
+            assert_eq!(v.get("threads").and_then(|x| x.as_u64()), Some(threads));
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn bad_inputs_are_errors() {
+        assert!(run(0, 10, 4, 1, 1).is_err());
+        assert!(run(2000, 10, 4, 1, 1).is_err());
+        assert!(run(5, 0, 4, 1, 1).is_err());
+        assert!(run(5, 10, 0, 1, 1).is_err());
+        assert!(run(5, 10, 4, 1, 0).is_err());
+    }
+
+    #[test]
+    fn population_is_seeded() -> Result<(), String> {
+        let (mut w1, mut o1) = (vec![0.0f32; 50], vec![0u16; 50 * 6]);
+        let (mut w2, mut o2) = (vec![0.0f32; 50], vec![0u16; 50 * 6]);
+        let a = ic_population(6, 50, 3, &mut w1, &mut o1)?;
+        let b = ic_population(6, 50, 3, &mut w2, &mut o2)?;
+        for j in 0..50 {
+            let ra: Vec<_> = a.order(j).into_iter().flatten().collect();
+            let rb: Vec<_> = b.order(j).into_iter().flatten().collect();
+            assert_eq!(ra, rb);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn work_model() {
+        let w = share_work(10, 100, 4);
+        assert_eq!(w.flops, 100.0 * 10.0 * 16.0);
+        assert_eq!(w.bytes, 100.0 * 24.0);
+        assert_eq!(w.ceiling(1.0, 1e9), 1.0);
+    }
+}

@@ -1,0 +1,283 @@
+//! Every bad input: exit code 2, one `ualign: FILE:LINE: problem` line on stderr, empty stdout,
+//! no output file written.
+
+mod common;
+use common::*;
+
+fn expect_bad(args: &[&str], needles: &[&str]) {
+    let o = run(args);
+    assert_eq!(
+        o.code, 2,
+        "ualign {args:?}: expected exit 2, got {} ({})",
+        o.code, o.stderr
+    );
+    assert!(o.stdout.is_empty(), "stdout not empty: {}", o.stdout);
+    let line = o.stderr.trim_end();
+    assert_eq!(line.lines().count(), 1, "one message expected: {line}");
+    assert!(line.starts_with("ualign: "), "{line}");
+    for n in needles {
+        assert!(line.contains(n), "{line:?} lacks {n:?}");
+    }
+}
+
+const HEAD: &str = "# NUMBER ALTERNATIVES: 4\n# ALTERNATIVE NAME 1: a\n# ALTERNATIVE NAME 2: b\n\
+                    # ALTERNATIVE NAME 3: c\n# ALTERNATIVE NAME 4: d\n";
+
+#[test]
+fn preflib_errors_name_file_line_and_problem() {
+    let dir = tempdir();
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "dup.soi",
+            "3: 1,2\n2: 4,2,4\n",
+            &["dup.soi:7:", "candidate 4 ranked twice"],
+        ),
+        (
+            "dupgroup.toc",
+            "3: 1,{2,3},4\n2: 1,{2,2},3,4\n",
+            &["dupgroup.toc:7:", "candidate 2 ranked twice"],
+        ),
+        (
+            "unknown.soi",
+            "3: 1,2\n2: 5,1\n",
+            &["unknown.soi:7:", "unknown candidate 5"],
+        ),
+        (
+            "zero.soi",
+            "3: 0,1\n",
+            &["zero.soi:6:", "unknown candidate 0"],
+        ),
+        (
+            "nocolon.soc",
+            "3 1,2,3,4\n",
+            &["nocolon.soc:6:", "count: order"],
+        ),
+        (
+            "badcount.soc",
+            "x: 1,2,3,4\n",
+            &["badcount.soc:6:", "count"],
+        ),
+        (
+            "negcount.soc",
+            "-3: 1,2,3,4\n",
+            &["negcount.soc:6:", "negative count"],
+        ),
+        ("brace.toc", "3: 1,{2,3,4\n", &["brace.toc:6:", "unmatched"]),
+        (
+            "empty-entry.soi",
+            "1: 1,,2\n",
+            &["empty-entry.soi:6:", "empty entry"],
+        ),
+        (
+            "word.soi",
+            "1: 1,two\n",
+            &["word.soi:6:", "not a candidate number"],
+        ),
+        (
+            "bigcount.soi",
+            "99999999999999999999999: 1\n",
+            &["bigcount.soi:6:", "overflows"],
+        ),
+        (
+            "sumoverflow.soi",
+            "18446744073709551615: 1\n5: 2\n",
+            &["sumoverflow.soi:7:", "counts overflow"],
+        ),
+        ("empty.soi", "", &["empty.soi", "empty population"]),
+        (
+            "allzero.soi",
+            "0: 1,2\n0: 2\n",
+            &["allzero.soi", "all weights are zero"],
+        ),
+    ];
+    for (name, body, needles) in cases {
+        let file = write(&dir, name, &format!("{HEAD}{body}"));
+        expect_bad(&["solve", &file, "--k", "2"], needles);
+    }
+}
+
+#[test]
+fn json_errors() {
+    let dir = tempdir();
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "neg.json",
+            "{\"candidates\": [\"a\", \"b\"],\n \"users\": [\n {\"weight\": 1, \"scores\": [1, 0]},\n {\"weight\": -2, \"scores\": [0, 1]}]}",
+            &["neg.json:4:", "negative"],
+        ),
+        (
+            "twice.json",
+            "{\"candidates\": [\"a\", \"b\"],\n \"users\": [\n {\"ranking\": [[\"a\"], [\"a\"]]}]}",
+            &["twice.json:3:", "\"a\" ranked twice"],
+        ),
+        (
+            "unknown.json",
+            "{\"candidates\": [\"a\", \"b\"],\n \"users\": [{\"ranking\": [\"z\"]}]}",
+            &["unknown.json:2:", "unknown candidate \"z\""],
+        ),
+        (
+            "len.json",
+            "{\"candidates\": [\"a\", \"b\"], \"users\": [{\"scores\": [1, 2, 3]}]}",
+            &["len.json:1:", "expected 2 scores"],
+        ),
+        (
+            "huge.json",
+            "{\"candidates\": [\"a\", \"b\"],\n \"users\": [{\"scores\": [1e999, 2]}]}",
+            &["huge.json:2:", "out of range"],
+        ),
+        (
+            "syntax.json",
+            "{\"candidates\": [\"a\",\n \"b\"",
+            &["syntax.json:2:"],
+        ),
+        (
+            "nousers.json",
+            "{\"candidates\": [\"a\"], \"users\": []}",
+            &["nousers.json", "empty population"],
+        ),
+        (
+            "zero.json",
+            "{\"candidates\": [\"a\"], \"users\": [{\"weight\": 0, \"scores\": [1]}]}",
+            &["zero.json", "all weights are zero"],
+        ),
+    ];
+    for (name, body, needles) in cases {
+        let file = write(&dir, name, body);
+        expect_bad(&["solve", &file, "--k", "1"], needles);
+    }
+}
+
+#[test]
+fn table_errors() {
+    let dir = tempdir();
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "inf.csv",
+            "a,b\n1,2\n3,inf\n",
+            &["inf.csv:3:", "not a number"],
+        ),
+        (
+            "huge.txt",
+            "x 1 2\ny 3 1e999\n",
+            &["huge.txt:2:", "not finite"],
+        ),
+        (
+            "negw.csv",
+            "weight,a,b\n1,0,1\n-1,1,0\n",
+            &["negw.csv:3:", "negative"],
+        ),
+        (
+            "ragged.csv",
+            "a,b,c\n1,2,3\n1,2\n",
+            &["ragged.csv:3:", "expected 3 fields"],
+        ),
+        (
+            "headeronly.csv",
+            "a,b,c\n",
+            &["headeronly.csv", "empty population"],
+        ),
+        (
+            "twice.csv",
+            "a,b,a\n1,2,3\n",
+            &["twice.csv:1:", "named twice"],
+        ),
+    ];
+    for (name, body, needles) in cases {
+        let file = write(&dir, name, body);
+        expect_bad(&["solve", &file, "--k", "1"], needles);
+    }
+}
+
+#[test]
+fn files_options_and_k() {
+    let dir = tempdir();
+    let good = write(&dir, "good.soc", &format!("{HEAD}1: 1,2,3,4\n"));
+    expect_bad(
+        &["solve", "/nonexistent/data.soi", "--k", "2"],
+        &["/nonexistent/data.soi", "no such file"],
+    );
+    expect_bad(
+        &[
+            "solve",
+            dir.to_str().unwrap_or("."),
+            "--k",
+            "2",
+            "--format",
+            "preflib",
+        ],
+        &["cannot read"],
+    );
+    let bin = dir.join("bin.soi");
+    std::fs::write(&bin, [0x31u8, 0x3a, 0x20, 0xff, 0xfe, 0x0a]).expect("write");
+    expect_bad(
+        &["solve", bin.to_str().unwrap_or(""), "--k", "2"],
+        &["bin.soi:1:", "UTF-8"],
+    );
+    expect_bad(
+        &["solve", &write(&dir, "x.weird", "1"), "--k", "2"],
+        &["x.weird", "--format"],
+    );
+    expect_bad(&["solve", &good, "--k", "0"], &["k must be at least 1"]);
+    expect_bad(
+        &["eval", &good, "--k", "0", "--policy", "[1,0,0,0]"],
+        &["k must be at least 1"],
+    );
+    expect_bad(
+        &["pick", &good, "--k", "0", "--seed", "1"],
+        &["k must be at least 1"],
+    );
+    expect_bad(&["solve", &good, "--k", "2", "--eps", "-1"], &["--eps"]);
+    expect_bad(&["curve", &good, "--k-max", "0"], &["--k-max 0"]);
+    expect_bad(
+        &["eval", &good, "--k", "2", "--policy", "[1,0]"],
+        &["2 entries", "4 candidates"],
+    );
+    expect_bad(
+        &["eval", &good, "--k", "2", "--policy", "[0.5,0.2,0,0]"],
+        &["sums to"],
+    );
+    expect_bad(
+        &["eval", &good, "--k", "2", "--policy", "[2,-1,0,0]"],
+        &["non-negative"],
+    );
+    expect_bad(&["opponents", &good, "--k", "2", "--l", "0"], &["--l 0"]);
+}
+
+#[test]
+fn no_half_written_svg_on_bad_input() {
+    let dir = tempdir();
+    let bad = write(&dir, "bad.soi", &format!("{HEAD}1: 1,1\n"));
+    let svg = dir.join("out.svg");
+    expect_bad(
+        &[
+            "curve",
+            &bad,
+            "--k-max",
+            "3",
+            "--svg",
+            svg.to_str().unwrap_or(""),
+        ],
+        &["ranked twice"],
+    );
+    assert!(!svg.exists());
+    // An unwritable destination is an error too, and leaves nothing behind.
+    let good = write(&dir, "good.soc", &format!("{HEAD}1: 1,2,3,4\n"));
+    let missing = dir.join("no/such/dir/out.svg");
+    expect_bad(
+        &[
+            "curve",
+            &good,
+            "--k-max",
+            "2",
+            "--svg",
+            missing.to_str().unwrap_or(""),
+        ],
+        &["cannot write"],
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 2, "{leftovers:?}");
+}

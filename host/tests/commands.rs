@@ -1,0 +1,194 @@
+//! batch, pick, opponents, demo and the SVG output.
+
+mod common;
+use common::*;
+
+const MAJMIN: &str = r#"{"candidates": ["a", "b", "c"], "users": [{"weight": 0.6, "ranking": [["a"], ["c"], ["b"]]}, {"weight": 0.4, "ranking": [["b"], ["c"], ["a"]]}]}"#;
+const UNANIMOUS: &str = r#"{"candidates": ["x", "y"], "users": [{"scores": [1, 0]}]}"#;
+
+#[test]
+fn batch_keeps_order_and_reports_bad_lines() {
+    let dir = tempdir();
+    let bad = r#"{"candidates": ["a", "b"], "users": [{"ranking": [["a"], ["a"]]}]}"#;
+    let input = [MAJMIN, UNANIMOUS, bad, "not json", MAJMIN, UNANIMOUS].join("\n");
+    let file = write(&dir, "in.jsonl", &input);
+    let o = run(&["batch", &file, "--k", "2"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stderr.is_empty(),
+        "no progress bar when stderr is not a terminal: {}",
+        o.stderr
+    );
+    let lines: Vec<serde_json::Value> = o
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 6);
+    for (i, v) in lines.iter().enumerate() {
+        assert_eq!(f(&v["line"]) as usize, i + 1);
+    }
+    for i in [0, 4] {
+        let pi = floats(&lines[i]["policy"]);
+        close(pi[0], 0.8, 1e-3, "batch majmin");
+        close(
+            f(&lines[i]["certificate"]["worst_case_win_rate"]),
+            2.0 / 3.0,
+            1e-4,
+            "batch",
+        );
+        assert_eq!(lines[i]["k"], 2);
+    }
+    for i in [1, 5] {
+        assert_eq!(lines[i]["candidates"], serde_json::json!(["x", "y"]));
+        close(f(&lines[i]["policy"][0]), 1.0, 1e-3, "unanimous");
+    }
+    let e = lines[2]["error"].as_str().expect("error object");
+    assert!(e.contains("\"a\" ranked twice"), "{e}");
+    assert!(lines[2].get("policy").is_none());
+    assert!(lines[3]["error"].is_string());
+}
+
+#[test]
+fn pick_is_seeded_and_samples_the_support() {
+    let dir = tempdir();
+    let file = write(&dir, "mm.json", MAJMIN);
+    let a = json(&["pick", &file, "--k", "5", "--seed", "42"]);
+    let b = json(&["pick", &file, "--k", "5", "--seed", "42"]);
+    assert_eq!(a["picks"], b["picks"]);
+    let picks = a["picks"].as_array().expect("picks");
+    assert_eq!(picks.len(), 5);
+    // The k = 5 equilibrium puts no mass on c.
+    assert!(picks.iter().all(|p| p == "a" || p == "b"), "{picks:?}");
+    let distinct = a["distinct"].as_array().expect("distinct");
+    assert!(!distinct.is_empty() && distinct.len() <= 2);
+    for d in distinct {
+        assert!(picks.contains(d));
+    }
+    close(
+        f(&a["certificate"]["worst_case_win_rate"]),
+        5.0 / 6.0,
+        1e-4,
+        "pick certificate",
+    );
+    let u = json(&[
+        "pick",
+        &write(&dir, "u.json", UNANIMOUS),
+        "--k",
+        "3",
+        "--seed",
+        "7",
+    ]);
+    assert_eq!(u["picks"], serde_json::json!(["x", "x", "x"]));
+    assert_eq!(u["distinct"], serde_json::json!(["x"]));
+}
+
+#[test]
+fn opponents_report_and_bounds() {
+    let dir = tempdir();
+    let file = write(&dir, "mm.json", MAJMIN);
+    // l = 1 is the single worst response: the certificate, 2/3 at k = 2.
+    let v = json(&["opponents", &file, "--k", "2", "--l", "1"]);
+    close(f(&v["win_rate"]), 2.0 / 3.0, 1e-4, "l=1");
+    close(f(&v["lower_bound"]), 2.0 / 3.0, 1e-6, "(k+1-l)/(k+1)");
+    close(f(&v["upper_bound"]), 2.0 / 3.0, 1e-6, "k/(k+l)");
+    // l = 2 at k = 2: bounds 1/3 and 1/2; the exact worst pair is computed independently.
+    let v = json(&["opponents", &file, "--k", "2", "--l", "2"]);
+    close(f(&v["lower_bound"]), 1.0 / 3.0, 1e-6, "lower");
+    close(f(&v["upper_bound"]), 0.5, 1e-6, "upper");
+    let wr = f(&v["win_rate"]);
+    assert!(wr >= 1.0 / 3.0 - 1e-4, "{wr}");
+    // Against (0.8, 0.2, 0): Z = {a, b}. 60% users: A = {a}, t = 1, c = 0.8, b = 0.2;
+    // 40%: A = {b}, t = 1, c = 0.2, b = 0.8. chance = sum_i C(2,i) c^i b^(2-i) / (1+i).
+    let chance = |c: f64, b: f64| b * b + 2.0 * c * b / 2.0 + c * c / 3.0;
+    let ab = 0.6 * chance(0.8, 0.2) + 0.4 * chance(0.2, 0.8);
+    let aa = 0.6 * (0.2f64 * 0.2 + 2.0 * 0.8 * 0.2 * 2.0 / 3.0 + 0.64 * 2.0 / 4.0) + 0.4 * 0.0;
+    let bb = 0.4 * (0.64 + 2.0 * 0.2 * 0.8 * 2.0 / 3.0 + 0.04 * 2.0 / 4.0);
+    let worst = ab.max(aa).max(bb);
+    close(f(&v["opponent_win_rate"]), worst, 2e-3, "worst pair");
+    assert_eq!(v["opponent"].as_array().map(|a| a.len()), Some(2));
+}
+
+#[test]
+fn curve_svg_is_well_formed_with_the_series() {
+    let dir = tempdir();
+    let file = write(&dir, "mm.json", MAJMIN);
+    let svg = dir.join("curve.svg");
+    let o = run(&[
+        "curve",
+        &file,
+        "--k-max",
+        "4",
+        "--table",
+        "--svg",
+        svg.to_str().expect("path"),
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stdout.contains("equilibrium") && o.stdout.lines().count() == 5,
+        "{}",
+        o.stdout
+    );
+    assert!(o.stderr.contains("curve.svg"));
+    let text = std::fs::read_to_string(&svg).expect("svg written");
+    let doc = roxmltree::Document::parse(&text).expect("well-formed XML");
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    let texts: Vec<String> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.text().map(|t| t.trim().to_string()))
+        .collect();
+    for series in [
+        "k-aware equilibrium",
+        "NLHF sampled k times",
+        "reward-model pick",
+        "uniform",
+        "bound k/(k+1)",
+        "k (responses shown)",
+        "worst-case win rate",
+    ] {
+        assert!(
+            texts.iter().any(|t| t == series),
+            "missing {series:?} in {texts:?}"
+        );
+    }
+}
+
+#[test]
+fn demo_writes_its_plot_and_shows_nlhf_stuck() {
+    let dir = tempdir();
+    let o = run_in(&["demo", "--k-max", "6", "--json"], Some(&dir));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stderr.contains("ualign-demo.svg"), "{}", o.stderr);
+    let text = std::fs::read_to_string(dir.join("ualign-demo.svg")).expect("svg");
+    roxmltree::Document::parse(&text).expect("well-formed XML");
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).expect("JSON");
+    let panels = v.as_array().expect("panels");
+    assert_eq!(panels.len(), 3);
+    for p in panels {
+        let rows = p["rows"].as_array().expect("rows");
+        let last = &rows[rows.len() - 1];
+        close(
+            f(&last["equilibrium"]),
+            6.0 / 7.0,
+            2e-4,
+            "equilibrium at k=6",
+        );
+        assert!(f(&last["nlhf"]) < 0.61, "{p}");
+    }
+    // SPEC §7 majority/minority and the Condorcet instance: NLHF exactly 0.6 and 0.52.
+    close(
+        f(&panels[0]["rows"][3]["nlhf"]),
+        0.6,
+        1e-3,
+        "majority/minority",
+    );
+    close(
+        f(&panels[1]["rows"][3]["nlhf"]),
+        0.52,
+        1e-3,
+        "Condorcet winner",
+    );
+    let o = run_in(&["demo", "--k-max", "3"], Some(&dir));
+    assert!(o.stdout.contains("majority/minority") && o.stdout.contains("Mallows"));
+}
