@@ -3,7 +3,7 @@
 //! `Calibrate` request verifies).
 
 use core::sync::atomic::{AtomicU32, Ordering};
-use cortex_m::peripheral::{SYST, syst::SystClkSource};
+use cortex_m::peripheral::{SCB, SYST, syst::SystClkSource};
 use cortex_m_rt::exception;
 
 const RELOAD: u32 = 0x00FF_FFFF;
@@ -18,14 +18,22 @@ pub fn start(mut syst: SYST) {
     syst.enable_counter();
 }
 
-/// Ticks since [`start`].
+/// Ticks since [`start`], monotonic.
+///
+/// The counter may reload between reading `WRAPS` and the counter while the SysTick exception is
+/// still pending (QEMU takes it at the end of a translated block): the pending bit, read on both
+/// sides of the counter, tells whether the value read belongs to the next period.
 pub fn now() -> u64 {
     loop {
         let before = WRAPS.load(Ordering::Acquire);
+        let pending_before = SCB::is_pendst_pending();
         let value = SYST::get_current();
-        if WRAPS.load(Ordering::Acquire) == before {
-            return ((before as u64) << 24) + (RELOAD - value.min(RELOAD)) as u64;
+        let pending_after = SCB::is_pendst_pending();
+        if WRAPS.load(Ordering::Acquire) != before || pending_before != pending_after {
+            continue;
         }
+        let wraps = before as u64 + pending_after as u64;
+        return (wraps << 24) + (RELOAD - value.min(RELOAD)) as u64;
     }
 }
 
@@ -41,5 +49,5 @@ pub fn calibrate(iterations: u32) -> u64 {
     if iterations > 0 {
         cortex_m::asm::delay(iterations - 1);
     }
-    now() - t0
+    now().saturating_sub(t0)
 }

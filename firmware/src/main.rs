@@ -58,7 +58,7 @@ fn main() -> ! {
     let mut last = clock::now();
     loop {
         let Some(byte) = uart.try_read() else {
-            let quiet = clock::now().wrapping_sub(last) > QUIET_TICKS;
+            let quiet = clock::now().saturating_sub(last) > QUIET_TICKS;
             if let Some(e) = decoder
                 .in_frame()
                 .then_some(())

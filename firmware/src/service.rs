@@ -149,13 +149,13 @@ fn rerank(payload: &[u8], users: &mut Users, tx: &mut [u8]) -> Result<usize, Err
     let drawn = picks::<_, K>(policy, req.k as u32, &mut rng).map_err(core_error)?;
     let shown = distinct::<K>(&drawn);
     let ranked = by_mass::<N>(policy).map_err(core_error)?;
-    let ticks_solve = clock::now() - t0;
+    let ticks_solve = clock::now().saturating_sub(t0);
     let mut ticks_share = 0;
     if req.measure {
         let mut g = [0.0f32; N];
         let t1 = clock::now();
         shares(&pop, policy, req.k as u32, &mut g[..n]).map_err(core_error)?;
-        ticks_share = clock::now() - t1;
+        ticks_share = clock::now().saturating_sub(t1);
     }
     defmt::info!(
         "rerank n={=usize} m={=usize} k={=usize}: {=u32} iterations, e={=f32}, {=u64} ticks",
