@@ -307,6 +307,13 @@ pub fn curve(
 ) -> Result<Vec<CurveRow>> {
     check_k(k_max)
         .map_err(|_| Error::usage(format!("--k-max {k_max}: must be in 1..={}", ualign::MAX_K)))?;
+    check_settings(&Settings {
+        k: 1,
+        eps,
+        max_iter,
+        method: Method::Optimistic,
+        threads: true,
+    })?;
     let n = pop.n();
     let oracle = Parallel::auto(*pop);
     let mut nlhf_pi = vec![0.0f32; n];

@@ -228,6 +228,29 @@ fn files_options_and_k() {
     );
     expect_bad(&["solve", &good, "--k", "2", "--eps", "-1"], &["--eps"]);
     expect_bad(&["curve", &good, "--k-max", "0"], &["--k-max 0"]);
+    expect_bad(&["curve", &good, "--k-max", "2", "--eps", "-1"], &["--eps"]);
+    expect_bad(&["batch", &good, "--k", "0"], &["k must be at least 1"]);
+    expect_bad(
+        &["opponents", &good, "--k", "0", "--l", "1"],
+        &["k must be at least 1"],
+    );
+    expect_bad(&["solve", &good, "--k", "abc"], &["invalid value"]);
+    // The extension decides the format unless --format says otherwise.
+    let js = write(
+        &dir,
+        "inst.data",
+        "{\"candidates\": [\"a\"], \"users\": [{\"scores\": [1]}]}",
+    );
+    expect_bad(
+        &["solve", &js, "--k", "1"],
+        &["inst.data", "unknown file extension"],
+    );
+    let o = run(&["solve", &js, "--k", "1", "--format", "json"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    expect_bad(
+        &["solve", &js, "--k", "1", "--format", "csv"],
+        &["inst.data", "empty population"],
+    );
     expect_bad(
         &["eval", &good, "--k", "2", "--policy", "[1,0]"],
         &["2 entries", "4 candidates"],
