@@ -75,3 +75,68 @@ pub(crate) fn check_k(k: u32) -> Result<(), Error> {
         Ok(())
     }
 }
+
+/// Sorts `v` by `less`, a strict total order (so the result is the same as any other sort's),
+/// by heapsort: `O(len log len)`, in place, and without the order-violation panic of
+/// `slice::sort_unstable_by`, so core stays panic-free (see ROBUSTNESS.md).
+pub(crate) fn sort_by<T, F>(v: &mut [T], mut cmp: F)
+where
+    F: FnMut(&T, &T) -> core::cmp::Ordering,
+{
+    let mut less = |v: &[T], a: usize, b: usize| match (v.get(a), v.get(b)) {
+        (Some(x), Some(y)) => cmp(x, y) == core::cmp::Ordering::Less,
+        _ => false,
+    };
+    // Sift `node` down within `v[..end]` (a max-heap under `less`).
+    let mut sift = |v: &mut [T], mut node: usize, end: usize| {
+        loop {
+            let mut child = 2 * node + 1;
+            if child >= end {
+                break;
+            }
+            if child + 1 < end && less(v, child, child + 1) {
+                child += 1;
+            }
+            if !less(v, node, child) {
+                break;
+            }
+            if node < v.len() && child < v.len() {
+                v.swap(node, child);
+            }
+            node = child;
+        }
+    };
+    let len = v.len();
+    for i in (0..len / 2).rev() {
+        sift(v, i, len);
+    }
+    for end in (1..len).rev() {
+        if end < v.len() {
+            v.swap(0, end);
+        }
+        sift(v, 0, end);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The heapsort gives exactly what the standard sort gives under a strict total order.
+    #[test]
+    fn sort_by_matches_the_standard_sort() {
+        let mut state = 0x9e37_79b9_u32;
+        for len in 0..200usize {
+            let mut a = [0u16; 200];
+            for x in a.iter_mut().take(len) {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                *x = (state % 37) as u16;
+            }
+            let mut b = a;
+            let key = |x: &u16| (x % 5, *x);
+            super::sort_by(&mut a[..len], |x, y| key(y).cmp(&key(x)));
+            b[..len].sort_unstable_by_key(|x| core::cmp::Reverse(key(x)));
+            assert_eq!(a, b, "len {len}");
+        }
+    }
+}

@@ -84,7 +84,10 @@ impl<'a, const N: usize> Population<'a, N> {
 
     /// Number of candidates.
     pub fn n(&self) -> usize {
-        self.n
+        // `1 <= n <= MAX_CANDIDATES` by construction; the clamp tells the optimiser so, which
+        // removes the division by zero, zero chunk size and overflow panic paths of everything
+        // that divides, chunks or multiplies by `n` (see ROBUSTNESS.md).
+        self.n.clamp(1, MAX_CANDIDATES)
     }
 
     /// Number of user types.
@@ -250,7 +253,7 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
         // Best first; equal scores keep index order so the layout is deterministic.
         // Scores are finite here, so `partial_cmp` never fails.
         let score = |i: u16| scores.get(i as usize).copied().unwrap_or(0.0);
-        idx.sort_unstable_by(|&a, &b| {
+        crate::sort_by(idx, |&a, &b| {
             score(b)
                 .partial_cmp(&score(a))
                 .unwrap_or(core::cmp::Ordering::Equal)

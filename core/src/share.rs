@@ -127,11 +127,19 @@ pub(crate) fn shares_unchecked<const N: usize>(
     let mut value = [0.0f32; N]; // sum_{i=0..k} (b+c)^i b^(k-i) per position
     let rows = pop.order_rows();
     let weights = pop.weights();
-    for (blk_rows, blk_w) in rows.chunks(BLOCK * n).zip(weights.chunks(BLOCK)) {
+    // Rows are sliced by hand rather than with `chunks(BLOCK * n)` / `chunks_exact(n)`: the
+    // optimiser cannot see that `n > 0`, and the chunk iterators then keep a panic path.
+    for (blk, blk_w) in weights.chunks(BLOCK).enumerate() {
+        let Some(blk_rows) = rows.get(blk * BLOCK * n..) else {
+            break;
+        };
         for b in block.iter_mut() {
             *b = 0.0;
         }
-        for (row, &w) in blk_rows.chunks_exact(n).zip(blk_w) {
+        for (j, &w) in blk_w.iter().enumerate() {
+            let Some(row) = blk_rows.get(j * n..(j + 1) * n) else {
+                break;
+            };
             if w == 0.0 {
                 continue;
             }

@@ -38,7 +38,10 @@ pub fn impartial_culture<R: Rng + ?Sized, const N: usize>(
         }
         for i in (1..n).rev() {
             let j = below(rng, i as u32 + 1) as usize;
-            perm.swap(i, j);
+            // `j <= i < n` always; the test lets the optimiser drop the bounds check.
+            if j <= i && i < perm.len() {
+                perm.swap(i, j);
+            }
         }
         builder.push_ranking(1.0, perm.iter().map(|&c| [c]))?;
     }
@@ -93,7 +96,10 @@ pub fn mallows<R: Rng + ?Sized, const N: usize>(
             }
             let mut q = i;
             while q > pos {
-                order.swap(q, q - 1);
+                // `1 <= q <= i < n`: the test only spares the optimiser a bounds check.
+                if q < order.len() {
+                    order.swap(q, q - 1);
+                }
                 q -= 1;
             }
             if let Some(slot) = order.get_mut(pos) {
@@ -151,7 +157,10 @@ pub fn plackett_luce<R: Rng + ?Sized, const N: usize>(
                     break;
                 }
             }
-            rest.swap(pick, left - 1);
+            // `pick < left <= n` always: the test only spares the optimiser a bounds check.
+            if pick < left && left <= rest.len() {
+                rest.swap(pick, left - 1);
+            }
         }
         // Chosen first sits at the end: read the ranking backwards.
         builder.push_ranking(1.0, rest.iter().rev().map(|&c| [c]))?;
