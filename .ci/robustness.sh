@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Robustness checks (issue 5; see ROBUSTNESS.md): property and edge-case tests, the panic-free
+# link proof of core on thumbv7em-none-eabihf, miri on a subset of core's tests, and each fuzz
+# target for FUZZ_SECONDS (default 60). Installs what it needs; exits non-zero on any failure.
+#
+# Environment: FUZZ_SECONDS (default 60), SKIP_FUZZ=1, SKIP_MIRI=1 (for quick local runs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+export CARGO_TERM_COLOR=never
+start=$(date +%s)
+step() { echo; echo "== robustness: $* ($(($(date +%s) - start)) s)"; }
+
+step "tools"
+if ! rustup toolchain list | grep -q '^nightly'; then
+    rustup toolchain install nightly --profile minimal
+fi
+rustup +nightly component add miri rust-src
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+
+step "property and edge-case tests"
+cargo test -p ualign-tests --test properties --test edge_cases
+
+step "panic-free proof: core linked for thumbv7em-none-eabihf with an undefined panic handler"
+if ! (cd probe && cargo build --release); then
+    echo "robustness: a panic path survives in core. Functions still calling the panic machinery:"
+    if command -v arm-none-eabi-objdump >/dev/null; then
+        (cd probe && CARGO_PROFILE_RELEASE_DEBUG=1 \
+            RUSTFLAGS="-C link-arg=--entry=_start -C link-arg=--defsym=ualign_probe_panic_path_reached=0" \
+            cargo build --release --target-dir target/diag -q &&
+            arm-none-eabi-objdump -d -C target/diag/thumbv7em-none-eabihf/release/ualign-probe |
+            awk '/^[0-9a-f]+ <.*>:$/ { f = $0 } /\tbl?(\.w)?\t.*<core::(panicking|slice::index::slice_index_fail)/ && f !~ /<core::/ { print f }' |
+            sort | uniq -c) || true
+    fi
+    exit 1
+fi
+
+if [ "${SKIP_MIRI:-0}" != 1 ]; then
+    step "miri (core unit tests and the error, identity and sampling tests)"
+    MIRIFLAGS="${MIRIFLAGS:--Zmiri-strict-provenance}" \
+        cargo +nightly miri test -p ualign --lib --test errors --test sampling
+fi
+
+if [ "${SKIP_FUZZ:-0}" != 1 ]; then
+    step "fuzz: seed corpora"
+    C=fuzz/corpus
+    mkdir -p "$C/core_pipeline" "$C/proto_decode" "$C/host_parsers"
+    # SPEC §7 exact cases in core_pipeline's byte format (n-1, m-1, k-1, then per user a weight
+    # and either scores or a ranking whose bytes with the top bit set close a group).
+    printf '\x02\x00\x02\x08\x08\x00\x01\x02\x01\x00\x01\x01\x01\x01\x80\x01\x01' >"$C/core_pipeline/unanimous"
+    printf '\x02\x02\x01\x08\x08\x01\x03\x80\x81\x82\x08\x08\x01\x03\x81\x82\x80\x08\x08\x01\x03\x82\x80\x81\x01\x01\x01\x01\x80\x01\x01' >"$C/core_pipeline/condorcet"
+    printf '\x02\x01\x01\x08\x08\x01\x03\x80\x82\x81\x05\x05\x01\x03\x81\x82\x80\x01\x01\x01\x01\x80\x01\x02' >"$C/core_pipeline/majority_minority"
+    printf '\x01\x01\x02\x08\x08\x00\x01\x01\x00\x05\x05\x00\x01\x00\x01\x01\x01\x01\x80\x01\x01' >"$C/core_pipeline/two_candidates"
+    printf '\x04\x04\x03\x08\x08\x01\x05\x80\x81\x82\x83\x84\x08\x08\x01\x05\x81\x82\x83\x84\x80\x08\x08\x01\x05\x82\x83\x84\x80\x81\x08\x08\x01\x05\x83\x84\x80\x81\x82\x08\x08\x01\x05\x84\x80\x81\x82\x83\x01\x01\x01\x01\x01\x01\xff\x01\x01' >"$C/core_pipeline/cyclic5"
+    # Valid frames (CRC-8 over the header, CRC-32 over header and payload).
+    if command -v python3 >/dev/null; then
+        python3 - "$C/proto_decode" <<'PY'
+import struct, sys, zlib
+def crc8(b):
+    c = 0
+    for x in b:
+        c ^= x
+        for _ in range(8):
+            c = ((c << 1) ^ 0x07) & 0xFF if c & 0x80 else (c << 1) & 0xFF
+    return c
+def frame(kind, payload):
+    h = bytes([0xA5, 1, kind]) + struct.pack('<H', len(payload))
+    body = h + bytes([crc8(h)]) + payload
+    return body + struct.pack('<I', zlib.crc32(body))
+# Rerank request: k=2, flags 0, reserved, then whatever follows (the decoder rejects or accepts).
+req = struct.pack('<HBB', 2, 0, 0) + struct.pack('<HH', 3, 2) + bytes(32)
+for name, data in [('shutdown', frame(2, b'')), ('calibrate', frame(3, b'')),
+                   ('rerank', frame(1, req)), ('error', frame(0xEE, bytes(10))),
+                   ('two', frame(2, b'') + frame(0x82, b''))]:
+    open(f'{sys.argv[1]}/{name}', 'wb').write(data)
+PY
+    fi
+    # A few small real inputs (first lines only), one selector byte for the format.
+    for f in /work/shared/data/preflib/00001-00000001.soi /work/shared/data/preflib/00002-00000001.toc "$ROOT/../shared/data/preflib/00001-00000001.soi"; do
+        [ -f "$f" ] && { printf '\x00'; head -c 1500 "$f"; } >"$C/host_parsers/preflib_$(basename "$f")"
+    done
+    for f in /work/shared/data/atari/atari_rainbow_table5.txt "$ROOT/../shared/data/atari/atari_rainbow_table5.txt"; do
+        [ -f "$f" ] && { printf '\x03'; head -c 1500 "$f"; } >"$C/host_parsers/table_$(basename "$f")"
+    done
+    printf '\x00# ALTERNATIVE NAME 1: a\n# ALTERNATIVE NAME 2: b\n# ALTERNATIVE NAME 3: c\n3: 1,3,2\n2: 2,3,1\n' >"$C/host_parsers/preflib_small"
+    printf '\x01{"candidates":["a","b","c"],"rankings":[{"weight":0.6,"order":[[0],[2],[1]]},{"weight":0.4,"order":[[1],[2],[0]]}]}' >"$C/host_parsers/json_small"
+    printf '\x02user,a,b,c\nu1,1,0.5,0\nu2,0,1,0.5\n' >"$C/host_parsers/csv_small"
+
+    step "fuzz: build"
+    (cd fuzz && cargo +nightly fuzz build -a)
+    for t in core_pipeline proto_decode host_parsers; do
+        step "fuzz: $t for ${FUZZ_SECONDS} s"
+        (cd fuzz && cargo +nightly fuzz run -a "$t" "corpus/$t" -- \
+            -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1)
+    done
+fi
+
+step "all robustness checks passed"
