@@ -318,7 +318,7 @@ mod tests {
 
     #[test]
     fn run_reports_every_field() -> Result<(), String> {
-        for threads in [1, 2] {
+        for threads in [1usize, 2] {
             let v = run(9, 200, 4, 7, threads)?;
             for key in [
                 "share_ns_median",
@@ -333,7 +333,10 @@ mod tests {
                 let x = v.get(key).and_then(|x| x.as_f64());
                 assert!(x.is_some_and(|x| x.is_finite() && x >= 0.0), "{key}: {v}");
             }
-            assert_eq!(v.get("threads").and_then(|x| x.as_u64()), Some(threads));
+            assert_eq!(
+                v.get("threads").and_then(|x| x.as_u64()),
+                Some(threads as u64)
+            );
         }
         Ok(())
     }

@@ -1,0 +1,76 @@
+//! Criterion benchmarks of the share oracle, the certificate, the solvers and the roofline probes.
+//!
+//! `cargo bench -p ualign-benches` (a few minutes on 2 cores). Sizes: [`ualign_benches::SIZES`].
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use ualign::{
+    certificate::certify,
+    share::shares,
+    solver::{SolveOptions, nlhf, optimistic_hedge},
+};
+use ualign_benches::{IcStore, SIZES, peak_probe, share_work, stream_probe, uniform};
+
+const SEED: u64 = 2026;
+
+fn oracle(c: &mut Criterion) {
+    let mut group = c.benchmark_group("oracle");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(2));
+    for (name, n, m, k) in SIZES {
+        let mut store = IcStore::new(n, m, SEED);
+        let pop = store.population().unwrap();
+        let pi = uniform(n);
+        let mut g = vec![0.0f32; n];
+        let work = share_work(n, m, k);
+        group.throughput(Throughput::Elements(work.flops as u64));
+        group.bench_function(BenchmarkId::new("shares", name), |b| {
+            b.iter(|| shares(&pop, black_box(&pi), k, &mut g).unwrap())
+        });
+        group.throughput(Throughput::Elements(1));
+        group.bench_function(BenchmarkId::new("certify", name), |b| {
+            b.iter(|| certify(&pop, black_box(&pi), k).unwrap())
+        });
+        let mut policy = vec![0.0f32; n];
+        let opts = SolveOptions::new(k).epsilon(1e-4);
+        group.bench_function(BenchmarkId::new("solve-1e-4", name), |b| {
+            b.iter(|| optimistic_hedge(&pop, black_box(&opts), &mut policy).unwrap())
+        });
+        group.bench_function(BenchmarkId::new("nlhf-1e-6", name), |b| {
+            b.iter(|| nlhf(&pop, black_box(1e-6), 10_000, &mut policy).unwrap())
+        });
+    }
+    group.finish();
+}
+
+fn roofline(c: &mut Criterion) {
+    let mut group = c.benchmark_group("roofline");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(2));
+    for (name, n, m, _) in SIZES {
+        let mut store = IcStore::new(n, m, SEED);
+        store.population().unwrap();
+        let (order, weights) = store.tables();
+        group.throughput(Throughput::Bytes(
+            (order.len() * 2 + weights.len() * 4) as u64,
+        ));
+        group.bench_function(BenchmarkId::new("stream", name), |b| {
+            b.iter(|| stream_probe(black_box(order), black_box(weights), 1))
+        });
+    }
+    let iters = 100_000u64;
+    group.throughput(Throughput::Elements(2 * 6 * 8 * iters));
+    group.bench_function("multiply-add", |b| {
+        b.iter(|| peak_probe(black_box(iters), 1))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, oracle, roofline);
+criterion_main!(benches);
