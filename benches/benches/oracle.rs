@@ -8,8 +8,8 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ualign::{
     certificate::certify,
-    share::shares,
-    solver::{SolveOptions, nlhf, optimistic_hedge},
+    share::{Oracle, shares},
+    solver::{POLISH_MAX, SolveOptions, nlhf, optimistic_hedge},
 };
 use ualign_benches::{IcStore, SIZES, peak_probe, share_work, stream_probe, uniform};
 
@@ -34,6 +34,15 @@ fn oracle(c: &mut Criterion) {
         group.throughput(Throughput::Elements(1));
         group.bench_function(BenchmarkId::new("certify", name), |b| {
             b.iter(|| certify(&pop, black_box(&pi), k).unwrap())
+        });
+        // One Newton step of the solver's polish: the Jacobian on a support of up to POLISH_MAX.
+        let support: Vec<u16> = (0..n.min(POLISH_MAX) as u16).collect();
+        let mut jac = vec![0.0f64; support.len() * support.len()];
+        group.bench_function(BenchmarkId::new("jacobian", name), |b| {
+            b.iter(|| {
+                jac.iter_mut().for_each(|x| *x = 0.0);
+                pop.jacobian_into(black_box(&pi), k, &support, support.len(), &mut jac)
+            })
         });
         let mut policy = vec![0.0f32; n];
         let opts = SolveOptions::new(k).epsilon(1e-4);
