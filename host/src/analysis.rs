@@ -45,8 +45,9 @@ pub struct Settings {
     pub max_iter: u32,
     /// Method.
     pub method: Method,
-    /// Split the share computation across cores.
-    pub threads: bool,
+    /// Threads for the share computation: 0 means one per core; 1 is the single-threaded
+    /// computation, bit-identical to the firmware's.
+    pub threads: usize,
 }
 
 /// Checks `1 <= k <= ualign::MAX_K`.
@@ -173,7 +174,7 @@ pub struct Solved {
 pub fn solve(pop: &Pop<'_>, s: &Settings) -> Result<Solved> {
     check_settings(s)?;
     let n = pop.n();
-    let oracle = Parallel::new(*pop, if s.threads { cores() } else { 1 });
+    let oracle = Parallel::new(*pop, if s.threads == 0 { cores() } else { s.threads });
     let opts = SolveOptions::new(s.k).epsilon(s.eps).max_iter(s.max_iter);
     match s.method {
         Method::Optimistic => {
@@ -312,7 +313,7 @@ pub fn curve(
         eps,
         max_iter,
         method: Method::Optimistic,
-        threads: true,
+        threads: 0,
     })?;
     let n = pop.n();
     let oracle = Parallel::auto(*pop);
@@ -330,7 +331,7 @@ pub fn curve(
             eps,
             max_iter,
             method: Method::Optimistic,
-            threads: true,
+            threads: 0,
         };
         let eq = solve(pop, &s)?;
         rows.push(CurveRow {

@@ -53,14 +53,18 @@ pub fn run(a: &BatchArgs) -> Result<String> {
         eps: a.solver.eps,
         max_iter: a.solver.max_iter,
         method: a.method,
-        threads: false,
+        threads: 1,
     };
     check_settings(&settings)?;
     let source = a.file.display().to_string();
     let text = std::fs::read_to_string(&a.file)
         .map_err(|e| Error::in_file(&source, crate::formats::io_message(&e)))?;
     let lines: Vec<&str> = text.lines().collect();
-    let threads = a.threads.unwrap_or_else(cores).clamp(1, lines.len().max(1));
+    let threads = match a.solver.threads {
+        0 => cores(),
+        t => t,
+    }
+    .clamp(1, lines.len().max(1));
     let bar = if std::io::stderr().is_terminal() {
         let b =
             ProgressBar::with_draw_target(Some(lines.len() as u64), ProgressDrawTarget::stderr());

@@ -3,6 +3,7 @@
 pub mod batch;
 pub mod curve;
 pub mod demo;
+pub mod device;
 pub mod eval;
 pub mod opponents;
 pub mod pick;
@@ -84,6 +85,11 @@ pub enum Command {
     Batch(BatchArgs),
     /// Built-in instances showing NLHF stuck near 1/2 while the k-aware equilibrium climbs.
     Demo(DemoArgs),
+    /// Solve on the Cortex-M4F firmware under QEMU and print the device's reply in the `solve`
+    /// format (plus the device's seeded picks). The device computes single-threaded, so its
+    /// answer is bit-identical to `solve --threads 1`.
+    #[command(after_long_help = FORMATS_HELP)]
+    Device(DeviceArgs),
 }
 
 /// The input file.
@@ -112,6 +118,11 @@ pub struct SolverArgs {
     /// Share evaluations at most (for hedge: the horizon T, every iterate is kept).
     #[arg(long, default_value_t = 10_000)]
     pub max_iter: u32,
+    /// Threads for the share computation (0: one per core). `--threads 1` gives the
+    /// single-threaded result, bit-identical to the firmware's. In `batch`, the worker threads
+    /// across lines instead (each line is then solved single-threaded).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
 }
 
 /// `solve`.
@@ -137,7 +148,7 @@ impl SolveArgs {
             eps: self.solver.eps,
             max_iter: self.solver.max_iter,
             method: self.method,
-            threads: true,
+            threads: self.solver.threads,
         }
     }
 }
@@ -217,9 +228,29 @@ pub struct BatchArgs {
     /// Self-play method.
     #[arg(long, value_enum, default_value = "optimistic")]
     pub method: Method,
-    /// Worker threads (default: all cores).
+}
+
+/// `device`.
+#[derive(Debug, Args)]
+pub struct DeviceArgs {
+    #[command(flatten)]
+    pub input: Input,
+    /// Run the firmware under QEMU (`qemu-system-arm -M mps2-an386`); the only transport so far.
     #[arg(long)]
-    pub threads: Option<usize>,
+    pub qemu: bool,
+    /// The firmware ELF (default: $UALIGN_FIRMWARE_ELF, else
+    /// firmware/target/thumbv7em-none-eabihf/release/ualign-firmware; build it with
+    /// `cargo build --release` in firmware/).
+    #[arg(long)]
+    pub elf: Option<PathBuf>,
+    /// Number of responses shown to the user (the firmware allows up to 16).
+    #[arg(long)]
+    pub k: u32,
+    /// Seed of the device's Xoshiro128++ picks.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub solver: SolverArgs,
 }
 
 /// `demo`.
@@ -246,6 +277,7 @@ pub fn run(cli: Cli) -> Result<String> {
         Command::Opponents(a) => opponents::run(&a),
         Command::Batch(a) => batch::run(&a),
         Command::Demo(a) => demo::run(&a),
+        Command::Device(a) => device::run(&a),
     }
 }
 
@@ -257,4 +289,16 @@ pub fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
             s
         })
         .map_err(|e| Error::internal(format!("JSON output: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap checks the whole command tree (unique argument names, ...) only when a subcommand
+    /// is used; check every subcommand at once.
+    #[test]
+    fn command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
 }

@@ -37,7 +37,7 @@ pub fn run(a: &OpponentsArgs) -> Result<String> {
         eps: a.solver.eps,
         max_iter: a.solver.max_iter,
         method: Method::Optimistic,
-        threads: true,
+        threads: a.solver.threads,
     };
     check_settings(&settings)?;
     if a.k > ualign::opponents::MAX_K {

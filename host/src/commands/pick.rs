@@ -28,7 +28,7 @@ pub fn run(a: &PickArgs) -> Result<String> {
         eps: a.solver.eps,
         max_iter: a.solver.max_iter,
         method: Method::Optimistic,
-        threads: true,
+        threads: a.solver.threads,
     };
     check_settings(&settings)?;
     let inst = a.input.load()?;

@@ -1,0 +1,147 @@
+//! `ualign device --qemu`: the same solve, computed by the Cortex-M4F firmware under QEMU.
+//!
+//! Every user type is sent as the order the host's core population computed (candidates best
+//! first, tie flags included) with the weight the host pushed, so the device builds exactly the
+//! host's population and its reply is bit-identical to `solve --threads 1`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::json;
+use ualign::Certificate;
+use ualign_proto::{Population as Rows, Reply, RerankRequest, decode_frame};
+
+use super::DeviceArgs;
+use crate::analysis::{CertJson, num};
+use crate::device::run_on_qemu;
+use crate::error::{Error, Result};
+use crate::instance::Store;
+
+/// The firmware's capacities (firmware/README.md).
+const DEVICE_N: usize = 32;
+const DEVICE_M: usize = 64;
+const DEVICE_K: u32 = 16;
+
+/// Runs `device`.
+pub fn run(a: &DeviceArgs) -> Result<String> {
+    if !a.qemu {
+        return Err(Error::usage(
+            "device: give --qemu (QEMU is the only transport so far)",
+        ));
+    }
+    if a.k == 0 || a.k > DEVICE_K {
+        return Err(Error::usage(format!(
+            "--k {}: the firmware shows 1..={DEVICE_K} responses",
+            a.k
+        )));
+    }
+    if !a.solver.eps.is_finite() || a.solver.eps < 0.0 {
+        return Err(Error::usage(format!(
+            "--eps {}: must be finite and non-negative",
+            a.solver.eps
+        )));
+    }
+    let inst = a.input.load()?;
+    let (n, m) = (inst.n(), inst.m());
+    if n > DEVICE_N || m > DEVICE_M {
+        return Err(Error::in_file(
+            &inst.source,
+            format!(
+                "{n} candidates and {m} user types exceed the firmware's {DEVICE_N} and {DEVICE_M}"
+            ),
+        ));
+    }
+    let mut store = Store::default();
+    let pop = inst.population(&mut store)?;
+    // The weights exactly as the host pushes them (pre-normalised in f64), so both sides
+    // normalise the same f32 values.
+    let total: f64 = inst.users.iter().map(|u| u.weight).sum();
+    let mut weights = Vec::with_capacity(m);
+    let mut rows = Vec::with_capacity(n * m);
+    for (j, user) in inst.users.iter().enumerate() {
+        weights.push((user.weight / total) as f32);
+        let order = pop
+            .order(j)
+            .ok_or_else(|| Error::internal("population lost a user type"))?;
+        for (c, tie) in order {
+            rows.push(c as u16 | if tie { ualign_proto::msg::TIE_NEXT } else { 0 });
+        }
+    }
+    let request = RerankRequest {
+        k: a.k as u16,
+        seed: Some(a.seed),
+        epsilon: a.solver.eps,
+        max_iter: a.solver.max_iter,
+        measure: false,
+        n: n as u16,
+        weights: &weights[..],
+        population: Rows::Rankings(&rows[..]),
+    };
+    let mut frame = vec![0u8; 64 * 1024];
+    let len = request
+        .encode(&mut frame)
+        .map_err(|e| Error::internal(format!("encoding the request: {e:?}")))?;
+    frame.truncate(len);
+    let elf = a.elf.clone().unwrap_or_else(default_elf);
+    if !elf.is_file() {
+        return Err(Error::usage(format!(
+            "--elf {}: no firmware there; build it with `cargo build --release` in firmware/",
+            elf.display()
+        )));
+    }
+    let bytes = run_on_qemu(&elf, &frame, Duration::from_secs(120)).map_err(Error::internal)?;
+    let (first, _) =
+        decode_frame(&bytes).map_err(|e| Error::internal(format!("device reply: {e:?}")))?;
+    match Reply::decode(first) {
+        Ok(Reply::Rerank(r)) => {
+            let certificate = Certificate {
+                k: a.k,
+                worst_case_win_rate: r.worst_case_win_rate,
+                exploitability: r.exploitability,
+                worst_opponent: r.worst_opponent as usize,
+                bound: r.bound,
+            };
+            let names = |ys: ualign_proto::msg::U16s<'_>| -> Vec<String> {
+                ys.iter().map(|y| inst.name(y as usize)).collect()
+            };
+            let out = json!({
+                "k": a.k,
+                "n": n,
+                "m": m,
+                "candidates": inst.candidates,
+                "policy": r.policy.iter().map(num).collect::<Vec<_>>(),
+                "iterations": r.iterations,
+                "method": "optimistic",
+                "converged": r.converged,
+                "deployed": "policy",
+                "certificate": CertJson::new(&certificate, &inst),
+                "device": {
+                    "target": "qemu mps2-an386 (Cortex-M4F)",
+                    "seed": r.seed,
+                    "picks": names(r.picks),
+                    "distinct": names(r.distinct),
+                    "ticks_solve": r.ticks_solve,
+                },
+            });
+            super::to_json(&out)
+        }
+        Ok(Reply::Error(e)) => Err(Error::in_file(
+            &inst.source,
+            format!(
+                "the device refused the request: error code {} (detail {}, {}, {})",
+                e.code, e.detail, e.a, e.b
+            ),
+        )),
+        Ok(_) => Err(Error::internal("the device sent an unexpected reply kind")),
+        Err(e) => Err(Error::internal(format!("device reply: {e:?}"))),
+    }
+}
+
+/// `$UALIGN_FIRMWARE_ELF`, else the release build in the workspace's firmware/ folder.
+fn default_elf() -> PathBuf {
+    if let Some(p) = std::env::var_os("UALIGN_FIRMWARE_ELF") {
+        return PathBuf::from(p);
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../firmware/target/thumbv7em-none-eabihf/release/ualign-firmware")
+}

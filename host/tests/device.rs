@@ -1,0 +1,111 @@
+//! `ualign device --qemu` answers exactly what `ualign solve --threads 1` answers: same policy,
+//! iterations and certificate, printed from bit-identical floats.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn qemu_available() -> bool {
+    Command::new("qemu-system-arm")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The firmware ELF, built when missing.
+fn firmware() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("UALIGN_FIRMWARE_ELF") {
+        return Some(PathBuf::from(p));
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../firmware");
+    let elf = dir.join("target/thumbv7em-none-eabihf/release/ualign-firmware");
+    if !elf.is_file() {
+        let ok = Command::new(env!("CARGO"))
+            .args(["build", "--release"])
+            .current_dir(&dir)
+            .env_remove("CARGO_TARGET_DIR")
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "building the firmware failed");
+    }
+    Some(elf)
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ualign"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn device_reply_is_bit_identical_to_single_threaded_solve() {
+    if !qemu_available() {
+        eprintln!("SKIPPED: qemu-system-arm is not installed (CI installs it)");
+        return;
+    }
+    let elf = firmware().unwrap();
+    let dir = std::env::temp_dir().join(format!("ualign-device-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("mm.json");
+    // SPEC §7 majority/minority, and a tied score table.
+    std::fs::write(
+        &file,
+        r#"{"candidates": ["a","b","c","d"], "users": [
+            {"weight": 0.6, "ranking": [["a"],["c"],["b"]]},
+            {"weight": 0.4, "ranking": [["b"],["c"],["a"]]},
+            {"weight": 0.25, "scores": [1, 3, 3, 0]}]}"#,
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    for k in ["1", "2", "5", "16"] {
+        let (code, dev, err) = run(&[
+            "device",
+            "--qemu",
+            "--elf",
+            elf.to_str().unwrap(),
+            f,
+            "--k",
+            k,
+            "--seed",
+            "9",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let (code, host, err) = run(&["solve", f, "--k", k, "--threads", "1"]);
+        assert_eq!(code, 0, "{err}");
+        let dev: serde_json::Value = serde_json::from_str(&dev).unwrap();
+        let host: serde_json::Value = serde_json::from_str(&host).unwrap();
+        for key in [
+            "policy",
+            "iterations",
+            "certificate",
+            "converged",
+            "k",
+            "n",
+            "m",
+        ] {
+            assert_eq!(dev[key], host[key], "k={k}: {key} differs");
+        }
+        assert_eq!(
+            dev["device"]["picks"].as_array().unwrap().len(),
+            k.parse::<usize>().unwrap()
+        );
+    }
+    // Beyond the device's capacity: a clear exit-2 error, nothing on stdout.
+    let (code, out, err) = run(&[
+        "device",
+        "--qemu",
+        "--elf",
+        elf.to_str().unwrap(),
+        f,
+        "--k",
+        "17",
+    ]);
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
+    assert!(err.contains("--k 17"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
