@@ -425,8 +425,8 @@ fn polish<const N: usize, O: Oracle<N> + ?Sized>(
     let mut sys = [0.0f64; SYS * SYS];
     let mut rhs = [0.0f64; SYS];
     for step in 0..12 {
-        fill(out, &support[..s], &x[..s], n);
-        pop.shares_into(&out[..n], k, g);
+        fill(out, support.get(..s).unwrap_or(&[]), x.get(..s).unwrap_or(&[]), n);
+        pop.shares_into(out.get(..n).unwrap_or(&[]), k, g);
         evals += 1;
         if step == 0 {
             v = (0..s)
@@ -465,7 +465,13 @@ fn polish<const N: usize, O: Oracle<N> + ?Sized>(
         for j in sys.iter_mut() {
             *j = 0.0;
         }
-        pop.jacobian_into(&out[..n], k, &support[..s], m, &mut sys[..m * m]);
+        pop.jacobian_into(
+            out.get(..n).unwrap_or(&[]),
+            k,
+            support.get(..s).unwrap_or(&[]),
+            m,
+            sys.get_mut(..m * m).unwrap_or(&mut []),
+        );
         for r in 0..m {
             for c in s..m {
                 let val = if r < s {
@@ -483,7 +489,10 @@ fn polish<const N: usize, O: Oracle<N> + ?Sized>(
                 *slot = 1.0; // d(sum x)/dx
             }
         }
-        if !solve(&mut sys[..m * m], &mut rhs[..m], m) {
+        let (Some(a), Some(b)) = (sys.get_mut(..m * m), rhs.get_mut(..m)) else {
+            break;
+        };
+        if !solve(a, b, m) {
             break;
         }
         let mut negative = false;
@@ -518,10 +527,10 @@ fn polish<const N: usize, O: Oracle<N> + ?Sized>(
             }
         }
     }
-    fill(out, &support[..s], &x[..s], n);
-    pop.shares_into(&out[..n], k, g);
+    fill(out, support.get(..s).unwrap_or(&[]), x.get(..s).unwrap_or(&[]), n);
+    pop.shares_into(out.get(..n).unwrap_or(&[]), k, g);
     evals += 1;
-    match Certificate::from_shares(&g[..n], k) {
+    match Certificate::from_shares(g.get(..n).unwrap_or(&[]), k) {
         Ok(c) => (c, evals),
         Err(_) => (worst, evals),
     }
@@ -567,9 +576,14 @@ fn solve(a: &mut [f64], b: &mut [f64], m: usize) -> bool {
         }
         if piv != col {
             for c in 0..m {
-                a.swap(piv * m + c, col * m + c);
+                let (i, j) = (piv * m + c, col * m + c);
+                if i < a.len() && j < a.len() {
+                    a.swap(i, j);
+                }
             }
-            b.swap(piv, col);
+            if piv < b.len() && col < b.len() {
+                b.swap(piv, col);
+            }
         }
         let d = a.get(col * m + col).copied().unwrap_or(1.0);
         for r in col + 1..m {
