@@ -425,7 +425,12 @@ fn polish<const N: usize, O: Oracle<N> + ?Sized>(
     let mut sys = [0.0f64; SYS * SYS];
     let mut rhs = [0.0f64; SYS];
     for step in 0..12 {
-        fill(out, support.get(..s).unwrap_or(&[]), x.get(..s).unwrap_or(&[]), n);
+        fill(
+            out,
+            support.get(..s).unwrap_or(&[]),
+            x.get(..s).unwrap_or(&[]),
+            n,
+        );
         pop.shares_into(out.get(..n).unwrap_or(&[]), k, g);
         evals += 1;
         if step == 0 {
@@ -527,7 +532,12 @@ fn polish<const N: usize, O: Oracle<N> + ?Sized>(
             }
         }
     }
-    fill(out, support.get(..s).unwrap_or(&[]), x.get(..s).unwrap_or(&[]), n);
+    fill(
+        out,
+        support.get(..s).unwrap_or(&[]),
+        x.get(..s).unwrap_or(&[]),
+        n,
+    );
     pop.shares_into(out.get(..n).unwrap_or(&[]), k, g);
     evals += 1;
     match Certificate::from_shares(g.get(..n).unwrap_or(&[]), k) {
