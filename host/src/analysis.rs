@@ -9,7 +9,7 @@ use ualign::{
 
 use crate::error::{Error, Result};
 use crate::instance::{CAPACITY, Instance, Pop};
-use crate::oracle::Parallel;
+use crate::parallel::ThreadedOracle;
 
 /// The largest number of floats Hedge may keep for its iterates (256 MiB).
 pub const MAX_HEDGE_FLOATS: usize = 1 << 26;
@@ -174,7 +174,7 @@ pub struct Solved {
 pub fn solve(pop: &Pop<'_>, s: &Settings) -> Result<Solved> {
     check_settings(s)?;
     let n = pop.n();
-    let oracle = Parallel::new(*pop, if s.threads == 0 { cores() } else { s.threads });
+    let oracle = ThreadedOracle::new(*pop, threads_for(pop, s.k, s.threads));
     let opts = SolveOptions::new(s.k).epsilon(s.eps).max_iter(s.max_iter);
     match s.method {
         Method::Optimistic => {
@@ -222,6 +222,23 @@ pub fn solve(pop: &Pop<'_>, s: &Settings) -> Result<Solved> {
             })
         }
     }
+}
+
+/// Work (user types x candidates x (k+1)) below which one thread beats several: threads are
+/// spawned per evaluation and cost tens of microseconds.
+const PARALLEL_WORK: usize = 1 << 21;
+
+/// The thread count for `requested` (0: one per core when the population is large enough to
+/// gain from it, else 1).
+pub fn threads_for(pop: &Pop<'_>, k: u32, requested: usize) -> usize {
+    if requested > 0 {
+        return requested;
+    }
+    let work = pop
+        .m()
+        .saturating_mul(pop.n())
+        .saturating_mul(k as usize + 1);
+    if work < PARALLEL_WORK { 1 } else { cores() }
 }
 
 /// Number of cores to use.
@@ -316,7 +333,7 @@ pub fn curve(
         threads: 0,
     })?;
     let n = pop.n();
-    let oracle = Parallel::auto(*pop);
+    let oracle = ThreadedOracle::new(*pop, threads_for(pop, 1, 0));
     let mut nlhf_pi = vec![0.0f32; n];
     nlhf::<CAPACITY, _>(&oracle, eps, max_iter, &mut nlhf_pi).map_err(core)?;
     let mut rm = vec![0.0f32; n];

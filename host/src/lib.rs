@@ -5,12 +5,13 @@
 #![forbid(unsafe_code)]
 
 pub mod analysis;
+pub mod bench;
 pub mod commands;
 pub mod device;
 pub mod error;
 pub mod formats;
 pub mod instance;
-pub mod oracle;
+pub mod parallel;
 pub mod plot;
 
 pub use error::{Error, Result};

@@ -90,6 +90,9 @@ pub enum Command {
     /// answer is bit-identical to `solve --threads 1`.
     #[command(after_long_help = FORMATS_HELP)]
     Device(DeviceArgs),
+    /// Benchmark on a seeded impartial-culture population: median share evaluation, roofline
+    /// probes and their ratio, solve time and iterations (one JSON object).
+    Bench(BenchArgs),
 }
 
 /// The input file.
@@ -253,6 +256,27 @@ pub struct DeviceArgs {
     pub solver: SolverArgs,
 }
 
+/// `bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Candidates (1..=1024).
+    #[arg(long)]
+    pub n: usize,
+    /// User types.
+    #[arg(long)]
+    pub m: usize,
+    /// Number of responses shown.
+    #[arg(long)]
+    pub k: u32,
+    /// Seed of the population.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Threads for the share evaluation (1: single-threaded, the figure that matches the
+    /// firmware bit for bit).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+}
+
 /// `demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -278,6 +302,9 @@ pub fn run(cli: Cli) -> Result<String> {
         Command::Batch(a) => batch::run(&a),
         Command::Demo(a) => demo::run(&a),
         Command::Device(a) => device::run(&a),
+        Command::Bench(a) => crate::bench::run(a.n, a.m, a.k, a.seed, a.threads)
+            .map_err(Error::usage)
+            .and_then(|v| to_json(&v)),
     }
 }
 
