@@ -59,4 +59,14 @@ CPP
     -o "$work/link_cpp"
 "$work/link_cpp"
 
+echo "== capi: the README's CMake recipe (examples/c/CMakeLists.txt)"
+if ! command -v cmake >/dev/null; then
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq cmake
+fi
+cmake -S examples/c -B "$work/cmake" -DUALIGN_DIR="$(pwd)" -DUALIGN_LIB="$lib" >/dev/null
+cmake --build "$work/cmake" >/dev/null
+"$work/cmake/rerank" >/dev/null
+
 echo "== capi: OK"
