@@ -69,13 +69,7 @@ pub fn certify<const N: usize>(
     pi: &[f32],
     k: u32,
 ) -> Result<Certificate, Error> {
-    let mut g = [0.0f32; N];
-    let g = g.get_mut(..pop.n()).ok_or(Error::TooManyCandidates {
-        n: pop.n(),
-        capacity: N,
-    })?;
-    shares(pop, pi, k, g)?;
-    Certificate::from_shares(g, k)
+    with_shares(pop, pi, k, |g| Certificate::from_shares(g, k))
 }
 
 /// The certificate of showing `k` draws from `pi` against a mixed single-response opponent `s`:
@@ -87,15 +81,27 @@ pub fn win_rate_against<const N: usize>(
     opponent: &[f32],
 ) -> Result<f32, Error> {
     crate::share::check_policy(opponent, pop.n())?;
+    with_shares(pop, pi, k, |g| {
+        let mut x = 0.0f32;
+        for (&s, &gy) in opponent.iter().zip(g.iter()) {
+            x += s * gy;
+        }
+        Ok(1.0 - x)
+    })
+}
+
+/// Computes the shares of `pi` into stack scratch and hands them to `f`.
+fn with_shares<const N: usize, T>(
+    pop: &Population<'_, N>,
+    pi: &[f32],
+    k: u32,
+    f: impl FnOnce(&[f32]) -> Result<T, Error>,
+) -> Result<T, Error> {
     let mut g = [0.0f32; N];
     let g = g.get_mut(..pop.n()).ok_or(Error::TooManyCandidates {
         n: pop.n(),
         capacity: N,
     })?;
     shares(pop, pi, k, g)?;
-    let mut x = 0.0f32;
-    for (&s, &gy) in opponent.iter().zip(g.iter()) {
-        x += s * gy;
-    }
-    Ok(1.0 - x)
+    f(g)
 }

@@ -128,6 +128,19 @@ pub struct SolverArgs {
     pub threads: usize,
 }
 
+impl SolverArgs {
+    /// Optimistic-Hedge settings for `k` (the commands that deploy the last iterate).
+    pub fn optimistic(&self, k: u32) -> Settings {
+        Settings {
+            k,
+            eps: self.eps,
+            max_iter: self.max_iter,
+            method: Method::Optimistic,
+            threads: self.threads,
+        }
+    }
+}
+
 /// `solve`.
 #[derive(Debug, Args)]
 pub struct SolveArgs {

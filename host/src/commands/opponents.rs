@@ -4,7 +4,7 @@ use serde::Serialize;
 use ualign::opponents::{multiset_count, worst_opponent};
 
 use super::{OpponentsArgs, to_json};
-use crate::analysis::{Method, Settings, check_settings, num, solve};
+use crate::analysis::{check_settings, num, solve};
 use crate::error::{Error, Result};
 use crate::instance::{CAPACITY, Store};
 
@@ -32,13 +32,7 @@ struct OpponentsReport {
 
 /// Runs `opponents`.
 pub fn run(a: &OpponentsArgs) -> Result<String> {
-    let settings = Settings {
-        k: a.k,
-        eps: a.solver.eps,
-        max_iter: a.solver.max_iter,
-        method: Method::Optimistic,
-        threads: a.solver.threads,
-    };
+    let settings = a.solver.optimistic(a.k);
     check_settings(&settings)?;
     if a.k > ualign::opponents::MAX_K {
         return Err(Error::usage(format!(

@@ -5,7 +5,7 @@ use serde::Serialize;
 use ualign::sampling::{distinct, picks};
 
 use super::{PickArgs, to_json};
-use crate::analysis::{CertJson, Method, Settings, check_settings, num, solve};
+use crate::analysis::{CertJson, check_settings, num, solve};
 use crate::error::{Error, Result};
 use crate::instance::Store;
 
@@ -23,13 +23,7 @@ struct PickReport {
 
 /// Runs `pick`.
 pub fn run(a: &PickArgs) -> Result<String> {
-    let settings = Settings {
-        k: a.k,
-        eps: a.solver.eps,
-        max_iter: a.solver.max_iter,
-        method: Method::Optimistic,
-        threads: a.solver.threads,
-    };
+    let settings = a.solver.optimistic(a.k);
     check_settings(&settings)?;
     let inst = a.input.load()?;
     let mut store = Store::default();
