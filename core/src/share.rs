@@ -253,6 +253,11 @@ pub(crate) fn jacobian_unchecked<const N: usize>(
     let mut class = [0u16; N]; // class number of each candidate, 0 = top
     let mut da = [0.0f32; N]; // per support member
     let mut dab = [0.0f32; N]; // dS/da + dS/db per support member
+    let mut cls_s = [0u16; N]; // class of each support member
+    let s = support.len().min(N);
+    if stride == 0 {
+        return;
+    }
     let scale = 1.0 / (k + 1) as f32;
     for (row, &w) in pop.order_rows().chunks_exact(n).zip(pop.weights()) {
         if w == 0.0 {
@@ -281,26 +286,26 @@ pub(crate) fn jacobian_unchecked<const N: usize>(
             }
         }
         let w = w * scale;
-        for (r, &y) in support.iter().enumerate() {
+        // Class of each support member for this user, so the inner loop is branch-light.
+        for (cs, &z) in cls_s.iter_mut().zip(support) {
+            *cs = class.get(z as usize).copied().unwrap_or(0);
+        }
+        let cls_s = cls_s.get(..s).unwrap_or(&[]);
+        for ((&y, &cy), row) in support.iter().zip(cls_s).zip(out.chunks_mut(stride)) {
             let (a, b) = (
                 da.get(y as usize).copied().unwrap_or(0.0),
                 dab.get(y as usize).copied().unwrap_or(0.0),
             );
             let (d_a, d_b) = derivatives(a, b, k);
             let (d_same, d_below) = ((d_a * w) as f64, ((d_a + d_b) * w) as f64);
-            let cy = class.get(y as usize).copied().unwrap_or(0);
-            for (c, &z) in support.iter().enumerate() {
-                let cz = class.get(z as usize).copied().unwrap_or(0);
-                let d = if cz == cy {
+            for (o, &cz) in row.iter_mut().zip(cls_s) {
+                *o += if cz == cy {
                     d_same
                 } else if cz > cy {
                     d_below
                 } else {
-                    continue;
+                    0.0
                 };
-                if let Some(o) = out.get_mut(r * stride + c) {
-                    *o += d;
-                }
             }
         }
     }

@@ -190,9 +190,24 @@ pub fn optimistic_hedge<const N: usize, O: Oracle<N> + ?Sized>(
                     policy.copy_from_slice(m);
                 }
             }
+            // Guesses often name the same support: try each support once.
+            let mut tried = [([0u16; POLISH_MAX], 0usize); POLISH_GUESSES.len()];
+            let mut n_tried = 0usize;
             for (source, threshold) in POLISH_GUESSES {
                 let from: &[f32] = if source { &mean } else { policy };
-                let (cand, evals) = polish(pop, k, from, threshold, &mut polished, g_prev);
+                let Some((support, s)) = support_guess(from, n, threshold) else {
+                    continue;
+                };
+                let same =
+                    |t: &([u16; POLISH_MAX], usize)| t.1 == s && t.0.get(..s) == support.get(..s);
+                if tried.iter().take(n_tried).any(same) {
+                    continue;
+                }
+                if let Some(slot) = tried.get_mut(n_tried) {
+                    *slot = (support, s);
+                    n_tried += 1;
+                }
+                let (cand, evals) = polish(pop, k, from, &support, s, &mut polished, g_prev);
                 iterations = iterations.saturating_add(evals);
                 if cand.exploitability < best.exploitability {
                     best = cand;
@@ -372,22 +387,17 @@ const POLISH_GUESSES: [(bool, f32); 5] = [
     (true, 1e-1),
 ];
 
-/// Newton on the indifference conditions over the support of `pi`. Writes the result into `out`
-/// and returns its certificate and the number of share evaluations spent. `scratch` holds `n`
-/// floats.
-fn polish<const N: usize, O: Oracle<N> + ?Sized>(
-    pop: &O,
-    k: u32,
-    pi: &[f32],
-    threshold: f32,
-    out: &mut [f32; N],
-    scratch: &mut [f32],
-) -> (Certificate, u32) {
-    let n = pop.n().min(N).min(pi.len());
-    let worst = Certificate::new(k, 1.0, 0);
-    // Support: candidates holding a noticeable share of the largest mass.
+/// Newton steps per polish attempt. Newton converges quadratically once the support is right, and
+/// the shares are `f32`, so a few steps reach the residual floor.
+const NEWTON_STEPS: usize = 8;
+/// Residual (max over the support of `|g(y) - v|`) below which Newton stops: the `f32` floor.
+const NEWTON_TOL: f64 = 1e-7;
+
+/// The support guess: the candidates of `pi[..n]` holding more than `threshold` times the largest
+/// mass, or `None` when there are more than [`POLISH_MAX`].
+fn support_guess(pi: &[f32], n: usize, threshold: f32) -> Option<([u16; POLISH_MAX], usize)> {
     let mut max = 0.0f32;
-    for &p in pi.iter() {
+    for &p in pi.iter().take(n) {
         if p > max {
             max = p;
         }
@@ -396,64 +406,80 @@ fn polish<const N: usize, O: Oracle<N> + ?Sized>(
     let mut s = 0usize;
     for (y, &p) in pi.iter().enumerate().take(n) {
         if p > threshold * max {
-            match support.get_mut(s) {
-                Some(slot) => *slot = y as u16,
-                None => return (worst, 0),
-            }
+            *support.get_mut(s)? = y as u16;
             s += 1;
         }
     }
+    Some((support, s))
+}
+
+/// Newton on the indifference conditions `g(y) = v` over `support[..s]`, from the masses of `pi`
+/// there. Every step's policy is certified exactly (that evaluation is also the step's
+/// residual); the best is written into `out` and its certificate returned, with the number of
+/// share evaluations spent. `scratch` holds `n` floats.
+fn polish<const N: usize, O: Oracle<N> + ?Sized>(
+    pop: &O,
+    k: u32,
+    pi: &[f32],
+    support: &[u16; POLISH_MAX],
+    s: usize,
+    out: &mut [f32; N],
+    scratch: &mut [f32],
+) -> (Certificate, u32) {
+    let n = pop.n().min(N).min(pi.len());
+    let mut best = Certificate::new(k, 1.0, 0);
+    let mut support = *support;
+    let mut s = s.min(POLISH_MAX);
     let mut x = [0.0f64; POLISH_MAX];
     let mut total = 0.0f64;
-    for i in 0..s {
-        let p = support
-            .get(i)
-            .and_then(|&y| pi.get(y as usize))
-            .copied()
-            .unwrap_or(0.0) as f64;
-        if let Some(xi) = x.get_mut(i) {
-            *xi = p;
-        }
-        total += p;
+    for (xi, &y) in x.iter_mut().zip(support.iter()).take(s) {
+        *xi = pi.get(y as usize).copied().unwrap_or(0.0) as f64;
+        total += *xi;
+    }
+    if s == 0 || total <= 0.0 {
+        return (best, 0);
     }
     for xi in x.iter_mut().take(s) {
         *xi /= total;
     }
     let g = scratch;
+    let mut cur = [0.0f32; N];
     let mut v = 0.0f64;
     let mut evals = 0u32;
+    let mut prev_res = f64::INFINITY;
     let mut sys = [0.0f64; SYS * SYS];
     let mut rhs = [0.0f64; SYS];
-    for step in 0..12 {
+    for step in 0..NEWTON_STEPS {
         fill(
-            out,
+            &mut cur,
             support.get(..s).unwrap_or(&[]),
             x.get(..s).unwrap_or(&[]),
-            n,
         );
-        pop.shares_into(out.get(..n).unwrap_or(&[]), k, g);
+        let policy = cur.get(..n).unwrap_or(&[]);
+        pop.shares_into(policy, k, g);
         evals += 1;
+        if let Ok(c) = Certificate::from_shares(g.get(..n).unwrap_or(&[]), k) {
+            if c.exploitability < best.exploitability {
+                best = c;
+                if let Some(o) = out.get_mut(..n) {
+                    o.copy_from_slice(policy);
+                }
+            }
+        }
+        let share = |i: usize| {
+            support
+                .get(i)
+                .and_then(|&y| g.get(y as usize))
+                .copied()
+                .unwrap_or(0.0) as f64
+        };
         if step == 0 {
-            v = (0..s)
-                .map(|i| {
-                    support
-                        .get(i)
-                        .and_then(|&y| g.get(y as usize))
-                        .copied()
-                        .unwrap_or(0.0) as f64
-                })
-                .sum::<f64>()
-                / s as f64;
+            v = (0..s).map(share).sum::<f64>() / s as f64;
         }
         // Residuals.
         let mut res = 0.0f64;
         for i in 0..s {
-            let gy = support
-                .get(i)
-                .and_then(|&y| g.get(y as usize))
-                .copied()
-                .unwrap_or(0.0) as f64;
-            let r = gy - v;
+            let r = share(i) - v;
             if let Some(slot) = rhs.get_mut(i) {
                 *slot = -r;
             }
@@ -463,15 +489,17 @@ fn polish<const N: usize, O: Oracle<N> + ?Sized>(
         if let Some(slot) = rhs.get_mut(s) {
             *slot = 1.0 - sum;
         }
-        if res < 1e-9 {
+        // Stop at the floor, when Newton stalls (a wrong support), or with no step left.
+        if res < NEWTON_TOL || (step >= 2 && res > 0.5 * prev_res) || step + 1 == NEWTON_STEPS {
             break;
         }
+        prev_res = res;
         let m = s + 1;
         for j in sys.iter_mut() {
             *j = 0.0;
         }
         pop.jacobian_into(
-            out.get(..n).unwrap_or(&[]),
+            policy,
             k,
             support.get(..s).unwrap_or(&[]),
             m,
@@ -524,31 +552,22 @@ fn polish<const N: usize, O: Oracle<N> + ?Sized>(
             }
             s = kept;
             if s == 0 {
-                return (worst, evals);
+                break;
             }
             let t: f64 = x.iter().take(s).sum();
             for xi in x.iter_mut().take(s) {
                 *xi /= t;
             }
+            // The residual of a smaller support is not comparable: restart the stall test.
+            prev_res = f64::INFINITY;
         }
     }
-    fill(
-        out,
-        support.get(..s).unwrap_or(&[]),
-        x.get(..s).unwrap_or(&[]),
-        n,
-    );
-    pop.shares_into(out.get(..n).unwrap_or(&[]), k, g);
-    evals += 1;
-    match Certificate::from_shares(g.get(..n).unwrap_or(&[]), k) {
-        Ok(c) => (c, evals),
-        Err(_) => (worst, evals),
-    }
+    (best, evals)
 }
 
-/// `out[..n]` = the policy with mass `x[i]` on `support[i]` (negative masses clipped, then
-/// renormalised in f32).
-fn fill<const N: usize>(out: &mut [f32; N], support: &[u16], x: &[f64], n: usize) {
+/// `out` = the policy with mass `x[i]` on `support[i]` (negative masses clipped, then
+/// renormalised), zero elsewhere.
+fn fill(out: &mut [f32], support: &[u16], x: &[f64]) {
     for o in out.iter_mut() {
         *o = 0.0;
     }
@@ -564,7 +583,6 @@ fn fill<const N: usize>(out: &mut [f32; N], support: &[u16], x: &[f64], n: usize
             *o = if xi > 0.0 { (xi / t) as f32 } else { 0.0 };
         }
     }
-    let _ = n;
 }
 
 /// Solves `a x = b` in place (`a` is `m x m` row-major, `b` becomes `x`) by Gaussian
