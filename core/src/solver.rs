@@ -458,12 +458,12 @@ fn polish<const N: usize, O: Oracle<N> + ?Sized>(
         let policy = cur.get(..n).unwrap_or(&[]);
         pop.shares_into(policy, k, g);
         evals += 1;
-        if let Ok(c) = Certificate::from_shares(g.get(..n).unwrap_or(&[]), k) {
-            if c.exploitability < best.exploitability {
-                best = c;
-                if let Some(o) = out.get_mut(..n) {
-                    o.copy_from_slice(policy);
-                }
+        if let Ok(c) = Certificate::from_shares(g.get(..n).unwrap_or(&[]), k)
+            && c.exploitability < best.exploitability
+        {
+            best = c;
+            if let Some(o) = out.get_mut(..n) {
+                o.copy_from_slice(policy);
             }
         }
         let share = |i: usize| {
