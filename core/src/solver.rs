@@ -29,7 +29,7 @@
 //!   accepted only when its exact exploitability is lower; its share evaluations count as
 //!   iterations.
 
-use crate::{Certificate, Error, check_k, float, share::Oracle};
+use crate::{Certificate, Error, check_k, float, margins::Margins, share::Oracle};
 
 /// Options for the solvers.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -243,6 +243,31 @@ pub fn nlhf<const N: usize, O: Oracle<N> + ?Sized>(
         max_iter,
     };
     optimistic_hedge::<N, O>(pop, &opts, policy)
+}
+
+/// NLHF through the margin matrix: [`optimistic_hedge`] at `k = 1` on `margins` (no pass over
+/// the users per round), then the deployed policy certified again through the population, so the
+/// certificate comes from the same route as [`crate::certificate::certify`].
+///
+/// Errors: [`Error::InvalidEpsilon`], [`Error::LengthMismatch`].
+pub fn nlhf_margins<const N: usize>(
+    margins: &Margins<'_, N>,
+    epsilon: f32,
+    max_iter: u32,
+    policy: &mut [f32],
+) -> Result<Solution, Error> {
+    let opts = SolveOptions {
+        k: 1,
+        epsilon,
+        max_iter,
+    };
+    let sol = optimistic_hedge::<N, _>(margins, &opts, policy)?;
+    let certificate = crate::certificate::certify(margins.population(), policy, 1)?;
+    Ok(Solution {
+        iterations: sol.iterations,
+        converged: certificate.exploitability <= epsilon,
+        certificate,
+    })
 }
 
 /// The time mixture of Hedge: draw a round `t` uniformly, then `k` draws from `pi_t`.

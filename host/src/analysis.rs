@@ -4,7 +4,8 @@ use serde::Serialize;
 use ualign::{
     Certificate,
     certificate::certify,
-    solver::{SolveOptions, hedge, nlhf, optimistic_hedge},
+    margins::Margins,
+    solver::{Solution, SolveOptions, hedge, nlhf, nlhf_margins, optimistic_hedge},
 };
 
 use crate::error::{Error, Result};
@@ -179,7 +180,13 @@ pub fn solve(pop: &Pop<'_>, s: &Settings) -> Result<Solved> {
     match s.method {
         Method::Optimistic => {
             let mut policy = vec![0.0f32; n];
-            let sol = optimistic_hedge::<CAPACITY, _>(&oracle, &opts, &mut policy).map_err(core)?;
+            // k = 1 through the margin matrix, except with --threads 1, which runs exactly the
+            // firmware's computation (the population route) for bit-for-bit comparisons.
+            let sol = if s.k == 1 && s.threads != 1 && n <= MARGINS_MAX_N {
+                solve_nlhf(pop, s.eps, s.max_iter, &mut policy)?
+            } else {
+                optimistic_hedge::<CAPACITY, _>(&oracle, &opts, &mut policy).map_err(core)?
+            };
             Ok(Solved {
                 policy,
                 certificate: sol.certificate,
@@ -239,6 +246,23 @@ pub fn threads_for(pop: &Pop<'_>, k: u32, requested: usize) -> usize {
         .saturating_mul(pop.n())
         .saturating_mul(k as usize + 1);
     if work < PARALLEL_WORK { 1 } else { cores() }
+}
+
+/// Largest `n` for which `k = 1` goes through the margin matrix: building it costs `m n^2`, which
+/// pays off while the solver needs more than about `n` share evaluations.
+pub const MARGINS_MAX_N: usize = 256;
+
+/// NLHF (`k = 1`) to `eps` through the margin matrix when `n <= MARGINS_MAX_N`, else through the
+/// population; the certificate is the population's either way.
+pub fn solve_nlhf(pop: &Pop<'_>, eps: f32, max_iter: u32, policy: &mut [f32]) -> Result<Solution> {
+    if pop.n() <= MARGINS_MAX_N {
+        let mut buf = vec![0.0f64; pop.n() * pop.n()];
+        let margins = Margins::new(*pop, &mut buf).map_err(core)?;
+        nlhf_margins(&margins, eps, max_iter, policy).map_err(core)
+    } else {
+        let oracle = ThreadedOracle::new(*pop, threads_for(pop, 1, 0));
+        nlhf::<CAPACITY, _>(&oracle, eps, max_iter, policy).map_err(core)
+    }
 }
 
 /// Number of cores to use.
@@ -333,9 +357,8 @@ pub fn curve(
         threads: 0,
     })?;
     let n = pop.n();
-    let oracle = ThreadedOracle::new(*pop, threads_for(pop, 1, 0));
     let mut nlhf_pi = vec![0.0f32; n];
-    nlhf::<CAPACITY, _>(&oracle, eps, max_iter, &mut nlhf_pi).map_err(core)?;
+    solve_nlhf(pop, eps, max_iter, &mut nlhf_pi)?;
     let mut rm = vec![0.0f32; n];
     if let Some(p) = rm.get_mut(inst.reward_model_pick()) {
         *p = 1.0;

@@ -11,23 +11,22 @@ fn qemu_available() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// The firmware ELF, built when missing.
+/// The firmware ELF, (re)built from the current core so it is never stale.
 fn firmware() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("UALIGN_FIRMWARE_ELF") {
         return Some(PathBuf::from(p));
     }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../firmware");
-    let elf = dir.join("target/thumbv7em-none-eabihf/release/ualign-firmware");
-    if !elf.is_file() {
-        let ok = Command::new(env!("CARGO"))
-            .args(["build", "--release"])
-            .current_dir(&dir)
-            .env_remove("CARGO_TARGET_DIR")
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "building the firmware failed");
-    }
-    Some(elf)
+    let ok = Command::new(env!("CARGO"))
+        .args(["build", "--release"])
+        .current_dir(&dir)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET")
+        .env("CARGO_TARGET_DIR", dir.join("target"))
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "building the firmware failed");
+    Some(dir.join("target/thumbv7em-none-eabihf/release/ualign-firmware"))
 }
 
 fn run(args: &[&str]) -> (i32, String, String) {

@@ -1,0 +1,110 @@
+#![allow(clippy::needless_range_loop)]
+//! The k = 1 margin matrix answers exactly what the population answers.
+
+mod common;
+
+use common::*;
+use rand_xoshiro::rand_core::Rng;
+use ualign::{
+    margins::Margins,
+    share::{Oracle, shares},
+    solver::{nlhf, nlhf_margins},
+};
+
+#[test]
+fn matrix_shares_and_jacobian_match_the_population() {
+    let mut r = rng(404);
+    for case in 0..100 {
+        let n = 1 + (r.next_u32() % 12) as usize;
+        let m = 1 + (r.next_u32() % 60) as usize;
+        let levels = 1 + r.next_u32() % 5;
+        let users = random_users(&mut r, n, m, levels);
+        let mut owned = Owned::new(n, m);
+        let pop = build::<16>(&mut owned, n, &users).unwrap();
+        let mut buf = vec![0.0f64; n * n];
+        let margins = Margins::new(pop, &mut buf).unwrap();
+        // A[y][z] + A[z][y] = 1 and A[y][y] = 1/2, counted directly from utilities.
+        let total: f64 = users.iter().map(|u| u.weight).sum();
+        for y in 0..n {
+            for z in 0..n {
+                let direct: f64 = users
+                    .iter()
+                    .map(|u| {
+                        let (a, b) = (u.utility[y], u.utility[z]);
+                        u.weight
+                            * if a > b {
+                                1.0
+                            } else if a == b {
+                                0.5
+                            } else {
+                                0.0
+                            }
+                    })
+                    .sum::<f64>()
+                    / total;
+                assert!(
+                    (margins.get(y, z).unwrap() - direct).abs() < 1e-6,
+                    "case {case}"
+                );
+            }
+        }
+        let pi = random_policy(&mut r, n, case % 2 == 0);
+        let (mut g1, mut g2) = (vec![0.0f32; n], vec![0.0f32; n]);
+        shares(&pop, &pi, 1, &mut g1).unwrap();
+        margins.shares_into(&pi, 1, &mut g2);
+        for y in 0..n {
+            assert!((g1[y] - g2[y]).abs() < 2e-6, "case {case} y={y}");
+        }
+        // Other k go to the population, bit for bit.
+        margins.shares_into(&pi, 3, &mut g2);
+        shares(&pop, &pi, 3, &mut g1).unwrap();
+        assert_eq!(g1, g2);
+        let support: Vec<u16> = (0..n as u16).collect();
+        let (mut j1, mut j2) = (vec![0.0f64; n * n], vec![0.0f64; n * n]);
+        pop.jacobian_into(&pi, 1, &support, n, &mut j1);
+        margins.jacobian_into(&pi, 1, &support, n, &mut j2);
+        for (a, b) in j1.iter().zip(&j2) {
+            assert!((a - b).abs() < 1e-6, "case {case}");
+        }
+    }
+}
+
+#[test]
+fn nlhf_through_the_matrix_reaches_the_target_certified_by_the_population() {
+    let mut r = rng(405);
+    for case in 0..20 {
+        let (n, m) = (
+            2 + (r.next_u32() % 20) as usize,
+            50 + (r.next_u32() % 200) as usize,
+        );
+        let users = random_users(&mut r, n, m, 8);
+        let mut owned = Owned::new(n, m);
+        let pop = build::<32>(&mut owned, n, &users).unwrap();
+        let mut buf = vec![0.0f64; n * n];
+        let margins = Margins::new(pop, &mut buf).unwrap();
+        let mut pi = vec![0.0f32; n];
+        let sol = nlhf_margins(&margins, 1e-6, 50_000, &mut pi).unwrap();
+        assert!(sol.converged, "case {case}: {sol:?}");
+        let c = ualign::certificate::certify(&pop, &pi, 1).unwrap();
+        assert_eq!(c, sol.certificate);
+        // Same game as the population route: both reach the same value 1/2.
+        let mut pi2 = vec![0.0f32; n];
+        let s2 = nlhf(&pop, 1e-6, 50_000, &mut pi2).unwrap();
+        assert!((s2.certificate.worst_case_win_rate - c.worst_case_win_rate).abs() < 2e-6);
+    }
+}
+
+#[test]
+fn small_buffer_is_refused() {
+    let users = majority_minority();
+    let mut owned = Owned::new(3, 2);
+    let pop = build::<4>(&mut owned, 3, &users).unwrap();
+    let mut buf = [0.0f64; 8];
+    assert_eq!(
+        Margins::new(pop, &mut buf).err(),
+        Some(ualign::Error::BufferTooSmall {
+            needed: 9,
+            found: 8
+        })
+    );
+}
