@@ -125,6 +125,12 @@ pub(crate) fn shares_unchecked<const N: usize>(
     let mut upper = [0.0f32; N]; // b + c per position
     let mut lower = [0.0f32; N]; // b per position
     let mut value = [0.0f32; N]; // sum_{i=0..k} (b+c)^i b^(k-i) per position
+    // The group scratch is 24 N floats: only worth zeroing when the population outweighs it.
+    let mut group = if pop.m().saturating_mul(n) >= 4 * N {
+        Some(Group::<N>::new())
+    } else {
+        None
+    };
     let rows = pop.order_rows();
     let weights = pop.weights();
     // Rows are sliced by hand rather than with `chunks(BLOCK * n)` / `chunks_exact(n)`: the
@@ -136,10 +142,24 @@ pub(crate) fn shares_unchecked<const N: usize>(
         for b in block.iter_mut() {
             *b = 0.0;
         }
-        for (j, &w) in blk_w.iter().enumerate() {
-            let Some(row) = blk_rows.get(j * n..(j + 1) * n) else {
+        let mut j = 0;
+        while j < blk_w.len() {
+            // Eight strict orders at once, one per lane (see `Group`); anything else one by one.
+            if let (Some(group), Some(ws), Some(rs)) = (
+                group.as_mut(),
+                blk_w.get(j..j + LANES),
+                blk_rows.get(j * n..(j + LANES) * n),
+            ) && group.load(rs, n, pi)
+            {
+                group.values(n, k);
+                group.scatter(rs, ws, n, &mut block);
+                j += LANES;
+                continue;
+            }
+            let (Some(&w), Some(row)) = (blk_w.get(j), blk_rows.get(j * n..(j + 1) * n)) else {
                 break;
             };
+            j += 1;
             if w == 0.0 {
                 continue;
             }
@@ -161,6 +181,92 @@ pub(crate) fn shares_unchecked<const N: usize>(
     }
 }
 
+/// Eight user types with strict orders, one per lane, position-major: the suffix sums and the
+/// recurrence of all eight run as vector operations, so the serial chain of additions of one
+/// user's suffix sum no longer bounds the speed. Every lane performs exactly the operations of
+/// [`user_positions`] and [`poly`] for its user, and [`Group::scatter`] adds the users in their
+/// order, so the result is the same bits as one user at a time.
+struct Group<const N: usize> {
+    /// Masses, then (after `values`) the recurrence's values.
+    mass: [[f32; LANES]; N],
+    upper: [[f32; LANES]; N],
+    lower: [[f32; LANES]; N],
+}
+
+impl<const N: usize> Group<N> {
+    fn new() -> Self {
+        Group {
+            mass: [[0.0; LANES]; N],
+            upper: [[0.0; LANES]; N],
+            lower: [[0.0; LANES]; N],
+        }
+    }
+
+    /// Gathers the masses of the eight rows (`LANES * n` entries); `false` (nothing to use) when
+    /// a row has a tie.
+    fn load(&mut self, rows: &[u16], n: usize, pi: &[f32]) -> bool {
+        let mut flags = 0u16;
+        for &e in rows {
+            flags |= e;
+        }
+        if flags & TIE_NEXT != 0 || n == 0 {
+            return false;
+        }
+        for (l, row) in rows.chunks_exact(n).take(LANES).enumerate() {
+            for (m, &e) in self.mass.iter_mut().zip(row) {
+                if let Some(slot) = m.get_mut(l) {
+                    *slot = pi.get((e & INDEX) as usize).copied().unwrap_or(0.0);
+                }
+            }
+        }
+        true
+    }
+
+    /// Suffix sums from the bottom (`lower = b`, `upper = b + c`), then the recurrence.
+    fn values(&mut self, n: usize, k: u32) {
+        let (Some(mass), Some(upper), Some(lower)) = (
+            self.mass.get_mut(..n),
+            self.upper.get_mut(..n),
+            self.lower.get_mut(..n),
+        ) else {
+            return;
+        };
+        let mut below = [0.0f32; LANES];
+        for ((u, lo), m) in upper
+            .iter_mut()
+            .zip(lower.iter_mut())
+            .zip(mass.iter())
+            .rev()
+        {
+            *lo = below;
+            for l in 0..LANES {
+                below[l] += m[l];
+            }
+            *u = below;
+        }
+        for ((m, &u), &lo) in mass.iter_mut().zip(upper.iter()).zip(lower.iter()) {
+            *m = lanes(u, lo, k);
+        }
+    }
+
+    /// Adds `w * value` of each user, in user order, into `block`.
+    fn scatter(&self, rows: &[u16], weights: &[f32], n: usize, block: &mut [f32]) {
+        if n == 0 {
+            return;
+        }
+        for (l, (row, &w)) in rows.chunks_exact(n).zip(weights).enumerate() {
+            if w == 0.0 {
+                continue;
+            }
+            for (&e, v) in row.iter().zip(self.mass.iter()) {
+                if let (Some(b), Some(&x)) = (block.get_mut((e & INDEX) as usize), v.get(l)) {
+                    *b += w * x;
+                }
+            }
+        }
+    }
+}
+
 /// For one user's order `row`: `upper[p] = b + c` and `lower[p] = b` of the candidate at
 /// position `p`, classes summed from the bottom up.
 #[inline]
@@ -171,11 +277,31 @@ pub(crate) fn user_positions(
     upper: &mut [f32],
     lower: &mut [f32],
 ) {
+    let mut flags = 0u16;
     for (m, &e) in mass.iter_mut().zip(row) {
         *m = pi.get((e & INDEX) as usize).copied().unwrap_or(0.0);
+        flags |= e;
+    }
+    let n = row.len();
+    if flags & TIE_NEXT == 0 {
+        // A strict order: every class is one position, and the general loop below reduces to
+        // these same operations (`c = 0 + m = m`, `top = below + c`), so the results are the
+        // same bits, without the class scan.
+        let (Some(upper), Some(lower), Some(mass)) =
+            (upper.get_mut(..n), lower.get_mut(..n), mass.get(..n))
+        else {
+            return;
+        };
+        let mut below = 0.0f32;
+        for ((u, l), &m) in upper.iter_mut().zip(lower.iter_mut()).zip(mass).rev() {
+            *l = below;
+            below += m;
+            *u = below;
+        }
+        return;
     }
     let mut below = 0.0f32;
-    let mut end = row.len();
+    let mut end = n;
     while end > 0 {
         // The class ending at `end` starts after the last position that does not tie onward.
         let mut start = end - 1;
@@ -201,30 +327,58 @@ pub(crate) fn user_positions(
 /// `value[p] = sum_{i=0..k} upper[p]^i lower[p]^(k-i)` for `p < n`, [`LANES`] at a time.
 #[inline]
 pub(crate) fn poly(upper: &[f32], lower: &[f32], n: usize, k: u32, value: &mut [f32]) {
-    let len = n.min(upper.len()).min(lower.len()).min(value.len());
-    let mut p = 0;
-    while p < len {
+    let room = upper.len().min(lower.len()).min(value.len());
+    let len = n.min(room);
+    // Whole chunks as fixed-size arrays: no bounds checks, and LLVM vectorises the lanes. When
+    // the scratch has room, the last partial chunk runs whole too: its extra lanes hold values
+    // of earlier users (finite, in [0, 1]) and their results are never read.
+    let full = if len.div_ceil(LANES) * LANES <= room {
+        len.div_ceil(LANES)
+    } else {
+        len / LANES
+    };
+    for ((u, l), v) in upper
+        .chunks_exact(LANES)
+        .zip(lower.chunks_exact(LANES))
+        .zip(value.chunks_exact_mut(LANES))
+        .take(full)
+    {
+        if let (Ok(a), Ok(b), Ok(v)) = (
+            <[f32; LANES]>::try_from(u),
+            <[f32; LANES]>::try_from(l),
+            <&mut [f32; LANES]>::try_from(v),
+        ) {
+            *v = lanes(a, b, k);
+        }
+    }
+    // The tail, padded with zeros.
+    let p = full * LANES;
+    if p < len {
         let mut a = [0.0f32; LANES];
         let mut b = [0.0f32; LANES];
-        for l in 0..LANES {
-            a[l] = upper.get(p + l).copied().unwrap_or(0.0);
-            b[l] = lower.get(p + l).copied().unwrap_or(0.0);
+        for (l, (x, y)) in a.iter_mut().zip(b.iter_mut()).enumerate() {
+            *x = upper.get(p + l).copied().unwrap_or(0.0);
+            *y = lower.get(p + l).copied().unwrap_or(0.0);
         }
-        let mut s = [1.0f32; LANES];
-        let mut bp = b;
-        for _ in 0..k {
-            for l in 0..LANES {
-                s[l] = a[l] * s[l] + bp[l];
-                bp[l] *= b[l];
-            }
+        let s = lanes(a, b, k);
+        for (slot, &x) in value.iter_mut().skip(p).take(len - p).zip(s.iter()) {
+            *slot = x;
         }
-        for (l, &v) in s.iter().enumerate() {
-            if let Some(slot) = value.get_mut(p + l) {
-                *slot = v;
-            }
-        }
-        p += LANES;
     }
+}
+
+/// The recurrence `s_0 = 1`, `s_i = a s_{i-1} + b^i` on [`LANES`] independent lanes.
+#[inline(always)]
+fn lanes(a: [f32; LANES], b: [f32; LANES], k: u32) -> [f32; LANES] {
+    let mut s = [1.0f32; LANES];
+    let mut bp = b;
+    for _ in 0..k {
+        for l in 0..LANES {
+            s[l] = a[l] * s[l] + bp[l];
+            bp[l] *= b[l];
+        }
+    }
+    s
 }
 
 /// The policy's own payoff `sum_y pi(y) g(y)`, which is `1/(k+1)` exactly in exact arithmetic
