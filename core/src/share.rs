@@ -477,3 +477,64 @@ fn derivatives(a: f32, b: f32, k: u32) -> (f32, f32) {
     }
     (d_a, d_b)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Storage;
+
+    /// The eight-lane path gives the same bits as the one-user-at-a-time path.
+    #[test]
+    fn group_path_is_bit_identical_to_the_per_user_path() {
+        const N: usize = 8;
+        let (n, m) = (7usize, 40usize);
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let (mut w, mut o) = ([0.0f32; 40], [0u16; 40 * 7]);
+        let mut b = Population::<N>::builder(n, Storage::new(&mut w, &mut o)).unwrap();
+        for j in 0..m {
+            // Mostly strict orders, some with ties, so both paths run in one population.
+            let levels = if j % 9 == 4 { 3 } else { 1_000_000 };
+            let scores: [f64; 7] = core::array::from_fn(|_| (next() % levels) as f64);
+            b.push_scores((1 + next() % 5) as f64, &scores).unwrap();
+        }
+        let pop = b.finish().unwrap();
+        assert!(pop.m() * n >= 4 * N, "the group path must be on");
+        let mut pi = [0.0f32; 7];
+        for p in pi.iter_mut() {
+            *p = (1 + next() % 100) as f32;
+        }
+        let total: f32 = pi.iter().sum();
+        for p in pi.iter_mut() {
+            *p /= total;
+        }
+        for k in [1u32, 2, 5, 16] {
+            let mut fast = [0.0f32; 7];
+            shares_unchecked(&pop, &pi, k, &mut fast);
+            // The per-user path, spelled out.
+            let (mut mass, mut upper, mut lower, mut value) =
+                ([0.0f32; N], [0.0; N], [0.0; N], [0.0; N]);
+            let mut slow = [0.0f32; 7];
+            for j in 0..m {
+                let row = &pop.order_rows()[j * n..(j + 1) * n];
+                let w = pop.weights()[j];
+                user_positions(row, &pi, &mut mass, &mut upper, &mut lower);
+                poly(&upper, &lower, n, k, &mut value);
+                for (&e, &v) in row.iter().zip(value.iter()) {
+                    slow[(e & INDEX) as usize] += w * v;
+                }
+            }
+            for s in slow.iter_mut() {
+                *s /= (k + 1) as f32;
+            }
+            for y in 0..n {
+                assert_eq!(fast[y].to_bits(), slow[y].to_bits(), "k={k} y={y}");
+            }
+        }
+    }
+}
