@@ -8,8 +8,9 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ualign::{
     certificate::certify,
+    margins::Margins,
     share::{Oracle, shares},
-    solver::{POLISH_MAX, SolveOptions, nlhf, optimistic_hedge},
+    solver::{POLISH_MAX, SolveOptions, nlhf, nlhf_margins, optimistic_hedge},
 };
 use ualign_benches::{IcStore, SIZES, peak_probe, share_work, stream_probe, uniform};
 
@@ -51,6 +52,15 @@ fn oracle(c: &mut Criterion) {
         });
         group.bench_function(BenchmarkId::new("nlhf-1e-6", name), |b| {
             b.iter(|| nlhf(&pop, black_box(1e-6), 10_000, &mut policy).unwrap())
+        });
+        // k = 1 through the margin matrix, building the matrix included (what HiGHS is
+        // compared with: margins + LP).
+        let mut buf = vec![0.0f64; pop.n() * pop.n()];
+        group.bench_function(BenchmarkId::new("nlhf-margins-1e-6", name), |b| {
+            b.iter(|| {
+                let margins = Margins::new(pop, &mut buf).unwrap();
+                nlhf_margins(&margins, black_box(1e-6), 10_000, &mut policy).unwrap()
+            })
         });
     }
     group.finish();
