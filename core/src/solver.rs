@@ -256,12 +256,7 @@ pub fn nlhf_margins<const N: usize>(
     max_iter: u32,
     policy: &mut [f32],
 ) -> Result<Solution, Error> {
-    let opts = SolveOptions {
-        k: 1,
-        epsilon,
-        max_iter,
-    };
-    let sol = optimistic_hedge::<N, _>(margins, &opts, policy)?;
+    let sol = nlhf::<N, _>(margins, epsilon, max_iter, policy)?;
     let certificate = crate::certificate::certify(margins.population(), policy, 1)?;
     Ok(Solution {
         iterations: sol.iterations,

@@ -263,3 +263,24 @@ pub fn qemu_available() -> bool {
         .status()
         .is_ok_and(|s| s.success())
 }
+
+/// Builds the firmware in `firmware_dir` (release, its own target folder, with `cargo` the
+/// caller names) and returns the ELF's path. Cargo rebuilds only what changed, so the image is
+/// never stale.
+pub fn build_firmware(cargo: &std::ffi::OsStr, firmware_dir: &Path) -> Result<PathBuf, String> {
+    let status = Command::new(cargo)
+        .args(["build", "--release"])
+        .current_dir(firmware_dir)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET")
+        .env("CARGO_TARGET_DIR", firmware_dir.join("target"))
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "building the firmware in {} failed",
+            firmware_dir.display()
+        ));
+    }
+    Ok(firmware_dir.join("target/thumbv7em-none-eabihf/release/ualign-firmware"))
+}

@@ -17,16 +17,7 @@ fn firmware() -> Option<PathBuf> {
         return Some(PathBuf::from(p));
     }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../firmware");
-    let ok = Command::new(env!("CARGO"))
-        .args(["build", "--release"])
-        .current_dir(&dir)
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_BUILD_TARGET")
-        .env("CARGO_TARGET_DIR", dir.join("target"))
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "building the firmware failed");
-    Some(dir.join("target/thumbv7em-none-eabihf/release/ualign-firmware"))
+    Some(ualign_host::device::build_firmware(env!("CARGO").as_ref(), &dir).unwrap())
 }
 
 fn run(args: &[&str]) -> (i32, String, String) {

@@ -50,16 +50,8 @@ fn firmware() -> Option<PathBuf> {
             return Some(PathBuf::from(p));
         }
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware");
-        let status = std::process::Command::new(std::env::var("CARGO").unwrap_or("cargo".into()))
-            .args(["build", "--release"])
-            .current_dir(&dir)
-            .env_remove("RUSTFLAGS")
-            .env_remove("CARGO_BUILD_TARGET")
-            .env("CARGO_TARGET_DIR", dir.join("target"))
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building the firmware failed");
-        Some(dir.join("target/thumbv7em-none-eabihf/release/ualign-firmware"))
+        let cargo = std::env::var_os("CARGO").unwrap_or("cargo".into());
+        Some(device::build_firmware(&cargo, &dir).expect("the firmware builds"))
     })
     .clone()
 }
