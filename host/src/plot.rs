@@ -65,14 +65,25 @@ pub fn curves_svg(panels: &[(String, Vec<CurveRow>)]) -> Result<String> {
             for (s, &(name, colour)) in SERIES.iter().enumerate() {
                 let points: Vec<(f64, f64)> =
                     rows.iter().map(|r| (r.k as f64, value(r, s))).collect();
-                let style = ShapeStyle::from(&colour).stroke_width(2);
+                // The equilibrium sits on the bound: draw it wide and the bound thin on top, so
+                // both stay visible.
+                let width = match s {
+                    0 => 5,
+                    4 => 1,
+                    _ => 2,
+                };
+                let style = ShapeStyle::from(&colour).stroke_width(width);
                 chart
                     .draw_series(LineSeries::new(points.clone(), style))
                     .map_err(plot_err)?
                     .label(name)
                     .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
                 chart
-                    .draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled())))
+                    .draw_series(
+                        points
+                            .iter()
+                            .map(|&p| Circle::new(p, if s == 4 { 2 } else { 3 }, colour.filled())),
+                    )
                     .map_err(plot_err)?;
             }
             chart
