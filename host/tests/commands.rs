@@ -192,3 +192,40 @@ fn demo_writes_its_plot_and_shows_nlhf_stuck() {
     let o = run_in(&["demo", "--k-max", "3"], Some(&dir));
     assert!(o.stdout.contains("majority/minority") && o.stdout.contains("Mallows"));
 }
+
+#[test]
+fn bench_reports_its_fields_and_refuses_bad_sizes() {
+    // Timings are not asserted (they live in benchmarks); the structure and the solve are.
+    let v = json(&["bench", "--n", "8", "--m", "64", "--k", "2", "--seed", "3"]);
+    for key in [
+        "share_ns_median",
+        "stream_bytes_per_ns",
+        "peak_flops_per_ns",
+        "share_flops_per_ns",
+        "roofline_fraction",
+        "solve_ns",
+        "solve_iterations",
+    ] {
+        assert!(f(&v[key]) > 0.0, "{key}: {v}");
+    }
+    assert_eq!((f(&v["n"]), f(&v["m"]), f(&v["k"])), (8.0, 64.0, 2.0));
+    // The solve reached its target, certified.
+    assert!(
+        f(&v["solve_exploitability"]) <= f(&v["solve_epsilon"]),
+        "{v}"
+    );
+    for bad in [["--n", "0"], ["--n", "1025"], ["--m", "0"]] {
+        let mut args = vec!["bench", "--n", "8", "--m", "64", "--k", "2"];
+        let at = args.iter().position(|a| *a == bad[0]).unwrap();
+        args[at + 1] = bad[1];
+        let out = run(&args);
+        assert_eq!(
+            (out.code, out.stdout.as_str()),
+            (2, ""),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    let out = run(&["bench", "--n", "8", "--m", "64", "--k", "0"]);
+    assert_eq!((out.code, out.stdout.as_str()), (2, ""), "{}", out.stderr);
+}
