@@ -464,15 +464,7 @@ pub(crate) fn jacobian_unchecked<const N: usize>(
         if blocked {
             for ((&y, &cy), row) in support.iter().zip(cls_s).zip(acc.chunks_mut(s)) {
                 let (d_same, d_below) = pair(y);
-                for (o, &cz) in row.iter_mut().zip(cls_s) {
-                    *o += if cz == cy {
-                        d_same
-                    } else if cz > cy {
-                        d_below
-                    } else {
-                        0.0
-                    };
-                }
+                add_row(row, cls_s, cy, d_same, d_below);
             }
             in_block += 1;
             if in_block == BLOCK {
@@ -482,21 +474,34 @@ pub(crate) fn jacobian_unchecked<const N: usize>(
         } else {
             for ((&y, &cy), row) in support.iter().zip(cls_s).zip(out.chunks_mut(stride)) {
                 let (d_same, d_below) = pair(y);
-                let (d_same, d_below) = (d_same as f64, d_below as f64);
-                for (o, &cz) in row.iter_mut().zip(cls_s) {
-                    *o += if cz == cy {
-                        d_same
-                    } else if cz > cy {
-                        d_below
-                    } else {
-                        0.0
-                    };
-                }
+                add_row(row, cls_s, cy, d_same, d_below);
             }
         }
     }
     if blocked && in_block > 0 {
         flush(&mut acc, s, stride, out);
+    }
+}
+
+/// One Jacobian row of one user: `d_same` where the support member ties with the row's
+/// candidate (class `cy`), `d_below` where it sits strictly below, nothing above.
+#[inline]
+fn add_row<T: Copy + core::ops::AddAssign + From<f32>>(
+    row: &mut [T],
+    cls_s: &[u16],
+    cy: u16,
+    d_same: f32,
+    d_below: f32,
+) {
+    let (same, below, zero) = (T::from(d_same), T::from(d_below), T::from(0.0));
+    for (o, &cz) in row.iter_mut().zip(cls_s) {
+        *o += if cz == cy {
+            same
+        } else if cz > cy {
+            below
+        } else {
+            zero
+        };
     }
 }
 
