@@ -6,10 +6,16 @@
 //! - `sum_y pi(y) g(y) = 1/(k+1)` within `2e-6`;
 //! - shares and certificates against brute force (f64) within `2e-6`;
 //! - shares and certificates under relabelling, weight scaling, duplication within `2e-6`;
-//! - solver outputs under relabelling / scaling / duplication: the policies within `5e-3` in
-//!   L1 when the solver converged on both sides (to `epsilon = 1e-6`), and in every case the
-//!   relabelled output certified on the original instance has the same exploitability within
-//!   `1e-5`; a zero-weight user changes nothing, bit for bit.
+//! - solver outputs under relabelling / scaling / duplication: the two instances are one game, so
+//!   each side's output certified on the other side has its own exploitability within `1e-5`, and
+//!   when both converged (to `epsilon = 1e-6`) both outputs are `1e-5`-equilibria of both
+//!   instances; a zero-weight user changes nothing, bit for bit.
+//!
+//! The policies themselves are not compared: an equilibrium can be unique in exact arithmetic and
+//! still ill-posed in f32. With users `[1,1,3,1,1]`, `[1,1,2,2,0]`, `[2,0,0,3,2]`, `[3,2,3,1,3]`
+//! and `k = 5`, candidates 0 and 4 differ only for the second user, and only when all five draws
+//! miss candidates 2 and 3 (probability about `2e-9`): the solver may put the last `0.018` on
+//! either, and a different summation order of the users picks the other one.
 
 use proptest::prelude::*;
 use ualign::{
@@ -128,10 +134,6 @@ fn assert_simplex(pi: &[f32]) {
 
 fn close(a: &[f32], b: &[f32], tol: f32) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() <= tol)
-}
-
-fn l1(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum()
 }
 
 /// `g(y)` by enumerating all `n^k` draws with the choice rule of SPEC §1, in f64.
@@ -299,16 +301,7 @@ proptest! {
             }
             permute(&s2, &inv)
         };
-        let e_back = certify(&pop, &back, k).unwrap().exploitability;
-        prop_assert!((e_back - sol2.certificate.exploitability).abs() <= 1e-5);
-        if sol1.converged && sol2.converged {
-            prop_assert!(e_back <= 1e-5);
-            // Equilibria need not be unique (tied candidates); compare policies when the
-            // instance has no two candidates that every user ties.
-            if !has_clones(&inst) {
-                prop_assert!(l1(&s1, &back) <= 5e-3, "{s1:?} vs {back:?}");
-            }
-        }
+        one_game(&pop, &pop, (&s1, &sol1), (&back, &sol2), k)?;
     }
 
     #[test]
@@ -330,13 +323,7 @@ proptest! {
         prop_assert!(close(&g, &g2, 2e-6), "{g:?} vs {g2:?}");
         let (s1, sol1) = solve(&pop, k);
         let (s2, sol2) = solve(&pop2, k);
-        prop_assert!(
-            (certify(&pop, &s2, k).unwrap().exploitability - sol2.certificate.exploitability).abs()
-                <= 1e-5
-        );
-        if sol1.converged && sol2.converged && !has_clones(&inst) {
-            prop_assert!(l1(&s1, &s2) <= 5e-3, "{s1:?} vs {s2:?}");
-        }
+        one_game(&pop, &pop2, (&s1, &sol1), (&s2, &sol2), k)?;
     }
 
     #[test]
@@ -365,11 +352,7 @@ proptest! {
         prop_assert!((c.exploitability - c2.exploitability).abs() <= 2e-6);
         let (s1, sol1) = solve(&pop, k);
         let (s2, sol2) = solve(&pop2, k);
-        prop_assert!((certify(&pop, &s2, k).unwrap().exploitability
-            - sol2.certificate.exploitability).abs() <= 1e-5);
-        if sol1.converged && sol2.converged && !has_clones(&inst) {
-            prop_assert!(l1(&s1, &s2) <= 5e-3, "{s1:?} vs {s2:?}");
-        }
+        one_game(&pop, &pop2, (&s1, &sol1), (&s2, &sol2), k)?;
     }
 
     #[test]
@@ -416,16 +399,72 @@ proptest! {
         prop_assert!((c.exploitability - c2.exploitability).abs() <= 2e-6);
         let (s1, sol1) = solve(&pop, k);
         let (s2, sol2) = solve(&pop2, k);
-        prop_assert!((certify(&pop2, &s1, k).unwrap().exploitability
-            - sol1.certificate.exploitability).abs() <= 1e-5);
-        if sol1.converged && sol2.converged && !has_clones(&dup) {
-            prop_assert!(l1(&s1, &s2) <= 5e-3, "{s1:?} vs {s2:?}");
-        }
+        one_game(&pop, &pop2, (&s1, &sol1), (&s2, &sol2), k)?;
     }
 }
 
-/// Whether two candidates are tied by every user (then equilibria form a continuum).
-fn has_clones(inst: &Instance) -> bool {
-    (0..inst.n)
-        .any(|a| (a + 1..inst.n).any(|b| inst.users.iter().all(|u| u.utility[a] == u.utility[b])))
+/// Two instances of one game: solution `a` came from `pa`, solution `b` from `pb` (already mapped
+/// back to `pa`'s labels). Each certified on the other instance keeps its exploitability, and when
+/// both converged both are equilibria of both instances.
+fn one_game(
+    pa: &Population<'_, N>,
+    pb: &Population<'_, N>,
+    a: (&[f32], &ualign::solver::Solution),
+    b: (&[f32], &ualign::solver::Solution),
+    k: u32,
+) -> Result<(), TestCaseError> {
+    let e = |pop: &Population<'_, N>, pi: &[f32]| certify(pop, pi, k).unwrap().exploitability;
+    let (a_on_b, b_on_a) = (e(pb, a.0), e(pa, b.0));
+    prop_assert!(
+        (a_on_b - a.1.certificate.exploitability).abs() <= 1e-5,
+        "{a_on_b} vs {:?}",
+        a.1
+    );
+    prop_assert!(
+        (b_on_a - b.1.certificate.exploitability).abs() <= 1e-5,
+        "{b_on_a} vs {:?}",
+        b.1
+    );
+    if a.1.converged && b.1.converged {
+        prop_assert!(a_on_b <= 1e-5 && b_on_a <= 1e-5, "{a_on_b}, {b_on_a}");
+    }
+    Ok(())
+}
+
+/// The instance of the module notes (found by this file in CI): reordering its users may move the
+/// last mass between candidates 0 and 4, and both outputs are still equilibria of the one game.
+#[test]
+fn ill_posed_equilibrium_is_still_one_game() {
+    let rows = [
+        (4.320160728035464, [1.0, 1.0, 3.0, 1.0, 1.0]),
+        (1.6429417509670103, [1.0, 1.0, 2.0, 2.0, 0.0]),
+        (2.8305889684081826, [2.0, 0.0, 0.0, 3.0, 2.0]),
+        (5.195420944336347, [3.0, 2.0, 3.0, 1.0, 3.0]),
+    ];
+    let inst = |order: [usize; 4]| Instance {
+        n: 5,
+        users: order
+            .iter()
+            .map(|&j| User {
+                weight: rows[j].0,
+                utility: rows[j].1.to_vec(),
+            })
+            .collect(),
+    };
+    let (i1, i2) = (inst([0, 1, 2, 3]), inst([0, 3, 2, 1]));
+    let (mut o1, mut o2) = (Owned::for_instance(&i1), Owned::for_instance(&i2));
+    let (pop, pop2) = (o1.build(&i1), o2.build(&i2));
+    let (s1, sol1) = solve(&pop, 5);
+    let (s2, sol2) = solve(&pop2, 5);
+    assert!(sol1.converged && sol2.converged, "{sol1:?} {sol2:?}");
+    one_game(&pop, &pop2, (&s1, &sol1), (&s2, &sol2), 5).unwrap();
+    // Candidates 2 and 3 carry the same mass on both sides; only the last 0.018 may move.
+    assert!(
+        (s1[2] - s2[2]).abs() <= 1e-4 && (s1[3] - s2[3]).abs() <= 1e-4,
+        "{s1:?} {s2:?}"
+    );
+    assert!(
+        ((s1[0] + s1[4]) - (s2[0] + s2[4])).abs() <= 1e-4,
+        "{s1:?} {s2:?}"
+    );
 }
