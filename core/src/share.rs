@@ -370,8 +370,15 @@ pub(crate) fn poly(upper: &[f32], lower: &[f32], n: usize, k: u32, value: &mut [
 }
 
 /// The recurrence `s_0 = 1`, `s_i = a s_{i-1} + b^i` on [`LANES`] independent lanes.
+///
+/// `a` and `b` are masses of the policy, so at most 1; but a policy's `f32` entries may sum to an
+/// ulp or two above 1, and so may the suffix sums in a user's order. Each is clamped to 1 first:
+/// otherwise `(1 + d)^k` would carry the excess `k` times and a share could leave `[0, 1]`. With
+/// `a, b <= 1` every rounded step stays at most its exact bound, so `s_k <= k + 1`.
 #[inline(always)]
 fn lanes(a: [f32; LANES], b: [f32; LANES], k: u32) -> [f32; LANES] {
+    let a = a.map(at_most_one);
+    let b = b.map(at_most_one);
     let mut s = [1.0f32; LANES];
     let mut bp = b;
     for _ in 0..k {
@@ -381,6 +388,12 @@ fn lanes(a: [f32; LANES], b: [f32; LANES], k: u32) -> [f32; LANES] {
         }
     }
     s
+}
+
+/// `x` clamped to at most 1, by a comparison (the same instruction on every target).
+#[inline(always)]
+fn at_most_one(x: f32) -> f32 {
+    if x > 1.0 { 1.0 } else { x }
 }
 
 /// The policy's own payoff `sum_y pi(y) g(y)`, which is `1/(k+1)` exactly in exact arithmetic
@@ -520,6 +533,8 @@ fn flush(acc: &mut [f32], s: usize, stride: usize, out: &mut [f64]) {
 
 /// `(dS/da, dS/db)` for `S = sum_{i=0..k} a^i b^(k-i)`, by Horner in `a`.
 fn derivatives(a: f32, b: f32, k: u32) -> (f32, f32) {
+    // The same clamped point as the values (see `lanes`).
+    let (a, b) = (at_most_one(a), at_most_one(b));
     let (mut d_a, mut d_b) = (0.0f32, 0.0f32);
     let mut bp = 1.0f32;
     for i in (1..=k).rev() {
@@ -535,6 +550,26 @@ fn derivatives(a: f32, b: f32, k: u32) -> (f32, f32) {
 mod tests {
     use super::*;
     use crate::Storage;
+
+    /// A policy whose `f32` entries sum above 1 (accepted: within the tolerance of
+    /// [`check_policy`]) still gives shares in `[0, 1]`: a candidate of mass 0 above all others
+    /// wins every draw, share exactly 1, for every `k`.
+    #[test]
+    fn a_policy_summing_above_one_keeps_shares_in_the_unit_interval() {
+        let pi = [0.43550828f32, 0.44823772, 0.0, 0.030770812, 0.08548321];
+        let sum: f32 = pi.iter().sum();
+        assert!(sum > 1.0, "the case needs an f32 sum above 1: {sum}");
+        let (mut w, mut o) = ([0.0f32; 1], [0u16; 5]);
+        let mut b = Population::<8>::builder(5, Storage::new(&mut w, &mut o)).unwrap();
+        b.push_scores(1.0, &[0.0, 0.0, 2.0, 0.0, 1.0]).unwrap();
+        let pop = b.finish().unwrap();
+        for k in [1, 2, 8, 21, 64] {
+            let mut g = [0.0f32; 5];
+            shares(&pop, &pi, k, &mut g).unwrap();
+            assert_eq!(g[2], 1.0, "k = {k}: {g:?}");
+            assert!(g.iter().all(|&x| (0.0..=1.0).contains(&x)), "k = {k}: {g:?}");
+        }
+    }
 
     /// The eight-lane path gives the same bits as the one-user-at-a-time path.
     #[test]
