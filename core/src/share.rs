@@ -246,6 +246,11 @@ impl<const N: usize> Group<N> {
             }
             *u = below;
         }
+        if below.iter().any(|&b| b > 1.0) {
+            for (u, lo) in upper.iter_mut().zip(lower.iter_mut()) {
+                clamp_masses(u, lo);
+            }
+        }
         for ((m, &u), &lo) in mass.iter_mut().zip(upper.iter()).zip(lower.iter()) {
             *m = lanes(u, lo, k);
         }
@@ -300,6 +305,9 @@ pub(crate) fn user_positions(
             below += m;
             *u = below;
         }
+        if below > 1.0 {
+            clamp_masses(upper, lower);
+        }
         return;
     }
     let mut below = 0.0f32;
@@ -323,6 +331,9 @@ pub(crate) fn user_positions(
         }
         below = top;
         end = start;
+    }
+    if below > 1.0 {
+        clamp_masses(upper.get_mut(..n).unwrap_or(&mut []), lower);
     }
 }
 
@@ -369,16 +380,10 @@ pub(crate) fn poly(upper: &[f32], lower: &[f32], n: usize, k: u32, value: &mut [
     }
 }
 
-/// The recurrence `s_0 = 1`, `s_i = a s_{i-1} + b^i` on [`LANES`] independent lanes.
-///
-/// `a` and `b` are masses of the policy, so at most 1; but a policy's `f32` entries may sum to an
-/// ulp or two above 1, and so may the suffix sums in a user's order. Each is clamped to 1 first:
-/// otherwise `(1 + d)^k` would carry the excess `k` times and a share could leave `[0, 1]`. With
-/// `a, b <= 1` every rounded step stays at most its exact bound, so `s_k <= k + 1`.
+/// The recurrence `s_0 = 1`, `s_i = a s_{i-1} + b^i` on [`LANES`] independent lanes (`a`, `b`
+/// at most 1, see [`clamp_masses`]).
 #[inline(always)]
 fn lanes(a: [f32; LANES], b: [f32; LANES], k: u32) -> [f32; LANES] {
-    let a = a.map(at_most_one);
-    let b = b.map(at_most_one);
     let mut s = [1.0f32; LANES];
     let mut bp = b;
     for _ in 0..k {
@@ -394,6 +399,22 @@ fn lanes(a: [f32; LANES], b: [f32; LANES], k: u32) -> [f32; LANES] {
 #[inline(always)]
 fn at_most_one(x: f32) -> f32 {
     if x > 1.0 { 1.0 } else { x }
+}
+
+/// Clamps every `upper` and `lower` to at most 1.
+///
+/// They are masses of the policy, so at most 1 in exact arithmetic; but a policy's `f32` entries
+/// may sum to an ulp or two above 1, and so may a user's suffix sums. Left alone, `(1 + d)^k`
+/// would carry the excess `k` times and a share could leave `[0, 1]`. With `a, b <= 1` every
+/// rounded step of the recurrence stays at most its exact bound, so `s_k <= k + 1`. The suffix
+/// sums grow toward the top, so the callers test only the total (one comparison per user) and
+/// call this in the rare case it exceeds 1.
+#[cold]
+fn clamp_masses(upper: &mut [f32], lower: &mut [f32]) {
+    for (u, l) in upper.iter_mut().zip(lower.iter_mut()) {
+        *u = at_most_one(*u);
+        *l = at_most_one(*l);
+    }
 }
 
 /// The policy's own payoff `sum_y pi(y) g(y)`, which is `1/(k+1)` exactly in exact arithmetic
@@ -423,6 +444,9 @@ pub(crate) fn jacobian_unchecked<const N: usize>(
     let mut da = [0.0f32; N]; // per support member
     let mut dab = [0.0f32; N]; // dS/da + dS/db per support member
     let mut cls_s = [0u16; N]; // class of each support member
+    // Per support member: a, then w dS/da (a tie); b, then w (dS/da + dS/db) (strictly below).
+    let mut d_same = [0.0f32; N];
+    let mut d_below = [0.0f32; N];
     let s = support.len().min(N);
     if stride == 0 || s == 0 {
         return;
@@ -466,18 +490,16 @@ pub(crate) fn jacobian_unchecked<const N: usize>(
             *cs = class.get(z as usize).copied().unwrap_or(0);
         }
         let cls_s = cls_s.get(..s).unwrap_or(&[]);
-        let pair = |y: u16| {
-            let (a, b) = (
-                da.get(y as usize).copied().unwrap_or(0.0),
-                dab.get(y as usize).copied().unwrap_or(0.0),
-            );
-            let (d_a, d_b) = derivatives(a, b, k);
-            (d_a * w, (d_a + d_b) * w)
-        };
+        // a and b of each support member, then the derivatives of all of them, LANES at a time.
+        for ((sa, sb), &y) in d_same.iter_mut().zip(d_below.iter_mut()).zip(support) {
+            *sa = da.get(y as usize).copied().unwrap_or(0.0);
+            *sb = dab.get(y as usize).copied().unwrap_or(0.0);
+        }
+        derivative_chunks(&mut d_same, &mut d_below, s, k, w);
+        let pairs = d_same.iter().zip(d_below.iter());
         if blocked {
-            for ((&y, &cy), row) in support.iter().zip(cls_s).zip(acc.chunks_mut(s)) {
-                let (d_same, d_below) = pair(y);
-                add_row(row, cls_s, cy, d_same, d_below);
+            for ((&cy, (&same, &below)), row) in cls_s.iter().zip(pairs).zip(acc.chunks_mut(s)) {
+                add_row(row, cls_s, cy, same, below);
             }
             in_block += 1;
             if in_block == BLOCK {
@@ -485,9 +507,9 @@ pub(crate) fn jacobian_unchecked<const N: usize>(
                 in_block = 0;
             }
         } else {
-            for ((&y, &cy), row) in support.iter().zip(cls_s).zip(out.chunks_mut(stride)) {
-                let (d_same, d_below) = pair(y);
-                add_row(row, cls_s, cy, d_same, d_below);
+            for ((&cy, (&same, &below)), row) in cls_s.iter().zip(pairs).zip(out.chunks_mut(stride))
+            {
+                add_row(row, cls_s, cy, same, below);
             }
         }
     }
@@ -531,17 +553,42 @@ fn flush(acc: &mut [f32], s: usize, stride: usize, out: &mut [f64]) {
     }
 }
 
-/// `(dS/da, dS/db)` for `S = sum_{i=0..k} a^i b^(k-i)`, by Horner in `a`.
-fn derivatives(a: f32, b: f32, k: u32) -> (f32, f32) {
-    // The same clamped point as the values (see `lanes`).
-    let (a, b) = (at_most_one(a), at_most_one(b));
-    let (mut d_a, mut d_b) = (0.0f32, 0.0f32);
-    let mut bp = 1.0f32;
+/// For the first `s` entries, `a` in `same` and `b` in `below` become `w dS/da` and
+/// `w (dS/da + dS/db)`, [`LANES`] at a time (the tail padded with zeros).
+fn derivative_chunks(same: &mut [f32], below: &mut [f32], s: usize, k: u32, w: f32) {
+    let len = s.min(same.len()).min(below.len());
+    let (Some(same), Some(below)) = (same.get_mut(..len), below.get_mut(..len)) else {
+        return;
+    };
+    for (sc, bc) in same.chunks_mut(LANES).zip(below.chunks_mut(LANES)) {
+        let mut a = [0.0f32; LANES];
+        let mut b = [0.0f32; LANES];
+        for ((x, y), (&p, &q)) in a.iter_mut().zip(b.iter_mut()).zip(sc.iter().zip(bc.iter())) {
+            *x = p;
+            *y = q;
+        }
+        let (d_a, d_b) = derivatives(a, b, k);
+        for ((p, q), (&x, &y)) in sc.iter_mut().zip(bc.iter_mut()).zip(d_a.iter().zip(&d_b)) {
+            *p = x * w;
+            *q = (x + y) * w;
+        }
+    }
+}
+
+/// `(dS/da, dS/db)` for `S = sum_{i=0..k} a^i b^(k-i)` on [`LANES`] lanes, by Horner in `a`.
+#[inline(always)]
+fn derivatives(a: [f32; LANES], b: [f32; LANES], k: u32) -> ([f32; LANES], [f32; LANES]) {
+    let mut d_a = [0.0f32; LANES];
+    let mut d_b = [0.0f32; LANES];
+    let mut bp = [1.0f32; LANES];
     for i in (1..=k).rev() {
         // d_a: coefficient of a^(i-1) is i b^(k-i); d_b: coefficient of a^(i-1) is (k-i+1) b^(k-i).
-        d_a = d_a * a + i as f32 * bp;
-        d_b = d_b * a + (k - i + 1) as f32 * bp;
-        bp *= b;
+        let (ca, cb) = (i as f32, (k - i + 1) as f32);
+        for l in 0..LANES {
+            d_a[l] = d_a[l] * a[l] + ca * bp[l];
+            d_b[l] = d_b[l] * a[l] + cb * bp[l];
+            bp[l] *= b[l];
+        }
     }
     (d_a, d_b)
 }
@@ -567,7 +614,10 @@ mod tests {
             let mut g = [0.0f32; 5];
             shares(&pop, &pi, k, &mut g).unwrap();
             assert_eq!(g[2], 1.0, "k = {k}: {g:?}");
-            assert!(g.iter().all(|&x| (0.0..=1.0).contains(&x)), "k = {k}: {g:?}");
+            assert!(
+                g.iter().all(|&x| (0.0..=1.0).contains(&x)),
+                "k = {k}: {g:?}"
+            );
         }
     }
 
