@@ -27,7 +27,7 @@
 //!   conditions are linear and one step lands on the maximal lottery once the support is right,
 //!   which plain optimistic Hedge approaches only slowly on matrix games. A polished policy is
 //!   accepted only when its exact exploitability is lower; its share evaluations count as
-//!   iterations.
+//!   iterations. Newton stops at the first step certified at `epsilon`.
 
 use crate::{Certificate, Error, check_k, float, margins::Margins, share::Oracle};
 
@@ -145,6 +145,12 @@ pub fn optimistic_hedge<const N: usize, O: Oracle<N> + ?Sized>(
     let eta_max = 1e6 * eta;
     let mut last_e = cert.exploitability;
     let mut polished = [0.0f32; N];
+    let mut polished_g = [0.0f32; N];
+    // The shares of the deployed policy: the support guess by shares reads them.
+    let mut best_g = [0.0f32; N];
+    if let Some(b) = best_g.get_mut(..n) {
+        b.copy_from_slice(g);
+    }
     // Running mean of the iterates: at k = 1 it identifies the support better than the last one.
     let mut mean = [0.0f32; N];
     if let Some(m) = mean.get_mut(..n) {
@@ -167,6 +173,9 @@ pub fn optimistic_hedge<const N: usize, O: Oracle<N> + ?Sized>(
         if cert.exploitability < best.exploitability {
             best = cert;
             policy.copy_from_slice(pi);
+            if let Some(b) = best_g.get_mut(..n) {
+                b.copy_from_slice(g);
+            }
         }
         eta *= if cert.exploitability <= last_e {
             1.05
@@ -188,14 +197,26 @@ pub fn optimistic_hedge<const N: usize, O: Oracle<N> + ?Sized>(
                 if c.exploitability < best.exploitability {
                     best = c;
                     policy.copy_from_slice(m);
+                    if let (Some(b), Some(gm)) = (best_g.get_mut(..n), g_prev.get(..n)) {
+                        b.copy_from_slice(gm);
+                    }
                 }
             }
             // Guesses often name the same support: try each support once.
             let mut tried = [([0u16; POLISH_MAX], 0usize); POLISH_GUESSES.len()];
             let mut n_tried = 0usize;
-            for (source, threshold) in POLISH_GUESSES {
-                let from: &[f32] = if source { &mean } else { policy };
-                let Some((support, s)) = support_guess(from, n, threshold) else {
+            for guess in POLISH_GUESSES {
+                let (from, found): (&[f32], _) = match guess {
+                    Guess::Shares => {
+                        let floor = 1.0 / (k + 1) as f32 - best.exploitability;
+                        (&*policy, support_by_shares(&best_g, n, floor))
+                    }
+                    Guess::Mass { mean: true, share } => (&mean, support_guess(&mean, n, share)),
+                    Guess::Mass { mean: false, share } => {
+                        (&*policy, support_guess(policy, n, share))
+                    }
+                };
+                let Some((support, s)) = found else {
                     continue;
                 };
                 let same =
@@ -207,12 +228,16 @@ pub fn optimistic_hedge<const N: usize, O: Oracle<N> + ?Sized>(
                     *slot = (support, s);
                     n_tried += 1;
                 }
-                let (cand, evals) = polish(pop, k, from, &support, s, &mut polished, g_prev);
+                let out = (&mut polished, &mut polished_g);
+                let (cand, evals) = polish(pop, opts, from, &support, s, out, g_prev);
                 iterations = iterations.saturating_add(evals);
                 if cand.exploitability < best.exploitability {
                     best = cand;
-                    if let Some(p) = polished.get(..n) {
+                    if let (Some(p), Some(pg)) = (polished.get(..n), polished_g.get(..n)) {
                         policy.copy_from_slice(p);
+                        if let Some(b) = best_g.get_mut(..n) {
+                            b.copy_from_slice(pg);
+                        }
                     }
                 }
                 if best.exploitability <= opts.epsilon {
@@ -397,14 +422,43 @@ fn softmax(logits: &mut [f32], pi: &mut [f32]) {
 /// The largest support the Newton polish handles (its Jacobian lives on the stack).
 pub const POLISH_MAX: usize = 48;
 const SYS: usize = POLISH_MAX + 1;
-/// Support guesses tried by the polish: (from the running mean rather than the best iterate,
-/// candidates holding at least this fraction of the largest mass).
-const POLISH_GUESSES: [(bool, f32); 5] = [
-    (false, 1e-3),
-    (false, 3e-2),
-    (false, 3e-1),
-    (true, 1e-2),
-    (true, 1e-1),
+/// A support guess of the polish.
+#[derive(Clone, Copy)]
+enum Guess {
+    /// The candidates whose share under the deployed policy is at least `1/(k+1) - e` (`e` its
+    /// exploitability, so the best reply's share is `1/(k+1) + e`). At an equilibrium the support
+    /// is where the shares are highest (all equal `1/(k+1)`); near one, the shares rank the
+    /// candidates before the masses have grown, and the band errs on the side of a superset,
+    /// which Newton trims by dropping the masses that turn negative.
+    Shares,
+    /// The candidates holding more than `share` times the largest mass of the deployed policy
+    /// (`mean: false`) or of the running mean.
+    Mass { mean: bool, share: f32 },
+}
+
+/// Support guesses tried by the polish, in order; a support already tried is skipped.
+const POLISH_GUESSES: [Guess; 6] = [
+    Guess::Mass {
+        mean: false,
+        share: 1e-3,
+    },
+    Guess::Shares,
+    Guess::Mass {
+        mean: false,
+        share: 3e-2,
+    },
+    Guess::Mass {
+        mean: false,
+        share: 3e-1,
+    },
+    Guess::Mass {
+        mean: true,
+        share: 1e-2,
+    },
+    Guess::Mass {
+        mean: true,
+        share: 1e-1,
+    },
 ];
 
 /// Newton steps per polish attempt. Newton converges quadratically once the support is right, and
@@ -433,19 +487,35 @@ fn support_guess(pi: &[f32], n: usize, threshold: f32) -> Option<([u16; POLISH_M
     Some((support, s))
 }
 
+/// The candidates `y < n` with `g(y) >= floor`, or `None` when there are more than
+/// [`POLISH_MAX`] (or none).
+fn support_by_shares(g: &[f32], n: usize, floor: f32) -> Option<([u16; POLISH_MAX], usize)> {
+    let mut support = [0u16; POLISH_MAX];
+    let mut s = 0usize;
+    for (y, &x) in g.iter().enumerate().take(n) {
+        if x >= floor {
+            *support.get_mut(s)? = y as u16;
+            s += 1;
+        }
+    }
+    (s > 0).then_some((support, s))
+}
+
 /// Newton on the indifference conditions `g(y) = v` over `support[..s]`, from the masses of `pi`
 /// there. Every step's policy is certified exactly (that evaluation is also the step's
-/// residual); the best is written into `out` and its certificate returned, with the number of
-/// share evaluations spent. `scratch` holds `n` floats.
+/// residual); the best policy and its shares are written into `out` and its certificate returned, with the number of
+/// share evaluations spent. It stops as soon as a step is certified at `opts.epsilon`: a further
+/// step costs a Jacobian, several share evaluations' worth. `scratch` holds `n` floats.
 fn polish<const N: usize, O: Oracle<N> + ?Sized>(
     pop: &O,
-    k: u32,
+    opts: &SolveOptions,
     pi: &[f32],
     support: &[u16; POLISH_MAX],
     s: usize,
-    out: &mut [f32; N],
+    out: (&mut [f32; N], &mut [f32; N]),
     scratch: &mut [f32],
 ) -> (Certificate, u32) {
+    let k = opts.k;
     let n = pop.n().min(N).min(pi.len());
     let mut best = Certificate::new(k, 1.0, 0);
     let mut support = *support;
@@ -482,8 +552,11 @@ fn polish<const N: usize, O: Oracle<N> + ?Sized>(
             && c.exploitability < best.exploitability
         {
             best = c;
-            if let Some(o) = out.get_mut(..n) {
+            if let (Some(o), Some(og), Some(gs)) =
+                (out.0.get_mut(..n), out.1.get_mut(..n), g.get(..n))
+            {
                 o.copy_from_slice(policy);
+                og.copy_from_slice(gs);
             }
         }
         let share = |i: usize| {
@@ -509,8 +582,13 @@ fn polish<const N: usize, O: Oracle<N> + ?Sized>(
         if let Some(slot) = rhs.get_mut(s) {
             *slot = 1.0 - sum;
         }
-        // Stop at the floor, when Newton stalls (a wrong support), or with no step left.
-        if res < NEWTON_TOL || (step >= 2 && res > 0.5 * prev_res) || step + 1 == NEWTON_STEPS {
+        // Stop at the target or the floor, when Newton stalls (a wrong support), or with no
+        // step left.
+        if best.exploitability <= opts.epsilon
+            || res < NEWTON_TOL
+            || (step >= 2 && res > 0.5 * prev_res)
+            || step + 1 == NEWTON_STEPS
+        {
             break;
         }
         prev_res = res;
