@@ -250,15 +250,14 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
         for (i, slot) in idx.iter_mut().enumerate() {
             *slot = i as u16;
         }
-        // Best first; equal scores keep index order so the layout is deterministic.
-        // Scores are finite here, so `partial_cmp` never fails.
-        let score = |i: u16| scores.get(i as usize).copied().unwrap_or(0.0);
-        crate::sort_by(idx, |&a, &b| {
-            score(b)
-                .partial_cmp(&score(a))
-                .unwrap_or(core::cmp::Ordering::Equal)
-                .then(a.cmp(&b))
-        });
+        // Best first; equal scores keep index order so the layout is deterministic. The sort
+        // compares integer keys in the scores' order (a Cortex-M4F compares f64 in software).
+        let mut keys = [0u64; N];
+        for (k, &x) in keys.iter_mut().zip(scores) {
+            *k = order_key(x);
+        }
+        let score = |i: u16| keys.get(i as usize).copied().unwrap_or(0);
+        crate::sort_by(idx, |&a, &b| score(b).cmp(&score(a)).then(a.cmp(&b)));
         let row =
             self.storage
                 .order
@@ -304,5 +303,65 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
             weights,
             order,
         })
+    }
+}
+
+/// An integer that orders like the non-NaN `f64` `x`: equal keys exactly when the values are
+/// equal (`-0.0` and `0.0` included), a larger key exactly when the value is larger.
+fn order_key(x: f64) -> u64 {
+    let bits = x.to_bits();
+    if bits << 1 == 0 {
+        1 << 63 // both zeros
+    } else if bits >> 63 == 1 {
+        !bits // negative: reversed magnitudes, below every non-negative key
+    } else {
+        bits | 1 << 63
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::order_key;
+
+    /// `order_key` orders every pair of a spread of values exactly as `f64` comparison does.
+    #[test]
+    fn order_key_orders_like_the_scores() {
+        let mut values = [
+            0.0,
+            -0.0,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+            5e-324,
+            -5e-324,
+            1.0,
+            -1.0,
+            1.0 + f64::EPSILON,
+            -1.0 - f64::EPSILON,
+            f64::MAX,
+            f64::MIN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            3.25,
+            -3.25,
+            1e300,
+            -1e-300,
+            0.1,
+            -0.1,
+            0.0,
+            0.0,
+        ];
+        // A few pseudo-random bit patterns (finite ones only).
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        for v in values.iter_mut().skip(20) {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+            let x = f64::from_bits(state);
+            *v = if x.is_finite() { x } else { 2.5 };
+        }
+        for &a in &values {
+            for &b in &values {
+                let by_value = a.partial_cmp(&b).unwrap();
+                assert_eq!(order_key(a).cmp(&order_key(b)), by_value, "{a:e} vs {b:e}");
+            }
+        }
     }
 }
