@@ -128,7 +128,7 @@ pub(crate) fn shares_unchecked<const N: usize>(
     let mut lower = [0.0f32; N]; // b per position
     let mut value = [0.0f32; N]; // sum_{i=0..k} (b+c)^i b^(k-i) per position
     // The group scratch is 24 N floats: only worth zeroing when the population outweighs it.
-    let mut group = if pop.m().saturating_mul(n) >= 4 * N {
+    let mut group = if cfg!(not(target_arch = "arm")) && pop.m().saturating_mul(n) >= 4 * N {
         Some(Group::<N>::new())
     } else {
         None
@@ -163,6 +163,10 @@ pub(crate) fn shares_unchecked<const N: usize>(
             };
             j += 1;
             if w == 0.0 {
+                continue;
+            }
+            // Without SIMD, one fused pass per strict order keeps everything in registers.
+            if cfg!(target_arch = "arm") && strict_user(row, pi, w, k, &mut upper, &mut block) {
                 continue;
             }
             user_positions(row, pi, &mut mass, &mut upper, &mut lower);
@@ -274,6 +278,54 @@ impl<const N: usize> Group<N> {
     }
 }
 
+/// One user with a strict order, fused for a scalar FPU: the suffix sums (`upper[p] = b + c`, and
+/// `b` of position `p` is `upper[p + 1]`), then per position the recurrence and the weighted add
+/// into `block`. These are the operations of [`user_positions`], [`poly`] and the scatter, in the
+/// same order for every value, so the bits are the same. `false` (nothing added) when the order
+/// has a tie.
+#[inline]
+fn strict_user(
+    row: &[u16],
+    pi: &[f32],
+    w: f32,
+    k: u32,
+    upper: &mut [f32],
+    block: &mut [f32],
+) -> bool {
+    let Some(upper) = upper.get_mut(..row.len()) else {
+        return false;
+    };
+    let mut flags = 0u16;
+    let mut below = 0.0f32;
+    for (u, &e) in upper.iter_mut().zip(row).rev() {
+        flags |= e;
+        below += pi.get((e & INDEX) as usize).copied().unwrap_or(0.0);
+        *u = below;
+    }
+    if flags & TIE_NEXT != 0 {
+        return false;
+    }
+    if below > 1.0 {
+        for u in upper.iter_mut() {
+            *u = at_most_one(*u);
+        }
+    }
+    let mut b = 0.0f32;
+    for (&a, &e) in upper.iter().zip(row).rev() {
+        let mut s = 1.0f32;
+        let mut bp = b;
+        for _ in 0..k {
+            s = a * s + bp;
+            bp *= b;
+        }
+        if let Some(x) = block.get_mut((e & INDEX) as usize) {
+            *x += w * s;
+        }
+        b = a;
+    }
+    true
+}
+
 /// For one user's order `row`: `upper[p] = b + c` and `lower[p] = b` of the candidate at
 /// position `p`, classes summed from the bottom up.
 #[inline]
@@ -382,7 +434,12 @@ pub(crate) fn poly(upper: &[f32], lower: &[f32], n: usize, k: u32, value: &mut [
 
 /// The recurrence `s_0 = 1`, `s_i = a s_{i-1} + b^i` on [`LANES`] independent lanes (`a`, `b`
 /// at most 1, see [`clamp_masses`]).
+///
+/// The lanes are independent, so the order in which they advance does not change a bit: with
+/// SIMD all lanes take one step together; on a scalar FPU (Cortex-M) one lane runs all `k` steps
+/// in four registers before the next, instead of spilling 32 lane values around every step.
 #[inline(always)]
+#[cfg(not(target_arch = "arm"))]
 fn lanes(a: [f32; LANES], b: [f32; LANES], k: u32) -> [f32; LANES] {
     let mut s = [1.0f32; LANES];
     let mut bp = b;
@@ -393,6 +450,26 @@ fn lanes(a: [f32; LANES], b: [f32; LANES], k: u32) -> [f32; LANES] {
         }
     }
     s
+}
+
+/// See the other `lanes`: the same operations, one lane at a time.
+#[inline(always)]
+#[cfg(target_arch = "arm")]
+fn lanes(a: [f32; LANES], b: [f32; LANES], k: u32) -> [f32; LANES] {
+    let mut out = [1.0f32; LANES];
+    for ((o, &a), &b) in out.iter_mut().zip(a.iter()).zip(b.iter()) {
+        let mut s = 1.0f32;
+        let mut bp = b;
+        for _ in 0..k {
+            // `bp + a s` is `a s + bp` bit for bit (addition commutes); this order lets the
+            // accumulating multiply write `bp`'s copy in place.
+            let t = bp;
+            bp *= b;
+            s = t + a * s;
+        }
+        *o = s;
+    }
+    out
 }
 
 /// `x` clamped to at most 1, by a comparison (the same instruction on every target).
@@ -457,6 +534,7 @@ pub(crate) fn jacobian_unchecked<const N: usize>(
     let blocked = s <= POLISH_MAX;
     let mut acc = [0.0f32; POLISH_MAX * POLISH_MAX];
     let mut in_block = 0usize;
+    let mut flushed = false;
     let scale = 1.0 / (k + 1) as f32;
     for (row, &w) in pop.order_rows().chunks_exact(n).zip(pop.weights()) {
         if w == 0.0 {
@@ -503,7 +581,8 @@ pub(crate) fn jacobian_unchecked<const N: usize>(
             }
             in_block += 1;
             if in_block == BLOCK {
-                flush(&mut acc, s, stride, out);
+                flush(&mut acc, s, stride, out, flushed);
+                flushed = true;
                 in_block = 0;
             }
         } else {
@@ -514,7 +593,7 @@ pub(crate) fn jacobian_unchecked<const N: usize>(
         }
     }
     if blocked && in_block > 0 {
-        flush(&mut acc, s, stride, out);
+        flush(&mut acc, s, stride, out, flushed);
     }
 }
 
@@ -540,14 +619,17 @@ fn add_row<T: Copy + core::ops::AddAssign + From<f32>>(
     }
 }
 
-/// Adds the `s x s` block `acc` into `out` (row stride `stride`) and zeroes it.
-fn flush(acc: &mut [f32], s: usize, stride: usize, out: &mut [f64]) {
+/// Adds the `s x s` block `acc` into `out` (row stride `stride`) and zeroes it. The first block
+/// is stored rather than added: `out` starts at zero and the entries are sums of non-negative
+/// terms (never `-0.0`), so the bits are the same, without a software `f64` addition per entry
+/// on a Cortex-M4F.
+fn flush(acc: &mut [f32], s: usize, stride: usize, out: &mut [f64], add: bool) {
     if s == 0 || stride == 0 {
         return;
     }
     for (a_row, o_row) in acc.chunks_mut(s).take(s).zip(out.chunks_mut(stride)) {
         for (a, o) in a_row.iter_mut().zip(o_row.iter_mut()) {
-            *o += *a as f64;
+            *o = if add { *o + *a as f64 } else { *a as f64 };
             *a = 0.0;
         }
     }
@@ -618,6 +700,76 @@ mod tests {
                 g.iter().all(|&x| (0.0..=1.0).contains(&x)),
                 "k = {k}: {g:?}"
             );
+        }
+    }
+
+    /// The fused strict-order pass (what a Cortex-M runs) gives the same bits as the general
+    /// per-user path, clamped totals included, and declines orders with ties.
+    #[test]
+    fn fused_strict_path_is_bit_identical_to_the_general_path() {
+        const N: usize = 16;
+        let mut state = 0x2545_f491_u32;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state
+        };
+        for case in 0..400 {
+            let n = 1 + (next() % N as u32) as usize;
+            let (mut w, mut o) = ([0.0f32; 1], [0u16; N]);
+            let mut b = Population::<N>::builder(n, Storage::new(&mut w, &mut o)).unwrap();
+            let tied = case % 4 == 0;
+            let scores: [f64; N] = core::array::from_fn(|_| {
+                let r = next();
+                if tied { (r % 3) as f64 } else { r as f64 }
+            });
+            b.push_scores(1.0, &scores[..n]).unwrap();
+            let pop = b.finish().unwrap();
+            let row = pop.order_rows();
+            let mut pi = [0.0f32; N];
+            let mut total = 0.0f32;
+            for p in pi.iter_mut().take(n) {
+                *p = if next() % 5 == 0 {
+                    0.0
+                } else {
+                    (next() % 1000) as f32 + 1.0
+                };
+                total += *p;
+            }
+            for p in pi.iter_mut().take(n) {
+                *p /= total;
+            }
+            if case % 3 == 0 {
+                pi[0] += 3e-7; // a total above 1: the clamped branch
+            }
+            for k in [1u32, 2, 5, 16] {
+                let w = 0.37f32;
+                let (mut mass, mut upper, mut lower, mut value) =
+                    ([0.0f32; N], [0.0; N], [0.0; N], [0.0; N]);
+                user_positions(row, &pi[..n], &mut mass, &mut upper, &mut lower);
+                poly(&upper, &lower, n, k, &mut value);
+                let mut general = [0.0f32; N];
+                for (&e, &v) in row.iter().zip(value.iter()) {
+                    general[(e & INDEX) as usize] += w * v;
+                }
+                let mut fused = [0.0f32; N];
+                let mut scratch = [0.0f32; N];
+                let strict = strict_user(row, &pi[..n], w, k, &mut scratch, &mut fused);
+                let has_tie = row.iter().any(|&e| e & TIE_NEXT != 0);
+                assert_eq!(strict, !has_tie, "case {case}");
+                if strict {
+                    for y in 0..n {
+                        assert_eq!(
+                            fused[y].to_bits(),
+                            general[y].to_bits(),
+                            "case {case}, k {k}, y {y}"
+                        );
+                    }
+                } else {
+                    assert!(fused.iter().all(|&x| x == 0.0));
+                }
+            }
         }
     }
 
