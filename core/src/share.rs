@@ -536,6 +536,17 @@ pub(crate) fn jacobian_unchecked<const N: usize>(
     let mut in_block = 0usize;
     let mut flushed = false;
     let scale = 1.0 / (k + 1) as f32;
+    // Without SIMD the rows are added in each user's order, skipping the zeros (see
+    // `add_user_in_order`); that needs each candidate's slot in the support.
+    let in_order = cfg!(target_arch = "arm");
+    let mut slot_of = [u16::MAX; N];
+    if in_order {
+        for (i, &y) in support.iter().enumerate().take(s) {
+            if let Some(slot) = slot_of.get_mut(y as usize) {
+                *slot = i as u16;
+            }
+        }
+    }
     for (row, &w) in pop.order_rows().chunks_exact(n).zip(pop.weights()) {
         if w == 0.0 {
             continue;
@@ -576,8 +587,13 @@ pub(crate) fn jacobian_unchecked<const N: usize>(
         derivative_chunks(&mut d_same, &mut d_below, s, k, w);
         let pairs = d_same.iter().zip(d_below.iter());
         if blocked {
-            for ((&cy, (&same, &below)), row) in cls_s.iter().zip(pairs).zip(acc.chunks_mut(s)) {
-                add_row(row, cls_s, cy, same, below);
+            if in_order {
+                add_user_in_order(row, &slot_of, &d_same, &d_below, s, &mut acc);
+            } else {
+                for ((&cy, (&same, &below)), row) in cls_s.iter().zip(pairs).zip(acc.chunks_mut(s))
+                {
+                    add_row(row, cls_s, cy, same, below);
+                }
             }
             in_block += 1;
             if in_block == BLOCK {
@@ -619,6 +635,59 @@ fn add_row<T: Copy + core::ops::AddAssign + From<f32>>(
     }
 }
 
+/// One user's rows of the `s x s` block, for a scalar FPU: the support members are taken in the
+/// user's order, so row `i` adds `same[i]` over its tie class and `below[i]` over the members
+/// after it, and skips the members above, where [`add_row`] adds zero. Adding `+0.0` to an entry
+/// that is never `-0.0` changes no bit, so the block is the same bits, in about a third of the
+/// instructions on a Cortex-M4F. `slot_of` maps a candidate to its index in the support.
+fn add_user_in_order(
+    row: &[u16],
+    slot_of: &[u16],
+    same: &[f32],
+    below: &[f32],
+    s: usize,
+    acc: &mut [f32],
+) {
+    // Support slots in the user's order, and where each one's tie class starts and ends.
+    let mut list = [0u16; POLISH_MAX];
+    let mut class = [(0u8, 0u8); POLISH_MAX];
+    let mut count = 0usize;
+    let mut start = 0usize;
+    for &e in row {
+        if let (Some(&i), Some(l)) = (slot_of.get((e & INDEX) as usize), list.get_mut(count))
+            && (i as usize) < s
+        {
+            *l = i;
+            count += 1;
+        }
+        if e & TIE_NEXT == 0 {
+            for c in class.iter_mut().take(count).skip(start) {
+                *c = (start as u8, count as u8);
+            }
+            start = count;
+        }
+    }
+    let list = list.get(..count).unwrap_or(&[]);
+    for (&i, &(c0, c1)) in list.iter().zip(class.iter()) {
+        let i = i as usize;
+        let (Some(&d_same), Some(&d_below), Some(out)) =
+            (same.get(i), below.get(i), acc.get_mut(i * s..(i + 1) * s))
+        else {
+            continue;
+        };
+        for &z in list.get(c0 as usize..c1 as usize).unwrap_or(&[]) {
+            if let Some(o) = out.get_mut(z as usize) {
+                *o += d_same;
+            }
+        }
+        for &z in list.get(c1 as usize..).unwrap_or(&[]) {
+            if let Some(o) = out.get_mut(z as usize) {
+                *o += d_below;
+            }
+        }
+    }
+}
+
 /// Adds the `s x s` block `acc` into `out` (row stride `stride`) and zeroes it. The first block
 /// is stored rather than added: `out` starts at zero and the entries are sums of non-negative
 /// terms (never `-0.0`), so the bits are the same, without a software `f64` addition per entry
@@ -657,20 +726,52 @@ fn derivative_chunks(same: &mut [f32], below: &mut [f32], s: usize, k: u32, w: f
     }
 }
 
-/// `(dS/da, dS/db)` for `S = sum_{i=0..k} a^i b^(k-i)` on [`LANES`] lanes, by Horner in `a`.
+/// `(dS/da, dS/db)` for `S = sum_{i=0..k} a^i b^(k-i)` on [`LANES`] lanes, by Horner in `a`
+/// (all lanes a step at a time with SIMD; see the other `derivatives` for a scalar FPU).
 #[inline(always)]
+#[cfg(not(target_arch = "arm"))]
 fn derivatives(a: [f32; LANES], b: [f32; LANES], k: u32) -> ([f32; LANES], [f32; LANES]) {
     let mut d_a = [0.0f32; LANES];
     let mut d_b = [0.0f32; LANES];
     let mut bp = [1.0f32; LANES];
-    for i in (1..=k).rev() {
-        // d_a: coefficient of a^(i-1) is i b^(k-i); d_b: coefficient of a^(i-1) is (k-i+1) b^(k-i).
-        let (ca, cb) = (i as f32, (k - i + 1) as f32);
+    // d_a: coefficient of a^(i-1) is i b^(k-i); d_b: coefficient of a^(i-1) is (k-i+1) b^(k-i),
+    // for i = k down to 1. The coefficients count in f32, exact below 2^24.
+    let (mut ca, mut cb) = (k as f32, 1.0f32);
+    for _ in 0..k {
         for l in 0..LANES {
             d_a[l] = d_a[l] * a[l] + ca * bp[l];
             d_b[l] = d_b[l] * a[l] + cb * bp[l];
             bp[l] *= b[l];
         }
+        ca -= 1.0;
+        cb += 1.0;
+    }
+    (d_a, d_b)
+}
+
+/// The same as the other `derivatives`, one lane at a time (as in `lanes`): the same bits.
+#[inline(always)]
+#[cfg(target_arch = "arm")]
+fn derivatives(a: [f32; LANES], b: [f32; LANES], k: u32) -> ([f32; LANES], [f32; LANES]) {
+    let mut d_a = [0.0f32; LANES];
+    let mut d_b = [0.0f32; LANES];
+    for (((da, db), &a), &b) in d_a
+        .iter_mut()
+        .zip(d_b.iter_mut())
+        .zip(a.iter())
+        .zip(b.iter())
+    {
+        let (mut x, mut y, mut bp) = (0.0f32, 0.0f32, 1.0f32);
+        let (mut ca, mut cb) = (k as f32, 1.0f32);
+        for _ in 0..k {
+            x = x * a + ca * bp;
+            y = y * a + cb * bp;
+            bp *= b;
+            ca -= 1.0;
+            cb += 1.0;
+        }
+        *da = x;
+        *db = y;
     }
     (d_a, d_b)
 }
@@ -769,6 +870,79 @@ mod tests {
                 } else {
                     assert!(fused.iter().all(|&x| x == 0.0));
                 }
+            }
+        }
+    }
+
+    /// The Jacobian rows added in each user's order (what a Cortex-M runs) are the same bits as
+    /// the rows of `add_row`, over many users with ties and supports of every size.
+    #[test]
+    fn in_order_jacobian_rows_are_bit_identical_to_add_row() {
+        const N: usize = 12;
+        let mut state = 0x1234_5678_u32;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state
+        };
+        for case in 0..60 {
+            let n = 1 + (next() % N as u32) as usize;
+            let m = 1 + (next() % 20) as usize;
+            let (mut w, mut o) = ([0.0f32; 20], [0u16; 20 * N]);
+            let mut b =
+                Population::<N>::builder(n, Storage::new(&mut w[..m], &mut o[..m * n])).unwrap();
+            for _ in 0..m {
+                let spread = if case % 2 == 0 { 3 } else { 1000 };
+                let scores: [f64; N] = core::array::from_fn(|_| (next() % spread) as f64);
+                b.push_scores(1.0, &scores[..n]).unwrap();
+            }
+            let pop = b.finish().unwrap();
+            // A support: a random subset in a random order.
+            let mut support = [0u16; N];
+            let mut s = 0;
+            for y in 0..n {
+                if next() % 3 != 0 {
+                    support[s] = y as u16;
+                    s += 1;
+                }
+            }
+            if s == 0 {
+                continue;
+            }
+            for i in (1..s).rev() {
+                support.swap(i, (next() as usize) % (i + 1));
+            }
+            let mut slot_of = [u16::MAX; N];
+            for (i, &y) in support[..s].iter().enumerate() {
+                slot_of[y as usize] = i as u16;
+            }
+            let (mut by_row, mut in_order) = ([0.0f32; N * N], [0.0f32; N * N]);
+            for row in pop.order_rows().chunks_exact(n) {
+                let mut class = [0u16; N];
+                let mut c = 0u16;
+                for &e in row {
+                    class[(e & INDEX) as usize] = c;
+                    if e & TIE_NEXT == 0 {
+                        c += 1;
+                    }
+                }
+                let cls_s: [u16; N] = core::array::from_fn(|i| class[support[i] as usize]);
+                let same: [f32; N] = core::array::from_fn(|_| (next() % 1000) as f32 * 1e-3);
+                let below: [f32; N] = core::array::from_fn(|_| (next() % 1000) as f32 * 1e-3);
+                for i in 0..s {
+                    add_row(
+                        &mut by_row[i * s..(i + 1) * s],
+                        &cls_s[..s],
+                        cls_s[i],
+                        same[i],
+                        below[i],
+                    );
+                }
+                add_user_in_order(row, &slot_of, &same, &below, s, &mut in_order);
+            }
+            for (a, b) in by_row.iter().zip(&in_order) {
+                assert_eq!(a.to_bits(), b.to_bits(), "case {case}");
             }
         }
     }
