@@ -608,9 +608,10 @@ fn polish<const N: usize, O: Oracle<N> + ?Sized>(
         // leave again if their mass turns negative). A support that would outgrow
         // [`POLISH_MAX`] was a wrong guess: the attempt ends. At k = 1 the conditions are
         // linear and a step is exact, so only the most violated candidate enters, as in the
-        // simplex method: entering all of them made supports cycle (24 seeded k = 1 instances
-        // to 1e-6: 7.5k evaluations against 5.5k). At k >= 2 all enter at once (105 seeded
-        // instances to 1e-4: 2.8k evaluations against 3.1k one at a time).
+        // simplex method: entering all of them made supports cycle. At k >= 2 all enter at
+        // once. (`cargo run --release -p ualign-benches --example solver_grid`: 18 seeded k = 1
+        // instances to 1e-6 take 3347 share evaluations this way, 5334 entering all; the 105
+        // instances with k in 1..=16 to 1e-4 take 2921, 3091 entering one at a time.)
         let bar = 2.0 * res.max(NEWTON_TOL);
         match add_missing(g, n, v, bar, k == 1, &mut support, &mut x, s) {
             Some(grown) if grown > s => {

@@ -1,0 +1,114 @@
+//! Share evaluations the solver spends, over a seeded grid of impartial-culture instances: the
+//! figure the polish heuristics of `ualign::solver` were tuned and are documented against.
+//!
+//! ```sh
+//! cargo run --release -p ualign-benches --example solver_grid            # both grids
+//! cargo run --release -p ualign-benches --example solver_grid -- 64 1000 4 1 1e-4
+//! ```
+//!
+//! With `n m k seed epsilon` it traces one solve instead: every share evaluation (with the
+//! exploitability of the policy evaluated and its support size) and every Jacobian.
+
+use std::cell::RefCell;
+use ualign::{
+    Population,
+    certificate::Certificate,
+    share::Oracle,
+    solver::{Solution, SolveOptions, optimistic_hedge},
+};
+use ualign_benches::{CAPACITY, IcStore};
+
+/// An oracle that logs what the solver asks of it.
+struct Traced<'a, 'p> {
+    pop: &'a Population<'p, CAPACITY>,
+    log: Option<RefCell<Vec<String>>>,
+}
+
+impl Oracle<CAPACITY> for Traced<'_, '_> {
+    fn n(&self) -> usize {
+        self.pop.n()
+    }
+    fn shares_into(&self, pi: &[f32], k: u32, out: &mut [f32]) {
+        self.pop.shares_into(pi, k, out);
+        if let (Some(log), Ok(c)) = (&self.log, Certificate::from_shares(out, k)) {
+            let support = pi.iter().filter(|&&p| p > 0.0).count();
+            log.borrow_mut().push(format!(
+                "share     e = {:.3e}  support {support}",
+                c.exploitability
+            ));
+        }
+    }
+    fn jacobian_into(&self, pi: &[f32], k: u32, support: &[u16], stride: usize, out: &mut [f64]) {
+        self.pop.jacobian_into(pi, k, support, stride, out);
+        if let Some(log) = &self.log {
+            log.borrow_mut()
+                .push(format!("jacobian  support {}", support.len()));
+        }
+    }
+}
+
+fn solve(n: usize, m: usize, k: u32, seed: u64, epsilon: f32, trace: bool) -> Solution {
+    let mut store = IcStore::new(n, m, seed);
+    let pop = store.population().expect("a valid grid instance");
+    let oracle = Traced {
+        pop: &pop,
+        log: trace.then(|| RefCell::new(Vec::new())),
+    };
+    let mut pi = vec![0.0f32; n];
+    let opts = SolveOptions::new(k).epsilon(epsilon);
+    let sol = optimistic_hedge(&oracle, &opts, &mut pi).expect("valid options");
+    if let Some(log) = &oracle.log {
+        for line in log.borrow().iter() {
+            println!("{line}");
+        }
+        println!("{sol:?}");
+    }
+    sol
+}
+
+fn grid(name: &str, sizes: &[(usize, usize)], ks: &[u32], epsilon: f32) {
+    let (mut total, mut worst, mut failed, mut count) = (0u64, 0u32, 0u32, 0u32);
+    for &(n, m) in sizes {
+        for &k in ks {
+            for seed in 5..8 {
+                let sol = solve(n, m, k, seed, epsilon, false);
+                total += u64::from(sol.iterations);
+                worst = worst.max(sol.iterations);
+                failed += u32::from(!sol.converged);
+                count += 1;
+            }
+        }
+    }
+    println!(
+        "{name}: {count} instances to {epsilon:e}: {total} share evaluations, worst {worst}, \
+         {failed} not converged"
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [n, m, k, seed, eps] = args.as_slice() {
+        let parse = |s: &str| s.parse::<f64>().expect("numbers: n m k seed epsilon");
+        solve(
+            parse(n) as usize,
+            parse(m) as usize,
+            parse(k) as u32,
+            parse(seed) as u64,
+            parse(eps) as f32,
+            true,
+        );
+        return;
+    }
+    let sizes = [
+        (5, 7),
+        (8, 8),
+        (16, 16),
+        (24, 100),
+        (32, 64),
+        (64, 1000),
+        (9, 3000),
+    ];
+    grid("k in 1, 2, 4, 8, 16", &sizes, &[1, 2, 4, 8, 16], 1e-4);
+    let k1 = [(5, 7), (8, 8), (16, 16), (24, 100), (32, 64), (64, 1000)];
+    grid("k = 1", &k1, &[1], 1e-6);
+}
