@@ -243,21 +243,20 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
             return Err(Error::NegativeWeight { user });
         }
         let n = self.n;
-        let mut idx = [0u16; N];
-        let idx = idx
+        // Best first; equal scores keep index order so the layout is deterministic. The sort
+        // compares integer keys in the scores' order: a Cortex-M4F compares f64 in software.
+        let mut keys = [0u64; N];
+        let keys = keys
             .get_mut(..n)
             .ok_or(Error::TooManyCandidates { n, capacity: N })?;
-        for (i, slot) in idx.iter_mut().enumerate() {
-            *slot = i as u16;
-        }
-        // Best first; equal scores keep index order so the layout is deterministic. The sort
-        // compares integer keys in the scores' order (a Cortex-M4F compares f64 in software).
-        let mut keys = [0u64; N];
+        let mut narrow = true;
         for (k, &x) in keys.iter_mut().zip(scores) {
             *k = order_key(x);
+            narrow &= *k & NARROW_LOW == 0;
         }
-        let score = |i: u16| keys.get(i as usize).copied().unwrap_or(0);
-        crate::sort_by(idx, |&a, &b| score(b).cmp(&score(a)).then(a.cmp(&b)));
+        let mut order = [0u128; N];
+        let order = order.get_mut(..n).unwrap_or(&mut []);
+        sort_keys::<N>(keys, narrow, order);
         let row =
             self.storage
                 .order
@@ -266,12 +265,11 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
                     capacity: self.capacity,
                 })?;
         for (p, slot) in row.iter_mut().enumerate() {
-            let c = idx.get(p).copied().unwrap_or(0);
-            let tie = match idx.get(p + 1) {
-                Some(&next) => score(c) == score(next),
-                None => false,
-            };
-            *slot = c | if tie { TIE_NEXT } else { 0 };
+            let item = order.get(p).copied().unwrap_or(0);
+            let tie = order
+                .get(p + 1)
+                .is_some_and(|&next| next >> 16 == item >> 16);
+            *slot = (item & 0xFFFF) as u16 | if tie { TIE_NEXT } else { 0 };
         }
         let w = weight as f32;
         if let Some(slot) = self.storage.weights.get_mut(user) {
@@ -306,14 +304,41 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
     }
 }
 
+/// `order[p]` = (complemented key, index) of the candidate at position `p`, best first, equal
+/// keys in index order: each candidate is one integer, so the sort is a plain ascending sort of
+/// integers. With `narrow` (every key's [`NARROW_LOW`] bits zero: at most 24 significant bits in
+/// every score, as for integers, `f32` inputs and rankings) the key keeps its 35 high bits and
+/// shares a `u64` with the index, which a 32-bit core sorts much faster than a `u128`.
+fn sort_keys<const N: usize>(keys: &[u64], narrow: bool, order: &mut [u128]) {
+    if narrow {
+        let mut items = [0u64; N];
+        let items = items.get_mut(..order.len()).unwrap_or(&mut []);
+        for (i, (item, &k)) in items.iter_mut().zip(keys).enumerate() {
+            *item = (!(k >> 29) << 16) | i as u64;
+        }
+        crate::sort_by(items, |a, b| a.cmp(b));
+        for (o, &item) in order.iter_mut().zip(items.iter()) {
+            *o = u128::from(item >> 16) << 16 | u128::from(item & 0xFFFF);
+        }
+    } else {
+        for (i, (o, &k)) in order.iter_mut().zip(keys).enumerate() {
+            *o = (u128::from(!k) << 16) | i as u128;
+        }
+        crate::sort_by(order, |a, b| a.cmp(b));
+    }
+}
+
+/// The low bits of an [`order_key`], all zero when the score has at most 24 significant bits.
+const NARROW_LOW: u64 = (1 << 29) - 1;
+
 /// An integer that orders like the non-NaN `f64` `x`: equal keys exactly when the values are
-/// equal (`-0.0` and `0.0` included), a larger key exactly when the value is larger.
+/// equal (`-0.0` and `0.0` included), a larger key exactly when the value is larger. Integer
+/// operations only: a test `x == 0.0` would become a software `f64` comparison on a Cortex-M4F.
 fn order_key(x: f64) -> u64 {
     let bits = x.to_bits();
-    if bits << 1 == 0 {
-        1 << 63 // both zeros
-    } else if bits >> 63 == 1 {
-        !bits // negative: reversed magnitudes, below every non-negative key
+    if bits >> 63 == 1 {
+        // Negative: reversed magnitudes below 2^63; the `+ 1` puts `-0.0` on `0.0`'s key.
+        (!bits).wrapping_add(1)
     } else {
         bits | 1 << 63
     }
@@ -321,7 +346,37 @@ fn order_key(x: f64) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::order_key;
+    use super::{NARROW_LOW, order_key, sort_keys};
+    extern crate std;
+    use std::vec::Vec;
+
+    /// The `u64` path of `sort_keys` gives the order of the `u128` path whenever it applies.
+    #[test]
+    fn narrow_sort_matches_the_wide_one() {
+        let mut state = 0x9e37_79b9_u32;
+        for case in 0..300 {
+            let n = 1 + case % 40;
+            let mut keys = [0u64; 40];
+            for k in keys.iter_mut().take(n) {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                // Integers and halves of both signs, few distinct values: ties are common.
+                let x = (state % 9) as f64 * 0.5 - 2.0;
+                *k = order_key(if case % 3 == 0 { -x } else { x });
+                assert_eq!(*k & NARROW_LOW, 0);
+            }
+            let (mut narrow, mut wide) = ([0u128; 40], [0u128; 40]);
+            sort_keys::<40>(&keys[..n], true, &mut narrow[..n]);
+            sort_keys::<40>(&keys[..n], false, &mut wide[..n]);
+            let idx = |o: &[u128]| o.iter().map(|&x| x & 0xFFFF).collect::<Vec<_>>();
+            assert_eq!(idx(&narrow[..n]), idx(&wide[..n]), "case {case}");
+            for p in 0..n.saturating_sub(1) {
+                let tie = |o: &[u128]| o[p] >> 16 == o[p + 1] >> 16;
+                assert_eq!(tie(&narrow), tie(&wide), "case {case}, position {p}");
+            }
+        }
+    }
 
     /// `order_key` orders every pair of a spread of values exactly as `f64` comparison does.
     #[test]
