@@ -199,37 +199,58 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
         I::Item: core::borrow::Borrow<usize>,
     {
         let user = self.m;
-        // Group g gets score -g; unlisted candidates get the lowest score of all.
-        let mut scores = [f64::NEG_INFINITY; N];
-        let scores = scores.get_mut(..self.n).ok_or(Error::TooManyCandidates {
+        // Group g gets level g; unlisted candidates (level `UNLISTED` until the end) tie below
+        // every group. Integers only: no software f64 on a Cortex-M4F.
+        const UNLISTED: u32 = u32::MAX;
+        let mut levels = [UNLISTED; N];
+        let levels = levels.get_mut(..self.n).ok_or(Error::TooManyCandidates {
             n: self.n,
             capacity: N,
         })?;
-        let mut level = 0.0f64;
-        let mut listed = 0usize;
+        let mut level = 0u32;
         for group in groups {
             for c in group {
                 let c = *core::borrow::Borrow::borrow(&c);
-                let slot = scores
+                let slot = levels
                     .get_mut(c)
                     .ok_or(Error::UnknownCandidate { user, candidate: c })?;
-                if *slot != f64::NEG_INFINITY {
+                if *slot != UNLISTED {
                     return Err(Error::DuplicateCandidate { user, candidate: c });
                 }
-                *slot = -level;
-                listed += 1;
+                *slot = level;
             }
-            level += 1.0;
+            level = level.saturating_add(1);
         }
-        if listed < self.n {
-            for s in scores.iter_mut().filter(|s| **s == f64::NEG_INFINITY) {
-                *s = -level;
-            }
+        // Keys that order like the scores -level would (higher is better), with their low
+        // `NARROW_LOW` bits zero.
+        let mut keys = [0u64; N];
+        let keys = keys.get_mut(..self.n).unwrap_or(&mut []);
+        for (k, &l) in keys.iter_mut().zip(levels.iter()) {
+            *k = u64::from(u32::MAX - l.min(level)) << 29;
         }
-        self.push_validated(weight, scores)
+        self.push_keys(weight, keys, true)
     }
 
     fn push_validated(&mut self, weight: f64, scores: &[f64]) -> Result<(), Error> {
+        let n = self.n;
+        // Best first; equal scores keep index order so the layout is deterministic. The sort
+        // compares integer keys in the scores' order: a Cortex-M4F compares f64 in software.
+        let mut keys = [0u64; N];
+        let keys = keys
+            .get_mut(..n)
+            .ok_or(Error::TooManyCandidates { n, capacity: N })?;
+        let mut narrow = true;
+        for (k, &x) in keys.iter_mut().zip(scores) {
+            *k = order_key(x);
+            narrow &= *k & NARROW_LOW == 0;
+        }
+        self.push_keys(weight, keys, narrow)
+    }
+
+    /// Adds a user type from one order key per candidate (higher is better, equal is a tie;
+    /// `narrow` when every key's [`NARROW_LOW`] bits are zero), after checking the weight and
+    /// the capacity.
+    fn push_keys(&mut self, weight: f64, keys: &[u64], narrow: bool) -> Result<(), Error> {
         let user = self.m;
         if self.m >= self.capacity {
             return Err(Error::TooManyUsers {
@@ -243,17 +264,6 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
             return Err(Error::NegativeWeight { user });
         }
         let n = self.n;
-        // Best first; equal scores keep index order so the layout is deterministic. The sort
-        // compares integer keys in the scores' order: a Cortex-M4F compares f64 in software.
-        let mut keys = [0u64; N];
-        let keys = keys
-            .get_mut(..n)
-            .ok_or(Error::TooManyCandidates { n, capacity: N })?;
-        let mut narrow = true;
-        for (k, &x) in keys.iter_mut().zip(scores) {
-            *k = order_key(x);
-            narrow &= *k & NARROW_LOW == 0;
-        }
         let mut order = [0u128; N];
         let order = order.get_mut(..n).unwrap_or(&mut []);
         sort_keys::<N>(keys, narrow, order);
