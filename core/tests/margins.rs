@@ -69,6 +69,59 @@ fn matrix_shares_and_jacobian_match_the_population() {
     }
 }
 
+/// Above 32 candidates the matrix is built by tiles over blocks of users, upper triangle first:
+/// the entries still match the direct counts, zero-weight users included, and the shares match
+/// the population's.
+#[test]
+fn tiled_matrices_match_direct_counts() {
+    let mut r = rng(405);
+    for case in 0..12 {
+        let n = 33 + (r.next_u32() % 48) as usize;
+        let m = 1 + (r.next_u32() % 50) as usize;
+        let levels = if case % 2 == 0 { 3 } else { 1000 };
+        let mut users = random_users(&mut r, n, m, levels);
+        for u in users.iter_mut().skip(1).step_by(7) {
+            u.weight = 0.0;
+        }
+        let mut owned = Owned::new(n, m);
+        let pop = build::<96>(&mut owned, n, &users).unwrap();
+        let mut buf = vec![0.0f64; n * n];
+        let margins = Margins::new(pop, &mut buf).unwrap();
+        let total: f64 = users.iter().map(|u| u.weight).sum();
+        for y in 0..n {
+            for z in 0..n {
+                let direct: f64 = users
+                    .iter()
+                    .map(|u| {
+                        let (a, b) = (u.utility[y], u.utility[z]);
+                        u.weight
+                            * if a > b {
+                                1.0
+                            } else if a == b {
+                                0.5
+                            } else {
+                                0.0
+                            }
+                    })
+                    .sum::<f64>()
+                    / total;
+                let got = margins.get(y, z).unwrap();
+                assert!(
+                    (got - direct).abs() < 1e-6,
+                    "case {case}: A[{y}][{z}] {got} vs {direct}"
+                );
+            }
+        }
+        let pi = random_policy(&mut r, n, case % 3 == 0);
+        let (mut g1, mut g2) = (vec![0.0f32; n], vec![0.0f32; n]);
+        shares(&pop, &pi, 1, &mut g1).unwrap();
+        margins.shares_into(&pi, 1, &mut g2);
+        for y in 0..n {
+            assert!((g1[y] - g2[y]).abs() < 2e-6, "case {case} y={y}");
+        }
+    }
+}
+
 #[test]
 fn nlhf_through_the_matrix_reaches_the_target_certified_by_the_population() {
     let mut r = rng(405);
