@@ -6,7 +6,7 @@
 //! Built once in `O(m n^2)` (branch-free rows, so it vectorises), it turns every share evaluation
 //! of the `k = 1` game into an `O(n^2)` product instead of `O(m n)`: the solver then needs no pass
 //! over the users at all. Entries are accumulated in `f64`, so 100,000 user types lose nothing.
-//! Above [`TILE`] candidates only the upper triangle is accumulated, tile by tile over blocks of
+//! Above 32 candidates only the upper triangle is accumulated, tile by tile over blocks of
 //! users so that a tile stays in L1 (`(256, 5000)`: 145 -> 90 ms), and the lower triangle is
 //! `A[z][y] = W - A[y][z]` with `W` the total weight.
 
