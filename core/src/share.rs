@@ -517,10 +517,12 @@ pub(crate) fn jacobian_unchecked<const N: usize>(
     let mut mass = [0.0f32; N];
     let mut upper = [0.0f32; N];
     let mut lower = [0.0f32; N];
-    let mut class = [0u16; N]; // class number of each candidate, 0 = top
+    // Class numbers as f32 (exact below 2^24): compared against f32 entries in `add_row`, the
+    // masks have the entries' width.
+    let mut class = [0.0f32; N]; // class number of each candidate, 0 = top
     let mut da = [0.0f32; N]; // per support member
     let mut dab = [0.0f32; N]; // dS/da + dS/db per support member
-    let mut cls_s = [0u16; N]; // class of each support member
+    let mut cls_s = [0.0f32; N]; // class of each support member
     // Per support member: a, then w dS/da (a tie); b, then w (dS/da + dS/db) (strictly below).
     let mut d_same = [0.0f32; N];
     let mut d_below = [0.0f32; N];
@@ -552,7 +554,7 @@ pub(crate) fn jacobian_unchecked<const N: usize>(
             continue;
         }
         user_positions(row, pi, &mut mass, &mut upper, &mut lower);
-        let mut cls = 0u16;
+        let mut cls = 0.0f32;
         for (p, &e) in row.iter().enumerate() {
             if let (Some(slot), Some(&a), Some(&b)) = (
                 class.get_mut((e & INDEX) as usize),
@@ -570,13 +572,13 @@ pub(crate) fn jacobian_unchecked<const N: usize>(
                 }
             }
             if e & TIE_NEXT == 0 {
-                cls = cls.saturating_add(1);
+                cls += 1.0;
             }
         }
         let w = w * scale;
         // Class of each support member for this user, so the inner loop is branch-light.
         for (cs, &z) in cls_s.iter_mut().zip(support) {
-            *cs = class.get(z as usize).copied().unwrap_or(0);
+            *cs = class.get(z as usize).copied().unwrap_or(0.0);
         }
         let cls_s = cls_s.get(..s).unwrap_or(&[]);
         // a and b of each support member, then the derivatives of all of them, LANES at a time.
@@ -618,8 +620,8 @@ pub(crate) fn jacobian_unchecked<const N: usize>(
 #[inline]
 fn add_row<T: Copy + core::ops::AddAssign + From<f32>>(
     row: &mut [T],
-    cls_s: &[u16],
-    cy: u16,
+    cls_s: &[f32],
+    cy: f32,
     d_same: f32,
     d_below: f32,
 ) {
@@ -919,15 +921,15 @@ mod tests {
             }
             let (mut by_row, mut in_order) = ([0.0f32; N * N], [0.0f32; N * N]);
             for row in pop.order_rows().chunks_exact(n) {
-                let mut class = [0u16; N];
-                let mut c = 0u16;
+                let mut class = [0.0f32; N];
+                let mut c = 0.0f32;
                 for &e in row {
                     class[(e & INDEX) as usize] = c;
                     if e & TIE_NEXT == 0 {
-                        c += 1;
+                        c += 1.0;
                     }
                 }
-                let cls_s: [u16; N] = core::array::from_fn(|i| class[support[i] as usize]);
+                let cls_s: [f32; N] = core::array::from_fn(|i| class[support[i] as usize]);
                 let same: [f32; N] = core::array::from_fn(|_| (next() % 1000) as f32 * 1e-3);
                 let below: [f32; N] = core::array::from_fn(|_| (next() % 1000) as f32 * 1e-3);
                 for i in 0..s {
