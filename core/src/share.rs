@@ -135,6 +135,11 @@ pub(crate) fn shares_unchecked<const N: usize>(
     };
     let rows = pop.order_rows();
     let weights = pop.weights();
+    // The policy in an array of the capacity, so `slot_index` indexes it without a check.
+    let mut policy = [0.0f32; N];
+    for (p, &x) in policy.iter_mut().zip(pi) {
+        *p = x;
+    }
     // Rows are sliced by hand rather than with `chunks(BLOCK * n)` / `chunks_exact(n)`: the
     // optimiser cannot see that `n > 0`, and the chunk iterators then keep a panic path.
     for (blk, blk_w) in weights.chunks(BLOCK).enumerate() {
@@ -151,7 +156,7 @@ pub(crate) fn shares_unchecked<const N: usize>(
                 group.as_mut(),
                 blk_w.get(j..j + LANES),
                 blk_rows.get(j * n..(j + LANES) * n),
-            ) && group.load(rs, n, pi)
+            ) && group.load(rs, n, &policy)
             {
                 group.values(n, k);
                 group.scatter(rs, ws, n, &mut block);
@@ -187,14 +192,25 @@ pub(crate) fn shares_unchecked<const N: usize>(
     }
 }
 
+/// The candidate of an order entry, as an index into an array of capacity `N`. Entries of a
+/// population always name a candidate below `n <= N`; when `N` is a power of two the mask keeps
+/// that true for the compiler too, which then drops the bounds checks of the gather and the
+/// scatter.
+#[inline(always)]
+fn slot_index<const N: usize>(e: u16) -> usize {
+    let i = (e & INDEX) as usize;
+    if N.is_power_of_two() { i & (N - 1) } else { i }
+}
+
 /// Eight user types with strict orders, one per lane, position-major: the suffix sums and the
 /// recurrence of all eight run as vector operations, so the serial chain of additions of one
 /// user's suffix sum no longer bounds the speed. Every lane performs exactly the operations of
 /// [`user_positions`] and [`poly`] for its user, and [`Group::scatter`] adds the users in their
 /// order, so the result is the same bits as one user at a time.
 struct Group<const N: usize> {
-    /// Masses, then (after `values`) the recurrence's values.
+    /// Masses, gathered by `load`.
     mass: [[f32; LANES]; N],
+    /// The recurrence's values (after `values`); suffix sums on the clamped path.
     upper: [[f32; LANES]; N],
     lower: [[f32; LANES]; N],
 }
@@ -210,7 +226,7 @@ impl<const N: usize> Group<N> {
 
     /// Gathers the masses of the eight rows (`LANES * n` entries); `false` (nothing to use) when
     /// a row has a tie.
-    fn load(&mut self, rows: &[u16], n: usize, pi: &[f32]) -> bool {
+    fn load(&mut self, rows: &[u16], n: usize, pi: &[f32; N]) -> bool {
         let mut flags = 0u16;
         for &e in rows {
             flags |= e;
@@ -221,14 +237,17 @@ impl<const N: usize> Group<N> {
         for (l, row) in rows.chunks_exact(n).take(LANES).enumerate() {
             for (m, &e) in self.mass.iter_mut().zip(row) {
                 if let Some(slot) = m.get_mut(l) {
-                    *slot = pi.get((e & INDEX) as usize).copied().unwrap_or(0.0);
+                    *slot = pi.get(slot_index::<N>(e)).copied().unwrap_or(0.0);
                 }
             }
         }
         true
     }
 
-    /// Suffix sums from the bottom (`lower = b`, `upper = b + c`), then the recurrence.
+    /// Suffix sums from the bottom (`b` before a position's mass, `b + c` after it) and the
+    /// recurrence on them, in one pass, the values into `upper`. When a user's total exceeds 1
+    /// (rounding; see [`clamp_masses`]) the pass runs again on clamped sums: the same values as
+    /// clamping first.
     fn values(&mut self, n: usize, k: u32) {
         let (Some(mass), Some(upper), Some(lower)) = (
             self.mass.get_mut(..n),
@@ -238,30 +257,36 @@ impl<const N: usize> Group<N> {
             return;
         };
         let mut below = [0.0f32; LANES];
-        for ((u, lo), m) in upper
-            .iter_mut()
-            .zip(lower.iter_mut())
-            .zip(mass.iter())
-            .rev()
-        {
-            *lo = below;
+        for (v, m) in upper.iter_mut().zip(mass.iter()).rev() {
+            let b = below;
             for l in 0..LANES {
                 below[l] += m[l];
             }
-            *u = below;
+            *v = lanes(below, b, k);
         }
         if below.iter().any(|&b| b > 1.0) {
+            let mut below = [0.0f32; LANES];
+            for ((u, lo), m) in upper
+                .iter_mut()
+                .zip(lower.iter_mut())
+                .zip(mass.iter())
+                .rev()
+            {
+                *lo = below;
+                for l in 0..LANES {
+                    below[l] += m[l];
+                }
+                *u = below;
+            }
             for (u, lo) in upper.iter_mut().zip(lower.iter_mut()) {
                 clamp_masses(u, lo);
+                *u = lanes(*u, *lo, k);
             }
-        }
-        for ((m, &u), &lo) in mass.iter_mut().zip(upper.iter()).zip(lower.iter()) {
-            *m = lanes(u, lo, k);
         }
     }
 
     /// Adds `w * value` of each user, in user order, into `block`.
-    fn scatter(&self, rows: &[u16], weights: &[f32], n: usize, block: &mut [f32]) {
+    fn scatter(&self, rows: &[u16], weights: &[f32], n: usize, block: &mut [f32; N]) {
         if n == 0 {
             return;
         }
@@ -269,8 +294,8 @@ impl<const N: usize> Group<N> {
             if w == 0.0 {
                 continue;
             }
-            for (&e, v) in row.iter().zip(self.mass.iter()) {
-                if let (Some(b), Some(&x)) = (block.get_mut((e & INDEX) as usize), v.get(l)) {
+            for (&e, v) in row.iter().zip(self.upper.iter()) {
+                if let (Some(b), Some(&x)) = (block.get_mut(slot_index::<N>(e)), v.get(l)) {
                     *b += w * x;
                 }
             }
@@ -979,7 +1004,13 @@ mod tests {
         for p in pi.iter_mut() {
             *p /= total;
         }
-        for k in [1u32, 2, 5, 16] {
+        // The same policy with its total pushed above 1: the clamped paths.
+        let mut above = pi;
+        above[3] += 4e-7;
+        for (k, pi) in [1u32, 2, 5, 16]
+            .into_iter()
+            .flat_map(|k| [(k, pi), (k, above)])
+        {
             let mut fast = [0.0f32; 7];
             shares_unchecked(&pop, &pi, k, &mut fast);
             // The per-user path, spelled out.

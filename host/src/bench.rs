@@ -120,6 +120,41 @@ pub fn stream_probe(order: &[u16], weights: &[f32], reps: usize) -> f64 {
     best
 }
 
+/// The indirect accesses one share evaluation cannot avoid, and nothing else: for every user and
+/// every position of its order, read the policy at that candidate and add the weighted value
+/// into that candidate's sum (`acc[c] += w * pi[c]`: one gather and one scatter per pair, as the
+/// kernel's gather through the order and scatter of the values). Indices are masked into arrays
+/// of [`ualign::MAX_CANDIDATES`] entries, so no bounds check costs anything. Returns the best of
+/// `reps` times in ns.
+pub fn indirect_probe(order: &[u16], weights: &[f32], n: usize, pi: &[f32], reps: usize) -> f64 {
+    const SIZE: usize = ualign::MAX_CANDIDATES;
+    let mut padded = vec![0.0f32; SIZE];
+    for (p, &x) in padded.iter_mut().zip(pi) {
+        *p = x;
+    }
+    let mut acc = vec![0.0f32; SIZE];
+    let (Some(padded), Some(acc)) = (
+        <&[f32; SIZE]>::try_from(padded.as_slice()).ok(),
+        <&mut [f32; SIZE]>::try_from(acc.as_mut_slice()).ok(),
+    ) else {
+        return 0.0;
+    };
+    let mut best = f64::INFINITY;
+    for _ in 0..reps.max(1) {
+        let (order, weights) = (black_box(order), black_box(weights));
+        let start = Instant::now();
+        for (row, &w) in order.chunks_exact(n.max(1)).zip(weights) {
+            for &e in row {
+                let c = e as usize & (SIZE - 1);
+                acc[c] += w * padded[c];
+            }
+        }
+        black_box(&acc);
+        best = best.min(start.elapsed().as_nanos().max(1) as f64);
+    }
+    best
+}
+
 /// Independent 8-lane `f32` multiply-add chains (`s = a * s + b`, no fused multiply-add) for
 /// `iters` rounds; returns the best of `reps` rates in flops/ns.
 pub fn peak_probe(iters: u64, reps: usize) -> f64 {
@@ -209,6 +244,35 @@ where
     })
 }
 
+/// Runs `probe(part)` for `part in 0..threads` on that many threads at once and returns the
+/// largest result (a time: the slowest part).
+fn on_threads_max<F>(threads: usize, probe: F) -> Result<f64, String>
+where
+    F: Fn(usize) -> f64 + Sync,
+{
+    if threads <= 1 {
+        return Ok(probe(0));
+    }
+    thread::scope(|s| {
+        let probe = &probe;
+        let mut handles = Vec::with_capacity(threads);
+        for part in 0..threads {
+            let h = thread::Builder::new()
+                .spawn_scoped(s, move || probe(part))
+                .map_err(|e| format!("cannot start a probe thread: {e}"))?;
+            handles.push(h);
+        }
+        let mut slowest = 0.0f64;
+        for h in handles {
+            let t = h
+                .join()
+                .map_err(|_| "a probe thread panicked".to_string())?;
+            slowest = slowest.max(t);
+        }
+        Ok(slowest)
+    })
+}
+
 /// Benchmarks the share oracle and optimistic Hedge on a seeded impartial-culture population of
 /// `m` user types over `n` candidates with `k` draws, on `threads` threads, and returns one JSON
 /// object: `n, m, k, seed, threads, share_ns_median, stream_bytes_per_ns, peak_flops_per_ns,
@@ -286,10 +350,26 @@ pub fn run(
         )
     })?;
     let peak = on_threads(threads, |_| peak_probe(2_000_000, 5))?;
+    // The slowest thread's part bounds the parallel time.
+    let indirect = on_threads_max(threads, |part| {
+        let (lo, hi) = parts.get(part).copied().unwrap_or((0, 0));
+        indirect_probe(
+            order.get(lo * n..hi * n).unwrap_or(&[]),
+            weights.get(lo..hi).unwrap_or(&[]),
+            n,
+            &pi,
+            21,
+        )
+    })?;
 
     let work = share_work(n, m, k);
     let achieved = work.flops / share_ns;
     let ceiling = work.ceiling(peak, stream);
+    // The floor of one evaluation: the slowest of its arithmetic at the multiply-add peak, its
+    // streaming at the measured bandwidth, and its indirect accesses at the probe's speed.
+    let floor_ns = (work.flops / peak.max(1e-9))
+        .max(work.bytes / stream.max(1e-9))
+        .max(indirect);
     Ok(serde_json::json!({
         "n": n,
         "m": m,
@@ -303,7 +383,10 @@ pub fn run(
         "share_work_flops": work.flops,
         "share_work_bytes": work.bytes,
         "intensity_flops_per_byte": work.intensity(),
-        "roofline_fraction": if ceiling > 0.0 { achieved / ceiling } else { 0.0 },
+        "compute_fraction": if ceiling > 0.0 { achieved / ceiling } else { 0.0 },
+        "indirect_ns": indirect,
+        "roofline_floor_ns": floor_ns,
+        "roofline_fraction": floor_ns / share_ns,
         "solve_ns": solve_ns,
         "solve_iterations": sol.iterations,
         "solve_exploitability": sol.certificate.exploitability,
