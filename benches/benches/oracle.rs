@@ -40,7 +40,7 @@ fn oracle(c: &mut Criterion) {
         });
         // One Newton step of the solver's polish: the Jacobian on a support of up to POLISH_MAX.
         let support: Vec<u16> = (0..n.min(POLISH_MAX) as u16).collect();
-        let mut jac = vec![0.0f64; support.len() * support.len()];
+        let mut jac = vec![0.0f32; support.len() * support.len()];
         group.bench_function(BenchmarkId::new("jacobian", name), |b| {
             b.iter(|| {
                 jac.iter_mut().for_each(|x| *x = 0.0);

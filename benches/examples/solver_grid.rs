@@ -39,7 +39,7 @@ impl Oracle<CAPACITY> for Traced<'_, '_> {
             ));
         }
     }
-    fn jacobian_into(&self, pi: &[f32], k: u32, support: &[u16], stride: usize, out: &mut [f64]) {
+    fn jacobian_into(&self, pi: &[f32], k: u32, support: &[u16], stride: usize, out: &mut [f32]) {
         self.pop.jacobian_into(pi, k, support, stride, out);
         if let Some(log) = &self.log {
             log.borrow_mut()

@@ -190,7 +190,7 @@ impl<const N: usize> Oracle<N> for Margins<'_, N> {
         }
     }
 
-    fn jacobian_into(&self, pi: &[f32], k: u32, support: &[u16], stride: usize, out: &mut [f64]) {
+    fn jacobian_into(&self, pi: &[f32], k: u32, support: &[u16], stride: usize, out: &mut [f32]) {
         if k != 1 {
             return self.pop.jacobian_into(pi, k, support, stride, out);
         }
@@ -199,7 +199,7 @@ impl<const N: usize> Oracle<N> for Margins<'_, N> {
         }
         for (&y, row) in support.iter().zip(out.chunks_mut(stride)) {
             for (o, &z) in row.iter_mut().zip(support) {
-                *o += self.get(y as usize, z as usize).unwrap_or(0.0);
+                *o += self.get(y as usize, z as usize).unwrap_or(0.0) as f32;
             }
         }
     }

@@ -36,8 +36,11 @@ pub trait Oracle<const N: usize> {
     /// `out` of length `n` and a valid `k`; other inputs must not panic but may give any result.
     fn shares_into(&self, pi: &[f32], k: u32, out: &mut [f32]);
     /// Adds the Jacobian `d g(support[r]) / d pi(support[c])` into `out[r * stride + c]`
-    /// (`out` zeroed by the caller). Same input contract as `shares_into`.
-    fn jacobian_into(&self, pi: &[f32], k: u32, support: &[u16], stride: usize, out: &mut [f64]);
+    /// (`out` zeroed by the caller). Same input contract as `shares_into`. `f32` like the shares:
+    /// the Newton polish recomputes its exact residual every step, so a Jacobian good to a few
+    /// `f32` ulps only turns quadratic convergence into a fast linear one, and the system stays
+    /// half the size on a device's stack.
+    fn jacobian_into(&self, pi: &[f32], k: u32, support: &[u16], stride: usize, out: &mut [f32]);
 }
 
 impl<const N: usize> Oracle<N> for Population<'_, N> {
@@ -47,7 +50,7 @@ impl<const N: usize> Oracle<N> for Population<'_, N> {
     fn shares_into(&self, pi: &[f32], k: u32, out: &mut [f32]) {
         shares_unchecked(self, pi, k, out);
     }
-    fn jacobian_into(&self, pi: &[f32], k: u32, support: &[u16], stride: usize, out: &mut [f64]) {
+    fn jacobian_into(&self, pi: &[f32], k: u32, support: &[u16], stride: usize, out: &mut [f32]) {
         jacobian_unchecked(self, pi, k, support, stride, out);
     }
 }
@@ -536,7 +539,7 @@ pub(crate) fn jacobian_unchecked<const N: usize>(
     k: u32,
     support: &[u16],
     stride: usize,
-    out: &mut [f64],
+    out: &mut [f32],
 ) {
     let n = pop.n();
     let mut mass = [0.0f32; N];
@@ -555,9 +558,8 @@ pub(crate) fn jacobian_unchecked<const N: usize>(
     if stride == 0 || s == 0 {
         return;
     }
-    // Supports the polish uses are accumulated in f32 over blocks of users, then flushed into
-    // the f64 output: twice the vector width on a desktop, and no software f64 per user on a
-    // Cortex-M4F. Larger supports accumulate straight into the output.
+    // Supports the polish uses are accumulated over blocks of users, then flushed into the
+    // output (see `flush`). Larger supports accumulate straight into the output.
     let blocked = s <= POLISH_MAX;
     let mut acc = [0.0f32; POLISH_MAX * POLISH_MAX];
     let mut in_block = 0usize;
@@ -715,17 +717,17 @@ fn add_user_in_order(
     }
 }
 
-/// Adds the `s x s` block `acc` into `out` (row stride `stride`) and zeroes it. The first block
-/// is stored rather than added: `out` starts at zero and the entries are sums of non-negative
-/// terms (never `-0.0`), so the bits are the same, without a software `f64` addition per entry
-/// on a Cortex-M4F.
-fn flush(acc: &mut [f32], s: usize, stride: usize, out: &mut [f64], add: bool) {
+/// Adds the `s x s` block `acc` into `out` (row stride `stride`) and zeroes it: sums of blocks
+/// of users, so 100,000 users round like 400 terms, not 100,000. The first block is stored
+/// rather than added: `out` starts at zero and the entries are sums of non-negative terms (never
+/// `-0.0`), so the bits are the same.
+fn flush(acc: &mut [f32], s: usize, stride: usize, out: &mut [f32], add: bool) {
     if s == 0 || stride == 0 {
         return;
     }
     for (a_row, o_row) in acc.chunks_mut(s).take(s).zip(out.chunks_mut(stride)) {
         for (a, o) in a_row.iter_mut().zip(o_row.iter_mut()) {
-            *o = if add { *o + *a as f64 } else { *a as f64 };
+            *o = if add { *o + *a } else { *a };
             *a = 0.0;
         }
     }

@@ -206,7 +206,7 @@ pub fn optimistic_hedge<const N: usize, O: Oracle<N> + ?Sized>(
             // The running mean is a policy too: certify it (one evaluation). Only at k = 1,
             // where the iterates cycle around the equilibrium and their mean converges; at
             // k >= 2 the last iterates lead and the mean lags (`solver_grid`: 105 instances
-            // took 2921 evaluations certifying it at every k, 2845 without at k >= 2).
+            // take 2817 evaluations certifying it at every k, 2741 without at k >= 2).
             if k == 1
                 && let Some(m) = mean.get(..n)
             {
@@ -565,14 +565,13 @@ fn polish<const N: usize, O: Oracle<N> + ?Sized>(
     let mut evals = 0u32;
     let mut prev_res = f64::INFINITY;
     let mut stale = 0u32;
-    // The Jacobian arrives in f64 (accumulated over the users), the elimination runs in f32:
-    // its entries carry the shares' f32 rounding already, and since every step recomputes the
-    // exact residual, an f32 solve (relative error about cond * 6e-8) only turns Newton's
-    // quadratic convergence into a fast linear one. A Cortex-M4F has f32 in hardware and f64 in
-    // software: the f64 elimination was 15% of a (16, 16, 4) rerank.
-    let mut sys = [0.0f64; SYS * SYS];
+    // The system is f32, like the Jacobian: its entries carry the shares' f32 rounding anyway,
+    // and since every step recomputes the exact residual, an f32 solve (relative error about
+    // cond * 6e-8) only turns Newton's quadratic convergence into a fast linear one. A
+    // Cortex-M4F has f32 in hardware and f64 in software (an f64 elimination was 15% of a
+    // (16, 16, 4) rerank), and the f32 system is 9.6 KiB of its stack instead of 19.2 KiB.
+    let mut sys = [0.0f32; SYS * SYS];
     let mut rhs = [0.0f64; SYS];
-    let mut a32 = [0.0f32; SYS * SYS];
     let mut b32 = [0.0f32; SYS];
     for step in 0..NEWTON_STEPS {
         fill(
@@ -611,14 +610,11 @@ fn polish<const N: usize, O: Oracle<N> + ?Sized>(
         // Candidates outside the support that beat the value by more than the residual inside:
         // the support misses them, which no Newton step can fix, so they join with mass 0 (and
         // leave again if their mass turns negative). A support that would outgrow
-        // [`POLISH_MAX`] was a wrong guess: the attempt ends. At k = 1 the conditions are
-        // linear and a step is exact, so only the most violated candidate enters, as in the
-        // simplex method: entering all of them made supports cycle. At k >= 2 all enter at
-        // once. (`cargo run --release -p ualign-benches --example solver_grid`: 18 seeded k = 1
-        // instances to 1e-6 take 3347 share evaluations this way, 5334 entering all; the 105
-        // instances with k in 1..=16 to 1e-4 take 2921, 3091 entering one at a time.)
+        // [`POLISH_MAX`] was a wrong guess: the attempt ends. (`cargo run --release -p
+        // ualign-benches --example solver_grid`: its 105 instances to 1e-4 take 2741 share
+        // evaluations, 3077 when only the most violated candidate enters per step.)
         let bar = 2.0 * res.max(NEWTON_TOL);
-        match add_missing(g, n, v, bar, k == 1, &mut support, &mut x, s) {
+        match add_missing(g, n, v, bar, &mut support, &mut x, s) {
             Some(grown) if grown > s => {
                 s = grown;
                 prev_res = f64::INFINITY;
@@ -686,21 +682,15 @@ fn polish<const N: usize, O: Oracle<N> + ?Sized>(
                 *slot = 1.0; // d(sum x)/dx
             }
         }
-        let (Some(a), Some(b), Some(a32), Some(b32)) = (
-            sys.get(..m * m),
-            rhs.get_mut(..m),
-            a32.get_mut(..m * m),
-            b32.get_mut(..m),
-        ) else {
+        let (Some(a), Some(b), Some(b32)) =
+            (sys.get_mut(..m * m), rhs.get_mut(..m), b32.get_mut(..m))
+        else {
             break;
         };
-        for (d, &x) in a32.iter_mut().zip(a) {
-            *d = x as f32;
-        }
         for (d, &x) in b32.iter_mut().zip(b.iter()) {
             *d = x as f32;
         }
-        if !solve(a32, b32, m) {
+        if !solve(a, b32, m) {
             break;
         }
         for (d, &x) in b.iter_mut().zip(b32.iter()) {
@@ -743,41 +733,24 @@ fn polish<const N: usize, O: Oracle<N> + ?Sized>(
     (best, evals)
 }
 
-/// Appends to `support[..s]` (mass 0 in `x`) the other candidates `y < n` with `g(y) - v > bar`:
-/// all of them, or with `one` only the largest. Returns the new size; `None` when they do not fit
-/// in [`POLISH_MAX`].
-#[allow(clippy::too_many_arguments)]
+/// Appends to `support[..s]` (mass 0 in `x`) every other candidate `y < n` with
+/// `g(y) - v > bar`, and returns the new size; `None` when they do not fit in [`POLISH_MAX`].
 fn add_missing(
     g: &[f32],
     n: usize,
     v: f64,
     bar: f64,
-    one: bool,
     support: &mut [u16; POLISH_MAX],
     x: &mut [f64; POLISH_MAX],
     s: usize,
 ) -> Option<usize> {
     let mut size = s;
-    let mut top: Option<(usize, f64)> = None;
     for (y, &gy) in g.iter().enumerate().take(n) {
-        let d = gy as f64 - v;
-        if d <= bar || support.iter().take(s).any(|&z| z as usize == y) {
-            continue;
-        }
-        if one {
-            if d > top.map_or(bar, |t| t.1) {
-                top = Some((y, d));
-            }
-        } else {
+        if gy as f64 - v > bar && !support.iter().take(s).any(|&z| z as usize == y) {
             *support.get_mut(size)? = y as u16;
             *x.get_mut(size)? = 0.0;
             size += 1;
         }
-    }
-    if let Some((y, _)) = top {
-        *support.get_mut(size)? = y as u16;
-        *x.get_mut(size)? = 0.0;
-        size += 1;
     }
     Some(size)
 }

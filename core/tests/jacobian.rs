@@ -22,7 +22,7 @@ fn jacobian_matches_finite_differences() {
         let pi = random_policy(&mut r, n, false);
         let support: Vec<u16> = (0..n as u16).filter(|y| y % 3 != 1 || n < 3).collect();
         let s = support.len();
-        let mut jac = vec![0.0f64; s * (s + 1)];
+        let mut jac = vec![0.0f32; s * (s + 1)];
         pop.jacobian_into(&pi, k, &support, s + 1, &mut jac);
         let base = to_f64(&pi);
         let h = 1e-6;
@@ -36,7 +36,7 @@ fn jacobian_matches_finite_differences() {
             );
             for (rr, &y) in support.iter().enumerate() {
                 let fd = (gu[y as usize] - gd[y as usize]) / (2.0 * h);
-                let got = jac[rr * (s + 1) + c];
+                let got = jac[rr * (s + 1) + c] as f64;
                 assert!(
                     (got - fd).abs() < 1e-4 * (1.0 + fd.abs()),
                     "case {case} k={k} ({y},{z}): {got} vs {fd}"

@@ -60,7 +60,7 @@ fn matrix_shares_and_jacobian_match_the_population() {
         shares(&pop, &pi, 3, &mut g1).unwrap();
         assert_eq!(g1, g2);
         let support: Vec<u16> = (0..n as u16).collect();
-        let (mut j1, mut j2) = (vec![0.0f64; n * n], vec![0.0f64; n * n]);
+        let (mut j1, mut j2) = (vec![0.0f32; n * n], vec![0.0f32; n * n]);
         pop.jacobian_into(&pi, 1, &support, n, &mut j1);
         margins.jacobian_into(&pi, 1, &support, n, &mut j2);
         for (a, b) in j1.iter().zip(&j2) {

@@ -124,7 +124,7 @@ impl<const N: usize> Oracle<N> for ThreadedOracle<'_, N> {
         }
     }
 
-    fn jacobian_into(&self, pi: &[f32], k: u32, support: &[u16], stride: usize, out: &mut [f64]) {
+    fn jacobian_into(&self, pi: &[f32], k: u32, support: &[u16], stride: usize, out: &mut [f32]) {
         if self.parts.len() <= 1 {
             return self.whole.jacobian_into(pi, k, support, stride, out);
         }
@@ -216,12 +216,12 @@ mod tests {
         let pop = build(n, m, &mut w, &mut o)?;
         let pi = policy(n);
         let support: Vec<u16> = (0..n as u16).collect();
-        let mut want = vec![0.0f64; n * n];
+        let mut want = vec![0.0f32; n * n];
         pop.jacobian_into(&pi, k, &support, n, &mut want);
-        let mut one = vec![0.0f64; n * n];
+        let mut one = vec![0.0f32; n * n];
         ThreadedOracle::new(pop, 1).jacobian_into(&pi, k, &support, n, &mut one);
         assert_eq!(want, one);
-        let mut two = vec![0.0f64; n * n];
+        let mut two = vec![0.0f32; n * n];
         ThreadedOracle::new(pop, 2).jacobian_into(&pi, k, &support, n, &mut two);
         for (a, b) in want.iter().zip(&two) {
             assert!((a - b).abs() <= 1e-6, "{a} vs {b}");

@@ -203,7 +203,7 @@ fn run() {
     sink(share::self_payoff(pi_in, g_out));
     sink(Oracle::<N>::n(&pop));
     pop.shares_into(pi_in, k, g_out);
-    let mut jac = [0.0f64; 64];
+    let mut jac = [0.0f32; 64];
     let support = [word(520) as u16, word(524) as u16, word(528) as u16];
     let slen = usize_at(532).min(3);
     pop.jacobian_into(
