@@ -8,6 +8,7 @@
 
 mod clock;
 mod service;
+mod stack;
 mod uart;
 
 #[cfg(feature = "board")]
@@ -28,6 +29,7 @@ const QUIET_TICKS: u64 = 50_000_000;
 
 #[entry]
 fn main() -> ! {
+    stack::paint();
     let Some(cp) = cortex_m::Peripherals::take() else {
         fail()
     };

@@ -8,7 +8,7 @@ use ualign::{
     solver::{SolveOptions, optimistic_hedge},
 };
 use ualign_proto::{
-    Calibration, ErrorCode, ErrorReply, Frame, Kind, RerankReply, RerankRequestView,
+    Calibration, ErrorCode, ErrorReply, Frame, Kind, RerankReply, RerankRequestView, StackUse,
     msg::{CANDIDATE, Population as Rows, TIE_NEXT},
 };
 
@@ -47,6 +47,13 @@ pub fn handle(frame: Frame<'_>, users: &mut Users, tx: &mut [u8]) -> (usize, Aft
     let result = match Kind::from_u8(frame.kind) {
         Some(Kind::Rerank) => rerank(frame.payload, users, tx),
         Some(Kind::Calibrate) => calibrate(frame.payload, tx),
+        Some(Kind::Stack) if frame.payload.is_empty() => {
+            let (peak, size) = crate::stack::usage();
+            StackUse { peak, size }
+                .encode(tx)
+                .map_err(|_| ErrorReply::new(ErrorCode::Internal, 0, 0, 0))
+        }
+        Some(Kind::Stack) => Err(malformed()),
         Some(Kind::Shutdown) => {
             let len = ualign_proto::encode_frame(Kind::ShutdownAck as u8, &[], tx).unwrap_or(0);
             return (len, After::Stop);

@@ -33,7 +33,7 @@ mod wire;
 pub use frame::{Decoder, Event, Frame, FrameError, decode_frame, encode_frame};
 pub use msg::{
     Calibration, ErrorCode, ErrorReply, Kind, MsgError, Population, Reply, RerankReply,
-    RerankReplyView, RerankRequest, RerankRequestView,
+    RerankReplyView, RerankRequest, RerankRequestView, StackUse,
 };
 
 /// First byte of every frame.

@@ -16,12 +16,16 @@ pub enum Kind {
     Shutdown = 0x02,
     /// Host to device: a [`Calibration`] request (`ticks` ignored): time a loop of known length.
     Calibrate = 0x03,
+    /// Host to device: report the stack's high-water mark. Empty payload.
+    Stack = 0x04,
     /// Device to host: a [`RerankReply`].
     RerankReply = 0x81,
     /// Device to host: the shutdown is acknowledged. Empty payload.
     ShutdownAck = 0x82,
     /// Device to host: a [`Calibration`] with the measured ticks.
     CalibrateReply = 0x83,
+    /// Device to host: a [`StackUse`].
+    StackReply = 0x84,
     /// Device to host: an [`ErrorReply`].
     Error = 0xEE,
 }
@@ -33,9 +37,11 @@ impl Kind {
             0x01 => Kind::Rerank,
             0x02 => Kind::Shutdown,
             0x03 => Kind::Calibrate,
+            0x04 => Kind::Stack,
             0x81 => Kind::RerankReply,
             0x82 => Kind::ShutdownAck,
             0x83 => Kind::CalibrateReply,
+            0x84 => Kind::StackReply,
             0xEE => Kind::Error,
             _ => return None,
         })
@@ -578,6 +584,44 @@ impl Calibration {
     }
 }
 
+/// The device's stack: the most it has used since boot and the room it has, in bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StackUse {
+    /// Bytes below the stack's top ever written since boot (the high-water mark).
+    pub peak: u32,
+    /// Bytes between the end of the static data and the stack's top.
+    pub size: u32,
+}
+
+impl StackUse {
+    /// Writes a [`Kind::StackReply`] frame into `out`; returns its length.
+    ///
+    /// Errors: [`MsgError::Frame`] when `out` is too small (it needs 18 bytes).
+    pub fn encode(&self, out: &mut [u8]) -> Result<usize, MsgError> {
+        encode_frame_with(Kind::StackReply as u8, out, |body| {
+            let mut w = Writer::new(body);
+            w.u32(self.peak)?;
+            w.u32(self.size)?;
+            Ok::<usize, MsgError>(w.len())
+        })
+    }
+
+    /// Decodes a stack-use payload.
+    ///
+    /// Errors: [`MsgError::Malformed`] when it is not 8 bytes long.
+    pub fn decode(payload: &[u8]) -> Result<Self, MsgError> {
+        let mut r = Reader::new(payload);
+        let s = StackUse {
+            peak: r.u32()?,
+            size: r.u32()?,
+        };
+        if r.remaining() != 0 {
+            return Err(MsgError::Malformed);
+        }
+        Ok(s)
+    }
+}
+
 /// A decoded device-to-host message.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Reply<'a> {
@@ -589,6 +633,8 @@ pub enum Reply<'a> {
     ShutdownAck,
     /// A calibration result.
     Calibration(Calibration),
+    /// The stack's use.
+    Stack(StackUse),
 }
 
 impl<'a> Reply<'a> {
@@ -604,6 +650,7 @@ impl<'a> Reply<'a> {
             Some(Kind::CalibrateReply) => {
                 Ok(Reply::Calibration(Calibration::decode(frame.payload)?))
             }
+            Some(Kind::StackReply) => Ok(Reply::Stack(StackUse::decode(frame.payload)?)),
             Some(Kind::ShutdownAck) => Err(MsgError::Malformed),
             _ => Err(MsgError::WrongKind { kind: frame.kind }),
         }
@@ -626,6 +673,21 @@ mod tests {
             weights: w,
             population: pop,
         }
+    }
+
+    #[test]
+    fn stack_use_round_trip() {
+        let mut out = [0u8; 32];
+        let s = StackUse {
+            peak: 40_000,
+            size: 52_000,
+        };
+        let len = s.encode(&mut out).unwrap();
+        let (f, used) = decode_frame(&out[..len]).unwrap();
+        assert_eq!((f.kind, used), (Kind::StackReply as u8, len));
+        assert_eq!(Reply::decode(f), Ok(Reply::Stack(s)));
+        assert_eq!(StackUse::decode(&[0; 7]), Err(MsgError::Malformed));
+        assert!(s.encode(&mut out[..17]).is_err());
     }
 
     #[test]

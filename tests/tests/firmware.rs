@@ -522,3 +522,68 @@ fn instruction_counts() {
     }
     s.shutdown(STEP).unwrap();
 }
+
+/// The stack's high-water mark after reranks that run every solver path (the Newton polish with
+/// its Jacobian, ties, the capacity of 32 candidates, 64 users and k = 16): the firmware paints
+/// its free stack at boot and reports the deepest word overwritten. Printed for
+/// firmware/README.md; it must leave at least 4 KiB of the RAM between the static data and the
+/// stack's top unused.
+#[test]
+fn stack_peak_within_the_ram_budget() {
+    let Some(elf) = firmware() else { return };
+    let mut s = Session::start(&elf, &QemuOptions::default(), STEP).unwrap();
+    let mut rng = Xoshiro128PlusPlus::seed_from_u64(9);
+    let sizes = [
+        (8usize, 8usize, 2u16),
+        (16, 16, 4),
+        (32, 64, 8),
+        (32, 64, 16),
+        (32, 64, 1),
+    ];
+    for (i, (n, m, k)) in sizes.into_iter().enumerate() {
+        // Scores with few levels every other case, so ties and the general paths run too.
+        let levels = if i % 2 == 0 { 1 << 24 } else { 4 };
+        let case = Case {
+            name: format!("stack {n} {m} {k}"),
+            k,
+            seed: Some(3),
+            epsilon: 1e-6,
+            max_iter: 2_000,
+            n: n as u16,
+            weights: (0..m).map(|j| 1.0 + (j % 3) as f32).collect(),
+            scores: Some(
+                (0..n * m)
+                    .map(|_| (rng.next_u32() % levels) as f32)
+                    .collect(),
+            ),
+            rankings: None,
+        };
+        s.send(&case.encode(false)).unwrap();
+        let frame = s.read_frame(STEP).unwrap();
+        let (f, _) = decode_frame(&frame).unwrap();
+        let r = as_rerank(f.kind, f.payload);
+        assert_identical(&case, &host_solve(&case), &r);
+    }
+    let request = ualign_proto::encode_frame(Kind::Stack as u8, &[], &mut [0u8; 16]).unwrap();
+    let mut out = [0u8; 16];
+    let len = ualign_proto::encode_frame(Kind::Stack as u8, &[], &mut out).unwrap();
+    assert_eq!(len, request);
+    s.send(&out[..len]).unwrap();
+    let frame = s.read_frame(STEP).unwrap();
+    let Ok(Reply::Stack(st)) = Reply::decode(decode_frame(&frame).unwrap().0) else {
+        panic!("stack reply expected")
+    };
+    println!(
+        "stack: peak {} B of {} B between the static data and the top of RAM",
+        st.peak, st.size
+    );
+    assert!(
+        st.peak > 1024,
+        "the painting must have been overwritten by the reranks: {st:?}"
+    );
+    assert!(
+        st.peak + 4096 <= st.size,
+        "less than 4 KiB of stack left: {st:?}"
+    );
+    s.shutdown(STEP).unwrap();
+}
