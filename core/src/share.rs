@@ -174,7 +174,8 @@ pub(crate) fn shares_unchecked<const N: usize>(
                 continue;
             }
             // Without SIMD, one fused pass per strict order keeps everything in registers.
-            if cfg!(target_arch = "arm") && strict_user(row, pi, w, k, &mut upper, &mut block) {
+            if cfg!(target_arch = "arm") && strict_user(row, &policy, w, k, &mut upper, &mut block)
+            {
                 continue;
             }
             user_positions(row, pi, &mut mass, &mut upper, &mut lower);
@@ -312,13 +313,13 @@ impl<const N: usize> Group<N> {
 /// same order for every value, so the bits are the same. `false` (nothing added) when the order
 /// has a tie.
 #[inline]
-fn strict_user(
+fn strict_user<const N: usize>(
     row: &[u16],
-    pi: &[f32],
+    pi: &[f32; N],
     w: f32,
     k: u32,
-    upper: &mut [f32],
-    block: &mut [f32],
+    upper: &mut [f32; N],
+    block: &mut [f32; N],
 ) -> bool {
     let Some(upper) = upper.get_mut(..row.len()) else {
         return false;
@@ -327,7 +328,7 @@ fn strict_user(
     let mut below = 0.0f32;
     for (u, &e) in upper.iter_mut().zip(row).rev() {
         flags |= e;
-        below += pi.get((e & INDEX) as usize).copied().unwrap_or(0.0);
+        below += pi.get(slot_index::<N>(e)).copied().unwrap_or(0.0);
         *u = below;
     }
     if flags & TIE_NEXT != 0 {
@@ -342,11 +343,17 @@ fn strict_user(
     for (&a, &e) in upper.iter().zip(row).rev() {
         let mut s = 1.0f32;
         let mut bp = b;
-        for _ in 0..k {
+        // Two steps per round (the same steps in the same order): half the loop overhead.
+        for _ in 0..k / 2 {
+            s = a * s + bp;
+            bp *= b;
             s = a * s + bp;
             bp *= b;
         }
-        if let Some(x) = block.get_mut((e & INDEX) as usize) {
+        if k % 2 == 1 {
+            s = a * s + bp;
+        }
+        if let Some(x) = block.get_mut(slot_index::<N>(e)) {
             *x += w * s;
         }
         b = a;
@@ -885,7 +892,7 @@ mod tests {
                 }
                 let mut fused = [0.0f32; N];
                 let mut scratch = [0.0f32; N];
-                let strict = strict_user(row, &pi[..n], w, k, &mut scratch, &mut fused);
+                let strict = strict_user(row, &pi, w, k, &mut scratch, &mut fused);
                 let has_tie = row.iter().any(|&e| e & TIE_NEXT != 0);
                 assert_eq!(strict, !has_tie, "case {case}");
                 if strict {
