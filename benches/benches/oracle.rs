@@ -13,7 +13,7 @@ use ualign::{
     solver::{POLISH_MAX, SolveOptions, nlhf, nlhf_margins, optimistic_hedge},
 };
 use ualign_benches::{
-    IcStore, SIZES, indirect_probe, peak_probe, share_work, stream_probe, uniform,
+    IcStore, IndirectProbe, SIZES, peak_probe, share_work, stream_probe, uniform,
 };
 
 const SEED: u64 = 2026;
@@ -84,9 +84,9 @@ fn roofline(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("stream", name), |b| {
             b.iter(|| stream_probe(black_box(order), black_box(weights), 1))
         });
-        let pi = uniform(n);
+        let mut probe = IndirectProbe::new(&uniform(n));
         group.bench_function(BenchmarkId::new("indirect", name), |b| {
-            b.iter(|| indirect_probe(black_box(order), black_box(weights), n, &pi, 1))
+            b.iter(|| probe.run(black_box(order), black_box(weights), n, 1))
         });
     }
     let iters = 100_000u64;

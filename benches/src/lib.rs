@@ -3,7 +3,7 @@
 //! * [`IcStore`]: owned `Vec` storage for a seeded impartial-culture population, built with
 //!   core's [`ualign::synthetic::impartial_culture`] and `Xoshiro128PlusPlus`.
 //! * The roofline probes and the work model ([`stream_probe`], [`peak_probe`],
-//!   [`indirect_probe`], [`share_work`])
+//!   [`IndirectProbe`], [`share_work`])
 //!   are those of `ualign bench`: the host's `src/bench.rs` and `src/parallel.rs` are compiled
 //!   here in place (modules [`bench`] and [`parallel`]), so their tests run with this crate's and
 //!   the numbers of `cargo bench` and `ualign bench` come from one implementation.
@@ -16,9 +16,7 @@ pub mod bench;
 #[path = "../../host/src/parallel.rs"]
 pub mod parallel;
 
-pub use bench::{
-    CAPACITY, ShareWork, indirect_probe, median, peak_probe, share_work, stream_probe,
-};
+pub use bench::{CAPACITY, IndirectProbe, ShareWork, median, peak_probe, share_work, stream_probe};
 
 /// The benchmark sizes `(name, n, m, k)`. `dublin-west-ic` is a synthetic stand-in for the
 /// Dublin West election (9 candidates, 10,335 ballots), drawn from impartial culture.

@@ -7,12 +7,18 @@
 //! * **Multiply-add probe** ([`peak_probe`]): independent 8-lane `f32` chains `s = a * s + b`,
 //!   the operation of core's share kernel (`share::poly`), compiled the same way (no fused
 //!   multiply-add), reporting flops/ns.
+//! * **Indirect-access probe** ([`IndirectProbe`]): for every user and candidate, one gather
+//!   from the policy and one scatter into the candidate's sum through the order table, and
+//!   nothing else: the access pattern of the kernel, whose time no share evaluation can beat.
 //! * **Work model** ([`share_work`]): one evaluation does `m * n * (3k + 4)` useful flops (the
 //!   `k`-step recurrence costs a multiply-add plus the power update, `3k`; class sums, weighting
 //!   and accumulation about 4) and moves `m * (2n + 4)` bytes.
 //!
-//! The roofline fraction is `achieved / min(peak, bandwidth * intensity)`, with all three rates
-//! measured with `threads` threads at once.
+//! The roofline floor of one evaluation is the slowest of its flops at the peak, its bytes at
+//! the streaming rate and the indirect-access probe's time; `roofline_fraction` is that floor
+//! over the measured time. `compute_fraction` is the classic arithmetic roofline alone,
+//! `achieved / min(peak, bandwidth * intensity)`. All rates are measured with `threads` threads
+//! at once.
 //!
 //! Only `ualign`, `std` and `serde_json` are used; the population comes from a SplitMix64
 //! Fisher-Yates shuffle, so `ualign bench` needs no random-number crate.
@@ -124,35 +130,45 @@ pub fn stream_probe(order: &[u16], weights: &[f32], reps: usize) -> f64 {
 /// every position of its order, read the policy at that candidate and add the weighted value
 /// into that candidate's sum (`acc[c] += w * pi[c]`: one gather and one scatter per pair, as the
 /// kernel's gather through the order and scatter of the values). Indices are masked into arrays
-/// of [`ualign::MAX_CANDIDATES`] entries, so no bounds check costs anything. Returns the best of
-/// `reps` times in ns.
-pub fn indirect_probe(order: &[u16], weights: &[f32], n: usize, pi: &[f32], reps: usize) -> f64 {
-    const SIZE: usize = ualign::MAX_CANDIDATES;
-    let mut padded = vec![0.0f32; SIZE];
-    for (p, &x) in padded.iter_mut().zip(pi) {
-        *p = x;
-    }
-    let mut acc = vec![0.0f32; SIZE];
-    let (Some(padded), Some(acc)) = (
-        <&[f32; SIZE]>::try_from(padded.as_slice()).ok(),
-        <&mut [f32; SIZE]>::try_from(acc.as_mut_slice()).ok(),
-    ) else {
-        return 0.0;
-    };
-    let mut best = f64::INFINITY;
-    for _ in 0..reps.max(1) {
-        let (order, weights) = (black_box(order), black_box(weights));
-        let start = Instant::now();
-        for (row, &w) in order.chunks_exact(n.max(1)).zip(weights) {
-            for &e in row {
-                let c = e as usize & (SIZE - 1);
-                acc[c] += w * padded[c];
-            }
+/// of [`ualign::MAX_CANDIDATES`] entries, so no bounds check costs anything. The arrays are
+/// allocated once, by [`IndirectProbe::new`].
+pub struct IndirectProbe {
+    padded: Box<[f32; ualign::MAX_CANDIDATES]>,
+    acc: Box<[f32; ualign::MAX_CANDIDATES]>,
+}
+
+impl IndirectProbe {
+    /// A probe reading the policy `pi`.
+    pub fn new(pi: &[f32]) -> Self {
+        let mut padded = Box::new([0.0f32; ualign::MAX_CANDIDATES]);
+        for (p, &x) in padded.iter_mut().zip(pi) {
+            *p = x;
         }
-        black_box(&acc);
-        best = best.min(start.elapsed().as_nanos().max(1) as f64);
+        IndirectProbe {
+            padded,
+            acc: Box::new([0.0f32; ualign::MAX_CANDIDATES]),
+        }
     }
-    best
+
+    /// Runs the accesses over `order` (rows of `n`) and `weights`, `reps` times; returns the
+    /// best time in ns.
+    pub fn run(&mut self, order: &[u16], weights: &[f32], n: usize, reps: usize) -> f64 {
+        const MASK: usize = ualign::MAX_CANDIDATES - 1;
+        let mut best = f64::INFINITY;
+        for _ in 0..reps.max(1) {
+            let (order, weights) = (black_box(order), black_box(weights));
+            let start = Instant::now();
+            for (row, &w) in order.chunks_exact(n.max(1)).zip(weights) {
+                for &e in row {
+                    let c = e as usize & MASK;
+                    self.acc[c] += w * self.padded[c];
+                }
+            }
+            black_box(&self.acc);
+            best = best.min(start.elapsed().as_nanos().max(1) as f64);
+        }
+        best
+    }
 }
 
 /// Independent 8-lane `f32` multiply-add chains (`s = a * s + b`, no fused multiply-add) for
@@ -353,11 +369,10 @@ pub fn run(
     // The slowest thread's part bounds the parallel time.
     let indirect = on_threads_max(threads, |part| {
         let (lo, hi) = parts.get(part).copied().unwrap_or((0, 0));
-        indirect_probe(
+        IndirectProbe::new(&pi).run(
             order.get(lo * n..hi * n).unwrap_or(&[]),
             weights.get(lo..hi).unwrap_or(&[]),
             n,
-            &pi,
             21,
         )
     })?;
@@ -409,6 +424,9 @@ mod tests {
                 "peak_flops_per_ns",
                 "share_flops_per_ns",
                 "roofline_fraction",
+                "compute_fraction",
+                "indirect_ns",
+                "roofline_floor_ns",
                 "solve_ns",
                 "solve_iterations",
                 "solve_exploitability",
