@@ -47,7 +47,9 @@ fn firmware() -> Option<PathBuf> {
             return None;
         }
         if let Some(p) = std::env::var_os("UALIGN_FIRMWARE_ELF") {
-            return Some(PathBuf::from(p));
+            // Relative to the workspace root, where `cargo test` is run (tests run in tests/).
+            let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+            return Some(root.join(p));
         }
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware");
         let cargo = std::env::var_os("CARGO").unwrap_or("cargo".into());
