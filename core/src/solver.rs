@@ -21,13 +21,17 @@
 //!   so the log-weights stay finite. The policy deployed is
 //!   the iterate with the lowest exact exploitability seen, and its certificate is that exact
 //!   value.
-//! * **Polishing.** At rounds 16, 32, 64, ... the solver also tries Newton's method on the
-//!   indifference conditions `g(y) = v` for `y` in the support of the best iterate (at most
-//!   [`POLISH_MAX`] candidates), dropping candidates whose mass turns negative. At `k = 1` the
-//!   conditions are linear and one step lands on the maximal lottery once the support is right,
-//!   which plain optimistic Hedge approaches only slowly on matrix games. A polished policy is
-//!   accepted only when its exact exploitability is lower; its share evaluations count as
-//!   iterations. Newton stops at the first step certified at `epsilon`.
+//! * **Polishing.** At rounds 16, 32, 64, ... (and at round 8 when the last rounds' rate says the
+//!   dynamics would need more than eight more to reach `epsilon`) the solver also tries Newton's
+//!   method on the indifference conditions `g(y) = v` over a guessed support (at most
+//!   [`POLISH_MAX`] candidates): the candidates with most mass in the best iterate of the
+//!   dynamics, or with the highest shares (complementary slackness: at an equilibrium the support
+//!   is where the shares peak). Candidates outside that beat the value join, candidates whose
+//!   mass turns negative leave. At `k = 1` the conditions are linear and one step lands on the
+//!   maximal lottery once the support is right, which plain optimistic Hedge approaches only
+//!   slowly on matrix games. A polished policy is accepted only when its exact exploitability is
+//!   lower; its share evaluations count as iterations. Newton stops at the first step certified
+//!   at `epsilon`, and after two steps that certify nothing better.
 
 use crate::{Certificate, Error, check_k, float, margins::Margins, share::Oracle};
 
