@@ -9,8 +9,12 @@
 //! evaluated by the recurrence `s_0 = 1`, `s_i = (b+c) s_{i-1} + b^i`: only multiplications and
 //! additions of non-negative numbers, so no cancellation, no division by `c`, and the relative
 //! error grows at most linearly in `k`. The recurrence runs over fixed lanes of [`LANES`] `f32`
-//! values; LLVM turns the lane loop into SIMD on x86-64, and a Cortex-M runs the same operations in
-//! the same order, so results are bit-identical across targets (no fused multiply-add is used).
+//! values, and on x86-64 eight users with strict orders share one vector pass; LLVM turns the lane
+//! loops into SIMD. A Cortex-M (`target_arch = "arm"`, no SIMD) takes scalar paths instead: the
+//! lanes one at a time, and a strict order in one fused pass. Every value goes through the same
+//! operations in the same order on every path (unit tests compare the paths bit for bit), and no
+//! fused multiply-add is used, so results are bit-identical across targets. Masses above 1 that
+//! rounding can produce are clamped to 1, so every share stays in `[0, 1]`.
 //!
 //! Users are summed in blocks of [`BLOCK`] into a block partial, then the partials into the
 //! total, which keeps the rounding error of 100,000 users near that of a few hundred.
