@@ -844,18 +844,22 @@ mod tests {
         }
     }
 
+    /// Marsaglia's xorshift32 from `state` (non-zero): test data, reproducible.
+    fn xorshift32(mut state: u32) -> impl FnMut() -> u32 {
+        move || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state
+        }
+    }
+
     /// The fused strict-order pass (what a Cortex-M runs) gives the same bits as the general
     /// per-user path, clamped totals included, and declines orders with ties.
     #[test]
     fn fused_strict_path_is_bit_identical_to_the_general_path() {
         const N: usize = 16;
-        let mut state = 0x2545_f491_u32;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            state
-        };
+        let mut next = xorshift32(0x2545_f491_u32);
         for case in 0..400 {
             let n = 1 + (next() % N as u32) as usize;
             let (mut w, mut o) = ([0.0f32; 1], [0u16; N]);
@@ -871,7 +875,7 @@ mod tests {
             let mut pi = [0.0f32; N];
             let mut total = 0.0f32;
             for p in pi.iter_mut().take(n) {
-                *p = if next() % 5 == 0 {
+                *p = if next().is_multiple_of(5) {
                     0.0
                 } else {
                     (next() % 1000) as f32 + 1.0
@@ -919,13 +923,7 @@ mod tests {
     #[test]
     fn in_order_jacobian_rows_are_bit_identical_to_add_row() {
         const N: usize = 12;
-        let mut state = 0x1234_5678_u32;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            state
-        };
+        let mut next = xorshift32(0x1234_5678_u32);
         for case in 0..60 {
             let n = 1 + (next() % N as u32) as usize;
             let m = 1 + (next() % 20) as usize;
@@ -942,7 +940,7 @@ mod tests {
             let mut support = [0u16; N];
             let mut s = 0;
             for y in 0..n {
-                if next() % 3 != 0 {
+                if !next().is_multiple_of(3) {
                     support[s] = y as u16;
                     s += 1;
                 }

@@ -596,7 +596,8 @@ fn polish<const N: usize, O: Oracle<N> + ?Sized>(
                 o.copy_from_slice(policy);
             }
         }
-        let share = |i: usize| {
+        // The share of support member `i` (the support is passed in: it may grow below).
+        let share = |support: &[u16; POLISH_MAX], i: usize| {
             support
                 .get(i)
                 .and_then(|&y| g.get(y as usize))
@@ -604,13 +605,12 @@ fn polish<const N: usize, O: Oracle<N> + ?Sized>(
                 .unwrap_or(0.0) as f64
         };
         if step == 0 {
-            v = (0..s).map(share).sum::<f64>() / s as f64;
+            v = (0..s).map(|i| share(&support, i)).sum::<f64>() / s as f64;
         }
-        let mut res = 0.0f64;
-        for i in 0..s {
-            let r = share(i) - v;
-            res = res.max(if r < 0.0 { -r } else { r });
-        }
+        let res = (0..s).fold(0.0f64, |res, i| {
+            let r = share(&support, i) - v;
+            res.max(if r < 0.0 { -r } else { r })
+        });
         // Candidates outside the support that beat the value by more than the residual inside:
         // the support misses them, which no Newton step can fix, so they join with mass 0 (and
         // leave again if their mass turns negative). A support that would outgrow
@@ -626,17 +626,10 @@ fn polish<const N: usize, O: Oracle<N> + ?Sized>(
             Some(_) => {}
             None => break,
         }
-        let share = |i: usize| {
-            support
-                .get(i)
-                .and_then(|&y| g.get(y as usize))
-                .copied()
-                .unwrap_or(0.0) as f64
-        };
-        // Residuals.
+        // Residuals, over the support as it now is.
         let mut res = 0.0f64;
         for i in 0..s {
-            let r = share(i) - v;
+            let r = share(&support, i) - v;
             if let Some(slot) = rhs.get_mut(i) {
                 *slot = -r;
             }

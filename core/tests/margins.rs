@@ -11,6 +11,41 @@ use ualign::{
     solver::{nlhf, nlhf_margins},
 };
 
+/// Every entry of the matrix against the chance, counted directly from the utilities, that a
+/// user prefers `y` to `z` (ties counting one half).
+fn assert_direct_counts<const N: usize>(
+    margins: &Margins<'_, N>,
+    users: &[User],
+    n: usize,
+    case: usize,
+) {
+    let total: f64 = users.iter().map(|u| u.weight).sum();
+    for y in 0..n {
+        for z in 0..n {
+            let direct: f64 = users
+                .iter()
+                .map(|u| {
+                    let (a, b) = (u.utility[y], u.utility[z]);
+                    u.weight
+                        * if a > b {
+                            1.0
+                        } else if a == b {
+                            0.5
+                        } else {
+                            0.0
+                        }
+                })
+                .sum::<f64>()
+                / total;
+            let got = margins.get(y, z).unwrap();
+            assert!(
+                (got - direct).abs() < 1e-6,
+                "case {case}: A[{y}][{z}] {got} vs {direct}"
+            );
+        }
+    }
+}
+
 #[test]
 fn matrix_shares_and_jacobian_match_the_population() {
     let mut r = rng(404);
@@ -24,30 +59,7 @@ fn matrix_shares_and_jacobian_match_the_population() {
         let mut buf = vec![0.0f64; n * n];
         let margins = Margins::new(pop, &mut buf).unwrap();
         // A[y][z] + A[z][y] = 1 and A[y][y] = 1/2, counted directly from utilities.
-        let total: f64 = users.iter().map(|u| u.weight).sum();
-        for y in 0..n {
-            for z in 0..n {
-                let direct: f64 = users
-                    .iter()
-                    .map(|u| {
-                        let (a, b) = (u.utility[y], u.utility[z]);
-                        u.weight
-                            * if a > b {
-                                1.0
-                            } else if a == b {
-                                0.5
-                            } else {
-                                0.0
-                            }
-                    })
-                    .sum::<f64>()
-                    / total;
-                assert!(
-                    (margins.get(y, z).unwrap() - direct).abs() < 1e-6,
-                    "case {case}"
-                );
-            }
-        }
+        assert_direct_counts(&margins, &users, n, case);
         let pi = random_policy(&mut r, n, case % 2 == 0);
         let (mut g1, mut g2) = (vec![0.0f32; n], vec![0.0f32; n]);
         shares(&pop, &pi, 1, &mut g1).unwrap();
@@ -87,31 +99,7 @@ fn tiled_matrices_match_direct_counts() {
         let pop = build::<96>(&mut owned, n, &users).unwrap();
         let mut buf = vec![0.0f64; n * n];
         let margins = Margins::new(pop, &mut buf).unwrap();
-        let total: f64 = users.iter().map(|u| u.weight).sum();
-        for y in 0..n {
-            for z in 0..n {
-                let direct: f64 = users
-                    .iter()
-                    .map(|u| {
-                        let (a, b) = (u.utility[y], u.utility[z]);
-                        u.weight
-                            * if a > b {
-                                1.0
-                            } else if a == b {
-                                0.5
-                            } else {
-                                0.0
-                            }
-                    })
-                    .sum::<f64>()
-                    / total;
-                let got = margins.get(y, z).unwrap();
-                assert!(
-                    (got - direct).abs() < 1e-6,
-                    "case {case}: A[{y}][{z}] {got} vs {direct}"
-                );
-            }
-        }
+        assert_direct_counts(&margins, &users, n, case);
         let pi = random_policy(&mut r, n, case % 3 == 0);
         let (mut g1, mut g2) = (vec![0.0f32; n], vec![0.0f32; n]);
         shares(&pop, &pi, 1, &mut g1).unwrap();

@@ -233,41 +233,14 @@ pub fn median(xs: &mut [f64]) -> f64 {
     xs.get(xs.len() / 2).copied().unwrap_or(0.0)
 }
 
-/// Runs `probe(part)` for `part in 0..threads` on that many threads at once and sums the rates.
-fn on_threads<F>(threads: usize, probe: F) -> Result<f64, String>
-where
-    F: Fn(usize) -> f64 + Sync,
-{
-    if threads <= 1 {
-        return Ok(probe(0));
-    }
-    thread::scope(|s| {
-        let probe = &probe;
-        let mut handles = Vec::with_capacity(threads);
-        for part in 0..threads {
-            let h = thread::Builder::new()
-                .spawn_scoped(s, move || probe(part))
-                .map_err(|e| format!("cannot start a probe thread: {e}"))?;
-            handles.push(h);
-        }
-        let mut total = 0.0;
-        for h in handles {
-            total += h
-                .join()
-                .map_err(|_| "a probe thread panicked".to_string())?;
-        }
-        Ok(total)
-    })
-}
-
 /// Runs `probe(part)` for `part in 0..threads` on that many threads at once and returns the
-/// largest result (a time: the slowest part).
-fn on_threads_max<F>(threads: usize, probe: F) -> Result<f64, String>
+/// results in part order.
+fn on_threads<F>(threads: usize, probe: F) -> Result<Vec<f64>, String>
 where
     F: Fn(usize) -> f64 + Sync,
 {
     if threads <= 1 {
-        return Ok(probe(0));
+        return Ok(vec![probe(0)]);
     }
     thread::scope(|s| {
         let probe = &probe;
@@ -278,14 +251,10 @@ where
                 .map_err(|e| format!("cannot start a probe thread: {e}"))?;
             handles.push(h);
         }
-        let mut slowest = 0.0f64;
-        for h in handles {
-            let t = h
-                .join()
-                .map_err(|_| "a probe thread panicked".to_string())?;
-            slowest = slowest.max(t);
-        }
-        Ok(slowest)
+        handles
+            .into_iter()
+            .map(|h| h.join().map_err(|_| "a probe thread panicked".to_string()))
+            .collect()
     })
 }
 
@@ -357,17 +326,21 @@ pub fn run(
             })
             .collect()
     };
-    let stream = on_threads(threads, |part| {
+    // Rates add up over the threads; a time is the slowest thread's.
+    let stream: f64 = on_threads(threads, |part| {
         let (lo, hi) = parts.get(part).copied().unwrap_or((0, 0));
         stream_probe(
             order.get(lo * n..hi * n).unwrap_or(&[]),
             weights.get(lo..hi).unwrap_or(&[]),
             21,
         )
-    })?;
-    let peak = on_threads(threads, |_| peak_probe(2_000_000, 5))?;
-    // The slowest thread's part bounds the parallel time.
-    let indirect = on_threads_max(threads, |part| {
+    })?
+    .iter()
+    .sum();
+    let peak: f64 = on_threads(threads, |_| peak_probe(2_000_000, 5))?
+        .iter()
+        .sum();
+    let indirect = on_threads(threads, |part| {
         let (lo, hi) = parts.get(part).copied().unwrap_or((0, 0));
         IndirectProbe::new(&pi).run(
             order.get(lo * n..hi * n).unwrap_or(&[]),
@@ -375,7 +348,9 @@ pub fn run(
             n,
             21,
         )
-    })?;
+    })?
+    .into_iter()
+    .fold(0.0f64, f64::max);
 
     let work = share_work(n, m, k);
     let achieved = work.flops / share_ns;
