@@ -860,7 +860,8 @@ mod tests {
     fn fused_strict_path_is_bit_identical_to_the_general_path() {
         const N: usize = 16;
         let mut next = xorshift32(0x2545_f491_u32);
-        for case in 0..400 {
+        // Miri runs this about a million times slower: fewer cases there.
+        for case in 0..if cfg!(miri) { 80 } else { 400 } {
             let n = 1 + (next() % N as u32) as usize;
             let (mut w, mut o) = ([0.0f32; 1], [0u16; N]);
             let mut b = Population::<N>::builder(n, Storage::new(&mut w, &mut o)).unwrap();
@@ -881,6 +882,12 @@ mod tests {
                     (next() % 1000) as f32 + 1.0
                 };
                 total += *p;
+            }
+            if total == 0.0 {
+                // Every mass drawn zero: a point mass instead (0 / 0 would be NaN, whose sign
+                // bit is not specified, so two paths need not agree on it; Miri varies it).
+                pi[0] = 1.0;
+                total = 1.0;
             }
             for p in pi.iter_mut().take(n) {
                 *p /= total;
