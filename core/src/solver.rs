@@ -212,6 +212,7 @@ pub fn optimistic_hedge<const N: usize, O: Oracle<N> + ?Sized>(
             // k >= 2 the last iterates lead and the mean lags (`solver_grid`: 105 instances
             // take 2817 evaluations certifying it at every k, 2741 without at k >= 2).
             if k == 1
+                && iterations < opts.max_iter
                 && let Some(m) = mean.get(..n)
             {
                 pop.shares_into(m, k, g_prev);
@@ -246,7 +247,16 @@ pub fn optimistic_hedge<const N: usize, O: Oracle<N> + ?Sized>(
                     *slot = (support, s);
                     n_tried += 1;
                 }
-                let (cand, evals) = polish(pop, opts, from, &support, s, &mut polished, g_prev);
+                // The polish may spend what is left of `max_iter`, no more.
+                let left = opts.max_iter.saturating_sub(iterations);
+                if left == 0 {
+                    break;
+                }
+                let budget = SolveOptions {
+                    max_iter: left,
+                    ..*opts
+                };
+                let (cand, evals) = polish(pop, &budget, from, &support, s, &mut polished, g_prev);
                 iterations = iterations.saturating_add(evals);
                 if cand.exploitability < best.exploitability {
                     best = cand;
@@ -535,8 +545,9 @@ fn support_by_shares(g: &[f32], n: usize, floor: f32) -> Option<([u16; POLISH_MA
 /// Newton on the indifference conditions `g(y) = v` over `support[..s]`, from the masses of `pi`
 /// there. Every step's policy is certified exactly (that evaluation is also the step's
 /// residual); the best policy is written into `out` and its certificate returned, with the number of
-/// share evaluations spent. It stops as soon as a step is certified at `opts.epsilon`: a further
-/// step costs a Jacobian, several share evaluations' worth. `scratch` holds `n` floats.
+/// share evaluations spent, at most `opts.max_iter`. It stops as soon as a step is certified at
+/// `opts.epsilon`: a further step costs a Jacobian, several share evaluations' worth. `scratch`
+/// holds `n` floats.
 fn polish<const N: usize, O: Oracle<N> + ?Sized>(
     pop: &O,
     opts: &SolveOptions,
@@ -577,7 +588,8 @@ fn polish<const N: usize, O: Oracle<N> + ?Sized>(
     let mut sys = [0.0f32; SYS * SYS];
     let mut rhs = [0.0f64; SYS];
     let mut b32 = [0.0f32; SYS];
-    for step in 0..NEWTON_STEPS {
+    let steps = NEWTON_STEPS.min(opts.max_iter as usize);
+    for step in 0..steps {
         fill(
             &mut cur,
             support.get(..s).unwrap_or(&[]),
@@ -646,7 +658,7 @@ fn polish<const N: usize, O: Oracle<N> + ?Sized>(
             || res < NEWTON_TOL
             || (step >= 1 && res > 0.5 * prev_res)
             || stale >= 2
-            || step + 1 == NEWTON_STEPS
+            || step + 1 == steps
         {
             break;
         }

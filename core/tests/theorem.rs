@@ -96,3 +96,36 @@ fn impartial_culture_mallows_plackett_luce() {
         }
     }
 }
+
+/// `max_iter` caps every share evaluation, the polish's and the running mean's included, and
+/// what is deployed at the cap is still certified exactly.
+#[test]
+fn the_iteration_cap_is_a_cap() {
+    for (case, (n, m, k)) in [
+        (6usize, 30usize, 1u32),
+        (12, 40, 3),
+        (24, 60, 5),
+        (40, 80, 2),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut owned = Owned::new(n, m);
+        let mut b = Population::<64>::builder(n, owned.storage()).unwrap();
+        synthetic::mallows(&mut b, m, 0.8, &mut rng(77 + case as u64)).unwrap();
+        let pop = b.finish().unwrap();
+        for cap in [1u32, 2, 3, 8, 9, 16, 17, 18, 33, 64, 65] {
+            let mut pi = vec![0.0f32; n];
+            // An unreachable target: the cap is what stops it.
+            let opts = SolveOptions::new(k).epsilon(0.0).max_iter(cap);
+            let sol = optimistic_hedge(&pop, &opts, &mut pi).unwrap();
+            assert!(
+                sol.iterations <= cap,
+                "n={n} k={k} cap={cap}: {} evaluations",
+                sol.iterations
+            );
+            let c = ualign::certificate::certify(&pop, &pi, k).unwrap();
+            assert_eq!(c, sol.certificate, "n={n} k={k} cap={cap}");
+        }
+    }
+}
