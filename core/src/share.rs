@@ -559,8 +559,8 @@ pub(crate) fn jacobian_unchecked<const N: usize>(
     // Class numbers as f32 (exact below 2^24): compared against f32 entries in `add_row`, the
     // masks have the entries' width.
     let mut class = [0.0f32; N]; // class number of each candidate, 0 = top
-    let mut da = [0.0f32; N]; // per support member
-    let mut dab = [0.0f32; N]; // dS/da + dS/db per support member
+    let mut a_of = [0.0f32; N]; // a = b + c of each candidate, for this user
+    let mut b_of = [0.0f32; N]; // b of each candidate, for this user
     let mut cls_s = [0.0f32; N]; // class of each support member
     // Per support member: a, then w dS/da (a tie); b, then w (dS/da + dS/db) (strictly below).
     let mut d_same = [0.0f32; N];
@@ -600,10 +600,9 @@ pub(crate) fn jacobian_unchecked<const N: usize>(
                 lower.get(p),
             ) {
                 *slot = cls;
-                // Park a and b of this candidate in the derivative arrays, indexed by candidate.
                 if let (Some(x), Some(y)) = (
-                    da.get_mut((e & INDEX) as usize),
-                    dab.get_mut((e & INDEX) as usize),
+                    a_of.get_mut((e & INDEX) as usize),
+                    b_of.get_mut((e & INDEX) as usize),
                 ) {
                     *x = a;
                     *y = b;
@@ -621,8 +620,8 @@ pub(crate) fn jacobian_unchecked<const N: usize>(
         let cls_s = cls_s.get(..s).unwrap_or(&[]);
         // a and b of each support member, then the derivatives of all of them, LANES at a time.
         for ((sa, sb), &y) in d_same.iter_mut().zip(d_below.iter_mut()).zip(support) {
-            *sa = da.get(y as usize).copied().unwrap_or(0.0);
-            *sb = dab.get(y as usize).copied().unwrap_or(0.0);
+            *sa = a_of.get(y as usize).copied().unwrap_or(0.0);
+            *sb = b_of.get(y as usize).copied().unwrap_or(0.0);
         }
         derivative_chunks(&mut d_same, &mut d_below, s, k, w);
         let pairs = d_same.iter().zip(d_below.iter());
