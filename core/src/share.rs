@@ -593,7 +593,9 @@ pub(crate) fn jacobian_unchecked<const N: usize>(
         }
         user_positions(row, pi, &mut mass, &mut upper, &mut lower);
         let mut cls = 0.0f32;
+        let mut flags = 0u16;
         for (p, &e) in row.iter().enumerate() {
+            flags |= e;
             if let (Some(slot), Some(&a), Some(&b)) = (
                 class.get_mut((e & INDEX) as usize),
                 upper.get(p),
@@ -628,6 +630,13 @@ pub(crate) fn jacobian_unchecked<const N: usize>(
         if blocked {
             if in_order {
                 add_user_in_order(row, &slot_of, &d_same, &d_below, s, &mut acc);
+            } else if flags & TIE_NEXT == 0 {
+                // A strict order: only the member itself ties with itself.
+                for (i, ((&cy, (&same, &below)), row)) in
+                    cls_s.iter().zip(pairs).zip(acc.chunks_mut(s)).enumerate()
+                {
+                    add_row_strict(row, cls_s, cy, same, below, i);
+                }
             } else {
                 for ((&cy, (&same, &below)), row) in cls_s.iter().zip(pairs).zip(acc.chunks_mut(s))
                 {
@@ -671,6 +680,20 @@ fn add_row<T: Copy + core::ops::AddAssign + From<f32>>(
         } else {
             zero
         };
+    }
+}
+
+/// [`add_row`] for a strict order, where only the row's own member (column `diag`) ties: one
+/// comparison per entry instead of two, then `d_same` on the diagonal. The diagonal gets `+ 0.0`
+/// first, which changes no bit of a sum of non-negative terms, so the row is `add_row`'s, bit for
+/// bit.
+#[inline]
+fn add_row_strict(row: &mut [f32], cls_s: &[f32], cy: f32, d_same: f32, d_below: f32, diag: usize) {
+    for (o, &cz) in row.iter_mut().zip(cls_s) {
+        *o += if cz > cy { d_below } else { 0.0 };
+    }
+    if let Some(o) = row.get_mut(diag) {
+        *o += d_same;
     }
 }
 
@@ -924,8 +947,9 @@ mod tests {
         }
     }
 
-    /// The Jacobian rows added in each user's order (what a Cortex-M runs) are the same bits as
-    /// the rows of `add_row`, over many users with ties and supports of every size.
+    /// The Jacobian rows added in each user's order (what a Cortex-M runs), and the strict rows
+    /// of strict users, are the same bits as the rows of `add_row`, over many users with ties
+    /// and supports of every size.
     #[test]
     fn in_order_jacobian_rows_are_bit_identical_to_add_row() {
         const N: usize = 12;
@@ -962,6 +986,8 @@ mod tests {
                 slot_of[y as usize] = i as u16;
             }
             let (mut by_row, mut in_order) = ([0.0f32; N * N], [0.0f32; N * N]);
+            // The strict rows, for the users whose order is strict (the others as by_row).
+            let mut strict_rows = [0.0f32; N * N];
             for row in pop.order_rows().chunks_exact(n) {
                 let mut class = [0.0f32; N];
                 let mut c = 0.0f32;
@@ -974,19 +1000,34 @@ mod tests {
                 let cls_s: [f32; N] = core::array::from_fn(|i| class[support[i] as usize]);
                 let same: [f32; N] = core::array::from_fn(|_| (next() % 1000) as f32 * 1e-3);
                 let below: [f32; N] = core::array::from_fn(|_| (next() % 1000) as f32 * 1e-3);
+                let strict = row.iter().all(|&e| e & TIE_NEXT == 0);
                 for i in 0..s {
+                    let cells = i * s..(i + 1) * s;
                     add_row(
-                        &mut by_row[i * s..(i + 1) * s],
+                        &mut by_row[cells.clone()],
                         &cls_s[..s],
                         cls_s[i],
                         same[i],
                         below[i],
                     );
+                    if strict {
+                        let r = &mut strict_rows[cells];
+                        add_row_strict(r, &cls_s[..s], cls_s[i], same[i], below[i], i);
+                    } else {
+                        add_row(
+                            &mut strict_rows[cells],
+                            &cls_s[..s],
+                            cls_s[i],
+                            same[i],
+                            below[i],
+                        );
+                    }
                 }
                 add_user_in_order(row, &slot_of, &same, &below, s, &mut in_order);
             }
-            for (a, b) in by_row.iter().zip(&in_order) {
+            for ((a, b), c) in by_row.iter().zip(&in_order).zip(&strict_rows) {
                 assert_eq!(a.to_bits(), b.to_bits(), "case {case}");
+                assert_eq!(a.to_bits(), c.to_bits(), "case {case}, strict rows");
             }
         }
     }
