@@ -76,7 +76,7 @@ impl<'a, const N: usize> Margins<'a, N> {
             }
             return Ok(Margins { pop, a });
         }
-        // The upper triangle (diagonal tiles whole), users in blocks: each tile of `A` stays in
+        // The upper triangle, users in blocks: each tile of `A` stays in
         // L1 while a block of users adds into it, instead of every user streaming the whole
         // matrix (8 n^2 bytes) through the cache. Each entry still adds the users one by one, in
         // order, in f64. The lower triangle follows from `A[z][y] = W - A[y][z]`.
@@ -117,11 +117,16 @@ impl<'a, const N: usize> Margins<'a, N> {
                             continue;
                         };
                         for (y, &cy) in (ty..).zip(cls_y) {
-                            let Some(a_row) = a.get_mut(y * n + tz..y * n + z_end) else {
+                            // In a diagonal tile only the columns from the diagonal on: the
+                            // entries left of it come from `W - A[z][y]` below.
+                            let z0 = if ty == tz { y } else { tz };
+                            let (Some(a_row), Some(cls_z)) =
+                                (a.get_mut(y * n + z0..y * n + z_end), cls_z.get(z0 - tz..))
+                            else {
                                 continue;
                             };
                             if st {
-                                let diag = (tz..z_end).contains(&y).then(|| y - tz);
+                                let diag = (ty == tz).then_some(0);
                                 add_row_strict(a_row, cls_z, cy, w, diag);
                             } else {
                                 add_row(a_row, cls_z, cy, w);
