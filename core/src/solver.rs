@@ -230,7 +230,7 @@ pub fn optimistic_hedge<const N: usize, O: Oracle<N> + ?Sized>(
                 let (from, found): (&[f32], _) = match guess {
                     Guess::Shares => {
                         let floor = 1.0 / (k + 1) as f32 - lead_e;
-                        (&lead, support_by_shares(&lead_g, n, floor))
+                        (&lead, support_where(&lead_g, n, |x| x >= floor))
                     }
                     Guess::Mass { mean: true, share } => (&mean, support_guess(&mean, n, share)),
                     Guess::Mass { mean: false, share } => (&lead, support_guess(&lead, n, share)),
@@ -508,38 +508,31 @@ const NEWTON_STEPS: usize = 8;
 /// Residual (max over the support of `|g(y) - v|`) below which Newton stops: the `f32` floor.
 const NEWTON_TOL: f64 = 1e-7;
 
-/// The support guess: the candidates of `pi[..n]` holding more than `threshold` times the largest
-/// mass, or `None` when there are more than [`POLISH_MAX`].
-fn support_guess(pi: &[f32], n: usize, threshold: f32) -> Option<([u16; POLISH_MAX], usize)> {
-    let mut max = 0.0f32;
-    for &p in pi.iter().take(n) {
-        if p > max {
-            max = p;
-        }
-    }
+/// The candidates `y < n` whose `values[y]` passes `keep`, or `None` when there are none or more
+/// than [`POLISH_MAX`]: a support guess.
+fn support_where(
+    values: &[f32],
+    n: usize,
+    keep: impl Fn(f32) -> bool,
+) -> Option<([u16; POLISH_MAX], usize)> {
     let mut support = [0u16; POLISH_MAX];
     let mut s = 0usize;
-    for (y, &p) in pi.iter().enumerate().take(n) {
-        if p > threshold * max {
-            *support.get_mut(s)? = y as u16;
-            s += 1;
-        }
-    }
-    Some((support, s))
-}
-
-/// The candidates `y < n` with `g(y) >= floor`, or `None` when there are more than
-/// [`POLISH_MAX`] (or none).
-fn support_by_shares(g: &[f32], n: usize, floor: f32) -> Option<([u16; POLISH_MAX], usize)> {
-    let mut support = [0u16; POLISH_MAX];
-    let mut s = 0usize;
-    for (y, &x) in g.iter().enumerate().take(n) {
-        if x >= floor {
+    for (y, &x) in values.iter().enumerate().take(n) {
+        if keep(x) {
             *support.get_mut(s)? = y as u16;
             s += 1;
         }
     }
     (s > 0).then_some((support, s))
+}
+
+/// The candidates of `pi[..n]` holding more than `threshold` times the largest mass.
+fn support_guess(pi: &[f32], n: usize, threshold: f32) -> Option<([u16; POLISH_MAX], usize)> {
+    let max = pi
+        .iter()
+        .take(n)
+        .fold(0.0f32, |m, &p| if p > m { p } else { m });
+    support_where(pi, n, |p| p > threshold * max)
 }
 
 /// Newton on the indifference conditions `g(y) = v` over `support[..s]`, from the masses of `pi`
