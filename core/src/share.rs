@@ -366,7 +366,7 @@ fn strict_user<const N: usize>(
 }
 
 /// For one user's order `row`: `upper[p] = b + c` and `lower[p] = b` of the candidate at
-/// position `p`, classes summed from the bottom up.
+/// position `p`, classes summed from the bottom up. Returns whether the order is strict.
 #[inline]
 pub(crate) fn user_positions(
     row: &[u16],
@@ -374,7 +374,7 @@ pub(crate) fn user_positions(
     mass: &mut [f32],
     upper: &mut [f32],
     lower: &mut [f32],
-) {
+) -> bool {
     let mut flags = 0u16;
     for (m, &e) in mass.iter_mut().zip(row) {
         *m = pi.get((e & INDEX) as usize).copied().unwrap_or(0.0);
@@ -388,7 +388,7 @@ pub(crate) fn user_positions(
         let (Some(upper), Some(lower), Some(mass)) =
             (upper.get_mut(..n), lower.get_mut(..n), mass.get(..n))
         else {
-            return;
+            return true;
         };
         let mut below = 0.0f32;
         for ((u, l), &m) in upper.iter_mut().zip(lower.iter_mut()).zip(mass).rev() {
@@ -399,7 +399,7 @@ pub(crate) fn user_positions(
         if below > 1.0 {
             clamp_masses(upper, lower);
         }
-        return;
+        return true;
     }
     let mut below = 0.0f32;
     let mut end = n;
@@ -426,6 +426,7 @@ pub(crate) fn user_positions(
     if below > 1.0 {
         clamp_masses(upper.get_mut(..n).unwrap_or(&mut []), lower);
     }
+    false
 }
 
 /// `value[p] = sum_{i=0..k} upper[p]^i lower[p]^(k-i)` for `p < n`, [`LANES`] at a time.
@@ -591,11 +592,9 @@ pub(crate) fn jacobian_unchecked<const N: usize>(
         if w == 0.0 {
             continue;
         }
-        user_positions(row, pi, &mut mass, &mut upper, &mut lower);
+        let strict = user_positions(row, pi, &mut mass, &mut upper, &mut lower);
         let mut cls = 0.0f32;
-        let mut flags = 0u16;
         for (p, &e) in row.iter().enumerate() {
-            flags |= e;
             if let (Some(slot), Some(&a), Some(&b)) = (
                 class.get_mut((e & INDEX) as usize),
                 upper.get(p),
@@ -630,7 +629,7 @@ pub(crate) fn jacobian_unchecked<const N: usize>(
         if blocked {
             if in_order {
                 add_user_in_order(row, &slot_of, &d_same, &d_below, s, &mut acc);
-            } else if flags & TIE_NEXT == 0 {
+            } else if strict {
                 // A strict order: only the member itself ties with itself.
                 for (i, ((&cy, (&same, &below)), row)) in
                     cls_s.iter().zip(pairs).zip(acc.chunks_mut(s)).enumerate()
