@@ -413,6 +413,21 @@ mod tests {
                 v.get("threads").and_then(|x| x.as_u64()),
                 Some(threads as u64)
             );
+            // The floor is the slowest of its three parts, and the fraction is floor / time.
+            let x = |key: &str| v.get(key).and_then(|x| x.as_f64()).unwrap_or(f64::NAN);
+            let work = share_work(9, 200, 4);
+            let parts = [
+                work.flops / x("peak_flops_per_ns"),
+                work.bytes / x("stream_bytes_per_ns"),
+                x("indirect_ns"),
+            ];
+            let floor = parts.iter().copied().fold(0.0f64, f64::max);
+            assert!(
+                (x("roofline_floor_ns") - floor).abs() <= 1e-9 * floor,
+                "{v}"
+            );
+            let fraction = floor / x("share_ns_median");
+            assert!((x("roofline_fraction") - fraction).abs() <= 1e-12, "{v}");
         }
         Ok(())
     }

@@ -423,6 +423,9 @@ fn bad_frames_get_error_replies_and_the_device_keeps_serving() {
     let len = encode_frame(Kind::Rerank as u8, &[1, 2, 3], &mut out).unwrap();
     s.send(&out[..len]).unwrap();
     expect_error(&mut s, ErrorCode::Malformed, "short payload");
+    let len = encode_frame(Kind::Stack as u8, &[7], &mut out).unwrap();
+    s.send(&out[..len]).unwrap();
+    expect_error(&mut s, ErrorCode::Malformed, "stack request with a payload");
     let len = encode_frame(0x42, &[], &mut out).unwrap();
     s.send(&out[..len]).unwrap();
     let e = expect_error(&mut s, ErrorCode::UnknownKind, "unknown kind");
