@@ -110,6 +110,70 @@ fn tiled_matrices_match_direct_counts() {
     }
 }
 
+/// Equal weights go through the byte-counting path (up to 256 candidates, blocks of 128 users):
+/// every entry is then exactly `w` times the number of users preferring `y` to `z` (ties one
+/// half), counted here from the utilities, across block boundaries, with and without ties, and
+/// past 256 candidates (the weighted path) to the same exact value. A block of other weights in
+/// between goes the weighted way and keeps the direct counts.
+#[test]
+fn equal_weights_are_counted_exactly() {
+    let mut r = rng(406);
+    let cases = [
+        (1, 1),
+        (2, 127),
+        (9, 128),
+        (9, 129),
+        (31, 300),
+        (32, 5),
+        (33, 257),
+        (64, 128),
+        (200, 130),
+        (256, 129),
+        (257, 40),
+        (300, 3),
+    ];
+    for (case, &(n, m)) in cases.iter().enumerate() {
+        let levels = if case % 2 == 0 { 3 } else { 1000 };
+        let mut users = random_users(&mut r, n, m, levels);
+        for u in users.iter_mut() {
+            u.weight = 1.0;
+        }
+        let mut owned = Owned::new(n, m);
+        let pop = build::<300>(&mut owned, n, &users).unwrap();
+        let w = pop.weight(0).unwrap() as f64;
+        let mut buf = vec![0.0f64; n * n];
+        let margins = Margins::new(pop, &mut buf).unwrap();
+        for y in 0..n {
+            for z in 0..n {
+                let halves: u32 = users
+                    .iter()
+                    .map(|u| match u.utility[y].partial_cmp(&u.utility[z]) {
+                        Some(core::cmp::Ordering::Greater) => 2,
+                        Some(core::cmp::Ordering::Equal) => 1,
+                        _ => 0,
+                    })
+                    .sum();
+                let exact = w * (halves as f64 / 2.0);
+                let got = margins.get(y, z).unwrap();
+                assert_eq!(got, exact, "case {case} (n {n}, m {m}): A[{y}][{z}]");
+            }
+        }
+    }
+    // 128 users of one weight, then 100 of random weights, then 128 of one weight again.
+    let n = 40;
+    let mut users = random_users(&mut r, n, 356, 4);
+    for (j, u) in users.iter_mut().enumerate() {
+        if !(128..228).contains(&j) {
+            u.weight = 2.0;
+        }
+    }
+    let mut owned = Owned::new(n, users.len());
+    let pop = build::<64>(&mut owned, n, &users).unwrap();
+    let mut buf = vec![0.0f64; n * n];
+    let margins = Margins::new(pop, &mut buf).unwrap();
+    assert_direct_counts(&margins, &users, n, 99);
+}
+
 #[test]
 fn nlhf_through_the_matrix_reaches_the_target_certified_by_the_population() {
     let mut r = rng(405);
