@@ -58,10 +58,11 @@ fn oracle(c: &mut Criterion) {
         // k = 1 through the margin matrix, building the matrix included (what HiGHS is
         // compared with: margins + LP).
         let mut buf = vec![0.0f64; pop.n() * pop.n()];
+        let mut work = vec![0.0f64; (pop.n() + 1) * (pop.n() + 1)];
         group.bench_function(BenchmarkId::new("nlhf-margins-1e-6", name), |b| {
             b.iter(|| {
                 let margins = Margins::new(pop, &mut buf).unwrap();
-                nlhf_margins(&margins, black_box(1e-6), 10_000, &mut policy).unwrap()
+                nlhf_margins(&margins, black_box(1e-6), 10_000, &mut policy, &mut work).unwrap()
             })
         });
     }

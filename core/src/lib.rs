@@ -14,7 +14,8 @@
 //! 3. [`certificate`]: worst-case win rate, exploitability and worst opponent of `(pi, k)`.
 //! 4. [`solver`]: Hedge (time-mixture certificate), optimistic Hedge (last iterate certificate),
 //!    and the NLHF baseline (`k = 1`).
-//!    [`margins`] holds the `k = 1` game as an `n x n` matrix, which makes NLHF cheap.
+//!    [`margins`] holds the `k = 1` game as an `n x n` matrix, which makes NLHF cheap: a few
+//!    simplex pivots give its exact maximal lottery ([`solver::nlhf_margins`]).
 //! 5. [`opponents`]: the worst opponent that itself shows `l` responses.
 //! 6. [`sampling`]: seeded picks, distinct picks, candidates ordered by mass.
 //! 7. [`synthetic`]: impartial-culture, Mallows and Plackett-Luce populations for tests and
@@ -53,6 +54,7 @@ pub mod opponents;
 pub mod population;
 pub mod sampling;
 pub mod share;
+mod simplex;
 pub mod solver;
 pub mod synthetic;
 

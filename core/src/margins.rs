@@ -97,6 +97,11 @@ impl<'a, const N: usize> Margins<'a, N> {
         self.a.get(y * n + z).copied()
     }
 
+    /// `A`, row-major `n x n`.
+    pub fn matrix(&self) -> &'a [f64] {
+        self.a
+    }
+
     /// The population the matrix was built from.
     pub fn population(&self) -> &Population<'a, N> {
         &self.pop

@@ -294,21 +294,65 @@ pub fn nlhf<const N: usize, O: Oracle<N> + ?Sized>(
     optimistic_hedge::<N, O>(pop, &opts, policy)
 }
 
-/// NLHF through the margin matrix: [`optimistic_hedge`] at `k = 1` on `margins` (no pass over
-/// the users per round), then the deployed policy certified again through the population, so the
-/// certificate comes from the same route as [`crate::certificate::certify`].
+/// NLHF through the margin matrix: the exact maximal lottery of `A` by the simplex method (a few
+/// pivots of `O(n^2)` each; `work` holds its `(n + 1)^2` tableau), certified through the
+/// population, so the certificate comes from the same route as
+/// [`crate::certificate::certify`]. Should that certificate miss `epsilon` (rounding to `f32`) or
+/// the simplex not finish in `max_iter` pivots, [`optimistic_hedge`] at `k = 1` on `margins`
+/// takes over with what is left of `max_iter`. `iterations` counts pivots and share evaluations.
 ///
-/// Errors: [`Error::InvalidEpsilon`], [`Error::LengthMismatch`].
+/// ```
+/// use ualign::{Population, Storage, margins::Margins, solver::nlhf_margins};
+/// // A Condorcet cycle: a > b > c, b > c > a, c > a > b. The maximal lottery is uniform.
+/// let (mut w, mut o) = ([0.0f32; 3], [0u16; 9]);
+/// let mut b = Population::<4>::builder(3, Storage::new(&mut w, &mut o))?;
+/// b.push_ranking(1.0, [[0], [1], [2]])?;
+/// b.push_ranking(1.0, [[1], [2], [0]])?;
+/// b.push_ranking(1.0, [[2], [0], [1]])?;
+/// let (mut buf, mut work) = ([0.0f64; 9], [0.0f64; 16]);
+/// let margins = Margins::new(b.finish()?, &mut buf)?;
+/// let mut pi = [0.0f32; 3];
+/// let sol = nlhf_margins(&margins, 1e-6, 100, &mut pi, &mut work)?;
+/// assert!(sol.converged && pi.iter().all(|&p| (p - 1.0 / 3.0).abs() < 1e-6));
+/// # Ok::<(), ualign::Error>(())
+/// ```
+///
+/// Errors: [`Error::InvalidEpsilon`], [`Error::LengthMismatch`], [`Error::BufferTooSmall`] when
+/// `work` holds fewer than `(n + 1)^2` values.
 pub fn nlhf_margins<const N: usize>(
     margins: &Margins<'_, N>,
     epsilon: f32,
     max_iter: u32,
     policy: &mut [f32],
+    work: &mut [f64],
 ) -> Result<Solution, Error> {
-    let sol = nlhf::<N, _>(margins, epsilon, max_iter, policy)?;
-    let certificate = crate::certificate::certify(margins.population(), policy, 1)?;
+    SolveOptions::new(1).epsilon(epsilon).check()?;
+    let n = margins.population().n();
+    if policy.len() != n {
+        return Err(Error::LengthMismatch {
+            expected: n,
+            found: policy.len(),
+        });
+    }
+    let pop = margins.population();
+    let mut pivots = 0;
+    if let Some(p) =
+        crate::simplex::maximal_lottery::<N>(margins.matrix(), n, work, policy, max_iter)?
+    {
+        let certificate = crate::certificate::certify(pop, policy, 1)?;
+        if certificate.exploitability <= epsilon {
+            return Ok(Solution {
+                iterations: p,
+                converged: true,
+                certificate,
+            });
+        }
+        pivots = p;
+    }
+    let sol = nlhf::<N, _>(margins, epsilon, max_iter.saturating_sub(pivots), policy)?;
+    let certificate = crate::certificate::certify(pop, policy, 1)?;
     Ok(Solution {
-        iterations: sol.iterations,
+        iterations: sol.iterations.saturating_add(pivots),
         converged: certificate.exploitability <= epsilon,
         certificate,
     })

@@ -188,7 +188,8 @@ fn nlhf_through_the_matrix_reaches_the_target_certified_by_the_population() {
         let mut buf = vec![0.0f64; n * n];
         let margins = Margins::new(pop, &mut buf).unwrap();
         let mut pi = vec![0.0f32; n];
-        let sol = nlhf_margins(&margins, 1e-6, 50_000, &mut pi).unwrap();
+        let mut work = vec![0.0f64; (n + 1) * (n + 1)];
+        let sol = nlhf_margins(&margins, 1e-6, 50_000, &mut pi, &mut work).unwrap();
         assert!(sol.converged, "case {case}: {sol:?}");
         let c = ualign::certificate::certify(&pop, &pi, 1).unwrap();
         assert_eq!(c, sol.certificate);
@@ -197,6 +198,78 @@ fn nlhf_through_the_matrix_reaches_the_target_certified_by_the_population() {
         let s2 = nlhf(&pop, 1e-6, 50_000, &mut pi2).unwrap();
         assert!((s2.certificate.worst_case_win_rate - c.worst_case_win_rate).abs() < 2e-6);
     }
+}
+
+/// The simplex ends NLHF in a few pivots (a budget of `2 n + 4` leaves the dynamics no room to
+/// reach `1e-6`) with an equilibrium by definition (SPEC §3): `A pi <= W / 2` entrywise, computed
+/// here in `f64` from the matrix, on random profiles with many ties (degenerate tableaux),
+/// all-indifferent users, equal and unequal weights; the certificate is the population's.
+#[test]
+fn the_simplex_gives_the_maximal_lottery_in_a_few_pivots() {
+    let mut r = rng(407);
+    for case in 0..300 {
+        let n = 1 + (r.next_u32() % 40) as usize;
+        let m = 1 + (r.next_u32() % 80) as usize;
+        let levels = 1 + r.next_u32() % 6;
+        let mut users = random_users(&mut r, n, m, levels);
+        if case % 3 == 0 {
+            for u in users.iter_mut() {
+                u.weight = 1.0;
+            }
+        }
+        let mut owned = Owned::new(n, m);
+        let pop = build::<40>(&mut owned, n, &users).unwrap();
+        let mut buf = vec![0.0f64; n * n];
+        let margins = Margins::new(pop, &mut buf).unwrap();
+        let mut pi = vec![0.0f32; n];
+        let mut work = vec![0.0f64; (n + 1) * (n + 1)];
+        let budget = 2 * n as u32 + 4;
+        let sol = nlhf_margins(&margins, 1e-6, budget, &mut pi, &mut work).unwrap();
+        assert!(
+            sol.converged && sol.iterations <= budget,
+            "case {case}: {sol:?}"
+        );
+        assert!(pi.iter().all(|&p| p >= 0.0));
+        assert!((pi.iter().map(|&p| p as f64).sum::<f64>() - 1.0).abs() < 1e-6);
+        let half = margins.get(0, 0).unwrap();
+        for y in 0..n {
+            let g: f64 = (0..n)
+                .map(|z| margins.get(y, z).unwrap() * pi[z] as f64)
+                .sum();
+            assert!(g <= half + 1e-6, "case {case}: g({y}) = {g} > {half}");
+        }
+        let c = ualign::certificate::certify(&pop, &pi, 1).unwrap();
+        assert_eq!(c, sol.certificate);
+    }
+}
+
+/// SPEC §7's exact cases at `k = 1`: the majority's favourite alone; a Condorcet cycle uniform.
+#[test]
+fn the_simplex_solves_the_exact_cases() {
+    let users = majority_minority();
+    let mut owned = Owned::new(3, 2);
+    let pop = build::<4>(&mut owned, 3, &users).unwrap();
+    let (mut buf, mut work, mut pi) = ([0.0f64; 9], [0.0f64; 16], [0.0f32; 3]);
+    let margins = Margins::new(pop, &mut buf).unwrap();
+    let sol = nlhf_margins(&margins, 1e-6, 10, &mut pi, &mut work).unwrap();
+    assert_eq!(pi, [1.0, 0.0, 0.0]);
+    assert!(sol.converged);
+    let users = cyclic(5);
+    let mut owned = Owned::new(5, 5);
+    let pop = build::<8>(&mut owned, 5, &users).unwrap();
+    let (mut buf, mut work, mut pi) = ([0.0f64; 25], [0.0f64; 36], [0.0f32; 5]);
+    let margins = Margins::new(pop, &mut buf).unwrap();
+    let sol = nlhf_margins(&margins, 1e-6, 20, &mut pi, &mut work).unwrap();
+    assert!(sol.converged, "{sol:?}");
+    assert!(pi.iter().all(|&p| (p - 0.2).abs() < 1e-6), "{pi:?}");
+    // A tableau smaller than (n + 1)^2 is refused.
+    assert_eq!(
+        nlhf_margins(&margins, 1e-6, 20, &mut pi, &mut work[..35]).err(),
+        Some(ualign::Error::BufferTooSmall {
+            needed: 36,
+            found: 35
+        })
+    );
 }
 
 #[test]

@@ -257,8 +257,9 @@ pub const MARGINS_MAX_N: usize = 256;
 pub fn solve_nlhf(pop: &Pop<'_>, eps: f32, max_iter: u32, policy: &mut [f32]) -> Result<Solution> {
     if pop.n() <= MARGINS_MAX_N {
         let mut buf = vec![0.0f64; pop.n() * pop.n()];
+        let mut work = vec![0.0f64; (pop.n() + 1) * (pop.n() + 1)];
         let margins = Margins::new(*pop, &mut buf).map_err(core)?;
-        nlhf_margins(&margins, eps, max_iter, policy).map_err(core)
+        nlhf_margins(&margins, eps, max_iter, policy, &mut work).map_err(core)
     } else {
         let oracle = ThreadedOracle::new(*pop, threads_for(pop, 1, 0));
         nlhf::<CAPACITY, _>(&oracle, eps, max_iter, policy).map_err(core)
