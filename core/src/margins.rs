@@ -46,6 +46,9 @@ impl<'a, const N: usize> Margins<'a, N> {
     /// # Ok::<(), ualign::Error>(())
     /// ```
     ///
+    /// Stack: about `192 N` bytes of scratch (a byte per candidate for each of 128 user types,
+    /// and eight user types' `f64` class numbers).
+    ///
     /// Errors: [`Error::BufferTooSmall`].
     pub fn new(pop: Population<'a, N>, buf: &'a mut [f64]) -> Result<Self, Error> {
         let n = pop.n();
