@@ -39,6 +39,9 @@ pub(crate) fn maximal_lottery<const N: usize>(
     if n > N {
         return Err(Error::TooManyCandidates { n, capacity: N });
     }
+    if n == 0 {
+        return Ok(None);
+    }
     let w = n + 1;
     let cells = w.saturating_mul(w);
     let found = work.len();
@@ -46,8 +49,11 @@ pub(crate) fn maximal_lottery<const N: usize>(
         needed: cells,
         found,
     })?;
-    for (row, a_row) in t.chunks_exact_mut(w).zip(a.chunks_exact(n)) {
-        row.get_mut(..n).unwrap_or(&mut []).copy_from_slice(a_row);
+    for (i, row) in t.chunks_exact_mut(w).take(n).enumerate() {
+        let a_row = a.get(i * n..(i + 1) * n).unwrap_or(&[]);
+        for (x, &y) in row.iter_mut().zip(a_row) {
+            *x = y;
+        }
         if let Some(b) = row.get_mut(n) {
             *b = 1.0;
         }
@@ -161,8 +167,12 @@ fn pivot(t: &mut [f64], w: usize, p: usize, q: usize) {
     }
     // Rows other than `p`: subtract their column-`q` multiple of the scaled pivot row. The pivot
     // row is split off so that both can be borrowed at once.
-    let (before, rest) = t.split_at_mut(p * w);
-    let (pr, after) = rest.split_at_mut(w);
+    let Some((before, rest)) = t.split_at_mut_checked(p * w) else {
+        return;
+    };
+    let Some((pr, after)) = rest.split_at_mut_checked(w) else {
+        return;
+    };
     for row in before.chunks_exact_mut(w).chain(after.chunks_exact_mut(w)) {
         let Some(&f) = row.get(q) else { continue };
         if f == 0.0 {

@@ -15,8 +15,8 @@ use core::ptr::read_volatile;
 use rand_xoshiro::Xoshiro128PlusPlus;
 use rand_xoshiro::rand_core::SeedableRng;
 use ualign::{
-    Certificate, Error, Population, Storage, certificate, float, opponents, sampling, share,
-    share::Oracle, solver, synthetic,
+    Certificate, Error, Population, Storage, certificate, float, margins, opponents, sampling,
+    share, share::Oracle, solver, synthetic,
 };
 
 /// Candidate capacity of the probe.
@@ -265,6 +265,36 @@ fn run() {
         l,
         word(592) as u64,
     )));
+
+    // The k = 1 matrix: its build (both paths), its oracle, and NLHF through it (the simplex,
+    // then the dynamics when the certificate misses epsilon).
+    let mut abuf = [0.0f64; N * N];
+    let alen = usize_at(676).min(N * N);
+    if let Some(margins) = check(margins::Margins::new(
+        pop,
+        abuf.get_mut(..alen).unwrap_or(&mut []),
+    )) {
+        sink(margins.get(usize_at(680), usize_at(684)));
+        sink(margins.matrix().len());
+        sink(margins.population().m());
+        margins.shares_into(pi_in, k, g_out);
+        margins.jacobian_into(
+            pi_in,
+            k,
+            support.get(..slen).unwrap_or(&[]),
+            usize_at(536),
+            &mut jac,
+        );
+        let mut work = [0.0f64; (N + 1) * (N + 1)];
+        let wlen = usize_at(688).min((N + 1) * (N + 1));
+        sink(check(solver::nlhf_margins(
+            &margins,
+            f32_at(692),
+            word(696),
+            policy,
+            work.get_mut(..wlen).unwrap_or(&mut []),
+        )));
+    }
 
     sink(sampling::unit_f32(&mut rng));
     sink(sampling::below(&mut rng, word(596)));
