@@ -9,7 +9,7 @@
 //! With `n m k seed epsilon` it traces one solve instead: every share evaluation (with the
 //! exploitability of the policy evaluated and its support size) and every Jacobian.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use ualign::{
     Population,
     certificate::Certificate,
@@ -23,6 +23,7 @@ use ualign_benches::{CAPACITY, IcStore};
 struct Traced<'a, 'p> {
     pop: &'a Population<'p, CAPACITY>,
     log: Option<RefCell<Vec<String>>>,
+    jacobians: Cell<u64>,
 }
 
 impl Oracle<CAPACITY> for Traced<'_, '_> {
@@ -41,6 +42,7 @@ impl Oracle<CAPACITY> for Traced<'_, '_> {
     }
     fn jacobian_into(&self, pi: &[f32], k: u32, support: &[u16], stride: usize, out: &mut [f32]) {
         self.pop.jacobian_into(pi, k, support, stride, out);
+        self.jacobians.set(self.jacobians.get() + 1);
         if let Some(log) = &self.log {
             log.borrow_mut()
                 .push(format!("jacobian  support {}", support.len()));
@@ -48,12 +50,14 @@ impl Oracle<CAPACITY> for Traced<'_, '_> {
     }
 }
 
-fn solve(n: usize, m: usize, k: u32, seed: u64, epsilon: f32, trace: bool) -> Solution {
+/// One solve, and the Jacobians it took.
+fn solve(n: usize, m: usize, k: u32, seed: u64, epsilon: f32, trace: bool) -> (Solution, u64) {
     let mut store = IcStore::new(n, m, seed);
     let pop = store.population().expect("a valid grid instance");
     let oracle = Traced {
         pop: &pop,
         log: trace.then(|| RefCell::new(Vec::new())),
+        jacobians: Cell::new(0),
     };
     let mut pi = vec![0.0f32; n];
     let opts = SolveOptions::new(k).epsilon(epsilon);
@@ -64,16 +68,18 @@ fn solve(n: usize, m: usize, k: u32, seed: u64, epsilon: f32, trace: bool) -> So
         }
         println!("{sol:?}");
     }
-    sol
+    (sol, oracle.jacobians.get())
 }
 
 fn grid(name: &str, sizes: &[(usize, usize)], ks: &[u32], epsilon: f32) {
     let (mut total, mut worst, mut failed, mut count) = (0u64, 0u32, 0u32, 0u32);
+    let mut jacobians = 0u64;
     for &(n, m) in sizes {
         for &k in ks {
             for seed in 5..8 {
-                let sol = solve(n, m, k, seed, epsilon, false);
+                let (sol, jac) = solve(n, m, k, seed, epsilon, false);
                 total += u64::from(sol.iterations);
+                jacobians += jac;
                 worst = worst.max(sol.iterations);
                 failed += u32::from(!sol.converged);
                 count += 1;
@@ -81,8 +87,8 @@ fn grid(name: &str, sizes: &[(usize, usize)], ks: &[u32], epsilon: f32) {
         }
     }
     println!(
-        "{name}: {count} instances to {epsilon:e}: {total} share evaluations, worst {worst}, \
-         {failed} not converged"
+        "{name}: {count} instances to {epsilon:e}: {total} share evaluations and {jacobians} \
+         Jacobians, worst {worst} evaluations, {failed} not converged"
     );
 }
 
@@ -97,7 +103,7 @@ fn main() {
             parse(seed) as u64,
             parse(eps) as f32,
         );
-        solve(n, m, k, seed, eps, true);
+        let _ = solve(n, m, k, seed, eps, true);
         // Timed without the log (population build excluded): the best of five.
         let mut store = IcStore::new(n, m, seed);
         let pop = store.population().expect("a valid grid instance");
