@@ -24,8 +24,9 @@ use crate::Error;
 const TOL: f64 = 1e-12;
 
 /// Writes into `policy` a maximal lottery of the `n x n` row-major matrix `a` (`A` above) and
-/// returns the pivots taken, or `None` when `max_pivots` were not enough or the tableau lost its
-/// way numerically (no improving pivot with a positive entry), `policy` then unspecified.
+/// returns the pivots taken and whether it got there: not when `max_pivots` were not enough or
+/// the tableau lost its way numerically (no improving pivot with a positive entry), `policy` then
+/// unspecified.
 ///
 /// Errors: [`Error::BufferTooSmall`] when `work` holds fewer than `(n + 1)^2` values,
 /// [`Error::TooManyCandidates`] above `N`.
@@ -35,12 +36,12 @@ pub(crate) fn maximal_lottery<const N: usize>(
     work: &mut [f64],
     policy: &mut [f32],
     max_pivots: u32,
-) -> Result<Option<u32>, Error> {
+) -> Result<(u32, bool), Error> {
     if n > N {
         return Err(Error::TooManyCandidates { n, capacity: N });
     }
     if n == 0 {
-        return Ok(None);
+        return Ok((0, false));
     }
     let w = n + 1;
     let cells = w.saturating_mul(w);
@@ -101,7 +102,7 @@ pub(crate) fn maximal_lottery<const N: usize>(
         };
         let Some(q) = entering else { break };
         if pivots >= max_pivots {
-            return Ok(None);
+            return Ok((pivots, false));
         }
         // Ratio test; ties to the lowest basic label (Bland).
         let mut leaving: Option<(usize, f64, u16)> = None;
@@ -122,7 +123,7 @@ pub(crate) fn maximal_lottery<const N: usize>(
             }
         }
         let Some((p, ratio, _)) = leaving else {
-            return Ok(None);
+            return Ok((pivots, false));
         };
         degenerate = ratio <= TOL;
         pivot(t, w, p, q);
@@ -142,14 +143,14 @@ pub(crate) fn maximal_lottery<const N: usize>(
         }
     }
     if sum.is_nan() || sum <= 0.0 {
-        return Ok(None);
+        return Ok((pivots, false));
     }
     for (row, &label) in t.chunks_exact(w).zip(&basic).take(n) {
         if let (Some(&u), Some(x)) = (row.get(n), policy.get_mut(label as usize)) {
             *x = (positive(u) / sum) as f32;
         }
     }
-    Ok(Some(pivots))
+    Ok((pivots, true))
 }
 
 /// Tucker's exchange of basic row `p` and non-basic column `q` in the `w`-wide tableau `t`.

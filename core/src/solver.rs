@@ -26,8 +26,8 @@
 //!   solver also tries Newton's method on the indifference conditions `g(y) = v` over a guessed
 //!   support (at most [`POLISH_MAX`] candidates): first the candidates with the highest shares in
 //!   the best iterate of the dynamics (complementary slackness: at an equilibrium the support is
-//!   where the shares peak), then those with most mass. Candidates outside that beat the value join, candidates whose
-//!   mass turns negative leave. At `k = 1` the conditions are linear and one step lands on the
+//!   where the shares peak), then those with most mass. Candidates outside that beat the value
+//!   join, candidates whose mass turns negative leave. At `k = 1` the conditions are linear and one step lands on the
 //!   maximal lottery once the support is right, which plain optimistic Hedge approaches only
 //!   slowly on matrix games. A polished policy is accepted only when its exact exploitability is
 //!   lower; its share evaluations count as iterations. Newton stops at the first step certified
@@ -305,7 +305,8 @@ pub fn nlhf<const N: usize, O: Oracle<N> + ?Sized>(
 /// population, so the certificate comes from the same route as
 /// [`crate::certificate::certify`]. Should that certificate miss `epsilon` (rounding to `f32`) or
 /// the simplex not finish in `max_iter` pivots, [`optimistic_hedge`] at `k = 1` on `margins`
-/// takes over with what is left of `max_iter`. `iterations` counts pivots and share evaluations.
+/// takes over with what is left of `max_iter`, and the better certified of the two policies is
+/// deployed. `iterations` counts pivots and share evaluations, at most `max_iter` in all.
 ///
 /// ```
 /// use ualign::{Population, Storage, margins::Margins, solver::nlhf_margins};
@@ -341,24 +342,46 @@ pub fn nlhf_margins<const N: usize>(
         });
     }
     let pop = margins.population();
-    let mut pivots = 0;
-    if let Some(p) =
-        crate::simplex::maximal_lottery::<N>(margins.matrix(), n, work, policy, max_iter)?
-    {
+    let (pivots, solved) =
+        crate::simplex::maximal_lottery::<N>(margins.matrix(), n, work, policy, max_iter)?;
+    let mut exact = None;
+    if solved {
         let certificate = crate::certificate::certify(pop, policy, 1)?;
         if certificate.exploitability <= epsilon {
             return Ok(Solution {
-                iterations: p,
+                iterations: pivots,
                 converged: true,
                 certificate,
             });
         }
-        pivots = p;
+        // Kept in case the dynamics end further from the target.
+        let mut kept = [0.0f32; N];
+        for (k, &p) in kept.iter_mut().zip(policy.iter()) {
+            *k = p;
+        }
+        exact = Some((kept, certificate));
     }
-    let sol = nlhf::<N, _>(margins, epsilon, max_iter.saturating_sub(pivots), policy)?;
-    let certificate = crate::certificate::certify(pop, policy, 1)?;
+    let left = max_iter.saturating_sub(pivots);
+    let dynamics = if left > 0 {
+        nlhf::<N, _>(margins, epsilon, left, policy)?.iterations
+    } else {
+        // No budget left: the uniform policy, certified like any other.
+        for p in policy.iter_mut() {
+            *p = 1.0 / n as f32;
+        }
+        0
+    };
+    let mut certificate = crate::certificate::certify(pop, policy, 1)?;
+    if let Some((kept, c)) = exact
+        && c.exploitability < certificate.exploitability
+    {
+        for (p, &k) in policy.iter_mut().zip(kept.iter()) {
+            *p = k;
+        }
+        certificate = c;
+    }
     Ok(Solution {
-        iterations: sol.iterations.saturating_add(pivots),
+        iterations: dynamics.saturating_add(pivots),
         converged: certificate.exploitability <= epsilon,
         certificate,
     })

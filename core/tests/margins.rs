@@ -240,6 +240,15 @@ fn the_simplex_gives_the_maximal_lottery_in_a_few_pivots() {
         }
         let c = ualign::certificate::certify(&pop, &pi, 1).unwrap();
         assert_eq!(c, sol.certificate);
+        // A cap below the pivots the simplex needs holds for pivots and dynamics together.
+        if sol.iterations > 1 {
+            let cap = sol.iterations - 1;
+            let capped = nlhf_margins(&margins, 1e-6, cap, &mut pi, &mut work).unwrap();
+            assert!(
+                capped.iterations <= cap,
+                "case {case}: {capped:?} over {cap}"
+            );
+        }
     }
 }
 
