@@ -80,9 +80,14 @@ pub(crate) fn check_k(k: u32) -> Result<(), Error> {
     }
 }
 
+/// Longest slice [`sort_by`] sorts by insertion: a user's order of 16 candidates took 1,900
+/// Cortex-M4F instructions by heapsort.
+const INSERTION_MAX: usize = 24;
+
 /// Sorts `v` by `less`, a strict total order (so the result is the same as any other sort's),
 /// by heapsort: `O(len log len)`, in place, and without the order-violation panic of
-/// `slice::sort_unstable_by`, so core stays panic-free (see ROBUSTNESS.md).
+/// `slice::sort_unstable_by`, so core stays panic-free (see ROBUSTNESS.md). Up to
+/// [`INSERTION_MAX`] items, insertion sort, which does fewer comparisons there.
 pub(crate) fn sort_by<T, F>(v: &mut [T], mut cmp: F)
 where
     F: FnMut(&T, &T) -> core::cmp::Ordering,
@@ -91,6 +96,16 @@ where
         (Some(x), Some(y)) => cmp(x, y) == core::cmp::Ordering::Less,
         _ => false,
     };
+    if v.len() <= INSERTION_MAX {
+        for i in 1..v.len() {
+            let mut j = i;
+            while j > 0 && less(v, j, j - 1) {
+                v.swap(j - 1, j);
+                j -= 1;
+            }
+        }
+        return;
+    }
     // Sift `node` down within `v[..end]` (a max-heap under `less`).
     let mut sift = |v: &mut [T], mut node: usize, end: usize| {
         loop {
@@ -124,12 +139,13 @@ where
 
 #[cfg(test)]
 mod tests {
-    /// The heapsort gives exactly what the standard sort gives under a strict total order.
+    /// Both sorts (insertion up to `INSERTION_MAX` items, heapsort above) give exactly what the
+    /// standard sort gives under a strict total order.
     #[test]
     fn sort_by_matches_the_standard_sort() {
         let mut state = 0x9e37_79b9_u32;
         // Miri runs this about a million times slower: fewer lengths there.
-        let lens = if cfg!(miri) { 24 } else { 200 };
+        let lens = if cfg!(miri) { 32 } else { 200 };
         for len in 0..lens {
             let mut a = [0u16; 200];
             for x in a.iter_mut().take(len) {
