@@ -129,7 +129,8 @@ pub struct SolveReport {
     pub candidates: Vec<String>,
     /// The policy, in input order. For Hedge: the average of the iterates (not certified).
     pub policy: Vec<f64>,
-    /// Share evaluations.
+    /// Share evaluations; at `k = 1` through the margin matrix, simplex pivots (plus the
+    /// evaluations of the dynamics, should the simplex's policy miss `--eps`).
     pub iterations: u32,
     /// `optimistic` or `hedge`.
     pub method: &'static str,
@@ -163,7 +164,7 @@ pub struct Solved {
     pub policy: Vec<f32>,
     /// The certificate of what is deployed.
     pub certificate: Certificate,
-    /// Share evaluations.
+    /// Share evaluations (pivots at `k = 1` through the margin matrix, see [`SolveReport`]).
     pub iterations: u32,
     /// Converged to `eps`.
     pub converged: bool,
@@ -248,8 +249,9 @@ pub fn threads_for(pop: &Pop<'_>, k: u32, requested: usize) -> usize {
     if work < PARALLEL_WORK { 1 } else { cores() }
 }
 
-/// Largest `n` for which `k = 1` goes through the margin matrix: building it costs `m n^2`, which
-/// pays off while the solver needs more than about `n` share evaluations.
+/// Largest `n` for which `k = 1` goes through the margin matrix (built by byte counting up to 256
+/// candidates, then solved by the simplex in a few `O(n^2)` pivots); above it, the population's
+/// dynamics.
 pub const MARGINS_MAX_N: usize = 256;
 
 /// NLHF (`k = 1`) to `eps` through the margin matrix when `n <= MARGINS_MAX_N`, else through the
