@@ -126,7 +126,10 @@ pub fn optimistic_hedge<const N: usize, O: Oracle<N> + ?Sized>(
     let mut pi = [0.0f32; N];
     let mut g = [0.0f32; N];
     let mut g_prev = [0.0f32; N];
-    let (logits, pi, g, g_prev) = (
+    // The mean's certificate and the polish evaluate into this, not into `g_prev`: the next
+    // optimistic step needs `g_prev` as it was.
+    let mut scratch = [0.0f32; N];
+    let (logits, pi, g, g_prev, scratch) = (
         logits
             .get_mut(..n)
             .ok_or(Error::TooManyCandidates { n, capacity: N })?,
@@ -135,6 +138,9 @@ pub fn optimistic_hedge<const N: usize, O: Oracle<N> + ?Sized>(
         g.get_mut(..n)
             .ok_or(Error::TooManyCandidates { n, capacity: N })?,
         g_prev
+            .get_mut(..n)
+            .ok_or(Error::TooManyCandidates { n, capacity: N })?,
+        scratch
             .get_mut(..n)
             .ok_or(Error::TooManyCandidates { n, capacity: N })?,
     );
@@ -221,9 +227,9 @@ pub fn optimistic_hedge<const N: usize, O: Oracle<N> + ?Sized>(
                 && iterations < opts.max_iter
                 && let Some(m) = mean.get(..n)
             {
-                pop.shares_into(m, k, g_prev);
+                pop.shares_into(m, k, scratch);
                 iterations = iterations.saturating_add(1);
-                let c = Certificate::from_shares(g_prev, k)?;
+                let c = Certificate::from_shares(scratch, k)?;
                 if c.exploitability < best.exploitability {
                     best = c;
                     policy.copy_from_slice(m);
@@ -262,7 +268,7 @@ pub fn optimistic_hedge<const N: usize, O: Oracle<N> + ?Sized>(
                     max_iter: left,
                     ..*opts
                 };
-                let (cand, evals) = polish(pop, &budget, from, &support, s, &mut polished, g_prev);
+                let (cand, evals) = polish(pop, &budget, from, &support, s, &mut polished, scratch);
                 iterations = iterations.saturating_add(evals);
                 if cand.exploitability < best.exploitability {
                     best = cand;
