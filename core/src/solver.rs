@@ -559,8 +559,8 @@ enum Guess {
 }
 
 /// Support guesses tried by the polish, in order; a support already tried is skipped. Shares
-/// first (`solver_grid`: 105 instances to `1e-4` take 2639 evaluations and 513 Jacobians, against
-/// 2741 and 599 with the `1e-3` mass guess first; the firmware's (16, 16, 4) instance 2 Jacobians
+/// first (`solver_grid`, when this order was chosen: 105 instances to `1e-4` took 2639
+/// evaluations and 513 Jacobians, against 2741 and 599 with the `1e-3` mass guess first; the firmware's (16, 16, 4) instance 2 Jacobians
 /// instead of 4). A wider band (`2e` to `4e`) or the union with the mass guess did worse on the
 /// grid or on the bench sizes.
 const POLISH_GUESSES: [Guess; 6] = [
@@ -710,8 +710,30 @@ fn polish<const N: usize, O: Oracle<N> + ?Sized>(
         let bar = 2.0 * res.max(NEWTON_TOL);
         match add_missing(g, n, v, bar, &mut support, &mut x, s) {
             Some(grown) if grown > s => {
+                let old = s;
                 s = grown;
                 prev_res = f64::INFINITY;
+                // The guess missed members that hold mass in `pi`: start again from `pi`'s
+                // masses on the grown support (one evaluation), not from a policy without them
+                // (a Jacobian at a poor point, then another).
+                if step == 0 {
+                    let mut added = 0.0f64;
+                    for i in old..s {
+                        let y = support.get(i).copied().unwrap_or(0) as usize;
+                        let p = pi.get(y).copied().unwrap_or(0.0) as f64;
+                        if let Some(xi) = x.get_mut(i) {
+                            *xi = p;
+                        }
+                        added += p;
+                    }
+                    if added > 0.0 {
+                        let t: f64 = x.iter().take(s).sum();
+                        for xi in x.iter_mut().take(s) {
+                            *xi /= t;
+                        }
+                        continue;
+                    }
+                }
             }
             Some(_) => {}
             None => break,
