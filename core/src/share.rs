@@ -129,7 +129,9 @@ pub(crate) fn shares_unchecked<const N: usize>(
     // The scratch below is zeroed on every call, sized by the capacity: with `N = 1024`, about
     // 120 KB, microseconds of `memset` whatever `n`. A smaller capacity that still holds `n` runs
     // the same operations on the same values, so the result is the same bits.
-    if N > SMALL_CAPACITY && n <= SMALL_CAPACITY {
+    if N > TINY_CAPACITY && n <= TINY_CAPACITY {
+        shares_rows::<TINY_CAPACITY>(rows, weights, n, pi, k, out);
+    } else if N > SMALL_CAPACITY && n <= SMALL_CAPACITY {
         shares_rows::<SMALL_CAPACITY>(rows, weights, n, pi, k, out);
     } else if N > MEDIUM_CAPACITY && n <= MEDIUM_CAPACITY {
         shares_rows::<MEDIUM_CAPACITY>(rows, weights, n, pi, k, out);
@@ -138,8 +140,10 @@ pub(crate) fn shares_unchecked<const N: usize>(
     }
 }
 
-/// The capacity [`shares_unchecked`] narrows a larger one to for `n <= 64` (a power of two, for
-/// [`slot_index`]): at (16, 16, 4) with `N = 1024`, 0.75 -> 0.41 us.
+/// The capacity [`shares_unchecked`] narrows a larger one to for `n <= 16` (a power of two, for
+/// [`slot_index`]).
+const TINY_CAPACITY: usize = 16;
+/// The same for `n <= 64`: at (16, 16, 4) with `N = 1024`, 0.75 -> 0.41 us.
 const SMALL_CAPACITY: usize = 64;
 /// The same for `n <= 256`.
 const MEDIUM_CAPACITY: usize = 256;
