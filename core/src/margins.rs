@@ -341,13 +341,7 @@ mod tests {
     #[test]
     fn strict_rows_are_bit_identical() {
         const N: usize = 12;
-        let mut state = 0x2545_f491_u32;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            state
-        };
+        let mut next = crate::xorshift32(0x2545_f491);
         for (tz, len) in [(0usize, N), (0, 5), (4, 8), (7, 5)] {
             let (mut general, mut strict) = ([[0.0f64; N]; N], [[0.0f64; N]; N]);
             for _ in 0..50 {

@@ -914,7 +914,7 @@ fn derivative(a: f32, b: f32, k: u32) -> (f32, f32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Storage;
+    use crate::{Storage, xorshift32};
 
     /// A policy whose `f32` entries sum above 1 (accepted: within the tolerance of
     /// [`check_policy`]) still gives shares in `[0, 1]`: a candidate of mass 0 above all others
@@ -936,16 +936,6 @@ mod tests {
                 g.iter().all(|&x| (0.0..=1.0).contains(&x)),
                 "k = {k}: {g:?}"
             );
-        }
-    }
-
-    /// Marsaglia's xorshift32 from `state` (non-zero): test data, reproducible.
-    fn xorshift32(mut state: u32) -> impl FnMut() -> u32 {
-        move || {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            state
         }
     }
 
