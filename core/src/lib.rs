@@ -71,6 +71,22 @@ pub const MAX_CANDIDATES: usize = 1 << 15;
 /// keeps the cost of one call predictable on a microcontroller.
 pub const MAX_K: u32 = 1024;
 
+/// Checks that a slice of `found` values has the `expected` length.
+pub(crate) fn check_len(found: usize, expected: usize) -> Result<(), Error> {
+    if found == expected {
+        Ok(())
+    } else {
+        Err(Error::LengthMismatch { expected, found })
+    }
+}
+
+/// The first `needed` values of a caller's buffer, or [`Error::BufferTooSmall`].
+pub(crate) fn prefix_mut<T>(buf: &mut [T], needed: usize) -> Result<&mut [T], Error> {
+    let found = buf.len();
+    buf.get_mut(..needed)
+        .ok_or(Error::BufferTooSmall { needed, found })
+}
+
 /// Checks `1 <= k <= MAX_K`.
 pub(crate) fn check_k(k: u32) -> Result<(), Error> {
     if k == 0 || k > MAX_K {

@@ -52,12 +52,7 @@ impl<'a, const N: usize> Margins<'a, N> {
     /// Errors: [`Error::BufferTooSmall`].
     pub fn new(pop: Population<'a, N>, buf: &'a mut [f64]) -> Result<Self, Error> {
         let n = pop.n();
-        let cells = n.saturating_mul(n);
-        let found = buf.len();
-        let a = buf.get_mut(..cells).ok_or(Error::BufferTooSmall {
-            needed: cells,
-            found,
-        })?;
+        let a = crate::prefix_mut(buf, n.saturating_mul(n))?;
         for x in a.iter_mut() {
             *x = 0.0;
         }

@@ -20,7 +20,8 @@
 //! total, which keeps the rounding error of 100,000 users near that of a few hundred.
 
 use crate::{
-    Error, Population, check_k, population::INDEX, population::TIE_NEXT, solver::POLISH_MAX,
+    Error, Population, check_k, check_len, population::INDEX, population::TIE_NEXT,
+    solver::POLISH_MAX,
 };
 
 /// Lanes of the polynomial evaluation.
@@ -62,12 +63,7 @@ impl<const N: usize> Oracle<N> for Population<'_, N> {
 /// Checks that `pi` is a policy over `n` candidates: finite, non-negative, summing to 1 within
 /// `1e-3` (the tolerance covers policies printed with few digits).
 pub fn check_policy(pi: &[f32], n: usize) -> Result<(), Error> {
-    if pi.len() != n {
-        return Err(Error::LengthMismatch {
-            expected: n,
-            found: pi.len(),
-        });
-    }
+    check_len(pi.len(), n)?;
     let mut sum = 0.0f64;
     for &p in pi {
         if !p.is_finite() || p < 0.0 {
@@ -107,12 +103,7 @@ pub fn shares<const N: usize>(
 ) -> Result<(), Error> {
     check_k(k)?;
     check_policy(pi, pop.n())?;
-    if out.len() != pop.n() {
-        return Err(Error::LengthMismatch {
-            expected: pop.n(),
-            found: out.len(),
-        });
-    }
+    check_len(out.len(), pop.n())?;
     shares_unchecked(pop, pi, k, out);
     Ok(())
 }

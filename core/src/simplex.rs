@@ -44,12 +44,7 @@ pub(crate) fn maximal_lottery<const N: usize>(
         return Ok((0, false));
     }
     let w = n + 1;
-    let cells = w.saturating_mul(w);
-    let found = work.len();
-    let t = work.get_mut(..cells).ok_or(Error::BufferTooSmall {
-        needed: cells,
-        found,
-    })?;
+    let t = crate::prefix_mut(work, w.saturating_mul(w))?;
     for (i, row) in t.chunks_exact_mut(w).take(n).enumerate() {
         let a_row = a.get(i * n..(i + 1) * n).unwrap_or(&[]);
         for (x, &y) in row.iter_mut().zip(a_row) {

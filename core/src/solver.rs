@@ -33,7 +33,7 @@
 //!   lower; its share evaluations count as iterations. Newton stops at the first step certified
 //!   at `epsilon`, and after two steps that certify nothing better.
 
-use crate::{Certificate, Error, check_k, float, margins::Margins, share::Oracle};
+use crate::{Certificate, Error, check_k, check_len, float, margins::Margins, share::Oracle};
 
 /// Options for the solvers.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -115,12 +115,7 @@ pub fn optimistic_hedge<const N: usize, O: Oracle<N> + ?Sized>(
 ) -> Result<Solution, Error> {
     opts.check()?;
     let n = pop.n();
-    if policy.len() != n {
-        return Err(Error::LengthMismatch {
-            expected: n,
-            found: policy.len(),
-        });
-    }
+    check_len(policy.len(), n)?;
     let k = opts.k;
     let mut logits = [0.0f32; N];
     let mut pi = [0.0f32; N];
@@ -340,14 +335,9 @@ pub fn nlhf_margins<const N: usize>(
     work: &mut [f64],
 ) -> Result<Solution, Error> {
     SolveOptions::new(1).epsilon(epsilon).check()?;
-    let n = margins.population().n();
-    if policy.len() != n {
-        return Err(Error::LengthMismatch {
-            expected: n,
-            found: policy.len(),
-        });
-    }
     let pop = margins.population();
+    let n = pop.n();
+    check_len(policy.len(), n)?;
     let (pivots, solved) =
         crate::simplex::maximal_lottery::<N>(margins.matrix(), n, work, policy, max_iter)?;
     let mut exact = None;
