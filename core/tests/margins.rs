@@ -271,6 +271,20 @@ fn the_simplex_solves_the_exact_cases() {
     let sol = nlhf_margins(&margins, 1e-6, 20, &mut pi, &mut work).unwrap();
     assert!(sol.converged, "{sol:?}");
     assert!(pi.iter().all(|&p| (p - 0.2).abs() < 1e-6), "{pi:?}");
+    // A policy of the wrong length and an invalid epsilon are refused before any work.
+    assert_eq!(
+        nlhf_margins(&margins, 1e-6, 20, &mut pi[..4], &mut work).err(),
+        Some(ualign::Error::LengthMismatch {
+            expected: 5,
+            found: 4
+        })
+    );
+    for eps in [f32::NAN, -1e-6, f32::INFINITY] {
+        assert_eq!(
+            nlhf_margins(&margins, eps, 20, &mut pi, &mut work).err(),
+            Some(ualign::Error::InvalidEpsilon)
+        );
+    }
     // A tableau smaller than (n + 1)^2 is refused.
     assert_eq!(
         nlhf_margins(&margins, 1e-6, 20, &mut pi, &mut work[..35]).err(),
