@@ -389,24 +389,56 @@ fn strict_user_k<const N: usize>(
     }
     let mut b = 0.0f32;
     for (&a, &e) in upper.iter().zip(row).rev() {
-        let mut s = 1.0f32;
-        let mut bp = b;
-        // Two steps per round (the same steps in the same order): half the loop overhead.
-        for _ in 0..k / 2 {
-            s = a * s + bp;
-            bp *= b;
-            s = a * s + bp;
-            bp *= b;
-        }
-        if k % 2 == 1 {
-            s = a * s + bp;
-        }
+        let s = sum_powers(a, b, k);
         if let Some(x) = block.get_mut(slot_index::<N>(e)) {
             *x += w * s;
         }
         b = a;
     }
     true
+}
+
+/// `sum_{i=0..k} a^i b^(k-i)`, the recurrence `s_0 = 1`, `s_i = a s_{i-1} + b^i` of [`poly`] and
+/// [`lanes`] with the same operations in the same order (the first step's `a * 1` is `a`
+/// exactly, so it is written `a + b`). For `k` = 1, 2, 3, 4 and 8 the steps are written out: the
+/// firmware is built for size and would otherwise run them as a loop, whose counter and branch
+/// cost a scalar FPU about as much as the arithmetic.
+#[inline(always)]
+fn sum_powers(a: f32, b: f32, k: u32) -> f32 {
+    let (mut s, mut bp) = (a + b, b);
+    let mut step = || {
+        bp *= b;
+        s = a * s + bp;
+    };
+    match k {
+        0 => return 1.0,
+        1 => {}
+        2 => step(),
+        3 => {
+            step();
+            step();
+        }
+        4 => {
+            step();
+            step();
+            step();
+        }
+        8 => {
+            step();
+            step();
+            step();
+            step();
+            step();
+            step();
+            step();
+        }
+        _ => {
+            for _ in 1..k {
+                step();
+            }
+        }
+    }
+    s
 }
 
 /// For one user's order `row`: `upper[p] = b + c` and `lower[p] = b` of the candidate at
@@ -971,7 +1003,8 @@ mod tests {
             if case % 3 == 0 {
                 pi[0] += 3e-7; // a total above 1: the clamped branch
             }
-            for k in [1u32, 2, 5, 16] {
+            // 1, 2, 3, 4 and 8 run `sum_powers`' written-out steps, 5 and 16 its loop.
+            for k in [1u32, 2, 3, 4, 5, 8, 16] {
                 let w = 0.37f32;
                 let (mut mass, mut upper, mut lower, mut value) =
                     ([0.0f32; N], [0.0; N], [0.0; N], [0.0; N]);
