@@ -150,6 +150,8 @@ pub fn optimistic_hedge<const N: usize, O: Oracle<N> + ?Sized>(
     let eta_max = 1e6 * eta;
     let mut last_e = cert.exploitability;
     let mut polished = [0.0f32; N];
+    // The polish's Newton system, zeroed at the first polish and kept across the others.
+    let mut system: Option<[f32; SYS * SYS]> = None;
     // The best iterate of the dynamics itself (not of a polish, which may have settled on a
     // wrong support), with its shares and exploitability: the support guesses read it.
     let mut lead = [0.0f32; N];
@@ -263,7 +265,15 @@ pub fn optimistic_hedge<const N: usize, O: Oracle<N> + ?Sized>(
                     max_iter: left,
                     ..*opts
                 };
-                let (cand, evals) = polish(pop, &budget, from, &support, s, &mut polished, scratch);
+                if system.is_none() {
+                    system = Some([0.0; SYS * SYS]);
+                }
+                let Some(sys) = system.as_mut() else {
+                    break;
+                };
+                let initial = support.get(..s).unwrap_or(&[]);
+                let (cand, evals) =
+                    polish(pop, &budget, from, initial, &mut polished, scratch, sys);
                 iterations = iterations.saturating_add(evals);
                 if cand.exploitability < best.exploitability {
                     best = cand;
@@ -610,7 +620,7 @@ fn support_guess(pi: &[f32], n: usize, threshold: f32) -> Option<([u16; POLISH_M
     support_where(pi, n, |p| p > threshold * max)
 }
 
-/// Newton on the indifference conditions `g(y) = v` over `support[..s]`, from the masses of `pi`
+/// Newton on the indifference conditions `g(y) = v` over the support `initial`, from the masses of `pi`
 /// there. Every step's policy is certified exactly (that evaluation is also the step's
 /// residual); the best policy is written into `out` and its certificate returned, with the number of
 /// share evaluations spent, at most `opts.max_iter`. It stops as soon as a step is certified at
@@ -620,16 +630,20 @@ fn polish<const N: usize, O: Oracle<N> + ?Sized>(
     pop: &O,
     opts: &SolveOptions,
     pi: &[f32],
-    support: &[u16; POLISH_MAX],
-    s: usize,
+    initial: &[u16],
     out: &mut [f32; N],
     scratch: &mut [f32],
+    sys: &mut [f32; SYS * SYS],
 ) -> (Certificate, u32) {
     let k = opts.k;
     let n = pop.n().min(N).min(pi.len());
     let mut best = Certificate::new(k, 1.0, 0);
-    let mut support = *support;
-    let mut s = s.min(POLISH_MAX);
+    let mut support = [0u16; POLISH_MAX];
+    let mut s = 0usize;
+    for (slot, &y) in support.iter_mut().zip(initial) {
+        *slot = y;
+        s += 1;
+    }
     let mut x = [0.0f64; POLISH_MAX];
     let mut total = 0.0f64;
     for (xi, &y) in x.iter_mut().zip(support.iter()).take(s) {
@@ -653,7 +667,8 @@ fn polish<const N: usize, O: Oracle<N> + ?Sized>(
     // cond * 6e-8) only turns Newton's quadratic convergence into a fast linear one. A
     // Cortex-M4F has f32 in hardware and f64 in software (an f64 elimination was 15% of a
     // (16, 16, 4) rerank), and the f32 system is 9.6 KiB of its stack instead of 19.2 KiB.
-    let mut sys = [0.0f32; SYS * SYS];
+    // The caller keeps it across polishes (`sys`): zeroing it is a few percent of a Cortex-M4F
+    // solve, and every step zeroes the part it uses.
     let mut rhs = [0.0f64; SYS];
     let mut b32 = [0.0f32; SYS];
     let steps = NEWTON_STEPS.min(opts.max_iter as usize);
