@@ -186,7 +186,7 @@ fn shares_rows<const N: usize>(
                 blk_rows.get(j * n..(j + LANES) * n),
             ) && group.load(rs, n, &policy)
             {
-                group.values(n, k);
+                group.values_k(n, k);
                 group.scatter(rs, ws, n, &mut block);
                 j += LANES;
                 continue;
@@ -273,10 +273,28 @@ impl<const N: usize> Group<N> {
         true
     }
 
+    /// [`Group::values`] with the usual `k` as constants: the recurrence of each then runs
+    /// written out (see [`sum_powers`]), with no loop and no multiplication by the initial 1.
+    fn values_k(&mut self, n: usize, k: u32) {
+        if cfg!(target_arch = "arm") {
+            // Never reached there (no groups without SIMD): one copy, not six.
+            return self.values(n, k);
+        }
+        match k {
+            1 => self.values(n, 1),
+            2 => self.values(n, 2),
+            3 => self.values(n, 3),
+            4 => self.values(n, 4),
+            8 => self.values(n, 8),
+            _ => self.values(n, k),
+        }
+    }
+
     /// Suffix sums from the bottom (`b` before a position's mass, `b + c` after it) and the
     /// recurrence on them, in one pass, the values into `upper`. When a user's total exceeds 1
     /// (rounding; see [`clamp_masses`]) the pass runs again on clamped sums: the same values as
     /// clamping first.
+    #[inline(always)]
     fn values(&mut self, n: usize, k: u32) {
         let (Some(mass), Some(upper), Some(lower)) = (
             self.mass.get_mut(..n),
@@ -291,7 +309,7 @@ impl<const N: usize> Group<N> {
             for l in 0..LANES {
                 below[l] += m[l];
             }
-            *v = lanes(below, b, k);
+            *v = lanes_written(below, b, k);
         }
         if below.iter().any(|&b| b > 1.0) {
             let mut below = [0.0f32; LANES];
@@ -309,7 +327,7 @@ impl<const N: usize> Group<N> {
             }
             for (u, lo) in upper.iter_mut().zip(lower.iter_mut()) {
                 clamp_masses(u, lo);
-                *u = lanes(*u, *lo, k);
+                *u = lanes_written(*u, *lo, k);
             }
         }
     }
@@ -564,6 +582,21 @@ fn lanes(a: [f32; LANES], b: [f32; LANES], k: u32) -> [f32; LANES] {
             s[l] = a[l] * s[l] + bp[l];
             bp[l] *= b[l];
         }
+    }
+    s
+}
+
+/// [`lanes`] for a `k` that [`sum_powers`] writes out (1, 2, 3, 4, 8; any other `k` runs
+/// `lanes`): the same operations, so the same bits. With `k` a constant (see
+/// [`Group::values_k`]) this is straight-line code on all lanes.
+#[inline(always)]
+fn lanes_written(a: [f32; LANES], b: [f32; LANES], k: u32) -> [f32; LANES] {
+    if !matches!(k, 1..=4 | 8) {
+        return lanes(a, b, k);
+    }
+    let mut s = [0.0f32; LANES];
+    for l in 0..LANES {
+        s[l] = sum_powers(a[l], b[l], k);
     }
     s
 }
@@ -1291,7 +1324,8 @@ mod tests {
         // The same policy with its total pushed above 1: the clamped paths.
         let mut above = pi;
         above[3] += 4e-7;
-        for (k, pi) in [1u32, 2, 5, 16]
+        // 1, 2, 3, 4 and 8 take `lanes_written`, 5 and 16 the loop of `lanes`.
+        for (k, pi) in [1u32, 2, 3, 4, 5, 8, 16]
             .into_iter()
             .flat_map(|k| [(k, pi), (k, above)])
         {
