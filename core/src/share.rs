@@ -157,7 +157,7 @@ fn shares_rows<const N: usize>(
     let mut upper = [0.0f32; N]; // b + c per position
     let mut lower = [0.0f32; N]; // b per position
     let mut value = [0.0f32; N]; // sum_{i=0..k} (b+c)^i b^(k-i) per position
-    // The group scratch is 24 N floats: only worth zeroing when the population outweighs it.
+    // The group scratch is 8 N floats: only worth zeroing when the population outweighs it.
     let mut group = if cfg!(not(target_arch = "arm")) && weights.len().saturating_mul(n) >= 4 * N {
         Some(Group::<N>::new())
     } else {
@@ -180,14 +180,15 @@ fn shares_rows<const N: usize>(
         let mut j = 0;
         while j < blk_w.len() {
             // Eight strict orders at once, one per lane (see `Group`); anything else one by one.
-            if let (Some(group), Some(ws), Some(rs)) = (
-                group.as_mut(),
-                blk_w.get(j..j + LANES),
-                blk_rows.get(j * n..(j + LANES) * n),
-            ) && group.load(rs, n, &policy)
+            if let Some(group) = group.as_mut()
+                && let (Some(ws), Some(rs)) = (
+                    blk_w.get(j..j + LANES),
+                    blk_rows.get(j * n..(j + LANES) * n),
+                )
+                && Group::<N>::strict(rs, n)
             {
-                group.values_k(n, k);
-                group.scatter(rs, ws, n, &mut block);
+                group.values_k(rs, ws, n, k, &policy);
+                group.scatter(rs, n, &mut block);
                 j += LANES;
                 continue;
             }
@@ -237,113 +238,116 @@ fn slot_index<const N: usize>(e: u16) -> usize {
 /// [`user_positions`] and [`poly`] for its user, and [`Group::scatter`] adds the users in their
 /// order, so the result is the same bits as one user at a time.
 struct Group<const N: usize> {
-    /// Masses, gathered by `load`.
-    mass: [[f32; LANES]; N],
-    /// The recurrence's values (after `values`); suffix sums on the clamped path.
+    /// The weighted values of the recurrence (after `values`).
     upper: [[f32; LANES]; N],
-    lower: [[f32; LANES]; N],
 }
 
 impl<const N: usize> Group<N> {
     fn new() -> Self {
         Group {
-            mass: [[0.0; LANES]; N],
             upper: [[0.0; LANES]; N],
-            lower: [[0.0; LANES]; N],
         }
     }
 
-    /// Gathers the masses of the eight rows (`LANES * n` entries); `false` (nothing to use) when
-    /// a row has a tie.
-    fn load(&mut self, rows: &[u16], n: usize, pi: &[f32; N]) -> bool {
+    /// Whether the eight rows (`LANES * n` entries) are strict orders, which the group needs.
+    fn strict(rows: &[u16], n: usize) -> bool {
         let mut flags = 0u16;
         for &e in rows {
             flags |= e;
         }
-        if flags & TIE_NEXT != 0 || n == 0 {
-            return false;
-        }
-        for (l, row) in rows.chunks_exact(n).take(LANES).enumerate() {
-            for (m, &e) in self.mass.iter_mut().zip(row) {
-                if let Some(slot) = m.get_mut(l) {
-                    *slot = pi.get(slot_index::<N>(e)).copied().unwrap_or(0.0);
-                }
+        flags & TIE_NEXT == 0 && n > 0 && rows.len() == LANES * n
+    }
+
+    /// The masses at position `p` of the eight rows, one per lane.
+    #[inline(always)]
+    fn gather(rows: &[&[u16]; LANES], p: usize, pi: &[f32; N]) -> [f32; LANES] {
+        let mut m = [0.0f32; LANES];
+        for (x, row) in m.iter_mut().zip(rows) {
+            if let Some(&e) = row.get(p) {
+                *x = pi.get(slot_index::<N>(e)).copied().unwrap_or(0.0);
             }
         }
-        true
+        m
     }
 
     /// [`Group::values`] with the usual `k` as constants: the recurrence of each then runs
     /// written out (see [`sum_powers`]), with no loop and no multiplication by the initial 1.
-    fn values_k(&mut self, n: usize, k: u32) {
+    fn values_k(&mut self, rows: &[u16], w: &[f32], n: usize, k: u32, pi: &[f32; N]) {
         if cfg!(target_arch = "arm") {
             // Never reached there (no groups without SIMD): one copy, not six.
-            return self.values(n, k);
+            return self.values(rows, w, n, k, pi);
         }
         match k {
-            1 => self.values(n, 1),
-            2 => self.values(n, 2),
-            3 => self.values(n, 3),
-            4 => self.values(n, 4),
-            8 => self.values(n, 8),
-            _ => self.values(n, k),
+            1 => self.values(rows, w, n, 1, pi),
+            2 => self.values(rows, w, n, 2, pi),
+            3 => self.values(rows, w, n, 3, pi),
+            4 => self.values(rows, w, n, 4, pi),
+            8 => self.values(rows, w, n, 8, pi),
+            _ => self.values(rows, w, n, k, pi),
         }
     }
 
-    /// Suffix sums from the bottom (`b` before a position's mass, `b + c` after it) and the
-    /// recurrence on them, in one pass, the values into `upper`. When a user's total exceeds 1
-    /// (rounding; see [`clamp_masses`]) the pass runs again on clamped sums: the same values as
-    /// clamping first.
+    /// The masses of the eight strict `rows` gathered position by position from the bottom,
+    /// their suffix sums (`b` before a position's mass, `b + c` after it) and the recurrence on
+    /// them, in one pass, each value times its user's weight `w` into `upper`. When a user's
+    /// total exceeds 1 (rounding; see [`clamp_masses`]) the pass runs again on clamped sums: the
+    /// same values as clamping first.
     #[inline(always)]
-    fn values(&mut self, n: usize, k: u32) {
-        let (Some(mass), Some(upper), Some(lower)) = (
-            self.mass.get_mut(..n),
-            self.upper.get_mut(..n),
-            self.lower.get_mut(..n),
-        ) else {
+    fn values(&mut self, rows: &[u16], w: &[f32], n: usize, k: u32, pi: &[f32; N]) {
+        let w: [f32; LANES] = core::array::from_fn(|l| w.get(l).copied().unwrap_or(0.0));
+        let mut split = rows.chunks_exact(n.max(1));
+        let rows: [&[u16]; LANES] = core::array::from_fn(|_| split.next().unwrap_or(&[]));
+        let Some(upper) = self.upper.get_mut(..n) else {
             return;
         };
+        // The masses go straight into the lanes the pass adds. (Stored one by one into a block
+        // and read back as vectors, they cost more than the whole pass did: a vector load cannot
+        // take its value from four smaller stores, so each waited for them to reach the cache.)
+        // The eight rows are zipped with the output: one length check for the whole pass.
+        let mass = |e: u16| pi.get(slot_index::<N>(e)).copied().unwrap_or(0.0);
+        let [r0, r1, r2, r3, r4, r5, r6, r7] = rows;
+        let entries = upper.iter_mut().zip(r0).zip(r1).zip(r2).zip(r3);
+        let entries = entries.zip(r4).zip(r5).zip(r6).zip(r7);
         let mut below = [0.0f32; LANES];
-        for (v, m) in upper.iter_mut().zip(mass.iter()).rev() {
+        for ((((((((v, &e0), &e1), &e2), &e3), &e4), &e5), &e6), &e7) in entries.rev() {
+            let m = [e0, e1, e2, e3, e4, e5, e6, e7].map(mass);
             let b = below;
             for l in 0..LANES {
                 below[l] += m[l];
             }
-            *v = lanes_written(below, b, k);
+            *v = weighted(w, lanes_written(below, b, k));
         }
         if below.iter().any(|&b| b > 1.0) {
+            // The suffix sums again, then each position's pair clamped: `b` of a position is
+            // the sum of the one below it, still in `upper` when the position is overwritten.
             let mut below = [0.0f32; LANES];
-            for ((u, lo), m) in upper
-                .iter_mut()
-                .zip(lower.iter_mut())
-                .zip(mass.iter())
-                .rev()
-            {
-                *lo = below;
+            for (p, u) in upper.iter_mut().enumerate().rev() {
+                let m = Self::gather(&rows, p, pi);
                 for l in 0..LANES {
                     below[l] += m[l];
                 }
                 *u = below;
             }
-            for (u, lo) in upper.iter_mut().zip(lower.iter_mut()) {
-                clamp_masses(u, lo);
-                *u = lanes_written(*u, *lo, k);
+            for p in 0..n {
+                let (Some(&a), b) = (upper.get(p), upper.get(p + 1).copied()) else {
+                    break;
+                };
+                let (mut a, mut b) = (a, b.unwrap_or([0.0; LANES]));
+                clamp_masses(&mut a, &mut b);
+                if let Some(u) = upper.get_mut(p) {
+                    *u = weighted(w, lanes_written(a, b, k));
+                }
             }
         }
     }
 
-    /// Adds `w * value` of each user, in user order, into `block`.
-    fn scatter(&self, rows: &[u16], weights: &[f32], n: usize, block: &mut [f32; N]) {
-        if n == 0 {
-            return;
-        }
-        for (l, (row, &w)) in rows.chunks_exact(n).zip(weights).enumerate() {
-            if w == 0.0 {
-                continue;
-            }
+    /// Adds each user's weighted values (from [`Group::values`]), in user order, into `block`:
+    /// the sums of one user at a time. (A user of weight 0 adds zeros, which change no sum.)
+    fn scatter(&self, rows: &[u16], n: usize, block: &mut [f32; N]) {
+        for (l, row) in rows.chunks_exact(n.max(1)).take(LANES).enumerate() {
             for (&e, v) in row.iter().zip(self.upper.iter()) {
                 if let (Some(b), Some(&x)) = (block.get_mut(slot_index::<N>(e)), v.get(l)) {
-                    *b += w * x;
+                    *b += x;
                 }
             }
         }
@@ -599,6 +603,16 @@ fn lanes_written(a: [f32; LANES], b: [f32; LANES], k: u32) -> [f32; LANES] {
         s[l] = sum_powers(a[l], b[l], k);
     }
     s
+}
+
+/// `w * v` lane by lane: the weighted value one user at a time adds.
+#[inline(always)]
+fn weighted(w: [f32; LANES], v: [f32; LANES]) -> [f32; LANES] {
+    let mut out = [0.0f32; LANES];
+    for l in 0..LANES {
+        out[l] = w[l] * v[l];
+    }
+    out
 }
 
 /// See the other `lanes`: the same operations, one lane at a time.
