@@ -43,6 +43,8 @@ pub struct Population<'a, const N: usize> {
     n: usize,
     weights: &'a [f32],
     order: &'a [u16],
+    /// No order has a tie (false when unknown, as for a part of a population with ties).
+    strict: bool,
 }
 
 /// Adds user types one by one, then [`finish`](PopulationBuilder::finish)es the population.
@@ -52,6 +54,8 @@ pub struct PopulationBuilder<'a, const N: usize> {
     m: usize,
     capacity: usize,
     total: f64,
+    /// Some order pushed so far has a tie.
+    ties: bool,
     storage: Storage<'a>,
 }
 
@@ -78,6 +82,7 @@ impl<'a, const N: usize> Population<'a, N> {
             m: 0,
             capacity: users,
             total: 0.0,
+            ties: false,
             storage,
         })
     }
@@ -129,7 +134,13 @@ impl<'a, const N: usize> Population<'a, N> {
             n: self.n,
             weights,
             order,
+            strict: self.strict,
         })
+    }
+
+    /// Whether no order has a tie (then the share oracle need not look for them).
+    pub(crate) fn all_strict(&self) -> bool {
+        self.strict
     }
 
     /// The raw order rows (internal layout), `m * n` entries.
@@ -280,6 +291,7 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
                 .get(p + 1)
                 .is_some_and(|&next| next >> 16 == item >> 16);
             *slot = (item & 0xFFFF) as u16 | if tie { TIE_NEXT } else { 0 };
+            self.ties |= tie;
         }
         let w = weight as f32;
         if let Some(slot) = self.storage.weights.get_mut(user) {
@@ -310,6 +322,7 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
             n: self.n,
             weights,
             order,
+            strict: !self.ties,
         })
     }
 }
@@ -359,6 +372,33 @@ mod tests {
     use super::{NARROW_LOW, order_key, sort_keys};
     extern crate std;
     use std::vec::Vec;
+
+    /// `all_strict` is whether some order has a tie, read off the stored rows; a part of the
+    /// population keeps the whole's answer (true stays true; false only means "look").
+    #[test]
+    fn all_strict_says_whether_any_order_has_a_tie() {
+        use crate::{Population, Storage};
+        let has_tie =
+            |p: &Population<'_, 8>| p.order_rows().iter().any(|&e| e & super::TIE_NEXT != 0);
+        for tie_at in [None, Some(0usize), Some(2)] {
+            let (mut w, mut o) = ([0.0f32; 3], [0u16; 12]);
+            let mut b = Population::<8>::builder(4, Storage::new(&mut w, &mut o)).unwrap();
+            for u in 0..3 {
+                let mut scores = [4.0, 1.0, 3.0, 2.0];
+                if tie_at == Some(u) {
+                    scores[3] = 3.0;
+                }
+                // A rejected push (wrong length) leaves no trace in the answer.
+                assert!(b.push_scores(1.0, &[1.0, 1.0]).is_err());
+                b.push_scores(1.0, &scores).unwrap();
+            }
+            let pop = b.finish().unwrap();
+            assert_eq!(pop.all_strict(), tie_at.is_none());
+            assert_eq!(pop.all_strict(), !has_tie(&pop));
+            let part = pop.users(1..3).unwrap();
+            assert_eq!(part.all_strict(), pop.all_strict());
+        }
+    }
 
     /// The `u64` path of `sort_keys` gives the order of the `u128` path whenever it applies.
     #[test]

@@ -116,18 +116,18 @@ pub(crate) fn shares_unchecked<const N: usize>(
     k: u32,
     out: &mut [f32],
 ) {
-    let (rows, weights, n) = (pop.order_rows(), pop.weights(), pop.n());
+    let (rows, weights, strict, n) = (pop.order_rows(), pop.weights(), pop.all_strict(), pop.n());
     // The scratch below is zeroed on every call, sized by the capacity: with `N = 1024`, about
     // 120 KB, microseconds of `memset` whatever `n`. A smaller capacity that still holds `n` runs
     // the same operations on the same values, so the result is the same bits.
     if N > TINY_CAPACITY && n <= TINY_CAPACITY {
-        shares_rows::<TINY_CAPACITY>(rows, weights, n, pi, k, out);
+        shares_rows::<TINY_CAPACITY>(rows, weights, strict, n, pi, k, out);
     } else if N > SMALL_CAPACITY && n <= SMALL_CAPACITY {
-        shares_rows::<SMALL_CAPACITY>(rows, weights, n, pi, k, out);
+        shares_rows::<SMALL_CAPACITY>(rows, weights, strict, n, pi, k, out);
     } else if N > MEDIUM_CAPACITY && n <= MEDIUM_CAPACITY {
-        shares_rows::<MEDIUM_CAPACITY>(rows, weights, n, pi, k, out);
+        shares_rows::<MEDIUM_CAPACITY>(rows, weights, strict, n, pi, k, out);
     } else {
-        shares_rows::<N>(rows, weights, n, pi, k, out);
+        shares_rows::<N>(rows, weights, strict, n, pi, k, out);
     }
 }
 
@@ -140,10 +140,12 @@ const SMALL_CAPACITY: usize = 64;
 const MEDIUM_CAPACITY: usize = 256;
 
 /// [`shares_unchecked`] on the order rows and weights of a population of `n` candidates, with
-/// scratch of capacity `N >= n`.
+/// scratch of capacity `N >= n`; `strict` when no row has a tie (known from the population, so
+/// the rows need not be searched for one).
 fn shares_rows<const N: usize>(
     rows: &[u16],
     weights: &[f32],
+    strict: bool,
     n: usize,
     pi: &[f32],
     k: u32,
@@ -185,7 +187,7 @@ fn shares_rows<const N: usize>(
                     blk_w.get(j..j + LANES),
                     blk_rows.get(j * n..(j + LANES) * n),
                 )
-                && Group::<N>::strict(rs, n)
+                && (strict || Group::<N>::strict(rs))
             {
                 group.values_k(rs, ws, n, k, &policy);
                 group.scatter(rs, n, &mut block);
@@ -249,13 +251,13 @@ impl<const N: usize> Group<N> {
         }
     }
 
-    /// Whether the eight rows (`LANES * n` entries) are strict orders, which the group needs.
-    fn strict(rows: &[u16], n: usize) -> bool {
+    /// Whether the eight rows are strict orders, which the group needs.
+    fn strict(rows: &[u16]) -> bool {
         let mut flags = 0u16;
         for &e in rows {
             flags |= e;
         }
-        flags & TIE_NEXT == 0 && n > 0 && rows.len() == LANES * n
+        flags & TIE_NEXT == 0
     }
 
     /// The masses at position `p` of the eight rows, one per lane.
@@ -1255,7 +1257,16 @@ mod tests {
             for &k in if cfg!(miri) { &ks[2..3] } else { &ks[..] } {
                 let (mut narrowed, mut full) = ([0.0f32; 256], [0.0f32; 256]);
                 shares_unchecked(&pop, pi, k, &mut narrowed[..n]);
-                shares_rows::<BIG>(pop.order_rows(), pop.weights(), n, pi, k, &mut full[..n]);
+                let strict = pop.all_strict();
+                shares_rows::<BIG>(
+                    pop.order_rows(),
+                    pop.weights(),
+                    strict,
+                    n,
+                    pi,
+                    k,
+                    &mut full[..n],
+                );
                 let bits = |v: &[f32; 256]| v.map(|x| x.to_bits());
                 assert_eq!(bits(&narrowed), bits(&full), "n {n}, m {m}, k {k}");
             }
@@ -1317,15 +1328,37 @@ mod tests {
             state ^= state << 17;
             state
         };
-        let (mut w, mut o) = ([0.0f32; 40], [0u16; 40 * 7]);
-        let mut b = Population::<N>::builder(n, Storage::new(&mut w, &mut o)).unwrap();
-        for j in 0..m {
-            // Mostly strict orders, some with ties, so both paths run in one population.
-            let levels = if j % 9 == 4 { 3 } else { 1_000_000 };
-            let scores: [f64; 7] = core::array::from_fn(|_| (next() % levels) as f64);
-            b.push_scores((1 + next() % 5) as f64, &scores).unwrap();
+        // Mostly strict orders and some with ties, so both paths run in one population (whose
+        // groups are then searched for ties); then strict orders only (known strict).
+        for with_ties in [true, false] {
+            let (mut w, mut o) = ([0.0f32; 40], [0u16; 40 * 7]);
+            let mut b = Population::<N>::builder(n, Storage::new(&mut w, &mut o)).unwrap();
+            for j in 0..m {
+                let scores: [f64; 7] = if with_ties && j % 9 == 4 {
+                    core::array::from_fn(|_| (next() % 3) as f64)
+                } else {
+                    // Distinct scores: a shuffle of 0..7.
+                    let mut s: [f64; 7] = core::array::from_fn(|i| i as f64);
+                    for i in (1..7).rev() {
+                        s.swap(i, (next() % (i as u64 + 1)) as usize);
+                    }
+                    s
+                };
+                b.push_scores((1 + next() % 5) as f64, &scores).unwrap();
+            }
+            let pop = b.finish().unwrap();
+            assert_eq!(pop.all_strict(), !with_ties);
+            group_matches_per_user(&pop, n, m, &mut next);
         }
-        let pop = b.finish().unwrap();
+    }
+
+    fn group_matches_per_user(
+        pop: &Population<'_, 8>,
+        n: usize,
+        m: usize,
+        next: &mut impl FnMut() -> u64,
+    ) {
+        const N: usize = 8;
         assert!(pop.m() * n >= 4 * N, "the group path must be on");
         let mut pi = [0.0f32; 7];
         for p in pi.iter_mut() {
@@ -1344,7 +1377,7 @@ mod tests {
             .flat_map(|k| [(k, pi), (k, above)])
         {
             let mut fast = [0.0f32; 7];
-            shares_unchecked(&pop, &pi, k, &mut fast);
+            shares_unchecked(pop, &pi, k, &mut fast);
             // The per-user path, spelled out.
             let (mut mass, mut upper, mut lower, mut value) =
                 ([0.0f32; N], [0.0; N], [0.0; N], [0.0; N]);
