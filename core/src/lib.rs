@@ -11,6 +11,8 @@
 //! 1. [`population`]: weighted user types from score rows or rankings, validated; orders and tie
 //!    classes computed once, into caller-provided storage.
 //! 2. [`share`]: the exact share `g(y)` of every candidate against `k` draws from a policy.
+//!    [`tally`] is the same oracle over the distinct (set below, tie class) pairs: far fewer than
+//!    `m * n` when `n` is small and the ballots many, as in real elections.
 //! 3. [`certificate`]: worst-case win rate, exploitability and worst opponent of `(pi, k)`.
 //! 4. [`solver`]: Hedge (time-mixture certificate), optimistic Hedge (last iterate certificate),
 //!    and the NLHF baseline (`k = 1`).
@@ -57,6 +59,7 @@ pub mod share;
 mod simplex;
 pub mod solver;
 pub mod synthetic;
+pub mod tally;
 
 pub use certificate::Certificate;
 pub use error::Error;

@@ -450,7 +450,7 @@ fn strict_user_k<const N: usize>(
 /// firmware is built for size and would otherwise run them as a loop, whose counter and branch
 /// cost a scalar FPU about as much as the arithmetic.
 #[inline(always)]
-fn sum_powers(a: f32, b: f32, k: u32) -> f32 {
+pub(crate) fn sum_powers(a: f32, b: f32, k: u32) -> f32 {
     let (mut s, mut bp) = (a + b, b);
     let mut step = || {
         bp *= b;
@@ -661,7 +661,7 @@ fn lanes(a: [f32; LANES], b: [f32; LANES], k: u32) -> [f32; LANES] {
 
 /// `x` clamped to at most 1, by a comparison (the same instruction on every target).
 #[inline(always)]
-fn at_most_one(x: f32) -> f32 {
+pub(crate) fn at_most_one(x: f32) -> f32 {
     if x > 1.0 { 1.0 } else { x }
 }
 
@@ -1015,8 +1015,7 @@ fn derivatives(a: [f32; LANES], b: [f32; LANES], k: u32) -> ([f32; LANES], [f32;
 /// `(dS/da, dS/db)` for one `(a, b)`: the recurrence of `derivatives` for a single lane, the
 /// same operations in the same order, so the same bits (a unit test compares them).
 #[inline(always)]
-#[cfg(any(target_arch = "arm", test))]
-fn derivative(a: f32, b: f32, k: u32) -> (f32, f32) {
+pub(crate) fn derivative(a: f32, b: f32, k: u32) -> (f32, f32) {
     let (mut x, mut y, mut bp) = (0.0f32, 0.0f32, 1.0f32);
     let (mut ca, mut cb) = (k as f32, 1.0f32);
     for _ in 0..k {

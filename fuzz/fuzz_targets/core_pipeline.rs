@@ -1,5 +1,6 @@
 //! Core on arbitrary bytes: build a population (scores and rankings, with hostile weights,
-//! scores and candidate indices), then shares, certificate, both solvers, opponents and picks.
+//! scores and candidate indices), then shares (through the population and through a tally),
+//! certificate, both solvers, opponents and picks.
 //! Sizes are bounded (n <= 8, m <= 6, k <= 72, a few hundred solver rounds) so one input runs
 //! in well under a millisecond. Beyond "no panic", it checks what core promises on any valid
 //! input: policies on the simplex, shares in [0, 1], and `sum pi g = 1/(k+1)`.
@@ -15,6 +16,7 @@ use ualign::{
     sampling::{by_mass, distinct, mixture_picks, picks},
     share::{self_payoff, shares},
     solver::{SolveOptions, hedge, nlhf, optimistic_hedge},
+    tally::{Node, Tally},
 };
 
 const N: usize = 8;
@@ -137,6 +139,18 @@ fuzz_target!(|data: &[u8]| {
         let c = certify(&pop, &pi, k).unwrap();
         assert!(c.exploitability >= 0.0 && c.worst_opponent < n);
         assert!(win_rate_against(&pop, &pi, k, &pi).unwrap().is_finite());
+    }
+    // The tally, with buffers of sizes from the bytes: the same shares up to rounding.
+    let cells = pop.m() * n;
+    let mut nodes = vec![Node::default(); cells.min(b.u8() as usize)];
+    let mut table = vec![0u32; 1usize << (b.u8() % 8)];
+    let sums = vec![std::cell::Cell::new(0.0f32); cells];
+    if let Ok(t) = Tally::new(pop, &mut nodes, &mut table, &sums) {
+        let mut h = vec![0.0f32; n];
+        if t.shares(&pi, k, &mut h).is_ok() {
+            check_shares(&h, &pi, k);
+            assert!(g.iter().zip(&h).all(|(x, y)| (x - y).abs() <= 1e-5), "{g:?} {h:?}");
+        }
     }
 
     let iters = 1 + (b.u8() as u32) * 2;

@@ -16,7 +16,7 @@ use rand_xoshiro::Xoshiro128PlusPlus;
 use rand_xoshiro::rand_core::SeedableRng;
 use ualign::{
     Certificate, Error, Population, Storage, certificate, float, margins, opponents, sampling,
-    share, share::Oracle, solver, synthetic,
+    share, share::Oracle, solver, synthetic, tally,
 };
 
 /// Candidate capacity of the probe.
@@ -294,6 +294,34 @@ fn run() {
             policy,
             work.get_mut(..wlen).unwrap_or(&mut []),
         )));
+    }
+
+    // The tally: its build (every buffer length from the input), its oracle, a solve through it.
+    let mut nodes = [tally::Node::default(); N * M];
+    let mut table = [0u32; 2 * N * M];
+    let sums = [const { core::cell::Cell::new(0.0f32) }; N * M];
+    let (nlen, tlen, slen2) = (
+        usize_at(700).min(N * M),
+        usize_at(704).min(2 * N * M),
+        usize_at(708).min(N * M),
+    );
+    if let Some(t) = check(tally::Tally::new(
+        pop,
+        nodes.get_mut(..nlen).unwrap_or(&mut []),
+        table.get_mut(..tlen).unwrap_or(&mut []),
+        sums.get(..slen2).unwrap_or(&[]),
+    )) {
+        sink((t.len(), t.is_empty(), t.population().m()));
+        sink(check(t.shares(pi_in, k, g_out)));
+        t.shares_into(pi_in, k, g_out);
+        t.jacobian_into(
+            pi_in,
+            k,
+            support.get(..slen).unwrap_or(&[]),
+            usize_at(536),
+            &mut jac,
+        );
+        sink(check(solver::optimistic_hedge(&t, &opts, policy)));
     }
 
     sink(sampling::unit_f32(&mut rng));

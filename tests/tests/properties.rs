@@ -23,6 +23,7 @@ use ualign::{
     certificate::certify,
     share::{self_payoff, shares},
     solver::{SolveOptions, hedge, optimistic_hedge},
+    tally::{Node, Tally},
 };
 
 const N: usize = 8;
@@ -263,6 +264,31 @@ proptest! {
         prop_assert!((c.exploitability as f64 - e).abs() <= 2e-6);
         prop_assert!(exact[c.worst_opponent] >= max - 4e-6, "worst opponent is not a best reply");
         prop_assert!((c.bound as f64 - k as f64 / (k as f64 + 1.0)).abs() <= 1e-7);
+    }
+
+    /// The tally (one recurrence per distinct pair of set below and tie class) against brute
+    /// force, and against the population's oracle.
+    #[test]
+    fn tally_shares_match_brute_force(
+        (inst, pi) in instance_and_policy(5, 6),
+        k in 1u32..=4,
+    ) {
+        let mut owned = Owned::for_instance(&inst);
+        let pop = owned.build(&inst);
+        let cells = pop.m() * pop.n();
+        let mut nodes = vec![Node::default(); cells];
+        let mut table = vec![0u32; (2 * cells).next_power_of_two()];
+        let sums = vec![std::cell::Cell::new(0.0f32); cells];
+        let tally = Tally::new(pop, &mut nodes, &mut table, &sums).expect("tally");
+        prop_assert!(tally.len() <= cells);
+        let mut g = vec![0.0f32; pop.n()];
+        tally.shares(&pi, k, &mut g).expect("shares");
+        let exact = brute_shares(&inst, &pi, k);
+        let population = g_of(&pop, &pi, k);
+        for (y, ((&a, &b), &c)) in g.iter().zip(&exact).zip(&population).enumerate() {
+            prop_assert!((a as f64 - b).abs() <= 2e-6, "g({y}) = {a}, brute force {b}");
+            prop_assert!((a - c).abs() <= 2e-6, "g({y}) = {a}, population {c}");
+        }
     }
 
     #[test]
