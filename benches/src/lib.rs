@@ -4,8 +4,9 @@
 //!   core's [`ualign::synthetic::impartial_culture`] and `Xoshiro128PlusPlus`.
 //! * The roofline probes and the work model ([`stream_probe`], [`peak_probe`],
 //!   [`IndirectProbe`], [`share_work`])
-//!   are those of `ualign bench`: the host's `src/bench.rs` and `src/parallel.rs` are compiled
-//!   here in place (modules [`bench`] and [`parallel`]), so their tests run with this crate's and
+//!   are those of `ualign bench`: the host's `src/bench.rs`, `src/parallel.rs` and
+//!   `src/tally.rs` are compiled here in place (modules [`bench`], [`parallel`] and [`tally`]),
+//!   so their tests run with this crate's and
 //!   the numbers of `cargo bench` and `ualign bench` come from one implementation.
 
 use rand_xoshiro::{Xoshiro128PlusPlus, rand_core::SeedableRng};
@@ -15,6 +16,8 @@ use ualign::{Error, Population, Storage, synthetic};
 pub mod bench;
 #[path = "../../host/src/parallel.rs"]
 pub mod parallel;
+#[path = "../../host/src/tally.rs"]
+pub mod tally;
 
 pub use bench::{CAPACITY, IndirectProbe, ShareWork, median, peak_probe, share_work, stream_probe};
 

@@ -11,6 +11,7 @@ use ualign::{
 use crate::error::{Error, Result};
 use crate::instance::{CAPACITY, Instance, Pop};
 use crate::parallel::ThreadedOracle;
+use crate::tally::TallyStore;
 
 /// The largest number of floats Hedge may keep for its iterates (256 MiB).
 pub const MAX_HEDGE_FLOATS: usize = 1 << 26;
@@ -181,10 +182,22 @@ pub fn solve(pop: &Pop<'_>, s: &Settings) -> Result<Solved> {
     match s.method {
         Method::Optimistic => {
             let mut policy = vec![0.0f32; n];
-            // k = 1 through the margin matrix, except with --threads 1, which runs exactly the
-            // firmware's computation (the population route) for bit-for-bit comparisons.
+            // k = 1 through the margin matrix, and any k through a tally when it pays, except
+            // with --threads 1, which runs exactly the firmware's computation (the population
+            // route) for bit-for-bit comparisons.
+            let mut store = TallyStore::default();
             let sol = if s.k == 1 && s.threads != 1 && n <= MARGINS_MAX_N {
                 solve_nlhf(pop, s.eps, s.max_iter, &mut policy)?
+            } else if let Some(tally) = (s.threads != 1).then(|| store.tally(pop)).flatten() {
+                let sol =
+                    optimistic_hedge::<CAPACITY, _>(&tally, &opts, &mut policy).map_err(core)?;
+                // The population certifies what is deployed, as on every other route.
+                let certificate = certify(pop, &policy, s.k).map_err(core)?;
+                Solution {
+                    converged: sol.converged && certificate.exploitability <= s.eps,
+                    certificate,
+                    ..sol
+                }
             } else {
                 optimistic_hedge::<CAPACITY, _>(&oracle, &opts, &mut policy).map_err(core)?
             };

@@ -20,6 +20,10 @@
 //! `achieved / min(peak, bandwidth * intensity)`. All rates are measured with `threads` threads
 //! at once.
 //!
+//! When the population gains from a tally ([`TallyStore::tally`]: few candidates, many ballots,
+//! as in `dublin-west-ic`), the report adds its build time, a share evaluation and a solve
+//! through it (`tally_*`, `null` otherwise); the roofline is the population oracle's.
+//!
 //! Only `ualign`, `std` and `serde_json` are used; the population comes from a SplitMix64
 //! Fisher-Yates shuffle, so `ualign bench` needs no random-number crate.
 
@@ -29,11 +33,13 @@ use std::time::Instant;
 
 use ualign::{
     Population, Storage,
+    certificate::certify,
     share::{LANES, Oracle},
     solver::{SolveOptions, optimistic_hedge},
 };
 
 use crate::parallel::ThreadedOracle;
+use crate::tally::TallyStore;
 
 /// Candidate capacity of the benchmark populations (core's const generic `N`).
 pub const CAPACITY: usize = 1024;
@@ -313,6 +319,7 @@ pub fn run(
     let sol = optimistic_hedge(&oracle, &opts, &mut policy).map_err(|e| e.to_string())?;
     let solve_ns = start.elapsed().as_nanos() as u64;
     let threads = oracle.threads();
+    let tally = tally_report(&pop, &pi, k)?;
 
     // The population is no longer used: stream its tables, each thread its own part of the users.
     let parts: Vec<(usize, usize)> = {
@@ -382,6 +389,60 @@ pub fn run(
         "solve_exploitability": sol.certificate.exploitability,
         "solve_converged": sol.converged,
         "solve_epsilon": SOLVE_EPSILON,
+        "tally_pairs": tally.map(|t| t.pairs),
+        "tally_build_ns": tally.map(|t| t.build_ns),
+        "tally_share_ns_median": tally.map(|t| t.share_ns),
+        "tally_solve_ns": tally.map(|t| t.solve_ns),
+        "tally_solve_iterations": tally.map(|t| t.solve_iterations),
+        "tally_solve_exploitability": tally.map(|t| t.solve_exploitability),
+    }))
+}
+
+/// What [`run`] reports of a tally.
+#[derive(Clone, Copy, Debug)]
+struct TallyReport {
+    pairs: usize,
+    build_ns: u64,
+    share_ns: f64,
+    solve_ns: u64,
+    solve_iterations: u32,
+    /// Certified by the population.
+    solve_exploitability: f32,
+}
+
+/// Builds the tally of `pop` when it pays, then times a share evaluation and a solve through it.
+fn tally_report(
+    pop: &Population<'_, CAPACITY>,
+    pi: &[f32],
+    k: u32,
+) -> Result<Option<TallyReport>, String> {
+    let mut store = TallyStore::default();
+    let start = Instant::now();
+    let Some(tally) = store.tally(pop) else {
+        return Ok(None);
+    };
+    let build_ns = start.elapsed().as_nanos() as u64;
+    let mut g = vec![0.0f32; pop.n()];
+    let mut times = Vec::with_capacity(SHARE_RUNS);
+    for _ in 0..SHARE_RUNS {
+        let start = Instant::now();
+        tally.shares_into(black_box(pi), k, &mut g);
+        black_box(&g);
+        times.push(start.elapsed().as_nanos() as f64);
+    }
+    let mut policy = vec![0.0f32; pop.n()];
+    let opts = SolveOptions::new(k).epsilon(SOLVE_EPSILON);
+    let start = Instant::now();
+    let sol = optimistic_hedge(&tally, &opts, &mut policy).map_err(|e| e.to_string())?;
+    let solve_ns = start.elapsed().as_nanos() as u64;
+    let certificate = certify(pop, &policy, k).map_err(|e| e.to_string())?;
+    Ok(Some(TallyReport {
+        pairs: tally.len(),
+        build_ns,
+        share_ns: median(&mut times).max(1.0),
+        solve_ns,
+        solve_iterations: sol.iterations,
+        solve_exploitability: certificate.exploitability,
     }))
 }
 
@@ -428,7 +489,26 @@ mod tests {
             );
             let fraction = floor / x("share_ns_median");
             assert!((x("roofline_fraction") - fraction).abs() <= 1e-12, "{v}");
+            // Too small to tally.
+            assert!(v.get("tally_pairs").is_some_and(|t| t.is_null()), "{v}");
         }
+        Ok(())
+    }
+
+    #[test]
+    fn run_reports_the_tally_when_it_pays() -> Result<(), String> {
+        let v = run(9, 2000, 4, 7, 1)?;
+        let x = |key: &str| v.get(key).and_then(|x| x.as_f64()).unwrap_or(f64::NAN);
+        // Strict orders over 9 candidates: at most 9 * 2^8 pairs.
+        assert!(x("tally_pairs") >= 9.0 && x("tally_pairs") <= 2304.0, "{v}");
+        for key in ["tally_build_ns", "tally_share_ns_median", "tally_solve_ns"] {
+            assert!(x(key) > 0.0, "{key}: {v}");
+        }
+        assert!(x("tally_solve_iterations") >= 1.0, "{v}");
+        assert!(
+            x("tally_solve_exploitability") <= 2.0 * SOLVE_EPSILON as f64,
+            "{v}"
+        );
         Ok(())
     }
 

@@ -13,6 +13,7 @@ pub mod formats;
 pub mod instance;
 pub mod parallel;
 pub mod plot;
+pub mod tally;
 
 pub use error::{Error, Result};
 pub use formats::{Format, load, parse};
