@@ -297,6 +297,45 @@ pub fn run(
     let mut weights = vec![0.0f32; m];
     let mut order = vec![0u16; cells];
     let pop = ic_population(n, m, seed, &mut weights, &mut order)?;
+    let mut report = run_population(pop, k, threads)?;
+    report["seed"] = seed.into();
+    Ok(report)
+}
+
+/// [`run`] on a given population (a preference file), `threads` at least 1.
+///
+/// Errors: a message for `k` outside `1..=MAX_K`, `threads == 0`, or a failure of core.
+pub fn run_population(
+    pop: Population<'_, CAPACITY>,
+    k: u32,
+    threads: usize,
+) -> Result<serde_json::Value, String> {
+    if k == 0 || k > ualign::MAX_K {
+        return Err(format!("--k must be in 1..={}, got {k}", ualign::MAX_K));
+    }
+    if threads == 0 {
+        return Err("--threads must be at least 1".into());
+    }
+    // The probes read a table of the population's size and layout: its orders, rebuilt.
+    let n = pop.n();
+    let mut order = Vec::with_capacity(pop.m().saturating_mul(n));
+    for j in 0..pop.m() {
+        let row = pop.order(j).ok_or("a user type without an order")?;
+        order.extend(row.map(|(c, tie)| c as u16 | if tie { 0x8000 } else { 0 }));
+    }
+    measure(pop, &order, pop.weights(), k, threads)
+}
+
+/// The measurements of [`run`] on `pop`, whose order table and weights `order` and `weights`
+/// (or tables of the same size and layout) the probes read.
+fn measure(
+    pop: Population<'_, CAPACITY>,
+    order: &[u16],
+    weights: &[f32],
+    k: u32,
+    threads: usize,
+) -> Result<serde_json::Value, String> {
+    let (n, m) = (pop.n(), pop.m());
     let oracle = ThreadedOracle::new(pop, threads);
 
     let pi = vec![1.0 / n as f32; n];
@@ -371,7 +410,7 @@ pub fn run(
         "n": n,
         "m": m,
         "k": k,
-        "seed": seed,
+        "seed": null,
         "threads": threads,
         "share_ns_median": share_ns,
         "stream_bytes_per_ns": stream,

@@ -229,3 +229,38 @@ fn bench_reports_its_fields_and_refuses_bad_sizes() {
     let out = run(&["bench", "--n", "8", "--m", "64", "--k", "0"]);
     assert_eq!((out.code, out.stdout.as_str()), (2, ""), "{}", out.stderr);
 }
+
+#[test]
+fn bench_takes_a_preference_file() {
+    let dir = tempdir();
+    // 3 candidates, 5 user types (3 strict orders, 2 with ties), weights 1..=5.
+    let file = write(
+        &dir,
+        "votes.csv",
+        "weight,a,b,c\n1,3,2,1\n2,1,3,2\n3,2,1,3\n4,1,1,2\n5,2,2,2\n",
+    );
+    let v = json(&["bench", "--input", &file, "--k", "2"]);
+    assert_eq!((f(&v["n"]), f(&v["m"]), f(&v["k"])), (3.0, 5.0, 2.0));
+    assert_eq!(v["input"].as_str(), Some(file.as_str()));
+    assert!(v["seed"].is_null() && v["tally_pairs"].is_null(), "{v}");
+    assert!(f(&v["share_ns_median"]) > 0.0 && f(&v["roofline_fraction"]) > 0.0);
+    assert!(
+        f(&v["solve_exploitability"]) <= f(&v["solve_epsilon"]),
+        "{v}"
+    );
+    // Sizes come from the file; a missing file names itself; --format needs a file.
+    for args in [
+        vec!["bench", "--input", &file, "--n", "3", "--k", "2"],
+        vec!["bench", "--input", &file, "--k", "2", "--seed", "1"],
+        vec!["bench", "--n", "3", "--k", "2"],
+        vec![
+            "bench", "--n", "3", "--m", "3", "--k", "2", "--format", "csv",
+        ],
+    ] {
+        let out = run(&args);
+        assert_eq!((out.code, out.stdout.as_str()), (2, ""), "{args:?}");
+    }
+    let out = run(&["bench", "--input", "no-such-file.soi", "--k", "2"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("no-such-file.soi"), "{}", out.stderr);
+}

@@ -90,8 +90,9 @@ pub enum Command {
     /// answer is bit-identical to `solve --threads 1`.
     #[command(after_long_help = FORMATS_HELP)]
     Device(DeviceArgs),
-    /// Benchmark on a seeded impartial-culture population: median share evaluation, roofline
-    /// probes and their ratio, solve time and iterations (one JSON object).
+    /// Benchmark on a seeded impartial-culture population (or on a preference file with
+    /// --input): median share evaluation, roofline probes and their ratio, solve time and
+    /// iterations, and the same through a tally when one pays (one JSON object).
     Bench(BenchArgs),
 }
 
@@ -272,18 +273,24 @@ pub struct DeviceArgs {
 /// `bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Candidates (1..=1024).
-    #[arg(long)]
-    pub n: usize,
-    /// User types.
-    #[arg(long)]
-    pub m: usize,
+    /// Candidates (1..=1024) of the impartial-culture population.
+    #[arg(long, conflicts_with = "input")]
+    pub n: Option<usize>,
+    /// User types of the impartial-culture population.
+    #[arg(long, conflicts_with = "input")]
+    pub m: Option<usize>,
+    /// Benchmark this preference file (PrefLib, JSON, CSV or whitespace table) instead.
+    #[arg(long, conflicts_with = "seed")]
+    pub input: Option<PathBuf>,
+    /// Override the format the extension of --input implies.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
     /// Number of responses shown.
     #[arg(long)]
     pub k: u32,
-    /// Seed of the population.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    /// Seed of the impartial-culture population (default 1).
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Threads for the share evaluation (1: single-threaded, the figure that matches the
     /// firmware bit for bit).
     #[arg(long, default_value_t = 1)]
@@ -315,10 +322,34 @@ pub fn run(cli: Cli) -> Result<String> {
         Command::Batch(a) => batch::run(&a),
         Command::Demo(a) => demo::run(&a),
         Command::Device(a) => device::run(&a),
-        Command::Bench(a) => crate::bench::run(a.n, a.m, a.k, a.seed, a.threads)
-            .map_err(Error::usage)
-            .and_then(|v| to_json(&v)),
+        Command::Bench(a) => bench(&a),
     }
+}
+
+/// `bench`: on the file of --input, else on a seeded impartial-culture population.
+fn bench(a: &BenchArgs) -> Result<String> {
+    if a.format.is_some() && a.input.is_none() {
+        return Err(Error::usage("--format applies to --input"));
+    }
+    let report = match (&a.input, a.n, a.m) {
+        (Some(file), _, _) => {
+            let inst = formats::load(file, a.format)?;
+            let mut store = crate::instance::Store::default();
+            let pop = inst.population(&mut store)?;
+            let mut v = crate::bench::run_population(pop, a.k, a.threads).map_err(Error::usage)?;
+            v["input"] = file.display().to_string().into();
+            v
+        }
+        (None, Some(n), Some(m)) => {
+            crate::bench::run(n, m, a.k, a.seed.unwrap_or(1), a.threads).map_err(Error::usage)?
+        }
+        (None, _, _) => {
+            return Err(Error::usage(
+                "bench needs --n and --m (an impartial-culture population) or --input FILE",
+            ));
+        }
+    };
+    to_json(&report)
 }
 
 /// JSON text of a value, pretty when `pretty`.
