@@ -13,7 +13,7 @@ use ualign::{
     solver::{POLISH_MAX, SolveOptions, nlhf, nlhf_margins, optimistic_hedge},
 };
 use ualign_benches::{
-    IcStore, IndirectProbe, SIZES, peak_probe, share_work, stream_probe, uniform,
+    IcStore, IndirectProbe, SIZES, peak_probe, share_work, stream_probe, tally::TallyStore, uniform,
 };
 
 const SEED: u64 = 2026;
@@ -65,6 +65,24 @@ fn oracle(c: &mut Criterion) {
                 nlhf_margins(&margins, black_box(1e-6), 10_000, &mut policy, &mut work).unwrap()
             })
         });
+        // Through a tally, at the sizes where one pays (what `ualign solve` then takes): its
+        // build, a share evaluation, and a solve.
+        if TallyStore::default().tally(&pop).is_some() {
+            group.bench_function(BenchmarkId::new("tally-build", name), |b| {
+                b.iter(|| {
+                    let mut t = TallyStore::default();
+                    black_box(t.tally(black_box(&pop)).map(|t| t.len()))
+                })
+            });
+            let mut t = TallyStore::default();
+            let tally = t.tally(&pop).unwrap();
+            group.bench_function(BenchmarkId::new("tally-shares", name), |b| {
+                b.iter(|| tally.shares(black_box(&pi), k, &mut g).unwrap())
+            });
+            group.bench_function(BenchmarkId::new("tally-solve-1e-4", name), |b| {
+                b.iter(|| optimistic_hedge(&tally, black_box(&opts), &mut policy).unwrap())
+            });
+        }
     }
     group.finish();
 }
