@@ -183,20 +183,28 @@ impl<'a, const N: usize> Tally<'a, N> {
         }
     }
 
-    /// One pass over the nodes in index order: `b` is the sum of the node under, `a = b + c`,
-    /// both clamped to 1 as the population's oracle clamps them, then the recurrence, weighted,
+    /// `(a, b)` of `node`: `b` the mass below it (the sum of the node under), `a = b + c`, both
+    /// clamped to 1 as the population's oracle clamps them; `a` unclamped goes into `sum` for the
+    /// nodes above, so the nodes must be visited in index order.
+    #[inline(always)]
+    fn masses(&self, node: &Node, sum: &Cell<f32>, pi: &[f32]) -> (f32, f32) {
+        let low = match node.under {
+            0 => 0.0,
+            u => self.sums.get(u as usize - 1).map_or(0.0, Cell::get),
+        };
+        let top = low + class_mass(node.class, pi);
+        sum.set(top);
+        (at_most_one(top), at_most_one(low))
+    }
+
+    /// One pass over the nodes in index order ([`Tally::masses`]), the recurrence, weighted,
     /// onto every member of the class (in `f64`, then divided by `k + 1`).
     #[inline(always)]
     fn evaluate(&self, pi: &[f32], k: u32, out: &mut [f32]) {
         let mut acc = [0.0f64; TALLY_MAX_CANDIDATES];
         for (node, sum) in self.nodes.iter().zip(self.sums) {
-            let low = match node.under {
-                0 => 0.0,
-                u => self.sums.get(u as usize - 1).map_or(0.0, Cell::get),
-            };
-            let top = low + class_mass(node.class, pi);
-            sum.set(top);
-            let v = f64::from(sum_powers(at_most_one(top), at_most_one(low), k)) * node.weight;
+            let (a, b) = self.masses(node, sum, pi);
+            let v = f64::from(sum_powers(a, b, k)) * node.weight;
             let mut members = node.class;
             while members != 0 {
                 if let Some(a) = acc.get_mut(members.trailing_zeros() as usize) {
@@ -233,17 +241,12 @@ impl<const N: usize> Oracle<N> for Tally<'_, N> {
         }
         let scale = 1.0 / (k + 1) as f32;
         for (node, sum) in self.nodes.iter().zip(self.sums) {
-            let low = match node.under {
-                0 => 0.0,
-                u => self.sums.get(u as usize - 1).map_or(0.0, Cell::get),
-            };
-            let top = low + class_mass(node.class, pi);
-            sum.set(top);
+            let (a, b) = self.masses(node, sum, pi);
             let mut rows = node.class & in_support;
             if rows == 0 {
                 continue;
             }
-            let (d_a, d_b) = derivative(at_most_one(top), at_most_one(low), k);
+            let (d_a, d_b) = derivative(a, b, k);
             let w = node.weight as f32 * scale;
             let (same, below) = (d_a * w, (d_a + d_b) * w);
             while rows != 0 {
