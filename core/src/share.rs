@@ -155,10 +155,9 @@ fn shares_rows<const N: usize>(
         *o = 0.0;
     }
     let mut block = [0.0f32; N];
-    let mut mass = [0.0f32; N];
-    let mut upper = [0.0f32; N]; // b + c per position
-    let mut lower = [0.0f32; N]; // b per position
-    let mut value = [0.0f32; N]; // sum_{i=0..k} (b+c)^i b^(k-i) per position
+    // The one-user-at-a-time scratch, zeroed when a user first needs it (a population of
+    // strict orders in whole groups never does).
+    let mut single: Option<Single<N>> = None;
     // The group scratch is 8 N floats: only worth zeroing when the population outweighs it.
     let mut group = if cfg!(not(target_arch = "arm")) && weights.len().saturating_mul(n) >= 4 * N {
         Some(Group::<N>::new())
@@ -201,14 +200,20 @@ fn shares_rows<const N: usize>(
             if w == 0.0 {
                 continue;
             }
+            let Single {
+                mass,
+                upper,
+                lower,
+                value,
+            } = single.get_or_insert_with(Single::new);
             // Without SIMD, one fused pass per strict order keeps everything in registers.
             if cfg!(target_arch = "arm")
-                && strict_user(row, &policy, w, k, strict, &mut upper, &mut block)
+                && strict_user(row, &policy, w, k, strict, upper, &mut block)
             {
                 continue;
             }
-            user_positions(row, pi, &mut mass, &mut upper, &mut lower);
-            poly(&upper, &lower, n, k, &mut value);
+            user_positions(row, pi, mass, upper, lower);
+            poly(upper, lower, n, k, value);
             for (&e, &v) in row.iter().zip(value.iter()) {
                 if let Some(b) = block.get_mut((e & INDEX) as usize) {
                     *b += w * v;
@@ -222,6 +227,28 @@ fn shares_rows<const N: usize>(
     let scale = (k + 1) as f32;
     for o in out.iter_mut() {
         *o /= scale;
+    }
+}
+
+/// Scratch of one user's positions (for the users [`Group`] does not take).
+struct Single<const N: usize> {
+    mass: [f32; N],
+    /// `b + c` per position.
+    upper: [f32; N],
+    /// `b` per position.
+    lower: [f32; N],
+    /// `sum_{i=0..k} (b+c)^i b^(k-i)` per position.
+    value: [f32; N],
+}
+
+impl<const N: usize> Single<N> {
+    fn new() -> Self {
+        Single {
+            mass: [0.0; N],
+            upper: [0.0; N],
+            lower: [0.0; N],
+            value: [0.0; N],
+        }
     }
 }
 
