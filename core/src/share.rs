@@ -826,7 +826,9 @@ fn jacobian_acc<const N: usize, const A: usize>(
         derivative_chunks(&mut d_same, &mut d_below, s, k, w);
         let pairs = d_same.iter().zip(d_below.iter());
         if blocked {
-            if in_order {
+            if in_order && strict {
+                add_strict_user_in_order(row, &slot_of, &d_same, &d_below, s, &mut acc, &mut lists);
+            } else if in_order {
                 add_user_in_order(row, &slot_of, &d_same, &d_below, s, &mut acc, &mut lists);
             } else if strict {
                 // A strict order: only the member itself ties with itself.
@@ -942,6 +944,47 @@ fn add_user_in_order(
             }
         }
         for &z in list.get(c1 as usize..).unwrap_or(&[]) {
+            if let Some(o) = out.get_mut(z as usize) {
+                *o += d_below;
+            }
+        }
+    }
+}
+
+/// [`add_user_in_order`] for a strict order: every class is one member, so row `i` adds
+/// `same[i]` to its own entry and `below[i]` to the members after it, with no class bounds to
+/// track. The same additions in the same order, so the same bits.
+fn add_strict_user_in_order(
+    row: &[u16],
+    slot_of: &[u16],
+    same: &[f32],
+    below: &[f32],
+    s: usize,
+    acc: &mut [f32],
+    scratch: &mut InOrder,
+) {
+    let list = &mut scratch.list;
+    let mut count = 0usize;
+    for &e in row {
+        if let (Some(&i), Some(l)) = (slot_of.get((e & INDEX) as usize), list.get_mut(count))
+            && (i as usize) < s
+        {
+            *l = i;
+            count += 1;
+        }
+    }
+    let list = list.get(..count).unwrap_or(&[]);
+    for (at, &i) in list.iter().enumerate() {
+        let i = i as usize;
+        let (Some(&d_same), Some(&d_below), Some(out)) =
+            (same.get(i), below.get(i), acc.get_mut(i * s..(i + 1) * s))
+        else {
+            continue;
+        };
+        if let Some(o) = out.get_mut(i) {
+            *o += d_same;
+        }
+        for &z in list.get(at + 1..).unwrap_or(&[]) {
             if let Some(o) = out.get_mut(z as usize) {
                 *o += d_below;
             }
@@ -1203,6 +1246,7 @@ mod tests {
                 slot_of[y as usize] = i as u16;
             }
             let (mut by_row, mut in_order) = ([0.0f32; N * N], [0.0f32; N * N]);
+            let mut in_order_strict = [0.0f32; N * N];
             // The strict rows, for the users whose order is strict (the others as by_row).
             let mut strict_rows = [0.0f32; N * N];
             for row in pop.order_rows().chunks_exact(n) {
@@ -1241,10 +1285,24 @@ mod tests {
                     }
                 }
                 add_user_in_order(row, &slot_of, &same, &below, s, &mut in_order, &mut lists);
+                // What a Cortex-M runs: the strict users through their own lists.
+                if strict {
+                    let acc = &mut in_order_strict;
+                    add_strict_user_in_order(row, &slot_of, &same, &below, s, acc, &mut lists);
+                } else {
+                    let acc = &mut in_order_strict;
+                    add_user_in_order(row, &slot_of, &same, &below, s, acc, &mut lists);
+                }
             }
-            for ((a, b), c) in by_row.iter().zip(&in_order).zip(&strict_rows) {
+            for (((a, b), c), d) in by_row
+                .iter()
+                .zip(&in_order)
+                .zip(&strict_rows)
+                .zip(&in_order_strict)
+            {
                 assert_eq!(a.to_bits(), b.to_bits(), "case {case}");
                 assert_eq!(a.to_bits(), c.to_bits(), "case {case}, strict rows");
+                assert_eq!(a.to_bits(), d.to_bits(), "case {case}, strict lists");
             }
         }
     }
