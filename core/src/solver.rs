@@ -620,12 +620,12 @@ fn support_guess(pi: &[f32], n: usize, threshold: f32) -> Option<([u16; POLISH_M
     support_where(pi, n, |p| p > threshold * max)
 }
 
-/// Newton on the indifference conditions `g(y) = v` over the support `initial`, from the masses of `pi`
-/// there. Every step's policy is certified exactly (that evaluation is also the step's
-/// residual); the best policy is written into `out` and its certificate returned, with the number of
-/// share evaluations spent, at most `opts.max_iter`. It stops as soon as a step is certified at
-/// `opts.epsilon`: a further step costs a Jacobian, several share evaluations' worth. `scratch`
-/// holds `n` floats.
+/// Newton on the indifference conditions `g(y) = v` over the support `initial`, from the masses
+/// of `pi` there. Every step's policy is certified exactly (that evaluation is also the step's
+/// residual); the best policy is written into `out` and its certificate returned, with the
+/// number of share evaluations spent, at most `opts.max_iter`. It stops as soon as a step is
+/// certified at `opts.epsilon`: a further step costs a Jacobian, several share evaluations'
+/// worth. `scratch` holds `n` floats; `sys` is the Newton system's storage, kept by the caller.
 fn polish<const N: usize, O: Oracle<N> + ?Sized>(
     pop: &O,
     opts: &SolveOptions,
