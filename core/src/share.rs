@@ -325,22 +325,30 @@ impl<const N: usize> Group<N> {
     #[inline(always)]
     fn values(&mut self, rows: &[u16], w: &[f32], n: usize, k: u32, pi: &[f32; N]) {
         let w: [f32; LANES] = core::array::from_fn(|l| w.get(l).copied().unwrap_or(0.0));
-        let mut split = rows.chunks_exact(n.max(1));
-        let rows: [&[u16]; LANES] = core::array::from_fn(|_| split.next().unwrap_or(&[]));
+        let row = |l: usize| rows.get(l * n..).and_then(|r| r.get(..n));
+        let (Some(r0), Some(r1), Some(r2), Some(r3), Some(r4), Some(r5), Some(r6), Some(r7)) = (
+            row(0),
+            row(1),
+            row(2),
+            row(3),
+            row(4),
+            row(5),
+            row(6),
+            row(7),
+        ) else {
+            return;
+        };
+        let rows = [r0, r1, r2, r3, r4, r5, r6, r7];
         let Some(upper) = self.upper.get_mut(..n) else {
             return;
         };
         // The masses go straight into the lanes the pass adds. (Stored one by one into a block
         // and read back as vectors, they cost more than the whole pass did: a vector load cannot
         // take its value from four smaller stores, so each waited for them to reach the cache.)
-        // The eight rows are zipped with the output: one length check for the whole pass.
-        let mass = |e: u16| pi.get(slot_index::<N>(e)).copied().unwrap_or(0.0);
-        let [r0, r1, r2, r3, r4, r5, r6, r7] = rows;
-        let entries = upper.iter_mut().zip(r0).zip(r1).zip(r2).zip(r3);
-        let entries = entries.zip(r4).zip(r5).zip(r6).zip(r7);
+        // Every row is exactly `n` entries, so reading position `p < n` needs no check.
         let mut below = [0.0f32; LANES];
-        for ((((((((v, &e0), &e1), &e2), &e3), &e4), &e5), &e6), &e7) in entries.rev() {
-            let m = [e0, e1, e2, e3, e4, e5, e6, e7].map(mass);
+        for (p, v) in upper.iter_mut().enumerate().rev() {
+            let m = Self::gather(&rows, p, pi);
             let b = below;
             for l in 0..LANES {
                 below[l] += m[l];
