@@ -316,7 +316,8 @@ pub fn run_population(
     if threads == 0 {
         return Err("--threads must be at least 1".into());
     }
-    // The probes read a table of the population's size and layout: its orders, rebuilt.
+    // The probes read a table of the population's size and layout: its orders, rebuilt (one
+    // u16 per position, the top bit set on a tie with the next position, as core stores them).
     let n = pop.n();
     let mut order = Vec::with_capacity(pop.m().saturating_mul(n));
     for j in 0..pop.m() {
