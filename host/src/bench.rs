@@ -537,7 +537,7 @@ mod tests {
 
     #[test]
     fn run_reports_the_tally_when_it_pays() -> Result<(), String> {
-        let v = run(9, 2000, 4, 7, 1)?;
+        let v = run(9, 4000, 4, 7, 1)?;
         let x = |key: &str| v.get(key).and_then(|x| x.as_f64()).unwrap_or(f64::NAN);
         // Strict orders over 9 candidates: at most 9 * 2^8 pairs.
         assert!(x("tally_pairs") >= 9.0 && x("tally_pairs") <= 2304.0, "{v}");

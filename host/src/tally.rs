@@ -3,7 +3,7 @@
 //!
 //! A tally pays when many user types share those pairs: few candidates and many ballots, as in
 //! real elections (Dublin West, 9 candidates and 10,335 ballot types: 2,492 pairs against
-//! 93,015 entries, a share evaluation 34 times faster). With many candidates the pairs are
+//! 93,015 entries, a share evaluation 33 times faster). With many candidates the pairs are
 //! nearly all distinct and the population's own oracle is the faster one. Results differ from the
 //! population's in the last bits, so `--threads 1` (the firmware's computation, bit for bit)
 //! never takes a tally.
@@ -12,15 +12,22 @@ use std::cell::Cell;
 
 use ualign::{
     Population,
-    tally::{Node, TALLY_MAX_CANDIDATES, Tally},
+    tally::{Node, Tally},
 };
 
 /// Populations with fewer entries (user types x candidates) are not tallied: building the tally
 /// would cost more than the evaluations it saves.
 pub const MIN_CELLS: usize = 1 << 14;
 
-/// A tally is kept only with at most one pair per this many population entries.
-pub const MIN_SHARING: usize = 4;
+/// Populations over more candidates are not tallied: sets of candidates below a position are
+/// then rarely shared, and a build that fails costs time and memory for nothing (core's limit is
+/// 64).
+pub const MAX_N: usize = 32;
+
+/// A tally is kept only with at most one pair per this many population entries (the build stops
+/// at the first pair past that, so a population that shares little costs a bounded attempt). The
+/// real elections of `../shared` have 12 (14 candidates) to 37 (Dublin West) entries per pair.
+pub const MIN_SHARING: usize = 8;
 
 /// Owned storage of a tally.
 #[derive(Debug, Default)]
@@ -31,15 +38,15 @@ pub struct TallyStore {
 }
 
 impl TallyStore {
-    /// The tally of `pop` when it pays: at most [`TALLY_MAX_CANDIDATES`] candidates, at least
-    /// [`MIN_CELLS`] entries, and at most one distinct pair per [`MIN_SHARING`] entries (the
-    /// build stops as soon as there are more). `None` otherwise.
+    /// The tally of `pop` when it pays: at most [`MAX_N`] candidates, at least [`MIN_CELLS`]
+    /// entries, and at most one distinct pair per [`MIN_SHARING`] entries (the build stops as
+    /// soon as there are more). `None` otherwise.
     pub fn tally<'a, const N: usize>(
         &'a mut self,
         pop: &Population<'a, N>,
     ) -> Option<Tally<'a, N>> {
         let cells = pop.m().checked_mul(pop.n())?;
-        if pop.n() > TALLY_MAX_CANDIDATES || cells < MIN_CELLS {
+        if pop.n() > MAX_N || cells < MIN_CELLS {
             return None;
         }
         // Room for the pairs a tally may keep, but no more than orders of few tie classes can
@@ -72,9 +79,13 @@ mod tests {
         let mut store = TallyStore::default();
         let tally = store.tally(&pop).ok_or("a shared population is tallied")?;
         assert!(tally.len() <= 2304 && tally.len() * MIN_SHARING <= 36_000);
-        // 64 candidates, 1,000 ballots: the pairs are nearly all distinct.
-        let (mut w, mut o) = (vec![0.0f32; 1000], vec![0u16; 1000 * 64]);
-        let pop = ic_population(64, 1000, 1, &mut w, &mut o)?;
+        // 24 candidates, 1,000 ballots: the pairs are nearly all distinct.
+        let (mut w, mut o) = (vec![0.0f32; 1000], vec![0u16; 1000 * 24]);
+        let pop = ic_population(24, 1000, 1, &mut w, &mut o)?;
+        assert!(TallyStore::default().tally(&pop).is_none());
+        // 33 candidates: not tried, however many ballots.
+        let (mut w, mut o) = (vec![0.0f32; 1000], vec![0u16; 1000 * 33]);
+        let pop = ic_population(33, 1000, 1, &mut w, &mut o)?;
         assert!(TallyStore::default().tally(&pop).is_none());
         // Too small to pay for the build.
         let (mut w, mut o) = (vec![0.0f32; 16], vec![0u16; 16 * 16]);
