@@ -200,18 +200,16 @@ fn shares_rows<const N: usize>(
             if w == 0.0 {
                 continue;
             }
+            // Without SIMD, one fused pass per strict order keeps everything in registers.
+            if cfg!(target_arch = "arm") && strict_user(row, &policy, w, k, strict, &mut block) {
+                continue;
+            }
             let Single {
                 mass,
                 upper,
                 lower,
                 value,
             } = single.get_or_insert_with(Single::new);
-            // Without SIMD, one fused pass per strict order keeps everything in registers.
-            if cfg!(target_arch = "arm")
-                && strict_user(row, &policy, w, k, strict, upper, &mut block)
-            {
-                continue;
-            }
             user_positions(row, pi, mass, upper, lower);
             poly(upper, lower, n, k, value);
             for (&e, &v) in row.iter().zip(value.iter()) {
@@ -392,16 +390,14 @@ impl<const N: usize> Group<N> {
     }
 }
 
-/// One user with a strict order, fused for a scalar FPU: the suffix sums (`upper[p] = b + c`, and
-/// `b` of position `p` is `upper[p + 1]`), then per position the recurrence and the weighted add
-/// into `block`. These are the operations of [`user_positions`], [`poly`] and the scatter, in the
-/// same order for every value, so the bits are the same. `false` (nothing added) when the order
-/// has a tie.
-///
-/// With `known_strict` (the population has no ties) all of it is one pass from the bottom, each
-/// suffix sum clamped as it is formed: sums of non-negative terms only grow toward the top, so
-/// when the total is at most 1 no clamp changes anything, and when it is above 1 clamping each
-/// sum is what clamping them all afterwards does. The same values, without storing the sums.
+/// One user with a strict order, fused for a scalar FPU: one pass from the bottom, each suffix
+/// sum (`b + c`, the `b` of the position above) clamped as it is formed, then the recurrence and
+/// the weighted add into `block`. Sums of non-negative terms only grow toward the top, so when
+/// the total is at most 1 no clamp changes anything, and when it is above 1 clamping each sum is
+/// what [`user_positions`] does by clamping them all afterwards: these are the operations of
+/// [`user_positions`], [`poly`] and the scatter, in the same order for every value, so the bits
+/// are the same. `false` (nothing added) when the order has a tie; `known_strict` (the
+/// population has no ties) skips looking for one.
 ///
 /// The usual `k` get their own copy with the recurrence unrolled (a scalar FPU spends a fifth of
 /// a pair's instructions on the loop otherwise); the operations are the same.
@@ -412,71 +408,36 @@ fn strict_user<const N: usize>(
     w: f32,
     k: u32,
     known_strict: bool,
-    upper: &mut [f32; N],
     block: &mut [f32; N],
 ) -> bool {
-    match k {
-        1 => strict_user_k(row, pi, w, 1, known_strict, upper, block),
-        2 => strict_user_k(row, pi, w, 2, known_strict, upper, block),
-        3 => strict_user_k(row, pi, w, 3, known_strict, upper, block),
-        4 => strict_user_k(row, pi, w, 4, known_strict, upper, block),
-        8 => strict_user_k(row, pi, w, 8, known_strict, upper, block),
-        _ => strict_user_k(row, pi, w, k, known_strict, upper, block),
+    if !known_strict && row.iter().any(|&e| e & TIE_NEXT != 0) {
+        return false;
     }
+    match k {
+        1 => strict_user_k(row, pi, w, 1, block),
+        2 => strict_user_k(row, pi, w, 2, block),
+        3 => strict_user_k(row, pi, w, 3, block),
+        4 => strict_user_k(row, pi, w, 4, block),
+        8 => strict_user_k(row, pi, w, 8, block),
+        _ => strict_user_k(row, pi, w, k, block),
+    }
+    true
 }
 
 /// [`strict_user`] for one `k`: inlined into each arm of its `match`, where `k` is a constant.
 #[inline(always)]
-fn strict_user_k<const N: usize>(
-    row: &[u16],
-    pi: &[f32; N],
-    w: f32,
-    k: u32,
-    known_strict: bool,
-    upper: &mut [f32; N],
-    block: &mut [f32; N],
-) -> bool {
-    if known_strict {
-        let (mut below, mut b) = (0.0f32, 0.0f32);
-        for &e in row.iter().rev() {
-            let slot = slot_index::<N>(e);
-            below += pi.get(slot).copied().unwrap_or(0.0);
-            let a = at_most_one(below);
-            let s = sum_powers(a, b, k);
-            if let Some(x) = block.get_mut(slot) {
-                *x += w * s;
-            }
-            b = a;
-        }
-        return true;
-    }
-    let Some(upper) = upper.get_mut(..row.len()) else {
-        return false;
-    };
-    let mut flags = 0u16;
-    let mut below = 0.0f32;
-    for (u, &e) in upper.iter_mut().zip(row).rev() {
-        flags |= e;
-        below += pi.get(slot_index::<N>(e)).copied().unwrap_or(0.0);
-        *u = below;
-    }
-    if flags & TIE_NEXT != 0 {
-        return false;
-    }
-    if below > 1.0 {
-        for u in upper.iter_mut() {
-            *u = at_most_one(*u);
-        }
-    }
-    let mut b = 0.0f32;
-    for (&a, &e) in upper.iter().zip(row).rev() {
+fn strict_user_k<const N: usize>(row: &[u16], pi: &[f32; N], w: f32, k: u32, block: &mut [f32; N]) {
+    let (mut below, mut b) = (0.0f32, 0.0f32);
+    for &e in row.iter().rev() {
+        let slot = slot_index::<N>(e);
+        below += pi.get(slot).copied().unwrap_or(0.0);
+        let a = at_most_one(below);
         let s = sum_powers(a, b, k);
-        if let Some(x) = block.get_mut(slot_index::<N>(e)) {
+        if let Some(x) = block.get_mut(slot) {
             *x += w * s;
         }
         b = a;
     }
-    true
 }
 
 /// `sum_{i=0..k} a^i b^(k-i)`, the recurrence `s_0 = 1`, `s_i = a s_{i-1} + b^i` of [`poly`] and
@@ -1193,9 +1154,7 @@ mod tests {
                         continue;
                     }
                     let mut fused = [0.0f32; N];
-                    let mut scratch = [0.0f32; N];
-                    let strict =
-                        strict_user(row, &pi, w, k, known_strict, &mut scratch, &mut fused);
+                    let strict = strict_user(row, &pi, w, k, known_strict, &mut fused);
                     assert_eq!(strict, !has_tie, "case {case}");
                     if strict {
                         for y in 0..n {
