@@ -91,6 +91,9 @@ pub enum Error {
         /// Elements given.
         found: usize,
     },
+    /// A layout that needs strict orders (see [`crate::wide::Wide`]) was given an order with a
+    /// tie.
+    TiedOrders,
     /// A sampling model parameter is out of range (Mallows dispersion outside `[0, 1]`,
     /// a Plackett-Luce weight not positive and finite).
     InvalidModelParameter,
@@ -141,6 +144,7 @@ impl fmt::Display for Error {
             Error::BufferTooSmall { needed, found } => {
                 write!(f, "buffer too small: {found} elements, {needed} needed")
             }
+            Error::TiedOrders => write!(f, "an order has a tie; this layout needs strict orders"),
             Error::InvalidModelParameter => write!(f, "a sampling model parameter is out of range"),
         }
     }

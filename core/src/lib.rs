@@ -12,7 +12,9 @@
 //!    classes computed once, into caller-provided storage.
 //! 2. [`share`]: the exact share `g(y)` of every candidate against `k` draws from a policy.
 //!    [`tally`] is the same oracle over the distinct (set below, tie class) pairs: far fewer than
-//!    `m * n` when `n` is small and the ballots many, as in real elections.
+//!    `m * n` when `n` is small and the ballots many, as in real elections. [`wide`] is the
+//!    population's oracle laid out for wide vectors: the same bits, on a host whose CPU gathers
+//!    16 lanes at once.
 //! 3. [`certificate`]: worst-case win rate, exploitability and worst opponent of `(pi, k)`.
 //! 4. [`solver`]: Hedge (time-mixture certificate), optimistic Hedge (last iterate certificate),
 //!    and the NLHF baseline (`k = 1`).
@@ -60,6 +62,7 @@ mod simplex;
 pub mod solver;
 pub mod synthetic;
 pub mod tally;
+pub mod wide;
 
 pub use certificate::Certificate;
 pub use error::Error;

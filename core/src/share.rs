@@ -590,19 +590,19 @@ pub(crate) fn poly(upper: &[f32], lower: &[f32], n: usize, k: u32, value: &mut [
     }
 }
 
-/// The recurrence `s_0 = 1`, `s_i = a s_{i-1} + b^i` on [`LANES`] independent lanes (`a`, `b`
-/// at most 1, see [`clamp_masses`]).
+/// The recurrence `s_0 = 1`, `s_i = a s_{i-1} + b^i` on `W` independent lanes ([`LANES`] here,
+/// 16 in [`crate::wide`]; `a`, `b` at most 1, see [`clamp_masses`]).
 ///
 /// The lanes are independent, so the order in which they advance does not change a bit: with
 /// SIMD all lanes take one step together; on a scalar FPU (Cortex-M) one lane runs all `k` steps
 /// in four registers before the next, instead of spilling 32 lane values around every step.
 #[inline(always)]
 #[cfg(not(target_arch = "arm"))]
-fn lanes(a: [f32; LANES], b: [f32; LANES], k: u32) -> [f32; LANES] {
-    let mut s = [1.0f32; LANES];
+pub(crate) fn lanes<const W: usize>(a: [f32; W], b: [f32; W], k: u32) -> [f32; W] {
+    let mut s = [1.0f32; W];
     let mut bp = b;
     for _ in 0..k {
-        for l in 0..LANES {
+        for l in 0..W {
             s[l] = a[l] * s[l] + bp[l];
             bp[l] *= b[l];
         }
@@ -614,12 +614,12 @@ fn lanes(a: [f32; LANES], b: [f32; LANES], k: u32) -> [f32; LANES] {
 /// `lanes`): the same operations, so the same bits. With `k` a constant (see
 /// [`Group::values_k`]) this is straight-line code on all lanes.
 #[inline(always)]
-fn lanes_written(a: [f32; LANES], b: [f32; LANES], k: u32) -> [f32; LANES] {
+pub(crate) fn lanes_written<const W: usize>(a: [f32; W], b: [f32; W], k: u32) -> [f32; W] {
     if !matches!(k, 1..=4 | 8) {
         return lanes(a, b, k);
     }
-    let mut s = [0.0f32; LANES];
-    for l in 0..LANES {
+    let mut s = [0.0f32; W];
+    for l in 0..W {
         s[l] = sum_powers(a[l], b[l], k);
     }
     s
@@ -627,9 +627,9 @@ fn lanes_written(a: [f32; LANES], b: [f32; LANES], k: u32) -> [f32; LANES] {
 
 /// `w * v` lane by lane: the weighted value one user at a time adds.
 #[inline(always)]
-fn weighted(w: [f32; LANES], v: [f32; LANES]) -> [f32; LANES] {
-    let mut out = [0.0f32; LANES];
-    for l in 0..LANES {
+pub(crate) fn weighted<const W: usize>(w: [f32; W], v: [f32; W]) -> [f32; W] {
+    let mut out = [0.0f32; W];
+    for l in 0..W {
         out[l] = w[l] * v[l];
     }
     out
@@ -638,8 +638,8 @@ fn weighted(w: [f32; LANES], v: [f32; LANES]) -> [f32; LANES] {
 /// See the other `lanes`: the same operations, one lane at a time.
 #[inline(always)]
 #[cfg(target_arch = "arm")]
-fn lanes(a: [f32; LANES], b: [f32; LANES], k: u32) -> [f32; LANES] {
-    let mut out = [1.0f32; LANES];
+pub(crate) fn lanes<const W: usize>(a: [f32; W], b: [f32; W], k: u32) -> [f32; W] {
+    let mut out = [1.0f32; W];
     for ((o, &a), &b) in out.iter_mut().zip(a.iter()).zip(b.iter()) {
         let mut s = 1.0f32;
         let mut bp = b;

@@ -1,6 +1,6 @@
 //! Core on arbitrary bytes: build a population (scores and rankings, with hostile weights,
-//! scores and candidate indices), then shares (through the population and through a tally),
-//! certificate, both solvers, opponents and picks.
+//! scores and candidate indices), then shares (through the population, a tally and the wide
+//! layout), certificate, both solvers, opponents and picks.
 //! Sizes are bounded (n <= 8, m <= 6, k <= 72, a few hundred solver rounds) so one input runs
 //! in well under a millisecond. Beyond "no panic", it checks what core promises on any valid
 //! input: policies on the simplex, shares in [0, 1], and `sum pi g = 1/(k+1)`.
@@ -17,6 +17,7 @@ use ualign::{
     share::{self_payoff, shares},
     solver::{SolveOptions, hedge, nlhf, optimistic_hedge},
     tally::{Node, Tally},
+    wide::Wide,
 };
 
 const N: usize = 8;
@@ -150,6 +151,18 @@ fuzz_target!(|data: &[u8]| {
         if t.shares(&pi, k, &mut h).is_ok() {
             check_shares(&h, &pi, k);
             assert!(g.iter().zip(&h).all(|(x, y)| (x - y).abs() <= 1e-5), "{g:?} {h:?}");
+        }
+    }
+
+    // The wide layout, with buffers of sizes from the bytes: the population's bits, or an error
+    // (a tie, a short buffer) and never a panic.
+    let short = usize::from(b.u8() % 2 == 1);
+    let mut wtable = vec![0u8; 2 * 16 * n + 16 - short];
+    let mut wweights = vec![0.0f32; 16];
+    if let Ok(w) = Wide::new(pop, &mut wtable, &mut wweights) {
+        let mut h = vec![0.0f32; n];
+        if w.shares(&pi, k, &mut h).is_ok() {
+            assert_eq!(g, h);
         }
     }
 

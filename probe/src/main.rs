@@ -16,7 +16,7 @@ use rand_xoshiro::Xoshiro128PlusPlus;
 use rand_xoshiro::rand_core::SeedableRng;
 use ualign::{
     Certificate, Error, Population, Storage, certificate, float, margins, opponents, sampling,
-    share, share::Oracle, solver, synthetic, tally,
+    share, share::Oracle, solver, synthetic, tally, wide,
 };
 
 /// Candidate capacity of the probe.
@@ -322,6 +322,31 @@ fn run() {
             &mut jac,
         );
         sink(check(solver::optimistic_hedge(&t, &opts, policy)));
+    }
+
+    // The wide layout: its build (buffer lengths from the input), its oracle, a solve through it.
+    let mut wtable = [0u8; 2 * N * M + 16];
+    let mut wweights = [0.0f32; M];
+    let (wt, ww) = (usize_at(712).min(wtable.len()), usize_at(716).min(M));
+    sink(wide::Wide::<N>::table_len(usize_at(720), usize_at(724)));
+    sink(wide::Wide::<N>::weights_len(usize_at(728)));
+    if let Some(w) = check(wide::Wide::new(
+        pop,
+        wtable.get_mut(..wt).unwrap_or(&mut []),
+        wweights.get_mut(..ww).unwrap_or(&mut []),
+    )) {
+        sink(w.population().m());
+        sink(check(w.shares(pi_in, k, g_out)));
+        w.shares_into(pi_in, k, g_out);
+        w.evaluate(pi_in, k, g_out);
+        w.jacobian_into(
+            pi_in,
+            k,
+            support.get(..slen).unwrap_or(&[]),
+            usize_at(536),
+            &mut jac,
+        );
+        sink(check(solver::optimistic_hedge(&w, &opts, policy)));
     }
 
     sink(sampling::unit_f32(&mut rng));
