@@ -4,8 +4,9 @@
 //!   core's [`ualign::synthetic::impartial_culture`] and `Xoshiro128PlusPlus`.
 //! * The roofline probes and the work model ([`stream_probe`], [`peak_probe`],
 //!   [`IndirectProbe`], [`share_work`])
-//!   are those of `ualign bench`: the host's `src/bench.rs`, `src/parallel.rs` and
-//!   `src/tally.rs` are compiled here in place (modules [`bench`], [`parallel`] and [`tally`]),
+//!   are those of `ualign bench`: the host's `src/bench.rs`, `src/parallel.rs`, `src/simd.rs`
+//!   and `src/tally.rs` are compiled here in place (modules [`bench`], [`parallel`], [`simd`]
+//!   and [`tally`]),
 //!   so their tests run with this crate's and
 //!   the numbers of `cargo bench` and `ualign bench` come from one implementation.
 
@@ -16,6 +17,8 @@ use ualign::{Error, Population, Storage, synthetic};
 pub mod bench;
 #[path = "../../host/src/parallel.rs"]
 pub mod parallel;
+#[path = "../../host/src/simd.rs"]
+pub mod simd;
 #[path = "../../host/src/tally.rs"]
 pub mod tally;
 

@@ -11,6 +11,7 @@ use ualign::{
 use crate::error::{Error, Result};
 use crate::instance::{CAPACITY, Instance, Pop};
 use crate::parallel::ThreadedOracle;
+use crate::simd::WideStore;
 use crate::tally::TallyStore;
 
 /// The largest number of floats Hedge may keep for its iterates (256 MiB).
@@ -177,7 +178,8 @@ pub struct Solved {
 pub fn solve(pop: &Pop<'_>, s: &Settings) -> Result<Solved> {
     check_settings(s)?;
     let n = pop.n();
-    let oracle = ThreadedOracle::new(*pop, threads_for(pop, s.k, s.threads));
+    let threads = threads_for(pop, s.k, s.threads);
+    let mut wide = WideStore::default();
     let opts = SolveOptions::new(s.k).epsilon(s.eps).max_iter(s.max_iter);
     match s.method {
         Method::Optimistic => {
@@ -199,6 +201,7 @@ pub fn solve(pop: &Pop<'_>, s: &Settings) -> Result<Solved> {
                     ..sol
                 }
             } else {
+                let oracle = ThreadedOracle::wide(*pop, threads, &mut wide);
                 optimistic_hedge::<CAPACITY, _>(&oracle, &opts, &mut policy).map_err(core)?
             };
             Ok(Solved {
@@ -220,6 +223,7 @@ pub fn solve(pop: &Pop<'_>, s: &Settings) -> Result<Solved> {
                     ))
                 })?;
             let mut iterates = vec![0.0f32; floats];
+            let oracle = ThreadedOracle::wide(*pop, threads, &mut wide);
             let hs = hedge::<CAPACITY, _>(&oracle, &opts, &mut iterates).map_err(core)?;
             let rounds = hs.mixture.rounds();
             let mut avg = vec![0.0f64; n];
@@ -276,7 +280,8 @@ pub fn solve_nlhf(pop: &Pop<'_>, eps: f32, max_iter: u32, policy: &mut [f32]) ->
         let margins = Margins::new(*pop, &mut buf).map_err(core)?;
         nlhf_margins(&margins, eps, max_iter, policy, &mut work).map_err(core)
     } else {
-        let oracle = ThreadedOracle::new(*pop, threads_for(pop, 1, 0));
+        let mut wide = WideStore::default();
+        let oracle = ThreadedOracle::wide(*pop, threads_for(pop, 1, 0), &mut wide);
         nlhf::<CAPACITY, _>(&oracle, eps, max_iter, policy).map_err(core)
     }
 }

@@ -39,6 +39,7 @@ use ualign::{
 };
 
 use crate::parallel::ThreadedOracle;
+use crate::simd::{Kernel, Simd, WideStore};
 use crate::tally::TallyStore;
 
 /// Candidate capacity of the benchmark populations (core's const generic `N`).
@@ -202,6 +203,162 @@ pub fn peak_probe(iters: u64, reps: usize) -> f64 {
     best
 }
 
+/// [`peak_probe`] at a vector level: `T` independent lanes `s = a * s + b` (a flat array, which
+/// the compiler keeps in twelve vector registers: `T` = 192 with AVX-512, 96 with AVX2), enough
+/// chains to keep both vector units busy.
+pub fn peak_probe_simd(simd: Simd, iters: u64, reps: usize) -> f64 {
+    match simd {
+        Simd::Avx512 => simd.run(PeakFlat::<192> { iters, reps }),
+        Simd::Avx2 => simd.run(PeakFlat::<96> { iters, reps }),
+    }
+}
+
+/// See [`peak_probe_simd`].
+struct PeakFlat<const T: usize> {
+    iters: u64,
+    reps: usize,
+}
+
+impl<const T: usize> Kernel for PeakFlat<T> {
+    type Output = f64;
+    #[inline(always)]
+    fn call(self) -> f64 {
+        let flops = (2 * T) as f64 * self.iters as f64;
+        let mut best = 0.0f64;
+        for _ in 0..self.reps.max(1) {
+            let (a, b) = (black_box(0.999_f32), black_box(1e-3_f32));
+            let mut s = black_box([0.5_f32; T]);
+            let start = Instant::now();
+            for _ in 0..self.iters {
+                for x in s.iter_mut() {
+                    *x = a * *x + b;
+                }
+            }
+            black_box(s);
+            let ns = start.elapsed().as_nanos().max(1) as f64;
+            best = best.max(flops / ns);
+        }
+        best
+    }
+}
+
+/// The accesses of core's wide layout ([`ualign::wide`]) and nothing else, compiled at a
+/// [`Simd`] level: per group of 16 users and position, the 16 masses gathered through the order
+/// bytes into a running sum stored by position; per user and 16 candidates, those sums gathered
+/// back through the position bytes into the candidates' sums. The kernel without its
+/// recurrence, with the same loops and scratch sizes; the tables are its layout, built here from
+/// the population (as [`IndirectProbe`] reads a rebuilt order table).
+pub struct GatherProbe {
+    n: usize,
+    order: Vec<u8>,
+    /// Padded with 16 bytes, as core's.
+    rank: Vec<u8>,
+    policy: Box<[f32; 256]>,
+}
+
+impl GatherProbe {
+    /// The layout of `pop` (strict orders over at most 256 candidates; `None` otherwise), reading
+    /// the policy `pi`.
+    pub fn new<const N: usize>(pop: &Population<'_, N>, pi: &[f32]) -> Option<Self> {
+        let (n, m) = (pop.n(), pop.m());
+        if n > 256 {
+            return None;
+        }
+        let len = m.div_ceil(G).checked_mul(G * n)?;
+        let (mut order, mut rank) = (vec![0u8; len], vec![0u8; len + G]);
+        for j in 0..m {
+            let (g, l) = (j / G, j % G);
+            for (p, (c, tie)) in pop.order(j)?.enumerate() {
+                if tie {
+                    return None;
+                }
+                *order.get_mut((g * n + p) * G + l)? = c as u8;
+                *rank.get_mut(j * n + c)? = p as u8;
+            }
+        }
+        let mut policy = Box::new([0.0f32; 256]);
+        for (p, &x) in policy.iter_mut().zip(pi) {
+            *p = x;
+        }
+        Some(GatherProbe {
+            n,
+            order,
+            rank,
+            policy,
+        })
+    }
+
+    /// Runs the accesses at `simd`, `reps` times; returns the best time in ns.
+    pub fn run(&self, simd: Simd, reps: usize) -> f64 {
+        let mut best = f64::INFINITY;
+        for _ in 0..reps.max(1) {
+            let start = Instant::now();
+            let sum = simd.run(GatherPass(self));
+            black_box(sum);
+            best = best.min(start.elapsed().as_nanos().max(1) as f64);
+        }
+        best
+    }
+
+    /// One pass with scratch of `C` candidates (16, 64 or 256, as the kernel narrows it).
+    #[inline(always)]
+    fn pass<const C: usize>(&self) -> f32 {
+        let n = self.n;
+        let (order, rank) = (black_box(&self.order[..]), black_box(&self.rank[..]));
+        let mut values = [[0.0f32; G]; C];
+        let mut block = [0.0f32; C];
+        let mut g = 0;
+        while let (Some(ord), Some(rk)) = (
+            order.get(g * G * n..(g + 1) * G * n),
+            rank.get(g * G * n..(g + 1) * G * n + G),
+        ) {
+            let mut below = [0.0f32; G];
+            for (v, idx) in values.iter_mut().take(n).zip(ord.chunks_exact(G)).rev() {
+                for (l, &c) in idx.iter().enumerate().take(G) {
+                    below[l] += self.policy[c as usize];
+                }
+                *v = below;
+            }
+            for (c0, chunk) in block.chunks_exact_mut(G).take(n.div_ceil(G)).enumerate() {
+                let Ok(chunk) = <&mut [f32; G]>::try_from(chunk) else {
+                    continue;
+                };
+                let mut acc = *chunk;
+                #[allow(clippy::needless_range_loop)]
+                for l in 0..G {
+                    let r = rk.get(l * n + c0 * G..).and_then(|r| r.get(..G));
+                    if let Some(Ok(r)) = r.map(<&[u8; G]>::try_from) {
+                        for (x, &r) in acc.iter_mut().zip(r) {
+                            *x += values[r as usize & (C - 1)][l];
+                        }
+                    }
+                }
+                *chunk = acc;
+            }
+            g += 1;
+        }
+        block.iter().sum()
+    }
+}
+
+/// Users per group of the wide layout.
+const G: usize = ualign::wide::WIDE_LANES;
+
+/// [`GatherProbe`]'s pass as a [`Kernel`].
+struct GatherPass<'p>(&'p GatherProbe);
+
+impl Kernel for GatherPass<'_> {
+    type Output = f32;
+    #[inline(always)]
+    fn call(self) -> f32 {
+        match self.0.n {
+            0..=16 => self.0.pass::<16>(),
+            17..=64 => self.0.pass::<64>(),
+            _ => self.0.pass::<256>(),
+        }
+    }
+}
+
 /// The work of one share evaluation.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ShareWork {
@@ -337,21 +494,20 @@ fn measure(
     threads: usize,
 ) -> Result<serde_json::Value, String> {
     let (n, m) = (pop.n(), pop.m());
-    let oracle = ThreadedOracle::new(pop, threads);
+    // The tool's oracle (the wide layout when the CPU has the vectors for it) and the
+    // population's own, which the firmware runs.
+    let mut store = WideStore::default();
+    let oracle = ThreadedOracle::wide(pop, threads, &mut store);
+    let portable = ThreadedOracle::new(pop, threads);
+    let simd = oracle.simd();
 
     let pi = vec![1.0 / n as f32; n];
-    let mut g = vec![0.0f32; n];
-    for _ in 0..3 {
-        oracle.shares_into(black_box(&pi), k, &mut g);
-    }
-    let mut times = Vec::with_capacity(SHARE_RUNS);
-    for _ in 0..SHARE_RUNS {
-        let start = Instant::now();
-        oracle.shares_into(black_box(&pi), k, &mut g);
-        black_box(&g);
-        times.push(start.elapsed().as_nanos() as f64);
-    }
-    let share_ns = median(&mut times).max(1.0);
+    let share_ns = time_shares(&oracle, &pi, k);
+    let population_ns = if simd.is_some() {
+        time_shares(&portable, &pi, k)
+    } else {
+        share_ns
+    };
 
     let mut policy = vec![0.0f32; n];
     let opts = SolveOptions::new(k).epsilon(SOLVE_EPSILON);
@@ -387,6 +543,24 @@ fn measure(
     let peak: f64 = on_threads(threads, |_| peak_probe(2_000_000, 5))?
         .iter()
         .sum();
+    // The wide kernel's probes, at its level and on each thread's part of the users.
+    let wide_probes = match simd {
+        Some(simd) => {
+            let peak: f64 = on_threads(threads, |_| peak_probe_simd(simd, 2_000_000, 5))?
+                .iter()
+                .sum();
+            let gather = on_threads(threads, |part| {
+                let (lo, hi) = parts.get(part).copied().unwrap_or((0, 0));
+                pop.users(lo..hi)
+                    .and_then(|p| GatherProbe::new(&p, &pi))
+                    .map_or(f64::NAN, |probe| probe.run(simd, 21))
+            })?
+            .into_iter()
+            .fold(0.0f64, f64::max);
+            Some((peak, gather))
+        }
+        None => None,
+    };
     let indirect = on_threads(threads, |part| {
         let (lo, hi) = parts.get(part).copied().unwrap_or((0, 0));
         IndirectProbe::new(&pi).run(
@@ -400,19 +574,27 @@ fn measure(
     .fold(0.0f64, f64::max);
 
     let work = share_work(n, m, k);
+    // The floor of one evaluation: the slowest of its arithmetic at the multiply-add peak, its
+    // streaming at the measured bandwidth, and its indirect accesses at the probe's speed; each
+    // kernel against the probes of its own level and access pattern (the wide layout streams
+    // as many bytes: one byte each way per entry instead of one u16).
+    let floor = |peak: f64, indirect: f64| {
+        (work.flops / peak.max(1e-9))
+            .max(work.bytes / stream.max(1e-9))
+            .max(indirect)
+    };
+    let population_floor = floor(peak, indirect);
+    let (peak, indirect) = wide_probes.unwrap_or((peak, indirect));
+    let floor_ns = floor(peak, indirect);
     let achieved = work.flops / share_ns;
     let ceiling = work.ceiling(peak, stream);
-    // The floor of one evaluation: the slowest of its arithmetic at the multiply-add peak, its
-    // streaming at the measured bandwidth, and its indirect accesses at the probe's speed.
-    let floor_ns = (work.flops / peak.max(1e-9))
-        .max(work.bytes / stream.max(1e-9))
-        .max(indirect);
     Ok(serde_json::json!({
         "n": n,
         "m": m,
         "k": k,
         "seed": null,
         "threads": threads,
+        "simd": simd.map(Simd::name),
         "share_ns_median": share_ns,
         "stream_bytes_per_ns": stream,
         "peak_flops_per_ns": peak,
@@ -424,6 +606,8 @@ fn measure(
         "indirect_ns": indirect,
         "roofline_floor_ns": floor_ns,
         "roofline_fraction": floor_ns / share_ns,
+        "population_share_ns_median": population_ns,
+        "population_roofline_fraction": population_floor / population_ns,
         "solve_ns": solve_ns,
         "solve_iterations": sol.iterations,
         "solve_exploitability": sol.certificate.exploitability,
@@ -436,6 +620,23 @@ fn measure(
         "tally_solve_iterations": tally.map(|t| t.solve_iterations),
         "tally_solve_exploitability": tally.map(|t| t.solve_exploitability),
     }))
+}
+
+/// The median time of [`SHARE_RUNS`] share evaluations of `oracle` at `pi` (after three to warm
+/// up).
+fn time_shares(oracle: &impl Oracle<CAPACITY>, pi: &[f32], k: u32) -> f64 {
+    let mut g = vec![0.0f32; pi.len()];
+    for _ in 0..3 {
+        oracle.shares_into(black_box(pi), k, &mut g);
+    }
+    let mut times = Vec::with_capacity(SHARE_RUNS);
+    for _ in 0..SHARE_RUNS {
+        let start = Instant::now();
+        oracle.shares_into(black_box(pi), k, &mut g);
+        black_box(&g);
+        times.push(start.elapsed().as_nanos() as f64);
+    }
+    median(&mut times).max(1.0)
 }
 
 /// What [`run`] reports of a tally.

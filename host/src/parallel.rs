@@ -16,7 +16,9 @@
 
 use std::thread;
 
-use ualign::{Population, share::Oracle};
+use ualign::{Population, share::Oracle, wide::Wide};
+
+use crate::simd::{Simd, WideShares, WideStore};
 
 /// Splits `m` items into `parts` contiguous ranges whose lengths differ by at most one (none
 /// empty when `parts <= m`).
@@ -33,24 +35,77 @@ fn split(m: usize, parts: usize) -> Vec<std::ops::Range<usize>> {
     out
 }
 
+/// One part of the users: the population's own oracle, or its [`Wide`] layout run at a
+/// [`Simd`] level (the same bits).
+#[derive(Clone, Copy, Debug)]
+pub enum Part<'a, const N: usize> {
+    /// The population's oracle, as compiled for the baseline.
+    Population(Population<'a, N>),
+    /// The wide layout, compiled for the level.
+    Wide(Wide<'a, N>, Simd),
+}
+
+impl<const N: usize> Oracle<N> for Part<'_, N> {
+    fn n(&self) -> usize {
+        match self {
+            Part::Population(p) => p.n(),
+            Part::Wide(w, _) => w.population().n(),
+        }
+    }
+
+    fn shares_into(&self, pi: &[f32], k: u32, out: &mut [f32]) {
+        match self {
+            Part::Population(p) => p.shares_into(pi, k, out),
+            Part::Wide(wide, simd) => simd.run(WideShares { wide, pi, k, out }),
+        }
+    }
+
+    fn jacobian_into(&self, pi: &[f32], k: u32, support: &[u16], stride: usize, out: &mut [f32]) {
+        match self {
+            Part::Population(p) => p.jacobian_into(pi, k, support, stride, out),
+            Part::Wide(w, _) => w.jacobian_into(pi, k, support, stride, out),
+        }
+    }
+}
+
 /// [`Oracle`] over a population whose user types are split across `threads` threads.
 #[derive(Clone, Debug)]
 pub struct ThreadedOracle<'a, const N: usize> {
     whole: Population<'a, N>,
-    parts: Vec<Population<'a, N>>,
+    parts: Vec<Part<'a, N>>,
 }
 
 impl<'a, const N: usize> ThreadedOracle<'a, N> {
-    /// Splits `pop` into `threads` contiguous parts of user types (at least 1, at most `m`).
+    /// Splits `pop` into `threads` contiguous parts of user types (at least 1, at most `m`),
+    /// each evaluated by the population's oracle.
     pub fn new(pop: Population<'a, N>, threads: usize) -> Self {
-        let parts = split(pop.m(), threads)
+        let parts = Self::split(&pop, threads)
             .into_iter()
-            .filter_map(|r| pop.users(r))
+            .map(Part::Population)
             .collect();
         ThreadedOracle { whole: pop, parts }
     }
 
-    /// The number of threads an evaluation uses (1: the population itself, no thread spawned).
+    /// [`ThreadedOracle::new`], with each part laid out in `store` for the CPU's widest vectors
+    /// when it has AVX2 or AVX-512 and the population allows it (strict orders, at most 256
+    /// candidates): the same bits, faster.
+    pub fn wide(pop: Population<'a, N>, threads: usize, store: &'a mut WideStore) -> Self {
+        let split = Self::split(&pop, threads);
+        let parts = match Simd::detect().and_then(|simd| Some((simd, store.layout(&split)?))) {
+            Some((simd, wides)) => wides.into_iter().map(|w| Part::Wide(w, simd)).collect(),
+            None => split.into_iter().map(Part::Population).collect(),
+        };
+        ThreadedOracle { whole: pop, parts }
+    }
+
+    fn split(pop: &Population<'a, N>, threads: usize) -> Vec<Population<'a, N>> {
+        split(pop.m(), threads)
+            .into_iter()
+            .filter_map(|r| pop.users(r))
+            .collect()
+    }
+
+    /// The number of threads an evaluation uses (1: no thread spawned).
     pub fn threads(&self) -> usize {
         self.parts.len().max(1)
     }
@@ -60,15 +115,23 @@ impl<'a, const N: usize> ThreadedOracle<'a, N> {
         &self.whole
     }
 
+    /// The vector level the parts run at (`None`: the population's oracle).
+    pub fn simd(&self) -> Option<Simd> {
+        match self.parts.first() {
+            Some(Part::Wide(_, simd)) => Some(*simd),
+            _ => None,
+        }
+    }
+
     /// Runs `eval(part, scratch)` for every part, one scoped thread each (the last part on the
     /// calling thread), and returns the scratch buffers (each `len` long, zeroed first) in part
     /// order.
     fn map_parts<T, F>(&self, len: usize, eval: F) -> Vec<Vec<T>>
     where
         T: Copy + Default + Send,
-        F: Fn(&Population<'a, N>, &mut [T]) + Sync,
+        F: Fn(&Part<'a, N>, &mut [T]) + Sync,
     {
-        let run = |part: &Population<'a, N>| {
+        let run = |part: &Part<'a, N>| {
             let mut buf = vec![T::default(); len];
             eval(part, &mut buf);
             buf
@@ -109,8 +172,10 @@ impl<const N: usize> Oracle<N> for ThreadedOracle<'_, N> {
     }
 
     fn shares_into(&self, pi: &[f32], k: u32, out: &mut [f32]) {
-        if self.parts.len() <= 1 {
-            return self.whole.shares_into(pi, k, out);
+        match self.parts.as_slice() {
+            [] => return self.whole.shares_into(pi, k, out),
+            [one] => return one.shares_into(pi, k, out),
+            _ => {}
         }
         let parts = self.map_parts(out.len(), |part, buf| part.shares_into(pi, k, buf));
         for o in out.iter_mut() {
@@ -205,6 +270,34 @@ mod tests {
             let mut again = vec![0.0f32; n];
             oracle.shares_into(&pi, k, &mut again);
             assert_eq!(got, again);
+        }
+        Ok(())
+    }
+
+    /// The wide layout of each part gives that part's bits, so the wide oracle is the
+    /// population's oracle bit for bit at every thread count (the layout where the CPU has the
+    /// vectors for it, the population otherwise).
+    #[test]
+    fn wide_parts_give_the_same_bits() -> Result<(), Error> {
+        let (n, m, k) = (21, 700, 4);
+        let (mut w, mut o) = (vec![0.0f32; m], vec![0u16; m * n]);
+        let pop = build(n, m, &mut w, &mut o)?;
+        let pi = policy(n);
+        if Simd::detect().is_none() {
+            eprintln!("the wide layout is not used here: this CPU has neither AVX2 nor AVX-512");
+        }
+        for threads in [1, 2, 3] {
+            let mut store = WideStore::default();
+            let wide = ThreadedOracle::wide(pop, threads, &mut store);
+            assert_eq!(wide.simd(), Simd::detect());
+            let (mut a, mut b) = (vec![0.0f32; n], vec![0.0f32; n]);
+            wide.shares_into(&pi, k, &mut a);
+            ThreadedOracle::new(pop, threads).shares_into(&pi, k, &mut b);
+            assert_eq!(
+                a.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                b.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                "{threads} threads"
+            );
         }
         Ok(())
     }
