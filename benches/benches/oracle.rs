@@ -13,7 +13,14 @@ use ualign::{
     solver::{POLISH_MAX, SolveOptions, nlhf, nlhf_margins, optimistic_hedge},
 };
 use ualign_benches::{
-    IcStore, IndirectProbe, SIZES, peak_probe, share_work, stream_probe, tally::TallyStore, uniform,
+    IcStore, IndirectProbe, SIZES,
+    bench::{GatherProbe, peak_probe_simd},
+    parallel::ThreadedOracle,
+    peak_probe, share_work,
+    simd::{Simd, WideStore},
+    stream_probe,
+    tally::TallyStore,
+    uniform,
 };
 
 const SEED: u64 = 2026;
@@ -30,7 +37,8 @@ fn oracle(c: &mut Criterion) {
         let pi = uniform(n);
         let mut g = vec![0.0f32; n];
         let work = share_work(n, m, k);
-        group.throughput(Throughput::Elements(work.flops as u64));
+        let flops = work.flops as u64;
+        group.throughput(Throughput::Elements(flops));
         group.bench_function(BenchmarkId::new("shares", name), |b| {
             b.iter(|| shares(&pop, black_box(&pi), k, &mut g).unwrap())
         });
@@ -65,6 +73,24 @@ fn oracle(c: &mut Criterion) {
                 nlhf_margins(&margins, black_box(1e-6), 10_000, &mut policy, &mut work).unwrap()
             })
         });
+        // The tool's single-threaded oracle: the wide layout at the CPU's vector level (the
+        // population's bits), when it has AVX2 or AVX-512.
+        let mut wide_store = WideStore::default();
+        let wide = ThreadedOracle::wide(pop, 1, &mut wide_store);
+        if let Some(simd) = wide.simd() {
+            group.throughput(Throughput::Elements(flops));
+            group.bench_function(
+                BenchmarkId::new(format!("wide-{}-shares", simd.name()), name),
+                |b| b.iter(|| wide.shares_into(black_box(&pi), k, &mut g)),
+            );
+            group.throughput(Throughput::Elements(1));
+            group.bench_function(
+                BenchmarkId::new(format!("wide-{}-solve-1e-4", simd.name()), name),
+                |b| b.iter(|| optimistic_hedge(&wide, black_box(&opts), &mut policy).unwrap()),
+            );
+        } else {
+            eprintln!("no wide benchmarks: this CPU has neither AVX2 nor AVX-512");
+        }
         // Through a tally, at the sizes where one pays (what `ualign solve` then takes): its
         // build, a share evaluation, and a solve.
         if TallyStore::default().tally(&pop).is_some() {
@@ -107,12 +133,27 @@ fn roofline(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("indirect", name), |b| {
             b.iter(|| probe.run(black_box(order), black_box(weights), n, 1))
         });
+        // The wide layout's gathers alone, at the CPU's level.
+        let pop = store.population().unwrap();
+        if let (Some(simd), Some(gather)) = (Simd::detect(), GatherProbe::new(&pop, &uniform(n))) {
+            group.bench_function(
+                BenchmarkId::new(format!("gather-{}", simd.name()), name),
+                |b| b.iter(|| gather.run(simd, 1)),
+            );
+        }
     }
     let iters = 100_000u64;
     group.throughput(Throughput::Elements(2 * 6 * 8 * iters));
     group.bench_function("multiply-add", |b| {
         b.iter(|| peak_probe(black_box(iters), 1))
     });
+    if let Some(simd) = Simd::detect() {
+        let lanes = if simd == Simd::Avx512 { 192 } else { 96 };
+        group.throughput(Throughput::Elements(2 * lanes * iters));
+        group.bench_function(format!("multiply-add-{}", simd.name()), |b| {
+            b.iter(|| peak_probe_simd(simd, black_box(iters), 1))
+        });
+    }
     group.finish();
 }
 

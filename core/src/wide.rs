@@ -209,14 +209,15 @@ impl<'a, const N: usize> Wide<'a, N> {
         for (p, &x) in policy.iter_mut().zip(pi) {
             *p = x;
         }
-        let mut values = [[0.0f32; L]; C];
+        // Two groups' values: a group's values by candidate are added while the next group's
+        // are computed by position, so the gathers of the one overlap the arithmetic of the
+        // other (the order of every sum stays the same).
+        let mut values = [[[0.0f32; L]; C]; 2];
         let mut block = [0.0f32; C];
         let group = L * n;
+        let mut previous: Option<&[u8]> = None;
         let mut g = 0;
         while let Some(w) = self.weights.get(g * L..(g + 1) * L) {
-            if g > 0 && (g * L).is_multiple_of(BLOCK) {
-                flush(&mut block, out);
-            }
             let (Ok(w), Some(order), Some(rank)) = (
                 <[f32; L]>::try_from(w),
                 self.order.get(g * group..(g + 1) * group),
@@ -224,9 +225,37 @@ impl<'a, const N: usize> Wide<'a, N> {
             ) else {
                 break;
             };
-            positions::<C>(order, &policy, w, n, k, &mut values);
-            candidates::<C>(rank, &values, n, &mut block);
+            let [even, odd] = &mut values;
+            let (current, last) = if g % 2 == 0 {
+                (even, &*odd)
+            } else {
+                (odd, &*even)
+            };
+            let pending = match previous {
+                // Up to 16 candidates a group's values by candidate are 16 gathers, too few to
+                // be worth interleaving: they go first.
+                Some(rank) if C <= L => {
+                    candidates::<C>(rank, last, n, &mut block);
+                    None
+                }
+                Some(rank) => Some(Previous {
+                    rank,
+                    values: last,
+                    block: &mut block,
+                }),
+                None => None,
+            };
+            positions::<C>(order, &policy, w, n, k, current, pending);
+            // The previous group's values are in: a block ends after every `BLOCK` users.
+            if g > 0 && (g * L).is_multiple_of(BLOCK) {
+                flush(&mut block, out);
+            }
+            previous = Some(rank);
             g += 1;
+        }
+        if let Some(r) = previous {
+            let [even, odd] = &values;
+            candidates::<C>(r, if g % 2 == 1 { even } else { odd }, n, &mut block);
         }
         flush(&mut block, out);
         let scale = (k + 1) as f32;
@@ -254,7 +283,9 @@ fn slot<const C: usize>(x: u8) -> usize {
 
 /// One group's weighted values by position: masses gathered position by position from the
 /// bottom, suffix sums clamped to 1 as they form (as `share`'s one-pass path does), the
-/// recurrence, times the weights.
+/// recurrence, times the weights. With `previous` (the previous group's positions, values and
+/// the block), that group's values are added by candidate along the way, one user and 16
+/// candidates per position: [`candidates`], the same additions in the same order.
 #[inline(always)]
 fn positions<const C: usize>(
     order: &[u8],
@@ -263,22 +294,104 @@ fn positions<const C: usize>(
     n: usize,
     k: u32,
     values: &mut [[f32; L]; C],
+    previous: Option<Previous<'_, C>>,
 ) {
     let Some(values) = values.get_mut(..n) else {
         return;
     };
-    let (mut below, mut b) = ([0.0f32; L], [0.0f32; L]);
-    for (v, idx) in values.iter_mut().zip(order.chunks_exact(L)).rev() {
-        let Ok(idx) = <&[u8; L]>::try_from(idx) else {
+    let mut sums = Sums {
+        below: [0.0; L],
+        b: [0.0; L],
+    };
+    let mut steps = values.iter_mut().zip(order.chunks_exact(L)).rev();
+    let Some(Previous {
+        rank,
+        values: last,
+        block,
+    }) = previous
+    else {
+        for (v, idx) in steps {
+            sums.step::<C>(v, idx, policy, w, k);
+        }
+        return;
+    };
+    // `n.div_ceil(L) * L >= n` turns of the inner loop: every position gets its step.
+    for (c0, chunk) in block.chunks_exact_mut(L).take(n.div_ceil(L)).enumerate() {
+        let Ok(chunk) = <&mut [f32; L]>::try_from(chunk) else {
             continue;
+        };
+        let mut acc = *chunk;
+        #[allow(clippy::needless_range_loop)]
+        for l in 0..L {
+            if let Some((v, idx)) = steps.next() {
+                sums.step::<C>(v, idx, policy, w, k);
+            }
+            add_user::<C>(rank, last, n, c0, l, &mut acc);
+        }
+        *chunk = acc;
+    }
+}
+
+/// The suffix sums of a group's 16 users during [`positions`].
+struct Sums {
+    /// Each user's mass at and below the position.
+    below: [f32; L],
+    /// The same at the position below, clamped (`b`).
+    b: [f32; L],
+}
+
+impl Sums {
+    /// The masses at a position (the candidates `idx`) added and clamped (`a = b + c`), and the
+    /// weighted values of the recurrence into `v`. (A function, not a closure: a closure may be
+    /// left out of line, compiled for the baseline instead of the caller's vectors.)
+    #[inline(always)]
+    fn step<const C: usize>(
+        &mut self,
+        v: &mut [f32; L],
+        idx: &[u8],
+        policy: &[f32; C],
+        w: [f32; L],
+        k: u32,
+    ) {
+        let Ok(idx) = <&[u8; L]>::try_from(idx) else {
+            return;
         };
         let mut a = [0.0f32; L];
         for l in 0..L {
-            below[l] += policy[slot::<C>(idx[l])];
-            a[l] = at_most_one(below[l]);
+            self.below[l] += policy[slot::<C>(idx[l])];
+            a[l] = at_most_one(self.below[l]);
         }
-        *v = weighted(w, lanes_written(a, b, k));
-        b = a;
+        *v = weighted(w, lanes_written(a, self.b, k));
+        self.b = a;
+    }
+}
+
+/// The previous group, whose values [`positions`] adds by candidate along the way.
+struct Previous<'p, const C: usize> {
+    /// Its positions by candidate (see [`Wide`]).
+    rank: &'p [u8],
+    /// Its values by position.
+    values: &'p [[f32; L]; C],
+    /// The block its values go into.
+    block: &'p mut [f32; C],
+}
+
+/// Adds user `l`'s values of candidates `16 c0 ..` (gathered by their positions in `rank`)
+/// into `acc`.
+#[inline(always)]
+fn add_user<const C: usize>(
+    rank: &[u8],
+    values: &[[f32; L]; C],
+    n: usize,
+    c0: usize,
+    l: usize,
+    acc: &mut [f32; L],
+) {
+    let r = rank.get(l * n + c0 * L..).and_then(|r| r.get(..L));
+    if let (Some(Ok(r)), Some(l)) = (r.map(<&[u8; L]>::try_from), (l < L).then_some(l)) {
+        for (x, &r) in acc.iter_mut().zip(r) {
+            *x += values[slot::<C>(r)][l];
+        }
     }
 }
 
@@ -294,15 +407,8 @@ fn candidates<const C: usize>(rank: &[u8], values: &[[f32; L]; C], n: usize, blo
             continue;
         };
         let mut acc = *chunk;
-        // `l` is a user of the group: it picks a row of positions and a lane of `values`.
-        #[allow(clippy::needless_range_loop)]
         for l in 0..L {
-            let r = rank.get(l * n + c0 * L..).and_then(|r| r.get(..L));
-            if let Some(Ok(r)) = r.map(<&[u8; L]>::try_from) {
-                for (x, &r) in acc.iter_mut().zip(r) {
-                    *x += values[slot::<C>(r)][l];
-                }
-            }
+            add_user::<C>(rank, values, n, c0, l, &mut acc);
         }
         *chunk = acc;
     }
