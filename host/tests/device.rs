@@ -51,8 +51,45 @@ fn device_reply_is_bit_identical_to_single_threaded_solve() {
             {"weight": 0.25, "scores": [1, 3, 3, 0]}]}"#,
     )
     .unwrap();
+    // Strict orders only (20 users over 7 candidates, a fixed shuffle): the host evaluates
+    // these through the wide layout at the CPU's vector level, the device through the
+    // population; the answers must still be the same bits.
+    let strict = dir.join("strict.json");
+    let mut users = Vec::new();
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    for j in 0..20 {
+        let mut perm: Vec<usize> = (0..7).collect();
+        for i in (1..7).rev() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            perm.swap(i, (x % (i as u64 + 1)) as usize);
+        }
+        let ranking: Vec<String> = perm.iter().map(|c| format!("[\"c{c}\"]")).collect();
+        users.push(format!(
+            r#"{{"weight": {}, "ranking": [{}]}}"#,
+            1 + j % 3,
+            ranking.join(",")
+        ));
+    }
+    let names: Vec<String> = (0..7).map(|c| format!("\"c{c}\"")).collect();
+    std::fs::write(
+        &strict,
+        format!(
+            r#"{{"candidates": [{}], "users": [{}]}}"#,
+            names.join(","),
+            users.join(",")
+        ),
+    )
+    .unwrap();
     let f = file.to_str().unwrap();
-    for k in ["1", "2", "5", "16"] {
+    let cases = [(f, "1"), (f, "2"), (f, "5"), (f, "16")]
+        .into_iter()
+        .chain([
+            (strict.to_str().unwrap(), "3"),
+            (strict.to_str().unwrap(), "4"),
+        ]);
+    for (f, k) in cases {
         let (code, dev, err) = run(&[
             "device",
             "--qemu",
@@ -78,7 +115,7 @@ fn device_reply_is_bit_identical_to_single_threaded_solve() {
             "n",
             "m",
         ] {
-            assert_eq!(dev[key], host[key], "k={k}: {key} differs");
+            assert_eq!(dev[key], host[key], "{f}, k={k}: {key} differs");
         }
         assert_eq!(
             dev["device"]["picks"].as_array().unwrap().len(),
