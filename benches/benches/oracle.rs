@@ -78,16 +78,18 @@ fn oracle(c: &mut Criterion) {
         let mut wide_store = WideStore::default();
         let wide = ThreadedOracle::wide(pop, 1, &mut wide_store);
         if let Some(simd) = wide.simd() {
-            group.throughput(Throughput::Elements(flops));
-            group.bench_function(
-                BenchmarkId::new(format!("wide-{}-shares", simd.name()), name),
-                |b| b.iter(|| wide.shares_into(black_box(&pi), k, &mut g)),
-            );
-            group.throughput(Throughput::Elements(1));
-            group.bench_function(
-                BenchmarkId::new(format!("wide-{}-solve-1e-4", simd.name()), name),
-                |b| b.iter(|| optimistic_hedge(&wide, black_box(&opts), &mut policy).unwrap()),
-            );
+            wide.serve(|wide| {
+                group.throughput(Throughput::Elements(flops));
+                group.bench_function(
+                    BenchmarkId::new(format!("wide-{}-shares", simd.name()), name),
+                    |b| b.iter(|| wide.shares_into(black_box(&pi), k, &mut g)),
+                );
+                group.throughput(Throughput::Elements(1));
+                group.bench_function(
+                    BenchmarkId::new(format!("wide-{}-solve-1e-4", simd.name()), name),
+                    |b| b.iter(|| optimistic_hedge(wide, black_box(&opts), &mut policy).unwrap()),
+                );
+            });
         } else {
             eprintln!("no wide benchmarks: this CPU has neither AVX2 nor AVX-512");
         }

@@ -201,8 +201,9 @@ pub fn solve(pop: &Pop<'_>, s: &Settings) -> Result<Solved> {
                     ..sol
                 }
             } else {
-                let oracle = ThreadedOracle::wide(*pop, threads, &mut wide);
-                optimistic_hedge::<CAPACITY, _>(&oracle, &opts, &mut policy).map_err(core)?
+                ThreadedOracle::wide(*pop, threads, &mut wide)
+                    .serve(|o| optimistic_hedge::<CAPACITY, _>(o, &opts, &mut policy))
+                    .map_err(core)?
             };
             Ok(Solved {
                 policy,
@@ -223,8 +224,9 @@ pub fn solve(pop: &Pop<'_>, s: &Settings) -> Result<Solved> {
                     ))
                 })?;
             let mut iterates = vec![0.0f32; floats];
-            let oracle = ThreadedOracle::wide(*pop, threads, &mut wide);
-            let hs = hedge::<CAPACITY, _>(&oracle, &opts, &mut iterates).map_err(core)?;
+            let hs = ThreadedOracle::wide(*pop, threads, &mut wide)
+                .serve(|o| hedge::<CAPACITY, _>(o, &opts, &mut iterates))
+                .map_err(core)?;
             let rounds = hs.mixture.rounds();
             let mut avg = vec![0.0f64; n];
             for t in 0..rounds {
@@ -281,8 +283,9 @@ pub fn solve_nlhf(pop: &Pop<'_>, eps: f32, max_iter: u32, policy: &mut [f32]) ->
         nlhf_margins(&margins, eps, max_iter, policy, &mut work).map_err(core)
     } else {
         let mut wide = WideStore::default();
-        let oracle = ThreadedOracle::wide(*pop, threads_for(pop, 1, 0), &mut wide);
-        nlhf::<CAPACITY, _>(&oracle, eps, max_iter, policy).map_err(core)
+        ThreadedOracle::wide(*pop, threads_for(pop, 1, 0), &mut wide)
+            .serve(|o| nlhf::<CAPACITY, _>(o, eps, max_iter, policy))
+            .map_err(core)
     }
 }
 

@@ -502,9 +502,9 @@ fn measure(
     let simd = oracle.simd();
 
     let pi = vec![1.0 / n as f32; n];
-    let share_ns = time_shares(&oracle, &pi, k);
+    let share_ns = oracle.serve(|o| time_shares(o, &pi, k));
     let population_ns = if simd.is_some() {
-        time_shares(&portable, &pi, k)
+        portable.serve(|o| time_shares(o, &pi, k))
     } else {
         share_ns
     };
@@ -512,7 +512,9 @@ fn measure(
     let mut policy = vec![0.0f32; n];
     let opts = SolveOptions::new(k).epsilon(SOLVE_EPSILON);
     let start = Instant::now();
-    let sol = optimistic_hedge(&oracle, &opts, &mut policy).map_err(|e| e.to_string())?;
+    let sol = oracle
+        .serve(|o| optimistic_hedge(o, &opts, &mut policy))
+        .map_err(|e| e.to_string())?;
     let solve_ns = start.elapsed().as_nanos() as u64;
     let threads = oracle.threads();
     let tally = tally_report(&pop, &pi, k)?;

@@ -2,19 +2,25 @@
 //!
 //! The share `g(y) = sum_j w_j g_j(y)` is a sum over user types, so the types can be cut into
 //! contiguous parts ([`Population::users`] keeps the weights of the whole, so the parts' shares
-//! add up to the whole's), each part evaluated on its own scoped thread, and the parts added in a
-//! fixed order. For a given thread count the result is therefore deterministic; it differs from
-//! the single-threaded sum only by rounding (the parts are added after each has been divided by
-//! `k + 1`). With one thread the oracle *is* the population: bit-identical to core.
+//! add up to the whole's), each part evaluated on its own thread, and the parts added in a fixed
+//! order. For a given thread count the result is therefore deterministic; it differs from the
+//! single-threaded sum only by rounding (the parts are added after each has been divided by
+//! `k + 1`). With one thread the oracle *is* the population: bit-identical to core. Each part is
+//! the population's oracle, or its [`Wide`] layout run at the CPU's vector level (the same bits).
 //!
-//! Threads are spawned per evaluation (`std::thread::scope`), which costs some tens of
-//! microseconds: worth it for populations with many user types, not for tiny ones. A thread that
-//! cannot be spawned (or a part that panics) is evaluated on the calling thread instead, so the
-//! oracle never panics on its own account.
+//! [`ThreadedOracle::serve`] starts one thread per part but the last (which the calling thread
+//! evaluates) for as long as its closure runs, a solve for example, and hands each evaluation to
+//! them over channels. Threads spawned per evaluation cost some tens of microseconds each, and
+//! this machine's scheduler often started them on the calling thread's core, where they waited
+//! for it: two threads then took as long as one. A thread that cannot be spawned (or a part that
+//! panics) is evaluated on the calling thread instead, so the oracle never panics on its own
+//! account.
 //!
-//! Only `ualign` and `std` are used.
+//! Only `ualign`, `std` and (on Linux, to place the threads) `nix` are used.
 
+use std::sync::{Arc, mpsc};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use ualign::{Population, share::Oracle, wide::Wide};
 
@@ -123,84 +129,309 @@ impl<'a, const N: usize> ThreadedOracle<'a, N> {
         }
     }
 
-    /// Runs `eval(part, scratch)` for every part, one scoped thread each (the last part on the
-    /// calling thread), and returns the scratch buffers (each `len` long, zeroed first) in part
-    /// order.
-    fn map_parts<T, F>(&self, len: usize, eval: F) -> Vec<Vec<T>>
-    where
-        T: Copy + Default + Send,
-        F: Fn(&Part<'a, N>, &mut [T]) + Sync,
-    {
-        let run = |part: &Part<'a, N>| {
-            let mut buf = vec![T::default(); len];
-            eval(part, &mut buf);
-            buf
-        };
-        let Some((last, rest)) = self.parts.split_last() else {
-            return Vec::new();
-        };
+    /// Runs `f` with the oracle served by one thread per part but the last, started now and
+    /// stopped when `f` returns. With one part, no thread is started.
+    pub fn serve<R>(&self, f: impl FnOnce(&Served<'_, 'a, N>) -> R) -> R {
+        let workers = self.parts.len().saturating_sub(1);
+        if workers == 0 {
+            return f(&Served {
+                oracle: self,
+                workers: Vec::new(),
+                pinned: false,
+            });
+        }
+        // Restores the calling thread's CPUs when dropped, after the scope's threads are done.
+        let placement = placement::Placement::new(workers);
         thread::scope(|s| {
-            let run = &run;
-            let handles: Vec<_> = rest
-                .iter()
-                .map(|part| {
-                    thread::Builder::new()
-                        .spawn_scoped(s, move || run(part))
-                        .ok()
-                })
-                .collect();
-            // The calling thread takes the last part instead of idling.
-            let tail = run(last);
-            let mut out: Vec<Vec<T>> = handles
-                .into_iter()
-                .zip(rest)
-                .map(|(handle, part)| match handle {
-                    Some(h) => h.join().unwrap_or_else(|_| run(part)),
-                    // The thread could not be spawned: evaluate the part here.
-                    None => run(part),
-                })
-                .collect();
-            out.push(tail);
+            let mut handles = Vec::with_capacity(workers);
+            let mut served = Served {
+                oracle: self,
+                workers: Vec::with_capacity(workers),
+                pinned: placement.pinned(),
+            };
+            for (i, part) in self.parts.iter().take(workers).enumerate() {
+                let (jobs, inbox) = mpsc::channel::<Job>();
+                let (outbox, results) = mpsc::channel::<Vec<f32>>();
+                let cpu = placement.cpu(i);
+                let spawned = thread::Builder::new().spawn_scoped(s, move || {
+                    placement::pin(cpu);
+                    while let Some(job) = receive(&inbox, cpu.is_some()) {
+                        if outbox.send(job.run(part)).is_err() {
+                            break;
+                        }
+                    }
+                });
+                let jobs = match spawned {
+                    Ok(handle) => {
+                        handles.push(handle);
+                        Some(jobs)
+                    }
+                    // Not spawned: the calling thread evaluates this part.
+                    Err(_) => None,
+                };
+                served.workers.push(Worker { jobs, results });
+            }
+            let out = f(&served);
+            // Closing the job channels ends the threads' loops; a thread that panicked is
+            // joined here, so its panic does not reach the caller.
+            drop(served);
+            for handle in handles {
+                let _ = handle.join();
+            }
             out
         })
     }
 }
 
-impl<const N: usize> Oracle<N> for ThreadedOracle<'_, N> {
+/// Where the threads of [`ThreadedOracle::serve`] run. Left to itself, this machine's scheduler
+/// kept a part's thread on the calling thread's CPU for whole solves (the other CPU idle), so two
+/// threads took as long as one. During a serve the calling thread is pinned to the CPU it is on
+/// and each part's thread to another CPU it may run on; the calling thread's CPUs are restored
+/// afterwards. Nothing is pinned when there are fewer CPUs than threads or a call fails.
+#[cfg(target_os = "linux")]
+mod placement {
+    use nix::sched::{CpuSet, sched_getaffinity, sched_getcpu, sched_setaffinity};
+    use nix::unistd::Pid;
+
+    /// The calling thread's CPUs before the serve, and a CPU for each part's thread.
+    pub struct Placement {
+        saved: Option<CpuSet>,
+        cpus: Vec<usize>,
+    }
+
+    impl Placement {
+        /// Pins the calling thread and picks CPUs for `workers` threads (see the module).
+        pub fn new(workers: usize) -> Self {
+            let unpinned = Placement {
+                saved: None,
+                cpus: Vec::new(),
+            };
+            let me = Pid::from_raw(0);
+            let (Ok(saved), Ok(here)) = (sched_getaffinity(me), sched_getcpu()) else {
+                return unpinned;
+            };
+            let others: Vec<usize> = (0..CpuSet::count())
+                .filter(|&c| c != here && saved.is_set(c).unwrap_or(false))
+                .take(workers)
+                .collect();
+            let mut only = CpuSet::new();
+            if others.len() < workers
+                || only.set(here).is_err()
+                || sched_setaffinity(me, &only).is_err()
+            {
+                return unpinned;
+            }
+            Placement {
+                saved: Some(saved),
+                cpus: others,
+            }
+        }
+
+        /// The CPU of part `i`'s thread, if pinned.
+        pub fn cpu(&self, i: usize) -> Option<usize> {
+            self.cpus.get(i).copied()
+        }
+
+        /// Whether the threads are pinned.
+        pub fn pinned(&self) -> bool {
+            self.saved.is_some()
+        }
+    }
+
+    impl Drop for Placement {
+        fn drop(&mut self) {
+            if let Some(saved) = &self.saved {
+                let _ = sched_setaffinity(Pid::from_raw(0), saved);
+            }
+        }
+    }
+
+    /// Pins the calling thread to `cpu` (nothing for `None` or when the call fails).
+    pub fn pin(cpu: Option<usize>) {
+        let mut only = CpuSet::new();
+        if let Some(cpu) = cpu
+            && only.set(cpu).is_ok()
+        {
+            let _ = sched_setaffinity(Pid::from_raw(0), &only);
+        }
+    }
+}
+
+/// Elsewhere threads are left where the system puts them.
+#[cfg(not(target_os = "linux"))]
+mod placement {
+    pub struct Placement;
+
+    impl Placement {
+        pub fn new(_workers: usize) -> Self {
+            Placement
+        }
+        pub fn cpu(&self, _i: usize) -> Option<usize> {
+            None
+        }
+        pub fn pinned(&self) -> bool {
+            false
+        }
+    }
+
+    pub fn pin(_cpu: Option<usize>) {}
+}
+
+/// How long a thread waits awake for a message before it sleeps: a part's thread for its next
+/// job (a solve sends the next evaluation within microseconds), the calling thread for a part's
+/// result. Waking a sleeping thread on an idle virtual CPU took from a few hundred microseconds
+/// to milliseconds here, longer than a whole evaluation at (64, 1000, 4).
+const SPIN: Duration = Duration::from_micros(500);
+
+/// The next message: polled for [`SPIN`], then waited for; `None` once the channel is closed.
+/// A thread alone on its CPU (`pinned`) polls in a tight loop; otherwise it yields between
+/// polls, so that it does not hold up a thread that shares its CPU.
+fn receive<T>(inbox: &mpsc::Receiver<T>, pinned: bool) -> Option<T> {
+    let start = Instant::now();
+    while start.elapsed() < SPIN {
+        match inbox.try_recv() {
+            Ok(x) => return Some(x),
+            Err(mpsc::TryRecvError::Disconnected) => return None,
+            Err(mpsc::TryRecvError::Empty) if pinned => std::hint::spin_loop(),
+            Err(mpsc::TryRecvError::Empty) => thread::yield_now(),
+        }
+    }
+    inbox.recv().ok()
+}
+
+/// The oracle of [`ThreadedOracle::serve`]: evaluations go to the parts' threads.
+#[derive(Debug)]
+pub struct Served<'o, 'a, const N: usize> {
+    oracle: &'o ThreadedOracle<'a, N>,
+    /// One per part but the last, in part order.
+    workers: Vec<Worker>,
+    /// The threads are pinned, each to its own CPU.
+    pinned: bool,
+}
+
+/// A part's thread: its job channel (`None` when it could not be spawned) and its results.
+#[derive(Debug)]
+struct Worker {
+    jobs: Option<mpsc::Sender<Job>>,
+    results: mpsc::Receiver<Vec<f32>>,
+}
+
+/// One evaluation for a part, with the length of its result.
+#[derive(Clone, Debug)]
+enum Job {
+    Shares {
+        pi: Arc<[f32]>,
+        k: u32,
+        len: usize,
+    },
+    Jacobian {
+        pi: Arc<[f32]>,
+        k: u32,
+        support: Arc<[u16]>,
+        stride: usize,
+        len: usize,
+    },
+}
+
+impl Job {
+    /// The job's result on `part` (a zeroed buffer, filled or added into).
+    fn run<const N: usize>(&self, part: &Part<'_, N>) -> Vec<f32> {
+        match self {
+            Job::Shares { pi, k, len } => {
+                let mut buf = vec![0.0; *len];
+                part.shares_into(pi, *k, &mut buf);
+                buf
+            }
+            Job::Jacobian {
+                pi,
+                k,
+                support,
+                stride,
+                len,
+            } => {
+                let mut buf = vec![0.0; *len];
+                part.jacobian_into(pi, *k, support, *stride, &mut buf);
+                buf
+            }
+        }
+    }
+}
+
+impl<const N: usize> Served<'_, '_, N> {
+    /// The number of threads an evaluation uses (1: no thread started).
+    pub fn threads(&self) -> usize {
+        self.oracle.threads()
+    }
+
+    /// Runs `job` on every part (the threads' parts on their threads, the last part here) and
+    /// adds the results into `out` in part order.
+    fn run(&self, job: Job, out: &mut [f32]) {
+        let parts = &self.oracle.parts;
+        let sent: Vec<bool> = self
+            .workers
+            .iter()
+            .map(|w| {
+                w.jobs
+                    .as_ref()
+                    .is_some_and(|tx| tx.send(job.clone()).is_ok())
+            })
+            .collect();
+        let tail = parts.last().map(|part| job.run(part));
+        for ((worker, part), sent) in self.workers.iter().zip(parts).zip(sent) {
+            let buf = match sent {
+                true => receive(&worker.results, self.pinned).unwrap_or_else(|| job.run(part)),
+                false => job.run(part),
+            };
+            for (o, &x) in out.iter_mut().zip(&buf) {
+                *o += x;
+            }
+        }
+        for (o, &x) in out.iter_mut().zip(tail.iter().flatten()) {
+            *o += x;
+        }
+    }
+}
+
+impl<const N: usize> Oracle<N> for Served<'_, '_, N> {
     fn n(&self) -> usize {
-        self.whole.n()
+        self.oracle.whole.n()
     }
 
     fn shares_into(&self, pi: &[f32], k: u32, out: &mut [f32]) {
-        match self.parts.as_slice() {
-            [] => return self.whole.shares_into(pi, k, out),
+        match self.oracle.parts.as_slice() {
+            [] => return self.oracle.whole.shares_into(pi, k, out),
             [one] => return one.shares_into(pi, k, out),
             _ => {}
         }
-        let parts = self.map_parts(out.len(), |part, buf| part.shares_into(pi, k, buf));
         for o in out.iter_mut() {
             *o = 0.0;
         }
-        // Fixed order: part 0, 1, ... so the result depends only on the thread count.
-        for buf in &parts {
-            for (o, &x) in out.iter_mut().zip(buf) {
-                *o += x;
-            }
-        }
+        let len = out.len();
+        self.run(
+            Job::Shares {
+                pi: pi.into(),
+                k,
+                len,
+            },
+            out,
+        );
     }
 
     fn jacobian_into(&self, pi: &[f32], k: u32, support: &[u16], stride: usize, out: &mut [f32]) {
-        if self.parts.len() <= 1 {
-            return self.whole.jacobian_into(pi, k, support, stride, out);
+        if self.oracle.parts.len() <= 1 {
+            return self.oracle.whole.jacobian_into(pi, k, support, stride, out);
         }
-        let parts = self.map_parts(out.len(), |part, buf| {
-            part.jacobian_into(pi, k, support, stride, buf)
-        });
-        for buf in &parts {
-            for (o, &x) in out.iter_mut().zip(buf) {
-                *o += x;
-            }
-        }
+        let len = out.len();
+        self.run(
+            Job::Jacobian {
+                pi: pi.into(),
+                k,
+                support: support.into(),
+                stride,
+                len,
+            },
+            out,
+        );
     }
 }
 
@@ -254,7 +485,7 @@ mod tests {
         let mut want = vec![0.0f32; n];
         shares(&pop, &pi, k, &mut want)?;
         let mut got = vec![0.0f32; n];
-        ThreadedOracle::new(pop, 1).shares_into(&pi, k, &mut got);
+        ThreadedOracle::new(pop, 1).serve(|o| o.shares_into(&pi, k, &mut got));
         assert_eq!(
             want.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
             got.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
@@ -262,14 +493,19 @@ mod tests {
         for threads in [2, 3, 7] {
             let oracle = ThreadedOracle::new(pop, threads);
             assert_eq!(oracle.threads(), threads);
-            oracle.shares_into(&pi, k, &mut got);
+            let mut again = vec![0.0f32; n];
+            oracle.serve(|o| {
+                assert_eq!(o.threads(), threads);
+                o.shares_into(&pi, k, &mut got);
+                // Deterministic for a given thread count, on the same threads or new ones.
+                o.shares_into(&pi, k, &mut again);
+            });
+            assert_eq!(got, again);
+            oracle.serve(|o| o.shares_into(&pi, k, &mut again));
+            assert_eq!(got, again);
             for (a, b) in want.iter().zip(&got) {
                 assert!((a - b).abs() <= 1e-6, "{threads} threads: {a} vs {b}");
             }
-            // Deterministic for a given thread count.
-            let mut again = vec![0.0f32; n];
-            oracle.shares_into(&pi, k, &mut again);
-            assert_eq!(got, again);
         }
         Ok(())
     }
@@ -291,8 +527,8 @@ mod tests {
             let wide = ThreadedOracle::wide(pop, threads, &mut store);
             assert_eq!(wide.simd(), Simd::detect());
             let (mut a, mut b) = (vec![0.0f32; n], vec![0.0f32; n]);
-            wide.shares_into(&pi, k, &mut a);
-            ThreadedOracle::new(pop, threads).shares_into(&pi, k, &mut b);
+            wide.serve(|o| o.shares_into(&pi, k, &mut a));
+            ThreadedOracle::new(pop, threads).serve(|o| o.shares_into(&pi, k, &mut b));
             assert_eq!(
                 a.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
                 b.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
@@ -312,10 +548,10 @@ mod tests {
         let mut want = vec![0.0f32; n * n];
         pop.jacobian_into(&pi, k, &support, n, &mut want);
         let mut one = vec![0.0f32; n * n];
-        ThreadedOracle::new(pop, 1).jacobian_into(&pi, k, &support, n, &mut one);
+        ThreadedOracle::new(pop, 1).serve(|o| o.jacobian_into(&pi, k, &support, n, &mut one));
         assert_eq!(want, one);
         let mut two = vec![0.0f32; n * n];
-        ThreadedOracle::new(pop, 2).jacobian_into(&pi, k, &support, n, &mut two);
+        ThreadedOracle::new(pop, 2).serve(|o| o.jacobian_into(&pi, k, &support, n, &mut two));
         for (a, b) in want.iter().zip(&two) {
             assert!((a - b).abs() <= 1e-6, "{a} vs {b}");
         }
@@ -330,7 +566,7 @@ mod tests {
         let oracle = ThreadedOracle::new(pop, 2);
         let mut pi = vec![0.0f32; n];
         let opts = ualign::solver::SolveOptions::new(4).epsilon(1e-4);
-        let sol = ualign::solver::optimistic_hedge(&oracle, &opts, &mut pi)?;
+        let sol = oracle.serve(|o| ualign::solver::optimistic_hedge(o, &opts, &mut pi))?;
         assert!(sol.certificate.exploitability <= 1e-3, "{sol:?}");
         Ok(())
     }
