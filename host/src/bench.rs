@@ -1,28 +1,37 @@
 //! `ualign bench`: times the share oracle and the solver on a seeded impartial-culture population
 //! and places the oracle on a roofline measured on the same machine.
 //!
+//! Two kernels are timed: the tool's (core's wide layout at the CPU's vector level, when it has
+//! AVX2 or AVX-512 and the orders are strict: `simd` names the level; otherwise the population's)
+//! as `share_ns_median`, and the population's portable kernel, the firmware's computation, as
+//! `population_share_ns_median`. Each is placed against probes of its own level and access
+//! pattern:
+//!
 //! * **Streaming probe** ([`stream_probe`]): reads the population's order table (`m * n` `u16`)
 //!   and its `m` `f32` weights once, summing them, and reports bytes/ns. This is the memory
-//!   traffic one share evaluation cannot avoid.
-//! * **Multiply-add probe** ([`peak_probe`]): independent 8-lane `f32` chains `s = a * s + b`,
-//!   the operation of core's share kernel (`share::poly`), compiled the same way (no fused
-//!   multiply-add), reporting flops/ns.
-//! * **Indirect-access probe** ([`IndirectProbe`]): for every user and candidate, one gather
-//!   from the policy and one scatter into the candidate's sum through the order table, and
-//!   nothing else: the access pattern of the kernel, whose time no share evaluation can beat.
+//!   traffic one share evaluation cannot avoid (the wide layout reads as many bytes).
+//! * **Multiply-add probes** ([`peak_probe`], [`peak_probe_simd`]): independent `f32` chains
+//!   `s = a * s + b`, the operation of core's share kernel (`share::poly`), compiled the same way
+//!   (no fused multiply-add), at the baseline and at the vector level, reporting flops/ns.
+//! * **Access probes**: [`IndirectProbe`], for every user and candidate one gather from the
+//!   policy and one scatter into the candidate's sum through the order table (the population's
+//!   kernel); [`GatherProbe`], the wide layout's gathers by position and by candidate (the wide
+//!   kernel). Each is its kernel's access pattern and nothing else, whose time the kernel cannot
+//!   beat; `indirect_ns` is the probe of the tool's kernel.
 //! * **Work model** ([`share_work`]): one evaluation does `m * n * (3k + 4)` useful flops (the
 //!   `k`-step recurrence costs a multiply-add plus the power update, `3k`; class sums, weighting
 //!   and accumulation about 4) and moves `m * (2n + 4)` bytes.
 //!
 //! The roofline floor of one evaluation is the slowest of its flops at the peak, its bytes at
-//! the streaming rate and the indirect-access probe's time; `roofline_fraction` is that floor
-//! over the measured time. `compute_fraction` is the classic arithmetic roofline alone,
+//! the streaming rate and the access probe's time; `roofline_fraction` is that floor over the
+//! measured time (`population_roofline_fraction` the same for the population's kernel).
+//! `compute_fraction` is the classic arithmetic roofline alone,
 //! `achieved / min(peak, bandwidth * intensity)`. All rates are measured with `threads` threads
 //! at once.
 //!
 //! When the population gains from a tally ([`TallyStore::tally`]: few candidates, many ballots,
 //! as in `dublin-west-ic`), the report adds its build time, a share evaluation and a solve
-//! through it (`tally_*`, `null` otherwise); the roofline is the population oracle's.
+//! through it (`tally_*`, `null` otherwise); the roofline is the tool's kernel's.
 //!
 //! Only `ualign`, `std` and `serde_json` are used; the population comes from a SplitMix64
 //! Fisher-Yates shuffle, so `ualign bench` needs no random-number crate.
@@ -709,6 +718,8 @@ mod tests {
                 "solve_ns",
                 "solve_iterations",
                 "solve_exploitability",
+                "population_share_ns_median",
+                "population_roofline_fraction",
             ] {
                 let x = v.get(key).and_then(|x| x.as_f64());
                 assert!(x.is_some_and(|x| x.is_finite() && x >= 0.0), "{key}: {v}");
@@ -732,6 +743,12 @@ mod tests {
             );
             let fraction = floor / x("share_ns_median");
             assert!((x("roofline_fraction") - fraction).abs() <= 1e-12, "{v}");
+            // The vector level is this CPU's (null without AVX2).
+            assert_eq!(
+                v.get("simd").and_then(|x| x.as_str()),
+                Simd::detect().map(Simd::name),
+                "{v}"
+            );
             // Too small to tally.
             assert!(v.get("tally_pairs").is_some_and(|t| t.is_null()), "{v}");
         }
