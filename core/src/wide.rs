@@ -330,6 +330,11 @@ fn positions<const C: usize>(
         }
         *chunk = acc;
     }
+    // None left (`block` holds `C >= n` candidates in whole chunks); kept so that no position
+    // could ever be skipped.
+    for (v, idx) in steps {
+        sums.step::<C>(v, idx, policy, w, k);
+    }
 }
 
 /// The suffix sums of a group's 16 users during [`positions`].
