@@ -538,6 +538,41 @@ mod tests {
         Ok(())
     }
 
+    /// During a serve with two threads the calling thread runs on one CPU (when it may run on
+    /// two or more); afterwards it may run where it could before.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn serve_pins_the_calling_thread_and_restores_it() -> Result<(), Error> {
+        use nix::sched::{CpuSet, sched_getaffinity};
+        use nix::unistd::Pid;
+        let cpus = |set: &CpuSet| {
+            (0..CpuSet::count())
+                .filter(|&c| set.is_set(c).unwrap_or(false))
+                .count()
+        };
+        let me = Pid::from_raw(0);
+        let Ok(before) = sched_getaffinity(me) else {
+            eprintln!("skipped: sched_getaffinity is not available here");
+            return Ok(());
+        };
+        let (n, m) = (5, 40);
+        let (mut w, mut o) = (vec![0.0f32; m], vec![0u16; m * n]);
+        let pop = build(n, m, &mut w, &mut o)?;
+        let oracle = ThreadedOracle::new(pop, 2);
+        let during = oracle.serve(|o| {
+            let mut g = vec![0.0f32; n];
+            o.shares_into(&policy(n), 3, &mut g);
+            sched_getaffinity(me).map(|s| cpus(&s))
+        });
+        if cpus(&before) >= 2 {
+            assert_eq!(during, Ok(1));
+        } else {
+            eprintln!("one CPU: nothing is pinned");
+        }
+        assert_eq!(sched_getaffinity(me), Ok(before));
+        Ok(())
+    }
+
     #[test]
     fn jacobian_splits_too() -> Result<(), Error> {
         let (n, m, k) = (6, 301, 3);
