@@ -2,13 +2,13 @@
 //!
 //! Core is compiled for the target's baseline (SSE2 on x86-64), where the wide layout gains
 //! nothing: its gathers become scalar loads. Most CPUs the tool runs on gather 8 lanes (AVX2) or
-//! 16 (AVX-512) in one instruction, as numpy's own kernels do when they find them. [`Simd::detect`]
-//! asks the CPU once; [`Simd::run`] calls a [`Kernel`] inside a function compiled for that
-//! level, where the kernel's `call` and [`Wide::evaluate`] (both always inlined) are compiled
-//! for it too. (A closure would not do: the compiler may leave it out of line, compiled for the
-//! baseline.) The
-//! operations are the same, so the bits are the same (no fused multiply-add is ever formed from
-//! separate operations): `--threads 1` is still the firmware's computation, bit for bit.
+//! 16 (AVX-512) in one instruction, and numpy's own kernels use them when they find them.
+//! [`Simd::detect`] asks the CPU; [`Simd::run`] calls a [`Kernel`] inside a function compiled
+//! for that level, where the kernel's `call` and [`Wide::evaluate`] (both always inlined) are
+//! compiled for it too. (A closure would not do: the compiler left one out of line, compiled for
+//! the baseline, and the kernel ran 7 times slower.) The operations are the same, so the bits
+//! are the same (no fused multiply-add is ever formed from separate operations): `--threads 1`
+//! is still the firmware's computation, bit for bit.
 //!
 //! This module holds the crate's only `unsafe`: calling a `#[target_feature]` function is unsafe
 //! because it must not run on a CPU that lacks the features, and [`Simd::run`] calls one only at
