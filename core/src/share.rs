@@ -101,11 +101,17 @@ pub fn shares<const N: usize>(
     k: u32,
     out: &mut [f32],
 ) -> Result<(), Error> {
-    check_k(k)?;
-    check_policy(pi, pop.n())?;
-    check_len(out.len(), pop.n())?;
+    check_shares_call(pi, k, out, pop.n())?;
     shares_unchecked(pop, pi, k, out);
     Ok(())
+}
+
+/// What every checked share evaluation ([`shares`], `Tally::shares`, `Wide::shares`) accepts:
+/// a valid `k`, a policy over `n` candidates and an output of length `n`.
+pub(crate) fn check_shares_call(pi: &[f32], k: u32, out: &[f32], n: usize) -> Result<(), Error> {
+    check_k(k)?;
+    check_policy(pi, n)?;
+    check_len(out.len(), n)
 }
 
 /// [`shares`] without validation, for the solvers (lengths and `k` are checked by the caller;

@@ -38,9 +38,9 @@
 use core::cell::Cell;
 
 use crate::{
-    Error, Population, check_k, check_len,
+    Error, Population,
     population::{INDEX, TIE_NEXT},
-    share::{Oracle, at_most_one, check_policy, derivative, sum_powers},
+    share::{Oracle, at_most_one, check_shares_call, derivative, sum_powers},
 };
 
 /// The most candidates a [`Tally`] takes (its sets are bit masks of one `u64`).
@@ -164,9 +164,7 @@ impl<'a, const N: usize> Tally<'a, N> {
     ///
     /// Errors: [`Error::InvalidK`], [`Error::LengthMismatch`], [`Error::InvalidPolicy`].
     pub fn shares(&self, pi: &[f32], k: u32, out: &mut [f32]) -> Result<(), Error> {
-        check_k(k)?;
-        check_policy(pi, self.pop.n())?;
-        check_len(out.len(), self.pop.n())?;
+        check_shares_call(pi, k, out, self.pop.n())?;
         self.shares_k(pi, k, out);
         Ok(())
     }

@@ -23,10 +23,10 @@
 //! population's own oracle is as fast and needs no second copy of the orders.
 
 use crate::{
-    Error, Population, check_k, check_len,
+    Error, Population,
     population::{INDEX, TIE_NEXT},
     share::{
-        BLOCK, Oracle, at_most_one, check_policy, jacobian_unchecked, lanes_written, weighted,
+        BLOCK, Oracle, at_most_one, check_shares_call, jacobian_unchecked, lanes_written, weighted,
     },
 };
 
@@ -162,9 +162,7 @@ impl<'a, const N: usize> Wide<'a, N> {
     ///
     /// Errors: [`Error::InvalidK`], [`Error::LengthMismatch`], [`Error::InvalidPolicy`].
     pub fn shares(&self, pi: &[f32], k: u32, out: &mut [f32]) -> Result<(), Error> {
-        check_k(k)?;
-        check_policy(pi, self.population.n())?;
-        check_len(out.len(), self.population.n())?;
+        check_shares_call(pi, k, out, self.population.n())?;
         self.evaluate(pi, k, out);
         Ok(())
     }

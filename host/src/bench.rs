@@ -674,14 +674,7 @@ fn tally_report(
         return Ok(None);
     };
     let build_ns = start.elapsed().as_nanos() as u64;
-    let mut g = vec![0.0f32; pop.n()];
-    let mut times = Vec::with_capacity(SHARE_RUNS);
-    for _ in 0..SHARE_RUNS {
-        let start = Instant::now();
-        tally.shares_into(black_box(pi), k, &mut g);
-        black_box(&g);
-        times.push(start.elapsed().as_nanos() as f64);
-    }
+    let share_ns = time_shares(&tally, pi, k);
     let mut policy = vec![0.0f32; pop.n()];
     let opts = SolveOptions::new(k).epsilon(SOLVE_EPSILON);
     let start = Instant::now();
@@ -691,7 +684,7 @@ fn tally_report(
     Ok(Some(TallyReport {
         pairs: tally.len(),
         build_ns,
-        share_ns: median(&mut times).max(1.0),
+        share_ns,
         solve_ns,
         solve_iterations: sol.iterations,
         solve_exploitability: certificate.exploitability,
