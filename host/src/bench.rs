@@ -24,7 +24,8 @@
 //!
 //! The roofline floor of one evaluation is the slowest of its flops at the peak, its bytes at
 //! the streaming rate and the access probe's time; `roofline_fraction` is that floor over the
-//! measured time (`population_roofline_fraction` the same for the population's kernel).
+//! measured time (`population_roofline_fraction` the same for the population's kernel, against
+//! `population_peak_flops_per_ns` and `population_indirect_ns`).
 //! `compute_fraction` is the classic arithmetic roofline alone,
 //! `achieved / min(peak, bandwidth * intensity)`. All rates are measured with `threads` threads
 //! at once.
@@ -594,6 +595,7 @@ fn measure(
             .max(work.bytes / stream.max(1e-9))
             .max(indirect)
     };
+    let (population_peak, population_indirect) = (peak, indirect);
     let population_floor = floor(peak, indirect);
     let (peak, indirect) = wide_probes.unwrap_or((peak, indirect));
     let floor_ns = floor(peak, indirect);
@@ -618,6 +620,8 @@ fn measure(
         "roofline_floor_ns": floor_ns,
         "roofline_fraction": floor_ns / share_ns,
         "population_share_ns_median": population_ns,
+        "population_peak_flops_per_ns": population_peak,
+        "population_indirect_ns": population_indirect,
         "population_roofline_fraction": population_floor / population_ns,
         "solve_ns": solve_ns,
         "solve_iterations": sol.iterations,
@@ -712,6 +716,8 @@ mod tests {
                 "solve_iterations",
                 "solve_exploitability",
                 "population_share_ns_median",
+                "population_peak_flops_per_ns",
+                "population_indirect_ns",
                 "population_roofline_fraction",
             ] {
                 let x = v.get(key).and_then(|x| x.as_f64());
@@ -736,6 +742,23 @@ mod tests {
             );
             let fraction = floor / x("share_ns_median");
             assert!((x("roofline_fraction") - fraction).abs() <= 1e-12, "{v}");
+            // The same for the population's kernel against its own probes.
+            let floor = [
+                work.flops / x("population_peak_flops_per_ns"),
+                work.bytes / x("stream_bytes_per_ns"),
+                x("population_indirect_ns"),
+            ]
+            .into_iter()
+            .fold(0.0f64, f64::max);
+            let fraction = floor / x("population_share_ns_median");
+            assert!(
+                (x("population_roofline_fraction") - fraction).abs() <= 1e-9 * fraction,
+                "{v}"
+            );
+            // Without a vector level the tool's kernel is the population's.
+            if Simd::detect().is_none() {
+                assert_eq!(x("share_ns_median"), x("population_share_ns_median"));
+            }
             // The vector level is this CPU's (null without AVX2).
             assert_eq!(
                 v.get("simd").and_then(|x| x.as_str()),
