@@ -72,6 +72,14 @@ impl<const N: usize> Oracle<N> for Part<'_, N> {
             Part::Wide(w, _) => w.jacobian_into(pi, k, support, stride, out),
         }
     }
+
+    /// The part's own users (a part certifies only itself; solvers are given the whole).
+    fn population(&self) -> Population<'_, N> {
+        match self {
+            Part::Population(p) => *p,
+            Part::Wide(w, _) => Oracle::population(w),
+        }
+    }
 }
 
 /// [`Oracle`] over a population whose user types are split across `threads` threads.
@@ -395,6 +403,10 @@ impl<const N: usize> Served<'_, '_, N> {
 impl<const N: usize> Oracle<N> for Served<'_, '_, N> {
     fn n(&self) -> usize {
         self.oracle.whole.n()
+    }
+
+    fn population(&self) -> Population<'_, N> {
+        self.oracle.whole
     }
 
     fn shares_into(&self, pi: &[f32], k: u32, out: &mut [f32]) {
