@@ -181,16 +181,26 @@ pub(crate) fn certify_mixture<const N: usize>(
 ) -> Result<Certificate, Error> {
     check_k(k)?;
     let n = pop.n();
-    let mut sum = [0u128; N];
+    let mut mixture = Bounds {
+        num: [0u128; N],
+        pos: [0u128; N],
+        neg: [0u128; N],
+        den: 0,
+        n,
+    };
     let mut rounds = 0u128;
     let mut den = 0u128;
     for pi in iterates.chunks_exact(n) {
         check_policy(pi, n)?;
         let b = Bounds::new(pop, pi, k)?;
-        // Each bound scaled by 2^-16 (rounded up) so that 2^32 rounds cannot overflow; `den`
-        // is a multiple of ONE = 2^31, so its scaling is exact.
-        for (s, &x) in sum.iter_mut().zip(b.num.iter()) {
-            *s = s.saturating_add((x >> 16) + u128::from(x & 0xFFFF != 0));
+        // Each bound scaled by 2^-16 so that 2^32 rounds cannot overflow: the excess rounded
+        // up, the deficit down; `den` is a multiple of ONE = 2^31, so its scaling is exact.
+        let up = |x: u128| (x >> 16) + u128::from(x & 0xFFFF != 0);
+        for (s, &x) in mixture.pos.iter_mut().zip(b.pos.iter()) {
+            *s = s.saturating_add(up(x));
+        }
+        for (s, &x) in mixture.neg.iter_mut().zip(b.neg.iter()) {
+            *s = s.saturating_add(x >> 16);
         }
         den = b.den >> 16;
         rounds += 1;
@@ -201,18 +211,24 @@ pub(crate) fn certify_mixture<const N: usize>(
             found: iterates.len(),
         });
     }
-    let mixture = Bounds {
-        num: sum,
-        den: den.saturating_mul(rounds),
-        n,
-    };
+    mixture.den = den.saturating_mul(rounds);
     Ok(mixture.certificate(k))
 }
 
-/// Upper bounds of the shares of one policy: `g(y) <= num[y] / den` exactly.
+/// Upper bounds of the shares of one policy: `g(y) <= num[y] / den`, and
+/// `g(y) - 1/(k+1) <= (pos[y] - neg[y]) / den`, exactly.
+///
+/// The second form is what certificates use: a user whose share is exactly `1/(k+1)` adds
+/// nothing, users above it add with their weights rounded up, users below subtract with their
+/// weights rounded down. So an exact equilibrium of exact shares (a unanimous top choice, a
+/// Condorcet winner at `k = 1`) certifies exactly whatever the weights.
 pub(crate) struct Bounds<const N: usize> {
     /// `sum_j W_j^up s_j(y)` per candidate.
     num: [u128; N],
+    /// `sum_j W_j^up (s_j(y) - ONE)` over the users with `s_j(y) > ONE`.
+    pos: [u128; N],
+    /// `sum_j W_j^down (ONE - s_j(y))` over the users with `s_j(y) < ONE`.
+    neg: [u128; N],
     /// `(k+1) ONE sum_j W_j^down`.
     den: u128,
     /// Candidates.
@@ -228,7 +244,13 @@ impl<const N: usize> Bounds<N> {
             .get_mut(..n)
             .ok_or(Error::TooManyCandidates { n, capacity: N })?;
         masses_up(pi, mass);
-        let mut num = [0u128; N];
+        let mut bounds = Bounds {
+            num: [0u128; N],
+            pos: [0u128; N],
+            neg: [0u128; N],
+            den: 0,
+            n,
+        };
         let weights = Weights::of(pop);
         let mut total_down = 0u128;
         for (j, row) in pop.order_rows().chunks_exact(n).enumerate() {
@@ -237,10 +259,10 @@ impl<const N: usize> Bounds<N> {
             if up == 0 {
                 continue;
             }
-            add_user(row, mass, k, u128::from(up), &mut num);
+            add_user(row, mass, k, (u128::from(up), u128::from(down)), &mut bounds);
         }
-        let den = u128::from(k + 1) * u128::from(ONE) * total_down;
-        Ok(Bounds { num, den, n })
+        bounds.den = u128::from(k + 1) * u128::from(ONE) * total_down;
+        Ok(bounds)
     }
 
     /// The exact integer weights of `pop`.
@@ -250,29 +272,35 @@ impl<const N: usize> Bounds<N> {
 
     /// The certificate these bounds prove.
     pub(crate) fn certificate(&self, k: u32) -> Certificate {
+        // The largest excess over the fair share, and where (the lowest index on ties).
         let mut worst = 0usize;
-        let mut max = 0u128;
-        for (y, &x) in self.num.iter().take(self.n).enumerate() {
-            if x > max {
-                max = x;
+        let mut best: Option<(u128, u128)> = None;
+        for (y, (&p, &q)) in self.pos.iter().zip(self.neg.iter()).take(self.n).enumerate() {
+            // p - q > bp - bq  <=>  p + bq > bp + q (no signed overflow)
+            if best.is_none_or(|(bp, bq)| p.saturating_add(bq) > bp.saturating_add(q)) {
+                best = Some((p, q));
                 worst = y;
             }
         }
+        let (p, q) = best.unwrap_or((0, 0));
         let den = self.den;
-        // den / (k+1): the share every candidate has at an exact equilibrium.
-        let fair = den / u128::from(k + 1);
+        let fair_k = den / u128::from(k + 1) * u128::from(k);
+        let (worst_case_win_rate, exploitability) = if p <= q {
+            // No candidate's share exceeds 1/(k+1): an exact equilibrium.
+            (ratio_down(u128::from(k), u128::from(k) + 1), 0.0)
+        } else {
+            let excess = p - q;
+            let f = if excess >= fair_k {
+                0.0
+            } else {
+                ratio_down(fair_k - excess, den)
+            };
+            (f, ratio_up(excess.min(den), den))
+        };
         Certificate {
             k,
-            worst_case_win_rate: if max >= den {
-                0.0
-            } else {
-                ratio_down(den - max, den)
-            },
-            exploitability: if max <= fair {
-                0.0
-            } else {
-                ratio_up(max - fair, den)
-            },
+            worst_case_win_rate,
+            exploitability,
             worst_opponent: worst,
             bound: ratio_down(u128::from(k), u128::from(k) + 1),
         }
@@ -331,10 +359,16 @@ pub(crate) fn poly_up(a: u32, b: u32, k: u32) -> u64 {
     s
 }
 
-/// Adds `w * s_j(y)` for one user type's order `row` (best first) into `num`, walking the tie
-/// classes from the bottom: every candidate of a class has the same `b` (the mass below the
-/// class) and `a = b + c` (`c` the class's mass).
-fn add_user(row: &[u16], mass: &[u64], k: u32, w: u128, num: &mut [u128]) {
+/// Adds one user type's `s_j(y)`, weighted by `(up, down)`, into `bounds`, walking the tie
+/// classes of its order `row` (best first) from the bottom: every candidate of a class has the
+/// same `b` (the mass below the class) and `a = b + c` (`c` the class's mass).
+fn add_user<const N: usize>(
+    row: &[u16],
+    mass: &[u64],
+    k: u32,
+    (up, down): (u128, u128),
+    bounds: &mut Bounds<N>,
+) {
     let at = |e: u16| mass.get((e & INDEX) as usize).copied().unwrap_or(0);
     let mut below = 0u64;
     let mut end = row.len();
@@ -348,10 +382,21 @@ fn add_user(row: &[u16], mass: &[u64], k: u32, w: u128, num: &mut [u128]) {
         let c = class.iter().fold(0u64, |c, &e| c.saturating_add(at(e)));
         let b = to_fixed(below);
         let a = to_fixed(below.saturating_add(c));
-        let v = u128::from(poly_up(a, b, k)) * w;
+        let s = poly_up(a, b, k);
+        let one = u64::from(ONE);
+        let v = u128::from(s) * up;
+        let over = u128::from(s.saturating_sub(one)) * up;
+        let under = u128::from(one.saturating_sub(s)) * down;
         for &e in class {
-            if let Some(x) = num.get_mut((e & INDEX) as usize) {
+            let y = (e & INDEX) as usize;
+            if let (Some(x), Some(p), Some(q)) = (
+                bounds.num.get_mut(y),
+                bounds.pos.get_mut(y),
+                bounds.neg.get_mut(y),
+            ) {
                 *x += v;
+                *p += over;
+                *q += under;
             }
         }
         below = below.saturating_add(c);

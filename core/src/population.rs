@@ -367,7 +367,11 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
 /// Whether `w` is a whole number below [`COUNT_MAX`] (read off its bits).
 fn is_count(w: f32) -> bool {
     let (m, e) = crate::fixed::parts(w);
-    let whole = e >= 0 || m.checked_shr(e.unsigned_abs()).and_then(|q| q.checked_shl(e.unsigned_abs())) == Some(m);
+    let whole = m == 0
+        || e >= 0
+        || m.checked_shr(e.unsigned_abs())
+            .and_then(|q| q.checked_shl(e.unsigned_abs()))
+            == Some(m);
     whole && w < COUNT_MAX as f32
 }
 

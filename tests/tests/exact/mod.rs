@@ -4,8 +4,10 @@
 //! first, with the candidates it leaves out tied below every listed one (the convention of
 //! `push_ranking`), and a weight. The checker takes
 //!
-//! - the weights as exact rationals: a population's weights are the `f32` values of the weights
-//!   given, normalised by their exact sum ([`Game::from_instance`]);
+//! - the weights as exact rationals ([`Game::from_instance`]), as docs/certificates.md defines
+//!   them: counts (every weight a whole number below `2^22`) exactly; otherwise the population's
+//!   normalised `f32` weights `f32(f32(w_j) / sum_i f32(w_i))` (the sum in `f64`), each an exact
+//!   binary fraction, normalised by their exact sum;
 //! - a policy as exact non-negative masses, normalised by their exact sum: an `f32` policy means
 //!   the distribution proportional to the exact binary fractions of its entries ([`masses`]).
 //!
@@ -231,14 +233,25 @@ pub fn binomials(k: u32) -> Vec<BigInt> {
 }
 
 impl Game {
-    /// The game of an instance: weights are the `f32` values of the weights given.
+    /// The game of an instance, with the weights of docs/certificates.md: counts exactly,
+    /// other weights as the population normalises them to `f32`.
     pub fn from_instance(inst: &Instance) -> Game {
+        let given: Vec<f32> = inst.ballots.iter().map(|b| b.weight as f32).collect();
+        let counts = given
+            .iter()
+            .all(|&w| w == w.trunc() && w < (1u32 << 22) as f32);
+        let total: f64 = given.iter().map(|&w| w as f64).sum();
         Game {
             n: inst.n,
-            weights: inst
-                .ballots
+            weights: given
                 .iter()
-                .map(|b| q_f32(b.weight as f32))
+                .map(|&w| {
+                    if counts {
+                        q_f32(w)
+                    } else {
+                        q_f32((w as f64 / total) as f32)
+                    }
+                })
                 .collect(),
             levels: inst.ballots.iter().map(|b| b.levels(inst.n)).collect(),
         }
