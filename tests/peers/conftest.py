@@ -65,7 +65,7 @@ def pytest_terminal_summary(terminalreporter):
         tr.write_line(f"  {key}: {t.count[key]}")
     for key in sorted(t.worst):
         v, where = t.worst[key]
-        tr.write_line(f"  {key}: {v:.3e} ({where})")
+        tr.write_line(f"  {key}: {v:.9g} ({where})")
     for key in sorted(t.examples):
         tr.write_line(f"  {key}, e.g.:")
         for line in t.examples[key]:
