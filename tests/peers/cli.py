@@ -52,6 +52,17 @@ def ok(*args: str) -> Run:
     return r
 
 
+_CACHE: dict[tuple[str, ...], Run] = {}
+
+
+def cached(*args: str) -> Run:
+    """`ok`, remembered for the session (the CLI is deterministic for fixed flags)."""
+    key = tuple(str(a) for a in args)
+    if key not in _CACHE:
+        _CACHE[key] = ok(*key)
+    return _CACHE[key]
+
+
 def f32(x: float) -> float:
     """The f32 nearest to x, as a Python float (exactly representable)."""
     return struct.unpack("<f", struct.pack("<f", x))[0]

@@ -491,7 +491,8 @@ def heavy_copies(bases: list[Profile]) -> list[Profile]:
             counts = [rng.randint(100_000, 10_000_000) for _ in p.ballots]
             tag = "heavy"
         else:
-            counts = [HEAVY[(i + j) % len(HEAVY)] + rng.randint(0, 7) for i in range(len(p.ballots))]
+            counts = [HEAVY[(i + j) % len(HEAVY)] + rng.randint(0, 7)
+                      for i in range(len(p.ballots))]
             tag = "huge"
         q = from_ballots(f"{p.name}_{tag}", p.source + f" ({tag} counts)", p.names,
                          [(c, g) for c, (_, g) in zip(counts, p.ballots)])

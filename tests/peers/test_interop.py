@@ -41,7 +41,8 @@ def _generated(p):
 _QUOTA = {
     "pref_voting:IC": 1, "pref_voting:MALLOWS": 1, "pref_voting:URN": 1,
     "pref_voting:single_peaked_walsh": 1, "pref_voting:euclidean": 1,
-    "pref_voting:generate_truncated_profile(IC)": 2, "pref_voting:generate_truncated_profile(RT)": 1,
+    "pref_voting:generate_truncated_profile(IC)": 2,
+    "pref_voting:generate_truncated_profile(RT)": 1,
     "pref_voting:enumerate_anon_profile_with_ties": 2,
     "pref_voting:UtilityProfile.to_ranking_profile": 2,
 }

@@ -70,7 +70,7 @@ def box(m, delta: Fraction) -> list[tuple[float, float]]:
 
 def test_k1_answer_is_a_maximal_lottery_of_the_peers_margins(profile, files):
     path, _ = files[profile.name]
-    out = cli.ok("solve", path, "--k", "1").json()
+    out = cli.cached("solve", path, "--k", "1").json()
     assert out["candidates"] == profile.names
     assert out["n"] == profile.n
     assert out["converged"] is True, f"k = 1 did not converge: {out['certificate']}"
@@ -92,8 +92,8 @@ def test_k1_answer_is_a_maximal_lottery_of_the_peers_margins(profile, files):
                       float(excess / (2 * w)), profile.name)
     if excess > delta:
         checks.TALLY.add("k=1: answers beyond their certificate on the peer's margins")
-        checks.TALLY.high("k=1: largest (max_y (M p)_y - 2We)/(2W)", float((excess - delta) / (2 * w)),
-                          profile.name)
+        checks.TALLY.high("k=1: largest (max_y (M p)_y - 2We)/(2W)",
+                          float((excess - delta) / (2 * w)), profile.name)
     assert excess <= delta, (
         f"with {whose}, the exact exploitability max_y (M p)_y / (2W) = "
         f"{float(excess / (2 * w)):.6e} is above the printed {out['certificate']['exploitability']}"
@@ -119,7 +119,7 @@ def test_k1_answer_matches_the_peers_unique_maximal_lottery(profile, files):
             f"OpenSpiel's maximal lottery {q_os} is not the exact unique one")
 
     path, _ = files[profile.name]
-    out = cli.ok("solve", path, "--k", "1").json()
+    out = cli.cached("solve", path, "--k", "1").json()
     p = checks.exact_policy(out["policy"])
     dist = max(abs(float(a - b)) for a, b in zip(p, q))
     checks.TALLY.high("k=1: largest |ualign - unique maximal lottery| (max norm)", dist,
