@@ -21,7 +21,7 @@
 //!
 //! Nothing is rounded whose exact result is representable, so a point mass on a Condorcet
 //! winner certifies with exploitability exactly 0 and win rate exactly `1/2` at `k = 1`. The
-//! bounds are within about `(2k + 4) 2^-31` of the exact values.
+//! bounds are within about `(3k + 2) 2^-32` of the exact shares (docs/certificates.md).
 
 use crate::{
     Error, Population, check_k,

@@ -39,7 +39,7 @@ use crate::{
 };
 
 /// The smallest positive `epsilon` the solvers accept: certificates resolve exploitability to
-/// about `(k + 4) 2^-32` (docs/certificates.md), and deployed masses lie on a grid of `2^-24`.
+/// about `(3k + 2) 2^-32` (docs/certificates.md), and deployed masses lie on a grid of `2^-24`.
 /// `epsilon = 0` is accepted and asks for an exact equilibrium (certified exploitability 0).
 pub const EPSILON_FLOOR: f32 = 1e-7;
 

@@ -353,7 +353,7 @@ pub fn solve_report(inst: &Instance, pop: &Pop<'_>, s: &Settings) -> Result<Solv
         n: inst.n(),
         m: inst.m(),
         candidates: inst.candidates.clone(),
-        policy: sol.policy.iter().map(|&p| num(p)).collect(),
+        policy: sol.policy.iter().map(|&p| f64::from(p)).collect(),
         iterations: sol.iterations,
         method: s.method.name(),
         converged: sol.converged,
