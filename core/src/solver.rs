@@ -2,8 +2,11 @@
 //! with a certified last iterate, and the NLHF baseline (`k = 1`).
 //!
 //! Both dynamics use the share `g_t = g(pi_t)` as the payoff vector. Every round computes `g_t`
-//! anyway, so the exact exploitability `max_y g_t(y) - 1/(k+1)` of the current iterate costs
-//! nothing extra: it drives the adaptive step size and the stopping rule.
+//! anyway, in `f32`, so an estimate of the exploitability `max_y g_t(y) - 1/(k+1)` of the current
+//! iterate costs nothing extra: it drives the adaptive step size and the stopping rule. What is
+//! deployed is snapped to the grid of [`crate::policy::snap`] and certified with
+//! [`crate::certificate::certify`] (guaranteed bounds): estimates steer, certificates decide
+//! (docs/maths.md §4, docs/certificates.md).
 //!
 //! ## Step sizes, and why
 //!
@@ -18,9 +21,10 @@
 //!   thus settles just below the largest stable value for the instance, with no tuning by the
 //!   user. (Shrinking on *every* increase would be wrong: at `k = 1` the iterates cycle, every
 //!   other round looks worse, and the step would decay to nothing.) It is capped at `1e6 (k+1)`
-//!   so the log-weights stay finite. The policy deployed is
-//!   the iterate with the lowest exact exploitability seen, and its certificate is that exact
-//!   value.
+//!   so the log-weights stay finite. The policy deployed is the iterate with the lowest
+//!   estimated exploitability seen, snapped and certified; should its certificate miss
+//!   `epsilon`, the dynamics go on with half the estimate as their target (at most
+//!   [`RECERTIFY`] times).
 //! * **Polishing.** At rounds 16, 32, 64, ... (and first at any round from 8 to 15 where the last
 //!   four rounds' rate says the dynamics would need more than eight more to reach `epsilon`) the
 //!   solver also tries Newton's method on the indifference conditions `g(y) = v` over a guessed
@@ -29,9 +33,9 @@
 //!   where the shares peak), then those with most mass. Candidates outside that beat the value
 //!   join, candidates whose mass turns negative leave. At `k = 1` the conditions are linear and one step lands on the
 //!   maximal lottery once the support is right, which plain optimistic Hedge approaches only
-//!   slowly on matrix games. A polished policy is accepted only when its exact exploitability is
-//!   lower; its share evaluations count as iterations. Newton stops at the first step certified
-//!   at `epsilon`, and after two steps that certify nothing better.
+//!   slowly on matrix games. A polished policy is accepted only when its estimated
+//!   exploitability is lower; its share evaluations count as iterations. Newton stops at the
+//!   first step estimated at `epsilon`, and after two steps that improve nothing.
 
 use crate::{
     Certificate, Error, certificate::certify, check_k, check_len, float, margins::Margins,
@@ -45,7 +49,7 @@ pub const EPSILON_FLOOR: f32 = 1e-7;
 
 /// How many times a solve tightens its internal target when the certificate of what it would
 /// deploy misses `epsilon` though the `f32` estimate met it.
-const RECERTIFY: u32 = 4;
+pub const RECERTIFY: u32 = 4;
 
 /// Options for the solvers.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -668,10 +672,10 @@ fn support_guess(pi: &[f32], n: usize, threshold: f32) -> Option<([u16; POLISH_M
 }
 
 /// Newton on the indifference conditions `g(y) = v` over the support `initial`, from the masses
-/// of `pi` there. Every step's policy is certified exactly (that evaluation is also the step's
-/// residual); the best policy is written into `out` and its certificate returned, with the
+/// of `pi` there. Every step's policy is estimated in `f32` (that evaluation is also the step's
+/// residual); the best policy is written into `out` and its estimate returned, with the
 /// number of share evaluations spent, at most `opts.max_iter`. It stops as soon as a step is
-/// certified at `opts.epsilon`: a further step costs a Jacobian, several share evaluations'
+/// estimated at `opts.epsilon`: a further step costs a Jacobian, several share evaluations'
 /// worth. `scratch` holds `n` floats; `sys` is the Newton system's storage, kept by the caller.
 fn polish<const N: usize, O: Oracle<N> + ?Sized>(
     pop: &O,
