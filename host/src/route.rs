@@ -398,7 +398,7 @@ mod tests {
         let small = query(4, 64, 1000);
         assert_eq!(choose(&small).threads, 1);
         let large = query(8, 256, 5000);
-        assert!(5000 * 256 * 9 >= PARALLEL_WORK);
+        const { assert!(5000 * 256 * 9 >= PARALLEL_WORK) };
         assert_eq!(choose(&large).threads, 4);
         // Never more threads than blocks of users: 5,000 users are 20 blocks.
         assert_eq!(choose(&Query { cores: 64, ..large }).threads, 20);
