@@ -172,8 +172,9 @@ impl<'a, const N: usize> Population<'a, N> {
         Some(c as u32)
     }
 
-    /// Whether no order has a tie (then the share oracle need not look for them).
-    pub(crate) fn all_strict(&self) -> bool {
+    /// Whether no order has a tie (then the share oracle need not look for them, and the wide
+    /// layout can hold the orders). A view from [`Population::users`] answers for the whole.
+    pub fn all_strict(&self) -> bool {
         self.strict
     }
 

@@ -2,7 +2,7 @@
 //!
 //! Every user type is sent as the order the host's core population computed (candidates best
 //! first, tie flags included) with the weight the host pushed, so the device builds exactly the
-//! host's population and its reply is bit-identical to `solve --threads 1`.
+//! host's population and its reply is bit-identical to `solve --reference`.
 
 use std::path::PathBuf;
 use std::time::Duration;

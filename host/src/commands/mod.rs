@@ -81,13 +81,14 @@ pub enum Command {
     /// The worst opponent that itself shows L responses, against the k-aware equilibrium.
     #[command(after_long_help = FORMATS_HELP)]
     Opponents(OpponentsArgs),
-    /// Solve one JSON instance per line (in parallel), one solve object per line out.
+    /// Solve one JSON instance per line (lines in parallel, --threads in all), one solve object
+    /// per line out.
     Batch(BatchArgs),
     /// Built-in instances showing NLHF stuck near 1/2 while the k-aware equilibrium climbs.
     Demo(DemoArgs),
     /// Solve on the Cortex-M4F firmware under QEMU and print the device's reply in the `solve`
-    /// format (plus the device's seeded picks). The device computes single-threaded, so its
-    /// answer is bit-identical to `solve --threads 1`.
+    /// format (plus the device's seeded picks). The device runs the reference computation, so
+    /// its answer is bit-identical to `solve --reference`.
     #[command(after_long_help = FORMATS_HELP)]
     Device(DeviceArgs),
     /// Benchmark on a seeded impartial-culture population (or on a preference file with
@@ -122,23 +123,34 @@ pub struct SolverArgs {
     /// Share evaluations at most (for hedge: the horizon T, every iterate is kept).
     #[arg(long, default_value_t = 10_000)]
     pub max_iter: u32,
-    /// Threads for the share computation (0: one per core). `--threads 1` gives the
-    /// single-threaded result, bit-identical to the firmware's. In `batch`, the worker threads
-    /// across lines instead (each line is then solved single-threaded).
+    /// Threads to compute with (0: every core, when the work pays for them). Only a count:
+    /// the answer is the same, bit for bit, for any number.
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
+    /// Compute what the firmware computes, bit for bit: the shares through the population,
+    /// never through the margin matrix (k = 1) or a tally. The output's `route` says which
+    /// computation ran.
+    #[arg(long)]
+    pub reference: bool,
 }
 
 impl SolverArgs {
-    /// Optimistic-Hedge settings for `k` (the commands that deploy the last iterate).
-    pub fn optimistic(&self, k: u32) -> Settings {
+    /// Settings for `k` and `method`.
+    pub fn settings(&self, k: u32, method: Method) -> Settings {
         Settings {
             k,
             eps: self.eps,
             max_iter: self.max_iter,
-            method: Method::Optimistic,
+            method,
             threads: self.threads,
+            reference: self.reference,
+            cores: 0,
         }
+    }
+
+    /// Optimistic-Hedge settings for `k` (the commands that deploy the last iterate).
+    pub fn optimistic(&self, k: u32) -> Settings {
+        self.settings(k, Method::Optimistic)
     }
 }
 
@@ -160,13 +172,7 @@ pub struct SolveArgs {
 impl SolveArgs {
     /// The solver settings.
     pub fn settings(&self) -> Settings {
-        Settings {
-            k: self.k,
-            eps: self.solver.eps,
-            max_iter: self.solver.max_iter,
-            method: self.method,
-            threads: self.solver.threads,
-        }
+        self.solver.settings(self.k, self.method)
     }
 }
 
@@ -291,9 +297,9 @@ pub struct BenchArgs {
     /// Seed of the impartial-culture population (default 1).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Threads for the share evaluation (1: single-threaded, the figure that matches the
-    /// firmware bit for bit).
-    #[arg(long, default_value_t = 1)]
+    /// Threads to compute with (0: every core, when the work pays for them), as in every
+    /// command.
+    #[arg(long, default_value_t = 0)]
     pub threads: usize,
 }
 
