@@ -107,14 +107,6 @@ impl<const N: usize> Kernel<'_, N> {
             Kernel::Wide(wide, simd) => simd.run(WideBlockSums { wide, pi, k, out }),
         }
     }
-
-    /// The part's own users (a part certifies only itself; solvers are given the whole).
-    fn population(&self) -> Population<'_, N> {
-        match self {
-            Part::Population(p) => *p,
-            Part::Wide(w, _) => Oracle::population(w),
-        }
-    }
 }
 
 /// One thread's share of the work: a run of whole share blocks, and a run of Jacobian blocks.
