@@ -45,7 +45,17 @@ pub struct Population<'a, const N: usize> {
     order: &'a [u16],
     /// No order has a tie (false when unknown, as for a part of a population with ties).
     strict: bool,
+    /// The total of the weights as given (before normalising), for certificates.
+    total: f64,
+    /// Every weight as given was a whole number below [`COUNT_MAX`]: the normalised weights
+    /// and `total` then determine the counts exactly (see [`Population::count`]).
+    counts: bool,
 }
+
+/// Weights that are whole numbers below this are kept exactly as counts: `round(w_j * total)`
+/// of the normalised `f32` weight `w_j` recovers count `c_j`, because `f32` rounding moves
+/// `c_j / total` by at most `2^-24 c_j / total`, under `1/4` once multiplied back.
+pub const COUNT_MAX: u32 = 1 << 22;
 
 /// Adds user types one by one, then [`finish`](PopulationBuilder::finish)es the population.
 #[derive(Debug)]
@@ -56,6 +66,8 @@ pub struct PopulationBuilder<'a, const N: usize> {
     total: f64,
     /// Some order pushed so far has a tie.
     ties: bool,
+    /// Every weight pushed so far is a count (a whole number below [`COUNT_MAX`]).
+    counts: bool,
     storage: Storage<'a>,
 }
 
@@ -83,6 +95,7 @@ impl<'a, const N: usize> Population<'a, N> {
             capacity: users,
             total: 0.0,
             ties: false,
+            counts: true,
             storage,
         })
     }
@@ -135,7 +148,28 @@ impl<'a, const N: usize> Population<'a, N> {
             weights,
             order,
             strict: self.strict,
+            total: self.total,
+            counts: self.counts,
         })
+    }
+
+    /// The total of the weights as they were given, before normalising.
+    pub fn total_weight(&self) -> f64 {
+        self.total
+    }
+
+    /// The weight of user type `j` as given, when every weight was a count (a whole number
+    /// below [`COUNT_MAX`]): recovered exactly from the normalised weight. `None` otherwise
+    /// or past the end.
+    pub fn count(&self, j: usize) -> Option<u32> {
+        if !self.counts {
+            return None;
+        }
+        let w = self.weights.get(j)?;
+        // |w total - c| < 1/4 (see COUNT_MAX), so adding 1/2 and truncating gives c; both
+        // operations are correctly rounded f64 arithmetic on every target.
+        let c = f64::from(*w) * self.total + 0.5;
+        Some(c as u32)
     }
 
     /// Whether no order has a tie (then the share oracle need not look for them, and the wide
@@ -298,6 +332,7 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
         if let Some(slot) = self.storage.weights.get_mut(user) {
             *slot = w;
         }
+        self.counts &= is_count(w);
         self.total += w as f64;
         self.m += 1;
         Ok(())
@@ -324,8 +359,21 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
             weights,
             order,
             strict: !self.ties,
+            total: self.total,
+            counts: self.counts,
         })
     }
+}
+
+/// Whether `w` is a whole number below [`COUNT_MAX`] (read off its bits).
+fn is_count(w: f32) -> bool {
+    let (m, e) = crate::fixed::parts(w);
+    let whole = m == 0
+        || e >= 0
+        || m.checked_shr(e.unsigned_abs())
+            .and_then(|q| q.checked_shl(e.unsigned_abs()))
+            == Some(m);
+    whole && w < COUNT_MAX as f32
 }
 
 /// `order[p]` = (complemented key, index) of the candidate at position `p`, best first, equal

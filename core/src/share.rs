@@ -20,8 +20,8 @@
 //! total, which keeps the rounding error of 100,000 users near that of a few hundred.
 
 use crate::{
-    Error, Population, check_k, check_len, population::INDEX, population::TIE_NEXT,
-    solver::POLISH_MAX,
+    Error, Population, check_k, check_len, policy::check_policy, population::INDEX,
+    population::TIE_NEXT, solver::POLISH_MAX,
 };
 
 /// Lanes of the polynomial evaluation.
@@ -46,6 +46,9 @@ pub trait Oracle<const N: usize> {
     /// `f32` ulps only turns quadratic convergence into a fast linear one, and the system stays
     /// half the size on a device's stack.
     fn jacobian_into(&self, pi: &[f32], k: u32, support: &[u16], stride: usize, out: &mut [f32]);
+    /// The whole population these shares are of. The solvers certify what they deploy on it
+    /// ([`crate::certificate::certify`]), whatever route computed the shares.
+    fn population(&self) -> Population<'_, N>;
 }
 
 impl<const N: usize> Oracle<N> for Population<'_, N> {
@@ -58,23 +61,9 @@ impl<const N: usize> Oracle<N> for Population<'_, N> {
     fn jacobian_into(&self, pi: &[f32], k: u32, support: &[u16], stride: usize, out: &mut [f32]) {
         jacobian_unchecked(self, pi, k, support, stride, out);
     }
-}
-
-/// Checks that `pi` is a policy over `n` candidates: finite, non-negative, summing to 1 within
-/// `1e-3` (the tolerance covers policies printed with few digits).
-pub fn check_policy(pi: &[f32], n: usize) -> Result<(), Error> {
-    check_len(pi.len(), n)?;
-    let mut sum = 0.0f64;
-    for &p in pi {
-        if !p.is_finite() || p < 0.0 {
-            return Err(Error::InvalidPolicy);
-        }
-        sum += p as f64;
+    fn population(&self) -> Population<'_, N> {
+        *self
     }
-    if !(sum > 1.0 - 1e-3 && sum < 1.0 + 1e-3) {
-        return Err(Error::InvalidPolicy);
-    }
-    Ok(())
 }
 
 /// Writes the share `g(y)` of every candidate into `out` (length `n`).
@@ -740,12 +729,6 @@ fn clamp_masses(upper: &mut [f32], lower: &mut [f32]) {
         *u = at_most_one(*u);
         *l = at_most_one(*l);
     }
-}
-
-/// The policy's own payoff `sum_y pi(y) g(y)`, which is `1/(k+1)` exactly in exact arithmetic
-/// (SPEC §2). Exposed for tests and diagnostics.
-pub fn self_payoff(pi: &[f32], g: &[f32]) -> f64 {
-    pi.iter().zip(g).map(|(&p, &x)| p as f64 * x as f64).sum()
 }
 
 /// The Jacobian of the shares restricted to `support` (see [`Oracle::jacobian_into`]).

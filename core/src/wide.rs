@@ -463,6 +463,9 @@ impl<const N: usize> Oracle<N> for Wide<'_, N> {
     fn n(&self) -> usize {
         self.population.n()
     }
+    fn population(&self) -> Population<'_, N> {
+        self.population
+    }
     fn shares_into(&self, pi: &[f32], k: u32, out: &mut [f32]) {
         self.evaluate(pi, k, out);
     }

@@ -116,6 +116,50 @@ pub fn num(x: f32) -> f64 {
     x.to_string().parse::<f64>().unwrap_or(x as f64)
 }
 
+/// A lower bound as JSON: the shortest decimal that is at most `x` and reads back as `x`, so
+/// that the printed text is a lower bound too (docs/certificates.md).
+pub fn num_down(x: f32) -> f64 {
+    directed(x, false)
+}
+
+/// An upper bound as JSON: the shortest decimal that is at least `x` and reads back as `x`.
+pub fn num_up(x: f32) -> f64 {
+    directed(x, true)
+}
+
+/// The shortest decimal on the `up` (or down) side of `x` that reads back as the `f32` `x`.
+fn directed(x: f32, up: bool) -> f64 {
+    if !x.is_finite() || x == 0.0 {
+        return f64::from(x);
+    }
+    // Away from zero is "up" for a positive number and "down" for a negative one.
+    let away = up == (x > 0.0);
+    let a = f64::from(x.abs());
+    // The exact decimal expansion of an f32 has at most 105 significant digits.
+    let exact = format!("{a:.120e}");
+    let Some((digits, exp)) = exact.split_once('e') else {
+        return f64::from(x);
+    };
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let digits: Vec<u8> = digits.bytes().filter(u8::is_ascii_digit).collect();
+    for p in 1..=9usize {
+        let mut mantissa: u64 = 0;
+        for &d in digits.iter().take(p) {
+            mantissa = mantissa * 10 + u64::from(d - b'0');
+        }
+        let dropped = digits.iter().skip(p).any(|&d| d != b'0');
+        if away && dropped {
+            mantissa += 1;
+        }
+        let text = format!("{mantissa}e{}", exp - (p as i32 - 1));
+        if text.parse::<f32>() == Ok(x.abs()) {
+            let v = text.parse::<f64>().unwrap_or(a);
+            return if x < 0.0 { -v } else { v };
+        }
+    }
+    f64::from(x)
+}
+
 /// A certificate in the output contract.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CertJson {
@@ -135,11 +179,11 @@ impl CertJson {
     /// From a core certificate.
     pub fn new(c: &Certificate, inst: &Instance) -> Self {
         CertJson {
-            worst_case_win_rate: num(c.worst_case_win_rate),
-            exploitability: num(c.exploitability),
+            worst_case_win_rate: num_down(c.worst_case_win_rate),
+            exploitability: num_up(c.exploitability),
             worst_opponent: inst.name(c.worst_opponent),
             worst_opponent_index: c.worst_opponent,
-            bound: num(c.bound),
+            bound: num_down(c.bound),
         }
     }
 }
@@ -349,7 +393,7 @@ pub fn solve_report(inst: &Instance, pop: &Pop<'_>, s: &Settings) -> Result<Solv
         n: inst.n(),
         m: inst.m(),
         candidates: inst.candidates.clone(),
-        policy: sol.policy.iter().map(|&p| num(p)).collect(),
+        policy: sol.policy.iter().map(|&p| f64::from(p)).collect(),
         iterations: sol.iterations,
         method: s.method.name(),
         route: sol.route.sum.name(),
@@ -453,11 +497,11 @@ pub fn curve_with(
         let eq = solve(pop, &Settings { k, ..s })?;
         rows.push(CurveRow {
             k,
-            equilibrium: num(eq.certificate.worst_case_win_rate),
-            nlhf: num(certify(pop, &nlhf_pi, k).map_err(core)?.worst_case_win_rate),
-            reward_model: num(certify(pop, &rm, k).map_err(core)?.worst_case_win_rate),
-            uniform: num(certify(pop, &uniform, k).map_err(core)?.worst_case_win_rate),
-            bound: num(k as f32 / (k + 1) as f32),
+            equilibrium: num_down(eq.certificate.worst_case_win_rate),
+            nlhf: num_down(certify(pop, &nlhf_pi, k).map_err(core)?.worst_case_win_rate),
+            reward_model: num_down(certify(pop, &rm, k).map_err(core)?.worst_case_win_rate),
+            uniform: num_down(certify(pop, &uniform, k).map_err(core)?.worst_case_win_rate),
+            bound: num_down(eq.certificate.bound),
         });
     }
     Ok(rows)
@@ -473,4 +517,34 @@ pub fn curve_table(rows: &[CurveRow]) -> String {
         ));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{num_down, num_up};
+
+    /// The printed decimal is on the safe side of the f32 and reads back as it.
+    #[test]
+    fn directed_decimals_bracket_the_value_and_read_back() {
+        let mut x = 0x3f2a_aaab_u32;
+        for _ in 0..20_000 {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let v = f32::from_bits(x & 0x3fff_ffff);
+            if !v.is_finite() {
+                continue;
+            }
+            let (d, u) = (num_down(v), num_up(v));
+            assert!(d <= f64::from(v) && u >= f64::from(v), "{v}: {d} {u}");
+            assert_eq!(d as f32, v);
+            assert_eq!(u as f32, v);
+        }
+        assert_eq!(num_down(0.5), 0.5);
+        // The f32 nearest 2/3 lies above it, the next one down below it.
+        let above = 2.0f32 / 3.0;
+        let below = f32::from_bits(above.to_bits() - 1);
+        assert_eq!(num_down(above), 0.66666668);
+        assert_eq!(num_up(above), 0.6666667);
+        assert_eq!(num_down(below), 0.6666666);
+        assert_eq!(num_down(-0.25), -0.25);
+    }
 }

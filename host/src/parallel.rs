@@ -483,6 +483,10 @@ impl<const N: usize> Oracle<N> for Served<'_, '_, N> {
         self.oracle.whole.n()
     }
 
+    fn population(&self) -> Population<'_, N> {
+        self.oracle.whole
+    }
+
     fn shares_into(&self, pi: &[f32], k: u32, out: &mut [f32]) {
         match self.oracle.parts.as_slice() {
             [] => return self.oracle.whole.shares_into(pi, k, out),

@@ -198,9 +198,9 @@ fn run() {
     let mut g = [0.0f32; N];
     let glen = usize_at(512).min(N);
     let g_out = g.get_mut(..glen).unwrap_or(&mut []);
-    check(share::check_policy(pi_in, n));
+    check(ualign::policy::check_policy(pi_in, n));
     check(share::shares(&pop, pi_in, k, g_out));
-    sink(share::self_payoff(pi_in, g_out));
+    sink(ualign::policy::self_payoff(pi_in, g_out));
     sink(Oracle::<N>::n(&pop));
     pop.shares_into(pi_in, k, g_out);
     sink(share::blocks(usize_at(500)));

@@ -9,7 +9,8 @@ use ualign::{
     certificate::certify,
     opponents::{self, worst_opponent},
     sampling::{by_mass, distinct, mixture_picks, picks},
-    share::{self_payoff, shares},
+    policy::self_payoff,
+    share::shares,
     solver::{SolveOptions, hedge, nlhf, optimistic_hedge},
 };
 
