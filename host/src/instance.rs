@@ -1,7 +1,9 @@
 //! One parsed preference instance: candidate names and weighted user types, whatever the input
 //! format, and its conversion into a core [`Population`].
 
-use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+
+use rustc_hash::{FxHashMap, FxHasher};
 
 use ualign::{Population, Storage};
 
@@ -89,7 +91,9 @@ impl Instance {
             return Err(Error::in_file(file, "empty population: no user types"));
         }
         let mut total = 0.0f64;
-        for u in &self.users {
+        // `stamp[c] == j + 1` when user type `j` ranks candidate `c`: no clearing per user.
+        let mut stamp = vec![0usize; self.n()];
+        for (j, u) in self.users.iter().enumerate() {
             check_weight(u.weight).map_err(|m| Error::at(file, u.line, m))?;
             total += u.weight;
             match &u.prefs {
@@ -110,9 +114,8 @@ impl Instance {
                     }
                 }
                 Prefs::Ranking(groups) => {
-                    let mut seen = vec![false; self.n()];
                     for &c in groups.iter().flatten() {
-                        match seen.get_mut(c as usize) {
+                        match stamp.get_mut(c as usize) {
                             None => {
                                 return Err(Error::at(
                                     file,
@@ -120,14 +123,14 @@ impl Instance {
                                     format!("unknown candidate {c}"),
                                 ));
                             }
-                            Some(s) if *s => {
+                            Some(s) if *s == j + 1 => {
                                 return Err(Error::at(
                                     file,
                                     u.line,
                                     format!("candidate {} ranked twice", self.name(c as usize)),
                                 ));
                             }
-                            Some(s) => *s = true,
+                            Some(s) => *s = j + 1,
                         }
                     }
                 }
@@ -146,27 +149,38 @@ impl Instance {
     }
 
     /// Merges user types with identical rankings (tie groups compared as sets, unlisted
-    /// candidates as one bottom group) into one, adding their weights. Score rows are kept.
+    /// candidates as one bottom group) into one, adding their weights; every ranking is left in
+    /// canonical form (groups sorted, empty ones dropped, unlisted candidates as a last group).
+    /// Score rows are kept. Linear time: rankings already in canonical form are not copied, and
+    /// they meet through one Fx hash each.
     pub fn merge_duplicate_rankings(&mut self) {
         let n = self.n();
-        let mut index: HashMap<Vec<Vec<u16>>, usize> = HashMap::new();
+        let mut stamp = vec![0usize; n];
+        let mut first: FxHashMap<u64, usize> = FxHashMap::default();
+        // Kept user types with the same hash: `next[i]` follows `i` (`usize::MAX` ends).
+        let mut next: Vec<usize> = Vec::new();
         let mut out: Vec<UserType> = Vec::with_capacity(self.users.len());
-        for u in self.users.drain(..) {
-            let Prefs::Ranking(groups) = &u.prefs else {
+        for (j, mut u) in self.users.drain(..).enumerate() {
+            let Prefs::Ranking(groups) = &mut u.prefs else {
+                next.push(usize::MAX);
                 out.push(u);
                 continue;
             };
-            let key = normalise(groups, n);
-            match index.get(&key).and_then(|&i| out.get_mut(i)) {
-                Some(existing) => existing.weight += u.weight,
-                None => {
-                    index.insert(key.clone(), out.len());
-                    out.push(UserType {
-                        weight: u.weight,
-                        prefs: Prefs::Ranking(key),
-                        line: u.line,
-                    });
+            normalise(groups, n, &mut stamp, j + 1);
+            let mut h = FxHasher::default();
+            groups.hash(&mut h);
+            let h = h.finish();
+            let mut i = first.get(&h).copied().unwrap_or(usize::MAX);
+            while let Some(kept) = out.get_mut(i) {
+                if kept.prefs == u.prefs {
+                    kept.weight += u.weight;
+                    break;
                 }
+                i = next.get(i).copied().unwrap_or(usize::MAX);
+            }
+            if i == usize::MAX {
+                next.push(first.insert(h, out.len()).unwrap_or(usize::MAX));
+                out.push(u);
             }
         }
         self.users = out;
@@ -276,27 +290,33 @@ pub fn check_weight(w: f64) -> std::result::Result<(), String> {
     }
 }
 
-/// A ranking in canonical form: non-empty groups sorted, unlisted candidates as a last group,
-/// and a complete order's bottom singleton kept as is.
-fn normalise(groups: &[Vec<u16>], n: usize) -> Vec<Vec<u16>> {
-    let mut seen = vec![false; n];
-    let mut out: Vec<Vec<u16>> = Vec::with_capacity(groups.len() + 1);
-    for g in groups.iter().filter(|g| !g.is_empty()) {
-        let mut g = g.clone();
-        g.sort_unstable();
-        for &c in &g {
-            if let Some(s) = seen.get_mut(c as usize) {
-                *s = true;
+/// Puts a ranking in canonical form, in place: empty groups dropped, every group sorted, and the
+/// candidates it leaves out (of `n`) as a last group; a complete order's bottom singleton is
+/// kept as is. `stamp` (length `n`) is scratch, marked with the non-zero `mark`. Costs one pass
+/// when the ranking is already canonical (as the parsers make them).
+fn normalise(groups: &mut Vec<Vec<u16>>, n: usize, stamp: &mut [usize], mark: usize) {
+    if groups.iter().any(|g| g.is_empty()) {
+        groups.retain(|g| !g.is_empty());
+    }
+    let mut listed = 0usize;
+    for g in groups.iter_mut() {
+        if !g.is_sorted() {
+            g.sort_unstable();
+        }
+        for &c in g.iter() {
+            if let Some(s) = stamp.get_mut(c as usize) {
+                *s = mark;
             }
         }
-        out.push(g);
+        listed += g.len();
     }
-    let rest: Vec<u16> = (0..n)
-        .filter(|&c| !seen.get(c).copied().unwrap_or(true))
-        .filter_map(|c| u16::try_from(c).ok())
-        .collect();
-    if !rest.is_empty() {
-        out.push(rest);
+    if listed < n {
+        let rest: Vec<u16> = (0..n)
+            .filter(|&c| stamp.get(c).is_some_and(|&s| s != mark))
+            .filter_map(|c| u16::try_from(c).ok())
+            .collect();
+        if !rest.is_empty() {
+            groups.push(rest);
+        }
     }
-    out
 }

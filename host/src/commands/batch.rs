@@ -56,9 +56,8 @@ pub fn run(a: &BatchArgs) -> Result<String> {
         threads: 1,
     };
     check_settings(&settings)?;
-    let source = a.file.display().to_string();
-    let text = std::fs::read_to_string(&a.file)
-        .map_err(|e| Error::in_file(&source, crate::formats::io_message(&e)))?;
+    // JSON lines is the one format here: `-` (standard input) needs no --format.
+    let (text, source) = crate::formats::read_input(&a.file, Some(crate::formats::Format::Json))?;
     let lines: Vec<&str> = text.lines().collect();
     let threads = match a.solver.threads {
         0 => cores(),
