@@ -20,7 +20,7 @@ use std::borrow::Cow;
 use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Result};
-use crate::instance::{CAPACITY, Instance, Prefs, UserType, check_weight};
+use crate::instance::{CAPACITY, Instance, Prefs, UserType, check_weight, close_group};
 
 /// How deep a value may nest (as serde_json's default recursion limit).
 const MAX_DEPTH: usize = 128;
@@ -119,7 +119,7 @@ struct Reader<'a> {
 enum Field {
     Weight(Option<f64>),
     Scores(Option<Vec<f64>>),
-    Ranking(Option<Vec<Vec<u16>>>),
+    Ranking(Option<Vec<u16>>),
 }
 
 impl<'a> Reader<'a> {
@@ -518,7 +518,7 @@ impl<'a> Reader<'a> {
         check_weight(weight).map_err(at)?;
         let prefs = match (scores.flatten(), ranking.flatten()) {
             (Some(s), None) => Prefs::Scores(s),
-            (None, Some(r)) => Prefs::Ranking(r),
+            (None, Some(r)) => Prefs::Order(r),
             (Some(_), Some(_)) => {
                 return Err(at("give either `scores` or `ranking`, not both".into()));
             }
@@ -555,8 +555,8 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
-    /// `[["a"], ["b", "c"], "d"]`: tie groups best first, in canonical form (groups sorted,
-    /// empty ones dropped, unlisted candidates as a last group).
+    /// `[["a"], ["b", "c"], "d"]`: tie groups best first, as a canonical [`Prefs::Order`]
+    /// (groups sorted, empty ones dropped, unlisted candidates as a last group).
     fn ranking(
         &mut self,
         j: usize,
@@ -564,10 +564,9 @@ impl<'a> Reader<'a> {
         by_name: &FxHashMap<String, u16>,
         stamp: &mut [usize],
         at: &dyn Fn(String) -> Error,
-    ) -> Result<Vec<Vec<u16>>> {
-        let mut groups: Vec<Vec<u16>> = Vec::new();
-        let mut listed = 0usize;
-        let mut name = |r: &mut Self, g: &mut Vec<u16>| -> Result<()> {
+    ) -> Result<Vec<u16>> {
+        let mut out: Vec<u16> = Vec::with_capacity(n);
+        let mut name = |r: &mut Self, out: &mut Vec<u16>| -> Result<()> {
             let s = r.string()?;
             let Some(&c) = by_name.get(s.as_ref()) else {
                 return Err(at(format!("unknown candidate \"{s}\"")));
@@ -576,16 +575,15 @@ impl<'a> Reader<'a> {
                 Some(t) if *t != j + 1 => *t = j + 1,
                 _ => return Err(at(format!("candidate \"{s}\" ranked twice"))),
             }
-            g.push(c);
-            listed += 1;
+            out.push(c);
             Ok(())
         };
         let group_msg = "`ranking` must hold names or arrays of names";
         if !self.open_array("`ranking`: an array of tie groups")? {
             loop {
-                let mut g = Vec::new();
+                let from = out.len();
                 match self.peek()? {
-                    b'"' => name(self, &mut g)?,
+                    b'"' => name(self, &mut out)?,
                     b'[' => {
                         self.pos += 1;
                         if self.peek()? == b']' {
@@ -595,7 +593,7 @@ impl<'a> Reader<'a> {
                                 if self.peek()? != b'"' {
                                     return Err(at(group_msg.into()));
                                 }
-                                name(self, &mut g)?;
+                                name(self, &mut out)?;
                                 if self.list_next(b']')? {
                                     break;
                                 }
@@ -604,23 +602,21 @@ impl<'a> Reader<'a> {
                     }
                     _ => return Err(at(group_msg.into())),
                 }
-                if !g.is_empty() {
-                    g.sort_unstable();
-                    groups.push(g);
-                }
+                close_group(&mut out, from);
                 if self.list_next(b']')? {
                     break;
                 }
             }
         }
-        if listed < n {
-            let rest: Vec<u16> = (0..n)
-                .filter(|&c| stamp.get(c) != Some(&(j + 1)))
-                .map(|c| c as u16)
-                .collect();
-            groups.push(rest);
+        let from = out.len();
+        for c in 0..n {
+            if stamp.get(c) != Some(&(j + 1)) {
+                // `c < n <= CAPACITY < 2^15`.
+                out.push(c as u16);
+            }
         }
-        Ok(groups)
+        close_group(&mut out, from);
+        Ok(out)
     }
 }
 
@@ -692,10 +688,7 @@ mod tests {
                     {\"weight\": 2, \"ranking\": [[\"c\"], [], \"b\", [\"a\"]], \"scores\": null}\n],\n \
                     \"candidates\": [\"a\", \"b\", \"c\"]}";
         let got = users(text).unwrap();
-        assert_eq!(
-            got,
-            vec![(3.0, Prefs::Ranking(vec![vec![2], vec![1], vec![0]]), 2)]
-        );
+        assert_eq!(got, vec![(3.0, Prefs::Order(vec![2, 1, 0]), 2)]);
         for (text, line, needle) in [
             (
                 "{\"candidates\": [\"a\"],\n\"users\": [{}]}",

@@ -17,19 +17,18 @@
 //! The reader makes two passes: the first splits the lines into a flat list of alternative
 //! numbers (no allocation per line), the second, once the numbering is known, validates each
 //! order, puts it in canonical form in a reused buffer and merges it into the user types through
-//! one hash table keyed by the order's hash (`rustc-hash`'s Fx hash).
+//! one hash table keyed by the order's hash (`rustc-hash`'s Fx hash). Each user type costs one
+//! allocation: its order, flat ([`Prefs::Order`]).
 
 use std::hash::{Hash, Hasher};
 
 use rustc_hash::{FxHashMap, FxHasher};
 
 use crate::error::{Error, Result};
-use crate::instance::{CAPACITY, Instance, Prefs, UserType};
+use crate::instance::{CAPACITY, Instance, Prefs, UserType, close_group};
 
 /// Set on the first alternative of a tie group in [`Rows::cells`].
 const GROUP_START: u32 = 1 << 31;
-/// Set on the last alternative of a tie group in a canonical order.
-const GROUP_END: u16 = 1 << 15;
 
 /// The data lines, flat: row `r` is `cells[start[r]..start[r + 1]]`.
 #[derive(Default)]
@@ -225,7 +224,7 @@ fn numbering(
 }
 
 /// Validates every order, puts it in canonical form (groups sorted, unlisted alternatives as a
-/// last group) and merges identical ones, adding their counts.
+/// last group, as a [`Prefs::Order`]) and merges identical ones, adding their counts.
 fn merge(rows: &Rows, n: usize, base: usize, source: &str) -> Result<Vec<UserType>> {
     // `stamp[c] == r + 1` when row `r` lists candidate `c`: no clearing between rows.
     let mut stamp = vec![0usize; n];
@@ -233,10 +232,8 @@ fn merge(rows: &Rows, n: usize, base: usize, source: &str) -> Result<Vec<UserTyp
     let mut first: FxHashMap<u64, usize> = FxHashMap::default();
     // Users with the same hash: `next[u]` is the next one after `u` (or `usize::MAX`).
     let mut next: Vec<usize> = Vec::new();
-    let mut keys: Vec<u16> = Vec::new();
-    let mut spans: Vec<(usize, usize)> = Vec::new();
+    let mut users: Vec<UserType> = Vec::new();
     let mut counts: Vec<u64> = Vec::new();
-    let mut lines: Vec<usize> = Vec::new();
     let mut total: u64 = 0;
     let numbered = if base == 0 { ", numbered from 0" } else { "" };
     for r in 0..rows.count.len() {
@@ -285,72 +282,41 @@ fn merge(rows: &Rows, n: usize, base: usize, source: &str) -> Result<Vec<UserTyp
                 key.push(i as u16);
             }
         }
-        if key.len() > listed
-            && let Some(last) = key.last_mut()
-        {
-            *last |= GROUP_END;
-        }
+        close_group(&mut key, listed);
         total = total
             .checked_add(count)
             .ok_or_else(|| Error::at(source, line, "the counts overflow"))?;
         let mut h = FxHasher::default();
         key.hash(&mut h);
         let h = h.finish();
-        let mut found = None;
         let mut u = first.get(&h).copied().unwrap_or(usize::MAX);
-        while let Some(&(s, len)) = spans.get(u) {
-            if keys.get(s..s + len) == Some(key.as_slice()) {
-                found = Some(u);
+        while let Some(user) = users.get(u) {
+            if matches!(&user.prefs, Prefs::Order(o) if *o == key) {
                 break;
             }
             u = next.get(u).copied().unwrap_or(usize::MAX);
         }
-        match found.and_then(|u| counts.get_mut(u)) {
+        match counts.get_mut(u) {
             Some(c) => {
                 *c = c
                     .checked_add(count)
                     .ok_or_else(|| Error::at(source, line, "the counts overflow"))?;
             }
             None => {
-                let u = spans.len();
-                next.push(first.insert(h, u).unwrap_or(usize::MAX));
-                spans.push((keys.len(), key.len()));
-                keys.extend_from_slice(&key);
+                next.push(first.insert(h, users.len()).unwrap_or(usize::MAX));
                 counts.push(count);
-                lines.push(line);
+                users.push(UserType {
+                    weight: 0.0,
+                    prefs: Prefs::Order(key.clone()),
+                    line,
+                });
             }
         }
     }
-    let mut users = Vec::with_capacity(spans.len());
-    for ((&(s, len), &count), &line) in spans.iter().zip(&counts).zip(&lines) {
-        let key = keys.get(s..s + len).unwrap_or(&[]);
-        let mut groups: Vec<Vec<u16>> = Vec::new();
-        let mut g: Vec<u16> = Vec::new();
-        for &e in key {
-            g.push(e & !GROUP_END);
-            if e & GROUP_END != 0 {
-                groups.push(std::mem::take(&mut g));
-            }
-        }
-        users.push(UserType {
-            weight: count as f64,
-            prefs: Prefs::Ranking(groups),
-            line,
-        });
+    for (u, c) in users.iter_mut().zip(counts) {
+        u.weight = c as f64;
     }
     Ok(users)
-}
-
-/// Sorts the group `key[from..]` and marks its last entry (nothing for an empty group).
-fn close_group(key: &mut [u16], from: usize) {
-    if let Some(g) = key.get_mut(from..)
-        && !g.is_empty()
-    {
-        g.sort_unstable();
-        if let Some(last) = g.last_mut() {
-            *last |= GROUP_END;
-        }
-    }
 }
 
 /// A header line (without its `#`); returns the alternative it names, if it names one.
@@ -521,16 +487,16 @@ mod tests {
         let text = "# NUMBER ALTERNATIVES: 3\n2: 1,2,3\n1: 1,2\n1: 1,2,{3}\n4: {2,1}\n1: {1,2},3\n";
         let inst = parse(text, "t", &mut notes).unwrap();
         assert!(notes.is_empty());
-        let got: Vec<(f64, Prefs)> = inst
+        let got: Vec<(f64, Option<Vec<Vec<u16>>>)> = inst
             .users
             .iter()
-            .map(|u| (u.weight, u.prefs.clone()))
+            .map(|u| (u.weight, u.prefs.groups()))
             .collect();
         assert_eq!(
             got,
             vec![
-                (4.0, Prefs::Ranking(vec![vec![0], vec![1], vec![2]])),
-                (5.0, Prefs::Ranking(vec![vec![0, 1], vec![2]])),
+                (4.0, Some(vec![vec![0], vec![1], vec![2]])),
+                (5.0, Some(vec![vec![0, 1], vec![2]])),
             ]
         );
         // From 0: named 0..2, or used without a header.
@@ -544,8 +510,8 @@ mod tests {
             assert_eq!(inst.n(), 3);
             assert_eq!(notes.len(), 1, "{notes:?}");
             assert_eq!(
-                inst.users.first().map(|u| u.prefs.clone()),
-                Some(Prefs::Ranking(vec![vec![2], vec![0], vec![1]]))
+                inst.users.first().and_then(|u| u.prefs.groups()),
+                Some(vec![vec![2], vec![0], vec![1]])
             );
         }
         // 0 and n both appear: refused at the first 0.

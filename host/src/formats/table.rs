@@ -49,7 +49,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::Values;
 use crate::error::{Error, Result};
-use crate::instance::{CAPACITY, Instance, Prefs, UserType, check_weight};
+use crate::instance::{CAPACITY, Instance, Prefs, TIES_NEXT, UserType, check_weight, close_group};
 
 /// Field separator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -413,7 +413,7 @@ pub fn parse(text: &str, source: &str, d: Delimiter, values: Option<Values>) -> 
                         (Kind::Text, _) => return Err(bad(c, name, "not a number")),
                     }
                 }
-                Prefs::Ranking(rank_groups(&mut pairs, &mut ranked))
+                Prefs::Order(rank_order(&mut pairs, &mut ranked))
             }
         };
         users.push(UserType {
@@ -433,32 +433,29 @@ pub fn parse(text: &str, source: &str, d: Delimiter, values: Option<Values>) -> 
     Ok(inst)
 }
 
-/// Tie groups from `(rank, candidate)` pairs: lower rank first, equal ranks tied, the
-/// candidates not in `pairs` (of `ranked.len()`) as a last group. `ranked` is scratch.
-fn rank_groups(pairs: &mut [(f64, u16)], ranked: &mut [bool]) -> Vec<Vec<u16>> {
+/// The canonical [`Prefs::Order`] of `(rank, candidate)` pairs: lower rank first, equal ranks
+/// tied, the candidates not in `pairs` (of `ranked.len()`) as a last group. `ranked` is scratch.
+fn rank_order(pairs: &mut [(f64, u16)], ranked: &mut [bool]) -> Vec<u16> {
     pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     ranked.iter_mut().for_each(|x| *x = false);
-    let mut groups: Vec<Vec<u16>> = Vec::new();
-    let mut prev: Option<f64> = None;
-    for &(x, i) in pairs.iter() {
-        match groups.last_mut() {
-            Some(g) if prev == Some(x) => g.push(i),
-            _ => groups.push(vec![i]),
-        }
-        prev = Some(x);
+    let mut out: Vec<u16> = Vec::with_capacity(ranked.len());
+    for (p, &(x, i)) in pairs.iter().enumerate() {
+        // Ties with the next pair: same rank (sorted, so -0 and 0 meet too).
+        let tie = pairs.get(p + 1).is_some_and(|next| next.0 == x);
+        out.push(if tie { i | TIES_NEXT } else { i });
         if let Some(s) = ranked.get_mut(i as usize) {
             *s = true;
         }
     }
-    if pairs.len() < ranked.len() {
-        groups.push(
-            (0..ranked.len())
-                .filter(|&i| !ranked.get(i).copied().unwrap_or(true))
-                .map(|i| i as u16)
-                .collect(),
-        );
+    let from = out.len();
+    for i in 0..ranked.len() {
+        if !ranked.get(i).copied().unwrap_or(true) {
+            // `i < CAPACITY < 2^15`.
+            out.push(i as u16);
+        }
     }
-    groups
+    close_group(&mut out, from);
+    out
 }
 
 /// The first sign that the table holds ranks (rule 7), as the error that refuses it.
@@ -596,13 +593,14 @@ fn rank_columns(
         .collect();
     let mut users = Vec::with_capacity(orders.len());
     for (order, &line) in orders.iter().zip(&rows.line) {
-        let groups: Vec<Vec<u16>> = order
+        // Strict: no tie flags; merging below appends the unlisted candidates.
+        let listed: Vec<u16> = order
             .iter()
-            .filter_map(|s| position.get(s.as_str()).map(|&i| vec![i]))
+            .filter_map(|s| position.get(s.as_str()).copied())
             .collect();
         users.push(UserType {
             weight: 1.0,
-            prefs: Prefs::Ranking(groups),
+            prefs: Prefs::Order(listed),
             line,
         });
     }
@@ -685,16 +683,16 @@ mod tests {
             Some(Values::Ranks),
         )
         .unwrap();
-        let got: Vec<(f64, Prefs)> = inst
+        let got: Vec<(f64, Vec<Vec<u16>>)> = inst
             .users
             .iter()
-            .map(|u| (u.weight, u.prefs.clone()))
+            .map(|u| (u.weight, u.prefs.groups().unwrap()))
             .collect();
         assert_eq!(
             got,
             vec![
-                (5.0, Prefs::Ranking(vec![vec![0], vec![1, 3], vec![2]])),
-                (1.0, Prefs::Ranking(vec![vec![1, 2], vec![0], vec![3]])),
+                (5.0, vec![vec![0], vec![1, 3], vec![2]]),
+                (1.0, vec![vec![1, 2], vec![0], vec![3]]),
             ]
         );
         // The same numbers as scores: `#` is still the count column.
@@ -716,16 +714,16 @@ mod tests {
         let text = "Rank1,Rank2,Rank3\nb,a,skipped\nc,b,a\nb,a,\n";
         let inst = read(text, Some(Values::Ranks)).unwrap();
         assert_eq!(inst.candidates, vec!["a", "b", "c"]);
-        let got: Vec<(f64, Prefs)> = inst
+        let got: Vec<(f64, Vec<Vec<u16>>)> = inst
             .users
             .iter()
-            .map(|u| (u.weight, u.prefs.clone()))
+            .map(|u| (u.weight, u.prefs.groups().unwrap()))
             .collect();
         assert_eq!(
             got,
             vec![
-                (2.0, Prefs::Ranking(vec![vec![1], vec![0], vec![2]])),
-                (1.0, Prefs::Ranking(vec![vec![2], vec![1], vec![0]])),
+                (2.0, vec![vec![1], vec![0], vec![2]]),
+                (1.0, vec![vec![2], vec![1], vec![0]]),
             ]
         );
         assert!(read("Rank1,Rank2\na,a\n", Some(Values::Ranks)).is_err());
