@@ -50,9 +50,8 @@ fn one(text: &str, line: usize, source: &str, settings: &Settings) -> String {
 pub fn run(a: &BatchArgs) -> Result<String> {
     let mut settings = a.solver.settings(a.k, a.method);
     check_settings(&settings)?;
-    let source = a.file.display().to_string();
-    let text = std::fs::read_to_string(&a.file)
-        .map_err(|e| Error::in_file(&source, crate::formats::io_message(&e)))?;
+    // JSON lines is the one format here: `-` (standard input) needs no --format.
+    let (text, source) = crate::formats::read_input(&a.file, Some(crate::formats::Format::Json))?;
     let lines: Vec<&str> = text.lines().collect();
     // --threads counts every thread: as many lines at once as there are threads (at most one
     // per line), and each line's share of the threads for its own solve (the answers do not

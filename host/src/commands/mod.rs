@@ -15,7 +15,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::analysis::{Method, Settings};
 use crate::error::{Error, Result};
-use crate::formats::{self, Format};
+use crate::formats::{self, Format, Values};
 use crate::instance::Instance;
 
 const FORMATS_HELP: &str = "\
@@ -100,17 +100,26 @@ pub enum Command {
 /// The input file.
 #[derive(Debug, Args)]
 pub struct Input {
-    /// Input file (PrefLib, JSON, CSV or whitespace table).
+    /// Input file (PrefLib, JSON, CSV or whitespace table); `-` reads standard input (then
+    /// --format is required).
     pub file: PathBuf,
     /// Override the format the extension implies.
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// What a score table's numbers are: scores (higher = better) or ranks (1 = best, equal
+    /// ranks tie, empty = unranked). Required when a table looks like ranks (see INPUT FORMATS).
+    #[arg(long, value_enum)]
+    pub values: Option<Values>,
 }
 
 impl Input {
-    /// Loads the instance.
+    /// Loads the instance; notes on how it was read (a PrefLib file numbered from 0) go to
+    /// stderr.
     pub fn load(&self) -> Result<Instance> {
-        formats::load(&self.file, self.format)
+        let opts = formats::Options {
+            values: self.values,
+        };
+        formats::load_with(&self.file, self.format, &opts).map(formats::report)
     }
 }
 
@@ -241,7 +250,8 @@ pub struct OpponentsArgs {
 /// `batch`.
 #[derive(Debug, Args)]
 pub struct BatchArgs {
-    /// JSON lines file, one instance (the JSON input format) per line.
+    /// JSON lines file, one instance (the JSON input format) per line; `-` reads standard
+    /// input.
     pub file: PathBuf,
     /// Number of responses shown.
     #[arg(long)]
@@ -285,12 +295,16 @@ pub struct BenchArgs {
     /// User types of the impartial-culture population.
     #[arg(long, conflicts_with = "input")]
     pub m: Option<usize>,
-    /// Benchmark this preference file (PrefLib, JSON, CSV or whitespace table) instead.
+    /// Benchmark this preference file (PrefLib, JSON, CSV or whitespace table; `-` for standard
+    /// input, with --format) instead.
     #[arg(long, conflicts_with = "seed")]
     pub input: Option<PathBuf>,
     /// Override the format the extension of --input implies.
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// What the numbers of a score table given with --input are (see `solve --help`).
+    #[arg(long, value_enum)]
+    pub values: Option<Values>,
     /// Number of responses shown.
     #[arg(long)]
     pub k: u32,
@@ -334,12 +348,13 @@ pub fn run(cli: Cli) -> Result<String> {
 
 /// `bench`: on the file of --input, else on a seeded impartial-culture population.
 fn bench(a: &BenchArgs) -> Result<String> {
-    if a.format.is_some() && a.input.is_none() {
-        return Err(Error::usage("--format applies to --input"));
+    if (a.format.is_some() || a.values.is_some()) && a.input.is_none() {
+        return Err(Error::usage("--format and --values apply to --input"));
     }
     let report = match (&a.input, a.n, a.m) {
         (Some(file), _, _) => {
-            let inst = formats::load(file, a.format)?;
+            let opts = formats::Options { values: a.values };
+            let inst = formats::load_with(file, a.format, &opts).map(formats::report)?;
             let mut store = crate::instance::Store::default();
             let pop = inst.population(&mut store)?;
             let mut v = crate::bench::run_population(pop, a.k, a.threads).map_err(Error::usage)?;
