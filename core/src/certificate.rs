@@ -26,8 +26,8 @@
 use crate::{
     Error, Population, check_k,
     fixed::{ONE, SHIFT, mul_up, mul_wide_up, ratio_down, ratio_up, scaled},
-    population::{INDEX, TIE_NEXT},
     policy::check_policy,
+    population::{INDEX, TIE_NEXT},
 };
 
 /// The certificate of `(pi, k)`.
@@ -259,7 +259,13 @@ impl<const N: usize> Bounds<N> {
             if up == 0 {
                 continue;
             }
-            add_user(row, mass, k, (u128::from(up), u128::from(down)), &mut bounds);
+            add_user(
+                row,
+                mass,
+                k,
+                (u128::from(up), u128::from(down)),
+                &mut bounds,
+            );
         }
         bounds.den = u128::from(k + 1) * u128::from(ONE) * total_down;
         Ok(bounds)
@@ -275,7 +281,13 @@ impl<const N: usize> Bounds<N> {
         // The largest excess over the fair share, and where (the lowest index on ties).
         let mut worst = 0usize;
         let mut best: Option<(u128, u128)> = None;
-        for (y, (&p, &q)) in self.pos.iter().zip(self.neg.iter()).take(self.n).enumerate() {
+        for (y, (&p, &q)) in self
+            .pos
+            .iter()
+            .zip(self.neg.iter())
+            .take(self.n)
+            .enumerate()
+        {
             // p - q > bp - bq  <=>  p + bq > bp + q (no signed overflow)
             if best.is_none_or(|(bp, bq)| p.saturating_add(bq) > bp.saturating_add(q)) {
                 best = Some((p, q));
@@ -424,7 +436,10 @@ impl Weights {
             // The total of counts below 2^22 each is an exact f64 integer.
             counts = sum as f64 == pop.total_weight();
         }
-        let max = pop.weights().iter().fold(0.0f32, |m, &w| if w > m { w } else { m });
+        let max = pop
+            .weights()
+            .iter()
+            .fold(0.0f32, |m, &w| if w > m { w } else { m });
         let (_, e) = crate::fixed::parts(max);
         // max = m 2^e with m < 2^24: scaled by 2^(16 - e) it is below 2^40.
         Weights {
@@ -463,11 +478,16 @@ mod tests {
                 let a = next() % (ONE + 1);
                 let b = next() % (a + 1);
                 let (af, bf) = (a as f64 / ONE as f64, b as f64 / ONE as f64);
-                let exact: f64 = (0..=k).map(|i| af.powi(i as i32) * bf.powi((k - i) as i32)).sum();
+                let exact: f64 = (0..=k)
+                    .map(|i| af.powi(i as i32) * bf.powi((k - i) as i32))
+                    .sum();
                 let got = poly_up(a, b, k) as f64 / ONE as f64;
                 assert!(got >= exact * (1.0 - 1e-12), "{a} {b} {k}");
                 // b^i carries up to i units of rounding; s up to sum_i (1 + i) of them.
-                assert!(got - exact < ((k + 1) * (k + 2)) as f64 / ONE as f64, "{a} {b} {k}");
+                assert!(
+                    got - exact < ((k + 1) * (k + 2)) as f64 / ONE as f64,
+                    "{a} {b} {k}"
+                );
             }
         }
     }

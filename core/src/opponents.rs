@@ -15,8 +15,9 @@
 use heapless::Vec;
 
 use crate::{
-    Error, Population, check_k,
+    Error, Population,
     certificate::{Bounds, masses_up, to_fixed},
+    check_k,
     fixed::{ONE, mul_wide_up, ratio_down, ratio_up},
     policy::check_policy,
     population::{INDEX, TIE_NEXT},

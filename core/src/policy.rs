@@ -104,7 +104,8 @@ mod tests {
         for n in 1..40usize {
             let mut pi = [0.0f32; 40];
             for p in pi.iter_mut().take(n) {
-                *p = (next() % 1000) as f32 / 997.0 * if next().is_multiple_of(4) { 0.0 } else { 1.0 };
+                *p = (next() % 1000) as f32 / 997.0
+                    * if next().is_multiple_of(4) { 0.0 } else { 1.0 };
             }
             pi[0] += 0.001;
             let before = pi;

@@ -194,125 +194,130 @@ pub fn optimistic_hedge<const N: usize, O: Oracle<N> + ?Sized>(
     let mut deployed = [0.0f32; N];
     let mut retries = RECERTIFY;
     loop {
-    while best.exploitability > target && iterations < opts.max_iter {
-        for ((l, &gt), &gp) in logits.iter_mut().zip(g.iter()).zip(g_prev.iter()) {
-            *l += eta * (2.0 * gt - gp);
-        }
-        softmax(logits, pi);
-        g_prev.copy_from_slice(g);
-        pop.shares_into(pi, k, g);
-        iterations += 1;
-        cert = Certificate::estimate(g, k)?;
-        let w = 1.0 / iterations as f32;
-        for (a, &p) in mean.iter_mut().zip(pi.iter()) {
-            *a += w * (p - *a);
-        }
-        if cert.exploitability < best.exploitability {
-            best = cert;
-            policy.copy_from_slice(pi);
-        }
-        if cert.exploitability < lead_e {
-            lead_e = cert.exploitability;
-            if let (Some(l), Some(lg)) = (lead.get_mut(..n), lead_g.get_mut(..n)) {
-                l.copy_from_slice(pi);
-                lg.copy_from_slice(g);
+        while best.exploitability > target && iterations < opts.max_iter {
+            for ((l, &gt), &gp) in logits.iter_mut().zip(g.iter()).zip(g_prev.iter()) {
+                *l += eta * (2.0 * gt - gp);
             }
-        }
-        eta *= if cert.exploitability <= last_e {
-            1.05
-        } else if cert.exploitability > 2.0 * last_e {
-            0.5
-        } else {
-            1.0
-        };
-        if eta > eta_max {
-            eta = eta_max;
-        }
-        last_e = cert.exploitability;
-        // `lead_e` of `EARLY_POLISH / 2` rounds ago, for the rate `slow` extrapolates.
-        let slot = (iterations % (EARLY_POLISH / 2)) as usize;
-        let before = recent.get(slot).copied().unwrap_or(lead_e);
-        if let Some(r) = recent.get_mut(slot) {
-            *r = lead_e;
-        }
-        let due = (iterations.is_power_of_two() && iterations > EARLY_POLISH)
-            || (!polished_yet
-                && (EARLY_POLISH..2 * EARLY_POLISH).contains(&iterations)
-                && slow(before, lead_e, target));
-        polished_yet |= due;
-        if due && best.exploitability > target {
-            // The running mean is a policy too: certify it (one evaluation). Only at k = 1,
-            // where the iterates cycle around the equilibrium and their mean converges; at
-            // k >= 2 the last iterates lead and the mean lags (`solver_grid`: 105 instances
-            // take 2817 evaluations certifying it at every k, 2741 without at k >= 2; session 3).
-            if k == 1
-                && iterations < opts.max_iter
-                && let Some(m) = mean.get(..n)
-            {
-                pop.shares_into(m, k, scratch);
-                iterations = iterations.saturating_add(1);
-                let c = Certificate::estimate(scratch, k)?;
-                if c.exploitability < best.exploitability {
-                    best = c;
-                    policy.copy_from_slice(m);
+            softmax(logits, pi);
+            g_prev.copy_from_slice(g);
+            pop.shares_into(pi, k, g);
+            iterations += 1;
+            cert = Certificate::estimate(g, k)?;
+            let w = 1.0 / iterations as f32;
+            for (a, &p) in mean.iter_mut().zip(pi.iter()) {
+                *a += w * (p - *a);
+            }
+            if cert.exploitability < best.exploitability {
+                best = cert;
+                policy.copy_from_slice(pi);
+            }
+            if cert.exploitability < lead_e {
+                lead_e = cert.exploitability;
+                if let (Some(l), Some(lg)) = (lead.get_mut(..n), lead_g.get_mut(..n)) {
+                    l.copy_from_slice(pi);
+                    lg.copy_from_slice(g);
                 }
             }
-            // Guesses often name the same support: try each support once.
-            let mut tried = [([0u16; POLISH_MAX], 0usize); POLISH_GUESSES.len()];
-            let mut n_tried = 0usize;
-            for guess in POLISH_GUESSES {
-                let (from, found): (&[f32], _) = match guess {
-                    Guess::Shares => {
-                        let floor = 1.0 / (k + 1) as f32 - lead_e;
-                        (&lead, support_where(&lead_g, n, |x| x >= floor))
-                    }
-                    Guess::Mass { mean: true, share } => (&mean, support_guess(&mean, n, share)),
-                    Guess::Mass { mean: false, share } => (&lead, support_guess(&lead, n, share)),
-                };
-                let Some((support, s)) = found else {
-                    continue;
-                };
-                let same =
-                    |t: &([u16; POLISH_MAX], usize)| t.1 == s && t.0.get(..s) == support.get(..s);
-                if tried.iter().take(n_tried).any(same) {
-                    continue;
-                }
-                if let Some(slot) = tried.get_mut(n_tried) {
-                    *slot = (support, s);
-                    n_tried += 1;
-                }
-                // The polish may spend what is left of `max_iter`, no more.
-                let left = opts.max_iter.saturating_sub(iterations);
-                if left == 0 {
-                    break;
-                }
-                let budget = SolveOptions {
-                    max_iter: left,
-                    epsilon: target,
-                    ..*opts
-                };
-                if system.is_none() {
-                    system = Some([0.0; SYS * SYS]);
-                }
-                let Some(sys) = system.as_mut() else {
-                    break;
-                };
-                let initial = support.get(..s).unwrap_or(&[]);
-                let (cand, evals) =
-                    polish(pop, &budget, from, initial, &mut polished, scratch, sys);
-                iterations = iterations.saturating_add(evals);
-                if cand.exploitability < best.exploitability {
-                    best = cand;
-                    if let Some(p) = polished.get(..n) {
-                        policy.copy_from_slice(p);
+            eta *= if cert.exploitability <= last_e {
+                1.05
+            } else if cert.exploitability > 2.0 * last_e {
+                0.5
+            } else {
+                1.0
+            };
+            if eta > eta_max {
+                eta = eta_max;
+            }
+            last_e = cert.exploitability;
+            // `lead_e` of `EARLY_POLISH / 2` rounds ago, for the rate `slow` extrapolates.
+            let slot = (iterations % (EARLY_POLISH / 2)) as usize;
+            let before = recent.get(slot).copied().unwrap_or(lead_e);
+            if let Some(r) = recent.get_mut(slot) {
+                *r = lead_e;
+            }
+            let due = (iterations.is_power_of_two() && iterations > EARLY_POLISH)
+                || (!polished_yet
+                    && (EARLY_POLISH..2 * EARLY_POLISH).contains(&iterations)
+                    && slow(before, lead_e, target));
+            polished_yet |= due;
+            if due && best.exploitability > target {
+                // The running mean is a policy too: certify it (one evaluation). Only at k = 1,
+                // where the iterates cycle around the equilibrium and their mean converges; at
+                // k >= 2 the last iterates lead and the mean lags (`solver_grid`: 105 instances
+                // take 2817 evaluations certifying it at every k, 2741 without at k >= 2; session 3).
+                if k == 1
+                    && iterations < opts.max_iter
+                    && let Some(m) = mean.get(..n)
+                {
+                    pop.shares_into(m, k, scratch);
+                    iterations = iterations.saturating_add(1);
+                    let c = Certificate::estimate(scratch, k)?;
+                    if c.exploitability < best.exploitability {
+                        best = c;
+                        policy.copy_from_slice(m);
                     }
                 }
-                if best.exploitability <= target {
-                    break;
+                // Guesses often name the same support: try each support once.
+                let mut tried = [([0u16; POLISH_MAX], 0usize); POLISH_GUESSES.len()];
+                let mut n_tried = 0usize;
+                for guess in POLISH_GUESSES {
+                    let (from, found): (&[f32], _) = match guess {
+                        Guess::Shares => {
+                            let floor = 1.0 / (k + 1) as f32 - lead_e;
+                            (&lead, support_where(&lead_g, n, |x| x >= floor))
+                        }
+                        Guess::Mass { mean: true, share } => {
+                            (&mean, support_guess(&mean, n, share))
+                        }
+                        Guess::Mass { mean: false, share } => {
+                            (&lead, support_guess(&lead, n, share))
+                        }
+                    };
+                    let Some((support, s)) = found else {
+                        continue;
+                    };
+                    let same = |t: &([u16; POLISH_MAX], usize)| {
+                        t.1 == s && t.0.get(..s) == support.get(..s)
+                    };
+                    if tried.iter().take(n_tried).any(same) {
+                        continue;
+                    }
+                    if let Some(slot) = tried.get_mut(n_tried) {
+                        *slot = (support, s);
+                        n_tried += 1;
+                    }
+                    // The polish may spend what is left of `max_iter`, no more.
+                    let left = opts.max_iter.saturating_sub(iterations);
+                    if left == 0 {
+                        break;
+                    }
+                    let budget = SolveOptions {
+                        max_iter: left,
+                        epsilon: target,
+                        ..*opts
+                    };
+                    if system.is_none() {
+                        system = Some([0.0; SYS * SYS]);
+                    }
+                    let Some(sys) = system.as_mut() else {
+                        break;
+                    };
+                    let initial = support.get(..s).unwrap_or(&[]);
+                    let (cand, evals) =
+                        polish(pop, &budget, from, initial, &mut polished, scratch, sys);
+                    iterations = iterations.saturating_add(evals);
+                    if cand.exploitability < best.exploitability {
+                        best = cand;
+                        if let Some(p) = polished.get(..n) {
+                            policy.copy_from_slice(p);
+                        }
+                    }
+                    if best.exploitability <= target {
+                        break;
+                    }
                 }
             }
         }
-    }
         // Certify what would be deployed: the best iterate, snapped to the grid.
         let mut candidate = [0.0f32; N];
         let cand = candidate.get_mut(..n).unwrap_or(&mut []);

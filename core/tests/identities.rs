@@ -194,4 +194,3 @@ fn tiny_masses_and_large_k_stay_accurate() {
         }
     }
 }
-

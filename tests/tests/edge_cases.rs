@@ -8,8 +8,8 @@ use ualign::{
     Error, MAX_K, Population, Storage,
     certificate::certify,
     opponents::{self, worst_opponent},
-    sampling::{by_mass, distinct, mixture_picks, picks},
     policy::self_payoff,
+    sampling::{by_mass, distinct, mixture_picks, picks},
     share::shares,
     solver::{SolveOptions, hedge, nlhf, optimistic_hedge},
 };
