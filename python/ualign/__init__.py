@@ -191,13 +191,18 @@ class Population:
                 raise InputError(f"rankings[{j}]: a ranking is a list of tie groups")
             groups: List[List[Any]] = []
             try:
-                for g in ranking:
-                    if isinstance(g, (str, bytes)) or _is_index(g):
-                        groups.append([g])
-                    else:
-                        groups.append(list(g))
+                ranking = list(ranking)
             except TypeError:
                 raise InputError(f"rankings[{j}]: a ranking is a list of tie groups") from None
+            for g in ranking:
+                if isinstance(g, str) or _is_index(g):
+                    groups.append([g])
+                elif isinstance(g, (list, tuple, np.ndarray)):
+                    groups.append(list(g))
+                else:
+                    raise InputError(
+                        f"rankings[{j}]: {g!r} is neither a candidate name nor an index"
+                    )
             parsed.append(groups)
         items = [c for groups in parsed for g in groups for c in g]
         for j, groups in enumerate(parsed):
@@ -599,3 +604,12 @@ def solve_batch(
     if "id" in table.column_names:
         result = result.add_column(0, "id", table.column("id"))
     return result
+
+
+def __getattr__(name: str) -> Any:
+    # `ualign.spark` and `ualign.ray` import on first use: pyspark and ray are optional extras.
+    if name in ("spark", "ray"):
+        import importlib
+
+        return importlib.import_module(f"ualign.{name}")
+    raise AttributeError(f"module 'ualign' has no attribute {name!r}")
