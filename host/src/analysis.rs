@@ -383,6 +383,11 @@ pub fn solve_nlhf(pop: &Pop<'_>, s: &Settings, policy: &mut [f32]) -> Result<(So
 /// Solves and builds the `solve` report.
 pub fn solve_report(inst: &Instance, pop: &Pop<'_>, s: &Settings) -> Result<SolveReport> {
     let sol = solve(pop, s)?;
+    report(inst, pop, s, &sol)
+}
+
+/// The `solve` report of `sol`, a solution of `pop` (built from `inst`) with settings `s`.
+pub fn report(inst: &Instance, pop: &Pop<'_>, s: &Settings, sol: &Solved) -> Result<SolveReport> {
     let average_policy_certificate = match sol.hedge {
         Some(_) => Some(CertJson::new(&certify_policy(pop, &sol.policy, s.k)?, inst)),
         None => None,

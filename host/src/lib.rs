@@ -10,6 +10,7 @@ pub mod bench;
 pub mod commands;
 pub mod device;
 pub mod error;
+pub mod explain;
 pub mod formats;
 pub mod instance;
 pub mod parallel;

@@ -176,6 +176,10 @@ pub struct SolveArgs {
     /// Self-play method.
     #[arg(long, value_enum, default_value = "optimistic")]
     pub method: Method,
+    /// Also print `explain`: per user type, the chance that its favourite is among the k
+    /// shown and its own win rate against the worst opponent (optimistic only).
+    #[arg(long)]
+    pub explain: bool,
 }
 
 impl SolveArgs {

@@ -1,0 +1,263 @@
+"""Same bits as the command line: `ualign.solve(ualign.read(f), k).to_dict()` equals
+`ualign solve f --k k` field for field, and likewise certify/eval, curve, pick and explain, on
+every input format and on the shared real data; bad files give the command's message."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List
+
+import numpy as np
+import pytest
+
+import ualign
+
+FILES = {
+    "majmin.json": json.dumps(
+        {
+            "candidates": ["a", "b", "c"],
+            "users": [
+                {"weight": 0.6, "ranking": [["a"], ["c"], ["b"]]},
+                {"weight": 0.4, "ranking": [["b"], ["c"], ["a"]]},
+            ],
+        }
+    ),
+    "mixed.json": json.dumps(
+        {
+            "candidates": ["w", "x", "y", "z", "v"],
+            "users": [
+                {"weight": 2, "scores": [0.5, 0.1, 0.9, 0.9, -1]},
+                {"ranking": [["x", "z"], "w"]},
+                {"weight": 0.25, "ranking": [["v"], ["w"], ["x"], ["y"], ["z"]]},
+                {"ranking": [["x", "z"], ["w"]]},
+            ],
+        }
+    ),
+    "cycle.soc": "\n".join(
+        [
+            "# FILE NAME: cycle.soc",
+            "# DATA TYPE: soc",
+            "# NUMBER ALTERNATIVES: 3",
+            "# ALTERNATIVE NAME 1: a",
+            "# ALTERNATIVE NAME 2: b",
+            "# ALTERNATIVE NAME 3: c",
+            "# NUMBER VOTERS: 6",
+            "# NUMBER UNIQUE ORDERS: 3",
+            "2: 1,2,3",
+            "2: 2,3,1",
+            "2: 3,1,2",
+            "",
+        ]
+    ),
+    "ties.toi": "\n".join(
+        [
+            "# ALTERNATIVE NAME 1: p",
+            "# ALTERNATIVE NAME 2: q",
+            "# ALTERNATIVE NAME 3: r",
+            "# ALTERNATIVE NAME 4: s",
+            "3: 1,{2,3}",
+            "1: 4,3,2,1",
+            "2: {3,4},1",
+            "",
+        ]
+    ),
+    "heads.csv": "weight,alpha,beta,gamma,delta\n1,0.3,0.7,0.2,0.5\n2,0.9,0.1,0.4,0.4\n1.5,0.2,0.8,0.8,0.1\n",
+    "agents.txt": "# game dqn a3c ppo\nbreakout 10 20 30\npong 3 -1 2\nqbert 7 7 1\n",
+}
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> List[Path]:
+    d = tmp_path_factory.mktemp("inputs")
+    out = []
+    for name, text in FILES.items():
+        p = d / name
+        p.write_text(text)
+        out.append(p)
+    return out
+
+
+def same_as_cli(cli, f: Path, ks=(1, 2, 5), seed: int = 7) -> None:
+    pop = ualign.read(f)
+    assert pop.n == len(pop.candidates)
+    for k in ks:
+        sol = ualign.solve(pop, k)
+        want = cli.json("solve", f, "--k", k)
+        assert sol.to_dict() == want, f"{f.name} k={k}"
+        assert [pop.n, pop.m, pop.candidates] == [want["n"], want["m"], want["candidates"]]
+        # The float32 policy is the one printed.
+        assert [float(np.float32(p)) for p in want["policy"]] == sol.policy.tolist()
+        assert sol.certificate.to_dict() == want["certificate"]
+        assert sol.certificate.worst_opponent == want["certificate"]["worst_opponent_index"]
+        # eval of the solved policy, given as the CLI's printed JSON.
+        policy = json.dumps(want["policy"])
+        ev = cli.json("eval", f, "--k", k, "--policy", policy)
+        cert = ualign.certify(pop, want["policy"], k)
+        assert cert.to_dict() == ev["certificate"]
+        assert [ev["k"], ev["n"], ev["m"], ev["candidates"]] == [k, pop.n, pop.m, pop.candidates]
+        # eval of another policy: uniform, written with few digits.
+        uniform = [round(1 / pop.n, 4)] * pop.n
+        ev = cli.json("eval", f, "--k", k, "--policy", json.dumps(uniform))
+        assert ualign.certify(pop, uniform, k).to_dict() == ev["certificate"]
+        # pick: the same indices with the same seed.
+        pk = cli.json("pick", f, "--k", k, "--seed", seed)
+        assert ualign.pick(sol.policy, k, seed).tolist() == pk["pick_indices"]
+        # explain: the rows of solve --explain.
+        ex = cli.json("solve", f, "--k", k, "--explain")
+        assert ualign.explain(pop, sol.policy, k) == ex["explain"]
+        # hedge too.
+        h = cli.json("solve", f, "--k", k, "--method", "hedge", "--max-iter", 300)
+        assert ualign.solve(pop, k, method="hedge", max_iter=300).to_dict() == h
+        # --threads 1 and other eps.
+        t = cli.json("solve", f, "--k", k, "--threads", 1, "--eps", 1e-3)
+        assert ualign.solve(pop, k, eps=1e-3, threads=1).to_dict() == t
+    assert ualign.curve(pop, 4) == cli.json("curve", f, "--k-max", 4)
+
+
+def test_every_format_gives_the_cli_bits(cli, files: List[Path]) -> None:
+    for f in files:
+        same_as_cli(cli, f)
+
+
+def test_format_override(cli, files: List[Path], tmp_path: Path) -> None:
+    src = next(f for f in files if f.name == "heads.csv")
+    odd = tmp_path / "heads.scores"
+    odd.write_text(src.read_text())
+    sol = ualign.solve(ualign.read(odd, format="csv"), 3)
+    assert sol.to_dict() == cli.json("solve", odd, "--k", 3, "--format", "csv")
+    assert sol.to_dict() == ualign.solve(ualign.Population.read(src), 3).to_dict()
+
+
+def test_real_data_gives_the_cli_bits(cli, data_dir: Path) -> None:
+    files = sorted(
+        p
+        for p in data_dir.rglob("*")
+        if p.suffix in (".soc", ".soi", ".toc", ".toi", ".txt", ".csv")
+        and not p.name.endswith("-info.txt")
+        and not p.name.startswith("LICENSE")
+    )
+    assert files, f"no data files under {data_dir}"
+    for f in files:
+        pop = ualign.read(f)
+        for k in (2, 4):
+            assert ualign.solve(pop, k).to_dict() == cli.json("solve", f, "--k", k), f.name
+        pk = cli.json("pick", f, "--k", 4, "--seed", 11)
+        sol = ualign.solve(pop, 4)
+        assert ualign.pick(sol.policy, 4, 11).tolist() == pk["pick_indices"]
+
+
+BAD = {
+    "empty.json": "",
+    "syntax.json": '{"candidates": ["a", "b"], "users": [{"scores": [1, 0]},]}',
+    "twice.json": '{"candidates": ["a", "a"], "users": [{"scores": [1, 0]}]}',
+    "unknown.json": '{"candidates": ["a", "b"],\n "users": [\n{"ranking": [["a"], ["z"]]}]}',
+    "short.json": '{"candidates": ["a", "b"], "users": [{"scores": [1]}]}',
+    "negative.json": '{"candidates": ["a", "b"], "users": [{"weight": -1, "scores": [1, 0]}]}',
+    "zero.json": '{"candidates": ["a", "b"], "users": [{"weight": 0, "scores": [1, 0]}]}',
+    "both.json": '{"candidates": ["a"], "users": [{"scores": [1], "ranking": [["a"]]}]}',
+    "nousers.json": '{"candidates": ["a"], "users": []}',
+    "bad.soc": "# ALTERNATIVE NAME 1: a\n# ALTERNATIVE NAME 2: b\n1: 1,3\n",
+    "count.soc": "# ALTERNATIVE NAME 1: a\n# ALTERNATIVE NAME 2: b\nx: 1,2\n",
+    "ragged.csv": "a,b,c\n1,2,3\n4,5\n",
+    "nan.csv": "a,b\n1,nan\n",
+    "weights.csv": "weight,a,b\n-2,1,0\n",
+    "utf8.txt": b"a b\n1 \xff\n",
+    "noext.data": "a,b\n1,0\n",
+}
+
+
+def test_bad_files_give_the_cli_message(cli, tmp_path: Path) -> None:
+    for name, text in BAD.items():
+        p = tmp_path / name
+        if isinstance(text, bytes):
+            p.write_bytes(text)
+        else:
+            p.write_text(text)
+        want = cli.error("solve", p, "--k", 2)
+        with pytest.raises(ualign.InputError) as e:
+            ualign.solve(ualign.read(p), 2)
+        assert str(e.value) == want, name
+    missing = tmp_path / "missing.json"
+    with pytest.raises(ualign.InputError) as e:
+        ualign.read(missing)
+    assert str(e.value) == cli.error("solve", missing, "--k", 2)
+
+
+def test_bad_options_give_the_cli_message(cli, files: List[Path]) -> None:
+    f = next(f for f in files if f.name == "majmin.json")
+    pop = ualign.read(f)
+    cases = [
+        (lambda: ualign.solve(pop, 0), ["solve", f, "--k", 0]),
+        (lambda: ualign.solve(pop, 1025), ["solve", f, "--k", 1025]),
+        (lambda: ualign.solve(pop, 2, eps=-1), ["solve", f, "--k", 2, "--eps", -1]),
+        (lambda: ualign.solve(pop, 2, eps=float("nan")), ["solve", f, "--k", 2, "--eps", "NaN"]),
+        (lambda: ualign.solve(pop, 2, max_iter=0), ["solve", f, "--k", 2, "--max-iter", 0]),
+        (
+            lambda: ualign.solve(pop, 2, method="hedge", max_iter=30_000_000),
+            ["solve", f, "--k", 2, "--method", "hedge", "--max-iter", 30_000_000],
+        ),
+        (lambda: ualign.curve(pop, 0), ["curve", f, "--k-max", 0]),
+        (lambda: ualign.certify(pop, [0.5, 0.5], 2), ["eval", f, "--k", 2, "--policy", "[0.5,0.5]"]),
+        (
+            lambda: ualign.certify(pop, [0.5, 0.6, 0.0], 2),
+            ["eval", f, "--k", 2, "--policy", "[0.5,0.6,0.0]"],
+        ),
+        (
+            lambda: ualign.certify(pop, [1.5, -0.5, 0.0], 2),
+            ["eval", f, "--k", 2, "--policy", "[1.5,-0.5,0.0]"],
+        ),
+        (lambda: ualign.certify(pop, [1, 0, 0], 0), ["eval", f, "--k", 0, "--policy", "[1,0,0]"]),
+        (
+            lambda: ualign.solve(pop, 2, method="nope"),
+            None,
+        ),
+    ]
+    for call, args in cases:
+        with pytest.raises(ualign.InputError) as e:
+            call()
+        if args is not None:
+            assert str(e.value) == cli.error(*args), args
+        else:
+            assert "--method" in str(e.value)
+
+
+def test_batch_matches_ualign_batch(cli, tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    rng = np.random.default_rng(5)
+    prompts, lines = [], []
+    for i in range(60):
+        m, n = int(rng.integers(1, 6)), int(rng.integers(1, 9))
+        s = np.round(rng.normal(size=(m, n)), 1)
+        w = rng.integers(0, 4, size=m).astype(float)
+        if i % 7 == 3:
+            w[:] = 0.0  # a bad row: all weights zero
+        prompts.append((s.tolist(), w.tolist()))
+        lines.append(
+            json.dumps(
+                {
+                    "candidates": [f"c{j + 1}" for j in range(n)],
+                    "users": [{"weight": wj, "scores": row} for wj, row in zip(w.tolist(), s.tolist())],
+                }
+            )
+        )
+    jl = tmp_path / "prompts.jsonl"
+    jl.write_text("\n".join(lines) + "\n")
+    for k in (1, 3):
+        r = cli.run("batch", jl, "--k", k)
+        assert r.returncode == 0, r.stderr
+        want = [json.loads(x) for x in r.stdout.splitlines()]
+        table = pa.table({"scores": [p[0] for p in prompts], "weights": [p[1] for p in prompts]})
+        got = ualign.solve_batch(table, k).to_pylist()
+        assert len(got) == len(want) == 60
+        for g, w in zip(got, want):
+            if "error" in w:
+                assert g["error"] is not None and g["policy"] is None
+                continue
+            assert g["error"] is None
+            assert g["policy"] == [float(np.float32(p)) for p in w["policy"]]
+            assert g["worst_case_win_rate"] == w["certificate"]["worst_case_win_rate"]
+            assert g["exploitability"] == w["certificate"]["exploitability"]
+            assert g["iterations"] == w["iterations"]
+            assert g["converged"] == w["converged"]

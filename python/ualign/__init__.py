@@ -1,0 +1,615 @@
+"""ualign: certified k-response policies (Cai & Zheng, asymptotic universal alignment).
+
+``n`` candidate responses, ``m`` weighted user types (weak orders over the candidates): show
+``k`` draws from the symmetric Nash equilibrium of the (k+1)-player alignment game, and the
+user's pick beats any single rival response with probability at least ``k/(k+1)``.
+
+This package is a thin binding over the Rust implementation behind the ``ualign`` command:
+the same readers, the same solver and the same certificates, bit for bit.
+``ualign.solve(ualign.read(f), k).to_dict()`` equals the JSON of ``ualign solve f --k k``.
+
+Bad input raises :class:`InputError` (a ``ValueError``) with the message the command prints.
+"""
+
+from __future__ import annotations
+
+import json
+import numbers
+import os
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
+
+import numpy as np
+
+from . import _ualign
+from ._ualign import InputError, InternalError
+
+__all__ = [
+    "CAPACITY",
+    "Certificate",
+    "InputError",
+    "InternalError",
+    "MAX_K",
+    "Population",
+    "Solution",
+    "certify",
+    "curve",
+    "explain",
+    "pick",
+    "read",
+    "shares",
+    "solve",
+    "solve_batch",
+]
+
+__version__ = "0.1.0"
+
+#: The largest ``k`` (number of responses shown) accepted.
+MAX_K: int = _ualign.MAX_K
+#: The largest number of candidates of a population.
+CAPACITY: int = _ualign.CAPACITY
+
+
+def _is_index(x: Any) -> bool:
+    return isinstance(x, (numbers.Integral, np.integer)) and not isinstance(x, bool)
+
+
+def _float_array(x: Any, what: str) -> np.ndarray:
+    """``x`` as a float64 array, or InputError naming ``what``."""
+    try:
+        return np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise InputError(f"{what}: not an array of numbers ({e})") from None
+
+
+def _weights(weights: Any) -> Optional[List[float]]:
+    if weights is None:
+        return None
+    w = _float_array(weights, "weights")
+    if w.ndim != 1:
+        raise InputError(f"weights must be 1-D, got {w.ndim} dimensions")
+    return w.tolist()
+
+
+def _names(candidates: Any) -> Optional[List[str]]:
+    if candidates is None:
+        return None
+    if isinstance(candidates, (str, bytes)):
+        raise InputError("candidates must be a sequence of names, not one string")
+    return [str(c) for c in candidates]
+
+
+def _policy(policy: Any) -> List[float]:
+    p = _float_array(policy, "policy")
+    if p.ndim != 1:
+        raise InputError(f"the policy must be 1-D, got {p.ndim} dimensions")
+    return p.tolist()
+
+
+def _int(x: Any, what: str, low: int = 0) -> int:
+    if not _is_index(x):
+        raise InputError(f"{what} must be an integer, got {x!r}")
+    x = int(x)
+    if x < low:
+        raise InputError(f"{what} {x}: must be at least {low}")
+    return x
+
+
+def _k(k: Any) -> int:
+    if not _is_index(k):
+        raise InputError(f"--k {k!r}: must be an integer")
+    k = int(k)
+    if k < 1:
+        raise InputError(f"--k {k}: k must be at least 1")
+    if k > MAX_K:
+        raise InputError(f"--k {k}: k must be at most {MAX_K}")
+    return k
+
+
+def _u32(x: Any, flag: str) -> int:
+    if not _is_index(x):
+        raise InputError(f"{flag} {x!r}: must be an integer")
+    x = int(x)
+    if not 0 <= x < 2**32:
+        raise InputError(f"{flag} {x}: must be in 0..=4294967295")
+    return x
+
+
+def _eps(eps: Any) -> float:
+    try:
+        return float(eps)
+    except (TypeError, ValueError):
+        raise InputError(f"--eps {eps!r}: must be a number") from None
+
+
+class Population:
+    """A population of weighted user types over ``n`` candidates.
+
+    Build one with :meth:`from_scores`, :meth:`from_rankings` or :func:`read`.
+    Each user type is a weak order over the candidates; only the order matters.
+    """
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: "_ualign.NativePopulation") -> None:
+        """Wraps a native population; use the class methods or :func:`read` instead."""
+        if not isinstance(native, _ualign.NativePopulation):
+            raise TypeError("use Population.from_scores, Population.from_rankings or ualign.read")
+        self._native = native
+
+    @classmethod
+    def from_scores(
+        cls,
+        scores: Any,
+        weights: Any = None,
+        candidates: Optional[Sequence[Any]] = None,
+    ) -> "Population":
+        """A population from a score matrix.
+
+        ``scores`` is a 2-D array-like, one row per user type (a reward head, a persona), one
+        column per candidate; higher is better and equal scores tie. ``weights`` has one
+        non-negative entry per row (default: all ones). ``candidates`` names the columns
+        (default ``c1, c2, ...``, as the score-table reader names unlabelled columns).
+        Every row is its own user type (rows are not merged).
+        """
+        s = _float_array(scores, "scores")
+        if s.ndim != 2:
+            raise InputError(
+                f"scores must be 2-D (one row per user type, one column per candidate), "
+                f"got {s.ndim} dimensions"
+            )
+        s = np.ascontiguousarray(s)
+        m, n = s.shape
+        native = _ualign.population_from_scores(
+            s.tobytes(), m, n, _weights(weights), _names(candidates)
+        )
+        return cls(native)
+
+    @classmethod
+    def from_rankings(
+        cls,
+        rankings: Iterable[Sequence[Any]],
+        weights: Any = None,
+        candidates: Optional[Sequence[Any]] = None,
+    ) -> "Population":
+        """A population from rankings.
+
+        Each ranking lists tie groups, best first; a group is a list of candidate names or
+        0-based indices (a bare name or index is a group of one): ``[["a"], ["b", "c"]]``.
+        Candidates a ranking leaves out tie at its bottom, as in the command line. Identical
+        rankings are merged into one user type, their weights added (as the JSON reader does),
+        so ``m`` counts distinct rankings.
+
+        Without ``candidates``: names in order of first appearance when the rankings use
+        names; ``c1 .. cN`` with ``N`` one more than the largest index when they use indices.
+        Rankings that mix names and indices need ``candidates``.
+        """
+        if isinstance(rankings, (str, bytes)):
+            raise InputError("rankings must be a list of rankings, not a string")
+        parsed: List[List[List[Any]]] = []
+        for j, ranking in enumerate(rankings):
+            if isinstance(ranking, (str, bytes)) or _is_index(ranking):
+                raise InputError(f"rankings[{j}]: a ranking is a list of tie groups")
+            groups: List[List[Any]] = []
+            try:
+                ranking = list(ranking)
+            except TypeError:
+                raise InputError(f"rankings[{j}]: a ranking is a list of tie groups") from None
+            for g in ranking:
+                if isinstance(g, str) or _is_index(g):
+                    groups.append([g])
+                elif isinstance(g, (list, tuple, np.ndarray)):
+                    groups.append(list(g))
+                else:
+                    raise InputError(
+                        f"rankings[{j}]: {g!r} is neither a candidate name nor an index"
+                    )
+            parsed.append(groups)
+        items = [c for groups in parsed for g in groups for c in g]
+        for j, groups in enumerate(parsed):
+            for g in groups:
+                for c in g:
+                    if not (isinstance(c, str) or _is_index(c)):
+                        raise InputError(
+                            f"rankings[{j}]: {c!r} is neither a candidate name nor an index"
+                        )
+        names = _names(candidates)
+        if names is None:
+            has_names = any(isinstance(c, str) for c in items)
+            has_indices = any(_is_index(c) for c in items)
+            if has_names and has_indices:
+                raise InputError(
+                    "rankings mix candidate names and indices: pass candidates to say which "
+                    "names the indices refer to"
+                )
+            if has_names:
+                names = list(dict.fromkeys(items))
+            else:
+                if any(int(c) < 0 for c in items):
+                    raise InputError("rankings: a candidate index is negative")
+                n = max((int(c) for c in items), default=-1) + 1
+                names = [f"c{i}" for i in range(1, n + 1)]
+        index = {name: i for i, name in enumerate(names)}
+        out: List[List[List[int]]] = []
+        for j, groups in enumerate(parsed):
+            og: List[List[int]] = []
+            for g in groups:
+                idx: List[int] = []
+                for c in g:
+                    if isinstance(c, str):
+                        if c not in index:
+                            raise InputError(f'rankings[{j}]: unknown candidate "{c}"')
+                        idx.append(index[c])
+                    else:
+                        i = int(c)
+                        if not 0 <= i < len(names):
+                            raise InputError(f"rankings[{j}]: unknown candidate {i}")
+                        idx.append(i)
+                og.append(idx)
+            out.append(og)
+        return cls(_ualign.population_from_rankings(out, names, _weights(weights)))
+
+    @classmethod
+    def read(cls, path: Union[str, "os.PathLike[str]"], format: Optional[str] = None) -> "Population":
+        """The same as :func:`ualign.read`."""
+        return read(path, format)
+
+    @property
+    def n(self) -> int:
+        """Number of candidates."""
+        return self._native.n
+
+    @property
+    def m(self) -> int:
+        """Number of user types (identical rankings count once)."""
+        return self._native.m
+
+    @property
+    def candidates(self) -> List[str]:
+        """Candidate names, in input order (a new list)."""
+        return self._native.candidates
+
+    @property
+    def weights(self) -> np.ndarray:
+        """The weight of every user type as given (float64; merged rankings: the sum)."""
+        return np.asarray(self._native.weights, dtype=np.float64)
+
+    def __len__(self) -> int:
+        """The number of user types, ``m``."""
+        return self.m
+
+    def __repr__(self) -> str:
+        return f"<ualign.Population n={self.n} m={self.m} from {self._native.source!r}>"
+
+
+def _population(pop: Any) -> "_ualign.NativePopulation":
+    if not isinstance(pop, Population):
+        raise InputError(
+            f"expected a ualign.Population, got {type(pop).__name__} "
+            "(build one with Population.from_scores, Population.from_rankings or ualign.read)"
+        )
+    return pop._native
+
+
+def read(path: Union[str, "os.PathLike[str]"], format: Optional[str] = None) -> Population:
+    """Reads a preference file in any format the command line reads.
+
+    PrefLib (``.soc .soi .toc .toi``), JSON (``.json``), CSV (``.csv``) and whitespace tables
+    (``.txt .tsv .dat .table .tab``), chosen by extension unless ``format`` is one of
+    ``"preflib"``, ``"json"``, ``"csv"`` or ``"table"``. Errors name the file and line, as
+    ``ualign`` prints them.
+    """
+    try:
+        p = os.fspath(path)
+    except TypeError:
+        raise InputError(f"path must be a string or path-like, got {type(path).__name__}") from None
+    if isinstance(p, bytes):
+        p = os.fsdecode(p)
+    if format is not None and not isinstance(format, str):
+        raise InputError(f"format must be a string, got {type(format).__name__}")
+    return Population(_ualign.read(p, format))
+
+
+class Certificate:
+    """What a policy guarantees when ``k`` of its draws are shown (SPEC §2).
+
+    Attributes:
+        k: the number of responses shown.
+        worst_case_win_rate: ``1 - max_y g(y)``, the probability that the user's pick among the
+            ``k`` draws beats the best single response against the policy.
+        exploitability: ``max_y g(y) - 1/(k+1)``, at least 0.
+        worst_opponent: the index of ``argmax_y g(y)`` (0-based, input order).
+        worst_opponent_name: its name.
+        bound: ``k/(k+1)``, the best any product policy can guarantee.
+
+    The numbers are the command line's: the shortest decimal that reads back as the computed
+    ``float32``.
+    """
+
+    __slots__ = (
+        "k",
+        "worst_case_win_rate",
+        "exploitability",
+        "worst_opponent",
+        "worst_opponent_name",
+        "bound",
+    )
+
+    def __init__(self, k: int, cert: Dict[str, Any]) -> None:
+        """From the ``certificate`` object of the command line's JSON."""
+        self.k: int = k
+        self.worst_case_win_rate: float = cert["worst_case_win_rate"]
+        self.exploitability: float = cert["exploitability"]
+        self.worst_opponent: int = cert["worst_opponent_index"]
+        self.worst_opponent_name: str = cert["worst_opponent"]
+        self.bound: float = cert["bound"]
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The ``certificate`` object of ``ualign solve`` and ``ualign eval``, field for field
+        (there ``worst_opponent`` is the name and ``worst_opponent_index`` the index)."""
+        return {
+            "worst_case_win_rate": self.worst_case_win_rate,
+            "exploitability": self.exploitability,
+            "worst_opponent": self.worst_opponent_name,
+            "worst_opponent_index": self.worst_opponent,
+            "bound": self.bound,
+        }
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Certificate):
+            return NotImplemented
+        return self.k == other.k and self.to_dict() == other.to_dict()
+
+    def __repr__(self) -> str:
+        return (
+            f"Certificate(k={self.k}, worst_case_win_rate={self.worst_case_win_rate}, "
+            f"exploitability={self.exploitability}, worst_opponent={self.worst_opponent} "
+            f"({self.worst_opponent_name!r}), bound={self.bound})"
+        )
+
+
+class Solution:
+    """A solved policy with its certificate (what :func:`solve` returns).
+
+    Attributes:
+        policy: the policy over the candidates (numpy float32, a new copy on each access).
+            For ``method="hedge"`` it is the average of the iterates, and the certificate covers
+            the time mixture (``deployed == "time_mixture"``), not this average.
+        certificate: the :class:`Certificate` of what is deployed.
+        iterations: share evaluations (at ``k = 1`` through the margin matrix: simplex pivots).
+        converged: whether the certified exploitability reached ``eps``.
+        route: which computation ran: ``"margins"`` (k = 1 through the margin matrix),
+            ``"tally"`` (shares through a tally of shared pairs), ``"wide"`` (the population's
+            wide layout on the CPU's vectors) or ``"population"`` (the population's own oracle).
+        k: responses shown. method: ``"optimistic"`` or ``"hedge"``. deployed: ``"policy"`` or
+            ``"time_mixture"``.
+    """
+
+    __slots__ = ("_report", "_policy", "certificate", "route")
+
+    def __init__(self, report: Dict[str, Any], policy: Sequence[float], route: str) -> None:
+        """From the ``solve`` report, the policy's float32 masses and the route."""
+        self._report = report
+        self._policy = np.asarray(policy, dtype=np.float32)
+        self._policy.flags.writeable = False
+        self.certificate: Certificate = Certificate(report["k"], report["certificate"])
+        self.route: str = route
+
+    @property
+    def policy(self) -> np.ndarray:
+        """The policy, numpy float32 of length ``n`` (a copy)."""
+        return self._policy.copy()
+
+    @property
+    def iterations(self) -> int:
+        """Share evaluations (simplex pivots at ``k = 1`` through the margin matrix)."""
+        return self._report["iterations"]
+
+    @property
+    def converged(self) -> bool:
+        """Whether the certified exploitability reached ``eps``."""
+        return self._report["converged"]
+
+    @property
+    def k(self) -> int:
+        """Responses shown."""
+        return self._report["k"]
+
+    @property
+    def method(self) -> str:
+        """``"optimistic"`` or ``"hedge"``."""
+        return self._report["method"]
+
+    @property
+    def deployed(self) -> str:
+        """What the certificate covers: ``"policy"`` or ``"time_mixture"`` (hedge)."""
+        return self._report["deployed"]
+
+    def to_dict(self) -> Dict[str, Any]:
+        """Exactly the fields and values of ``ualign solve``'s JSON (a new dict)."""
+        return json.loads(json.dumps(self._report))
+
+    def __repr__(self) -> str:
+        return (
+            f"Solution(k={self.k}, policy={np.array2string(self._policy, precision=4)}, "
+            f"worst_case_win_rate={self.certificate.worst_case_win_rate}, "
+            f"iterations={self.iterations}, converged={self.converged}, route={self.route!r})"
+        )
+
+
+def solve(
+    pop: Population,
+    k: int,
+    eps: float = 1e-4,
+    max_iter: int = 10000,
+    method: str = "optimistic",
+    threads: int = 0,
+) -> Solution:
+    """Solves the (k+1)-player alignment game: the policy whose ``k`` draws to show, certified.
+
+    The same computation as ``ualign solve FILE --k K --eps EPS --max-iter T --method M
+    --threads N``: ``solve(read(f), k).to_dict()`` equals its JSON field for field.
+    ``method="optimistic"`` (default) certifies the last iterate exactly; ``"hedge"`` certifies
+    the time mixture of its iterates. ``threads`` is the share computation's thread count
+    (0: one per core when the population is large; 1: the single-threaded computation,
+    bit-identical to the firmware's). The GIL is released while it runs.
+    """
+    native = _population(pop)
+    k = _k(k)
+    if not isinstance(method, str):
+        raise InputError(f"method must be a string, got {type(method).__name__}")
+    report, policy, route = _ualign.solve(
+        native, k, _eps(eps), _u32(max_iter, "--max-iter"), method, _int(threads, "threads")
+    )
+    return Solution(json.loads(report), policy, route)
+
+
+def certify(pop: Population, policy: Any, k: int) -> Certificate:
+    """The certificate of showing ``k`` draws from ``policy`` (as ``ualign eval``).
+
+    The policy (length ``n``, finite, non-negative, summing to 1 within ``1e-3``) is rounded to
+    float32 and renormalised as ``ualign eval --policy`` does, so
+    ``certify(pop, p, k).to_dict()`` equals the ``certificate`` object it prints.
+    """
+    native = _population(pop)
+    k = _k(k)
+    return Certificate(k, json.loads(_ualign.certify(native, _policy(policy), k)))
+
+
+def shares(pop: Population, policy: Any, k: int) -> np.ndarray:
+    """The share ``g(y)`` of every candidate against ``k`` draws from ``policy`` (float32).
+
+    ``g(y)`` is the chance that a user picks the slot of a rival showing ``y`` next to ``k``
+    draws from the policy (SPEC §2): the win rate against ``y`` is ``1 - g(y)``, and
+    ``sum_y policy(y) g(y) = 1/(k+1)``. The policy is checked and renormalised as in
+    :func:`certify`.
+    """
+    native = _population(pop)
+    k = _k(k)
+    return np.asarray(_ualign.shares(native, _policy(policy), k), dtype=np.float32)
+
+
+def curve(
+    pop: Population, k_max: int, eps: float = 1e-4, max_iter: int = 10000
+) -> List[Dict[str, Any]]:
+    """The test-time scaling table of ``ualign curve`` for ``k = 1..k_max``.
+
+    One dict per ``k``: the worst-case win rate of the k-aware equilibrium (``equilibrium``),
+    of NLHF sampled ``k`` times (``nlhf``), of the reward-model pick shown ``k`` times
+    (``reward_model``), of uniform sampling (``uniform``), and ``bound = k/(k+1)``.
+    """
+    native = _population(pop)
+    if not _is_index(k_max):
+        raise InputError(f"--k-max {k_max!r}: must be an integer")
+    k_max = int(k_max)
+    if k_max < 0:
+        raise InputError(f"--k-max {k_max}: must be at least 1")
+    if k_max > MAX_K:
+        raise InputError(f"--k-max {k_max}: must be in 1..={MAX_K}")
+    return json.loads(_ualign.curve(native, k_max, _eps(eps), _u32(max_iter, "--max-iter")))
+
+
+def pick(policy: Any, k: int, seed: int = 0) -> np.ndarray:
+    """``k`` draws (candidate indices, int64) from ``policy`` with the seeded Xoshiro128++
+    generator: the same indices as ``ualign pick --k K --seed SEED`` (its ``pick_indices``)
+    when ``policy`` is the solved policy. The policy is rounded to float32 and not renormalised.
+    """
+    k = _k(k)
+    if not _is_index(seed) or not 0 <= int(seed) < 2**64:
+        raise InputError(f"--seed {seed!r}: must be an integer in 0..2^64")
+    return np.asarray(_ualign.pick(_policy(policy), k, int(seed)), dtype=np.int64)
+
+
+def explain(pop: Population, policy: Any, k: int) -> List[Dict[str, Any]]:
+    """Who the policy serves: one dict per user type (the rows of ``ualign solve --explain``).
+
+    Each row has ``user`` (the user type's index), ``weight`` (its normalised share of the
+    population), ``favourite`` (its top tie class, by name), ``favourite_shown`` (the
+    probability that at least one of the ``k`` draws is a favourite) and ``win_rate`` (its own
+    win rate against the certificate's worst opponent; the weighted mean of the rows is the
+    certificate's worst-case win rate). The policy is checked as in :func:`certify`.
+    """
+    native = _population(pop)
+    k = _k(k)
+    return json.loads(_ualign.explain(native, _policy(policy), k))
+
+
+def _list_of_lists(col: Any, what: str, depth: int) -> Any:
+    import pyarrow as pa
+
+    want = pa.float64()
+    for _ in range(depth):
+        want = pa.list_(want)
+    try:
+        arr = col.cast(want)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as e:
+        shape = "list<list<float>>" if depth == 2 else "list<float>"
+        raise InputError(f"{what} has type {col.type}, expected {shape} ({e})") from None
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    return arr
+
+
+def solve_batch(
+    table: Any,
+    k: int,
+    eps: float = 1e-4,
+    seed: Optional[int] = None,
+    threads: int = 0,
+    max_iter: int = 10000,
+) -> Any:
+    """Solves one population per row of a pyarrow Table or RecordBatch; returns a pyarrow.Table.
+
+    Input columns: ``scores`` (``list<list<float>>``: per prompt, ``m`` rows of ``n`` scores,
+    higher is better), optional ``weights`` (``list<float>``, one per row of scores; null means
+    all ones) and optional ``id`` (any type, passed through). Other columns are ignored.
+
+    Output, in input order: ``id`` (when given), ``policy`` (``list<float32>``),
+    ``worst_case_win_rate``, ``exploitability``, ``iterations``, ``converged``, ``picks``
+    (``list<int32>``: ``k`` draws with :func:`pick`'s generator seeded with ``seed``, the same
+    seed for every row, so a row's picks do not depend on its position; null without ``seed``)
+    and ``error`` (null when the row solved). A bad row gets its error and nulls, and every
+    other row is untouched. Each row is solved as ``ualign batch`` solves a line
+    (single-threaded, the same bits); rows run on ``threads`` threads (0: one per core) with
+    the GIL released.
+    """
+    import pyarrow as pa
+
+    if isinstance(table, pa.RecordBatch):
+        table = pa.Table.from_batches([table])
+    if not isinstance(table, pa.Table):
+        raise InputError(
+            f"solve_batch needs a pyarrow.Table or pyarrow.RecordBatch, got {type(table).__name__}"
+        )
+    k = _k(k)
+    if "scores" not in table.column_names:
+        raise InputError("the table has no `scores` column (list<list<float>>)")
+    scores = _list_of_lists(table.column("scores"), "scores", 2)
+    weights = None
+    if "weights" in table.column_names:
+        weights = _list_of_lists(table.column("weights"), "weights", 1)
+    if seed is not None:
+        if not _is_index(seed) or not 0 <= int(seed) < 2**64:
+            raise InputError(f"--seed {seed!r}: must be an integer in 0..2^64")
+        seed = int(seed)
+    out = _ualign.solve_batch(
+        scores,
+        weights,
+        k,
+        _eps(eps),
+        _u32(max_iter, "--max-iter"),
+        seed,
+        _int(threads, "threads"),
+    )
+    result = pa.Table.from_batches([out])
+    if "id" in table.column_names:
+        result = result.add_column(0, "id", table.column("id"))
+    return result
+
+
+def __getattr__(name: str) -> Any:
+    # `ualign.spark` and `ualign.ray` import on first use: pyspark and ray are optional extras.
+    if name in ("spark", "ray"):
+        import importlib
+
+        return importlib.import_module(f"ualign.{name}")
+    raise AttributeError(f"module 'ualign' has no attribute {name!r}")
