@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Robustness checks (issue 5; see ROBUSTNESS.md): property and edge-case tests, the panic-free
+# Robustness checks (see ROBUSTNESS.md): property and edge-case tests, the panic-free
 # link proof of core on thumbv7em-none-eabihf, miri on a subset of core's tests, and each fuzz
 # target for FUZZ_SECONDS (default 60). Installs what it needs; exits non-zero on any failure.
 #
@@ -49,8 +49,8 @@ if [ "${SKIP_FUZZ:-0}" != 1 ]; then
     step "fuzz: seed corpora"
     C=fuzz/corpus
     mkdir -p "$C/core_pipeline" "$C/proto_decode" "$C/host_parsers"
-    # SPEC §7 exact cases in core_pipeline's byte format (n-1, m-1, k-1, then per user a weight
-    # and either scores or a ranking whose bytes with the top bit set close a group).
+    # The exact cases of docs/maths.md §7 in core_pipeline's byte format (n-1, m-1, k-1, then per
+    # user a weight and either scores or a ranking whose bytes with the top bit set close a group).
     printf '\x02\x00\x02\x08\x08\x00\x01\x02\x01\x00\x01\x01\x01\x01\x80\x01\x01' >"$C/core_pipeline/unanimous"
     printf '\x02\x02\x01\x08\x08\x01\x03\x80\x81\x82\x08\x08\x01\x03\x81\x82\x80\x08\x08\x01\x03\x82\x80\x81\x01\x01\x01\x01\x80\x01\x01' >"$C/core_pipeline/condorcet"
     printf '\x02\x01\x01\x08\x08\x01\x03\x80\x82\x81\x05\x05\x01\x03\x81\x82\x80\x01\x01\x01\x01\x80\x01\x02' >"$C/core_pipeline/majority_minority"
@@ -79,15 +79,18 @@ for name, data in [('shutdown', frame(2, b'')), ('calibrate', frame(3, b'')),
     open(f'{sys.argv[1]}/{name}', 'wb').write(data)
 PY
     fi
-    # A few small real inputs (first lines only), one selector byte for the format.
-    for f in /work/shared/data/preflib/00001-00000001.soi /work/shared/data/preflib/00002-00000001.toc "$ROOT/../shared/data/preflib/00001-00000001.soi"; do
-        [ -f "$f" ] && { printf '\x00'; head -c 1500 "$f"; } >"$C/host_parsers/preflib_$(basename "$f")"
+    # A few small real inputs from ../shared/data when it is there (first lines only), one
+    # selector byte for the format.
+    DATA="$ROOT/../shared/data"
+    [ -d "$DATA" ] || echo "robustness: $DATA absent, fuzzing without real-data seeds"
+    for f in "$DATA/preflib/00001-00000001.soi" "$DATA/preflib/00002-00000001.toc"; do
+        if [ -f "$f" ]; then { printf '\x00'; head -c 1500 "$f"; } >"$C/host_parsers/preflib_$(basename "$f")"; fi
     done
-    for f in /work/shared/data/atari/atari_rainbow_table5.txt "$ROOT/../shared/data/atari/atari_rainbow_table5.txt"; do
-        [ -f "$f" ] && { printf '\x03'; head -c 1500 "$f"; } >"$C/host_parsers/table_$(basename "$f")"
+    for f in "$DATA/atari/atari_rainbow_table5.txt"; do
+        if [ -f "$f" ]; then { printf '\x03'; head -c 1500 "$f"; } >"$C/host_parsers/table_$(basename "$f")"; fi
     done
     printf '\x00# ALTERNATIVE NAME 1: a\n# ALTERNATIVE NAME 2: b\n# ALTERNATIVE NAME 3: c\n3: 1,3,2\n2: 2,3,1\n' >"$C/host_parsers/preflib_small"
-    printf '\x01{"candidates":["a","b","c"],"rankings":[{"weight":0.6,"order":[[0],[2],[1]]},{"weight":0.4,"order":[[1],[2],[0]]}]}' >"$C/host_parsers/json_small"
+    printf '\x01{"candidates":["a","b","c"],"users":[{"weight":0.6,"ranking":[["a"],["c"],["b"]]},{"weight":0.4,"scores":[0,2,1]}]}' >"$C/host_parsers/json_small"
     printf '\x02user,a,b,c\nu1,1,0.5,0\nu2,0,1,0.5\n' >"$C/host_parsers/csv_small"
 
     # host_parsers needs the optional `host` feature (it pulls in the host crate and its CLI deps).

@@ -16,11 +16,11 @@ use ualign_benches::{
     IcStore, IndirectProbe, SIZES,
     bench::{GatherProbe, peak_probe_simd},
     parallel::ThreadedOracle,
-    peak_probe, share_work,
+    peak_probe,
+    route::TallyStore,
+    share_work,
     simd::{Simd, WideStore},
-    stream_probe,
-    tally::TallyStore,
-    uniform,
+    stream_probe, uniform,
 };
 
 const SEED: u64 = 2026;

@@ -12,7 +12,6 @@
 use std::cell::{Cell, RefCell};
 use ualign::{
     Population,
-    certificate::Certificate,
     margins::Margins,
     share::Oracle,
     solver::{Solution, SolveOptions, nlhf_margins, optimistic_hedge},
@@ -32,13 +31,17 @@ impl Oracle<CAPACITY> for Traced<'_, '_> {
     }
     fn shares_into(&self, pi: &[f32], k: u32, out: &mut [f32]) {
         self.pop.shares_into(pi, k, out);
-        if let (Some(log), Ok(c)) = (&self.log, Certificate::from_shares(out, k)) {
+        if let Some(log) = &self.log {
+            // The f32 estimate the solver steers by (certificates come from `certify`).
+            let max = out.iter().fold(0.0f32, |m, &x| m.max(x));
+            let e = (max - 1.0 / (k + 1) as f32).max(0.0);
             let support = pi.iter().filter(|&&p| p > 0.0).count();
-            log.borrow_mut().push(format!(
-                "share     e = {:.3e}  support {support}",
-                c.exploitability
-            ));
+            log.borrow_mut()
+                .push(format!("share     e = {e:.3e}  support {support}"));
         }
+    }
+    fn population(&self) -> Population<'_, CAPACITY> {
+        *self.pop
     }
     fn jacobian_into(&self, pi: &[f32], k: u32, support: &[u16], stride: usize, out: &mut [f32]) {
         self.pop.jacobian_into(pi, k, support, stride, out);

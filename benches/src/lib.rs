@@ -5,8 +5,8 @@
 //! * The roofline probes and the work model ([`stream_probe`], [`peak_probe`],
 //!   [`IndirectProbe`], [`share_work`])
 //!   are those of `ualign bench`: the host's `src/bench.rs`, `src/parallel.rs`, `src/simd.rs`
-//!   and `src/tally.rs` are compiled here in place (modules [`bench`], [`parallel`], [`simd`]
-//!   and [`tally`]),
+//!   and `src/route.rs` are compiled here in place (modules [`bench`], [`parallel`], [`simd`]
+//!   and [`route`]),
 //!   so their tests run with this crate's and
 //!   the numbers of `cargo bench` and `ualign bench` come from one implementation.
 
@@ -17,10 +17,10 @@ use ualign::{Error, Population, Storage, synthetic};
 pub mod bench;
 #[path = "../../host/src/parallel.rs"]
 pub mod parallel;
+#[path = "../../host/src/route.rs"]
+pub mod route;
 #[path = "../../host/src/simd.rs"]
 pub mod simd;
-#[path = "../../host/src/tally.rs"]
-pub mod tally;
 
 pub use bench::{CAPACITY, IndirectProbe, ShareWork, median, peak_probe, share_work, stream_probe};
 

@@ -1,32 +1,73 @@
-//! Certificates: what a policy guarantees when `k` of its draws are shown (SPEC §2).
+//! Certificates: what a policy guarantees when `k` of its draws are shown (docs/maths.md §2,
+//! docs/certificates.md).
+//!
+//! A certificate is a guarantee about the exact value. It is not read off the `f32` shares the
+//! solvers use, whose rounding can put a printed win rate above the truth. Instead:
+//!
+//! 1. **The policy** means the distribution proportional to its `f32` masses, normalised by
+//!    their exact sum. Each probability is bounded above in fixed point (units of `2^-31`,
+//!    rounded up).
+//! 2. **The weights** are exact: counts (whole numbers below
+//!    [`COUNT_MAX`](crate::population::COUNT_MAX)) as integers, other weights as the binary
+//!    value of their normalised `f32`, scaled to integers (rounded up in numerators, down in
+//!    the denominator).
+//! 3. **Each user's share** `sum_{i=0..k} a^i b^(k-i)` (with `a = b + c`) is a polynomial with
+//!    non-negative coefficients in the upper bounds of `a` and `b`, evaluated by the recurrence
+//!    `s_i = a s_{i-1} + b^i` with every product rounded up: an upper bound of the exact value.
+//! 4. **The sums over users** are exact 128-bit integer sums, the same in any order and on any
+//!    number of threads.
+//! 5. **The figures** are exact integer ratios rounded to `f32` in the safe direction: the
+//!    worst-case win rate down, the exploitability up.
+//!
+//! Nothing is rounded whose exact result is representable, so a point mass on a Condorcet
+//! winner certifies with exploitability exactly 0 and win rate exactly `1/2` at `k = 1`. The
+//! bounds are within about `(3k + 2) 2^-32` of the exact shares (docs/certificates.md).
 
-use crate::{Error, Population, check_k, share::shares};
+use crate::{
+    Error, Population, check_k,
+    fixed::{ONE, SHIFT, mul_up, mul_wide_up, ratio_down, ratio_up, scaled},
+    policy::check_policy,
+    population::{INDEX, TIE_NEXT},
+};
 
 /// The certificate of `(pi, k)`.
 ///
-/// `worst_case_win_rate = 1 - max_y g(y)` is the probability that the user's pick among the `k`
-/// draws beats the best single response against `pi`; `exploitability = max_y g(y) - 1/(k+1)`
-/// (reported as 0 when rounding takes it below 0); `bound = k/(k+1)`, the best any product policy
-/// can guarantee.
+/// `worst_case_win_rate` is a lower bound of the exact probability that the user's pick among
+/// the `k` draws beats the best single response against `pi`, `1 - max_y g(y)`;
+/// `exploitability` an upper bound of the exact `max_y g(y) - 1/(k+1)` (which is never negative);
+/// `bound = k/(k+1)` rounded down, the best any product policy can guarantee.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Certificate {
     /// Number of shown responses.
     pub k: u32,
-    /// `1 - max_y g(y)`.
+    /// A lower bound of `1 - max_y g(y)`, exact when representable.
     pub worst_case_win_rate: f32,
-    /// `max_y g(y) - 1/(k+1)`, at least 0.
+    /// An upper bound of `max_y g(y) - 1/(k+1)`, exact when representable (0 for an exact
+    /// equilibrium).
     pub exploitability: f32,
-    /// `argmax_y g(y)`, the lowest index on ties.
+    /// The candidate whose share bound is largest (the lowest index on ties).
     pub worst_opponent: usize,
-    /// `k/(k+1)`.
+    /// `k/(k+1)`, rounded down.
     pub bound: f32,
 }
 
 impl Certificate {
-    /// The certificate read off the shares `g` of a policy (`g` non-empty; an empty `g` gives
-    /// [`Error::LengthMismatch`]).
-    pub fn from_shares(g: &[f32], k: u32) -> Result<Certificate, Error> {
+    /// The certificate of a policy whose worst opponent takes everything: a starting point
+    /// that any estimate improves on.
+    pub(crate) fn worst(k: u32) -> Certificate {
+        Certificate {
+            k,
+            worst_case_win_rate: 0.0,
+            exploitability: ratio_up(u128::from(k), u128::from(k) + 1),
+            worst_opponent: 0,
+            bound: ratio_down(u128::from(k), u128::from(k) + 1),
+        }
+    }
+
+    /// An estimate read off `f32` shares `g` (no guarantee): what the solvers steer by between
+    /// certificates. An empty `g` gives [`Error::LengthMismatch`].
+    pub(crate) fn estimate(g: &[f32], k: u32) -> Result<Certificate, Error> {
         check_k(k)?;
         let mut worst = 0usize;
         let mut max = match g.first() {
@@ -44,64 +85,429 @@ impl Certificate {
                 worst = y;
             }
         }
-        Ok(Self::new(k, max, worst))
-    }
-
-    /// The certificate of a policy whose largest share `max_share` is attained at `worst`.
-    pub(crate) fn new(k: u32, max_share: f32, worst: usize) -> Certificate {
         let fair = 1.0 / (k + 1) as f32;
-        let e = max_share - fair;
-        Certificate {
+        let e = max - fair;
+        Ok(Certificate {
             k,
-            worst_case_win_rate: 1.0 - max_share,
+            worst_case_win_rate: 1.0 - max,
             exploitability: if e > 0.0 { e } else { 0.0 },
             worst_opponent: worst,
-            bound: k as f32 / (k + 1) as f32,
-        }
+            bound: ratio_down(u128::from(k), u128::from(k) + 1),
+        })
     }
 }
 
-/// Certifies `(pi, k)` on `pop`: computes the shares and reads the certificate off them.
+/// Certifies `(pi, k)` on `pop`: guaranteed bounds of the exact worst-case win rate and
+/// exploitability of the policy proportional to `pi` (see the [module docs](self)).
 ///
-/// Errors: those of [`shares`].
+/// ```
+/// use ualign::{Population, Storage, certificate::certify};
+/// // 2 of 3 voters rank a first: a is a Condorcet winner, its point mass an exact k = 1
+/// // equilibrium.
+/// let (mut w, mut o) = ([0.0f32; 2], [0u16; 4]);
+/// let mut b = Population::<2>::builder(2, Storage::new(&mut w, &mut o))?;
+/// b.push_ranking(2.0, [[0], [1]])?;
+/// b.push_ranking(1.0, [[1], [0]])?;
+/// let pop = b.finish()?;
+/// let c = certify(&pop, &[1.0, 0.0], 1)?;
+/// assert_eq!((c.worst_case_win_rate, c.exploitability), (0.5, 0.0));
+/// # Ok::<(), ualign::Error>(())
+/// ```
+///
+/// Errors: [`Error::InvalidK`], [`Error::LengthMismatch`], [`Error::InvalidPolicy`],
+/// [`Error::TooManyCandidates`].
 pub fn certify<const N: usize>(
     pop: &Population<'_, N>,
     pi: &[f32],
     k: u32,
 ) -> Result<Certificate, Error> {
-    with_shares(pop, pi, k, |g| Certificate::from_shares(g, k))
+    check_k(k)?;
+    check_policy(pi, pop.n())?;
+    let bounds = Bounds::new(pop, pi, k)?;
+    Ok(bounds.certificate(k))
 }
 
-/// The certificate of showing `k` draws from `pi` against a mixed single-response opponent `s`:
-/// our win rate `1 - sum_y s(y) g(y)`.
+/// Our win rate when showing `k` draws from `pi` against a mixed single-response opponent `s`,
+/// `1 - sum_y s(y) g(y)`: a guaranteed lower bound, both policies normalised exactly.
+///
+/// Errors: those of [`certify`], and [`Error::InvalidPolicy`] for `opponent`.
 pub fn win_rate_against<const N: usize>(
     pop: &Population<'_, N>,
     pi: &[f32],
     k: u32,
     opponent: &[f32],
 ) -> Result<f32, Error> {
-    crate::share::check_policy(opponent, pop.n())?;
-    with_shares(pop, pi, k, |g| {
-        let mut x = 0.0f32;
-        for (&s, &gy) in opponent.iter().zip(g.iter()) {
-            x += s * gy;
-        }
-        Ok(1.0 - x)
-    })
-}
-
-/// Computes the shares of `pi` into stack scratch and hands them to `f`.
-fn with_shares<const N: usize, T>(
-    pop: &Population<'_, N>,
-    pi: &[f32],
-    k: u32,
-    f: impl FnOnce(&[f32]) -> Result<T, Error>,
-) -> Result<T, Error> {
-    let mut g = [0.0f32; N];
-    let g = g.get_mut(..pop.n()).ok_or(Error::TooManyCandidates {
+    check_k(k)?;
+    check_policy(pi, pop.n())?;
+    check_policy(opponent, pop.n())?;
+    let bounds = Bounds::new(pop, pi, k)?;
+    let mut s = [0u64; N];
+    let s = s.get_mut(..pop.n()).ok_or(Error::TooManyCandidates {
         n: pop.n(),
         capacity: N,
     })?;
-    shares(pop, pi, k, g)?;
-    f(g)
+    masses_up(opponent, s);
+    // sum_y s(y) g(y) <= sum_y s_up(y) num(y) / (ONE den), s_up in units of 2^-31. To stay in
+    // 128 bits, num and ONE den are scaled by 2^-r (num rounded up, ONE den down); num <= den
+    // (g <= 1, up to rounding), so r is set by den's size.
+    let den = bounds.den;
+    let bits = |x: u128| 128 - x.leading_zeros();
+    let r = (bits(den) + SHIFT + bits(pop.n() as u128) + 2).saturating_sub(127);
+    let mut acc = 0u128;
+    for (&sy, &num) in s.iter().zip(bounds.num.iter()) {
+        let lost = num.checked_shl(128 - r).is_some_and(|x| r > 0 && x != 0);
+        let num = num.checked_shr(r).unwrap_or(0) + u128::from(lost);
+        acc = acc.saturating_add(num.saturating_mul(u128::from(to_fixed(sy))));
+    }
+    let den = if r <= SHIFT {
+        den << (SHIFT - r)
+    } else {
+        den >> (r - SHIFT)
+    };
+    Ok(if acc >= den {
+        0.0
+    } else {
+        ratio_down(den - acc, den)
+    })
+}
+
+/// The certificate of a time mixture (draw one of the `iterates`, `n` masses each, uniformly,
+/// then `k` draws from it): its share is the mean of the iterates' shares, bounded by the mean
+/// of their bounds.
+pub(crate) fn certify_mixture<const N: usize>(
+    pop: &Population<'_, N>,
+    iterates: &[f32],
+    k: u32,
+) -> Result<Certificate, Error> {
+    check_k(k)?;
+    let n = pop.n();
+    let mut mixture = Bounds {
+        num: [0u128; N],
+        pos: [0u128; N],
+        neg: [0u128; N],
+        den: 0,
+        n,
+    };
+    let mut rounds = 0u128;
+    let mut den = 0u128;
+    for pi in iterates.chunks_exact(n) {
+        check_policy(pi, n)?;
+        let b = Bounds::new(pop, pi, k)?;
+        // Each bound scaled by 2^-16 so that 2^32 rounds cannot overflow: the excess rounded
+        // up, the deficit down; `den` is a multiple of ONE = 2^31, so its scaling is exact.
+        let up = |x: u128| (x >> 16) + u128::from(x & 0xFFFF != 0);
+        for (s, &x) in mixture.pos.iter_mut().zip(b.pos.iter()) {
+            *s = s.saturating_add(up(x));
+        }
+        for (s, &x) in mixture.neg.iter_mut().zip(b.neg.iter()) {
+            *s = s.saturating_add(x >> 16);
+        }
+        den = b.den >> 16;
+        rounds += 1;
+    }
+    if rounds == 0 {
+        return Err(Error::LengthMismatch {
+            expected: n,
+            found: iterates.len(),
+        });
+    }
+    mixture.den = den.saturating_mul(rounds);
+    Ok(mixture.certificate(k))
+}
+
+/// Upper bounds of the shares of one policy: `g(y) <= num[y] / den`, and
+/// `g(y) - 1/(k+1) <= (pos[y] - neg[y]) / den`, exactly.
+///
+/// The second form is what certificates use: a user whose share is exactly `1/(k+1)` adds
+/// nothing, users above it add with their weights rounded up, users below subtract with their
+/// weights rounded down. So an exact equilibrium of exact shares (a unanimous top choice, a
+/// Condorcet winner at `k = 1`) certifies exactly whatever the weights.
+pub(crate) struct Bounds<const N: usize> {
+    /// `sum_j W_j^up s_j(y)` per candidate.
+    num: [u128; N],
+    /// `sum_j W_j^up (s_j(y) - ONE)` over the users with `s_j(y) > ONE`.
+    pos: [u128; N],
+    /// `sum_j W_j^down (ONE - s_j(y))` over the users with `s_j(y) < ONE`.
+    neg: [u128; N],
+    /// `(k+1) ONE sum_j W_j^down`.
+    den: u128,
+    /// Candidates.
+    n: usize,
+}
+
+impl<const N: usize> Bounds<N> {
+    /// The bounds of `(pi, k)` on `pop` (`pi` and `k` already checked).
+    pub(crate) fn new(pop: &Population<'_, N>, pi: &[f32], k: u32) -> Result<Self, Error> {
+        let n = pop.n();
+        let mut mass = [0u64; N];
+        let mass = mass
+            .get_mut(..n)
+            .ok_or(Error::TooManyCandidates { n, capacity: N })?;
+        masses_up(pi, mass);
+        let mut bounds = Bounds {
+            num: [0u128; N],
+            pos: [0u128; N],
+            neg: [0u128; N],
+            den: 0,
+            n,
+        };
+        let weights = Weights::of(pop);
+        let mut total_down = 0u128;
+        for (j, row) in pop.order_rows().chunks_exact(n).enumerate() {
+            let (up, down) = weights.get(pop, j);
+            total_down += u128::from(down);
+            if up == 0 {
+                continue;
+            }
+            add_user(
+                row,
+                mass,
+                k,
+                (u128::from(up), u128::from(down)),
+                &mut bounds,
+            );
+        }
+        bounds.den = u128::from(k + 1) * u128::from(ONE) * total_down;
+        Ok(bounds)
+    }
+
+    /// The exact integer weights of `pop`.
+    pub(crate) fn weights(pop: &Population<'_, N>) -> Weights {
+        Weights::of(pop)
+    }
+
+    /// The certificate these bounds prove.
+    pub(crate) fn certificate(&self, k: u32) -> Certificate {
+        // The largest excess over the fair share, and where (the lowest index on ties).
+        let mut worst = 0usize;
+        let mut best: Option<(u128, u128)> = None;
+        for (y, (&p, &q)) in self
+            .pos
+            .iter()
+            .zip(self.neg.iter())
+            .take(self.n)
+            .enumerate()
+        {
+            // p - q > bp - bq  <=>  p + bq > bp + q (no signed overflow)
+            if best.is_none_or(|(bp, bq)| p.saturating_add(bq) > bp.saturating_add(q)) {
+                best = Some((p, q));
+                worst = y;
+            }
+        }
+        let (p, q) = best.unwrap_or((0, 0));
+        let den = self.den;
+        let fair_k = den / u128::from(k + 1) * u128::from(k);
+        let (worst_case_win_rate, exploitability) = if p <= q {
+            // No candidate's share exceeds 1/(k+1): an exact equilibrium.
+            (ratio_down(u128::from(k), u128::from(k) + 1), 0.0)
+        } else {
+            let excess = p - q;
+            let f = if excess >= fair_k {
+                0.0
+            } else {
+                ratio_down(fair_k - excess, den)
+            };
+            (f, ratio_up(excess.min(den), den))
+        };
+        Certificate {
+            k,
+            worst_case_win_rate,
+            exploitability,
+            worst_opponent: worst,
+            bound: ratio_down(u128::from(k), u128::from(k) + 1),
+        }
+    }
+}
+
+/// `2^62`: the unit of the masses [`masses_up`] computes.
+const MASS_ONE: u64 = 1 << 62;
+
+/// Upper bounds, in units of `2^-62`, of the probabilities `pi(y) / sum pi` (at most `2^62`).
+/// Class masses are sums of these, rounded to `2^-31` once per class ([`to_fixed`]), so the
+/// bounds of `a` and `b` are within `2^-31 + n 2^-62` of the exact values.
+pub(crate) fn masses_up(pi: &[f32], out: &mut [u64]) {
+    // Each mass as an integer multiple of 2^-62 (exact for masses of 2^-38 and more; smaller
+    // ones bracketed by floor and ceiling), so the total is an exact integer.
+    let mut total_down = 0u128;
+    for &p in pi {
+        total_down += u128::from(scaled(p, 62).0);
+    }
+    if total_down == 0 {
+        // Every mass below 2^-62: no useful bound; the trivial one.
+        for o in out.iter_mut() {
+            *o = MASS_ONE;
+        }
+        return;
+    }
+    let exact_one = total_down == u128::from(MASS_ONE);
+    for (o, &p) in out.iter_mut().zip(pi) {
+        let (_, up) = scaled(p, 62);
+        // ceil(up * 2^62 / total); a total of exactly 1 (the solvers' policies) needs none.
+        let q = if exact_one {
+            u128::from(up)
+        } else {
+            let num = u128::from(up) << 62;
+            num / total_down + u128::from(num % total_down != 0)
+        };
+        *o = u64::try_from(q.min(u128::from(MASS_ONE))).unwrap_or(MASS_ONE);
+    }
+}
+
+/// A mass in units of `2^-62` as an upper bound in units of `2^-31`, at most `ONE`.
+pub(crate) fn to_fixed(x: u64) -> u32 {
+    let q = (x >> SHIFT) + u64::from(x & (u64::from(ONE) - 1) != 0);
+    u32::try_from(q.min(u64::from(ONE))).unwrap_or(ONE)
+}
+
+/// `sum_{i=0..k} a^i b^(k-i)` in units of `2^-31`, rounded up, for `b <= a <= ONE`: the
+/// recurrence `s_i = a s_{i-1} + b^i` from `s_0 = 1` (at most `(k+1) ONE < 2^42`).
+pub(crate) fn poly_up(a: u32, b: u32, k: u32) -> u64 {
+    let mut s = u64::from(ONE);
+    let mut power = ONE;
+    for _ in 0..k {
+        power = mul_up(power, b);
+        s = mul_wide_up(a, s) + u64::from(power);
+    }
+    s
+}
+
+/// Adds one user type's `s_j(y)`, weighted by `(up, down)`, into `bounds`, walking the tie
+/// classes of its order `row` (best first) from the bottom: every candidate of a class has the
+/// same `b` (the mass below the class) and `a = b + c` (`c` the class's mass).
+fn add_user<const N: usize>(
+    row: &[u16],
+    mass: &[u64],
+    k: u32,
+    (up, down): (u128, u128),
+    bounds: &mut Bounds<N>,
+) {
+    let at = |e: u16| mass.get((e & INDEX) as usize).copied().unwrap_or(0);
+    let mut below = 0u64;
+    let mut end = row.len();
+    while end > 0 {
+        // The class is row[start..end]: position p ties with p + 1 when TIE_NEXT is set.
+        let mut start = end - 1;
+        while start > 0 && row.get(start - 1).is_some_and(|&e| e & TIE_NEXT != 0) {
+            start -= 1;
+        }
+        let class = row.get(start..end).unwrap_or(&[]);
+        let c = class.iter().fold(0u64, |c, &e| c.saturating_add(at(e)));
+        let b = to_fixed(below);
+        let a = to_fixed(below.saturating_add(c));
+        let s = poly_up(a, b, k);
+        let one = u64::from(ONE);
+        let v = u128::from(s) * up;
+        let over = u128::from(s.saturating_sub(one)) * up;
+        let under = u128::from(one.saturating_sub(s)) * down;
+        for &e in class {
+            let y = (e & INDEX) as usize;
+            if let (Some(x), Some(p), Some(q)) = (
+                bounds.num.get_mut(y),
+                bounds.pos.get_mut(y),
+                bounds.neg.get_mut(y),
+            ) {
+                *x += v;
+                *p += over;
+                *q += under;
+            }
+        }
+        below = below.saturating_add(c);
+        end = start;
+    }
+}
+
+/// The exact integer weights of a population: counts when it has them, otherwise the binary
+/// values of the normalised `f32` weights scaled so the largest is below `2^40`.
+pub(crate) struct Weights {
+    counts: bool,
+    /// The scale `2^shift` of the `f32` weights (when not counts).
+    shift: i32,
+}
+
+impl Weights {
+    fn of<const N: usize>(pop: &Population<'_, N>) -> Self {
+        // Counts: recovered exactly, checked against the exact total.
+        let mut counts = pop.count(0).is_some();
+        if counts {
+            let mut sum = 0u64;
+            for j in 0..pop.m() {
+                sum += u64::from(pop.count(j).unwrap_or(0));
+            }
+            // The total of counts below 2^22 each is an exact f64 integer.
+            counts = sum as f64 == pop.total_weight();
+        }
+        let max = pop
+            .weights()
+            .iter()
+            .fold(0.0f32, |m, &w| if w > m { w } else { m });
+        let (_, e) = crate::fixed::parts(max);
+        // max = m 2^e with m < 2^24: scaled by 2^(16 - e) it is below 2^40.
+        Weights {
+            counts,
+            shift: 16 - e,
+        }
+    }
+
+    /// `(up, down)` integer weights of user type `j` (equal when exact).
+    pub(crate) fn get<const N: usize>(&self, pop: &Population<'_, N>, j: usize) -> (u64, u64) {
+        if self.counts {
+            let c = u64::from(pop.count(j).unwrap_or(0));
+            return (c, c);
+        }
+        let w = pop.weight(j).unwrap_or(0.0);
+        let (down, up) = scaled(w, self.shift);
+        (up, down)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Storage;
+    extern crate std;
+
+    /// The fixed-point polynomial brackets the `f64` one and is exact on `{0, 1}`.
+    #[test]
+    fn poly_up_is_an_upper_bound() {
+        for k in 1..=16u32 {
+            assert_eq!(poly_up(ONE, ONE, k), u64::from(k + 1) * u64::from(ONE));
+            assert_eq!(poly_up(ONE, 0, k), u64::from(ONE));
+            assert_eq!(poly_up(0, 0, k), 0);
+            let mut next = crate::xorshift32(k);
+            for _ in 0..200 {
+                let a = next() % (ONE + 1);
+                let b = next() % (a + 1);
+                let (af, bf) = (a as f64 / ONE as f64, b as f64 / ONE as f64);
+                let exact: f64 = (0..=k)
+                    .map(|i| af.powi(i as i32) * bf.powi((k - i) as i32))
+                    .sum();
+                let got = poly_up(a, b, k) as f64 / ONE as f64;
+                assert!(got >= exact * (1.0 - 1e-12), "{a} {b} {k}");
+                // b^i carries up to i units of rounding; s up to sum_i (1 + i) of them.
+                assert!(
+                    got - exact < ((k + 1) * (k + 2)) as f64 / ONE as f64,
+                    "{a} {b} {k}"
+                );
+            }
+        }
+    }
+
+    /// At k = 1 a point mass on a Condorcet winner is an exact equilibrium; unequal counts.
+    #[test]
+    fn condorcet_point_mass_is_exact() {
+        let (mut w, mut o) = ([0.0f32; 3], [0u16; 9]);
+        let mut b = Population::<4>::builder(3, Storage::new(&mut w, &mut o)).unwrap();
+        b.push_ranking(7.0, [[0], [1], [2]]).unwrap();
+        b.push_ranking(3.0, [[1], [2], [0]]).unwrap();
+        b.push_ranking(3.0, [[2], [0], [1]]).unwrap();
+        let pop = b.finish().unwrap();
+        let c = certify(&pop, &[1.0, 0.0, 0.0], 1).unwrap();
+        assert_eq!((c.worst_case_win_rate, c.exploitability), (0.5, 0.0));
+        // At k = 2 candidate 2 takes 6/13 against the point mass on 0: e = 6/13 - 1/3.
+        let c = certify(&pop, &[1.0, 0.0, 0.0], 2).unwrap();
+        assert!(f64::from(c.worst_case_win_rate) <= 7.0 / 13.0);
+        assert!(f64::from(c.worst_case_win_rate) > 7.0 / 13.0 - 1e-7);
+        assert!(f64::from(c.exploitability) >= 6.0 / 13.0 - 1.0 / 3.0);
+        assert_eq!(c.worst_opponent, 2);
+    }
 }

@@ -72,7 +72,8 @@ pub enum Error {
     },
     /// A policy entry is negative or not finite, or the entries do not sum to 1 (within `1e-3`).
     InvalidPolicy,
-    /// `epsilon` is negative or not finite.
+    /// `epsilon` is negative, not finite, or positive but below
+    /// [`crate::solver::EPSILON_FLOOR`] (0 asks for an exact equilibrium).
     InvalidEpsilon,
     /// An opponent must show at least one response (`l >= 1`), and at most the output capacity.
     InvalidOpponentSize {
@@ -133,7 +134,12 @@ impl fmt::Display for Error {
                 f,
                 "a policy needs finite, non-negative entries that sum to 1"
             ),
-            Error::InvalidEpsilon => write!(f, "epsilon must be finite and non-negative"),
+            Error::InvalidEpsilon => write!(
+                f,
+                "epsilon must be 0 (an exact equilibrium) or finite and at least {:e}, the \
+                 smallest exploitability certificates resolve",
+                crate::solver::EPSILON_FLOOR
+            ),
             Error::InvalidOpponentSize { l } => {
                 write!(f, "an opponent showing l = {l} responses is out of range")
             }

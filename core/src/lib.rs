@@ -52,9 +52,11 @@
 
 pub mod certificate;
 mod error;
+mod fixed;
 pub mod float;
 pub mod margins;
 pub mod opponents;
+pub mod policy;
 pub mod population;
 pub mod sampling;
 pub mod share;

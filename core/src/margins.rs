@@ -298,6 +298,10 @@ impl<const N: usize> Oracle<N> for Margins<'_, N> {
         self.pop.n()
     }
 
+    fn population(&self) -> Population<'_, N> {
+        self.pop
+    }
+
     fn shares_into(&self, pi: &[f32], k: u32, out: &mut [f32]) {
         if k != 1 {
             return self.pop.shares_into(pi, k, out);

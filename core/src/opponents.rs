@@ -5,17 +5,25 @@
 //! number of `Z`'s slots in `A`, `c = pi(A)` and `b = pi(strictly below A)`, its chance is
 //! `sum_{i=0..k} C(k,i) c^i b^(k-i) t/(t+i)`. The worst `Z` is found by enumerating all
 //! `C(n+l-1, l)` multisets, refused beyond a limit.
+//!
+//! Like [`crate::certificate`], the chances are guaranteed bounds: the opponent's chance is
+//! bounded above (our win rate below) in integer fixed point with every step rounded up, over
+//! the exact weights and the policy normalised exactly. The chance is the expectation of
+//! `t/(t+i)` over the number `i` of our draws that land in `A` given that none lands above it,
+//! computed draw by draw (`P_d(i) = P_{d-1}(i) b + P_{d-1}(i-1) c`): non-negative terms only.
 
 use heapless::Vec;
 
 use crate::{
-    Error, Population, check_k,
+    Error, Population,
+    certificate::{Bounds, masses_up, to_fixed},
+    check_k,
+    fixed::{ONE, mul_wide_up, ratio_down, ratio_up},
+    policy::check_policy,
     population::{INDEX, TIE_NEXT},
-    share::check_policy,
 };
 
-/// The largest `k` the opponent computation accepts (its binomial terms are exact in `f64` up
-/// to here).
+/// The largest `k` the opponent computation accepts (its cost grows as `k^2` per user).
 pub const MAX_K: u32 = 64;
 
 /// The worst `l`-response opponent against `k` draws from a policy, with the bounds.
@@ -78,8 +86,10 @@ pub fn opponent_win_rate<const N: usize>(
             }
         }
     }
-    let binom = binomials(k);
-    Ok(chance(pop, pi, k, &count, &binom) as f32)
+    let mut mass = [0u64; N];
+    masses_up(pi, &mut mass);
+    let (num, den) = chance(pop, &mass, k, &count);
+    Ok(ratio_up(num.min(den), den))
 }
 
 /// Enumerates every `l`-multiset and reports the one with the highest winning chance against
@@ -107,7 +117,8 @@ pub fn worst_opponent<const N: usize, const L: usize>(
         Some(c) if c <= limit => {}
         _ => return Err(Error::TooManyMultisets { limit }),
     }
-    let binom = binomials(k);
+    let mut mass = [0u64; N];
+    masses_up(pi, &mut mass);
     // Current multiset as non-decreasing indices; counts per candidate.
     let mut z = [0u16; L];
     let mut count = [0u16; N];
@@ -115,12 +126,15 @@ pub fn worst_opponent<const N: usize, const L: usize>(
         *c = l as u16;
     }
     let mut best_z = z;
-    let mut best = f64::NEG_INFINITY;
+    let mut best = (0u128, 1u128);
+    let mut first = true;
     loop {
-        let x = chance(pop, pi, k, &count, &binom);
-        if x > best {
+        // Every multiset shares the denominator: compare the numerators.
+        let x = chance(pop, &mass, k, &count);
+        if first || x.0 > best.0 {
             best = x;
             best_z = z;
+            first = false;
         }
         // Next multiset: bump the last position that can grow, reset the rest to it.
         let Some(pos) = (0..l)
@@ -148,45 +162,37 @@ pub fn worst_opponent<const N: usize, const L: usize>(
             .push(y)
             .map_err(|_| Error::InvalidOpponentSize { l })?;
     }
-    let chance = best as f32;
+    let (num, den) = (best.0.min(best.1), best.1);
     Ok(OpponentReport {
         multiset,
-        opponent_win_rate: chance,
-        win_rate: 1.0 - chance,
+        opponent_win_rate: ratio_up(num, den),
+        win_rate: ratio_down(den - num, den),
         lower_bound: (k as f32 + 1.0 - l as f32) / (k as f32 + 1.0),
         upper_bound: k as f32 / (k as f32 + l as f32),
     })
 }
 
-/// `C(k, i)` for `i = 0..=k` in `f64` (exact for `k <= 56`, correctly rounded products beyond).
-fn binomials(k: u32) -> [f64; MAX_K as usize + 1] {
-    let mut b = [0.0f64; MAX_K as usize + 1];
-    let mut c = 1.0f64;
-    for (i, slot) in b.iter_mut().enumerate().take(k as usize + 1) {
-        *slot = c;
-        c = c * (k as f64 - i as f64) / (i as f64 + 1.0);
-    }
-    b
-}
-
-/// The opponent's chance, averaged over users, for the multiset given by per-candidate `count`.
+/// An upper bound `num / den` of the opponent's chance, averaged over users with their exact
+/// weights, for the multiset given by per-candidate `count`; `mass` from [`masses_up`].
 fn chance<const N: usize>(
     pop: &Population<'_, N>,
-    pi: &[f32],
+    mass: &[u64; N],
     k: u32,
     count: &[u16],
-    binom: &[f64; MAX_K as usize + 1],
-) -> f64 {
+) -> (u128, u128) {
     let n = pop.n();
-    let mut total = 0.0f64;
-    let mut cp = [0.0f64; MAX_K as usize + 1];
-    let mut bp = [0.0f64; MAX_K as usize + 1];
-    for (row, &w) in pop.order_rows().chunks_exact(n).zip(pop.weights()) {
-        if w == 0.0 {
+    let weights = Bounds::<N>::weights(pop);
+    let mut num = 0u128;
+    let mut total_down = 0u128;
+    let mut dist = [0u64; MAX_K as usize + 1];
+    for (j, row) in pop.order_rows().chunks_exact(n).enumerate() {
+        let (w_up, w_down) = weights.get(pop, j);
+        total_down += u128::from(w_down);
+        if w_up == 0 {
             continue;
         }
-        let cnt = |e: u16| count.get((e & INDEX) as usize).copied().unwrap_or(0) as u32;
-        let mass = |e: u16| pi.get((e & INDEX) as usize).copied().unwrap_or(0.0) as f64;
+        let cnt = |e: u16| u32::from(count.get((e & INDEX) as usize).copied().unwrap_or(0));
+        let at = |e: u16| mass.get((e & INDEX) as usize).copied().unwrap_or(0);
         // The first position holding one of Z's candidates, then its whole class.
         let Some(first) = row.iter().position(|&e| cnt(e) > 0) else {
             continue;
@@ -201,25 +207,40 @@ fn chance<const N: usize>(
         }
         let class = row.get(start..end).unwrap_or(&[]);
         let t: u32 = class.iter().map(|&e| cnt(e)).sum();
-        let c: f64 = class.iter().map(|&e| mass(e)).sum();
-        let b: f64 = row.get(end..).unwrap_or(&[]).iter().map(|&e| mass(e)).sum();
-        let (mut x, mut y) = (1.0f64, 1.0f64);
-        for i in 0..=k as usize {
-            if let (Some(ci), Some(bi)) = (cp.get_mut(i), bp.get_mut(i)) {
-                *ci = x;
-                *bi = y;
+        let below = row
+            .get(end..)
+            .unwrap_or(&[])
+            .iter()
+            .fold(0u64, |s, &e| s.saturating_add(at(e)));
+        let c = class.iter().fold(0u64, |s, &e| s.saturating_add(at(e)));
+        let (b, c) = (to_fixed(below), to_fixed(c));
+        // dist[i] = P(i draws in A, the others below A), draw by draw, rounded up.
+        for d in dist.iter_mut() {
+            *d = 0;
+        }
+        if let Some(d) = dist.first_mut() {
+            *d = u64::from(ONE);
+        }
+        for drawn in 0..k as usize {
+            for i in (0..=drawn + 1).rev() {
+                let stay = dist.get(i).map_or(0, |&x| mul_wide_up(b, x));
+                let came = i
+                    .checked_sub(1)
+                    .and_then(|p| dist.get(p))
+                    .map_or(0, |&x| mul_wide_up(c, x));
+                if let Some(d) = dist.get_mut(i) {
+                    *d = stay.saturating_add(came);
+                }
             }
-            x *= c;
-            y *= b;
         }
-        let mut s = 0.0f64;
-        for i in 0..=k as usize {
-            let term = binom.get(i).copied().unwrap_or(0.0)
-                * cp.get(i).copied().unwrap_or(0.0)
-                * bp.get(k as usize - i).copied().unwrap_or(0.0);
-            s += term * t as f64 / (t as f64 + i as f64);
+        let mut v = 0u128;
+        for (i, &p) in dist.iter().enumerate().take(k as usize + 1) {
+            // ceil(p t / (t + i))
+            let top = u128::from(p) * u128::from(t);
+            let bottom = u128::from(t) + i as u128;
+            v += top / bottom + u128::from(top % bottom != 0);
         }
-        total += w as f64 * s;
+        num = num.saturating_add(v.saturating_mul(u128::from(w_up)));
     }
-    total
+    (num, u128::from(ONE) * total_down)
 }

@@ -45,7 +45,17 @@ pub struct Population<'a, const N: usize> {
     order: &'a [u16],
     /// No order has a tie (false when unknown, as for a part of a population with ties).
     strict: bool,
+    /// The total of the weights as given (before normalising), for certificates.
+    total: f64,
+    /// Every weight as given was a whole number below [`COUNT_MAX`]: the normalised weights
+    /// and `total` then determine the counts exactly (see [`Population::count`]).
+    counts: bool,
 }
+
+/// Weights that are whole numbers below this are kept exactly as counts: `round(w_j * total)`
+/// of the normalised `f32` weight `w_j` recovers count `c_j`, because `f32` rounding moves
+/// `c_j / total` by at most `2^-24 c_j / total`, under `1/4` once multiplied back.
+pub const COUNT_MAX: u32 = 1 << 22;
 
 /// Adds user types one by one, then [`finish`](PopulationBuilder::finish)es the population.
 #[derive(Debug)]
@@ -56,6 +66,8 @@ pub struct PopulationBuilder<'a, const N: usize> {
     total: f64,
     /// Some order pushed so far has a tie.
     ties: bool,
+    /// Every weight pushed so far is a count (a whole number below [`COUNT_MAX`]).
+    counts: bool,
     storage: Storage<'a>,
 }
 
@@ -83,6 +95,7 @@ impl<'a, const N: usize> Population<'a, N> {
             capacity: users,
             total: 0.0,
             ties: false,
+            counts: true,
             storage,
         })
     }
@@ -135,11 +148,33 @@ impl<'a, const N: usize> Population<'a, N> {
             weights,
             order,
             strict: self.strict,
+            total: self.total,
+            counts: self.counts,
         })
     }
 
-    /// Whether no order has a tie (then the share oracle need not look for them).
-    pub(crate) fn all_strict(&self) -> bool {
+    /// The total of the weights as they were given, before normalising.
+    pub fn total_weight(&self) -> f64 {
+        self.total
+    }
+
+    /// The weight of user type `j` as given, when every weight was a count (a whole number
+    /// below [`COUNT_MAX`]): recovered exactly from the normalised weight. `None` otherwise
+    /// or past the end.
+    pub fn count(&self, j: usize) -> Option<u32> {
+        if !self.counts {
+            return None;
+        }
+        let w = self.weights.get(j)?;
+        // |w total - c| < 1/4 (see COUNT_MAX), so adding 1/2 and truncating gives c; both
+        // operations are correctly rounded f64 arithmetic on every target.
+        let c = f64::from(*w) * self.total + 0.5;
+        Some(c as u32)
+    }
+
+    /// Whether no order has a tie (then the share oracle need not look for them, and the wide
+    /// layout can hold the orders). A view from [`Population::users`] answers for the whole.
+    pub fn all_strict(&self) -> bool {
         self.strict
     }
 
@@ -209,11 +244,27 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
         I: IntoIterator,
         I::Item: core::borrow::Borrow<usize>,
     {
+        // Scratch sized for `n`, not for the capacity `N` (see `scratch_class`).
+        match scratch_class::<N>(self.n) {
+            16 => self.push_ranking_in::<16, G, I>(weight, groups),
+            64 => self.push_ranking_in::<64, G, I>(weight, groups),
+            256 => self.push_ranking_in::<256, G, I>(weight, groups),
+            _ => self.push_ranking_in::<N, G, I>(weight, groups),
+        }
+    }
+
+    /// [`push_ranking`](Self::push_ranking) with scratch arrays of `M >= n` entries.
+    fn push_ranking_in<const M: usize, G, I>(&mut self, weight: f64, groups: G) -> Result<(), Error>
+    where
+        G: IntoIterator<Item = I>,
+        I: IntoIterator,
+        I::Item: core::borrow::Borrow<usize>,
+    {
         let user = self.m;
         // Group g gets level g; unlisted candidates (level `UNLISTED` until the end) tie below
         // every group. Integers only: no software f64 on a Cortex-M4F.
         const UNLISTED: u32 = u32::MAX;
-        let mut levels = [UNLISTED; N];
+        let mut levels = [UNLISTED; M];
         let levels = levels.get_mut(..self.n).ok_or(Error::TooManyCandidates {
             n: self.n,
             capacity: N,
@@ -234,19 +285,33 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
         }
         // Keys that order like the scores -level would (higher is better), with their low
         // `NARROW_LOW` bits zero.
-        let mut keys = [0u64; N];
+        let mut keys = [0u64; M];
         let keys = keys.get_mut(..self.n).unwrap_or(&mut []);
         for (k, &l) in keys.iter_mut().zip(levels.iter()) {
             *k = u64::from(u32::MAX - l.min(level)) << 29;
         }
-        self.push_keys(weight, keys, true)
+        self.push_keys::<M>(weight, keys, true)
     }
 
     fn push_validated(&mut self, weight: f64, scores: &[f64]) -> Result<(), Error> {
+        match scratch_class::<N>(self.n) {
+            16 => self.push_validated_in::<16>(weight, scores),
+            64 => self.push_validated_in::<64>(weight, scores),
+            256 => self.push_validated_in::<256>(weight, scores),
+            _ => self.push_validated_in::<N>(weight, scores),
+        }
+    }
+
+    /// [`push_validated`](Self::push_validated) with scratch arrays of `M >= n` entries.
+    fn push_validated_in<const M: usize>(
+        &mut self,
+        weight: f64,
+        scores: &[f64],
+    ) -> Result<(), Error> {
         let n = self.n;
         // Best first; equal scores keep index order so the layout is deterministic. The sort
         // compares integer keys in the scores' order: a Cortex-M4F compares f64 in software.
-        let mut keys = [0u64; N];
+        let mut keys = [0u64; M];
         let keys = keys
             .get_mut(..n)
             .ok_or(Error::TooManyCandidates { n, capacity: N })?;
@@ -255,13 +320,18 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
             *k = order_key(x);
             narrow &= *k & NARROW_LOW == 0;
         }
-        self.push_keys(weight, keys, narrow)
+        self.push_keys::<M>(weight, keys, narrow)
     }
 
     /// Adds a user type from one order key per candidate (higher is better, equal is a tie;
     /// `narrow` when every key's [`NARROW_LOW`] bits are zero), after checking the weight and
-    /// the capacity.
-    fn push_keys(&mut self, weight: f64, keys: &[u64], narrow: bool) -> Result<(), Error> {
+    /// the capacity. `M >= n` sizes the scratch.
+    fn push_keys<const M: usize>(
+        &mut self,
+        weight: f64,
+        keys: &[u64],
+        narrow: bool,
+    ) -> Result<(), Error> {
         let user = self.m;
         if self.m >= self.capacity {
             return Err(Error::TooManyUsers {
@@ -275,9 +345,9 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
             return Err(Error::NegativeWeight { user });
         }
         let n = self.n;
-        let mut order = [0u128; N];
+        let mut order = [0u128; M];
         let order = order.get_mut(..n).unwrap_or(&mut []);
-        sort_keys::<N>(keys, narrow, order);
+        sort_keys::<M>(keys, narrow, order);
         let row =
             self.storage
                 .order
@@ -297,6 +367,7 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
         if let Some(slot) = self.storage.weights.get_mut(user) {
             *slot = w;
         }
+        self.counts &= is_count(w);
         self.total += w as f64;
         self.m += 1;
         Ok(())
@@ -323,7 +394,39 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
             weights,
             order,
             strict: !self.ties,
+            total: self.total,
+            counts: self.counts,
         })
+    }
+}
+
+/// Whether `w` is a whole number below [`COUNT_MAX`] (read off its bits).
+fn is_count(w: f32) -> bool {
+    let (m, e) = crate::fixed::parts(w);
+    let whole = m == 0
+        || e >= 0
+        || m.checked_shr(e.unsigned_abs())
+            .and_then(|q| q.checked_shl(e.unsigned_abs()))
+            == Some(m);
+    whole && w < COUNT_MAX as f32
+}
+
+/// The scratch size for `n` candidates under capacity `N`: 16, 64 or 256 when `n` fits and `N`
+/// is larger than 64, else `N`. The per-user scratch arrays of the builder (levels, keys, sort
+/// items) are zero-filled stack arrays: sizing them for `n` makes a push cost time in
+/// proportion to `n`, not to the capacity (a host capacity of 1024 candidates filled 36 KB per
+/// push). Small capacities (the firmware's) keep one size, and one copy of the code.
+const fn scratch_class<const N: usize>(n: usize) -> usize {
+    if N <= 64 {
+        N
+    } else if n <= 16 {
+        16
+    } else if n <= 64 {
+        64
+    } else if n <= 256 && N > 256 {
+        256
+    } else {
+        N
     }
 }
 

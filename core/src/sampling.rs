@@ -8,7 +8,7 @@
 use heapless::Vec;
 use rand_core::Rng;
 
-use crate::{Error, check_k, share::check_policy, solver::TimeMixture};
+use crate::{Error, check_k, policy::check_policy, solver::TimeMixture};
 
 /// A uniform `f32` in `[0, 1)` with 24 random bits (exact on every target).
 pub fn unit_f32<R: Rng + ?Sized>(rng: &mut R) -> f32 {

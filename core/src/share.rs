@@ -20,8 +20,8 @@
 //! total, which keeps the rounding error of 100,000 users near that of a few hundred.
 
 use crate::{
-    Error, Population, check_k, check_len, population::INDEX, population::TIE_NEXT,
-    solver::POLISH_MAX,
+    Error, Population, check_k, check_len, policy::check_policy, population::INDEX,
+    population::TIE_NEXT, solver::POLISH_MAX,
 };
 
 /// Lanes of the polynomial evaluation.
@@ -46,6 +46,9 @@ pub trait Oracle<const N: usize> {
     /// `f32` ulps only turns quadratic convergence into a fast linear one, and the system stays
     /// half the size on a device's stack.
     fn jacobian_into(&self, pi: &[f32], k: u32, support: &[u16], stride: usize, out: &mut [f32]);
+    /// The whole population these shares are of. The solvers certify what they deploy on it
+    /// ([`crate::certificate::certify`]), whatever route computed the shares.
+    fn population(&self) -> Population<'_, N>;
 }
 
 impl<const N: usize> Oracle<N> for Population<'_, N> {
@@ -58,23 +61,9 @@ impl<const N: usize> Oracle<N> for Population<'_, N> {
     fn jacobian_into(&self, pi: &[f32], k: u32, support: &[u16], stride: usize, out: &mut [f32]) {
         jacobian_unchecked(self, pi, k, support, stride, out);
     }
-}
-
-/// Checks that `pi` is a policy over `n` candidates: finite, non-negative, summing to 1 within
-/// `1e-3` (the tolerance covers policies printed with few digits).
-pub fn check_policy(pi: &[f32], n: usize) -> Result<(), Error> {
-    check_len(pi.len(), n)?;
-    let mut sum = 0.0f64;
-    for &p in pi {
-        if !p.is_finite() || p < 0.0 {
-            return Err(Error::InvalidPolicy);
-        }
-        sum += p as f64;
+    fn population(&self) -> Population<'_, N> {
+        *self
     }
-    if !(sum > 1.0 - 1e-3 && sum < 1.0 + 1e-3) {
-        return Err(Error::InvalidPolicy);
-    }
-    Ok(())
 }
 
 /// Writes the share `g(y)` of every candidate into `out` (length `n`).
@@ -122,18 +111,61 @@ pub(crate) fn shares_unchecked<const N: usize>(
     k: u32,
     out: &mut [f32],
 ) {
+    sums_unchecked(pop, pi, k, out, Sink::Shares);
+}
+
+/// Number of blocks of [`BLOCK`] user types in a population of `m`: the rows of
+/// [`block_sums_into`].
+pub fn blocks(m: usize) -> usize {
+    m.div_ceil(BLOCK)
+}
+
+/// The sums behind [`shares`], block by block: for block `b` of [`BLOCK`] user types (in order),
+/// `(k+1)` times the block's share of every candidate, `sum_{j in b} w_j (k+1) g_j(y)`, into
+/// `out[b n..(b+1) n]`; there are [`blocks`]`(m)` of them. [`shares`] is these rows added in
+/// order, starting from zero, then divided by `(k + 1) as f32`, so a caller that computes the
+/// blocks of contiguous parts of a population (each a [`Population::users`] view starting at a
+/// multiple of [`BLOCK`]), on several threads, and adds them in that order gets [`shares`] bit
+/// for bit. The input contract is [`Oracle::shares_into`]'s: other inputs must not panic but may
+/// give any result (a short `out` receives the blocks that fit).
+pub fn block_sums_into<const N: usize>(
+    pop: &Population<'_, N>,
+    pi: &[f32],
+    k: u32,
+    out: &mut [f32],
+) {
+    sums_unchecked(pop, pi, k, out, Sink::Blocks);
+}
+
+/// Where [`shares_rows`] puts the sums of each block of users.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Sink {
+    /// Added into `out` in order, from zero, then divided by `k + 1`: the shares.
+    Shares,
+    /// Block `b`'s sums into `out[b n..(b+1) n]`, not divided ([`block_sums_into`]).
+    Blocks,
+}
+
+/// [`shares_unchecked`] or [`block_sums_into`], as `sums` says.
+fn sums_unchecked<const N: usize>(
+    pop: &Population<'_, N>,
+    pi: &[f32],
+    k: u32,
+    out: &mut [f32],
+    sink: Sink,
+) {
     let (rows, weights, strict, n) = (pop.order_rows(), pop.weights(), pop.all_strict(), pop.n());
     // The scratch below is zeroed on every call, sized by the capacity: with `N = 1024`, about
     // 120 KB, microseconds of `memset` whatever `n`. A smaller capacity that still holds `n` runs
     // the same operations on the same values, so the result is the same bits.
     if N > TINY_CAPACITY && n <= TINY_CAPACITY {
-        shares_rows::<TINY_CAPACITY>(rows, weights, strict, n, pi, k, out);
+        shares_rows::<TINY_CAPACITY>(rows, weights, strict, n, pi, k, out, sink);
     } else if N > SMALL_CAPACITY && n <= SMALL_CAPACITY {
-        shares_rows::<SMALL_CAPACITY>(rows, weights, strict, n, pi, k, out);
+        shares_rows::<SMALL_CAPACITY>(rows, weights, strict, n, pi, k, out, sink);
     } else if N > MEDIUM_CAPACITY && n <= MEDIUM_CAPACITY {
-        shares_rows::<MEDIUM_CAPACITY>(rows, weights, strict, n, pi, k, out);
+        shares_rows::<MEDIUM_CAPACITY>(rows, weights, strict, n, pi, k, out, sink);
     } else {
-        shares_rows::<N>(rows, weights, strict, n, pi, k, out);
+        shares_rows::<N>(rows, weights, strict, n, pi, k, out, sink);
     }
 }
 
@@ -147,7 +179,8 @@ const MEDIUM_CAPACITY: usize = 256;
 
 /// [`shares_unchecked`] on the order rows and weights of a population of `n` candidates, with
 /// scratch of capacity `N >= n`; `strict` when no row has a tie (known from the population, so
-/// the rows need not be searched for one).
+/// the rows need not be searched for one). With [`Sink::Blocks`], [`block_sums_into`].
+#[allow(clippy::too_many_arguments)]
 fn shares_rows<const N: usize>(
     rows: &[u16],
     weights: &[f32],
@@ -156,9 +189,12 @@ fn shares_rows<const N: usize>(
     pi: &[f32],
     k: u32,
     out: &mut [f32],
+    sink: Sink,
 ) {
-    for o in out.iter_mut() {
-        *o = 0.0;
+    if sink == Sink::Shares {
+        for o in out.iter_mut() {
+            *o = 0.0;
+        }
     }
     let mut block = [0.0f32; N];
     // The one-user-at-a-time scratch, zeroed when a user first needs it (a population of
@@ -224,13 +260,25 @@ fn shares_rows<const N: usize>(
                 }
             }
         }
-        for (o, &b) in out.iter_mut().zip(block.iter()) {
-            *o += b;
+        match sink {
+            Sink::Shares => {
+                for (o, &b) in out.iter_mut().zip(block.iter()) {
+                    *o += b;
+                }
+            }
+            Sink::Blocks => {
+                let row = out.get_mut(blk * n..).unwrap_or(&mut []);
+                for (o, &b) in row.iter_mut().take(n).zip(block.iter()) {
+                    *o = b;
+                }
+            }
         }
     }
-    let scale = (k + 1) as f32;
-    for o in out.iter_mut() {
-        *o /= scale;
+    if sink == Sink::Shares {
+        let scale = (k + 1) as f32;
+        for o in out.iter_mut() {
+            *o /= scale;
+        }
     }
 }
 
@@ -683,12 +731,6 @@ fn clamp_masses(upper: &mut [f32], lower: &mut [f32]) {
     }
 }
 
-/// The policy's own payoff `sum_y pi(y) g(y)`, which is `1/(k+1)` exactly in exact arithmetic
-/// (SPEC §2). Exposed for tests and diagnostics.
-pub fn self_payoff(pi: &[f32], g: &[f32]) -> f64 {
-    pi.iter().zip(g).map(|(&p, &x)| p as f64 * x as f64).sum()
-}
-
 /// The Jacobian of the shares restricted to `support` (see [`Oracle::jacobian_into`]).
 ///
 /// With `a = b + c` and `S = sum_{i=0..k} a^i b^(k-i)`, a candidate `z` strictly below `y` raises
@@ -1078,6 +1120,80 @@ mod tests {
     use super::*;
     use crate::{Storage, xorshift32};
 
+    /// The block rows added in order from zero and divided by `k + 1` are the shares, bit for
+    /// bit; and the rows of a view starting at a block boundary are the whole's rows of its
+    /// blocks (how a host splits a population across threads without changing a bit).
+    #[test]
+    fn block_sums_add_up_to_the_shares_bit_for_bit() {
+        const N: usize = 16;
+        const M: usize = 3 * BLOCK + 45;
+        let mut next = xorshift32(0x1234_5677);
+        let (ms, ks): (&[usize], &[u32]) = if cfg!(miri) {
+            (&[1, BLOCK + 3], &[3])
+        } else {
+            (&[1, 7, BLOCK - 1, BLOCK, BLOCK + 1, M], &[1, 2, 4, 7])
+        };
+        for (case, &m) in ms.iter().enumerate() {
+            let n = 3 + case * 2;
+            let (mut w, mut o) = ([0.0f32; M], [0u16; M * N]);
+            let mut b = Population::<N>::builder(n, Storage::new(&mut w, &mut o)).unwrap();
+            for j in 0..m {
+                // Ties in every third user; zero weights now and then.
+                let scores: [f64; N] = core::array::from_fn(|_| {
+                    let r = next();
+                    if j % 3 == 0 { (r % 3) as f64 } else { r as f64 }
+                });
+                let weight = if j > 0 && j % 11 == 0 {
+                    0.0
+                } else {
+                    (next() % 7 + 1) as f64
+                };
+                b.push_scores(weight, &scores[..n]).unwrap();
+            }
+            let pop = b.finish().unwrap();
+            let raw: [f32; N] = core::array::from_fn(|_| (next() % 100) as f32 + 1.0);
+            let total: f32 = raw[..n].iter().sum();
+            let pi: [f32; N] = core::array::from_fn(|i| raw[i] / total);
+            let pi = &pi[..n];
+            let rows = blocks(m);
+            assert_eq!(rows, m.div_ceil(BLOCK));
+            for &k in ks {
+                let mut want = [0.0f32; N];
+                shares(&pop, pi, k, &mut want[..n]).unwrap();
+                let mut sums = [0.0f32; 4 * N];
+                block_sums_into(&pop, pi, k, &mut sums[..rows * n]);
+                let mut got = [0.0f32; N];
+                for row in sums[..rows * n].chunks_exact(n) {
+                    for (g, &x) in got.iter_mut().zip(row) {
+                        *g += x;
+                    }
+                }
+                for g in got[..n].iter_mut() {
+                    *g /= (k + 1) as f32;
+                }
+                assert_eq!(
+                    want.map(f32::to_bits),
+                    got.map(f32::to_bits),
+                    "m {m}, k {k}"
+                );
+                // Each block alone, as a view.
+                for blk in 0..rows {
+                    let view = pop.users(blk * BLOCK..((blk + 1) * BLOCK).min(m)).unwrap();
+                    let mut one = [0.0f32; N];
+                    block_sums_into(&view, pi, k, &mut one[..n]);
+                    let whole = &sums[blk * n..(blk + 1) * n];
+                    assert!(
+                        one[..n]
+                            .iter()
+                            .map(|x| x.to_bits())
+                            .eq(whole.iter().map(|x| x.to_bits())),
+                        "m {m}, k {k}, block {blk}"
+                    );
+                }
+            }
+        }
+    }
+
     /// A policy whose `f32` entries sum above 1 (accepted: within the tolerance of
     /// [`check_policy`]) still gives shares in `[0, 1]`: a candidate of mass 0 above all others
     /// wins every draw, share exactly 1, for every `k`.
@@ -1352,6 +1468,7 @@ mod tests {
                     pi,
                     k,
                     &mut full[..n],
+                    Sink::Shares,
                 );
                 let bits = |v: &[f32; 256]| v.map(|x| x.to_bits());
                 assert_eq!(bits(&narrowed), bits(&full), "n {n}, m {m}, k {k}");

@@ -2,8 +2,11 @@
 //! with a certified last iterate, and the NLHF baseline (`k = 1`).
 //!
 //! Both dynamics use the share `g_t = g(pi_t)` as the payoff vector. Every round computes `g_t`
-//! anyway, so the exact exploitability `max_y g_t(y) - 1/(k+1)` of the current iterate costs
-//! nothing extra: it drives the adaptive step size and the stopping rule.
+//! anyway, in `f32`, so an estimate of the exploitability `max_y g_t(y) - 1/(k+1)` of the current
+//! iterate costs nothing extra: it drives the adaptive step size and the stopping rule. What is
+//! deployed is snapped to the grid of [`crate::policy::snap`] and certified with
+//! [`crate::certificate::certify`] (guaranteed bounds): estimates steer, certificates decide
+//! (docs/maths.md §4, docs/certificates.md).
 //!
 //! ## Step sizes, and why
 //!
@@ -18,9 +21,10 @@
 //!   thus settles just below the largest stable value for the instance, with no tuning by the
 //!   user. (Shrinking on *every* increase would be wrong: at `k = 1` the iterates cycle, every
 //!   other round looks worse, and the step would decay to nothing.) It is capped at `1e6 (k+1)`
-//!   so the log-weights stay finite. The policy deployed is
-//!   the iterate with the lowest exact exploitability seen, and its certificate is that exact
-//!   value.
+//!   so the log-weights stay finite. The policy deployed is the iterate with the lowest
+//!   estimated exploitability seen, snapped and certified; should its certificate miss
+//!   `epsilon`, the dynamics go on with half the estimate as their target (at most
+//!   [`RECERTIFY`] times).
 //! * **Polishing.** At rounds 16, 32, 64, ... (and first at any round from 8 to 15 where the last
 //!   four rounds' rate says the dynamics would need more than eight more to reach `epsilon`) the
 //!   solver also tries Newton's method on the indifference conditions `g(y) = v` over a guessed
@@ -29,11 +33,23 @@
 //!   where the shares peak), then those with most mass. Candidates outside that beat the value
 //!   join, candidates whose mass turns negative leave. At `k = 1` the conditions are linear and one step lands on the
 //!   maximal lottery once the support is right, which plain optimistic Hedge approaches only
-//!   slowly on matrix games. A polished policy is accepted only when its exact exploitability is
-//!   lower; its share evaluations count as iterations. Newton stops at the first step certified
-//!   at `epsilon`, and after two steps that certify nothing better.
+//!   slowly on matrix games. A polished policy is accepted only when its estimated
+//!   exploitability is lower; its share evaluations count as iterations. Newton stops at the
+//!   first step estimated at `epsilon`, and after two steps that improve nothing.
 
-use crate::{Certificate, Error, check_k, check_len, float, margins::Margins, share::Oracle};
+use crate::{
+    Certificate, Error, certificate::certify, check_k, check_len, float, margins::Margins,
+    policy::snap, share::Oracle,
+};
+
+/// The smallest positive `epsilon` the solvers accept: certificates resolve exploitability to
+/// about `(3k + 2) 2^-32` (docs/certificates.md), and deployed masses lie on a grid of `2^-24`.
+/// `epsilon = 0` is accepted and asks for an exact equilibrium (certified exploitability 0).
+pub const EPSILON_FLOOR: f32 = 1e-7;
+
+/// How many times a solve tightens its internal target when the certificate of what it would
+/// deploy misses `epsilon` though the `f32` estimate met it.
+pub const RECERTIFY: u32 = 4;
 
 /// Options for the solvers.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -71,7 +87,8 @@ impl SolveOptions {
 
     fn check(&self) -> Result<(), Error> {
         check_k(self.k)?;
-        if !self.epsilon.is_finite() || self.epsilon < 0.0 {
+        let e = self.epsilon;
+        if !e.is_finite() || e < 0.0 || (e > 0.0 && e < EPSILON_FLOOR) {
             return Err(Error::InvalidEpsilon);
         }
         Ok(())
@@ -82,11 +99,11 @@ impl SolveOptions {
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Solution {
-    /// Share evaluations (rounds) performed.
+    /// Share evaluations (rounds) performed, certificates not counted.
     pub iterations: u32,
-    /// Whether the certified exploitability reached `epsilon`.
+    /// Whether the certified exploitability is at most `epsilon`.
     pub converged: bool,
-    /// The exact certificate of what is deployed.
+    /// The certificate of what is deployed ([`certify`]: guaranteed bounds).
     pub certificate: Certificate,
 }
 
@@ -141,7 +158,7 @@ pub fn optimistic_hedge<const N: usize, O: Oracle<N> + ?Sized>(
     );
     softmax(logits, pi);
     pop.shares_into(pi, k, g);
-    let mut cert = Certificate::from_shares(g, k)?;
+    let mut cert = Certificate::estimate(g, k)?;
     policy.copy_from_slice(pi);
     let mut best = cert;
     let mut iterations = 1u32;
@@ -169,128 +186,163 @@ pub fn optimistic_hedge<const N: usize, O: Oracle<N> + ?Sized>(
         m.copy_from_slice(pi);
     }
     g_prev.copy_from_slice(g);
-    while best.exploitability > opts.epsilon && iterations < opts.max_iter {
-        for ((l, &gt), &gp) in logits.iter_mut().zip(g.iter()).zip(g_prev.iter()) {
-            *l += eta * (2.0 * gt - gp);
-        }
-        softmax(logits, pi);
-        g_prev.copy_from_slice(g);
-        pop.shares_into(pi, k, g);
-        iterations += 1;
-        cert = Certificate::from_shares(g, k)?;
-        let w = 1.0 / iterations as f32;
-        for (a, &p) in mean.iter_mut().zip(pi.iter()) {
-            *a += w * (p - *a);
-        }
-        if cert.exploitability < best.exploitability {
-            best = cert;
-            policy.copy_from_slice(pi);
-        }
-        if cert.exploitability < lead_e {
-            lead_e = cert.exploitability;
-            if let (Some(l), Some(lg)) = (lead.get_mut(..n), lead_g.get_mut(..n)) {
-                l.copy_from_slice(pi);
-                lg.copy_from_slice(g);
+    // The dynamics steer by `f32` estimates (`best`); what is deployed is snapped to the grid
+    // and certified (`certified`). Should the certificate miss `epsilon` where the estimate met
+    // it, the dynamics go on with a tighter target, at most `RECERTIFY` times.
+    let mut target = opts.epsilon;
+    let mut certified: Option<Certificate> = None;
+    let mut deployed = [0.0f32; N];
+    let mut retries = RECERTIFY;
+    loop {
+        while best.exploitability > target && iterations < opts.max_iter {
+            for ((l, &gt), &gp) in logits.iter_mut().zip(g.iter()).zip(g_prev.iter()) {
+                *l += eta * (2.0 * gt - gp);
             }
-        }
-        eta *= if cert.exploitability <= last_e {
-            1.05
-        } else if cert.exploitability > 2.0 * last_e {
-            0.5
-        } else {
-            1.0
-        };
-        if eta > eta_max {
-            eta = eta_max;
-        }
-        last_e = cert.exploitability;
-        // `lead_e` of `EARLY_POLISH / 2` rounds ago, for the rate `slow` extrapolates.
-        let slot = (iterations % (EARLY_POLISH / 2)) as usize;
-        let before = recent.get(slot).copied().unwrap_or(lead_e);
-        if let Some(r) = recent.get_mut(slot) {
-            *r = lead_e;
-        }
-        let due = (iterations.is_power_of_two() && iterations > EARLY_POLISH)
-            || (!polished_yet
-                && (EARLY_POLISH..2 * EARLY_POLISH).contains(&iterations)
-                && slow(before, lead_e, opts.epsilon));
-        polished_yet |= due;
-        if due && best.exploitability > opts.epsilon {
-            // The running mean is a policy too: certify it (one evaluation). Only at k = 1,
-            // where the iterates cycle around the equilibrium and their mean converges; at
-            // k >= 2 the last iterates lead and the mean lags (`solver_grid`: 105 instances
-            // take 2817 evaluations certifying it at every k, 2741 without at k >= 2; session 3).
-            if k == 1
-                && iterations < opts.max_iter
-                && let Some(m) = mean.get(..n)
-            {
-                pop.shares_into(m, k, scratch);
-                iterations = iterations.saturating_add(1);
-                let c = Certificate::from_shares(scratch, k)?;
-                if c.exploitability < best.exploitability {
-                    best = c;
-                    policy.copy_from_slice(m);
+            softmax(logits, pi);
+            g_prev.copy_from_slice(g);
+            pop.shares_into(pi, k, g);
+            iterations += 1;
+            cert = Certificate::estimate(g, k)?;
+            let w = 1.0 / iterations as f32;
+            for (a, &p) in mean.iter_mut().zip(pi.iter()) {
+                *a += w * (p - *a);
+            }
+            if cert.exploitability < best.exploitability {
+                best = cert;
+                policy.copy_from_slice(pi);
+            }
+            if cert.exploitability < lead_e {
+                lead_e = cert.exploitability;
+                if let (Some(l), Some(lg)) = (lead.get_mut(..n), lead_g.get_mut(..n)) {
+                    l.copy_from_slice(pi);
+                    lg.copy_from_slice(g);
                 }
             }
-            // Guesses often name the same support: try each support once.
-            let mut tried = [([0u16; POLISH_MAX], 0usize); POLISH_GUESSES.len()];
-            let mut n_tried = 0usize;
-            for guess in POLISH_GUESSES {
-                let (from, found): (&[f32], _) = match guess {
-                    Guess::Shares => {
-                        let floor = 1.0 / (k + 1) as f32 - lead_e;
-                        (&lead, support_where(&lead_g, n, |x| x >= floor))
-                    }
-                    Guess::Mass { mean: true, share } => (&mean, support_guess(&mean, n, share)),
-                    Guess::Mass { mean: false, share } => (&lead, support_guess(&lead, n, share)),
-                };
-                let Some((support, s)) = found else {
-                    continue;
-                };
-                let same =
-                    |t: &([u16; POLISH_MAX], usize)| t.1 == s && t.0.get(..s) == support.get(..s);
-                if tried.iter().take(n_tried).any(same) {
-                    continue;
-                }
-                if let Some(slot) = tried.get_mut(n_tried) {
-                    *slot = (support, s);
-                    n_tried += 1;
-                }
-                // The polish may spend what is left of `max_iter`, no more.
-                let left = opts.max_iter.saturating_sub(iterations);
-                if left == 0 {
-                    break;
-                }
-                let budget = SolveOptions {
-                    max_iter: left,
-                    ..*opts
-                };
-                if system.is_none() {
-                    system = Some([0.0; SYS * SYS]);
-                }
-                let Some(sys) = system.as_mut() else {
-                    break;
-                };
-                let initial = support.get(..s).unwrap_or(&[]);
-                let (cand, evals) =
-                    polish(pop, &budget, from, initial, &mut polished, scratch, sys);
-                iterations = iterations.saturating_add(evals);
-                if cand.exploitability < best.exploitability {
-                    best = cand;
-                    if let Some(p) = polished.get(..n) {
-                        policy.copy_from_slice(p);
+            eta *= if cert.exploitability <= last_e {
+                1.05
+            } else if cert.exploitability > 2.0 * last_e {
+                0.5
+            } else {
+                1.0
+            };
+            if eta > eta_max {
+                eta = eta_max;
+            }
+            last_e = cert.exploitability;
+            // `lead_e` of `EARLY_POLISH / 2` rounds ago, for the rate `slow` extrapolates.
+            let slot = (iterations % (EARLY_POLISH / 2)) as usize;
+            let before = recent.get(slot).copied().unwrap_or(lead_e);
+            if let Some(r) = recent.get_mut(slot) {
+                *r = lead_e;
+            }
+            let due = (iterations.is_power_of_two() && iterations > EARLY_POLISH)
+                || (!polished_yet
+                    && (EARLY_POLISH..2 * EARLY_POLISH).contains(&iterations)
+                    && slow(before, lead_e, target));
+            polished_yet |= due;
+            if due && best.exploitability > target {
+                // The running mean is a policy too: certify it (one evaluation). Only at k = 1,
+                // where the iterates cycle around the equilibrium and their mean converges; at
+                // k >= 2 the last iterates lead and the mean lags (`solver_grid`: 105 instances
+                // take 2817 evaluations certifying it at every k, 2741 without at k >= 2; session 3).
+                if k == 1
+                    && iterations < opts.max_iter
+                    && let Some(m) = mean.get(..n)
+                {
+                    pop.shares_into(m, k, scratch);
+                    iterations = iterations.saturating_add(1);
+                    let c = Certificate::estimate(scratch, k)?;
+                    if c.exploitability < best.exploitability {
+                        best = c;
+                        policy.copy_from_slice(m);
                     }
                 }
-                if best.exploitability <= opts.epsilon {
-                    break;
+                // Guesses often name the same support: try each support once.
+                let mut tried = [([0u16; POLISH_MAX], 0usize); POLISH_GUESSES.len()];
+                let mut n_tried = 0usize;
+                for guess in POLISH_GUESSES {
+                    let (from, found): (&[f32], _) = match guess {
+                        Guess::Shares => {
+                            let floor = 1.0 / (k + 1) as f32 - lead_e;
+                            (&lead, support_where(&lead_g, n, |x| x >= floor))
+                        }
+                        Guess::Mass { mean: true, share } => {
+                            (&mean, support_guess(&mean, n, share))
+                        }
+                        Guess::Mass { mean: false, share } => {
+                            (&lead, support_guess(&lead, n, share))
+                        }
+                    };
+                    let Some((support, s)) = found else {
+                        continue;
+                    };
+                    let same = |t: &([u16; POLISH_MAX], usize)| {
+                        t.1 == s && t.0.get(..s) == support.get(..s)
+                    };
+                    if tried.iter().take(n_tried).any(same) {
+                        continue;
+                    }
+                    if let Some(slot) = tried.get_mut(n_tried) {
+                        *slot = (support, s);
+                        n_tried += 1;
+                    }
+                    // The polish may spend what is left of `max_iter`, no more.
+                    let left = opts.max_iter.saturating_sub(iterations);
+                    if left == 0 {
+                        break;
+                    }
+                    let budget = SolveOptions {
+                        max_iter: left,
+                        epsilon: target,
+                        ..*opts
+                    };
+                    if system.is_none() {
+                        system = Some([0.0; SYS * SYS]);
+                    }
+                    let Some(sys) = system.as_mut() else {
+                        break;
+                    };
+                    let initial = support.get(..s).unwrap_or(&[]);
+                    let (cand, evals) =
+                        polish(pop, &budget, from, initial, &mut polished, scratch, sys);
+                    iterations = iterations.saturating_add(evals);
+                    if cand.exploitability < best.exploitability {
+                        best = cand;
+                        if let Some(p) = polished.get(..n) {
+                            policy.copy_from_slice(p);
+                        }
+                    }
+                    if best.exploitability <= target {
+                        break;
+                    }
                 }
             }
         }
+        // Certify what would be deployed: the best iterate, snapped to the grid.
+        let mut candidate = [0.0f32; N];
+        let cand = candidate.get_mut(..n).unwrap_or(&mut []);
+        cand.copy_from_slice(policy);
+        snap::<N>(cand)?;
+        let c = certify(&pop.population(), cand, k)?;
+        if certified.is_none_or(|d| c.exploitability < d.exploitability) {
+            certified = Some(c);
+            deployed = candidate;
+        }
+        let met = certified.is_some_and(|d| d.exploitability <= opts.epsilon);
+        if met || iterations >= opts.max_iter || retries == 0 || best.exploitability <= 0.0 {
+            break;
+        }
+        retries -= 1;
+        target = best.exploitability * 0.5;
+    }
+    let certificate = certified.unwrap_or_else(|| Certificate::worst(k));
+    for (p, &d) in policy.iter_mut().zip(deployed.iter()) {
+        *p = d;
     }
     Ok(Solution {
         iterations,
-        converged: best.exploitability <= opts.epsilon,
-        certificate: best,
+        converged: certificate.exploitability <= opts.epsilon,
+        certificate,
     })
 }
 
@@ -352,6 +404,7 @@ pub fn nlhf_margins<const N: usize>(
         crate::simplex::maximal_lottery::<N>(margins.matrix(), n, work, policy, max_iter)?;
     let mut exact = None;
     if solved {
+        snap::<N>(policy)?;
         let certificate = crate::certificate::certify(pop, policy, 1)?;
         if certificate.exploitability <= epsilon {
             return Ok(Solution {
@@ -373,8 +426,9 @@ pub fn nlhf_margins<const N: usize>(
     } else {
         // No budget left: the uniform policy, certified like any other.
         for p in policy.iter_mut() {
-            *p = 1.0 / n as f32;
+            *p = 1.0;
         }
+        snap::<N>(policy)?;
         0
     };
     let mut certificate = crate::certificate::certify(pop, policy, 1)?;
@@ -486,8 +540,10 @@ pub fn hedge<'b, const N: usize, O: Oracle<N> + ?Sized>(
             *l += eta * gy;
         }
     }
-    let certificate = Certificate::new(k, (best.0 / rounds as f64) as f32, best.1);
+    let _ = best;
     let iterates: &'b [f32] = iterates;
+    let kept = iterates.get(..rounds * n).unwrap_or(&[]);
+    let certificate = crate::certificate::certify_mixture(&pop.population(), kept, k)?;
     Ok(HedgeSolution {
         mixture: TimeMixture {
             iterates: iterates.get(..rounds * n).unwrap_or(&[]),
@@ -621,10 +677,10 @@ fn support_guess(pi: &[f32], n: usize, threshold: f32) -> Option<([u16; POLISH_M
 }
 
 /// Newton on the indifference conditions `g(y) = v` over the support `initial`, from the masses
-/// of `pi` there. Every step's policy is certified exactly (that evaluation is also the step's
-/// residual); the best policy is written into `out` and its certificate returned, with the
+/// of `pi` there. Every step's policy is estimated in `f32` (that evaluation is also the step's
+/// residual); the best policy is written into `out` and its estimate returned, with the
 /// number of share evaluations spent, at most `opts.max_iter`. It stops as soon as a step is
-/// certified at `opts.epsilon`: a further step costs a Jacobian, several share evaluations'
+/// estimated at `opts.epsilon`: a further step costs a Jacobian, several share evaluations'
 /// worth. `scratch` holds `n` floats; `sys` is the Newton system's storage, kept by the caller.
 fn polish<const N: usize, O: Oracle<N> + ?Sized>(
     pop: &O,
@@ -637,7 +693,7 @@ fn polish<const N: usize, O: Oracle<N> + ?Sized>(
 ) -> (Certificate, u32) {
     let k = opts.k;
     let n = pop.n().min(N).min(pi.len());
-    let mut best = Certificate::new(k, 1.0, 0);
+    let mut best = Certificate::worst(k);
     let mut support = [0u16; POLISH_MAX];
     let mut s = 0usize;
     for (slot, &y) in support.iter_mut().zip(initial) {
@@ -682,7 +738,7 @@ fn polish<const N: usize, O: Oracle<N> + ?Sized>(
         pop.shares_into(policy, k, g);
         evals += 1;
         stale += 1;
-        if let Ok(c) = Certificate::from_shares(g.get(..n).unwrap_or(&[]), k)
+        if let Ok(c) = Certificate::estimate(g.get(..n).unwrap_or(&[]), k)
             && c.exploitability < best.exploitability
         {
             best = c;

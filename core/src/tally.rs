@@ -222,6 +222,9 @@ impl<const N: usize> Oracle<N> for Tally<'_, N> {
     fn n(&self) -> usize {
         self.pop.n()
     }
+    fn population(&self) -> Population<'_, N> {
+        self.pop
+    }
     fn shares_into(&self, pi: &[f32], k: u32, out: &mut [f32]) {
         self.shares_k(pi, k, out);
     }

@@ -26,7 +26,8 @@ use crate::{
     Error, Population,
     population::{INDEX, TIE_NEXT},
     share::{
-        BLOCK, Oracle, at_most_one, check_shares_call, jacobian_unchecked, lanes_written, weighted,
+        BLOCK, Oracle, Sink, at_most_one, check_shares_call, jacobian_unchecked, lanes_written,
+        weighted,
     },
 };
 
@@ -172,37 +173,55 @@ impl<'a, const N: usize> Wide<'a, N> {
     /// whole kernel is compiled for them. The operations, and so the bits, are the same.
     #[inline(always)]
     pub fn evaluate(&self, pi: &[f32], k: u32, out: &mut [f32]) {
+        self.sums(pi, k, out, Sink::Shares);
+    }
+
+    /// [`crate::share::block_sums_into`] of the population, the same bits, always inlined like
+    /// [`Wide::evaluate`]: the rows of the blocks of [`BLOCK`] users, before they are added and
+    /// divided by `k + 1`. Same input contract.
+    #[inline(always)]
+    pub fn block_sums_into(&self, pi: &[f32], k: u32, out: &mut [f32]) {
+        self.sums(pi, k, out, Sink::Blocks);
+    }
+
+    /// [`Wide::evaluate`] or [`Wide::block_sums_into`], as `sums` says.
+    #[inline(always)]
+    fn sums(&self, pi: &[f32], k: u32, out: &mut [f32], sink: Sink) {
         let n = self.population.n();
         if n <= 16 {
-            self.shares_k::<16>(pi, k, out);
+            self.shares_k::<16>(pi, k, out, sink);
         } else if n <= 64 {
-            self.shares_k::<64>(pi, k, out);
+            self.shares_k::<64>(pi, k, out, sink);
         } else {
-            self.shares_k::<256>(pi, k, out);
+            self.shares_k::<256>(pi, k, out, sink);
         }
     }
 
     /// The usual `k` as constants, as in the population's kernel.
     #[inline(always)]
-    fn shares_k<const C: usize>(&self, pi: &[f32], k: u32, out: &mut [f32]) {
+    fn shares_k<const C: usize>(&self, pi: &[f32], k: u32, out: &mut [f32], sink: Sink) {
         match k {
-            1 => self.shares_c::<C>(pi, 1, out),
-            2 => self.shares_c::<C>(pi, 2, out),
-            3 => self.shares_c::<C>(pi, 3, out),
-            4 => self.shares_c::<C>(pi, 4, out),
-            8 => self.shares_c::<C>(pi, 8, out),
-            _ => self.shares_c::<C>(pi, k, out),
+            1 => self.shares_c::<C>(pi, 1, out, sink),
+            2 => self.shares_c::<C>(pi, 2, out, sink),
+            3 => self.shares_c::<C>(pi, 3, out, sink),
+            4 => self.shares_c::<C>(pi, 4, out, sink),
+            8 => self.shares_c::<C>(pi, 8, out, sink),
+            _ => self.shares_c::<C>(pi, k, out, sink),
         }
     }
 
     /// The kernel with scratch of `C >= n` candidates (a power of two, so masked indices need
     /// no bounds check).
     #[inline(always)]
-    fn shares_c<const C: usize>(&self, pi: &[f32], k: u32, out: &mut [f32]) {
+    fn shares_c<const C: usize>(&self, pi: &[f32], k: u32, out: &mut [f32], sink: Sink) {
         let n = self.population.n();
-        for o in out.iter_mut() {
-            *o = 0.0;
+        if sink == Sink::Shares {
+            for o in out.iter_mut() {
+                *o = 0.0;
+            }
         }
+        // The next block's row of `out` under `Sink::Blocks`.
+        let mut row = 0usize;
         let mut policy = [0.0f32; C];
         for (p, &x) in policy.iter_mut().zip(pi) {
             *p = x;
@@ -246,7 +265,7 @@ impl<'a, const N: usize> Wide<'a, N> {
             positions::<C>(order, &policy, w, n, k, current, pending);
             // The previous group's values are in: a block ends after every `BLOCK` users.
             if g > 0 && (g * L).is_multiple_of(BLOCK) {
-                flush(&mut block, out);
+                flush(&mut block, out, sink, n, &mut row);
             }
             previous = Some(rank);
             g += 1;
@@ -255,21 +274,44 @@ impl<'a, const N: usize> Wide<'a, N> {
             let [even, odd] = &values;
             candidates::<C>(r, if g % 2 == 1 { even } else { odd }, n, &mut block);
         }
-        flush(&mut block, out);
-        let scale = (k + 1) as f32;
-        for o in out.iter_mut() {
-            *o /= scale;
+        flush(&mut block, out, sink, n, &mut row);
+        if sink == Sink::Shares {
+            let scale = (k + 1) as f32;
+            for o in out.iter_mut() {
+                *o /= scale;
+            }
         }
     }
 }
 
-/// Adds a block's sums into the total and zeroes the block, as the population's kernel does
-/// after every [`BLOCK`] users.
+/// Adds a block's sums into the total (or, under [`Sink::Blocks`], stores them as row `row` of
+/// `n` and moves to the next row) and zeroes the block, as the population's kernel does after
+/// every [`BLOCK`] users.
 #[inline(always)]
-fn flush<const C: usize>(block: &mut [f32; C], out: &mut [f32]) {
-    for (o, b) in out.iter_mut().zip(block.iter_mut()) {
-        *o += *b;
-        *b = 0.0;
+fn flush<const C: usize>(
+    block: &mut [f32; C],
+    out: &mut [f32],
+    sink: Sink,
+    n: usize,
+    row: &mut usize,
+) {
+    match sink {
+        Sink::Shares => {
+            for (o, b) in out.iter_mut().zip(block.iter_mut()) {
+                *o += *b;
+                *b = 0.0;
+            }
+        }
+        Sink::Blocks => {
+            let to = out.get_mut(*row * n..).unwrap_or(&mut []);
+            for (o, b) in to.iter_mut().take(n).zip(block.iter_mut()) {
+                *o = *b;
+            }
+            for b in block.iter_mut() {
+                *b = 0.0;
+            }
+            *row += 1;
+        }
     }
 }
 
@@ -421,6 +463,9 @@ impl<const N: usize> Oracle<N> for Wide<'_, N> {
     fn n(&self) -> usize {
         self.population.n()
     }
+    fn population(&self) -> Population<'_, N> {
+        self.population
+    }
     fn shares_into(&self, pi: &[f32], k: u32, out: &mut [f32]) {
         self.evaluate(pi, k, out);
     }
@@ -492,6 +537,36 @@ mod tests {
                     h.iter().map(|x| x.to_bits()).collect(),
                 );
                 assert_eq!(g, h, "n = {n}, m = {m}, k = {k}, total {total}");
+            }
+        }
+    }
+
+    /// The wide layout's block rows are the population's, bit for bit.
+    #[test]
+    fn block_sums_are_the_population_bits() {
+        let ms: &[usize] = if cfg!(miri) {
+            &[17]
+        } else {
+            &[1, 16, 255, 256, 257, 700]
+        };
+        for (i, &m) in ms.iter().enumerate() {
+            let n = [5, 20, 70][i % 3];
+            let (mut w, mut o) = (vec![0.0f32; m], vec![0u16; m * n]);
+            let pop = population(n, m, 40 + i as u32, &mut w, &mut o);
+            let mut table = vec![0u8; Wide::<N>::table_len(n, m).unwrap()];
+            let mut weights = vec![0.0f32; Wide::<N>::weights_len(m)];
+            let wide = Wide::new(pop, &mut table, &mut weights).unwrap();
+            let pi = policy(n, 3 + i as u32, 1.0);
+            let rows = crate::share::blocks(m);
+            for k in [1, 3, 8, 11] {
+                let (mut g, mut h) = (vec![0.0f32; rows * n], vec![1.0f32; rows * n]);
+                crate::share::block_sums_into(&pop, &pi, k, &mut g);
+                wide.block_sums_into(&pi, k, &mut h);
+                let (g, h): (Vec<u32>, Vec<u32>) = (
+                    g.iter().map(|x| x.to_bits()).collect(),
+                    h.iter().map(|x| x.to_bits()).collect(),
+                );
+                assert_eq!(g, h, "n = {n}, m = {m}, k = {k}");
             }
         }
     }

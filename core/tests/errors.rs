@@ -4,11 +4,11 @@
 use rand_xoshiro::{Xoshiro128PlusPlus, rand_core::SeedableRng};
 use ualign::{
     Error, Population, Storage,
-    certificate::{Certificate, certify},
+    certificate::certify,
     opponents::{opponent_win_rate, worst_opponent},
     sampling::{by_mass, mixture_picks, picks},
     share::shares,
-    solver::{SolveOptions, hedge, optimistic_hedge},
+    solver::{EPSILON_FLOOR, SolveOptions, hedge, optimistic_hedge},
     synthetic,
 };
 
@@ -143,19 +143,13 @@ fn oracle_and_solver_errors() {
             );
             assert_eq!(certify(pop, &bad, 1).err(), Some(Error::InvalidPolicy));
         }
-        assert_eq!(
-            Certificate::from_shares(&[], 1).err(),
-            Some(Error::LengthMismatch {
-                expected: 1,
-                found: 0
-            })
-        );
         let mut p = [0.0f32; 3];
         assert_eq!(
             optimistic_hedge(pop, &SolveOptions::new(0), &mut p).err(),
             Some(Error::InvalidK { k: 0 })
         );
-        for eps in [-1.0, f32::NAN, f32::INFINITY] {
+        // Below the floor the certificates resolve, a positive epsilon is refused.
+        for eps in [-1.0, f32::NAN, f32::INFINITY, 1e-9, EPSILON_FLOOR / 2.0] {
             assert_eq!(
                 optimistic_hedge(pop, &SolveOptions::new(2).epsilon(eps), &mut p).err(),
                 Some(Error::InvalidEpsilon)

@@ -7,7 +7,8 @@ use common::*;
 use rand_xoshiro::rand_core::Rng;
 use ualign::{
     certificate::{certify, win_rate_against},
-    share::{self_payoff, shares},
+    policy::self_payoff,
+    share::shares,
     solver::{SolveOptions, optimistic_hedge},
 };
 
@@ -159,7 +160,7 @@ fn mixed_opponent_win_rate_is_linear_and_worst_is_pure() {
         let wr = win_rate_against(&pop, &pi, k, &s).unwrap();
         let g = reference_shares(&users, &to_f64(&pi), k);
         let expected = 1.0 - s.iter().zip(&g).map(|(&a, &b)| a as f64 * b).sum::<f64>();
-        assert!((wr as f64 - expected).abs() < 4e-6);
+        assert!((wr as f64 - expected).abs() < 4e-6, "{wr} {expected} k={k}");
         let c = certify(&pop, &pi, k).unwrap();
         assert!(c.worst_case_win_rate <= wr + 1e-6);
     }

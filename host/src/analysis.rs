@@ -10,9 +10,9 @@ use ualign::{
 
 use crate::error::{Error, Result};
 use crate::instance::{CAPACITY, Instance, Pop};
-use crate::parallel::ThreadedOracle;
+use crate::parallel::{Served, ThreadedOracle};
+use crate::route::{self, Query, Route, Sum, TallyStore, Task};
 use crate::simd::WideStore;
-use crate::tally::TallyStore;
 
 /// The largest number of floats Hedge may keep for its iterates (256 MiB).
 pub const MAX_HEDGE_FLOATS: usize = 1 << 26;
@@ -48,9 +48,38 @@ pub struct Settings {
     pub max_iter: u32,
     /// Method.
     pub method: Method,
-    /// Threads for the share computation: 0 means one per core; 1 is the single-threaded
-    /// computation, bit-identical to the firmware's.
+    /// Threads of a share evaluation: 0 means automatic (every CPU of `cores` when the work
+    /// pays for them, see [`route::choose`]). The answer does not depend on it.
     pub threads: usize,
+    /// The firmware's computation, bit for bit (the population sum, [`Sum::Population`]).
+    pub reference: bool,
+    /// The CPUs an automatic thread count may use (0: every CPU this process may use).
+    pub cores: usize,
+}
+
+impl Settings {
+    /// Settings for `k` and `method` with the defaults of the command line: `eps` `1e-4`,
+    /// `max_iter` 10,000, automatic threads, not the reference.
+    pub fn new(k: u32, method: Method) -> Self {
+        Settings {
+            k,
+            eps: 1e-4,
+            max_iter: 10_000,
+            method,
+            threads: 0,
+            reference: false,
+            cores: 0,
+        }
+    }
+
+    /// The route query of `task` at `k` on `pop` under these settings.
+    pub fn query(&self, task: Task, k: u32, pop: &Pop<'_>) -> Query {
+        let mut q = Query::new(task, k, pop, self.reference, self.threads);
+        if self.cores > 0 {
+            q.cores = self.cores;
+        }
+        q
+    }
 }
 
 /// Checks `1 <= k <= ualign::MAX_K`.
@@ -87,6 +116,50 @@ pub fn num(x: f32) -> f64 {
     x.to_string().parse::<f64>().unwrap_or(x as f64)
 }
 
+/// A lower bound as JSON: the shortest decimal that is at most `x` and reads back as `x`, so
+/// that the printed text is a lower bound too (docs/certificates.md).
+pub fn num_down(x: f32) -> f64 {
+    directed(x, false)
+}
+
+/// An upper bound as JSON: the shortest decimal that is at least `x` and reads back as `x`.
+pub fn num_up(x: f32) -> f64 {
+    directed(x, true)
+}
+
+/// The shortest decimal on the `up` (or down) side of `x` that reads back as the `f32` `x`.
+fn directed(x: f32, up: bool) -> f64 {
+    if !x.is_finite() || x == 0.0 {
+        return f64::from(x);
+    }
+    // Away from zero is "up" for a positive number and "down" for a negative one.
+    let away = up == (x > 0.0);
+    let a = f64::from(x.abs());
+    // The exact decimal expansion of an f32 has at most 105 significant digits.
+    let exact = format!("{a:.120e}");
+    let Some((digits, exp)) = exact.split_once('e') else {
+        return f64::from(x);
+    };
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let digits: Vec<u8> = digits.bytes().filter(u8::is_ascii_digit).collect();
+    for p in 1..=9usize {
+        let mut mantissa: u64 = 0;
+        for &d in digits.iter().take(p) {
+            mantissa = mantissa * 10 + u64::from(d - b'0');
+        }
+        let dropped = digits.iter().skip(p).any(|&d| d != b'0');
+        if away && dropped {
+            mantissa += 1;
+        }
+        let text = format!("{mantissa}e{}", exp - (p as i32 - 1));
+        if text.parse::<f32>() == Ok(x.abs()) {
+            let v = text.parse::<f64>().unwrap_or(a);
+            return if x < 0.0 { -v } else { v };
+        }
+    }
+    f64::from(x)
+}
+
 /// A certificate in the output contract.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CertJson {
@@ -106,11 +179,11 @@ impl CertJson {
     /// From a core certificate.
     pub fn new(c: &Certificate, inst: &Instance) -> Self {
         CertJson {
-            worst_case_win_rate: num(c.worst_case_win_rate),
-            exploitability: num(c.exploitability),
+            worst_case_win_rate: num_down(c.worst_case_win_rate),
+            exploitability: num_up(c.exploitability),
             worst_opponent: inst.name(c.worst_opponent),
             worst_opponent_index: c.worst_opponent,
-            bound: num(c.bound),
+            bound: num_down(c.bound),
         }
     }
 }
@@ -136,6 +209,13 @@ pub struct SolveReport {
     pub iterations: u32,
     /// `optimistic` or `hedge`.
     pub method: &'static str,
+    /// How the shares were summed: `margins`, `tally` or `population` (see [`route`]); this
+    /// alone decides the bits of the answer.
+    pub route: &'static str,
+    /// The vector level of the population sum: `avx512`, `avx2` or `baseline` (the same bits).
+    pub vector: &'static str,
+    /// Threads of a share evaluation (the same bits for any number).
+    pub threads: usize,
     /// Whether the certified exploitability reached `--eps`.
     pub converged: bool,
     /// Hedge only: rounds kept in the time mixture.
@@ -172,38 +252,56 @@ pub struct Solved {
     pub converged: bool,
     /// Hedge only: rounds and regret bound.
     pub hedge: Option<(u32, f32)>,
+    /// The computation that ran.
+    pub route: Route,
 }
 
-/// Runs the solver.
+/// Runs `f` on the population's oracle as `route` asks: its threads, at its vector level.
+fn on_population<R>(
+    pop: &Pop<'_>,
+    route: &Route,
+    f: impl FnOnce(&Served<'_, '_, CAPACITY>) -> R,
+) -> Result<R> {
+    let mut wide = WideStore::default();
+    let oracle = ThreadedOracle::with_vector(*pop, route.threads, route.vector, &mut wide)
+        .ok_or_else(|| Error::internal("the wide layout cannot hold this population"))?;
+    Ok(oracle.serve(f))
+}
+
+/// Runs the solver on the route [`route::plan`] takes (see [`route::choose`]).
 pub fn solve(pop: &Pop<'_>, s: &Settings) -> Result<Solved> {
     check_settings(s)?;
     let n = pop.n();
-    let threads = threads_for(pop, s.k, s.threads);
-    let mut wide = WideStore::default();
+    let task = match s.method {
+        Method::Optimistic => Task::Optimistic,
+        Method::Hedge => Task::Hedge,
+    };
+    let mut tallies = TallyStore::default();
+    let (route, tally) = route::plan(s.query(task, s.k, pop), pop, &mut tallies);
     let opts = SolveOptions::new(s.k).epsilon(s.eps).max_iter(s.max_iter);
     match s.method {
         Method::Optimistic => {
             let mut policy = vec![0.0f32; n];
-            // k = 1 through the margin matrix, and any k through a tally when it pays, except
-            // with --threads 1, which runs exactly the firmware's computation (the population
-            // route) for bit-for-bit comparisons.
-            let mut store = TallyStore::default();
-            let sol = if s.k == 1 && s.threads != 1 && n <= MARGINS_MAX_N {
-                solve_nlhf(pop, s.eps, s.max_iter, &mut policy)?
-            } else if let Some(tally) = (s.threads != 1).then(|| store.tally(pop)).flatten() {
-                let sol =
-                    optimistic_hedge::<CAPACITY, _>(&tally, &opts, &mut policy).map_err(core)?;
-                // The population certifies what is deployed, as on every other route.
-                let certificate = certify(pop, &policy, s.k).map_err(core)?;
-                Solution {
-                    converged: sol.converged && certificate.exploitability <= s.eps,
-                    certificate,
-                    ..sol
+            let sol = match (route.sum, tally) {
+                (Sum::Margins, _) => nlhf_through_margins(pop, s.eps, s.max_iter, &mut policy)?,
+                (Sum::Tally, Some(tally)) => {
+                    let sol = optimistic_hedge::<CAPACITY, _>(&tally, &opts, &mut policy)
+                        .map_err(core)?;
+                    // The population certifies what is deployed, as on every other route.
+                    let certificate = certify(pop, &policy, s.k).map_err(core)?;
+                    Solution {
+                        converged: sol.converged && certificate.exploitability <= s.eps,
+                        certificate,
+                        ..sol
+                    }
                 }
-            } else {
-                ThreadedOracle::wide(*pop, threads, &mut wide)
-                    .serve(|o| optimistic_hedge::<CAPACITY, _>(o, &opts, &mut policy))
-                    .map_err(core)?
+                (Sum::Tally, None) => {
+                    return Err(Error::internal("the tally route without a tally"));
+                }
+                (Sum::Population, _) => on_population(pop, &route, |o| {
+                    optimistic_hedge::<CAPACITY, _>(o, &opts, &mut policy)
+                })?
+                .map_err(core)?,
             };
             Ok(Solved {
                 policy,
@@ -211,6 +309,7 @@ pub fn solve(pop: &Pop<'_>, s: &Settings) -> Result<Solved> {
                 iterations: sol.iterations,
                 converged: sol.converged,
                 hedge: None,
+                route,
             })
         }
         Method::Hedge => {
@@ -224,9 +323,10 @@ pub fn solve(pop: &Pop<'_>, s: &Settings) -> Result<Solved> {
                     ))
                 })?;
             let mut iterates = vec![0.0f32; floats];
-            let hs = ThreadedOracle::wide(*pop, threads, &mut wide)
-                .serve(|o| hedge::<CAPACITY, _>(o, &opts, &mut iterates))
-                .map_err(core)?;
+            let hs = on_population(pop, &route, |o| {
+                hedge::<CAPACITY, _>(o, &opts, &mut iterates)
+            })?
+            .map_err(core)?;
             let rounds = hs.mixture.rounds();
             let mut avg = vec![0.0f64; n];
             for t in 0..rounds {
@@ -246,54 +346,38 @@ pub fn solve(pop: &Pop<'_>, s: &Settings) -> Result<Solved> {
                 iterations: hs.solution.iterations,
                 converged: hs.solution.converged,
                 hedge: Some((u32::try_from(rounds).unwrap_or(u32::MAX), hs.regret_bound)),
+                route,
             })
         }
     }
 }
 
-/// Work (user types x candidates x (k+1)) below which one thread beats several: starting the
-/// parts' threads for a solve costs some hundred microseconds, and each evaluation handed over a
-/// few (at (64, 1000, 4), 320,000, two threads halve a share evaluation but gain a tenth on a
-/// whole solve).
-const PARALLEL_WORK: usize = 1 << 21;
-
-/// The thread count for `requested` (0: one per core when the population is large enough to
-/// gain from it, else 1).
-pub fn threads_for(pop: &Pop<'_>, k: u32, requested: usize) -> usize {
-    if requested > 0 {
-        return requested;
-    }
-    let work = pop
-        .m()
-        .saturating_mul(pop.n())
-        .saturating_mul(k as usize + 1);
-    if work < PARALLEL_WORK { 1 } else { cores() }
+/// NLHF (`k = 1`) through the margin matrix (at most [`route::MARGINS_MAX_N`] candidates).
+fn nlhf_through_margins(
+    pop: &Pop<'_>,
+    eps: f32,
+    max_iter: u32,
+    policy: &mut [f32],
+) -> Result<Solution> {
+    let mut buf = vec![0.0f64; pop.n() * pop.n()];
+    let mut work = vec![0.0f64; (pop.n() + 1) * (pop.n() + 1)];
+    let margins = Margins::new(*pop, &mut buf).map_err(core)?;
+    nlhf_margins(&margins, eps, max_iter, policy, &mut work).map_err(core)
 }
 
-/// Largest `n` for which `k = 1` goes through the margin matrix (built by byte counting up to 256
-/// candidates, then solved by the simplex in a few `O(n^2)` pivots); above it, the population's
-/// dynamics.
-pub const MARGINS_MAX_N: usize = 256;
-
-/// NLHF (`k = 1`) to `eps` through the margin matrix when `n <= MARGINS_MAX_N`, else through the
-/// population; the certificate is the population's either way.
-pub fn solve_nlhf(pop: &Pop<'_>, eps: f32, max_iter: u32, policy: &mut [f32]) -> Result<Solution> {
-    if pop.n() <= MARGINS_MAX_N {
-        let mut buf = vec![0.0f64; pop.n() * pop.n()];
-        let mut work = vec![0.0f64; (pop.n() + 1) * (pop.n() + 1)];
-        let margins = Margins::new(*pop, &mut buf).map_err(core)?;
-        nlhf_margins(&margins, eps, max_iter, policy, &mut work).map_err(core)
-    } else {
-        let mut wide = WideStore::default();
-        ThreadedOracle::wide(*pop, threads_for(pop, 1, 0), &mut wide)
-            .serve(|o| nlhf::<CAPACITY, _>(o, eps, max_iter, policy))
-            .map_err(core)
-    }
-}
-
-/// Number of cores to use.
-pub fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+/// NLHF (`k = 1`) to `s.eps` on the route of [`Task::Nlhf`]: through the margin matrix when
+/// `n <= MARGINS_MAX_N` (unless `s.reference`), else through the population; the certificate
+/// is the population's either way. `s.k` and `s.method` are not used.
+pub fn solve_nlhf(pop: &Pop<'_>, s: &Settings, policy: &mut [f32]) -> Result<(Solution, Route)> {
+    let route = route::choose(&s.query(Task::Nlhf, 1, pop));
+    let sol = match route.sum {
+        Sum::Margins => nlhf_through_margins(pop, s.eps, s.max_iter, policy)?,
+        Sum::Tally | Sum::Population => on_population(pop, &route, |o| {
+            nlhf::<CAPACITY, _>(o, s.eps, s.max_iter, policy)
+        })?
+        .map_err(core)?,
+    };
+    Ok((sol, route))
 }
 
 /// Solves and builds the `solve` report.
@@ -314,9 +398,12 @@ pub fn report(inst: &Instance, pop: &Pop<'_>, s: &Settings, sol: &Solved) -> Res
         n: inst.n(),
         m: inst.m(),
         candidates: inst.candidates.clone(),
-        policy: sol.policy.iter().map(|&p| num(p)).collect(),
+        policy: sol.policy.iter().map(|&p| f64::from(p)).collect(),
         iterations: sol.iterations,
         method: s.method.name(),
+        route: sol.route.sum.name(),
+        vector: sol.route.vector_name(),
+        threads: sol.route.threads,
         converged: sol.converged,
         rounds: sol.hedge.map(|h| h.0),
         deployed: if sol.hedge.is_some() {
@@ -370,7 +457,7 @@ pub struct CurveRow {
     pub bound: f64,
 }
 
-/// The scaling table for `k = 1..=k_max`.
+/// The scaling table for `k = 1..=k_max`, with automatic threads.
 pub fn curve(
     inst: &Instance,
     pop: &Pop<'_>,
@@ -378,18 +465,33 @@ pub fn curve(
     eps: f32,
     max_iter: u32,
 ) -> Result<Vec<CurveRow>> {
-    check_k(k_max)
-        .map_err(|_| Error::usage(format!("--k-max {k_max}: must be in 1..={}", ualign::MAX_K)))?;
-    check_settings(&Settings {
-        k: 1,
+    let s = Settings {
         eps,
         max_iter,
+        ..Settings::new(1, Method::Optimistic)
+    };
+    curve_with(inst, pop, k_max, &s)
+}
+
+/// The scaling table for `k = 1..=k_max` under `s` (its `eps`, `max_iter`, threads and
+/// reference; `k` and `method` are not used).
+pub fn curve_with(
+    inst: &Instance,
+    pop: &Pop<'_>,
+    k_max: u32,
+    s: &Settings,
+) -> Result<Vec<CurveRow>> {
+    check_k(k_max)
+        .map_err(|_| Error::usage(format!("--k-max {k_max}: must be in 1..={}", ualign::MAX_K)))?;
+    let s = Settings {
+        k: 1,
         method: Method::Optimistic,
-        threads: 0,
-    })?;
+        ..*s
+    };
+    check_settings(&s)?;
     let n = pop.n();
     let mut nlhf_pi = vec![0.0f32; n];
-    solve_nlhf(pop, eps, max_iter, &mut nlhf_pi)?;
+    solve_nlhf(pop, &s, &mut nlhf_pi)?;
     let mut rm = vec![0.0f32; n];
     if let Some(p) = rm.get_mut(inst.reward_model_pick()) {
         *p = 1.0;
@@ -397,21 +499,14 @@ pub fn curve(
     let uniform = vec![1.0 / n as f32; n];
     let mut rows = Vec::new();
     for k in 1..=k_max {
-        let s = Settings {
-            k,
-            eps,
-            max_iter,
-            method: Method::Optimistic,
-            threads: 0,
-        };
-        let eq = solve(pop, &s)?;
+        let eq = solve(pop, &Settings { k, ..s })?;
         rows.push(CurveRow {
             k,
-            equilibrium: num(eq.certificate.worst_case_win_rate),
-            nlhf: num(certify(pop, &nlhf_pi, k).map_err(core)?.worst_case_win_rate),
-            reward_model: num(certify(pop, &rm, k).map_err(core)?.worst_case_win_rate),
-            uniform: num(certify(pop, &uniform, k).map_err(core)?.worst_case_win_rate),
-            bound: num(k as f32 / (k + 1) as f32),
+            equilibrium: num_down(eq.certificate.worst_case_win_rate),
+            nlhf: num_down(certify(pop, &nlhf_pi, k).map_err(core)?.worst_case_win_rate),
+            reward_model: num_down(certify(pop, &rm, k).map_err(core)?.worst_case_win_rate),
+            uniform: num_down(certify(pop, &uniform, k).map_err(core)?.worst_case_win_rate),
+            bound: num_down(eq.certificate.bound),
         });
     }
     Ok(rows)
@@ -427,4 +522,34 @@ pub fn curve_table(rows: &[CurveRow]) -> String {
         ));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{num_down, num_up};
+
+    /// The printed decimal is on the safe side of the f32 and reads back as it.
+    #[test]
+    fn directed_decimals_bracket_the_value_and_read_back() {
+        let mut x = 0x3f2a_aaab_u32;
+        for _ in 0..20_000 {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let v = f32::from_bits(x & 0x3fff_ffff);
+            if !v.is_finite() {
+                continue;
+            }
+            let (d, u) = (num_down(v), num_up(v));
+            assert!(d <= f64::from(v) && u >= f64::from(v), "{v}: {d} {u}");
+            assert_eq!(d as f32, v);
+            assert_eq!(u as f32, v);
+        }
+        assert_eq!(num_down(0.5), 0.5);
+        // The f32 nearest 2/3 lies above it, the next one down below it.
+        let above = 2.0f32 / 3.0;
+        let below = f32::from_bits(above.to_bits() - 1);
+        assert_eq!(num_down(above), 0.66666668);
+        assert_eq!(num_up(above), 0.6666667);
+        assert_eq!(num_down(below), 0.6666666);
+        assert_eq!(num_down(-0.25), -0.25);
+    }
 }

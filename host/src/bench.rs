@@ -28,7 +28,10 @@
 //! `population_peak_flops_per_ns` and `population_indirect_ns`).
 //! `compute_fraction` is the classic arithmetic roofline alone,
 //! `achieved / min(peak, bandwidth * intensity)`. All rates are measured with `threads` threads
-//! at once.
+//! at once: `--threads` as in every command (0: every core when the work pays for them, see
+//! [`crate::route::choose`]; the timed computation is the population route, reported as
+//! `route`, with its `vector` level and `threads`). `solve_route` is the route `ualign solve`
+//! takes on this population at this `k`.
 //!
 //! When the population gains from a tally ([`TallyStore::tally`]: few candidates, many ballots,
 //! as in `dublin-west-ic`), the report adds its build time, a share evaluation and a solve
@@ -49,8 +52,8 @@ use ualign::{
 };
 
 use crate::parallel::ThreadedOracle;
+use crate::route::{self, Query, Sum, TallyStore, Task};
 use crate::simd::{Kernel, Simd, WideStore};
-use crate::tally::TallyStore;
 
 /// Candidate capacity of the benchmark populations (core's const generic `N`).
 pub const CAPACITY: usize = 1024;
@@ -432,13 +435,14 @@ where
 }
 
 /// Benchmarks the share oracle and optimistic Hedge on a seeded impartial-culture population of
-/// `m` user types over `n` candidates with `k` draws, on `threads` threads, and returns one JSON
-/// object: `n, m, k, seed, threads, share_ns_median, stream_bytes_per_ns, peak_flops_per_ns,
+/// `m` user types over `n` candidates with `k` draws, on `threads` threads (0: automatic), and
+/// returns one JSON object: `n, m, k, seed, route, vector, threads, solve_route,
+/// share_ns_median, stream_bytes_per_ns, peak_flops_per_ns,
 /// share_flops_per_ns, roofline_fraction, solve_ns, solve_iterations, solve_exploitability`
 /// (plus the work model and whether the solve converged).
 ///
-/// Errors: a message for `n` outside `1..=1024`, `m == 0`, `k` outside `1..=MAX_K`,
-/// `threads == 0`, or a failure of core.
+/// Errors: a message for `n` outside `1..=1024`, `m == 0`, `k` outside `1..=MAX_K`, or a
+/// failure of core.
 pub fn run(
     n: usize,
     m: usize,
@@ -455,9 +459,6 @@ pub fn run(
     if k == 0 || k > ualign::MAX_K {
         return Err(format!("--k must be in 1..={}, got {k}", ualign::MAX_K));
     }
-    if threads == 0 {
-        return Err("--threads must be at least 1".into());
-    }
     let cells = m
         .checked_mul(n)
         .ok_or_else(|| format!("n * m overflows: {n} * {m}"))?;
@@ -469,9 +470,9 @@ pub fn run(
     Ok(report)
 }
 
-/// [`run`] on a given population (a preference file), `threads` at least 1.
+/// [`run`] on a given population (a preference file).
 ///
-/// Errors: a message for `k` outside `1..=MAX_K`, `threads == 0`, or a failure of core.
+/// Errors: a message for `k` outside `1..=MAX_K`, or a failure of core.
 pub fn run_population(
     pop: Population<'_, CAPACITY>,
     k: u32,
@@ -479,9 +480,6 @@ pub fn run_population(
 ) -> Result<serde_json::Value, String> {
     if k == 0 || k > ualign::MAX_K {
         return Err(format!("--k must be in 1..={}, got {k}", ualign::MAX_K));
-    }
-    if threads == 0 {
-        return Err("--threads must be at least 1".into());
     }
     // The probes read a table of the population's size and layout: its orders, rebuilt (one
     // u16 per position, the top bit set on a tie with the next position, as core stores them).
@@ -506,9 +504,11 @@ fn measure(
     let (n, m) = (pop.n(), pop.m());
     // The tool's oracle (the wide layout when the CPU has the vectors for it) and the
     // population's own, which the firmware runs.
+    let route = route::choose(&Query::new(Task::Bench, k, &pop, false, threads));
     let mut store = WideStore::default();
-    let oracle = ThreadedOracle::wide(pop, threads, &mut store);
-    let portable = ThreadedOracle::new(pop, threads);
+    let oracle = ThreadedOracle::with_vector(pop, route.threads, route.vector, &mut store)
+        .ok_or("the wide layout cannot hold this population")?;
+    let portable = ThreadedOracle::new(pop, route.threads);
     let simd = oracle.simd();
 
     let pi = vec![1.0 / n as f32; n];
@@ -528,6 +528,11 @@ fn measure(
     let solve_ns = start.elapsed().as_nanos() as u64;
     let threads = oracle.threads();
     let tally = tally_report(&pop, &pi, k)?;
+    // What `ualign solve` takes here: the tally exactly when `tally_report` built one.
+    let solve_route = route::choose(&Query {
+        tally_refused: tally.is_none(),
+        ..Query::new(Task::Optimistic, k, &pop, false, threads)
+    });
 
     // The population is no longer used: stream its tables, each thread its own part of the users.
     let parts: Vec<(usize, usize)> = {
@@ -606,7 +611,10 @@ fn measure(
         "m": m,
         "k": k,
         "seed": null,
+        "route": Sum::Population.name(),
+        "vector": route.vector_name(),
         "threads": threads,
+        "solve_route": solve_route.sum.name(),
         "simd": simd.map(Simd::name),
         "share_ns_median": share_ns,
         "stream_bytes_per_ns": stream,
@@ -702,7 +710,8 @@ mod tests {
     #[test]
     fn run_reports_every_field() -> Result<(), String> {
         for threads in [1usize, 2] {
-            let v = run(9, 200, 4, 7, threads)?;
+            // Three blocks of users, so that two threads have a block each at least.
+            let v = run(9, 600, 4, 7, threads)?;
             for key in [
                 "share_ns_median",
                 "stream_bytes_per_ns",
@@ -729,7 +738,7 @@ mod tests {
             );
             // The floor is the slowest of its three parts, and the fraction is floor / time.
             let x = |key: &str| v.get(key).and_then(|x| x.as_f64()).unwrap_or(f64::NAN);
-            let work = share_work(9, 200, 4);
+            let work = share_work(9, 600, 4);
             let parts = [
                 work.flops / x("peak_flops_per_ns"),
                 work.bytes / x("stream_bytes_per_ns"),
@@ -765,8 +774,15 @@ mod tests {
                 Simd::detect().map(Simd::name),
                 "{v}"
             );
-            // Too small to tally.
+            // Too small to tally: `solve` takes the population too.
             assert!(v.get("tally_pairs").is_some_and(|t| t.is_null()), "{v}");
+            assert_eq!(v["route"], "population", "{v}");
+            assert_eq!(v["solve_route"], "population", "{v}");
+            assert_eq!(
+                v["vector"],
+                Simd::detect().map_or("baseline", Simd::name),
+                "{v}"
+            );
         }
         Ok(())
     }
@@ -777,6 +793,8 @@ mod tests {
         let x = |key: &str| v.get(key).and_then(|x| x.as_f64()).unwrap_or(f64::NAN);
         // Strict orders over 9 candidates: at most 9 * 2^8 pairs.
         assert!(x("tally_pairs") >= 9.0 && x("tally_pairs") <= 2304.0, "{v}");
+        assert_eq!(v["solve_route"], "tally", "{v}");
+        assert_eq!(v["route"], "population", "{v}");
         for key in ["tally_build_ns", "tally_share_ns_median", "tally_solve_ns"] {
             assert!(x(key) > 0.0, "{key}: {v}");
         }
@@ -794,7 +812,9 @@ mod tests {
         assert!(run(2000, 10, 4, 1, 1).is_err());
         assert!(run(5, 0, 4, 1, 1).is_err());
         assert!(run(5, 10, 0, 1, 1).is_err());
-        assert!(run(5, 10, 4, 1, 0).is_err());
+        // --threads 0 is automatic: one thread at this size.
+        let auto = run(5, 10, 4, 1, 0).map_err(|e| e.to_string());
+        assert_eq!(auto.map(|v| v["threads"].as_u64()), Ok(Some(1)));
     }
 
     #[test]

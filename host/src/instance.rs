@@ -1,7 +1,9 @@
 //! One parsed preference instance: candidate names and weighted user types, whatever the input
 //! format, and its conversion into a core [`Population`].
 
-use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+
+use rustc_hash::{FxHashMap, FxHasher};
 
 use ualign::{Population, Storage};
 
@@ -13,6 +15,9 @@ pub const CAPACITY: usize = 1024;
 /// The population type the tool works with.
 pub type Pop<'a> = Population<'a, CAPACITY>;
 
+/// In a [`Prefs::Order`], set on a candidate that ties with the next one in the list.
+pub const TIES_NEXT: u16 = 0x8000;
+
 /// What one user type says about the candidates.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Prefs {
@@ -21,6 +26,31 @@ pub enum Prefs {
     Scores(Vec<f64>),
     /// Tie groups of candidate indices, best first; unlisted candidates tie at the bottom.
     Ranking(Vec<Vec<u16>>),
+    /// A ranking as one list (one allocation instead of one per group): candidate indices best
+    /// first, each with [`TIES_NEXT`] set when it ties with the next one in the list (the flag
+    /// on the last one means nothing); unlisted candidates tie at the bottom. The parsers give
+    /// rankings in this form, canonical: every candidate listed, each tie group sorted.
+    Order(Vec<u16>),
+}
+
+impl Prefs {
+    /// The tie groups of a ranking in either form, best first (`None` for scores).
+    pub fn groups(&self) -> Option<Vec<Vec<u16>>> {
+        match self {
+            Prefs::Scores(_) => None,
+            Prefs::Ranking(g) => Some(g.clone()),
+            Prefs::Order(o) => Some(
+                order_groups(o)
+                    .map(|g| g.iter().map(|&e| e & !TIES_NEXT).collect())
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// The tie groups of a [`Prefs::Order`], as slices of its entries (flags kept).
+fn order_groups(order: &[u16]) -> impl Iterator<Item = &[u16]> {
+    order.split_inclusive(|&e| e & TIES_NEXT == 0)
 }
 
 /// One weighted user type.
@@ -89,7 +119,9 @@ impl Instance {
             return Err(Error::in_file(file, "empty population: no user types"));
         }
         let mut total = 0.0f64;
-        for u in &self.users {
+        // `stamp[c] == j + 1` when user type `j` ranks candidate `c`: no clearing per user.
+        let mut stamp = vec![0usize; self.n()];
+        for (j, u) in self.users.iter().enumerate() {
             check_weight(u.weight).map_err(|m| Error::at(file, u.line, m))?;
             total += u.weight;
             match &u.prefs {
@@ -110,25 +142,13 @@ impl Instance {
                     }
                 }
                 Prefs::Ranking(groups) => {
-                    let mut seen = vec![false; self.n()];
                     for &c in groups.iter().flatten() {
-                        match seen.get_mut(c as usize) {
-                            None => {
-                                return Err(Error::at(
-                                    file,
-                                    u.line,
-                                    format!("unknown candidate {c}"),
-                                ));
-                            }
-                            Some(s) if *s => {
-                                return Err(Error::at(
-                                    file,
-                                    u.line,
-                                    format!("candidate {} ranked twice", self.name(c as usize)),
-                                ));
-                            }
-                            Some(s) => *s = true,
-                        }
+                        self.check_listed(c, u.line, &mut stamp, j + 1)?;
+                    }
+                }
+                Prefs::Order(o) => {
+                    for &e in o {
+                        self.check_listed(e & !TIES_NEXT, u.line, &mut stamp, j + 1)?;
                     }
                 }
             }
@@ -145,28 +165,73 @@ impl Instance {
         Ok(())
     }
 
+    /// Checks candidate `c` of a ranking on `line`: known, and not listed before by the same
+    /// user type (`stamp[c] == mark`).
+    fn check_listed(&self, c: u16, line: usize, stamp: &mut [usize], mark: usize) -> Result<()> {
+        match stamp.get_mut(c as usize) {
+            None => Err(Error::at(
+                &self.source,
+                line,
+                format!("unknown candidate {c}"),
+            )),
+            Some(s) if *s == mark => Err(Error::at(
+                &self.source,
+                line,
+                format!("candidate {} ranked twice", self.name(c as usize)),
+            )),
+            Some(s) => {
+                *s = mark;
+                Ok(())
+            }
+        }
+    }
+
     /// Merges user types with identical rankings (tie groups compared as sets, unlisted
-    /// candidates as one bottom group) into one, adding their weights. Score rows are kept.
+    /// candidates as one bottom group) into one, adding their weights. Every ranking, in either
+    /// form, is left as a canonical [`Prefs::Order`] (each tie group sorted, unlisted candidates
+    /// as a last group). Score rows are kept. Linear time: orders already canonical (as the
+    /// parsers give them) are not copied, and identical ones meet through one Fx hash each.
     pub fn merge_duplicate_rankings(&mut self) {
         let n = self.n();
-        let mut index: HashMap<Vec<Vec<u16>>, usize> = HashMap::new();
+        let mut stamp = vec![0usize; n];
+        let mut first: FxHashMap<u64, usize> = FxHashMap::default();
+        // Kept user types with the same hash: `next[i]` follows `i` (`usize::MAX` ends).
+        let mut next: Vec<usize> = Vec::new();
         let mut out: Vec<UserType> = Vec::with_capacity(self.users.len());
-        for u in self.users.drain(..) {
-            let Prefs::Ranking(groups) = &u.prefs else {
-                out.push(u);
-                continue;
-            };
-            let key = normalise(groups, n);
-            match index.get(&key).and_then(|&i| out.get_mut(i)) {
-                Some(existing) => existing.weight += u.weight,
-                None => {
-                    index.insert(key.clone(), out.len());
-                    out.push(UserType {
-                        weight: u.weight,
-                        prefs: Prefs::Ranking(key),
-                        line: u.line,
-                    });
+        for (j, mut u) in self.users.drain(..).enumerate() {
+            let order = match std::mem::replace(&mut u.prefs, Prefs::Order(Vec::new())) {
+                Prefs::Scores(s) => {
+                    u.prefs = Prefs::Scores(s);
+                    next.push(usize::MAX);
+                    out.push(u);
+                    continue;
                 }
+                Prefs::Ranking(groups) => {
+                    canonical(groups.iter().map(|g| g.as_slice()), n, &mut stamp, j + 1)
+                }
+                Prefs::Order(o) if is_canonical(&o, n, &mut stamp, j + 1) => o,
+                Prefs::Order(o) => canonical(
+                    order_groups(&o).map(|g| g.iter().map(|&e| e & !TIES_NEXT)),
+                    n,
+                    &mut stamp,
+                    j + 1,
+                ),
+            };
+            let mut h = FxHasher::default();
+            order.hash(&mut h);
+            let h = h.finish();
+            let mut i = first.get(&h).copied().unwrap_or(usize::MAX);
+            while let Some(kept) = out.get_mut(i) {
+                if matches!(&kept.prefs, Prefs::Order(o) if *o == order) {
+                    kept.weight += u.weight;
+                    break;
+                }
+                i = next.get(i).copied().unwrap_or(usize::MAX);
+            }
+            if i == usize::MAX {
+                next.push(first.insert(h, out.len()).unwrap_or(usize::MAX));
+                u.prefs = Prefs::Order(order);
+                out.push(u);
             }
         }
         self.users = out;
@@ -179,10 +244,15 @@ impl Instance {
         let n = self.n();
         match self.users.get(j).map(|u| &u.prefs) {
             Some(Prefs::Scores(s)) => s.clone(),
-            Some(Prefs::Ranking(groups)) => {
+            Some(prefs @ (Prefs::Ranking(_) | Prefs::Order(_))) => {
                 let mut u = vec![f64::NAN; n];
                 let mut pos = 0usize;
-                for g in groups.iter().filter(|g| !g.is_empty()) {
+                for g in prefs
+                    .groups()
+                    .unwrap_or_default()
+                    .iter()
+                    .filter(|g| !g.is_empty())
+                {
                     let avg = pos as f64 + (g.len() as f64 - 1.0) / 2.0;
                     for &c in g {
                         if let Some(slot) = u.get_mut(c as usize) {
@@ -256,6 +326,10 @@ impl Instance {
                 Prefs::Ranking(g) => {
                     b.push_ranking(w, g.iter().map(|g| g.iter().map(|&c| c as usize)))
                 }
+                Prefs::Order(o) => b.push_ranking(
+                    w,
+                    order_groups(o).map(|g| g.iter().map(|&e| (e & !TIES_NEXT) as usize)),
+                ),
             };
             r.map_err(|e| Error::at(file, u.line, e))?;
         }
@@ -276,27 +350,67 @@ pub fn check_weight(w: f64) -> std::result::Result<(), String> {
     }
 }
 
-/// A ranking in canonical form: non-empty groups sorted, unlisted candidates as a last group,
-/// and a complete order's bottom singleton kept as is.
-fn normalise(groups: &[Vec<u16>], n: usize) -> Vec<Vec<u16>> {
-    let mut seen = vec![false; n];
-    let mut out: Vec<Vec<u16>> = Vec::with_capacity(groups.len() + 1);
-    for g in groups.iter().filter(|g| !g.is_empty()) {
-        let mut g = g.clone();
-        g.sort_unstable();
-        for &c in &g {
-            if let Some(s) = seen.get_mut(c as usize) {
-                *s = true;
-            }
+/// Whether `order` is a canonical [`Prefs::Order`] over `n` candidates: every candidate
+/// listed once, each tie group sorted, no flag on the last entry. `stamp` (length `n`) is
+/// scratch, marked with the non-zero `mark`.
+fn is_canonical(order: &[u16], n: usize, stamp: &mut [usize], mark: usize) -> bool {
+    if order.len() != n || order.last().is_some_and(|&e| e & TIES_NEXT != 0) {
+        return false;
+    }
+    let mut prev: Option<u16> = None;
+    for &e in order {
+        let c = e & !TIES_NEXT;
+        match stamp.get_mut(c as usize) {
+            Some(s) if *s != mark => *s = mark,
+            _ => return false,
         }
-        out.push(g);
+        if prev.is_some_and(|p| p & TIES_NEXT != 0 && p & !TIES_NEXT > c) {
+            return false;
+        }
+        prev = Some(e);
     }
-    let rest: Vec<u16> = (0..n)
-        .filter(|&c| !seen.get(c).copied().unwrap_or(true))
-        .filter_map(|c| u16::try_from(c).ok())
-        .collect();
-    if !rest.is_empty() {
-        out.push(rest);
+    true
+}
+
+/// The canonical [`Prefs::Order`] of tie groups (candidate indices, best first): empty groups
+/// dropped, each group sorted, the candidates they leave out (of `n`) as a last group. `stamp`
+/// (length `n`) is scratch, marked with the non-zero `mark`.
+fn canonical<G, I>(groups: G, n: usize, stamp: &mut [usize], mark: usize) -> Vec<u16>
+where
+    G: Iterator<Item = I>,
+    I: IntoIterator,
+    I::Item: std::borrow::Borrow<u16>,
+{
+    let mut out: Vec<u16> = Vec::with_capacity(n);
+    for g in groups {
+        let from = out.len();
+        for c in g {
+            let c = *std::borrow::Borrow::borrow(&c);
+            if let Some(s) = stamp.get_mut(c as usize) {
+                *s = mark;
+            }
+            out.push(c);
+        }
+        close_group(&mut out, from);
     }
+    let from = out.len();
+    for c in 0..n {
+        if stamp.get(c).is_some_and(|&s| s != mark) {
+            out.push(c as u16);
+        }
+    }
+    close_group(&mut out, from);
     out
+}
+
+/// Sorts the group `order[from..]` (candidate indices without flags) and sets [`TIES_NEXT`] on
+/// all its entries but the last.
+pub(crate) fn close_group(order: &mut [u16], from: usize) {
+    if let Some(g) = order.get_mut(from..) {
+        g.sort_unstable();
+        let len = g.len();
+        for e in g.iter_mut().take(len.saturating_sub(1)) {
+            *e |= TIES_NEXT;
+        }
+    }
 }

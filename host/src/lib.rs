@@ -15,8 +15,8 @@ pub mod formats;
 pub mod instance;
 pub mod parallel;
 pub mod plot;
+pub mod route;
 pub mod simd;
-pub mod tally;
 
 pub use error::{Error, Result};
 pub use formats::{Format, load, parse};

@@ -1,36 +1,54 @@
-//! A share oracle that splits the user types across threads.
+//! A share oracle that splits the user types across threads, with the single-threaded bits.
 //!
-//! The share `g(y) = sum_j w_j g_j(y)` is a sum over user types, so the types can be cut into
-//! contiguous parts ([`Population::users`] keeps the weights of the whole, so the parts' shares
-//! add up to the whole's), each part evaluated on its own thread, and the parts added in a fixed
-//! order. For a given thread count the result is therefore deterministic; it differs from the
-//! single-threaded sum only by rounding (the parts are added after each has been divided by
-//! `k + 1`). With one thread the oracle *is* the population: bit-identical to core. Each part is
-//! the population's oracle, or its [`Wide`] layout run at the CPU's vector level (the same bits).
+//! The share `g(y) = sum_j w_j g_j(y)` is a sum over user types, and core sums them in blocks of
+//! [`BLOCK`]: each block's sums from zero, then the blocks added into the total in order, then the
+//! total divided by `k + 1` ([`ualign::share::block_sums_into`]). This oracle cuts the population
+//! into contiguous runs of whole blocks, one per thread ([`Population::users`] views keep the
+//! weights of the whole); each thread computes the sums of its blocks, one row per block, and the
+//! calling thread adds all the rows in block order and divides, exactly as core does. Every
+//! floating-point operation, and its order, is the single-threaded kernel's: the shares are the
+//! population's bits for any number of threads. Each run is the population's own kernel, or its
+//! [`Wide`] layout run at a [`Simd`] level (the same rows, bit for bit).
 //!
-//! [`ThreadedOracle::serve`] starts one thread per part but the last (which the calling thread
+//! The Jacobian is summed by core in blocks of [`BLOCK`] users *of non-zero weight*, each block
+//! stored into the output, then added, when the support has at most
+//! [`ualign::solver::POLISH_MAX`] members (every support the solver asks for). Here each such
+//! block is a view of its own, computed on one of the threads, and the calling thread stores and
+//! adds the blocks in order: again the single-threaded bits. A larger support is computed on the
+//! calling thread over the whole population.
+//!
+//! [`ThreadedOracle::serve`] starts one thread per run but the last (which the calling thread
 //! evaluates) for as long as its closure runs, a solve for example, and hands each evaluation to
 //! them over channels. Threads spawned per evaluation cost some tens of microseconds each, and
-//! this machine's scheduler often started them on the calling thread's core, where they waited
-//! for it: two threads then took as long as one. A thread that cannot be spawned (or a part that
-//! panics) is evaluated on the calling thread instead, so the oracle never panics on its own
+//! a scheduler may start them on the calling thread's core, where they wait for it: two threads
+//! then take as long as one. A thread that cannot be spawned (or a run that panics) is evaluated
+//! on the calling thread instead, with the same result, so the oracle never panics on its own
 //! account.
+//!
+//! Which vector level and how many threads is decided by [`crate::route::choose`].
 //!
 //! Only `ualign`, `std` and (on Linux, to place the threads) `nix` are used.
 
+use std::ops::Range;
 use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use ualign::{Population, share::Oracle, wide::Wide};
+use ualign::{
+    Population,
+    share::{BLOCK, Oracle, block_sums_into, blocks},
+    solver::POLISH_MAX,
+    wide::Wide,
+};
 
-use crate::simd::{Simd, WideShares, WideStore};
+use crate::route;
+use crate::simd::{Simd, WideBlockSums, WideShares, WideStore};
 
-/// Splits `m` items into `parts` contiguous ranges whose lengths differ by at most one (none
-/// empty when `parts <= m`).
-fn split(m: usize, parts: usize) -> Vec<std::ops::Range<usize>> {
-    let parts = parts.clamp(1, m.max(1));
-    let (base, extra) = (m / parts, m % parts);
+/// Splits `items` into `parts` contiguous ranges whose lengths differ by at most one (none
+/// empty when `parts <= items`).
+fn split(items: usize, parts: usize) -> Vec<Range<usize>> {
+    let parts = parts.clamp(1, items.max(1));
+    let (base, extra) = (items / parts, items % parts);
     let mut out = Vec::with_capacity(parts);
     let mut start = 0;
     for i in 0..parts {
@@ -41,40 +59,67 @@ fn split(m: usize, parts: usize) -> Vec<std::ops::Range<usize>> {
     out
 }
 
-/// One part of the users: the population's own oracle, or its [`Wide`] layout run at a
+/// The user ranges of the Jacobian's blocks: each holds [`BLOCK`] users of non-zero weight (the
+/// last one 1 to [`BLOCK`]), as core's Jacobian counts them; none when no weight is non-zero.
+fn jacobian_blocks(weights: &[f32]) -> Vec<Range<usize>> {
+    let mut out = Vec::with_capacity(blocks(weights.len()));
+    let (mut start, mut count) = (0usize, 0usize);
+    for (j, &w) in weights.iter().enumerate() {
+        // Core's Jacobian skips the users of zero weight: they count in no block.
+        if w == 0.0 {
+            continue;
+        }
+        if count == BLOCK {
+            out.push(start..j);
+            (start, count) = (j, 0);
+        }
+        count += 1;
+    }
+    if count > 0 {
+        out.push(start..weights.len());
+    }
+    out
+}
+
+/// The kernel of one run of blocks: the population's own, or its [`Wide`] layout run at a
 /// [`Simd`] level (the same bits).
 #[derive(Clone, Copy, Debug)]
-pub enum Part<'a, const N: usize> {
+enum Kernel<'a, const N: usize> {
     /// The population's oracle, as compiled for the baseline.
     Population(Population<'a, N>),
     /// The wide layout, compiled for the level.
     Wide(Wide<'a, N>, Simd),
 }
 
-impl<const N: usize> Oracle<N> for Part<'_, N> {
-    fn n(&self) -> usize {
-        match self {
-            Part::Population(p) => p.n(),
-            Part::Wide(w, _) => w.population().n(),
-        }
-    }
-
+impl<const N: usize> Kernel<'_, N> {
+    /// The shares of the run (the whole population's when the run is the whole).
     fn shares_into(&self, pi: &[f32], k: u32, out: &mut [f32]) {
         match self {
-            Part::Population(p) => p.shares_into(pi, k, out),
-            Part::Wide(wide, simd) => simd.run(WideShares { wide, pi, k, out }),
+            Kernel::Population(p) => p.shares_into(pi, k, out),
+            Kernel::Wide(wide, simd) => simd.run(WideShares { wide, pi, k, out }),
         }
     }
 
-    fn jacobian_into(&self, pi: &[f32], k: u32, support: &[u16], stride: usize, out: &mut [f32]) {
+    /// The block rows of the run.
+    fn block_sums_into(&self, pi: &[f32], k: u32, out: &mut [f32]) {
         match self {
-            Part::Population(p) => p.jacobian_into(pi, k, support, stride, out),
-            Part::Wide(w, _) => w.jacobian_into(pi, k, support, stride, out),
+            Kernel::Population(p) => block_sums_into(p, pi, k, out),
+            Kernel::Wide(wide, simd) => simd.run(WideBlockSums { wide, pi, k, out }),
         }
     }
 }
 
-/// [`Oracle`] over a population whose user types are split across `threads` threads.
+/// One thread's share of the work: a run of whole share blocks, and a run of Jacobian blocks.
+#[derive(Clone, Debug)]
+struct Part<'a, const N: usize> {
+    kernel: Kernel<'a, N>,
+    /// Share blocks in the run.
+    blocks: usize,
+    /// The Jacobian's blocks of this part, each a view of its own.
+    jacobian: Vec<Population<'a, N>>,
+}
+
+/// [`Oracle`] over a population whose user types are split across threads (see the module).
 #[derive(Clone, Debug)]
 pub struct ThreadedOracle<'a, const N: usize> {
     whole: Population<'a, N>,
@@ -82,33 +127,82 @@ pub struct ThreadedOracle<'a, const N: usize> {
 }
 
 impl<'a, const N: usize> ThreadedOracle<'a, N> {
-    /// Splits `pop` into `threads` contiguous parts of user types (at least 1, at most `m`),
-    /// each evaluated by the population's oracle.
+    /// Splits `pop` into `threads` runs of whole blocks of user types (at least 1, at most the
+    /// number of blocks), each evaluated by the population's oracle.
     pub fn new(pop: Population<'a, N>, threads: usize) -> Self {
-        let parts = Self::split(&pop, threads)
-            .into_iter()
-            .map(Part::Population)
-            .collect();
-        ThreadedOracle { whole: pop, parts }
+        let runs = Self::runs(&pop, threads);
+        let kernels = runs.iter().map(|&p| Kernel::Population(p)).collect();
+        Self::assemble(pop, runs, kernels)
     }
 
-    /// [`ThreadedOracle::new`], with each part laid out in `store` for the CPU's widest vectors
-    /// when it has AVX2 or AVX-512 and the population allows it (strict orders, at most 256
-    /// candidates): the same bits, faster.
+    /// [`ThreadedOracle::new`], with each run laid out in `store` for the CPU's widest vectors
+    /// where [`crate::route::choose`] takes them (AVX2 or AVX-512, strict orders, at most 256
+    /// candidates), else the population's oracle: the same bits either way. [`Self::simd`]
+    /// says which.
     pub fn wide(pop: Population<'a, N>, threads: usize, store: &'a mut WideStore) -> Self {
-        let split = Self::split(&pop, threads);
-        let parts = match Simd::detect().and_then(|simd| Some((simd, store.layout(&split)?))) {
-            Some((simd, wides)) => wides.into_iter().map(|w| Part::Wide(w, simd)).collect(),
-            None => split.into_iter().map(Part::Population).collect(),
-        };
-        ThreadedOracle { whole: pop, parts }
+        let vector = route::vector_level(Simd::detect(), pop.all_strict(), pop.n());
+        match vector {
+            Some(_) => Self::with_vector(pop, threads, vector, store),
+            None => None,
+        }
+        .unwrap_or_else(|| Self::new(pop, threads))
     }
 
-    fn split(pop: &Population<'a, N>, threads: usize) -> Vec<Population<'a, N>> {
-        split(pop.m(), threads)
+    /// [`ThreadedOracle::new`] at vector level `vector` (`None`: the population's oracle, at
+    /// the baseline), as a route asks. `None` when the wide layout cannot hold the population
+    /// (an order with a tie, more than 256 candidates).
+    pub fn with_vector(
+        pop: Population<'a, N>,
+        threads: usize,
+        vector: Option<Simd>,
+        store: &'a mut WideStore,
+    ) -> Option<Self> {
+        let runs = Self::runs(&pop, threads);
+        let kernels = match vector {
+            Some(simd) => store
+                .layout(&runs)?
+                .into_iter()
+                .map(|w| Kernel::Wide(w, simd))
+                .collect(),
+            None => runs.iter().map(|&p| Kernel::Population(p)).collect(),
+        };
+        Some(Self::assemble(pop, runs, kernels))
+    }
+
+    /// The runs of whole share blocks of `threads` threads.
+    fn runs(pop: &Population<'a, N>, threads: usize) -> Vec<Population<'a, N>> {
+        let m = pop.m();
+        split(blocks(m), threads)
             .into_iter()
-            .filter_map(|r| pop.users(r))
+            .filter_map(|b| pop.users(b.start * BLOCK..(b.end * BLOCK).min(m)))
             .collect()
+    }
+
+    /// The parts: each run with its kernel and a contiguous share of the Jacobian's blocks.
+    fn assemble(
+        whole: Population<'a, N>,
+        runs: Vec<Population<'a, N>>,
+        kernels: Vec<Kernel<'a, N>>,
+    ) -> Self {
+        let jacobian = jacobian_blocks(whole.weights());
+        let shares = split(jacobian.len(), runs.len());
+        let parts = runs
+            .iter()
+            .zip(kernels)
+            .enumerate()
+            .map(|(i, (run, kernel))| Part {
+                kernel,
+                blocks: blocks(run.m()),
+                jacobian: shares
+                    .get(i)
+                    .and_then(|r| jacobian.get(r.clone()))
+                    .unwrap_or(&[])
+                    .iter()
+                    .filter_map(|r| whole.users(r.clone()))
+                    .collect(),
+            })
+            .collect();
+        ThreadedOracle { whole, parts }
     }
 
     /// The number of threads an evaluation uses (1: no thread spawned).
@@ -121,10 +215,10 @@ impl<'a, const N: usize> ThreadedOracle<'a, N> {
         &self.whole
     }
 
-    /// The vector level the parts run at (`None`: the population's oracle).
+    /// The vector level the runs are evaluated at (`None`: the population's oracle).
     pub fn simd(&self) -> Option<Simd> {
-        match self.parts.first() {
-            Some(Part::Wide(_, simd)) => Some(*simd),
+        match self.parts.first().map(|p| &p.kernel) {
+            Some(Kernel::Wide(_, simd)) => Some(*simd),
             _ => None,
         }
     }
@@ -183,9 +277,9 @@ impl<'a, const N: usize> ThreadedOracle<'a, N> {
     }
 }
 
-/// Where the threads of [`ThreadedOracle::serve`] run. Left to itself, this machine's scheduler
-/// kept a part's thread on the calling thread's CPU for whole solves (the other CPU idle), so two
-/// threads took as long as one. During a serve the calling thread is pinned to the CPU it is on
+/// Where the threads of [`ThreadedOracle::serve`] run. Left to itself, a scheduler may keep a
+/// part's thread on the calling thread's CPU for whole solves (another CPU idle), so that two
+/// threads take as long as one. During a serve the calling thread is pinned to the CPU it is on
 /// and each part's thread to another CPU it may run on; the calling thread's CPUs are restored
 /// afterwards. Nothing is pinned when there are fewer CPUs than threads or a call fails.
 #[cfg(target_os = "linux")]
@@ -279,8 +373,8 @@ mod placement {
 
 /// How long a thread waits awake for a message before it sleeps: a part's thread for its next
 /// job (a solve sends the next evaluation within microseconds), the calling thread for a part's
-/// result. Waking a sleeping thread on an idle virtual CPU took from a few hundred microseconds
-/// to milliseconds here, longer than a whole evaluation at (64, 1000, 4).
+/// result. Waking a sleeping thread on an idle virtual CPU can take from a few hundred
+/// microseconds to milliseconds, longer than a whole evaluation at (64, 1000, 4).
 const SPIN: Duration = Duration::from_micros(500);
 
 /// The next message: polled for [`SPIN`], then waited for; `None` once the channel is closed.
@@ -316,42 +410,36 @@ struct Worker {
     results: mpsc::Receiver<Vec<f32>>,
 }
 
-/// One evaluation for a part, with the length of its result.
+/// One evaluation for a part.
 #[derive(Clone, Debug)]
 enum Job {
-    Shares {
-        pi: Arc<[f32]>,
-        k: u32,
-        len: usize,
-    },
+    /// The rows of the part's share blocks, `n` each.
+    Shares { pi: Arc<[f32]>, k: u32, n: usize },
+    /// The part's Jacobian blocks, `s * s` each (row stride `s`).
     Jacobian {
         pi: Arc<[f32]>,
         k: u32,
         support: Arc<[u16]>,
-        stride: usize,
-        len: usize,
+        s: usize,
     },
 }
 
 impl Job {
-    /// The job's result on `part` (a zeroed buffer, filled or added into).
+    /// The job's result on `part`: its blocks, one after the other.
     fn run<const N: usize>(&self, part: &Part<'_, N>) -> Vec<f32> {
         match self {
-            Job::Shares { pi, k, len } => {
-                let mut buf = vec![0.0; *len];
-                part.shares_into(pi, *k, &mut buf);
-                buf
+            Job::Shares { pi, k, n } => {
+                let mut rows = vec![0.0; part.blocks.saturating_mul(*n)];
+                part.kernel.block_sums_into(pi, *k, &mut rows);
+                rows
             }
-            Job::Jacobian {
-                pi,
-                k,
-                support,
-                stride,
-                len,
-            } => {
-                let mut buf = vec![0.0; *len];
-                part.jacobian_into(pi, *k, support, *stride, &mut buf);
-                buf
+            Job::Jacobian { pi, k, support, s } => {
+                let size = s.saturating_mul(*s).max(1);
+                let mut blocks = vec![0.0; part.jacobian.len().saturating_mul(size)];
+                for (view, out) in part.jacobian.iter().zip(blocks.chunks_exact_mut(size)) {
+                    view.jacobian_into(pi, *k, support, *s, out);
+                }
+                blocks
             }
         }
     }
@@ -364,8 +452,8 @@ impl<const N: usize> Served<'_, '_, N> {
     }
 
     /// Runs `job` on every part (the threads' parts on their threads, the last part here) and
-    /// adds the results into `out` in part order.
-    fn run(&self, job: Job, out: &mut [f32]) {
+    /// hands each part's result to `fold`, in part order.
+    fn run(&self, job: Job, mut fold: impl FnMut(&[f32])) {
         let parts = &self.oracle.parts;
         let sent: Vec<bool> = self
             .workers
@@ -382,12 +470,10 @@ impl<const N: usize> Served<'_, '_, N> {
                 true => receive(&worker.results, self.pinned).unwrap_or_else(|| job.run(part)),
                 false => job.run(part),
             };
-            for (o, &x) in out.iter_mut().zip(&buf) {
-                *o += x;
-            }
+            fold(&buf);
         }
-        for (o, &x) in out.iter_mut().zip(tail.iter().flatten()) {
-            *o += x;
+        if let Some(tail) = tail {
+            fold(&tail);
         }
     }
 }
@@ -397,40 +483,69 @@ impl<const N: usize> Oracle<N> for Served<'_, '_, N> {
         self.oracle.whole.n()
     }
 
+    fn population(&self) -> Population<'_, N> {
+        self.oracle.whole
+    }
+
     fn shares_into(&self, pi: &[f32], k: u32, out: &mut [f32]) {
         match self.oracle.parts.as_slice() {
             [] => return self.oracle.whole.shares_into(pi, k, out),
-            [one] => return one.shares_into(pi, k, out),
+            [one] => return one.kernel.shares_into(pi, k, out),
             _ => {}
         }
+        // Core's order: the total from zero, each block's row added in block order, then the
+        // division by k + 1.
         for o in out.iter_mut() {
             *o = 0.0;
         }
-        let len = out.len();
+        let n = self.n();
         self.run(
             Job::Shares {
                 pi: pi.into(),
                 k,
-                len,
+                n,
             },
-            out,
+            |rows| {
+                for row in rows.chunks_exact(n) {
+                    for (o, &x) in out.iter_mut().zip(row) {
+                        *o += x;
+                    }
+                }
+            },
         );
+        let scale = (k + 1) as f32;
+        for o in out.iter_mut() {
+            *o /= scale;
+        }
     }
 
     fn jacobian_into(&self, pi: &[f32], k: u32, support: &[u16], stride: usize, out: &mut [f32]) {
-        if self.oracle.parts.len() <= 1 {
+        let s = support.len().min(N);
+        if self.oracle.parts.len() <= 1 || s > POLISH_MAX {
             return self.oracle.whole.jacobian_into(pi, k, support, stride, out);
         }
-        let len = out.len();
+        if s == 0 || stride == 0 {
+            return;
+        }
+        // Core's order: the first block stored, each later one added, in block order.
+        let mut first = true;
         self.run(
             Job::Jacobian {
                 pi: pi.into(),
                 k,
                 support: support.into(),
-                stride,
-                len,
+                s,
             },
-            out,
+            |blocks| {
+                for block in blocks.chunks_exact(s * s) {
+                    for (a_row, o_row) in block.chunks_exact(s).zip(out.chunks_mut(stride)) {
+                        for (&a, o) in a_row.iter().zip(o_row.iter_mut()) {
+                            *o = if first { a } else { *o + a };
+                        }
+                    }
+                    first = false;
+                }
+            },
         );
     }
 }
@@ -440,10 +555,12 @@ mod tests {
     use super::*;
     use ualign::{Error, Storage, share::shares};
 
-    /// A deterministic population of `m` strict rankings over `n` candidates, unequal weights.
+    /// A deterministic population of `m` rankings over `n` candidates, unequal weights; with
+    /// `ties`, every third order has tie groups, and with `zeros` every fifth weight is zero.
     fn build<'a>(
         n: usize,
         m: usize,
+        (ties, zeros): (bool, bool),
         weights: &'a mut [f32],
         order: &'a mut [u16],
     ) -> Result<Population<'a, 64>, Error> {
@@ -457,8 +574,17 @@ mod tests {
                 x ^= x << 17;
                 perm.swap(i, (x % (i as u64 + 1)) as usize);
             }
-            let w = 1.0 + (j % 7) as f64;
-            b.push_ranking(w, perm.iter().map(|&c| [c]))?;
+            let w = if zeros && j % 5 == 3 {
+                0.0
+            } else {
+                1.0 + (j % 7) as f64
+            };
+            if ties && j % 3 == 0 {
+                // Groups of three, best first.
+                b.push_ranking(w, perm.chunks(3))?;
+            } else {
+                b.push_ranking(w, perm.iter().map(|&c| [c]))?;
+            }
         }
         b.finish()
     }
@@ -469,6 +595,10 @@ mod tests {
         raw.iter().map(|r| r / total).collect()
     }
 
+    fn bits(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
     #[test]
     fn split_is_contiguous_and_balanced() {
         assert_eq!(split(10, 3), vec![0..4, 4..7, 7..10]);
@@ -477,64 +607,108 @@ mod tests {
     }
 
     #[test]
-    fn one_thread_is_bit_identical_and_two_are_close() -> Result<(), Error> {
-        let (n, m, k) = (13, 1000, 4);
+    fn runs_are_whole_blocks() -> Result<(), Error> {
+        let (n, m) = (4, 5 * BLOCK + 10);
         let (mut w, mut o) = (vec![0.0f32; m], vec![0u16; m * n]);
-        let pop = build(n, m, &mut w, &mut o)?;
-        let pi = policy(n);
-        let mut want = vec![0.0f32; n];
-        shares(&pop, &pi, k, &mut want)?;
-        let mut got = vec![0.0f32; n];
-        ThreadedOracle::new(pop, 1).serve(|o| o.shares_into(&pi, k, &mut got));
+        let pop = build(n, m, (false, false), &mut w, &mut o)?;
+        let runs = ThreadedOracle::runs(&pop, 4);
+        let lens: Vec<usize> = runs.iter().map(|r| r.m()).collect();
+        // Six blocks (the last of 10 users) over four threads: 2, 2, 1, 1 blocks.
+        assert_eq!(lens, vec![2 * BLOCK, 2 * BLOCK, BLOCK, 10]);
+        assert_eq!(ThreadedOracle::runs(&pop, 100).len(), 6);
+        assert_eq!(ThreadedOracle::new(pop, 100).threads(), 6);
+        Ok(())
+    }
+
+    #[test]
+    fn jacobian_blocks_count_users_of_non_zero_weight() {
+        let mut w = vec![1.0f32; 2 * BLOCK + 5];
         assert_eq!(
-            want.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
-            got.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+            jacobian_blocks(&w),
+            vec![0..BLOCK, BLOCK..2 * BLOCK, 2 * BLOCK..w.len()]
         );
-        for threads in [2, 3, 7] {
-            let oracle = ThreadedOracle::new(pop, threads);
-            assert_eq!(oracle.threads(), threads);
-            let mut again = vec![0.0f32; n];
-            oracle.serve(|o| {
-                assert_eq!(o.threads(), threads);
-                o.shares_into(&pi, k, &mut got);
-                // Deterministic for a given thread count, on the same threads or new ones.
-                o.shares_into(&pi, k, &mut again);
-            });
-            assert_eq!(got, again);
-            oracle.serve(|o| o.shares_into(&pi, k, &mut again));
-            assert_eq!(got, again);
-            for (a, b) in want.iter().zip(&got) {
-                assert!((a - b).abs() <= 1e-6, "{threads} threads: {a} vs {b}");
+        // A zero weight in the first block moves its end one user on.
+        w[7] = 0.0;
+        assert_eq!(
+            jacobian_blocks(&w),
+            vec![
+                0..BLOCK + 1,
+                BLOCK + 1..2 * BLOCK + 1,
+                2 * BLOCK + 1..w.len()
+            ]
+        );
+        // Exactly two blocks of non-zero weights, then zeros: two blocks.
+        let mut w = vec![1.0f32; 2 * BLOCK];
+        w.extend([0.0; 9]);
+        assert_eq!(jacobian_blocks(&w), vec![0..BLOCK, BLOCK..w.len()]);
+        assert!(jacobian_blocks(&[0.0, 0.0]).is_empty());
+    }
+
+    /// Every thread count gives the population's bits: strict orders, ties, zero weights.
+    #[test]
+    fn every_thread_count_gives_the_population_bits() -> Result<(), Error> {
+        for (n, m, shape) in [
+            (13, 12 * BLOCK + 77, (false, false)),
+            (9, 7 * BLOCK, (true, true)),
+            (40, 3 * BLOCK + 1, (true, false)),
+        ] {
+            let (mut w, mut o) = (vec![0.0f32; m], vec![0u16; m * n]);
+            let pop = build(n, m, shape, &mut w, &mut o)?;
+            let pi = policy(n);
+            for k in [1, 2, 4, 7] {
+                let mut want = vec![0.0f32; n];
+                shares(&pop, &pi, k, &mut want)?;
+                for threads in [1, 2, 3, 7, 8] {
+                    let oracle = ThreadedOracle::new(pop, threads);
+                    assert_eq!(oracle.threads(), threads.min(blocks(m)));
+                    let (mut got, mut again) = (vec![0.0f32; n], vec![0.0f32; n]);
+                    oracle.serve(|o| {
+                        assert_eq!(o.threads(), threads.min(blocks(m)));
+                        o.shares_into(&pi, k, &mut got);
+                        o.shares_into(&pi, k, &mut again);
+                    });
+                    assert_eq!(
+                        bits(&want),
+                        bits(&got),
+                        "n {n}, m {m}, k {k}, {threads} threads"
+                    );
+                    assert_eq!(bits(&want), bits(&again));
+                }
             }
         }
         Ok(())
     }
 
-    /// The wide layout of each part gives that part's bits, so the wide oracle is the
+    /// The wide layout of each run gives that run's rows, so the wide oracle is the
     /// population's oracle bit for bit at every thread count (the layout where the CPU has the
     /// vectors for it, the population otherwise).
     #[test]
     fn wide_parts_give_the_same_bits() -> Result<(), Error> {
-        let (n, m, k) = (21, 700, 4);
+        let (n, m, k) = (21, 5 * BLOCK + 3, 4);
         let (mut w, mut o) = (vec![0.0f32; m], vec![0u16; m * n]);
-        let pop = build(n, m, &mut w, &mut o)?;
+        let pop = build(n, m, (false, true), &mut w, &mut o)?;
         let pi = policy(n);
         if Simd::detect().is_none() {
             eprintln!("the wide layout is not used here: this CPU has neither AVX2 nor AVX-512");
         }
-        for threads in [1, 2, 3] {
+        let mut want = vec![0.0f32; n];
+        shares(&pop, &pi, k, &mut want)?;
+        for threads in [1, 2, 3, 8] {
             let mut store = WideStore::default();
             let wide = ThreadedOracle::wide(pop, threads, &mut store);
             assert_eq!(wide.simd(), Simd::detect());
-            let (mut a, mut b) = (vec![0.0f32; n], vec![0.0f32; n]);
+            let mut a = vec![0.0f32; n];
             wide.serve(|o| o.shares_into(&pi, k, &mut a));
-            ThreadedOracle::new(pop, threads).serve(|o| o.shares_into(&pi, k, &mut b));
-            assert_eq!(
-                a.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
-                b.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
-                "{threads} threads"
-            );
+            assert_eq!(bits(&want), bits(&a), "{threads} threads");
         }
+        // A population with ties is not laid out: `wide` takes the population's oracle, and
+        // `with_vector` refuses.
+        let (mut w, mut o) = (vec![0.0f32; 40], vec![0u16; 40 * 6]);
+        let tied = build(6, 40, (true, false), &mut w, &mut o)?;
+        let mut store = WideStore::default();
+        assert_eq!(ThreadedOracle::wide(tied, 2, &mut store).simd(), None);
+        let mut store = WideStore::default();
+        assert!(ThreadedOracle::with_vector(tied, 2, Some(Simd::Avx2), &mut store).is_none());
         Ok(())
     }
 
@@ -555,9 +729,9 @@ mod tests {
             eprintln!("skipped: sched_getaffinity is not available here");
             return Ok(());
         };
-        let (n, m) = (5, 40);
+        let (n, m) = (5, 2 * BLOCK);
         let (mut w, mut o) = (vec![0.0f32; m], vec![0u16; m * n]);
-        let pop = build(n, m, &mut w, &mut o)?;
+        let pop = build(n, m, (false, false), &mut w, &mut o)?;
         let oracle = ThreadedOracle::new(pop, 2);
         let during = oracle.serve(|o| {
             let mut g = vec![0.0f32; n];
@@ -573,36 +747,58 @@ mod tests {
         Ok(())
     }
 
+    /// The Jacobian is the population's bit for bit at every thread count: supports of the
+    /// polish's sizes (split across threads) and a larger one (on the calling thread), with
+    /// ties and zero weights that move the Jacobian's blocks off the share blocks.
     #[test]
-    fn jacobian_splits_too() -> Result<(), Error> {
-        let (n, m, k) = (6, 301, 3);
-        let (mut w, mut o) = (vec![0.0f32; m], vec![0u16; m * n]);
-        let pop = build(n, m, &mut w, &mut o)?;
-        let pi = policy(n);
-        let support: Vec<u16> = (0..n as u16).collect();
-        let mut want = vec![0.0f32; n * n];
-        pop.jacobian_into(&pi, k, &support, n, &mut want);
-        let mut one = vec![0.0f32; n * n];
-        ThreadedOracle::new(pop, 1).serve(|o| o.jacobian_into(&pi, k, &support, n, &mut one));
-        assert_eq!(want, one);
-        let mut two = vec![0.0f32; n * n];
-        ThreadedOracle::new(pop, 2).serve(|o| o.jacobian_into(&pi, k, &support, n, &mut two));
-        for (a, b) in want.iter().zip(&two) {
-            assert!((a - b).abs() <= 1e-6, "{a} vs {b}");
+    fn jacobian_gives_the_population_bits() -> Result<(), Error> {
+        for (n, m, shape) in [
+            (6, 3 * BLOCK + 45, (true, true)),
+            (60, 4 * BLOCK + 9, (false, true)),
+        ] {
+            let (mut w, mut o) = (vec![0.0f32; m], vec![0u16; m * n]);
+            let pop = build(n, m, shape, &mut w, &mut o)?;
+            let pi = policy(n);
+            for s in [1, 5, n.min(33), n.min(POLISH_MAX), n] {
+                // A support in a shuffled order, with a stride wider than it.
+                let support: Vec<u16> = (0..s as u16).map(|i| (i * 7 + 3) % n as u16).collect();
+                let stride = s + 2;
+                let len = s * stride;
+                for k in [1, 3] {
+                    let mut want = vec![0.0f32; len];
+                    pop.jacobian_into(&pi, k, &support, stride, &mut want);
+                    for threads in [1, 2, 3, 8] {
+                        let mut got = vec![0.0f32; len];
+                        ThreadedOracle::new(pop, threads)
+                            .serve(|o| o.jacobian_into(&pi, k, &support, stride, &mut got));
+                        assert_eq!(
+                            bits(&want),
+                            bits(&got),
+                            "n {n}, s {s}, k {k}, {threads} threads"
+                        );
+                    }
+                }
+            }
         }
         Ok(())
     }
 
     #[test]
-    fn solver_runs_on_threads() -> Result<(), Error> {
-        let (n, m) = (9, 500);
+    fn solver_runs_on_threads_with_the_single_threaded_answer() -> Result<(), Error> {
+        let (n, m) = (9, 6 * BLOCK);
         let (mut w, mut o) = (vec![0.0f32; m], vec![0u16; m * n]);
-        let pop = build(n, m, &mut w, &mut o)?;
-        let oracle = ThreadedOracle::new(pop, 2);
-        let mut pi = vec![0.0f32; n];
+        let pop = build(n, m, (true, false), &mut w, &mut o)?;
         let opts = ualign::solver::SolveOptions::new(4).epsilon(1e-4);
-        let sol = oracle.serve(|o| ualign::solver::optimistic_hedge(o, &opts, &mut pi))?;
-        assert!(sol.certificate.exploitability <= 1e-3, "{sol:?}");
+        let mut want = vec![0.0f32; n];
+        let single = ualign::solver::optimistic_hedge(&pop, &opts, &mut want)?;
+        assert!(single.certificate.exploitability <= 1e-3, "{single:?}");
+        for threads in [2, 3] {
+            let mut pi = vec![0.0f32; n];
+            let oracle = ThreadedOracle::new(pop, threads);
+            let sol = oracle.serve(|o| ualign::solver::optimistic_hedge(o, &opts, &mut pi))?;
+            assert_eq!(bits(&want), bits(&pi), "{threads} threads");
+            assert_eq!(sol.iterations, single.iterations);
+        }
         Ok(())
     }
 }

@@ -7,8 +7,8 @@
 //! for that level, where the kernel's `call` and [`Wide::evaluate`] (both always inlined) are
 //! compiled for it too. (A closure would not do: the compiler left one out of line, compiled for
 //! the baseline, and the kernel ran 7 times slower.) The operations are the same, so the bits
-//! are the same (no fused multiply-add is ever formed from separate operations): `--threads 1`
-//! is still the firmware's computation, bit for bit.
+//! are the same (no fused multiply-add is ever formed from separate operations): the population
+//! route is still the firmware's computation, bit for bit, at every level (`--reference`).
 //!
 //! This module holds the crate's only `unsafe`: calling a `#[target_feature]` function is unsafe
 //! because it must not run on a CPU that lacks the features, and [`Simd::run`] calls one only at
@@ -90,6 +90,26 @@ impl<const N: usize> Kernel for WideShares<'_, '_, N> {
     #[inline(always)]
     fn call(self) {
         self.wide.evaluate(self.pi, self.k, self.out);
+    }
+}
+
+/// [`Wide::block_sums_into`] as a [`Kernel`].
+pub struct WideBlockSums<'s, 'a, const N: usize> {
+    /// The layout.
+    pub wide: &'s Wide<'a, N>,
+    /// The policy.
+    pub pi: &'s [f32],
+    /// Draws.
+    pub k: u32,
+    /// The rows of the blocks.
+    pub out: &'s mut [f32],
+}
+
+impl<const N: usize> Kernel for WideBlockSums<'_, '_, N> {
+    type Output = ();
+    #[inline(always)]
+    fn call(self) {
+        self.wide.block_sums_into(self.pi, self.k, self.out);
     }
 }
 

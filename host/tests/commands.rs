@@ -239,7 +239,8 @@ fn bench_takes_a_preference_file() {
         "votes.csv",
         "weight,a,b,c\n1,3,2,1\n2,1,3,2\n3,2,1,3\n4,1,1,2\n5,2,2,2\n",
     );
-    let v = json(&["bench", "--input", &file, "--k", "2"]);
+    // The values 1..3 could be ranks: --values says they are scores.
+    let v = json(&["bench", "--input", &file, "--k", "2", "--values", "scores"]);
     assert_eq!((f(&v["n"]), f(&v["m"]), f(&v["k"])), (3.0, 5.0, 2.0));
     assert_eq!(v["input"].as_str(), Some(file.as_str()));
     assert!(v["seed"].is_null() && v["tally_pairs"].is_null(), "{v}");

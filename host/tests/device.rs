@@ -1,4 +1,4 @@
-//! `ualign device --qemu` answers exactly what `ualign solve --threads 1` answers: same policy,
+//! `ualign device --qemu` answers exactly what `ualign solve --reference` answers: same policy,
 //! iterations and certificate, printed from bit-identical floats.
 
 use std::path::{Path, PathBuf};
@@ -102,7 +102,7 @@ fn device_reply_is_bit_identical_to_single_threaded_solve() {
             "9",
         ]);
         assert_eq!(code, 0, "{err}");
-        let (code, host, err) = run(&["solve", f, "--k", k, "--threads", "1"]);
+        let (code, host, err) = run(&["solve", f, "--k", k, "--reference"]);
         assert_eq!(code, 0, "{err}");
         let dev: serde_json::Value = serde_json::from_str(&dev).unwrap();
         let host: serde_json::Value = serde_json::from_str(&host).unwrap();

@@ -198,11 +198,13 @@ fn run() {
     let mut g = [0.0f32; N];
     let glen = usize_at(512).min(N);
     let g_out = g.get_mut(..glen).unwrap_or(&mut []);
-    check(share::check_policy(pi_in, n));
+    check(ualign::policy::check_policy(pi_in, n));
     check(share::shares(&pop, pi_in, k, g_out));
-    sink(share::self_payoff(pi_in, g_out));
+    sink(ualign::policy::self_payoff(pi_in, g_out));
     sink(Oracle::<N>::n(&pop));
     pop.shares_into(pi_in, k, g_out);
+    sink(share::blocks(usize_at(500)));
+    share::block_sums_into(&pop, pi_in, k, g_out);
     let mut jac = [0.0f32; 64];
     let support = [word(520) as u16, word(524) as u16, word(528) as u16];
     let slen = usize_at(532).min(3);
@@ -339,6 +341,7 @@ fn run() {
         sink(check(w.shares(pi_in, k, g_out)));
         w.shares_into(pi_in, k, g_out);
         w.evaluate(pi_in, k, g_out);
+        w.block_sums_into(pi_in, k, g_out);
         w.jacobian_into(
             pi_in,
             k,

@@ -8,8 +8,9 @@ use ualign::{
     Error, MAX_K, Population, Storage,
     certificate::certify,
     opponents::{self, worst_opponent},
+    policy::self_payoff,
     sampling::{by_mass, distinct, mixture_picks, picks},
-    share::{self_payoff, shares},
+    share::shares,
     solver::{SolveOptions, hedge, nlhf, optimistic_hedge},
 };
 

@@ -21,7 +21,8 @@ use proptest::prelude::*;
 use ualign::{
     Population, Storage,
     certificate::certify,
-    share::{self_payoff, shares},
+    policy::self_payoff,
+    share::shares,
     solver::{SolveOptions, hedge, optimistic_hedge},
     tally::{Node, Tally},
 };

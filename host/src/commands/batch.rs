@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use super::{BatchArgs, to_json};
-use crate::analysis::{Settings, check_settings, cores, solve_report};
+use crate::analysis::{Settings, check_settings, solve_report};
 use crate::error::{Error, Result};
 use crate::formats::json;
 use crate::instance::Store;
@@ -48,23 +48,24 @@ fn one(text: &str, line: usize, source: &str, settings: &Settings) -> String {
 
 /// Runs `batch`.
 pub fn run(a: &BatchArgs) -> Result<String> {
-    let settings = Settings {
-        k: a.k,
-        eps: a.solver.eps,
-        max_iter: a.solver.max_iter,
-        method: a.method,
-        threads: 1,
-    };
+    let mut settings = a.solver.settings(a.k, a.method);
     check_settings(&settings)?;
-    let source = a.file.display().to_string();
-    let text = std::fs::read_to_string(&a.file)
-        .map_err(|e| Error::in_file(&source, crate::formats::io_message(&e)))?;
+    // JSON lines is the one format here: `-` (standard input) needs no --format.
+    let (text, source) = crate::formats::read_input(&a.file, Some(crate::formats::Format::Json))?;
     let lines: Vec<&str> = text.lines().collect();
-    let threads = match a.solver.threads {
-        0 => cores(),
+    // --threads counts every thread: as many lines at once as there are threads (at most one
+    // per line), and each line's share of the threads for its own solve (the answers do not
+    // depend on either).
+    let budget = match a.solver.threads {
+        0 => crate::route::cores(),
         t => t,
     }
-    .clamp(1, lines.len().max(1));
+    .max(1);
+    let threads = budget.min(lines.len().max(1));
+    match a.solver.threads {
+        0 => settings.cores = (budget / threads).max(1),
+        _ => settings.threads = (budget / threads).max(1),
+    }
     let bar = if std::io::stderr().is_terminal() {
         let b =
             ProgressBar::with_draw_target(Some(lines.len() as u64), ProgressDrawTarget::stderr());

@@ -1,7 +1,7 @@
 //! `ualign curve`.
 
 use super::{CurveArgs, to_json};
-use crate::analysis::{curve, curve_table};
+use crate::analysis::{Method, curve_table, curve_with};
 use crate::error::{Error, Result};
 use crate::instance::Store;
 use crate::plot::{curves_svg, write_atomic};
@@ -14,7 +14,8 @@ pub fn run(a: &CurveArgs) -> Result<String> {
     let inst = a.input.load()?;
     let mut store = Store::default();
     let pop = inst.population(&mut store)?;
-    let rows = curve(&inst, &pop, a.k_max, a.solver.eps, a.solver.max_iter)?;
+    let settings = a.solver.settings(1, Method::Optimistic);
+    let rows = curve_with(&inst, &pop, a.k_max, &settings)?;
     if let Some(path) = &a.svg {
         let title = a
             .input

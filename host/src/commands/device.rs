@@ -2,7 +2,7 @@
 //!
 //! Every user type is sent as the order the host's core population computed (candidates best
 //! first, tie flags included) with the weight the host pushed, so the device builds exactly the
-//! host's population and its reply is bit-identical to `solve --threads 1`.
+//! host's population and its reply is bit-identical to `solve --reference`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -12,7 +12,7 @@ use ualign::Certificate;
 use ualign_proto::{Population as Rows, Reply, RerankRequest, decode_frame};
 
 use super::DeviceArgs;
-use crate::analysis::{CertJson, num};
+use crate::analysis::CertJson;
 use crate::device::run_on_qemu;
 use crate::error::{Error, Result};
 use crate::instance::Store;
@@ -109,7 +109,7 @@ pub fn run(a: &DeviceArgs) -> Result<String> {
                 "n": n,
                 "m": m,
                 "candidates": inst.candidates,
-                "policy": r.policy.iter().map(num).collect::<Vec<_>>(),
+                "policy": r.policy.iter().map(f64::from).collect::<Vec<_>>(),
                 "iterations": r.iterations,
                 "method": "optimistic",
                 "converged": r.converged,

@@ -4,7 +4,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{EvalArgs, to_json};
-use crate::analysis::{CertJson, certify_policy, check_k, num};
+use crate::analysis::{CertJson, certify_policy, check_k};
 use crate::error::{Error, Result};
 use crate::instance::{Instance, Store};
 
@@ -87,7 +87,7 @@ pub fn run(a: &EvalArgs) -> Result<String> {
         n: inst.n(),
         m: inst.m(),
         candidates: inst.candidates.clone(),
-        policy: pi.iter().map(|&p| num(p)).collect(),
+        policy: pi.iter().map(|&p| f64::from(p)).collect(),
         certificate: CertJson::new(&cert, &inst),
     })
 }

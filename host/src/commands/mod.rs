@@ -15,7 +15,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::analysis::{Method, Settings};
 use crate::error::{Error, Result};
-use crate::formats::{self, Format};
+use crate::formats::{self, Format, Values};
 use crate::instance::Instance;
 
 const FORMATS_HELP: &str = "\
@@ -81,13 +81,14 @@ pub enum Command {
     /// The worst opponent that itself shows L responses, against the k-aware equilibrium.
     #[command(after_long_help = FORMATS_HELP)]
     Opponents(OpponentsArgs),
-    /// Solve one JSON instance per line (in parallel), one solve object per line out.
+    /// Solve one JSON instance per line (lines in parallel, --threads in all), one solve object
+    /// per line out.
     Batch(BatchArgs),
     /// Built-in instances showing NLHF stuck near 1/2 while the k-aware equilibrium climbs.
     Demo(DemoArgs),
     /// Solve on the Cortex-M4F firmware under QEMU and print the device's reply in the `solve`
-    /// format (plus the device's seeded picks). The device computes single-threaded, so its
-    /// answer is bit-identical to `solve --threads 1`.
+    /// format (plus the device's seeded picks). The device runs the reference computation, so
+    /// its answer is bit-identical to `solve --reference`.
     #[command(after_long_help = FORMATS_HELP)]
     Device(DeviceArgs),
     /// Benchmark on a seeded impartial-culture population (or on a preference file with
@@ -99,17 +100,26 @@ pub enum Command {
 /// The input file.
 #[derive(Debug, Args)]
 pub struct Input {
-    /// Input file (PrefLib, JSON, CSV or whitespace table).
+    /// Input file (PrefLib, JSON, CSV or whitespace table); `-` reads standard input (then
+    /// --format is required).
     pub file: PathBuf,
     /// Override the format the extension implies.
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// What a score table's numbers are: scores (higher = better) or ranks (1 = best, equal
+    /// ranks tie, empty = unranked). Required when a table looks like ranks (see INPUT FORMATS).
+    #[arg(long, value_enum)]
+    pub values: Option<Values>,
 }
 
 impl Input {
-    /// Loads the instance.
+    /// Loads the instance; notes on how it was read (a PrefLib file numbered from 0) go to
+    /// stderr.
     pub fn load(&self) -> Result<Instance> {
-        formats::load(&self.file, self.format)
+        let opts = formats::Options {
+            values: self.values,
+        };
+        formats::load_with(&self.file, self.format, &opts).map(formats::report)
     }
 }
 
@@ -122,23 +132,34 @@ pub struct SolverArgs {
     /// Share evaluations at most (for hedge: the horizon T, every iterate is kept).
     #[arg(long, default_value_t = 10_000)]
     pub max_iter: u32,
-    /// Threads for the share computation (0: one per core). `--threads 1` gives the
-    /// single-threaded result, bit-identical to the firmware's. In `batch`, the worker threads
-    /// across lines instead (each line is then solved single-threaded).
+    /// Threads to compute with (0: every core, when the work pays for them). Only a count:
+    /// the answer is the same, bit for bit, for any number.
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
+    /// Compute what the firmware computes, bit for bit: the shares through the population,
+    /// never through the margin matrix (k = 1) or a tally. The output's `route` says which
+    /// computation ran.
+    #[arg(long)]
+    pub reference: bool,
 }
 
 impl SolverArgs {
-    /// Optimistic-Hedge settings for `k` (the commands that deploy the last iterate).
-    pub fn optimistic(&self, k: u32) -> Settings {
+    /// Settings for `k` and `method`.
+    pub fn settings(&self, k: u32, method: Method) -> Settings {
         Settings {
             k,
             eps: self.eps,
             max_iter: self.max_iter,
-            method: Method::Optimistic,
+            method,
             threads: self.threads,
+            reference: self.reference,
+            cores: 0,
         }
+    }
+
+    /// Optimistic-Hedge settings for `k` (the commands that deploy the last iterate).
+    pub fn optimistic(&self, k: u32) -> Settings {
+        self.settings(k, Method::Optimistic)
     }
 }
 
@@ -164,13 +185,7 @@ pub struct SolveArgs {
 impl SolveArgs {
     /// The solver settings.
     pub fn settings(&self) -> Settings {
-        Settings {
-            k: self.k,
-            eps: self.solver.eps,
-            max_iter: self.solver.max_iter,
-            method: self.method,
-            threads: self.solver.threads,
-        }
+        self.solver.settings(self.k, self.method)
     }
 }
 
@@ -239,7 +254,8 @@ pub struct OpponentsArgs {
 /// `batch`.
 #[derive(Debug, Args)]
 pub struct BatchArgs {
-    /// JSON lines file, one instance (the JSON input format) per line.
+    /// JSON lines file, one instance (the JSON input format) per line; `-` reads standard
+    /// input.
     pub file: PathBuf,
     /// Number of responses shown.
     #[arg(long)]
@@ -283,21 +299,25 @@ pub struct BenchArgs {
     /// User types of the impartial-culture population.
     #[arg(long, conflicts_with = "input")]
     pub m: Option<usize>,
-    /// Benchmark this preference file (PrefLib, JSON, CSV or whitespace table) instead.
+    /// Benchmark this preference file (PrefLib, JSON, CSV or whitespace table; `-` for standard
+    /// input, with --format) instead.
     #[arg(long, conflicts_with = "seed")]
     pub input: Option<PathBuf>,
     /// Override the format the extension of --input implies.
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// What the numbers of a score table given with --input are (see `solve --help`).
+    #[arg(long, value_enum)]
+    pub values: Option<Values>,
     /// Number of responses shown.
     #[arg(long)]
     pub k: u32,
     /// Seed of the impartial-culture population (default 1).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Threads for the share evaluation (1: single-threaded, the figure that matches the
-    /// firmware bit for bit).
-    #[arg(long, default_value_t = 1)]
+    /// Threads to compute with (0: every core, when the work pays for them), as in every
+    /// command.
+    #[arg(long, default_value_t = 0)]
     pub threads: usize,
 }
 
@@ -332,12 +352,13 @@ pub fn run(cli: Cli) -> Result<String> {
 
 /// `bench`: on the file of --input, else on a seeded impartial-culture population.
 fn bench(a: &BenchArgs) -> Result<String> {
-    if a.format.is_some() && a.input.is_none() {
-        return Err(Error::usage("--format applies to --input"));
+    if (a.format.is_some() || a.values.is_some()) && a.input.is_none() {
+        return Err(Error::usage("--format and --values apply to --input"));
     }
     let report = match (&a.input, a.n, a.m) {
         (Some(file), _, _) => {
-            let inst = formats::load(file, a.format)?;
+            let opts = formats::Options { values: a.values };
+            let inst = formats::load_with(file, a.format, &opts).map(formats::report)?;
             let mut store = crate::instance::Store::default();
             let pop = inst.population(&mut store)?;
             let mut v = crate::bench::run_population(pop, a.k, a.threads).map_err(Error::usage)?;

@@ -4,7 +4,7 @@ use serde::Serialize;
 use ualign::opponents::{multiset_count, worst_opponent};
 
 use super::{OpponentsArgs, to_json};
-use crate::analysis::{check_settings, num, solve};
+use crate::analysis::{check_settings, num, num_down, num_up, solve};
 use crate::error::{Error, Result};
 use crate::instance::{CAPACITY, Store};
 
@@ -73,12 +73,12 @@ pub fn run(a: &OpponentsArgs) -> Result<String> {
             .map(|&y| inst.name(y as usize))
             .collect(),
         opponent_indices: report.multiset.to_vec(),
-        opponent_win_rate: num(report.opponent_win_rate),
-        win_rate: num(report.win_rate),
+        opponent_win_rate: num_up(report.opponent_win_rate),
+        win_rate: num_down(report.win_rate),
         lower_bound: num(report.lower_bound),
-        lower_bound_approximate: num(report.lower_bound - a.l as f32 * e),
+        lower_bound_approximate: num_down(report.lower_bound - a.l as f32 * e),
         upper_bound: num(report.upper_bound),
-        exploitability: num(e),
+        exploitability: num_up(e),
         multisets: count,
     })
 }

@@ -5,7 +5,7 @@ use serde::Serialize;
 use ualign::sampling::{distinct, picks};
 
 use super::{PickArgs, to_json};
-use crate::analysis::{CertJson, check_settings, num, solve};
+use crate::analysis::{CertJson, check_settings, solve};
 use crate::error::{Error, Result};
 use crate::instance::Store;
 
@@ -40,7 +40,7 @@ pub fn run(a: &PickArgs) -> Result<String> {
         pick_indices: drawn.to_vec(),
         distinct: unique.iter().map(|&y| inst.name(y as usize)).collect(),
         distinct_indices: unique.to_vec(),
-        policy: sol.policy.iter().map(|&p| num(p)).collect(),
+        policy: sol.policy.iter().map(|&p| f64::from(p)).collect(),
         certificate: CertJson::new(&sol.certificate, &inst),
     })
 }

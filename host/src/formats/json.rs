@@ -6,128 +6,727 @@
 //!            {"weight": 0.4, "ranking": [["b"], ["c", "a"]]}]}
 //! ```
 //!
-//! `weight` defaults to 1. A ranking lists tie groups best first and names candidates by name;
-//! a group may also be written as a bare name. Unlisted candidates tie at the bottom.
+//! `weight` defaults to 1 (`null` is the default too). A ranking lists tie groups best first and
+//! names candidates by name; a group may also be written as a bare name. Unlisted candidates tie
+//! at the bottom. Identical rankings are merged into one user type (weights added).
+//!
+//! The reader is a single pass over the text (RFC 8259 JSON, any key order, no duplicate or
+//! unknown keys). It counts lines only as it skips whitespace (JSON strings hold no raw
+//! newline), so naming the line of an error costs nothing more. Errors about one user name the
+//! line its object starts on and its index (`users[3]: ...`); syntax errors name their own line.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 
-use serde::Deserialize;
-use serde_json::value::RawValue;
+use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Result};
-use crate::instance::{Instance, Prefs, UserType, check_weight};
+use crate::instance::{CAPACITY, Instance, Prefs, UserType, check_weight, close_group};
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawInstance<'a> {
-    candidates: Vec<String>,
-    #[serde(borrow)]
-    users: Vec<&'a RawValue>,
-}
+/// How deep a value may nest (as serde_json's default recursion limit).
+const MAX_DEPTH: usize = 128;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawUser {
-    weight: Option<f64>,
-    scores: Option<Vec<f64>>,
-    ranking: Option<Vec<Group>>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Group {
-    One(String),
-    Many(Vec<String>),
-}
-
-/// The 1-based line of byte `offset` in `text`.
-fn line_of(text: &str, offset: usize) -> usize {
-    text.get(..offset)
-        .map(|t| t.bytes().filter(|&b| b == b'\n').count() + 1)
-        .unwrap_or(1)
-}
-
-/// Parses a JSON instance; errors name the line of the offending user object.
+/// Parses a JSON instance.
 pub fn parse(text: &str, source: &str) -> Result<Instance> {
-    let raw: RawInstance<'_> = serde_json::from_str(text).map_err(|e| {
-        let msg = e.to_string();
-        // serde_json appends " at line L column C"; keep the message, report the line.
-        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-        Error::at(source, e.line().max(1), msg)
-    })?;
-    let mut by_name: HashMap<&str, usize> = HashMap::new();
-    for (i, c) in raw.candidates.iter().enumerate() {
-        if by_name.insert(c.as_str(), i).is_some() {
-            return Err(Error::in_file(
-                source,
-                format!("candidate \"{c}\" listed twice"),
-            ));
+    let mut r = Reader {
+        text,
+        b: text.as_bytes(),
+        pos: 0,
+        line: 1,
+        source,
+    };
+    r.expect(
+        b'{',
+        "a JSON object {\"candidates\": [...], \"users\": [...]}",
+    )?;
+    let mut candidates: Option<Vec<String>> = None;
+    let mut by_name: FxHashMap<String, u16> = FxHashMap::default();
+    let mut users: Option<Vec<UserType>> = None;
+    // Where `users` starts when it comes before `candidates`: read again once they are known.
+    let mut pending: Option<(usize, usize)> = None;
+    if r.peek()? != b'}' {
+        loop {
+            let key = r.key()?;
+            match key.as_ref() {
+                "candidates" => {
+                    if candidates.is_some() {
+                        return Err(r.err("duplicate field `candidates`"));
+                    }
+                    let c = r.candidates(&mut by_name)?;
+                    candidates = Some(c);
+                }
+                "users" => {
+                    if users.is_some() || pending.is_some() {
+                        return Err(r.err("duplicate field `users`"));
+                    }
+                    match &candidates {
+                        Some(c) => users = Some(r.users(c.len(), &by_name)?),
+                        None => {
+                            r.peek()?;
+                            pending = Some((r.pos, r.line));
+                            r.skip(0)?;
+                        }
+                    }
+                }
+                other => {
+                    return Err(r.err(format!(
+                        "unknown field `{other}`, expected `candidates` or `users`"
+                    )));
+                }
+            }
+            if r.list_next(b'}')? {
+                break;
+            }
         }
     }
-    let n = raw.candidates.len();
-    if n == 0 {
-        return Err(Error::in_file(source, "no candidates"));
+    r.ws();
+    if r.pos < r.b.len() {
+        return Err(r.err("trailing characters after the JSON object"));
     }
-    let mut users = Vec::with_capacity(raw.users.len());
-    for (j, u) in raw.users.iter().enumerate() {
-        let offset = (u.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
-        let line = line_of(text, offset);
-        let at = |m: String| Error::at(source, line, format!("users[{j}]: {m}"));
-        let user: RawUser = serde_json::from_str(u.get()).map_err(|e| {
-            let msg = e.to_string();
-            at(msg.split(" at line ").next().unwrap_or(&msg).to_string())
-        })?;
-        let weight = user.weight.unwrap_or(1.0);
-        check_weight(weight).map_err(at)?;
-        let prefs = match (user.scores, user.ranking) {
-            (Some(s), None) => {
-                if s.len() != n {
-                    return Err(at(format!("expected {n} scores, found {}", s.len())));
-                }
-                Prefs::Scores(s)
-            }
-            (None, Some(groups)) => {
-                let mut seen = vec![false; n];
-                let mut out = Vec::with_capacity(groups.len());
-                for g in groups {
-                    let names = match g {
-                        Group::One(s) => vec![s],
-                        Group::Many(v) => v,
-                    };
-                    let mut og = Vec::with_capacity(names.len());
-                    for name in names {
-                        let Some(&c) = by_name.get(name.as_str()) else {
-                            return Err(at(format!("unknown candidate \"{name}\"")));
-                        };
-                        match seen.get_mut(c) {
-                            Some(s) if !*s => *s = true,
-                            _ => return Err(at(format!("candidate \"{name}\" ranked twice"))),
-                        }
-                        og.push(u16::try_from(c).map_err(|_| at("too many candidates".into()))?);
-                    }
-                    out.push(og);
-                }
-                Prefs::Ranking(out)
-            }
-            (Some(_), Some(_)) => {
-                return Err(at("give either `scores` or `ranking`, not both".into()));
-            }
-            (None, None) => return Err(at("needs `scores` or `ranking`".into())),
-        };
-        users.push(UserType {
-            weight,
-            prefs,
-            line,
-        });
-    }
+    let Some(candidates) = candidates else {
+        return Err(Error::in_file(source, "missing field `candidates`"));
+    };
+    let users = match (users, pending) {
+        (Some(u), _) => u,
+        (None, Some((pos, line))) => {
+            r.pos = pos;
+            r.line = line;
+            r.users(candidates.len(), &by_name)?
+        }
+        (None, None) => return Err(Error::in_file(source, "missing field `users`")),
+    };
     if users.is_empty() {
         return Err(Error::in_file(source, "empty population: no users"));
     }
     let mut inst = Instance {
         source: source.to_string(),
-        candidates: raw.candidates,
+        candidates,
         users,
     };
     inst.merge_duplicate_rankings();
     Ok(inst)
+}
+
+struct Reader<'a> {
+    text: &'a str,
+    b: &'a [u8],
+    pos: usize,
+    /// The 1-based line of `pos`.
+    line: usize,
+    source: &'a str,
+}
+
+/// One field of a user object, read.
+enum Field {
+    Weight(Option<f64>),
+    Scores(Option<Vec<f64>>),
+    Ranking(Option<Vec<u16>>),
+}
+
+impl<'a> Reader<'a> {
+    fn err(&self, m: impl std::fmt::Display) -> Error {
+        Error::at(self.source, self.line, m)
+    }
+
+    /// Skips whitespace, counting newlines.
+    fn ws(&mut self) {
+        while let Some(&c) = self.b.get(self.pos) {
+            match c {
+                b' ' | b'\t' | b'\r' => self.pos += 1,
+                b'\n' => {
+                    self.pos += 1;
+                    self.line += 1;
+                }
+                _ => break,
+            }
+        }
+    }
+
+    /// The next non-whitespace byte (not consumed).
+    fn peek(&mut self) -> Result<u8> {
+        self.ws();
+        self.b
+            .get(self.pos)
+            .copied()
+            .ok_or_else(|| self.err("unexpected end of input"))
+    }
+
+    fn expect(&mut self, c: u8, what: &str) -> Result<()> {
+        if self.peek()? == c {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(self.err(format!("expected {what}")))
+        }
+    }
+
+    /// After an element of an array or object: true at its end `close`, false after a `,`.
+    fn list_next(&mut self, close: u8) -> Result<bool> {
+        match self.peek()? {
+            b',' => {
+                self.pos += 1;
+                Ok(false)
+            }
+            c if c == close => {
+                self.pos += 1;
+                Ok(true)
+            }
+            _ => Err(self.err(format!("expected `,` or `{}`", close as char))),
+        }
+    }
+
+    /// `[` then true when the array is empty (its `]` consumed).
+    fn open_array(&mut self, what: &str) -> Result<bool> {
+        self.expect(b'[', what)?;
+        if self.peek()? == b']' {
+            self.pos += 1;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// An object key and its `:`.
+    fn key(&mut self) -> Result<Cow<'a, str>> {
+        if self.peek()? != b'"' {
+            return Err(self.err("expected a field name in double quotes"));
+        }
+        let k = self.string()?;
+        self.expect(b':', "`:`")?;
+        Ok(k)
+    }
+
+    /// `null` (consumed, true) or not (false).
+    fn null(&mut self) -> Result<bool> {
+        if self.peek()? == b'n' {
+            self.literal(b"null")?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Result<()> {
+        if self.b.get(self.pos..self.pos + word.len()) == Some(word) {
+            self.pos += word.len();
+            Ok(())
+        } else {
+            Err(self.err("expected a JSON value"))
+        }
+    }
+
+    /// A string, at its opening quote.
+    fn string(&mut self) -> Result<Cow<'a, str>> {
+        self.pos += 1;
+        let start = self.pos;
+        loop {
+            match self.b.get(self.pos) {
+                None => return Err(self.err("unexpected end of input in a string")),
+                Some(b'"') => {
+                    let s = self.text.get(start..self.pos).unwrap_or("");
+                    self.pos += 1;
+                    return Ok(Cow::Borrowed(s));
+                }
+                Some(b'\\') => break,
+                Some(&c) if c < 0x20 => {
+                    return Err(self.err("control character in a string"));
+                }
+                Some(_) => self.pos += 1,
+            }
+        }
+        // Escapes: decode into an owned string.
+        let mut out = String::from(self.text.get(start..self.pos).unwrap_or(""));
+        loop {
+            let run = self.pos;
+            while let Some(&c) = self.b.get(self.pos) {
+                if c == b'"' || c == b'\\' || c < 0x20 {
+                    break;
+                }
+                self.pos += 1;
+            }
+            out.push_str(self.text.get(run..self.pos).unwrap_or(""));
+            match self.b.get(self.pos) {
+                None => return Err(self.err("unexpected end of input in a string")),
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(Cow::Owned(out));
+                }
+                Some(b'\\') => {
+                    let e = self.b.get(self.pos + 1).copied();
+                    self.pos += 2;
+                    let c = match e {
+                        Some(b'"') => '"',
+                        Some(b'\\') => '\\',
+                        Some(b'/') => '/',
+                        Some(b'b') => '\u{8}',
+                        Some(b'f') => '\u{c}',
+                        Some(b'n') => '\n',
+                        Some(b'r') => '\r',
+                        Some(b't') => '\t',
+                        Some(b'u') => self.unicode_escape()?,
+                        _ => return Err(self.err("invalid escape in a string")),
+                    };
+                    out.push(c);
+                }
+                Some(_) => return Err(self.err("control character in a string")),
+            }
+        }
+    }
+
+    /// Four hex digits after `\u`.
+    fn hex4(&mut self) -> Result<u32> {
+        let digits = self
+            .b
+            .get(self.pos..self.pos + 4)
+            .ok_or_else(|| self.err("invalid \\u escape"))?;
+        let mut v = 0u32;
+        for &d in digits {
+            let x = (d as char)
+                .to_digit(16)
+                .ok_or_else(|| self.err("invalid \\u escape"))?;
+            v = v * 16 + x;
+        }
+        self.pos += 4;
+        Ok(v)
+    }
+
+    /// The character of a `\u` escape (a surrogate pair takes two).
+    fn unicode_escape(&mut self) -> Result<char> {
+        let hi = self.hex4()?;
+        let code = if (0xD800..0xDC00).contains(&hi) {
+            if self.b.get(self.pos..self.pos + 2) != Some(b"\\u") {
+                return Err(self.err("lone surrogate in a \\u escape"));
+            }
+            self.pos += 2;
+            let lo = self.hex4()?;
+            if !(0xDC00..0xE000).contains(&lo) {
+                return Err(self.err("lone surrogate in a \\u escape"));
+            }
+            0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+        } else {
+            hi
+        };
+        char::from_u32(code).ok_or_else(|| self.err("lone surrogate in a \\u escape"))
+    }
+
+    /// A number (JSON grammar), at its first byte; may be infinite (`1e999`): callers check.
+    fn number(&mut self) -> Result<f64> {
+        let start = self.pos;
+        let digits = |r: &mut Self| {
+            let from = r.pos;
+            while r.b.get(r.pos).is_some_and(u8::is_ascii_digit) {
+                r.pos += 1;
+            }
+            r.pos - from
+        };
+        if self.b.get(self.pos) == Some(&b'-') {
+            self.pos += 1;
+        }
+        let int_start = self.pos;
+        let int_len = digits(self);
+        if int_len == 0 || (int_len > 1 && self.b.get(int_start) == Some(&b'0')) {
+            return Err(self.err("invalid number"));
+        }
+        let mut plain = true;
+        if self.b.get(self.pos) == Some(&b'.') {
+            self.pos += 1;
+            plain = false;
+            if digits(self) == 0 {
+                return Err(self.err("invalid number"));
+            }
+        }
+        if matches!(self.b.get(self.pos), Some(b'e' | b'E')) {
+            self.pos += 1;
+            plain = false;
+            if matches!(self.b.get(self.pos), Some(b'+' | b'-')) {
+                self.pos += 1;
+            }
+            if digits(self) == 0 {
+                return Err(self.err("invalid number"));
+            }
+        }
+        if plain && int_len <= 15 {
+            // Exact in f64: |v| < 10^15 < 2^53.
+            let v = self
+                .b
+                .get(int_start..self.pos)
+                .unwrap_or(&[])
+                .iter()
+                .fold(0u64, |v, &d| v * 10 + u64::from(d - b'0')) as f64;
+            return Ok(if int_start > start { -v } else { v });
+        }
+        let x: f64 = self
+            .text
+            .get(start..self.pos)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| self.err("invalid number"))?;
+        Ok(x)
+    }
+
+    /// Skips any value, checking its syntax.
+    fn skip(&mut self, depth: usize) -> Result<()> {
+        if depth > MAX_DEPTH {
+            return Err(self.err("nested too deeply"));
+        }
+        match self.peek()? {
+            b'{' => {
+                self.pos += 1;
+                if self.peek()? == b'}' {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                loop {
+                    self.key()?;
+                    self.skip(depth + 1)?;
+                    if self.list_next(b'}')? {
+                        return Ok(());
+                    }
+                }
+            }
+            b'[' => {
+                self.pos += 1;
+                if self.peek()? == b']' {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                loop {
+                    self.skip(depth + 1)?;
+                    if self.list_next(b']')? {
+                        return Ok(());
+                    }
+                }
+            }
+            b'"' => self.string().map(|_| ()),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            b'-' | b'0'..=b'9' => self.number().map(|_| ()),
+            _ => Err(self.err("expected a JSON value")),
+        }
+    }
+
+    /// The candidate names, checked distinct, into `by_name`.
+    fn candidates(&mut self, by_name: &mut FxHashMap<String, u16>) -> Result<Vec<String>> {
+        let mut out: Vec<String> = Vec::new();
+        if self.open_array("`candidates`: an array of names")? {
+            return Ok(out);
+        }
+        loop {
+            if self.peek()? != b'"' {
+                return Err(self.err("`candidates` must hold names in double quotes"));
+            }
+            let name = self.string()?.into_owned();
+            if out.len() >= CAPACITY {
+                return Err(Error::in_file(
+                    self.source,
+                    format!("more than {CAPACITY} candidates exceed the capacity"),
+                ));
+            }
+            // `out.len() < CAPACITY < 2^16`.
+            if by_name.insert(name.clone(), out.len() as u16).is_some() {
+                return Err(self.err(format!("candidate \"{name}\" listed twice")));
+            }
+            out.push(name);
+            if self.list_next(b']')? {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// The `users` array.
+    fn users(&mut self, n: usize, by_name: &FxHashMap<String, u16>) -> Result<Vec<UserType>> {
+        let mut users = Vec::new();
+        if n == 0 {
+            return Err(Error::in_file(self.source, "no candidates"));
+        }
+        if self.open_array("`users`: an array of user objects")? {
+            return Ok(users);
+        }
+        // `stamp[c] == j + 1` when user `j` ranks candidate `c`: no clearing between users.
+        let mut stamp = vec![0usize; n];
+        loop {
+            let j = users.len();
+            users.push(self.user(j, n, by_name, &mut stamp)?);
+            if self.list_next(b']')? {
+                return Ok(users);
+            }
+        }
+    }
+
+    /// One user object.
+    fn user(
+        &mut self,
+        j: usize,
+        n: usize,
+        by_name: &FxHashMap<String, u16>,
+        stamp: &mut [usize],
+    ) -> Result<UserType> {
+        self.ws();
+        let (line, source) = (self.line, self.source);
+        let at = |m: String| Error::at(source, line, format!("users[{j}]: {m}"));
+        if self.peek()? != b'{' {
+            return Err(at("expected an object".into()));
+        }
+        self.pos += 1;
+        let (mut weight, mut scores, mut ranking) = (None, None, None);
+        if self.peek()? == b'}' {
+            self.pos += 1;
+        } else {
+            loop {
+                let key = self.key()?;
+                let field = match key.as_ref() {
+                    "weight" if weight.is_none() => {
+                        let w = if self.null()? {
+                            None
+                        } else if matches!(self.peek()?, b'-' | b'0'..=b'9') {
+                            Some(self.number()?)
+                        } else {
+                            return Err(at("`weight` must be a number".into()));
+                        };
+                        Field::Weight(w)
+                    }
+                    "scores" if scores.is_none() => Field::Scores(if self.null()? {
+                        None
+                    } else {
+                        Some(self.scores(n, &at)?)
+                    }),
+                    "ranking" if ranking.is_none() => Field::Ranking(if self.null()? {
+                        None
+                    } else {
+                        Some(self.ranking(j, n, by_name, stamp, &at)?)
+                    }),
+                    "weight" | "scores" | "ranking" => {
+                        return Err(at(format!("duplicate field `{key}`")));
+                    }
+                    other => {
+                        return Err(at(format!(
+                            "unknown field `{other}`, expected `weight`, `scores` or `ranking`"
+                        )));
+                    }
+                };
+                match field {
+                    Field::Weight(w) => weight = Some(w),
+                    Field::Scores(s) => scores = Some(s),
+                    Field::Ranking(r) => ranking = Some(r),
+                }
+                if self.list_next(b'}')? {
+                    break;
+                }
+            }
+        }
+        let weight = weight.flatten().unwrap_or(1.0);
+        if !weight.is_finite() {
+            return Err(at("number out of range".into()));
+        }
+        check_weight(weight).map_err(at)?;
+        let prefs = match (scores.flatten(), ranking.flatten()) {
+            (Some(s), None) => Prefs::Scores(s),
+            (None, Some(r)) => Prefs::Order(r),
+            (Some(_), Some(_)) => {
+                return Err(at("give either `scores` or `ranking`, not both".into()));
+            }
+            (None, None) => return Err(at("needs `scores` or `ranking`".into())),
+        };
+        Ok(UserType {
+            weight,
+            prefs,
+            line,
+        })
+    }
+
+    /// `[x, y, ...]`: exactly `n` finite numbers.
+    fn scores(&mut self, n: usize, at: &dyn Fn(String) -> Error) -> Result<Vec<f64>> {
+        let mut out = Vec::with_capacity(n);
+        if !self.open_array("`scores`: an array of numbers")? {
+            loop {
+                if !matches!(self.peek()?, b'-' | b'0'..=b'9') {
+                    return Err(at("`scores` must hold numbers".into()));
+                }
+                let x = self.number()?;
+                if !x.is_finite() {
+                    return Err(at("number out of range".into()));
+                }
+                out.push(x);
+                if self.list_next(b']')? {
+                    break;
+                }
+            }
+        }
+        if out.len() != n {
+            return Err(at(format!("expected {n} scores, found {}", out.len())));
+        }
+        Ok(out)
+    }
+
+    /// `[["a"], ["b", "c"], "d"]`: tie groups best first, as a canonical [`Prefs::Order`]
+    /// (groups sorted, empty ones dropped, unlisted candidates as a last group).
+    fn ranking(
+        &mut self,
+        j: usize,
+        n: usize,
+        by_name: &FxHashMap<String, u16>,
+        stamp: &mut [usize],
+        at: &dyn Fn(String) -> Error,
+    ) -> Result<Vec<u16>> {
+        let mut out: Vec<u16> = Vec::with_capacity(n);
+        let mut name = |r: &mut Self, out: &mut Vec<u16>| -> Result<()> {
+            let s = r.string()?;
+            let Some(&c) = by_name.get(s.as_ref()) else {
+                return Err(at(format!("unknown candidate \"{s}\"")));
+            };
+            match stamp.get_mut(c as usize) {
+                Some(t) if *t != j + 1 => *t = j + 1,
+                _ => return Err(at(format!("candidate \"{s}\" ranked twice"))),
+            }
+            out.push(c);
+            Ok(())
+        };
+        let group_msg = "`ranking` must hold names or arrays of names";
+        if !self.open_array("`ranking`: an array of tie groups")? {
+            loop {
+                let from = out.len();
+                match self.peek()? {
+                    b'"' => name(self, &mut out)?,
+                    b'[' => {
+                        self.pos += 1;
+                        if self.peek()? == b']' {
+                            self.pos += 1;
+                        } else {
+                            loop {
+                                if self.peek()? != b'"' {
+                                    return Err(at(group_msg.into()));
+                                }
+                                name(self, &mut out)?;
+                                if self.list_next(b']')? {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    _ => return Err(at(group_msg.into())),
+                }
+                close_group(&mut out, from);
+                if self.list_next(b']')? {
+                    break;
+                }
+            }
+        }
+        let from = out.len();
+        for c in 0..n {
+            if stamp.get(c) != Some(&(j + 1)) {
+                // `c < n <= CAPACITY < 2^15`.
+                out.push(c as u16);
+            }
+        }
+        close_group(&mut out, from);
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn users(text: &str) -> Result<Vec<(f64, Prefs, usize)>> {
+        parse(text, "t").map(|i| {
+            i.users
+                .into_iter()
+                .map(|u| (u.weight, u.prefs, u.line))
+                .collect()
+        })
+    }
+
+    /// The reader against serde_json on the same documents: the same numbers and names.
+    #[test]
+    fn numbers_and_strings_match_serde_json() {
+        let nums = [
+            "0",
+            "-0",
+            "1",
+            "-17",
+            "123456789012345",
+            "1234567890123456789",
+            "0.1",
+            "-2.5e-3",
+            "1E10",
+            "4.9e-324",
+            "1.7976931348623157e308",
+            "3.141592653589793238462643",
+        ];
+        for x in nums {
+            let text = format!("{{\"candidates\": [\"a\"], \"users\": [{{\"scores\": [{x}]}}]}}");
+            let got = users(&text).unwrap();
+            let want: f64 = serde_json::from_str(x).unwrap();
+            assert_eq!(got[0].1, Prefs::Scores(vec![want]), "{x}");
+        }
+        for bad in [
+            "01", "1.", ".5", "-", "1e", "+1", "1e+", "0x10", "NaN", "Infinity",
+        ] {
+            let text = format!("{{\"candidates\": [\"a\"], \"users\": [{{\"scores\": [{bad}]}}]}}");
+            assert!(users(&text).is_err(), "{bad}");
+            assert!(serde_json::from_str::<f64>(bad).is_err(), "{bad}");
+        }
+        let names = [
+            r#""a\"b""#,
+            r#""\u00e9\n""#,
+            r#""\ud83d\ude00 x""#,
+            r#""é/\/""#,
+        ];
+        for s in names {
+            let text =
+                format!("{{\"candidates\": [{s}, \"z\"], \"users\": [{{\"ranking\": [{s}]}}]}}");
+            let inst = parse(&text, "t").unwrap();
+            let want: String = serde_json::from_str(s).unwrap();
+            assert_eq!(inst.candidates[0], want);
+        }
+        for bad in [r#""\ud83d""#, r#""\x""#, "\"a\u{1}\"", r#""\u12""#] {
+            let text = format!("{{\"candidates\": [{bad}], \"users\": []}}");
+            assert!(parse(&text, "t").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn key_order_nulls_lines_and_canonical_rankings() {
+        let text = "{\"users\": [\n {\"ranking\": [\"c\", [\"b\"]], \"weight\": null},\n \
+                    {\"weight\": 2, \"ranking\": [[\"c\"], [], \"b\", [\"a\"]], \"scores\": null}\n],\n \
+                    \"candidates\": [\"a\", \"b\", \"c\"]}";
+        let got = users(text).unwrap();
+        assert_eq!(got, vec![(3.0, Prefs::Order(vec![2, 1, 0]), 2)]);
+        for (text, line, needle) in [
+            (
+                "{\"candidates\": [\"a\"],\n\"users\": [{}]}",
+                2,
+                "needs `scores` or `ranking`",
+            ),
+            (
+                "{\"candidates\": [\"a\"], \"users\": [{\"scores\": [1]}],\n\"x\": 1}",
+                2,
+                "unknown field `x`",
+            ),
+            ("{\"candidates\": [\"a\"], \"users\": []} x", 1, "trailing"),
+            (
+                "{\"candidates\": [\"a\"],\n\n \"candidates\": []}",
+                3,
+                "duplicate field",
+            ),
+            (
+                "{\"candidates\": [\"a\"], \"users\": [{\"weight\": 1, \"weight\": 2}]}",
+                1,
+                "duplicate field `weight`",
+            ),
+            (
+                "{\"candidates\": [\"a\"], \"users\": [{\"weight\": \"2\", \"scores\": [1]}]}",
+                1,
+                "must be a number",
+            ),
+            ("[1]", 1, "expected a JSON object"),
+            ("", 1, "end of input"),
+            ("{\"users\": [[[[]]]]}", 1, "missing field `candidates`"),
+        ] {
+            let e = parse(text, "t").unwrap_err();
+            assert!(e.message().contains(needle), "{text:?}: {e}");
+            if !needle.starts_with("missing") {
+                assert_eq!(e.line(), Some(line), "{text:?}: {e}");
+            }
+        }
+        let deep = format!("{{\"users\": {}", "[".repeat(1000));
+        assert!(parse(&deep, "t").unwrap_err().message().contains("deeply"));
+    }
 }

@@ -1,9 +1,14 @@
 //! Input formats: PrefLib orders, JSON instances, CSV and whitespace score tables.
+//!
+//! Every parser reads its input in one pass, in time linear in its size, and names the line of
+//! an error without counting lines it did not need (PrefLib and tables go line by line; the JSON
+//! reader counts newlines as it skips whitespace).
 
 pub mod json;
 pub mod preflib;
 pub mod table;
 
+use std::io::Read;
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -34,42 +39,144 @@ impl Format {
             _ => None,
         }
     }
+
+    /// The name `--format` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Preflib => "preflib",
+            Format::Json => "json",
+            Format::Csv => "csv",
+            Format::Table => "table",
+        }
+    }
 }
 
-/// Parses `text` (named `source` in messages) in format `format`.
+/// What the numbers of a score table (CSV or whitespace table) are: `--values`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Values {
+    /// Utilities: higher is better, equal scores tie; every cell must hold a number.
+    Scores,
+    /// Ranks: lower is better (1 = best), equal ranks tie, an empty cell is an unranked
+    /// candidate (unranked candidates tie below every ranked one).
+    Ranks,
+}
+
+/// How to read an input beyond its format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// What a score table's numbers are. `None`: scores, unless the table looks like ranks
+    /// (see [`table`]), which is then refused with a message naming `--values`. Only score
+    /// tables take it: giving it for PrefLib or JSON input is an error.
+    pub values: Option<Values>,
+}
+
+/// A parsed instance and what the reader has to say about how it read it (one line each, for
+/// stderr), such as a PrefLib file numbered from 0.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parsed {
+    /// The instance.
+    pub instance: Instance,
+    /// Notes for the user.
+    pub notes: Vec<String>,
+}
+
+/// The name standard input goes by in messages (a FILE of `-`).
+pub const STDIN_NAME: &str = "<stdin>";
+
+/// Parses `text` (named `source` in messages) in format `format` with default [`Options`];
+/// notes are dropped (see [`parse_with`]).
 pub fn parse(text: &str, source: &str, format: Format) -> Result<Instance> {
-    let inst = match format {
-        Format::Preflib => preflib::parse(text, source)?,
-        Format::Json => json::parse(text, source)?,
-        Format::Csv => table::parse(text, source, table::Delimiter::Comma)?,
-        Format::Table => table::parse(text, source, table::Delimiter::Whitespace)?,
-    };
-    inst.validate()?;
-    Ok(inst)
+    parse_with(text, source, format, &Options::default()).map(|p| p.instance)
 }
 
-/// Reads and parses a file; the format comes from `format` or else the extension.
+/// Parses `text` (named `source` in messages) in format `format`, and validates the instance.
+pub fn parse_with(text: &str, source: &str, format: Format, opts: &Options) -> Result<Parsed> {
+    if let (Some(_), Format::Preflib | Format::Json) = (opts.values, format) {
+        return Err(Error::in_file(
+            source,
+            format!(
+                "--values applies to score tables (--format csv or table), not to {} input",
+                format.name()
+            ),
+        ));
+    }
+    let mut notes = Vec::new();
+    let instance = match format {
+        Format::Preflib => preflib::parse(text, source, &mut notes)?,
+        Format::Json => json::parse(text, source)?,
+        Format::Csv => table::parse(text, source, table::Delimiter::Comma, opts.values)?,
+        Format::Table => table::parse(text, source, table::Delimiter::Whitespace, opts.values)?,
+    };
+    instance.validate()?;
+    Ok(Parsed { instance, notes })
+}
+
+/// Reads and parses a file with default [`Options`], printing its notes on stderr (one
+/// `ualign: FILE: note` line each) as the command line does. See [`load_with`].
 pub fn load(path: &Path, format: Option<Format>) -> Result<Instance> {
-    let source = path.display().to_string();
-    let format = match format.or_else(|| Format::from_path(path)) {
-        Some(f) => f,
-        None => {
-            return Err(Error::in_file(
-                &source,
-                "unknown file extension: use --format preflib|json|csv|table",
+    let parsed = load_with(path, format, &Options::default())?;
+    Ok(report(parsed))
+}
+
+/// Prints the notes of `parsed` on stderr (one `ualign: FILE: note` line each) and returns its
+/// instance.
+pub fn report(parsed: Parsed) -> Instance {
+    for note in &parsed.notes {
+        eprintln!("ualign: {}: {note}", parsed.instance.source);
+    }
+    parsed.instance
+}
+
+/// Reads and parses a file; the format comes from `format` or else the extension. A path of
+/// `-` reads standard input, named `<stdin>` in messages; it needs `format`.
+pub fn load_with(path: &Path, format: Option<Format>, opts: &Options) -> Result<Parsed> {
+    let (text, source) = read_input(path, format)?;
+    let Some(format) = format.or_else(|| Format::from_path(path)) else {
+        return Err(Error::in_file(
+            &source,
+            "unknown file extension: use --format preflib|json|csv|table",
+        ));
+    };
+    parse_with(&text, &source, format, opts)
+}
+
+/// The text of `path` (standard input for `-`) and its name for messages. Reading standard
+/// input needs a format: without `format` it is refused with a message naming `--format`.
+pub fn read_input(path: &Path, format: Option<Format>) -> Result<(String, String)> {
+    if path.as_os_str() == "-" {
+        if format.is_none() {
+            return Err(Error::usage(
+                "reading standard input (a FILE of `-`) needs --format preflib|json|csv|table",
             ));
         }
-    };
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::in_file(STDIN_NAME, io_message(&e)))?;
+        return Ok((utf8(bytes, STDIN_NAME)?, STDIN_NAME.to_string()));
+    }
+    let source = path.display().to_string();
+    if format.is_none() && Format::from_path(path).is_none() {
+        return Err(Error::in_file(
+            &source,
+            "unknown file extension: use --format preflib|json|csv|table",
+        ));
+    }
     let bytes = std::fs::read(path).map_err(|e| Error::in_file(&source, io_message(&e)))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
+    Ok((utf8(bytes, &source)?, source))
+}
+
+/// The bytes as text, or an error naming the line of the first invalid byte.
+fn utf8(bytes: Vec<u8>, source: &str) -> Result<String> {
+    String::from_utf8(bytes).map_err(|e| {
         let line = e
             .as_bytes()
             .get(..e.utf8_error().valid_up_to())
             .map(|b| b.iter().filter(|&&c| c == b'\n').count() + 1)
             .unwrap_or(1);
-        Error::at(&source, line, "not valid UTF-8 text")
-    })?;
-    parse(&text, &source, format)
+        Error::at(source, line, "not valid UTF-8 text")
+    })
 }
 
 /// A short description of an I/O error.
@@ -77,6 +184,30 @@ pub fn io_message(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".to_string(),
         std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        std::io::ErrorKind::IsADirectory => "cannot read: is a directory".to_string(),
         _ => format!("cannot read: {e}"),
     }
+}
+
+/// The lines of `text` with their 1-based numbers and byte offsets, split at `\n` (a `\r`
+/// before it is dropped), in one pass.
+pub(crate) fn lines(text: &str) -> impl Iterator<Item = (usize, usize, &str)> {
+    let bytes = text.as_bytes();
+    let mut start = 0usize;
+    let mut number = 0usize;
+    std::iter::from_fn(move || {
+        if start >= bytes.len() {
+            return None;
+        }
+        let rest = bytes.get(start..).unwrap_or(&[]);
+        let len = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+        let at = start;
+        let mut line = text.get(start..start + len).unwrap_or("");
+        if let Some(l) = line.strip_suffix('\r') {
+            line = l;
+        }
+        start += len + 1;
+        number += 1;
+        Some((number, at, line))
+    })
 }

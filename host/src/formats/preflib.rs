@@ -1,160 +1,139 @@
 //! PrefLib files (`.soc`, `.soi`, `.toc`, `.toi`).
 //!
-//! `#` lines are the header; `# ALTERNATIVE NAME i: name` names candidate `i` (1-based) and
+//! `#` lines are the header; `# ALTERNATIVE NAME i: name` names alternative `i` and
 //! `# NUMBER ALTERNATIVES: n` gives `n`. Every other non-blank line is `count: order`, where the
-//! order lists candidates best first, separated by commas, with `{a,b}` a tie group. Candidates an
-//! incomplete order leaves out tie at the bottom. Identical orders are merged into one weighted
-//! user type (the counts are added, with overflow checked).
+//! order lists alternatives best first, separated by commas, with `{a,b}` a tie group (`{}` is
+//! an empty group and means nothing). Alternatives an incomplete order leaves out tie at the
+//! bottom. Identical orders (as weak orders: `1,2,3` and `1,2` are the same order of three) are
+//! merged into one weighted user type (the counts are added, with overflow checked).
+//!
+//! **Numbering.** PrefLib numbers alternatives `1..=n`. Files written by pref_voting and
+//! preflibtools number them `0..n`. A file is read as numbered from 0 when alternative 0
+//! appears (named or in an order) and no alternative is numbered `n`, where `n` is the
+//! `NUMBER ALTERNATIVES` (without it, one more than the largest number in the file); the reader
+//! then adds a note saying so (the command line prints it on stderr). When 0 appears and so does
+//! `n`, neither numbering fits and the file is refused.
+//!
+//! The reader makes two passes: the first splits the lines into a flat list of alternative
+//! numbers (no allocation per line), the second, once the numbering is known, validates each
+//! order, puts it in canonical form in a reused buffer and merges it into the user types through
+//! one hash table keyed by the order's hash (`rustc-hash`'s Fx hash). Each user type costs one
+//! allocation: its order, flat ([`Prefs::Order`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
+
+use rustc_hash::{FxHashMap, FxHasher};
 
 use crate::error::{Error, Result};
-use crate::instance::{Instance, Prefs, UserType};
+use crate::instance::{CAPACITY, Instance, Prefs, UserType, close_group};
 
-struct Row {
-    count: u64,
-    groups: Vec<Vec<usize>>,
+/// Set on the first alternative of a tie group in [`Rows::cells`].
+const GROUP_START: u32 = 1 << 31;
+
+/// The data lines, flat: row `r` is `cells[start[r]..start[r + 1]]`.
+#[derive(Default)]
+struct Rows {
+    cells: Vec<u32>,
+    start: Vec<usize>,
+    count: Vec<u64>,
+    line: Vec<usize>,
+}
+
+/// A named alternative: its number as written, its name, its line.
+struct Name {
+    number: usize,
+    name: String,
     line: usize,
 }
 
-/// Parses a PrefLib file.
-pub fn parse(text: &str, source: &str) -> Result<Instance> {
-    let mut names: BTreeMap<usize, (String, usize)> = BTreeMap::new();
-    let mut declared: Option<(usize, usize)> = None;
-    let mut rows: Vec<Row> = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        let line = i + 1;
-        let s = raw.trim();
+/// What the header says.
+#[derive(Default)]
+struct Header {
+    names: Vec<Name>,
+    /// `NUMBER ALTERNATIVES` and its line.
+    declared: Option<(usize, usize)>,
+}
+
+/// Parses a PrefLib file; a file numbered from 0 adds a note to `notes`.
+pub fn parse(text: &str, source: &str, notes: &mut Vec<String>) -> Result<Instance> {
+    let mut header = Header::default();
+    let mut named: FxHashMap<usize, usize> = FxHashMap::default();
+    let mut rows = Rows::default();
+    // The first line on which alternative 0 appears, and the largest number seen.
+    let mut zero: Option<usize> = None;
+    let mut max_number = 0usize;
+    for (line, _, raw) in super::lines(text) {
+        let s = raw.trim_ascii();
         if s.is_empty() {
             continue;
         }
         if let Some(h) = s.strip_prefix('#') {
-            header(h.trim(), line, source, &mut names, &mut declared)?;
+            if let Some(name) = header_line(h.trim_ascii(), line, source, &mut header)? {
+                if named.insert(name.number, line).is_some() {
+                    return Err(Error::at(
+                        source,
+                        line,
+                        format!("alternative {} named twice", name.number),
+                    ));
+                }
+                if name.number == 0 {
+                    zero = zero.or(Some(line));
+                }
+                max_number = max_number.max(name.number);
+                header.names.push(name);
+            }
             continue;
         }
         let Some((count, order)) = s.split_once(':') else {
             return Err(Error::at(source, line, "expected `count: order`"));
         };
-        let count = parse_count(count.trim()).map_err(|m| Error::at(source, line, m))?;
-        let groups = parse_order(order).map_err(|m| Error::at(source, line, m))?;
-        rows.push(Row {
-            count,
-            groups,
-            line,
-        });
-    }
-    let max_named = names.keys().next_back().copied();
-    let n = match (declared, max_named) {
-        (Some((n, _)), Some(max)) if max > n => {
-            let line = names.get(&max).map(|x| x.1).unwrap_or(1);
-            return Err(Error::at(
-                source,
-                line,
-                format!("alternative {max} exceeds NUMBER ALTERNATIVES: {n}"),
-            ));
+        let count = parse_count(count.trim_ascii()).map_err(|m| Error::at(source, line, m))?;
+        let from = rows.cells.len();
+        parse_order(order, &mut rows.cells).map_err(|m| Error::at(source, line, m))?;
+        for &c in rows.cells.get(from..).unwrap_or(&[]) {
+            let c = (c & !GROUP_START) as usize;
+            if c == 0 {
+                zero = zero.or(Some(line));
+            }
+            max_number = max_number.max(c);
         }
-        (Some((n, _)), _) => n,
-        (None, Some(max)) => max,
-        (None, None) => rows
-            .iter()
-            .flat_map(|r| r.groups.iter().flatten().copied())
-            .max()
-            .unwrap_or(0),
-    };
+        rows.start.push(from);
+        rows.count.push(count);
+        rows.line.push(line);
+    }
+    rows.start.push(rows.cells.len());
+
+    let (n, base) = numbering(&header, &rows, zero, max_number, source)?;
     if n == 0 {
         return Err(Error::in_file(
             source,
             "no candidates (no ALTERNATIVE NAME header)",
         ));
     }
-    if n > crate::instance::CAPACITY {
+    if n > CAPACITY {
         return Err(Error::in_file(
             source,
-            format!(
-                "{n} candidates exceed the capacity of {}",
-                crate::instance::CAPACITY
-            ),
+            format!("{n} candidates exceed the capacity of {CAPACITY}"),
         ));
     }
-    let candidates: Vec<String> = (1..=n)
-        .map(|i| {
-            names
-                .get(&i)
-                .map(|x| x.0.clone())
-                .unwrap_or_else(|| i.to_string())
-        })
-        .collect();
-
-    // Validate and merge identical orders (before normalisation: the canonical form below).
-    let mut index: HashMap<Vec<Vec<u16>>, usize> = HashMap::new();
-    let mut counts: Vec<u64> = Vec::new();
-    let mut users: Vec<UserType> = Vec::new();
-    let mut total: u64 = 0;
-    for row in rows {
-        let mut seen = vec![false; n];
-        let mut groups: Vec<Vec<u16>> = Vec::with_capacity(row.groups.len() + 1);
-        for g in &row.groups {
-            let mut out = Vec::with_capacity(g.len());
-            for &c in g {
-                match seen.get_mut(c.wrapping_sub(1)) {
-                    Some(s) if c >= 1 => {
-                        if *s {
-                            return Err(Error::at(
-                                source,
-                                row.line,
-                                format!("candidate {c} ranked twice"),
-                            ));
-                        }
-                        *s = true;
-                    }
-                    _ => {
-                        return Err(Error::at(
-                            source,
-                            row.line,
-                            format!("unknown candidate {c} (there are {n})"),
-                        ));
-                    }
-                }
-                out.push(
-                    u16::try_from(c - 1)
-                        .map_err(|_| Error::at(source, row.line, "candidate index too large"))?,
-                );
-            }
-            out.sort_unstable();
-            groups.push(out);
-        }
-        let rest: Vec<u16> = (0..n)
-            .filter(|&c| !seen.get(c).copied().unwrap_or(true))
-            .filter_map(|c| u16::try_from(c).ok())
-            .collect();
-        if !rest.is_empty() {
-            groups.push(rest);
-        }
-        total = total
-            .checked_add(row.count)
-            .ok_or_else(|| Error::at(source, row.line, "the counts overflow"))?;
-        match index.get(&groups) {
-            Some(&i) => {
-                if let Some(c) = counts.get_mut(i) {
-                    *c = c
-                        .checked_add(row.count)
-                        .ok_or_else(|| Error::at(source, row.line, "the counts overflow"))?;
-                }
-            }
-            None => {
-                index.insert(groups.clone(), users.len());
-                counts.push(row.count);
-                users.push(UserType {
-                    weight: 0.0,
-                    prefs: Prefs::Ranking(groups),
-                    line: row.line,
-                });
-            }
+    if base == 0 {
+        notes.push(format!(
+            "alternatives are numbered from 0 (alternative 0 appears and none is numbered {n}): \
+             read as 0 to {}",
+            n - 1
+        ));
+    }
+    let mut candidates: Vec<String> = (0..n).map(|i| (i + base).to_string()).collect();
+    for name in header.names {
+        if let Some(slot) = name
+            .number
+            .checked_sub(base)
+            .and_then(|i| candidates.get_mut(i))
+        {
+            *slot = name.name;
         }
     }
-    for (u, c) in users.iter_mut().zip(counts) {
-        u.weight = c as f64;
-    }
+    let users = merge(&rows, n, base, source)?;
     if users.is_empty() {
         return Err(Error::in_file(
             source,
@@ -168,47 +147,210 @@ pub fn parse(text: &str, source: &str) -> Result<Instance> {
     })
 }
 
-fn header(
-    h: &str,
-    line: usize,
+/// The number of alternatives and the number of the first one (1, or 0 when alternative 0
+/// appears and no alternative is numbered `n`).
+fn numbering(
+    header: &Header,
+    rows: &Rows,
+    zero: Option<usize>,
+    max_number: usize,
     source: &str,
-    names: &mut BTreeMap<usize, (String, usize)>,
-    declared: &mut Option<(usize, usize)>,
-) -> Result<()> {
-    let Some((key, value)) = h.split_once(':') else {
-        return Ok(());
+) -> Result<(usize, usize)> {
+    let declared = header.declared.map(|d| d.0);
+    let max_named = header.names.iter().map(|x| (x.number, x.line)).max();
+    let Some(zero_line) = zero else {
+        // Numbered from 1, as PrefLib specifies.
+        let n = match (declared, max_named) {
+            (Some(n), Some((max, line))) if max > n => {
+                return Err(Error::at(
+                    source,
+                    line,
+                    format!("alternative {max} exceeds NUMBER ALTERNATIVES: {n}"),
+                ));
+            }
+            (Some(n), _) => n,
+            (None, Some((max, _))) => max,
+            (None, None) => max_number,
+        };
+        return Ok((n, 1));
     };
-    let key = key.trim();
+    let n = declared.unwrap_or(max_number.saturating_add(1));
+    // Where alternative `n` appears, if it does: then numbering from 0 does not fit either.
+    let named_n = header.names.iter().find(|x| x.number == n).map(|x| x.line);
+    let used_n = || {
+        (0..rows.count.len()).find_map(|r| {
+            let cells = rows
+                .cells
+                .get(*rows.start.get(r)?..*rows.start.get(r + 1)?)?;
+            cells
+                .iter()
+                .any(|&c| (c & !GROUP_START) as usize == n)
+                .then(|| rows.line.get(r).copied())
+                .flatten()
+        })
+    };
+    if let Some(n_line) = named_n.or_else(used_n) {
+        let what = if header
+            .names
+            .iter()
+            .any(|x| x.number == 0 && x.line == zero_line)
+        {
+            "alternative 0 is named".to_string()
+        } else {
+            "unknown candidate 0".to_string()
+        };
+        return Err(Error::at(
+            source,
+            zero_line,
+            format!(
+                "{what}, but alternative {n} (line {n_line}) appears too with NUMBER \
+                 ALTERNATIVES: {n}: the file fits neither numbering from 1 nor from 0"
+            ),
+        ));
+    }
+    if let Some((max, line)) = max_named
+        && max >= n
+    {
+        return Err(Error::at(
+            source,
+            line,
+            format!(
+                "alternative {max} exceeds NUMBER ALTERNATIVES: {n} (numbered from 0: 0 to {})",
+                n.saturating_sub(1)
+            ),
+        ));
+    }
+    Ok((n, 0))
+}
+
+/// Validates every order, puts it in canonical form (groups sorted, unlisted alternatives as a
+/// last group, as a [`Prefs::Order`]) and merges identical ones, adding their counts.
+fn merge(rows: &Rows, n: usize, base: usize, source: &str) -> Result<Vec<UserType>> {
+    // `stamp[c] == r + 1` when row `r` lists candidate `c`: no clearing between rows.
+    let mut stamp = vec![0usize; n];
+    let mut key: Vec<u16> = Vec::with_capacity(n);
+    let mut first: FxHashMap<u64, usize> = FxHashMap::default();
+    // Users with the same hash: `next[u]` is the next one after `u` (or `usize::MAX`).
+    let mut next: Vec<usize> = Vec::new();
+    let mut users: Vec<UserType> = Vec::new();
+    let mut counts: Vec<u64> = Vec::new();
+    let mut total: u64 = 0;
+    let numbered = if base == 0 { ", numbered from 0" } else { "" };
+    for r in 0..rows.count.len() {
+        let (Some(&from), Some(&to), Some(&count), Some(&line)) = (
+            rows.start.get(r),
+            rows.start.get(r + 1),
+            rows.count.get(r),
+            rows.line.get(r),
+        ) else {
+            break;
+        };
+        let cells = rows.cells.get(from..to).unwrap_or(&[]);
+        key.clear();
+        let mut group = 0usize;
+        for &cell in cells {
+            if cell & GROUP_START != 0 {
+                close_group(&mut key, group);
+                group = key.len();
+            }
+            let c = (cell & !GROUP_START) as usize;
+            let slot = c
+                .checked_sub(base)
+                .and_then(|i| stamp.get_mut(i).map(|s| (i, s)));
+            let Some((i, s)) = slot else {
+                return Err(Error::at(
+                    source,
+                    line,
+                    format!("unknown candidate {c} (there are {n}{numbered})"),
+                ));
+            };
+            if *s == r + 1 {
+                return Err(Error::at(
+                    source,
+                    line,
+                    format!("candidate {c} ranked twice"),
+                ));
+            }
+            *s = r + 1;
+            // `i < n <= CAPACITY < 2^15`.
+            key.push(i as u16);
+        }
+        close_group(&mut key, group);
+        let listed = key.len();
+        for (i, s) in stamp.iter().enumerate() {
+            if *s != r + 1 {
+                key.push(i as u16);
+            }
+        }
+        close_group(&mut key, listed);
+        total = total
+            .checked_add(count)
+            .ok_or_else(|| Error::at(source, line, "the counts overflow"))?;
+        let mut h = FxHasher::default();
+        key.hash(&mut h);
+        let h = h.finish();
+        let mut u = first.get(&h).copied().unwrap_or(usize::MAX);
+        while let Some(user) = users.get(u) {
+            if matches!(&user.prefs, Prefs::Order(o) if *o == key) {
+                break;
+            }
+            u = next.get(u).copied().unwrap_or(usize::MAX);
+        }
+        match counts.get_mut(u) {
+            Some(c) => {
+                *c = c
+                    .checked_add(count)
+                    .ok_or_else(|| Error::at(source, line, "the counts overflow"))?;
+            }
+            None => {
+                next.push(first.insert(h, users.len()).unwrap_or(usize::MAX));
+                counts.push(count);
+                users.push(UserType {
+                    weight: 0.0,
+                    prefs: Prefs::Order(key.clone()),
+                    line,
+                });
+            }
+        }
+    }
+    for (u, c) in users.iter_mut().zip(counts) {
+        u.weight = c as f64;
+    }
+    Ok(users)
+}
+
+/// A header line (without its `#`); returns the alternative it names, if it names one.
+fn header_line(h: &str, line: usize, source: &str, header: &mut Header) -> Result<Option<Name>> {
+    let Some((key, value)) = h.split_once(':') else {
+        return Ok(None);
+    };
+    let key = key.trim_ascii();
     let upper = key.to_ascii_uppercase();
     if let Some(num) = upper.strip_prefix("ALTERNATIVE NAME") {
-        let i: usize = num.trim().parse().map_err(|_| {
+        let number: usize = num.trim_ascii().parse().map_err(|_| {
             Error::at(
                 source,
                 line,
-                format!("bad alternative number `{}`", num.trim()),
+                format!("bad alternative number `{}`", num.trim_ascii()),
             )
         })?;
-        if i == 0 {
-            return Err(Error::at(source, line, "alternatives are numbered from 1"));
-        }
-        if names.insert(i, (value.trim().to_string(), line)).is_some() {
-            return Err(Error::at(
-                source,
-                line,
-                format!("alternative {i} named twice"),
-            ));
-        }
-    } else if upper == "NUMBER ALTERNATIVES" {
-        let n: usize = value.trim().parse().map_err(|_| {
-            Error::at(
-                source,
-                line,
-                format!("bad NUMBER ALTERNATIVES `{}`", value.trim()),
-            )
-        })?;
-        *declared = Some((n, line));
+        return Ok(Some(Name {
+            number,
+            name: value.trim_ascii().to_string(),
+            line,
+        }));
     }
-    Ok(())
+    if upper == "NUMBER ALTERNATIVES" {
+        let n: usize = value.trim_ascii().parse().map_err(|_| {
+            Error::at(
+                source,
+                line,
+                format!("bad NUMBER ALTERNATIVES `{}`", value.trim_ascii()),
+            )
+        })?;
+        header.declared = Some((n, line));
+    }
+    Ok(None)
 }
 
 fn parse_count(s: &str) -> std::result::Result<u64, String> {
@@ -222,87 +364,164 @@ fn parse_count(s: &str) -> std::result::Result<u64, String> {
         .map_err(|_| format!("count `{s}` overflows"))
 }
 
-fn parse_index(s: &str) -> std::result::Result<usize, String> {
-    let s = s.trim();
+/// One alternative number (surrounding spaces allowed).
+fn parse_index(s: &[u8]) -> std::result::Result<u32, String> {
+    let s = s.trim_ascii();
     if s.is_empty() {
         return Err("empty entry in the order".to_string());
     }
-    if !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("`{s}` is not a candidate number"));
+    let text = || String::from_utf8_lossy(s).into_owned();
+    let mut v = 0u32;
+    for &b in s {
+        if !b.is_ascii_digit() {
+            return Err(format!("`{}` is not a candidate number", text()));
+        }
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u32::from(b - b'0')))
+            .filter(|&v| v < GROUP_START)
+            .ok_or_else(|| format!("unknown candidate {}", text()))?;
     }
-    s.parse::<usize>()
-        .map_err(|_| format!("unknown candidate {s}"))
+    Ok(v)
 }
 
-/// `a,b,{c,d},e` into tie groups of 1-based candidate numbers.
-fn parse_order(order: &str) -> std::result::Result<Vec<Vec<usize>>, String> {
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    let order = order.trim();
-    if order.is_empty() {
-        return Ok(groups);
+/// `a,b,{c,d},e` appended to `cells` as alternative numbers, the first of each group marked
+/// with [`GROUP_START`] (an empty group `{}` adds nothing).
+fn parse_order(order: &str, cells: &mut Vec<u32>) -> std::result::Result<(), String> {
+    let b = order.as_bytes().trim_ascii();
+    if b.is_empty() {
+        return Ok(());
     }
-    let mut rest = order;
+    let mut pos = 0usize;
     loop {
-        rest = rest.trim_start();
-        if let Some(inner) = rest.strip_prefix('{') {
-            let Some(end) = inner.find('}') else {
+        while b.get(pos).is_some_and(u8::is_ascii_whitespace) {
+            pos += 1;
+        }
+        let rest = b.get(pos..).unwrap_or(&[]);
+        if rest.first() == Some(&b'{') {
+            let inner = rest.get(1..).unwrap_or(&[]);
+            let Some(end) = inner.iter().position(|&c| c == b'}') else {
                 return Err("unmatched `{`".to_string());
             };
-            let body = inner.get(..end).unwrap_or("");
-            if body.contains('{') {
+            let body = inner.get(..end).unwrap_or(&[]);
+            if body.contains(&b'{') {
                 return Err("nested `{`".to_string());
             }
-            let mut g = Vec::new();
-            if !body.trim().is_empty() {
-                for t in body.split(',') {
-                    g.push(parse_index(t)?);
+            if !body.trim_ascii().is_empty() {
+                let mut start = GROUP_START;
+                for t in body.split(|&c| c == b',') {
+                    cells.push(parse_index(t)? | start);
+                    start = 0;
                 }
             }
-            groups.push(g);
-            rest = inner.get(end + 1..).unwrap_or("").trim_start();
-            if rest.is_empty() {
-                break;
+            pos += end + 2;
+            while b.get(pos).is_some_and(u8::is_ascii_whitespace) {
+                pos += 1;
             }
-            match rest.strip_prefix(',') {
-                Some(r) => rest = r,
-                None => return Err("expected `,` after `}`".to_string()),
+            match b.get(pos) {
+                None => break,
+                Some(b',') => pos += 1,
+                Some(_) => return Err("expected `,` after `}`".to_string()),
             }
         } else {
-            let end = rest.find(',').unwrap_or(rest.len());
-            let tok = rest.get(..end).unwrap_or("");
-            if tok.contains('}') {
+            let end = rest.iter().position(|&c| c == b',').unwrap_or(rest.len());
+            let tok = rest.get(..end).unwrap_or(&[]);
+            if tok.contains(&b'}') {
                 return Err("unmatched `}`".to_string());
             }
-            if tok.contains('{') {
+            if tok.contains(&b'{') {
                 return Err("expected `,` before `{`".to_string());
             }
-            groups.push(vec![parse_index(tok)?]);
+            cells.push(parse_index(tok)? | GROUP_START);
             if end >= rest.len() {
                 break;
             }
-            rest = rest.get(end + 1..).unwrap_or("");
+            pos += end + 1;
         }
     }
-    Ok(groups)
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn order(s: &str) -> std::result::Result<Vec<Vec<u32>>, String> {
+        let mut cells = Vec::new();
+        parse_order(s, &mut cells)?;
+        let mut out: Vec<Vec<u32>> = Vec::new();
+        for c in cells {
+            if c & GROUP_START != 0 {
+                out.push(Vec::new());
+            }
+            if let Some(g) = out.last_mut() {
+                g.push(c & !GROUP_START);
+            }
+        }
+        Ok(out)
+    }
+
     #[test]
     fn orders() {
         assert_eq!(
-            parse_order("3,1,{2,4}").ok(),
+            order("3,1,{2,4}").ok(),
             Some(vec![vec![3], vec![1], vec![2, 4]])
         );
+        assert_eq!(order(" {1, 2} , 3 ").ok(), Some(vec![vec![1, 2], vec![3]]));
+        assert_eq!(order("{},2").ok(), Some(vec![vec![2]]));
+        assert_eq!(order("").ok(), Some(vec![]));
+        assert!(order("1,,2").is_err());
+        assert!(order("1,2,").is_err());
+        assert!(order("{1,2").is_err());
+        assert!(order("1,2}").is_err());
+        assert!(order("{1,{2}}").is_err());
+        assert!(order("{1,}").is_err());
+        assert!(order("1 2").is_err());
+        assert!(order("99999999999").is_err());
+    }
+
+    /// Identical weak orders merge whatever their spelling; the numbering follows the rule.
+    #[test]
+    fn merging_and_numbering() {
+        let mut notes = Vec::new();
+        let text = "# NUMBER ALTERNATIVES: 3\n2: 1,2,3\n1: 1,2\n1: 1,2,{3}\n4: {2,1}\n1: {1,2},3\n";
+        let inst = parse(text, "t", &mut notes).unwrap();
+        assert!(notes.is_empty());
+        let got: Vec<(f64, Option<Vec<Vec<u16>>>)> = inst
+            .users
+            .iter()
+            .map(|u| (u.weight, u.prefs.groups()))
+            .collect();
         assert_eq!(
-            parse_order(" {1, 2} , 3 ").ok(),
-            Some(vec![vec![1, 2], vec![3]])
+            got,
+            vec![
+                (4.0, Some(vec![vec![0], vec![1], vec![2]])),
+                (5.0, Some(vec![vec![0, 1], vec![2]])),
+            ]
         );
-        assert!(parse_order("1,,2").is_err());
-        assert!(parse_order("{1,2").is_err());
-        assert!(parse_order("1,2}").is_err());
-        assert!(parse_order("{1,{2}}").is_err());
+        // From 0: named 0..2, or used without a header.
+        for text in [
+            "# NUMBER ALTERNATIVES: 3\n# ALTERNATIVE NAME 0: a\n# ALTERNATIVE NAME 1: b\n\
+             # ALTERNATIVE NAME 2: c\n1: 2,0\n",
+            "1: 2,0\n1: 1\n",
+        ] {
+            let mut notes = Vec::new();
+            let inst = parse(text, "t", &mut notes).unwrap();
+            assert_eq!(inst.n(), 3);
+            assert_eq!(notes.len(), 1, "{notes:?}");
+            assert_eq!(
+                inst.users.first().and_then(|u| u.prefs.groups()),
+                Some(vec![vec![2], vec![0], vec![1]])
+            );
+        }
+        // 0 and n both appear: refused at the first 0.
+        let e = parse(
+            "# NUMBER ALTERNATIVES: 3\n1: 1,2,3\n1: 0,1\n",
+            "t",
+            &mut Vec::new(),
+        )
+        .unwrap_err();
+        assert_eq!(e.line(), Some(3), "{e}");
+        assert!(e.message().contains("neither numbering"), "{e}");
     }
 }

@@ -3,24 +3,53 @@
 //! Rules, in order (also in `ualign --help`):
 //!
 //! 1. Blank lines are skipped. Lines starting with `#` are comments.
-//! 2. Header: the first non-comment row is a header when a field other than its first is not a
-//!    number (or when every field is not a number). Without such a row, the last comment line
-//!    before the first row is the header when it has exactly as many fields as the rows (this is
-//!    how the Atari tables of `shared/data/atari` name their columns: `# game dqn a3c ...`).
-//!    Without a header, candidates are named `c1`, `c2`, ...
-//! 3. Row labels: the first column is a label column (not a candidate) when any row has a
-//!    non-number there.
-//! 4. Weights: a header column named `weight`, `weights` or `count` (any case) holds the weight
-//!    of each row (default 1 for every row).
+//! 2. Header: the first non-comment row is a header when a field other than its first is text
+//!    (not empty and not a number), or when it is a single field of text. Without such a row,
+//!    the last comment line before the first row is the header when it has exactly as many
+//!    fields as the rows (this is how the Atari tables of `shared/data/atari` name their
+//!    columns: `# game dqn a3c ...`). Without a header, candidates are named `c1`, `c2`, ...
+//! 3. Row labels: the first column is a label column (not a candidate) when any row has text
+//!    there, or when its header field is empty (pandas writes its index column so).
+//! 4. Weights: a header column named `weight`, `weights`, `count` (any case) or `#` (as
+//!    pref_voting writes its counts) holds the weight of each row (default 1 for every row).
 //! 5. Numbers: a trailing `±x` or `+-x` (a standard error) is dropped and the value kept; in
 //!    whitespace tables, `,` thousands separators are removed (`1,486.5` is 1486.5). Every value
 //!    must be finite.
 //! 6. Every row has as many fields as the header (or the first row).
+//! 7. Values (`--values`, [`Values`]): scores (higher is better, equal scores tie, every cell a
+//!    number) or ranks (lower is better, 1 = best, equal ranks tie, an empty cell is an unranked
+//!    candidate; unranked candidates tie below every ranked one; identical rankings are merged).
+//!    Without `--values` the table is read as scores unless it looks like ranks, which is then
+//!    refused with a message naming `--values`. It looks like ranks when
+//!    - a header field is `#` (pref_voting's count column: its files hold ranks), or
+//!    - a header field names ranks: `rank`, `ranks`, `ranking`, `rankings`, or `rank` followed
+//!      by a number (`Rank1`, `rank_2`), in any case, or
+//!    - a candidate's cell is empty (only ranks leave a candidate out), or
+//!    - every row's candidate values are whole numbers from 1 to the number of candidates, and
+//!      not every row gives all its candidates one value (then both readings are the same
+//!      order): a permutation of `1..n`, or ranks with ties such as `1,1,3` or `2,1,2`.
+//!
+//!    Anything else is unambiguous and read as scores: a value below 1 (Borda scores `0..n-1`,
+//!    signed or 0/1 scores), above the number of candidates, or fractional.
+//! 8. With `--values ranks`, a table whose every header field is `rank` followed by a number
+//!    (pref_voting's `rank_columns` CSV: `Rank1,Rank2,...`) holds candidate names by rank
+//!    instead: a row lists its candidates best first, one per rank column, `skipped` or an empty
+//!    cell for none. The candidates are the names that appear, in sorted order; each row is one
+//!    user type of weight 1.
 //!
 //! CSV fields may be double-quoted (`""` inside quotes is a quote).
+//!
+//! The reader is one pass over the lines: fields are split into a reused buffer and every cell is
+//! kept as a number and a kind, with no allocation per row; text is looked at again only to
+//! name a bad cell in an error.
 
+use std::borrow::Cow;
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::Values;
 use crate::error::{Error, Result};
-use crate::instance::{Instance, Prefs, UserType, check_weight};
+use crate::instance::{CAPACITY, Instance, Prefs, TIES_NEXT, UserType, check_weight, close_group};
 
 /// Field separator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,11 +60,19 @@ pub enum Delimiter {
     Whitespace,
 }
 
-fn split(line: &str, d: Delimiter) -> std::result::Result<Vec<String>, String> {
+/// Splits `line` into trimmed fields in `out` (cleared first).
+fn split<'a>(
+    line: &'a str,
+    d: Delimiter,
+    out: &mut Vec<Cow<'a, str>>,
+) -> std::result::Result<(), String> {
+    out.clear();
     match d {
-        Delimiter::Whitespace => Ok(line.split_whitespace().map(str::to_string).collect()),
+        Delimiter::Whitespace => out.extend(line.split_whitespace().map(Cow::Borrowed)),
+        Delimiter::Comma if !line.contains('"') => {
+            out.extend(line.split(',').map(|f| Cow::Borrowed(f.trim())));
+        }
         Delimiter::Comma => {
-            let mut out = Vec::new();
             let mut cur = String::new();
             let mut quoted = false;
             let mut chars = line.chars().peekable();
@@ -53,22 +90,33 @@ fn split(line: &str, d: Delimiter) -> std::result::Result<Vec<String>, String> {
                         cur.clear();
                         quoted = true;
                     }
-                    ',' if !quoted => out.push(std::mem::take(&mut cur).trim().to_string()),
+                    ',' if !quoted => {
+                        out.push(Cow::Owned(std::mem::take(&mut cur).trim().to_string()));
+                    }
                     _ => cur.push(c),
                 }
             }
             if quoted {
                 return Err("unterminated quote".to_string());
             }
-            out.push(cur.trim().to_string());
-            Ok(out)
+            out.push(Cow::Owned(cur.trim().to_string()));
         }
     }
+    Ok(())
 }
 
 /// Parses a number cell (rule 5); `None` when it is not a number.
 pub fn number(cell: &str, d: Delimiter) -> Option<f64> {
-    let mut s = cell.trim();
+    let s = cell.trim();
+    // Plain decimal notation: parse as is (a valid number never holds `+-`, `±` or `,`).
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'))
+        && let Ok(x) = s.parse::<f64>()
+    {
+        return Some(x);
+    }
+    let mut s = s;
     if let Some(i) = s.find('±') {
         s = s.get(..i)?;
     } else if let Some(i) = s.find("+-") {
@@ -97,76 +145,170 @@ pub fn number(cell: &str, d: Delimiter) -> Option<f64> {
 }
 
 fn is_weight_name(s: &str) -> bool {
-    matches!(
-        s.to_ascii_lowercase().as_str(),
-        "weight" | "weights" | "count"
-    )
+    s == "#"
+        || matches!(
+            s.to_ascii_lowercase().as_str(),
+            "weight" | "weights" | "count"
+        )
 }
 
-/// Parses a score table.
-pub fn parse(text: &str, source: &str, d: Delimiter) -> Result<Instance> {
-    let mut rows: Vec<(usize, Vec<String>)> = Vec::new();
-    let mut last_comment: Option<(usize, String)> = None;
-    for (i, raw) in text.lines().enumerate() {
-        let line = i + 1;
+/// `rank` followed by a number, with an optional `_`, `-` or space (any case): the number.
+fn rank_column(s: &str) -> Option<u64> {
+    let head = s.get(..4)?;
+    if !head.eq_ignore_ascii_case("rank") {
+        return None;
+    }
+    let tail = s.get(4..)?;
+    let tail = tail.strip_prefix(['_', '-', ' ']).unwrap_or(tail);
+    if tail.is_empty() || !tail.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    tail.parse().ok()
+}
+
+/// A header field that names ranks (rule 7).
+fn names_ranks(s: &str) -> bool {
+    matches!(
+        s.to_ascii_lowercase().as_str(),
+        "rank" | "ranks" | "ranking" | "rankings"
+    ) || rank_column(s).is_some()
+}
+
+/// What a cell holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Number,
+    Empty,
+    Text,
+}
+
+fn classify(cell: &str, d: Delimiter) -> (Kind, f64) {
+    if cell.is_empty() {
+        return (Kind::Empty, 0.0);
+    }
+    match number(cell, d) {
+        Some(x) => (Kind::Number, x),
+        None => (Kind::Text, 0.0),
+    }
+}
+
+/// Field `c` of the row at `span` (its text, for a message).
+fn cell_text(text: &str, span: (usize, usize), d: Delimiter, c: usize) -> String {
+    let line = text.get(span.0..span.1).unwrap_or("");
+    let mut fields = Vec::new();
+    match split(line, d, &mut fields) {
+        Ok(()) => fields.get(c).map(|f| f.to_string()).unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// The data rows, flat: row `r` has cells `r * width..(r + 1) * width`.
+struct Rows {
+    width: usize,
+    line: Vec<usize>,
+    /// Byte range of the row's (trimmed) line in the text.
+    span: Vec<(usize, usize)>,
+    kind: Vec<Kind>,
+    value: Vec<f64>,
+}
+
+impl Rows {
+    fn len(&self) -> usize {
+        self.line.len()
+    }
+
+    fn cell(&self, r: usize, c: usize) -> (Kind, f64) {
+        let i = r * self.width + c;
+        (
+            self.kind.get(i).copied().unwrap_or(Kind::Empty),
+            self.value.get(i).copied().unwrap_or(0.0),
+        )
+    }
+}
+
+/// Parses a score table; `values` as `--values` (see rule 7).
+pub fn parse(text: &str, source: &str, d: Delimiter, values: Option<Values>) -> Result<Instance> {
+    let mut header: Option<(usize, Vec<String>)> = None;
+    let mut last_comment: Option<(usize, &str)> = None;
+    let mut fields: Vec<Cow<'_, str>> = Vec::new();
+    let mut rows = Rows {
+        width: 0,
+        line: Vec::new(),
+        span: Vec::new(),
+        kind: Vec::new(),
+        value: Vec::new(),
+    };
+    let mut started = false;
+    for (line, offset, raw) in super::lines(text) {
         let s = raw.trim();
         if s.is_empty() {
             continue;
         }
         if let Some(c) = s.strip_prefix('#') {
-            if rows.is_empty() {
-                last_comment = Some((line, c.trim().to_string()));
+            if !started {
+                last_comment = Some((line, c.trim()));
             }
             continue;
         }
-        let fields = split(s, d).map_err(|m| Error::at(source, line, m))?;
-        rows.push((line, fields));
+        split(s, d, &mut fields).map_err(|m| Error::at(source, line, m))?;
+        if !started {
+            started = true;
+            // Rule 2: header.
+            let is_text = |c: &Cow<'_, str>| !c.is_empty() && number(c, d).is_none();
+            let first_is_header = fields.iter().skip(1).any(is_text)
+                || (fields.len() == 1 && fields.iter().all(is_text));
+            if first_is_header {
+                header = Some((line, fields.iter().map(|f| f.to_string()).collect()));
+                rows.width = fields.len();
+                continue;
+            }
+            rows.width = fields.len();
+            if let Some((cl, c)) = last_comment {
+                let mut hf = Vec::new();
+                split(c, d, &mut hf).map_err(|m| Error::at(source, cl, m))?;
+                if hf.len() == fields.len() {
+                    header = Some((cl, hf.iter().map(|f| f.to_string()).collect()));
+                }
+            }
+        }
+        if fields.len() != rows.width {
+            return Err(Error::at(
+                source,
+                line,
+                format!("expected {} fields, found {}", rows.width, fields.len()),
+            ));
+        }
+        for f in &fields {
+            let (k, x) = classify(f, d);
+            rows.kind.push(k);
+            rows.value.push(x);
+        }
+        // `s` is a subslice of `raw`, which starts at `offset`.
+        let start = offset + (s.as_ptr() as usize).saturating_sub(raw.as_ptr() as usize);
+        rows.span.push((start, start + s.len()));
+        rows.line.push(line);
     }
-    if rows.is_empty() {
+    if !started {
         return Err(Error::in_file(source, "empty population: no rows"));
     }
-    // Rule 2: header.
-    let mut header: Option<(usize, Vec<String>)> = None;
-    if let Some((line, first)) = rows.first() {
-        let non_num = |c: &String| number(c, d).is_none();
-        let rest_non_num = first.iter().skip(1).any(non_num);
-        let all_non_num = first.iter().all(non_num);
-        if rest_non_num || all_non_num {
-            header = Some((*line, first.clone()));
-        }
-    }
-    if header.is_some() {
-        rows.remove(0);
-    } else if let (Some((cl, c)), Some((_, first))) = (&last_comment, rows.first()) {
-        let fields = split(c, d).map_err(|m| Error::at(source, *cl, m))?;
-        if fields.len() == first.len() {
-            header = Some((*cl, fields));
-        }
-    }
-    let width = match (&header, rows.first()) {
-        (Some((_, h)), _) => h.len(),
-        (None, Some((_, r))) => r.len(),
-        (None, None) => 0,
-    };
-    if rows.is_empty() {
+    if rows.len() == 0 {
         return Err(Error::in_file(
             source,
             "empty population: a header but no rows",
         ));
     }
-    for (line, r) in &rows {
-        if r.len() != width {
-            return Err(Error::at(
-                source,
-                *line,
-                format!("expected {width} fields, found {}", r.len()),
-            ));
-        }
+    let width = rows.width;
+    if values == Some(Values::Ranks)
+        && let Some((hl, h)) = &header
+        && h.iter().all(|f| rank_column(f).is_some())
+    {
+        return rank_columns(text, source, d, &rows, *hl, h);
     }
     // Rule 3: label column.
-    let label = rows
-        .iter()
-        .any(|(_, r)| r.first().is_some_and(|c| number(c, d).is_none()));
+    let label = header
+        .as_ref()
+        .is_some_and(|(_, h)| h.first().is_some_and(|f| f.is_empty()))
+        || (0..rows.len()).any(|r| rows.cell(r, 0).0 == Kind::Text);
     // Rule 4: weight column.
     let weight_col = header
         .as_ref()
@@ -177,6 +319,15 @@ pub fn parse(text: &str, source: &str, d: Delimiter) -> Result<Instance> {
     if cand_cols.is_empty() {
         return Err(Error::in_file(source, "no candidate columns"));
     }
+    if cand_cols.len() > CAPACITY {
+        return Err(Error::in_file(
+            source,
+            format!(
+                "{} candidates exceed the capacity of {CAPACITY}",
+                cand_cols.len()
+            ),
+        ));
+    }
     let candidates: Vec<String> = match &header {
         Some((_, h)) => cand_cols
             .iter()
@@ -185,7 +336,7 @@ pub fn parse(text: &str, source: &str, d: Delimiter) -> Result<Instance> {
         None => (1..=cand_cols.len()).map(|i| format!("c{i}")).collect(),
     };
     {
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = FxHashSet::default();
         for c in &candidates {
             if !seen.insert(c.as_str()) {
                 let line = header.as_ref().map(|h| h.0).unwrap_or(1);
@@ -197,48 +348,272 @@ pub fn parse(text: &str, source: &str, d: Delimiter) -> Result<Instance> {
             }
         }
     }
+    // Rule 7: what the values are.
+    let values = match values {
+        Some(v) => v,
+        None => {
+            if let Some(e) = rank_cue(source, &header, &rows, &cand_cols) {
+                return Err(e);
+            }
+            Values::Scores
+        }
+    };
+    let cell =
+        |r: usize, c: usize| cell_text(text, rows.span.get(r).copied().unwrap_or((0, 0)), d, c);
     let mut users = Vec::with_capacity(rows.len());
-    for (line, r) in &rows {
-        let weight = match weight_col.and_then(|c| r.get(c)) {
-            Some(cell) => {
-                let w = number(cell, d).ok_or_else(|| {
-                    Error::at(source, *line, format!("weight `{cell}` is not a number"))
-                })?;
-                check_weight(w).map_err(|m| Error::at(source, *line, m))?;
+    let mut pairs: Vec<(f64, u16)> = Vec::with_capacity(cand_cols.len());
+    let mut ranked = vec![false; cand_cols.len()];
+    for (r, &line) in rows.line.iter().enumerate() {
+        let weight = match weight_col {
+            Some(c) => {
+                let (k, w) = rows.cell(r, c);
+                if k != Kind::Number {
+                    return Err(Error::at(
+                        source,
+                        line,
+                        format!("weight `{}` is not a number", cell(r, c)),
+                    ));
+                }
+                check_weight(w).map_err(|m| Error::at(source, line, m))?;
                 w
             }
             None => 1.0,
         };
-        let mut scores = Vec::with_capacity(cand_cols.len());
-        for (&c, name) in cand_cols.iter().zip(&candidates) {
-            let cell = r.get(c).map(String::as_str).unwrap_or("");
-            let x = number(cell, d).ok_or_else(|| {
-                Error::at(
-                    source,
-                    *line,
-                    format!("score `{cell}` of candidate {name} is not a number"),
-                )
-            })?;
-            if !x.is_finite() {
-                return Err(Error::at(
-                    source,
-                    *line,
-                    format!("score `{cell}` of candidate {name} is not finite"),
-                ));
+        let what = match values {
+            Values::Scores => "score",
+            Values::Ranks => "rank",
+        };
+        let bad = |c: usize, name: &str, problem: &str| {
+            Error::at(
+                source,
+                line,
+                format!("{what} `{}` of candidate {name} is {problem}", cell(r, c)),
+            )
+        };
+        let prefs = match values {
+            Values::Scores => {
+                let mut scores = Vec::with_capacity(cand_cols.len());
+                for (&c, name) in cand_cols.iter().zip(&candidates) {
+                    match rows.cell(r, c) {
+                        (Kind::Number, x) if x.is_finite() => scores.push(x),
+                        (Kind::Number, _) => return Err(bad(c, name, "not finite")),
+                        _ => return Err(bad(c, name, "not a number")),
+                    }
+                }
+                Prefs::Scores(scores)
             }
-            scores.push(x);
-        }
+            Values::Ranks => {
+                pairs.clear();
+                for (i, (&c, name)) in cand_cols.iter().zip(&candidates).enumerate() {
+                    match rows.cell(r, c) {
+                        // `i < CAPACITY < 2^16`.
+                        (Kind::Number, x) if x.is_finite() => pairs.push((x, i as u16)),
+                        (Kind::Number, _) => return Err(bad(c, name, "not finite")),
+                        (Kind::Empty, _) => {}
+                        (Kind::Text, _) => return Err(bad(c, name, "not a number")),
+                    }
+                }
+                Prefs::Order(rank_order(&mut pairs, &mut ranked))
+            }
+        };
         users.push(UserType {
             weight,
-            prefs: Prefs::Scores(scores),
-            line: *line,
+            prefs,
+            line,
         });
     }
-    Ok(Instance {
+    let mut inst = Instance {
         source: source.to_string(),
         candidates,
         users,
-    })
+    };
+    if values == Values::Ranks {
+        inst.merge_duplicate_rankings();
+    }
+    Ok(inst)
+}
+
+/// The canonical [`Prefs::Order`] of `(rank, candidate)` pairs: lower rank first, equal ranks
+/// tied, the candidates not in `pairs` (of `ranked.len()`) as a last group. `ranked` is scratch.
+fn rank_order(pairs: &mut [(f64, u16)], ranked: &mut [bool]) -> Vec<u16> {
+    pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    ranked.iter_mut().for_each(|x| *x = false);
+    let mut out: Vec<u16> = Vec::with_capacity(ranked.len());
+    for (p, &(x, i)) in pairs.iter().enumerate() {
+        // Ties with the next pair: same rank (sorted, so -0 and 0 meet too).
+        let tie = pairs.get(p + 1).is_some_and(|next| next.0 == x);
+        out.push(if tie { i | TIES_NEXT } else { i });
+        if let Some(s) = ranked.get_mut(i as usize) {
+            *s = true;
+        }
+    }
+    let from = out.len();
+    for i in 0..ranked.len() {
+        if !ranked.get(i).copied().unwrap_or(true) {
+            // `i < CAPACITY < 2^15`.
+            out.push(i as u16);
+        }
+    }
+    close_group(&mut out, from);
+    out
+}
+
+/// The first sign that the table holds ranks (rule 7), as the error that refuses it.
+fn rank_cue(
+    source: &str,
+    header: &Option<(usize, Vec<String>)>,
+    rows: &Rows,
+    cand_cols: &[usize],
+) -> Option<Error> {
+    let refuse = |line: Option<usize>, cue: String| {
+        let m = format!(
+            "the values look like ranks ({cue}): say --values ranks (1 = best, equal ranks tie, \
+             empty = unranked) or --values scores (higher = better)"
+        );
+        Some(match line {
+            Some(l) => Error::at(source, l, m),
+            None => Error::in_file(source, m),
+        })
+    };
+    if let Some((hl, h)) = header {
+        if h.iter().any(|f| f == "#") {
+            return refuse(
+                Some(*hl),
+                "a `#` count column, as pref_voting writes with ranks".into(),
+            );
+        }
+        if let Some(f) = h.iter().find(|f| names_ranks(f)) {
+            return refuse(Some(*hl), format!("a column named `{f}`"));
+        }
+    }
+    for (r, &line) in rows.line.iter().enumerate() {
+        if cand_cols.iter().any(|&c| rows.cell(r, c).0 == Kind::Empty) {
+            return refuse(
+                Some(line),
+                "an empty cell: only ranks leave a candidate out".into(),
+            );
+        }
+    }
+    let n = cand_cols.len() as f64;
+    let mut varied = false;
+    for r in 0..rows.len() {
+        let mut first: Option<f64> = None;
+        for &c in cand_cols {
+            let (k, x) = rows.cell(r, c);
+            if k != Kind::Number || !(1.0..=n).contains(&x) || x.fract() != 0.0 {
+                return None;
+            }
+            varied |= first.is_some_and(|f| f != x);
+            first = first.or(Some(x));
+        }
+    }
+    if varied {
+        return refuse(
+            None,
+            format!(
+                "every row holds whole numbers from 1 to {}, the number of candidates",
+                cand_cols.len()
+            ),
+        );
+    }
+    None
+}
+
+/// pref_voting's `rank_columns` CSV (rule 8): the header is `Rank1,Rank2,...`, a row lists its
+/// candidates by rank.
+fn rank_columns(
+    text: &str,
+    source: &str,
+    d: Delimiter,
+    rows: &Rows,
+    header_line: usize,
+    header: &[String],
+) -> Result<Instance> {
+    // Columns in rank order.
+    let mut cols: Vec<(u64, usize)> = header
+        .iter()
+        .enumerate()
+        .filter_map(|(c, f)| rank_column(f).map(|k| (k, c)))
+        .collect();
+    cols.sort_unstable();
+    if let Some(w) = cols
+        .windows(2)
+        .find(|w| w.first().map(|x| x.0) == w.get(1).map(|x| x.0))
+    {
+        let k = w.first().map(|x| x.0).unwrap_or(0);
+        return Err(Error::at(
+            source,
+            header_line,
+            format!("two columns for rank {k}"),
+        ));
+    }
+    let mut fields: Vec<Cow<'_, str>> = Vec::new();
+    let mut orders: Vec<Vec<String>> = Vec::with_capacity(rows.len());
+    let mut names: Vec<String> = Vec::new();
+    let mut index: FxHashMap<String, usize> = FxHashMap::default();
+    for (r, &line) in rows.line.iter().enumerate() {
+        let (a, b) = rows.span.get(r).copied().unwrap_or((0, 0));
+        split(text.get(a..b).unwrap_or(""), d, &mut fields)
+            .map_err(|m| Error::at(source, line, m))?;
+        let mut order = Vec::new();
+        for &(_, c) in &cols {
+            let f = fields.get(c).map(|f| f.as_ref()).unwrap_or("");
+            if f.is_empty() || f == "skipped" {
+                continue;
+            }
+            if order.iter().any(|x: &String| x == f) {
+                return Err(Error::at(
+                    source,
+                    line,
+                    format!("candidate \"{f}\" ranked twice"),
+                ));
+            }
+            if !index.contains_key(f) {
+                index.insert(f.to_string(), names.len());
+                names.push(f.to_string());
+            }
+            order.push(f.to_string());
+        }
+        orders.push(order);
+    }
+    if names.len() > CAPACITY {
+        return Err(Error::in_file(
+            source,
+            format!(
+                "{} candidates exceed the capacity of {CAPACITY}",
+                names.len()
+            ),
+        ));
+    }
+    names.sort_unstable();
+    let position: FxHashMap<&str, u16> = names
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.as_str(), i as u16))
+        .collect();
+    let mut users = Vec::with_capacity(orders.len());
+    for (order, &line) in orders.iter().zip(&rows.line) {
+        // Strict: no tie flags; merging below appends the unlisted candidates.
+        let listed: Vec<u16> = order
+            .iter()
+            .filter_map(|s| position.get(s.as_str()).copied())
+            .collect();
+        users.push(UserType {
+            weight: 1.0,
+            prefs: Prefs::Order(listed),
+            line,
+        });
+    }
+    if names.is_empty() {
+        return Err(Error::in_file(source, "no candidates: every cell is empty"));
+    }
+    let mut inst = Instance {
+        source: source.to_string(),
+        candidates: names,
+        users,
+    };
+    inst.merge_duplicate_rankings();
+    Ok(inst)
 }
 
 #[cfg(test)]
@@ -250,9 +625,107 @@ mod tests {
         let w = Delimiter::Whitespace;
         assert_eq!(number("1,486.5", w), Some(1486.5));
         assert_eq!(number("297638.17±37054.55", w), Some(297638.17));
+        assert_eq!(number("12+-3", w), Some(12.0));
         assert_eq!(number("-3e2", w), Some(-300.0));
         assert_eq!(number("inf", w), None);
         assert_eq!(number("alien", w), None);
         assert_eq!(number("1,5", Delimiter::Comma), None);
+        assert_eq!(number("", Delimiter::Comma), None);
+    }
+
+    #[test]
+    fn rank_names() {
+        for s in ["Rank1", "rank_12", "RANK-3", "rank 4"] {
+            assert!(rank_column(s).is_some(), "{s}");
+        }
+        for s in ["rank", "Frank1", "ranked", "rank_", "rank1a", "ra"] {
+            assert!(rank_column(s).is_none(), "{s}");
+        }
+        assert!(names_ranks("Ranking") && names_ranks("rank") && !names_ranks("Frank"));
+    }
+
+    fn read(text: &str, values: Option<Values>) -> Result<Instance> {
+        parse(text, "t.csv", Delimiter::Comma, values)
+    }
+
+    /// The cues of rule 7, and what is read as scores without a flag.
+    #[test]
+    fn what_looks_like_ranks() {
+        for (text, line) in [
+            ("a,b,#\n1,2,3\n", Some(1)),
+            ("Rank1,Rank2\nx,y\n", Some(1)),
+            ("x,rank\n0.5,2\n", Some(1)),
+            ("a,b,c\n0.5,,2\n", Some(2)),
+            ("a,b,c\n1,2,3\n3,3,1\n", None),
+            ("1,2\n2,1\n", None),
+        ] {
+            let e = read(text, None).unwrap_err();
+            assert!(e.message().contains("--values"), "{text:?}: {e}");
+            assert_eq!(e.line(), line, "{text:?}: {e}");
+        }
+        for text in [
+            "a,b,c\n2,1,0\n0,1,2\n",
+            "a,b,c\n1,2,3\n3,1,4\n",
+            "a,b,c\n1,2,3\n1,1.5,2\n",
+            "a,b,c\n2,2,2\n1,1,1\n",
+            "label,a,b\nx,1,3\n",
+            "a,b\n-1,1\n",
+        ] {
+            let inst = read(text, None).unwrap();
+            assert!(matches!(inst.users[0].prefs, Prefs::Scores(_)), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn ranks_are_read_as_tie_groups() {
+        let inst = read(
+            "x,y,z,w,#\n1,2,,2,3\n3,1,1,,1\n1,5,,5,2\n",
+            Some(Values::Ranks),
+        )
+        .unwrap();
+        let got: Vec<(f64, Vec<Vec<u16>>)> = inst
+            .users
+            .iter()
+            .map(|u| (u.weight, u.prefs.groups().unwrap()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (5.0, vec![vec![0], vec![1, 3], vec![2]]),
+                (1.0, vec![vec![1, 2], vec![0], vec![3]]),
+            ]
+        );
+        // The same numbers as scores: `#` is still the count column.
+        let inst = read("a,b,#\n1,2,3\n", Some(Values::Scores)).unwrap();
+        assert_eq!(inst.users[0].weight, 3.0);
+        assert_eq!(inst.users[0].prefs, Prefs::Scores(vec![1.0, 2.0]));
+        let e = read("a,b\n1,x\n", Some(Values::Ranks)).unwrap_err();
+        assert!(e.message().contains("rank `x` of candidate b"), "{e}");
+        let e = read("a,b\n1,\n", Some(Values::Scores)).unwrap_err();
+        assert!(
+            e.message()
+                .contains("score `` of candidate b is not a number"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn rank_columns_list_candidates_by_rank() {
+        let text = "Rank1,Rank2,Rank3\nb,a,skipped\nc,b,a\nb,a,\n";
+        let inst = read(text, Some(Values::Ranks)).unwrap();
+        assert_eq!(inst.candidates, vec!["a", "b", "c"]);
+        let got: Vec<(f64, Vec<Vec<u16>>)> = inst
+            .users
+            .iter()
+            .map(|u| (u.weight, u.prefs.groups().unwrap()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (2.0, vec![vec![1], vec![0], vec![2]]),
+                (1.0, vec![vec![2], vec![1], vec![0]]),
+            ]
+        );
+        assert!(read("Rank1,Rank2\na,a\n", Some(Values::Ranks)).is_err());
     }
 }

@@ -1,0 +1,281 @@
+//! Integer fixed-point arithmetic with directed rounding: the arithmetic of certificates.
+//!
+//! A certificate must hold for the exact value, whatever the rounding (docs/certificates.md).
+//! Certificates are therefore computed in integers: a probability `p` is held as an upper bound
+//! `P >= p * ONE` with `ONE = 2^31`, every product is rounded up ([`mul_up`], [`mul_wide_up`]),
+//! and the final ratios are turned into `f32` rounded down ([`ratio_down`]) or up
+//! ([`ratio_up`]). Integer operations give the same bits on every target, with or without an
+//! FPU, and no operation is rounded when its exact result is representable, so exact cases (a
+//! point mass, dyadic masses) certify exactly.
+
+/// The fixed-point unit: `ONE` stands for probability 1.
+pub(crate) const ONE: u32 = 1 << SHIFT;
+/// `log2(ONE)`.
+pub(crate) const SHIFT: u32 = 31;
+
+/// `ceil(a * b / ONE)`: for `a, b <= ONE` the result is at most `ONE`.
+pub(crate) fn mul_up(a: u32, b: u32) -> u32 {
+    let p = u64::from(a) * u64::from(b);
+    let q = (p >> SHIFT) + u64::from(p & (u64::from(ONE) - 1) != 0);
+    // `a, b <= 2^31` gives `q <= 2^31`; a larger input saturates instead of wrapping.
+    u32::try_from(q).unwrap_or(u32::MAX)
+}
+
+/// `ceil(a * s / ONE)` for `a <= ONE` and `s < 2^53`, with two 32 x 32 -> 64 products (one
+/// multiply instruction each on a 32-bit core with a long multiply).
+pub(crate) fn mul_wide_up(a: u32, s: u64) -> u64 {
+    let lo = u64::from(a) * (s & 0xFFFF_FFFF);
+    let hi = u64::from(a) * (s >> 32);
+    // a * s = hi * 2^32 + lo; dividing by 2^31 leaves hi * 2 exact and rounds lo up.
+    let lo_up = (lo >> SHIFT) + u64::from(lo & (u64::from(ONE) - 1) != 0);
+    hi.saturating_mul(2).saturating_add(lo_up)
+}
+
+/// `(m, e)` with `x = m * 2^e` exactly, `m < 2^24`, for a finite non-negative `x`; `m = 0` for
+/// zero. Read off the bits, so it is the same on every target.
+pub(crate) fn parts(x: f32) -> (u32, i32) {
+    let bits = x.to_bits() & 0x7FFF_FFFF;
+    let exp = (bits >> 23) as i32;
+    let frac = bits & 0x7F_FFFF;
+    if exp == 0 {
+        (frac, -149)
+    } else {
+        (frac | 0x80_0000, exp - 150)
+    }
+}
+
+/// `floor(m * 2^(e + shift))` and `ceil(m * 2^(e + shift))` for a non-negative finite `x` with
+/// `x = m * 2^e` ([`parts`]), saturating at `u64::MAX`.
+pub(crate) fn scaled(x: f32, shift: i32) -> (u64, u64) {
+    let (m, e) = parts(x);
+    let m = u64::from(m);
+    let e = e.saturating_add(shift);
+    if m == 0 {
+        (0, 0)
+    } else if e >= 0 {
+        if e >= 40 {
+            (u64::MAX, u64::MAX)
+        } else {
+            (m << e, m << e)
+        }
+    } else if e <= -64 {
+        (0, 1)
+    } else {
+        let d = (-e) as u32;
+        let floor = m >> d;
+        let exact = floor << d == m;
+        (floor, floor + u64::from(!exact))
+    }
+}
+
+/// Number of significant bits of `x` (0 for 0).
+fn bits(x: u128) -> u32 {
+    128 - x.leading_zeros()
+}
+
+/// The `f32` `m * 2^-t` for `m < 2^24` and `0 <= t <= 149 + 23`, exactly when representable
+/// (the callers keep `m * 2^-t` within the normal range or round `m` for the subnormals).
+fn compose(m: u32, t: i32) -> f32 {
+    if m == 0 {
+        return 0.0;
+    }
+    // Normalise m to exactly 24 bits: m = M * 2^-s with 2^23 <= M < 2^24.
+    let s = m.leading_zeros() as i32 - 8;
+    let big = m << s;
+    let exp = 23 - s - t; // value = big * 2^(exp - 23)
+    let biased = exp + 127;
+    if biased >= 1 {
+        f32::from_bits(((biased as u32) << 23) | (big & 0x7F_FFFF))
+    } else {
+        // Subnormal: `big` has no bits below the subnormal grid (the callers round first).
+        let d = (1 - biased) as u32;
+        f32::from_bits(big.checked_shr(d).unwrap_or(0))
+    }
+}
+
+/// Rounds `q` (the quotient scaled by `2^t`) to 24 significant bits and to the subnormal grid,
+/// downward or upward, and composes it.
+fn round_compose(q: u128, t: i32, up: bool) -> f32 {
+    if q == 0 {
+        return 0.0;
+    }
+    // Keep at most 24 significant bits, and none below 2^-149 (the smallest subnormal).
+    let b = bits(q) as i32;
+    let mut drop = (b - 24).max(0);
+    // value = q * 2^-t; a kept bit 2^(drop - t) must be >= 2^-149.
+    drop = drop.max(t - 149);
+    let (mut m, mut t) = (q, t);
+    if drop > 0 {
+        let d = drop as u32;
+        let kept = m.checked_shr(d).unwrap_or(0);
+        let lost = kept.checked_shl(d).map_or(m != 0, |back| back != m);
+        m = kept + u128::from(up && lost);
+        t -= drop;
+        if bits(m) > 24 {
+            // Rounding up carried into a 25th bit: m = 2^24.
+            m >>= 1;
+            t -= 1;
+        }
+    }
+    compose(u32::try_from(m).unwrap_or(0), t)
+}
+
+/// `p / q` for `p <= q`, `q > 0`, rounded in the direction `up`.
+fn ratio(p: u128, q: u128, up: bool) -> f32 {
+    if q == 0 {
+        return if up { 1.0 } else { 0.0 };
+    }
+    if p == 0 {
+        return 0.0;
+    }
+    if p >= q {
+        return 1.0;
+    }
+    // The quotient below shifts p left until it has 26 more bits than q: bring q below 2^102
+    // (p with it), rounding so that the ratio only moves in the safe direction.
+    let (mut p, mut q) = (p, q);
+    let bq = bits(q);
+    if bq > 102 {
+        let r = bq - 102;
+        let lost_p = p & ((1u128 << r) - 1) != 0;
+        let lost_q = q & ((1u128 << r) - 1) != 0;
+        p >>= r;
+        q >>= r;
+        if up {
+            p += u128::from(lost_p);
+        } else {
+            q += u128::from(lost_q);
+        }
+        if p == 0 {
+            // Below 2^-101 after the shift: the downward ratio may say 0 (a lower bound);
+            // the upward one keeps the smallest positive value it can prove.
+            p = u128::from(up);
+            if p == 0 {
+                return 0.0;
+            }
+        }
+    }
+    // Scale so the quotient has 26 to 27 significant bits: t = 26 + bits(q) - bits(p).
+    let t = 26 + bits(q) as i32 - bits(p) as i32;
+    let num = p << t.clamp(0, 127) as u32;
+    let quot = num / q;
+    let exact = quot * q == num;
+    let quot = quot + u128::from(up && !exact);
+    // A non-exact downward quotient is already floored; the sticky bit keeps it from looking
+    // exact when `round_compose` drops bits.
+    let sticky = u128::from(!up && !exact);
+    round_compose((quot << 1) | sticky, t + 1, up)
+}
+
+/// The largest `f32` at most `p / q` (for `0 <= p <= q`; `1.0` when `p >= q`).
+pub(crate) fn ratio_down(p: u128, q: u128) -> f32 {
+    ratio(p, q, false)
+}
+
+/// The smallest `f32` at least `p / q` (for `0 <= p <= q`; `1.0` when `p >= q`).
+pub(crate) fn ratio_up(p: u128, q: u128) -> f32 {
+    ratio(p, q, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    extern crate std;
+
+    /// `x` against `p / q` exactly (`q < 2^103`, so `m * q` fits in a `u128`).
+    fn cmp(x: f32, p: u128, q: u128) -> core::cmp::Ordering {
+        let (m, e) = parts(x);
+        let mq = u128::from(m) * q;
+        if e >= 0 {
+            return (mq << e).cmp(&p);
+        }
+        let s = (-e) as u32;
+        let fl = mq.checked_shr(s).unwrap_or(0);
+        let exact = mq == 0 || fl.checked_shl(s).is_some_and(|b| b == mq);
+        match fl.cmp(&p) {
+            core::cmp::Ordering::Equal if !exact => core::cmp::Ordering::Greater,
+            o => o,
+        }
+    }
+
+    /// `ratio_down <= p/q <= ratio_up`, one ulp apart at most, equal when `p/q` is an `f32`;
+    /// checked exactly in integers against the `f32`'s own binary value.
+    fn check(p: u128, q: u128) {
+        let (lo, hi) = (ratio_down(p, q), ratio_up(p, q));
+        assert!(cmp(lo, p, q).is_le(), "down {lo} > {p}/{q}");
+        assert!(cmp(hi, p, q).is_ge(), "up {hi} < {p}/{q}");
+        if cmp(lo, p, q).is_eq() {
+            assert_eq!(lo, hi, "{p}/{q}");
+        } else {
+            assert_eq!(lo.next_up(), hi, "{p}/{q}: {lo} {hi}");
+        }
+    }
+
+    #[test]
+    fn ratios_bracket_the_exact_quotient() {
+        let mut next = crate::xorshift32(0x1234_5678);
+        let cases: &[(u128, u128)] = &[
+            (1, 2),
+            (1, 3),
+            (2, 3),
+            (0, 5),
+            (5, 5),
+            (1, 1 << 100),
+            (3, (1 << 100) + 7),
+            ((1 << 90) - 1, 1 << 91),
+            (1, u128::MAX >> 26),
+        ];
+        for &(p, q) in cases {
+            check(p, q);
+        }
+        for _ in 0..20_000 {
+            let q = (u128::from(next()) << 64 | u128::from(next())) << 39 >> (25 + next() % 100);
+            let q = q.max(1);
+            let p = ((u128::from(next()) << 64 | u128::from(next())) % (q + 1)) >> (next() % 40);
+            check(p, q.max(p).max(1));
+        }
+    }
+
+    #[test]
+    fn exact_ratios_are_exact() {
+        assert_eq!(ratio_down(1, 2), 0.5);
+        assert_eq!(ratio_up(1, 2), 0.5);
+        assert_eq!(ratio_up(0, 7), 0.0);
+        assert_eq!(ratio_down(3, 4), 0.75);
+        // 2/3 rounds down to the f32 below it, up to the one above.
+        assert!(ratio_down(2, 3) < ratio_up(2, 3));
+        assert!(f64::from(ratio_down(2, 3)) < 2.0 / 3.0);
+        assert!(f64::from(ratio_up(2, 3)) > 2.0 / 3.0);
+        // A tiny positive quotient is never rounded up to zero.
+        assert!(ratio_up(1, u128::MAX >> 2) > 0.0);
+    }
+
+    #[test]
+    fn products_round_up_and_are_exact_when_they_can_be() {
+        assert_eq!(mul_up(ONE, ONE), ONE);
+        assert_eq!(mul_up(ONE / 2, ONE / 2), ONE / 4);
+        assert_eq!(mul_up(3, 1), 1);
+        assert_eq!(mul_up(0, ONE), 0);
+        let mut next = crate::xorshift32(99);
+        for _ in 0..10_000 {
+            let (a, b) = (next() % (ONE + 1), next() % (ONE + 1));
+            let exact = u64::from(a) * u64::from(b);
+            let up = u64::from(mul_up(a, b)) << SHIFT;
+            assert!(up >= exact && up - exact < 1 << SHIFT);
+            let s = (u64::from(next()) << 20 | u64::from(next())) & ((1 << 50) - 1);
+            let exact = u128::from(a) * u128::from(s);
+            let up = u128::from(mul_wide_up(a, s)) << SHIFT;
+            assert!(up >= exact && up - exact < 1 << SHIFT);
+        }
+    }
+
+    #[test]
+    fn scaled_brackets_the_value() {
+        for &(x, s) in &[(0.75f32, 2), (1.0, 31), (1e-30, 62), (0.1, 10), (3.0, -1)] {
+            let (lo, hi) = scaled(x, s);
+            let v = f64::from(x) * 2f64.powi(s);
+            assert!((lo as f64) <= v && v <= hi as f64, "{x} {s}");
+            assert!(hi - lo <= 1);
+        }
+    }
+}

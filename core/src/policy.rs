@@ -1,0 +1,136 @@
+//! Policies: what a valid policy is, its own payoff, and the exact form the solvers deploy.
+//!
+//! A policy is a vector of `f32` masses over the candidates; it means the distribution
+//! proportional to them (certificates normalise by the exact sum). The solvers deploy policies
+//! [`snap`]ped to multiples of `2^-24` that sum to exactly 1, so that any reader, normalising or
+//! not, means the same distribution.
+
+use crate::{Error, check_len, fixed::scaled};
+
+/// Checks that `pi` is a policy over `n` candidates: finite, non-negative, summing to 1 within
+/// `1e-3` (the tolerance covers policies printed with few digits).
+pub fn check_policy(pi: &[f32], n: usize) -> Result<(), Error> {
+    check_len(pi.len(), n)?;
+    let mut sum = 0.0f64;
+    for &p in pi {
+        if !p.is_finite() || p < 0.0 {
+            return Err(Error::InvalidPolicy);
+        }
+        sum += p as f64;
+    }
+    if !(sum > 1.0 - 1e-3 && sum < 1.0 + 1e-3) {
+        return Err(Error::InvalidPolicy);
+    }
+    Ok(())
+}
+
+/// The policy's own payoff `sum_y pi(y) g(y)`, which is `1/(k+1)` exactly in exact arithmetic
+/// (docs/maths.md §2). Exposed for tests and diagnostics.
+pub fn self_payoff(pi: &[f32], g: &[f32]) -> f64 {
+    pi.iter().zip(g).map(|(&p, &x)| p as f64 * x as f64).sum()
+}
+
+/// The grid of deployed policies: masses are whole multiples of `2^-GRID_BITS`.
+pub const GRID_BITS: u32 = 24;
+
+/// Rounds the policy `pi` (non-negative, finite, positive sum) to the nearest policy whose
+/// masses are whole multiples of `2^-24` summing to exactly 1: each mass's share of the exact
+/// total is floored to the grid, and the units left over go to the largest remainders (the
+/// lowest index first on ties). Every such mass is an `f32` exactly, and so is its decimal
+/// expansion, so the policy printed is the policy certified. Integer arithmetic only: the same
+/// bits on every target. A point mass, and any policy already on the grid, is unchanged.
+///
+/// Errors: [`Error::InvalidPolicy`] when the masses sum to zero or one is not finite.
+pub fn snap<const N: usize>(pi: &mut [f32]) -> Result<(), Error> {
+    if pi.len() > N {
+        return Err(Error::TooManyCandidates {
+            n: pi.len(),
+            capacity: N,
+        });
+    }
+    let mut total = 0u128;
+    for &p in pi.iter() {
+        if !p.is_finite() || p < 0.0 {
+            return Err(Error::InvalidPolicy);
+        }
+        total += u128::from(scaled(p, 62).0);
+    }
+    if total == 0 {
+        return Err(Error::InvalidPolicy);
+    }
+    let unit = 1u128 << GRID_BITS;
+    let mut units = [0u32; N];
+    let mut rest = [0u128; N];
+    let mut given = 0u128;
+    for ((p, u), r) in pi.iter().zip(units.iter_mut()).zip(rest.iter_mut()) {
+        let x = u128::from(scaled(*p, 62).0) * unit;
+        *u = u32::try_from(x / total).unwrap_or(0);
+        *r = x % total;
+        given += u128::from(*u);
+    }
+    // Fewer than n units are left; they go to the largest remainders.
+    let mut left = unit.saturating_sub(given);
+    let mut order = [0u16; N];
+    let order = order.get_mut(..pi.len()).unwrap_or(&mut []);
+    for (i, o) in order.iter_mut().enumerate() {
+        *o = i as u16;
+    }
+    let at = |i: u16| rest.get(usize::from(i)).copied().unwrap_or(0);
+    crate::sort_by(order, |&a, &b| at(b).cmp(&at(a)).then(a.cmp(&b)));
+    for &i in order.iter() {
+        if left == 0 {
+            break;
+        }
+        if let Some(u) = units.get_mut(usize::from(i)) {
+            *u += 1;
+            left -= 1;
+        }
+    }
+    // u <= 2^24 is an exact f32, and scaling by a power of two is exact.
+    let scale = 1.0 / (1u32 << GRID_BITS) as f32;
+    for (p, &u) in pi.iter_mut().zip(units.iter()) {
+        *p = u as f32 * scale;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapped_policies_sum_to_exactly_one_on_the_grid() {
+        let mut next = crate::xorshift32(7);
+        for n in 1..40usize {
+            let mut pi = [0.0f32; 40];
+            for p in pi.iter_mut().take(n) {
+                *p = (next() % 1000) as f32 / 997.0
+                    * if next().is_multiple_of(4) { 0.0 } else { 1.0 };
+            }
+            pi[0] += 0.001;
+            let before = pi;
+            snap::<64>(&mut pi[..n]).unwrap();
+            let total: f64 = before[..n].iter().map(|&p| f64::from(p)).sum();
+            let mut units = 0u64;
+            for (y, &p) in pi[..n].iter().enumerate() {
+                let u = f64::from(p) * f64::from(1u32 << 24);
+                assert_eq!(u, u.trunc(), "off the grid");
+                units += u as u64;
+                // Within one grid unit of the exact share.
+                assert!((f64::from(p) - f64::from(before[y]) / total).abs() <= 1.0 / 16777216.0);
+            }
+            assert_eq!(units, 1 << 24, "n = {n}");
+        }
+    }
+
+    #[test]
+    fn point_masses_and_grid_policies_are_unchanged() {
+        let mut pi = [0.0f32, 1.0, 0.0];
+        snap::<4>(&mut pi).unwrap();
+        assert_eq!(pi, [0.0, 1.0, 0.0]);
+        let mut pi = [0.25f32, 0.5, 0.125, 0.125];
+        snap::<4>(&mut pi).unwrap();
+        assert_eq!(pi, [0.25, 0.5, 0.125, 0.125]);
+        assert_eq!(snap::<4>(&mut [0.0f32; 3]), Err(Error::InvalidPolicy));
+    }
+}
