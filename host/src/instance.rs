@@ -310,7 +310,6 @@ impl Instance {
         self.validate()?;
         let (n, m) = (self.n(), self.m());
         let file = self.source.as_str();
-        let total: f64 = self.users.iter().map(|u| u.weight).sum();
         let cells = m
             .checked_mul(n)
             .ok_or_else(|| Error::in_file(file, "population too large"))?;
@@ -319,8 +318,10 @@ impl Instance {
         let mut b =
             Population::<CAPACITY>::builder(n, Storage::new(&mut store.weights, &mut store.order))
                 .map_err(|e| Error::in_file(file, e))?;
+        // The weights as given: the builder normalises them, and keeps counts (whole numbers
+        // below 2^22) exact for certificates (docs/certificates.md).
         for u in &self.users {
-            let w = u.weight / total;
+            let w = u.weight;
             let r = match &u.prefs {
                 Prefs::Scores(s) => b.push_scores(w, s),
                 Prefs::Ranking(g) => {

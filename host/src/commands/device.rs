@@ -53,13 +53,12 @@ pub fn run(a: &DeviceArgs) -> Result<String> {
     }
     let mut store = Store::default();
     let pop = inst.population(&mut store)?;
-    // The weights exactly as the host pushes them (pre-normalised in f64), so both sides
-    // normalise the same f32 values.
-    let total: f64 = inst.users.iter().map(|u| u.weight).sum();
+    // The weights exactly as the host pushes them (as given, rounded to f32), so both sides
+    // normalise the same f32 values and keep the same counts.
     let mut weights = Vec::with_capacity(m);
     let mut rows = Vec::with_capacity(n * m);
     for (j, user) in inst.users.iter().enumerate() {
-        weights.push((user.weight / total) as f32);
+        weights.push(user.weight as f32);
         let order = pop
             .order(j)
             .ok_or_else(|| Error::internal("population lost a user type"))?;
