@@ -103,6 +103,21 @@ def _gcd(a: int, b: int) -> int:
     return a
 
 
+COUNT_MAX = 1 << 22
+
+
+def ualign_weights(population):
+    """The weights ualign certifies against (docs/certificates.md): counts exactly when every
+    weight is a whole number below 2^22, otherwise the population's normalised f32 weights
+    `f32(f32(w_j) / sum_i f32(w_i))` (the sum in f64), each an exact binary fraction."""
+    ws = [Fraction(w) for w, _ in population]
+    if all(w.denominator == 1 and 0 <= w < COUNT_MAX for w in ws):
+        return population
+    as_f32 = [float(f32_of(Fraction(w))) for w in ws]
+    total = sum(as_f32)
+    return [(f32_of(Fraction(w / total)), lv) for w, (_, lv) in zip(as_f32, population)]
+
+
 def shares(n: int, population, policy, k: int) -> list[Fraction]:
     """Exact g(y) for every candidate (SPEC §2), with the policy normalised by its exact sum.
 
@@ -112,6 +127,7 @@ def shares(n: int, population, policy, k: int) -> list[Fraction]:
     """
     if k < 1:
         raise ValueError("k >= 1")
+    population = ualign_weights(population)
     masses, _ = _common_denominator(policy)
     if any(x < 0 for x in masses):
         raise ValueError("negative mass")
@@ -207,7 +223,7 @@ def margins(n: int, population) -> list[list[Fraction]]:
     """M[x][y] = weight preferring x to y minus weight preferring y to x (unlisted at the
     bottom, as in `levels`)."""
     m = [[Fraction(0)] * n for _ in range(n)]
-    for w, lv in population:
+    for w, lv in ualign_weights(population):
         w = Fraction(w)
         for x in range(n):
             for y in range(n):
@@ -299,6 +315,7 @@ def unique_maximal_lottery(m, support) -> list[Fraction] | None:
 def opponent_win(n: int, population, policy, k: int, z) -> Fraction:
     """Exact chance that the multiset `z` of l slots wins against k draws from the policy."""
     p = normalise(policy)
+    population = ualign_weights(population)
     total = sum(Fraction(w) for w, _ in population)
     out = Fraction(0)
     for w, lv in population:

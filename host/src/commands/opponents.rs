@@ -75,10 +75,24 @@ pub fn run(a: &OpponentsArgs) -> Result<String> {
         opponent_indices: report.multiset.to_vec(),
         opponent_win_rate: num_up(report.opponent_win_rate),
         win_rate: num_down(report.win_rate),
-        lower_bound: num(report.lower_bound),
-        lower_bound_approximate: num_down(report.lower_bound - a.l as f32 * e),
+        lower_bound: num_down(union_bound(a.k, a.l, 0.0)),
+        lower_bound_approximate: num_down(union_bound(a.k, a.l, e)),
         upper_bound: num(report.upper_bound),
         exploitability: num_up(e),
         multisets: count,
     })
+}
+
+/// `(k+1-l)/(k+1) - l e`, the union bound of docs/maths.md §5, rounded down to an `f32`: a
+/// lower bound whose printed text is one too.
+fn union_bound(k: u32, l: usize, e: f32) -> f32 {
+    let exact = (f64::from(k) + 1.0 - l as f64) / (f64::from(k) + 1.0) - l as f64 * f64::from(e);
+    // Three f64 roundings at most: four ulps below is below the exact value.
+    let below = exact - 4.0 * f64::EPSILON * exact.abs().max(1.0);
+    let f = below as f32;
+    if f64::from(f) > below {
+        f.next_down()
+    } else {
+        f
+    }
 }
