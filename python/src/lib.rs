@@ -28,13 +28,10 @@ use pyo3::types::PyBytes;
 use rand_xoshiro::{Xoshiro128PlusPlus, rand_core::SeedableRng};
 
 use ualign_host::analysis::{
-    self, CertJson, MARGINS_MAX_N, Method, Settings, certify_policy, check_k, check_settings,
-    cores, num, threads_for,
+    self, CertJson, Method, Settings, certify_policy, check_k, check_settings,
 };
 use ualign_host::instance::{CAPACITY, Pop, check_weight};
-use ualign_host::parallel::ThreadedOracle;
-use ualign_host::simd::WideStore;
-use ualign_host::tally::TallyStore;
+use ualign_host::route::cores;
 use ualign_host::{Error, Format, Instance, Prefs, Store, UserType};
 
 create_exception!(
@@ -351,42 +348,16 @@ fn method_named(name: &str) -> Result<Method, Error> {
     }
 }
 
-/// Which computation `analysis::solve` runs for `pop` and `s`: `margins` (k = 1 through the
-/// margin matrix), `tally` (the shares through a tally of shared pairs), `wide` (the
-/// population's wide layout at the CPU's vector level) or `population` (the population's own
-/// oracle, the firmware's computation). The same tests as `analysis::solve`, in its order.
-fn route(pop: &Pop<'_>, s: &Settings) -> &'static str {
-    let oracle = || {
-        let mut store = WideStore::default();
-        let threads = threads_for(pop, s.k, s.threads);
-        match ThreadedOracle::wide(*pop, threads, &mut store).simd() {
-            Some(_) => "wide",
-            None => "population",
-        }
-    };
-    match s.method {
-        Method::Hedge => oracle(),
-        Method::Optimistic => {
-            if s.k == 1 && s.threads != 1 && pop.n() <= MARGINS_MAX_N {
-                "margins"
-            } else if s.threads != 1 && TallyStore::default().tally(pop).is_some() {
-                "tally"
-            } else {
-                oracle()
-            }
-        }
-    }
-}
-
 /// JSON text of a value (the command line's serialiser).
 fn json<T: serde::Serialize>(v: &T) -> Result<String, Error> {
     serde_json::to_string(v).map_err(|e| Error::internal(format!("JSON output: {e}")))
 }
 
 /// Solves: returns the `solve` report as JSON text (exactly what `ualign solve` prints), the
-/// policy's `f32` masses, and the route.
+/// policy's `f32` masses, and the route (`margins`, `tally` or `population`).
 #[pyfunction]
-#[pyo3(signature = (pop, k, eps, max_iter, method, threads))]
+#[pyo3(signature = (pop, k, eps, max_iter, method, threads, reference))]
+#[allow(clippy::too_many_arguments)]
 fn solve(
     py: Python<'_>,
     pop: &NativePopulation,
@@ -395,22 +366,20 @@ fn solve(
     max_iter: u32,
     method: &str,
     threads: usize,
+    reference: bool,
 ) -> PyResult<(String, Vec<f32>, &'static str)> {
     guard(|| {
-        let settings = Settings {
-            k,
-            eps,
-            max_iter,
-            method: method_named(method).map_err(py_err)?,
-            threads,
-        };
+        let mut settings = Settings::new(k, method_named(method).map_err(py_err)?);
+        settings.eps = eps;
+        settings.max_iter = max_iter;
+        settings.threads = threads;
+        settings.reference = reference;
         py.detach(|| {
             check_settings(&settings)?;
             pop.with_pop(|p| {
-                let route = route(p, &settings);
                 let sol = analysis::solve(p, &settings)?;
                 let report = analysis::report(&pop.inst, p, &settings, &sol)?;
-                Ok((json(&report)?, sol.policy, route))
+                Ok((json(&report)?, sol.policy, sol.route.sum.name()))
             })
         })
         .map_err(py_err)
@@ -486,11 +455,14 @@ fn curve(
     max_iter: u32,
 ) -> PyResult<String> {
     guard(|| {
+        let mut settings = Settings::new(1, Method::Optimistic);
+        settings.eps = eps;
+        settings.max_iter = max_iter;
         py.detach(|| {
             if k_max == 0 {
                 return Err(Error::usage("--k-max 0: must be at least 1"));
             }
-            pop.with_pop(|p| json(&analysis::curve(&pop.inst, p, k_max, eps, max_iter)?))
+            pop.with_pop(|p| json(&analysis::curve_with(&pop.inst, p, k_max, &settings)?))
         })
         .map_err(py_err)
     })
@@ -617,9 +589,10 @@ fn batch_row(
         }
         None => None,
     };
+    let cert = CertJson::new(&sol.certificate, &inst);
     Ok(RowOut {
-        worst_case_win_rate: num(sol.certificate.worst_case_win_rate),
-        exploitability: num(sol.certificate.exploitability),
+        worst_case_win_rate: cert.worst_case_win_rate,
+        exploitability: cert.exploitability,
         iterations: sol.iterations,
         converged: sol.converged,
         policy: sol.policy,
@@ -771,13 +744,9 @@ fn solve_batch<'py>(
     threads: usize,
 ) -> PyResult<Bound<'py, PyAny>> {
     guard(|| {
-        let settings = Settings {
-            k,
-            eps,
-            max_iter,
-            method: Method::Optimistic,
-            threads: 1,
-        };
+        let mut settings = Settings::new(k, Method::Optimistic);
+        settings.eps = eps;
+        settings.max_iter = max_iter;
         check_settings(&settings).map_err(py_err)?;
         let float = |name: &str| Arc::new(Field::new(name, DataType::Float64, true));
         let inner = DataType::List(float("item"));
@@ -795,11 +764,20 @@ fn solve_batch<'py>(
                 scores.len()
             )));
         }
-        let threads = match threads {
+        // As `ualign batch --threads`: every thread counts, as many rows at once as there are
+        // threads (at most one per row), and each row's share of them for its own solve (the
+        // answers do not depend on either).
+        let budget = match threads {
             0 => cores(),
             t => t,
         }
-        .clamp(1, scores.len().max(1));
+        .max(1);
+        let workers = budget.min(scores.len().max(1));
+        match threads {
+            0 => settings.cores = (budget / workers).max(1),
+            _ => settings.threads = (budget / workers).max(1),
+        }
+        let threads = workers;
         let results = py.detach(|| batch_rows(&scores, weights.as_ref(), &settings, seed, threads));
         batch_output(&results).map_err(py_err)?.to_pyarrow(py)
     })

@@ -109,9 +109,13 @@ def same_as_cli(cli, f: Path, ks=(1, 2, 5), seed: int = 7) -> None:
         # hedge too.
         h = cli.json("solve", f, "--k", k, "--method", "hedge", "--max-iter", 300)
         assert ualign.solve(pop, k, method="hedge", max_iter=300).to_dict() == h
-        # --threads 1 and other eps.
+        # --threads 1 and other eps; --reference.
         t = cli.json("solve", f, "--k", k, "--threads", 1, "--eps", 1e-3)
         assert ualign.solve(pop, k, eps=1e-3, threads=1).to_dict() == t
+        r = cli.json("solve", f, "--k", k, "--reference")
+        ref = ualign.solve(pop, k, reference=True)
+        assert ref.to_dict() == r and ref.route == r["route"] == "population"
+        assert sol.route == want["route"]
     assert ualign.curve(pop, 4) == cli.json("curve", f, "--k-max", 4)
 
 

@@ -377,9 +377,10 @@ class Solution:
         certificate: the :class:`Certificate` of what is deployed.
         iterations: share evaluations (at ``k = 1`` through the margin matrix: simplex pivots).
         converged: whether the certified exploitability reached ``eps``.
-        route: which computation ran: ``"margins"`` (k = 1 through the margin matrix),
-            ``"tally"`` (shares through a tally of shared pairs), ``"wide"`` (the population's
-            wide layout on the CPU's vectors) or ``"population"`` (the population's own oracle).
+        route: how the shares were summed, which alone decides the bits: ``"margins"``
+            (k = 1 through the margin matrix), ``"tally"`` (through a tally of the distinct
+            pairs of set below and tie class) or ``"population"`` (the population's sum, the
+            firmware's computation); ``to_dict()`` also has it, with ``vector`` and ``threads``.
         k: responses shown. method: ``"optimistic"`` or ``"hedge"``. deployed: ``"policy"`` or
             ``"time_mixture"``.
     """
@@ -443,22 +444,31 @@ def solve(
     max_iter: int = 10000,
     method: str = "optimistic",
     threads: int = 0,
+    reference: bool = False,
 ) -> Solution:
     """Solves the (k+1)-player alignment game: the policy whose ``k`` draws to show, certified.
 
     The same computation as ``ualign solve FILE --k K --eps EPS --max-iter T --method M
-    --threads N``: ``solve(read(f), k).to_dict()`` equals its JSON field for field.
-    ``method="optimistic"`` (default) certifies the last iterate exactly; ``"hedge"`` certifies
-    the time mixture of its iterates. ``threads`` is the share computation's thread count
-    (0: one per core when the population is large; 1: the single-threaded computation,
-    bit-identical to the firmware's). The GIL is released while it runs.
+    --threads N [--reference]``: ``solve(read(f), k).to_dict()`` equals its JSON field for
+    field. ``method="optimistic"`` (default) certifies the last iterate exactly; ``"hedge"``
+    certifies the time mixture of its iterates. ``threads`` counts the threads of a share
+    evaluation (0: every core when the work pays for them; the answer is the same for any
+    count). ``reference=True`` computes what the firmware computes, bit for bit (the shares
+    through the population, never the margin matrix or a tally). The GIL is released while it
+    runs.
     """
     native = _population(pop)
     k = _k(k)
     if not isinstance(method, str):
         raise InputError(f"method must be a string, got {type(method).__name__}")
     report, policy, route = _ualign.solve(
-        native, k, _eps(eps), _u32(max_iter, "--max-iter"), method, _int(threads, "threads")
+        native,
+        k,
+        _eps(eps),
+        _u32(max_iter, "--max-iter"),
+        method,
+        _int(threads, "threads"),
+        bool(reference),
     )
     return Solution(json.loads(report), policy, route)
 
@@ -568,9 +578,9 @@ def solve_batch(
     (``list<int32>``: ``k`` draws with :func:`pick`'s generator seeded with ``seed``, the same
     seed for every row, so a row's picks do not depend on its position; null without ``seed``)
     and ``error`` (null when the row solved). A bad row gets its error and nulls, and every
-    other row is untouched. Each row is solved as ``ualign batch`` solves a line
-    (single-threaded, the same bits); rows run on ``threads`` threads (0: one per core) with
-    the GIL released.
+    other row is untouched. Each row is solved as ``ualign batch --threads THREADS`` solves a
+    line (the same bits); ``threads`` counts every thread (0: one per core), as many rows at once
+    as there are threads, with the GIL released.
     """
     import pyarrow as pa
 

@@ -129,6 +129,7 @@ def solve(
     max_iter: int = 10000,
     method: str = "optimistic",
     threads: int = 0,
+    reference: bool = False,
 ) -> Solution:
     """The certified equilibrium policy of the (k+1)-player game (``ualign solve``)."""
 
