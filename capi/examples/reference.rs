@@ -2,7 +2,7 @@
 //! (not through the C ABI). `.ci/capi.sh` diffs this program's stdout against the C program's:
 //! every float is printed as the hex of its IEEE-754 bits, so equal text means equal bits.
 //!
-//! The instance is SPEC §7's majority/minority case over candidates a = 0, b = 1, c = 2:
+//! The instance is docs/maths.md §7's majority/minority case over candidates a = 0, b = 1, c = 2:
 //! weight 0.6 ranks a > c > b (scores 3, 1, 2), weight 0.4 ranks b > c > a (scores 1, 3, 2).
 //! Both programs pass the same `f32` weights and scores; the C ABI widens them to `f64` exactly as
 //! done here.

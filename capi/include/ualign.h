@@ -5,7 +5,7 @@
  * libualign_capi.so, both built by `cargo build --release -p ualign-capi`.
  * C99; usable from C++ (the declarations are wrapped in extern "C").
  *
- * What it computes (see SPEC.md): n candidate responses, m weighted user types that score them
+ * What it computes (see docs/maths.md): n candidate responses, m weighted user types that score them
  * (higher is better, equal scores tie). Showing a user k draws from the symmetric Nash
  * equilibrium of the (k+1)-player alignment game wins against any single rival response with
  * probability at least k/(k+1). ualign_solve finds that equilibrium and certifies it exactly,

@@ -116,7 +116,7 @@ impl ualign_population {
     };
 }
 
-/// The certificate of `(pi, k)` (`ualign_certificate` in C), see SPEC §2.
+/// The certificate of `(pi, k)` (`ualign_certificate` in C), see docs/maths.md §2.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct ualign_certificate {
@@ -513,7 +513,7 @@ pub unsafe extern "C" fn ualign_certify(
 /// `picks[0..k]` (`picks_len >= k`), with a Xoshiro128++ generator seeded by `seed_from_u64(seed)`
 /// (`ualign::sampling::picks`): the same seed gives the same picks on every target. Writes the
 /// number of distinct picks into `*distinct` (showing only the distinct ones keeps the win rate,
-/// SPEC §6).
+/// docs/maths.md §6).
 ///
 /// # Safety
 ///

@@ -1,6 +1,6 @@
 //! The C ABI called as C calls it: through the `extern "C"` functions and raw pointers.
 //!
-//! Checks the SPEC §7 majority/minority case bit for bit against the Rust API, every bad input
+//! Checks the docs/maths.md §7 majority/minority case bit for bit against the Rust API, every bad input
 //! kind against its status code, null / misaligned / overlapping pointers, and that nothing
 //! panics across the boundary.
 
@@ -142,7 +142,7 @@ fn majority_minority_matches_the_rust_api_bit_for_bit() {
     let mut policy = [0.0f32; N];
     let (st, iterations, cert) = f.solve(2, 1e-5, &mut policy);
     assert_eq!(st, UALIGN_OK);
-    // SPEC §7: (0.8, 0.2, 0) with worst-case win rate 2/3.
+    // docs/maths.md §7: (0.8, 0.2, 0) with worst-case win rate 2/3.
     assert!((policy[0] - 0.8).abs() < 1e-3 && (policy[1] - 0.2).abs() < 1e-3);
     assert!(policy[2] < 1e-3);
     assert!((cert.worst_case_win_rate - 2.0 / 3.0).abs() < 1e-4);

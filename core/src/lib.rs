@@ -32,7 +32,7 @@
 //! ```
 //! use ualign::{population::{Population, Storage}, solver::{optimistic_hedge, SolveOptions}};
 //!
-//! // SPEC §7: 60% rank a > c > b, 40% rank b > c > a.
+//! // docs/maths.md §7: 60% rank a > c > b, 40% rank b > c > a.
 //! let mut weights = [0.0f32; 2];
 //! let mut order = [0u16; 2 * 3];
 //! let mut b = Population::<8>::builder(3, Storage::new(&mut weights, &mut order))?;

@@ -1,4 +1,4 @@
-//! The margin matrix: NLHF's `k = 1` game as an `n x n` matrix (SPEC §3).
+//! The margin matrix: NLHF's `k = 1` game as an `n x n` matrix (docs/maths.md §3).
 //!
 //! At `k = 1` the share is linear in the policy: `g(y) = sum_z A[y][z] pi(z)` with
 //! `A[y][z] = P(a user prefers y to z) + P(a user ties them) / 2` (so `A[y][y] = 1/2` and

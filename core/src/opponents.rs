@@ -1,4 +1,4 @@
-//! Opponents that also show several responses (SPEC §5).
+//! Opponents that also show several responses (docs/maths.md §5).
 //!
 //! An opponent shows an `l`-multiset `Z`; it wins when the user's pick among the `k + l` slots is
 //! one of its slots. For user type `j`, with `A` the tie class of `Z`'s best element, `t` the

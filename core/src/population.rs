@@ -1,6 +1,6 @@
 //! Weighted user types over `n` candidates: validation, orders and tie classes.
 //!
-//! A user type is a weak order over the candidates (SPEC §1). It is stored as the list of
+//! A user type is a weak order over the candidates (docs/maths.md §1). It is stored as the list of
 //! candidates from best to worst, one `u16` per position, with the top bit set when the candidate
 //! at that position ties with the one at the next position. Weights are normalised to sum to 1 at
 //! [`PopulationBuilder::finish`]. Both live in a [`Storage`] the caller owns, so a population of

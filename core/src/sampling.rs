@@ -1,4 +1,4 @@
-//! Deployment (SPEC §6): seeded picks from a policy or a Hedge time mixture, distinct picks, and
+//! Deployment (docs/maths.md §6): seeded picks from a policy or a Hedge time mixture, distinct picks, and
 //! candidates ordered by mass.
 //!
 //! Any [`rand_core::Rng`] works; the documented default is `rand_xoshiro::Xoshiro128PlusPlus`
@@ -79,7 +79,7 @@ pub fn picks<R: Rng + ?Sized, const K: usize>(
 }
 
 /// `k` draws from a Hedge time mixture: one round `t` drawn uniformly, then `k` draws from
-/// `pi_t` (SPEC §4). One round serves all `k` draws: that is the object the mixture's
+/// `pi_t` (docs/maths.md §4). One round serves all `k` draws: that is the object the mixture's
 /// certificate covers.
 ///
 /// Errors: [`Error::InvalidK`] (also when `k > K`), [`Error::BufferTooSmall`] for an empty
@@ -105,7 +105,7 @@ pub fn mixture_picks<R: Rng + ?Sized, const K: usize>(
 }
 
 /// The distinct members of `picks`, in order of first appearance. Showing these instead of all
-/// `k` slots gives the user the same win rate (SPEC §6).
+/// `k` slots gives the user the same win rate (docs/maths.md §6).
 pub fn distinct<const K: usize>(picks: &[u16]) -> Vec<u16, K> {
     let mut out: Vec<u16, K> = Vec::new();
     for &y in picks {

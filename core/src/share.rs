@@ -1,4 +1,4 @@
-//! The share oracle: `g(y)` for every candidate against `k` draws from a policy (SPEC §2).
+//! The share oracle: `g(y)` for every candidate against `k` draws from a policy (docs/maths.md §2).
 //!
 //! For user type `j`, a candidate `y` with tie-class mass `c` and mass strictly below `b`,
 //!

@@ -1,4 +1,4 @@
-//! Self-play on the simplex (SPEC §4): Hedge with its time-mixture certificate, optimistic Hedge
+//! Self-play on the simplex (docs/maths.md §4): Hedge with its time-mixture certificate, optimistic Hedge
 //! with a certified last iterate, and the NLHF baseline (`k = 1`).
 //!
 //! Both dynamics use the share `g_t = g(pi_t)` as the payoff vector. Every round computes `g_t`
@@ -471,7 +471,7 @@ impl<'b> TimeMixture<'b> {
     }
 }
 
-/// Plain Hedge with its time-mixture certificate (SPEC §4).
+/// Plain Hedge with its time-mixture certificate (docs/maths.md §4).
 #[derive(Clone, Copy, Debug)]
 pub struct HedgeSolution<'b> {
     /// The iterates, the deployed object.

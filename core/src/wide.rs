@@ -43,7 +43,7 @@ const L: usize = WIDE_LANES;
 ///
 /// ```
 /// use ualign::{Population, Storage, share::shares, wide::Wide};
-/// // SPEC §7: 60% rank a > c > b, 40% rank b > c > a.
+/// // docs/maths.md §7: 60% rank a > c > b, 40% rank b > c > a.
 /// let (mut w, mut o) = ([0.0f32; 2], [0u16; 2 * 3]);
 /// let mut b = Population::<8>::builder(3, Storage::new(&mut w, &mut o))?;
 /// b.push_ranking(0.6, [[0], [2], [1]])?;

@@ -1,5 +1,5 @@
 #![allow(clippy::needless_range_loop)]
-//! The closed form of SPEC §2 against brute-force enumeration of all `n^k` draws, in exact
+//! The closed form of docs/maths.md §2 against brute-force enumeration of all `n^k` draws, in exact
 //! integer arithmetic, on hundreds of random small instances with ties.
 
 mod common;

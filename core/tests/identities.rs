@@ -1,5 +1,5 @@
 #![allow(clippy::needless_range_loop)]
-//! The identities and exact cases of SPEC §2 and §7.
+//! The identities and exact cases of docs/maths.md §2 and §7.
 
 mod common;
 

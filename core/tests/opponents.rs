@@ -1,5 +1,5 @@
 #![allow(clippy::needless_range_loop)]
-//! Several-response opponents (SPEC §5) against brute-force enumeration of every draw.
+//! Several-response opponents (docs/maths.md §5) against brute-force enumeration of every draw.
 
 mod common;
 

@@ -1,7 +1,7 @@
 //! Who a policy serves: for every user type, the chance that its favourite is among the `k`
 //! responses shown, and its own win rate against the certificate's worst opponent.
 //!
-//! The certificate (SPEC §2) is a weighted average over user types: the worst-case win rate
+//! The certificate (docs/maths.md §2) is a weighted average over user types: the worst-case win rate
 //! `1 - g(y*)` is `sum_j (w_j / W) (1 - g_j(y*))`. One row per type splits that average, so a
 //! policy that serves the majority well and a minority badly shows it. `solve --explain` and the
 //! Python package's `explain` both call [`explain`].
@@ -25,7 +25,7 @@ pub struct ExplainRow {
     /// `c` the policy's mass on the top tie class.
     pub favourite_shown: f64,
     /// Its win rate against the worst opponent `y*` of the certificate: `1 - g_j(y*)`, the
-    /// probability that this user type's pick (SPEC §1) is not the opponent's slot.
+    /// probability that this user type's pick (docs/maths.md §1) is not the opponent's slot.
     pub win_rate: f64,
 }
 
@@ -86,7 +86,7 @@ pub fn explain(inst: &Instance, pop: &Pop<'_>, policy: &[f32], k: u32) -> Result
     Ok(rows)
 }
 
-/// `g_j(y) = (1/(k+1)) sum_{i=0..k} (b+c)^i b^(k-i)` (SPEC §2) by the recurrence
+/// `g_j(y) = (1/(k+1)) sum_{i=0..k} (b+c)^i b^(k-i)` (docs/maths.md §2) by the recurrence
 /// `s_0 = 1`, `s_i = (b+c) s_{i-1} + b^i`: no cancellation, no division by `c`.
 fn share(b: f64, c: f64, k: u32) -> f64 {
     let a = (b + c).min(1.0);
@@ -110,12 +110,12 @@ mod tests {
         }
     }
 
-    /// The closed form `((b+c)^(k+1) - b^(k+1)) / ((k+1) c)` of SPEC §2.
+    /// The closed form `((b+c)^(k+1) - b^(k+1)) / ((k+1) c)` of docs/maths.md §2.
     fn closed(b: f64, c: f64, k: i32) -> f64 {
         ((b + c).powi(k + 1) - b.powi(k + 1)) / ((k + 1) as f64 * c)
     }
 
-    /// SPEC §7, majority and minority at k = 2, policy (0.8, 0.2, 0): each row by the closed
+    /// docs/maths.md §7, majority and minority at k = 2, policy (0.8, 0.2, 0): each row by the closed
     /// form of the share, and the rows' weighted average is the certificate's win rate.
     #[test]
     fn majority_and_minority() -> Result<()> {

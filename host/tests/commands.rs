@@ -176,7 +176,7 @@ fn demo_writes_its_plot_and_shows_nlhf_stuck() {
         );
         assert!(f(&last["nlhf"]) < 0.61, "{p}");
     }
-    // SPEC §7 majority/minority and the Condorcet instance: NLHF exactly 0.6 and 0.52.
+    // docs/maths.md §7 majority/minority and the Condorcet instance: NLHF exactly 0.6 and 0.52.
     close(
         f(&panels[0]["rows"][3]["nlhf"]),
         0.6,

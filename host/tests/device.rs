@@ -42,7 +42,7 @@ fn device_reply_is_bit_identical_to_single_threaded_solve() {
     let dir = std::env::temp_dir().join(format!("ualign-device-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("mm.json");
-    // SPEC §7 majority/minority, and a tied score table.
+    // docs/maths.md §7 majority/minority, and a tied score table.
     std::fs::write(
         &file,
         r#"{"candidates": ["a","b","c","d"], "users": [

@@ -1,4 +1,4 @@
-//! SPEC §7 exact cases, through every input format, checked against numbers computed here
+//! docs/maths.md §7 exact cases, through every input format, checked against numbers computed here
 //! independently (exact fractions and an independent implementation of the share formula).
 
 mod common;

@@ -1,5 +1,5 @@
 //! `solve --explain`: one row per user type, computed independently here from the printed policy
-//! (the closed form of SPEC §2), averaging to the printed certificate.
+//! (the closed form of docs/maths.md §2), averaging to the printed certificate.
 
 mod common;
 use common::*;

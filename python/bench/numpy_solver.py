@@ -30,7 +30,7 @@ def prepare(scores: np.ndarray, weights: np.ndarray) -> Tuple[np.ndarray, np.nda
 
 
 def shares(order: np.ndarray, w: np.ndarray, pi: np.ndarray, k: int) -> np.ndarray:
-    """g(y) for every candidate (SPEC §2), float64: s <- a s + b^i over the positions."""
+    """g(y) for every candidate (docs/maths.md §2), float64: s <- a s + b^i over the positions."""
     m, n = order.shape
     mass = pi[order]
     a = np.cumsum(mass[:, ::-1], axis=1)[:, ::-1]  # mass at or below each position

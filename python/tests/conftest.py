@@ -1,5 +1,5 @@
 """Shared fixtures: the `ualign` command (for the same-bits checks), the shared real data, and an
-independent numpy computation of shares and certificates (SPEC §2, closed form, float64)."""
+independent numpy computation of shares and certificates (docs/maths.md §2, closed form, float64)."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def data_dir() -> Path:
 def weak_order_shares(
     utils: np.ndarray, weights: np.ndarray, pi: np.ndarray, k: int
 ) -> np.ndarray:
-    """SPEC §2 written independently of ualign, in float64 with the closed form:
+    """docs/maths.md §2 written independently of ualign, in float64 with the closed form:
     g_j(y) = ((b+c)^(k+1) - b^(k+1)) / ((k+1) c), or b^k when c = 0, where c is the policy's
     mass on y's tie class under u_j and b the mass strictly below y."""
     utils = np.asarray(utils, dtype=np.float64)
@@ -95,7 +95,7 @@ def brute_force_shares(
     utils: np.ndarray, weights: np.ndarray, pi: np.ndarray, k: int
 ) -> np.ndarray:
     """g(y) by enumerating all n^k draws: one extra slot holds y; each user picks uniformly
-    among the slots holding one of its top-ranked candidates (SPEC §1)."""
+    among the slots holding one of its top-ranked candidates (docs/maths.md §1)."""
     utils = np.asarray(utils, dtype=np.float64)
     w = np.asarray(weights, dtype=np.float64)
     w = w / w.sum()

@@ -1,4 +1,4 @@
-"""The mathematics: SPEC §7's exact cases, the identities of SPEC §2, brute force, and an
+"""The mathematics: docs/maths.md §7's exact cases, the identities of docs/maths.md §2, brute force, and an
 independent numpy computation of shares, certificates and the explain rows."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from conftest import (
 
 
 def majority_minority() -> ualign.Population:
-    # SPEC §7: 60% rank a > c > b, 40% rank b > c > a.
+    # docs/maths.md §7: 60% rank a > c > b, 40% rank b > c > a.
     return ualign.Population.from_rankings(
         [[["a"], ["c"], ["b"]], [["b"], ["c"], ["a"]]],
         weights=[0.6, 0.4],
@@ -125,7 +125,7 @@ def test_shares_and_certificates_match_numpy(seed: int, k: int) -> None:
     g = ualign.shares(pop, pi, k)
     assert g.dtype == np.float32 and g.shape == (n,)
     np.testing.assert_allclose(g, ref, atol=1e-5)
-    # SPEC §2: sum_y pi(y) g(y) = 1/(k+1).
+    # docs/maths.md §2: sum_y pi(y) g(y) = 1/(k+1).
     assert float(ref_pi @ g) == pytest.approx(1 / (k + 1), abs=1e-5)
     cert = ualign.certify(pop, pi, k)
     assert cert.k == k

@@ -310,7 +310,7 @@ def read(path: Union[str, "os.PathLike[str]"], format: Optional[str] = None) -> 
 
 
 class Certificate:
-    """What a policy guarantees when ``k`` of its draws are shown (SPEC §2).
+    """What a policy guarantees when ``k`` of its draws are shown (docs/maths.md §2).
 
     Attributes:
         k: the number of responses shown.
@@ -489,7 +489,7 @@ def shares(pop: Population, policy: Any, k: int) -> np.ndarray:
     """The share ``g(y)`` of every candidate against ``k`` draws from ``policy`` (float32).
 
     ``g(y)`` is the chance that a user picks the slot of a rival showing ``y`` next to ``k``
-    draws from the policy (SPEC §2): the win rate against ``y`` is ``1 - g(y)``, and
+    draws from the policy (docs/maths.md §2): the win rate against ``y`` is ``1 - g(y)``, and
     ``sum_y policy(y) g(y) = 1/(k+1)``. The policy is checked and renormalised as in
     :func:`certify`.
     """

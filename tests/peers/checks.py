@@ -41,7 +41,7 @@ def exact_policy(printed_policy) -> list[Fraction]:
 
 def check_certificate(profile, k: int, printed_policy, cert: dict, where: str,
                       command: str) -> tuple[list[str], exact.Certificate]:
-    """Checks one printed certificate against exact arithmetic (SPEC §2). Returns the failures
+    """Checks one printed certificate against exact arithmetic (docs/maths.md §2). Returns the failures
     (empty when sound and tight) and the exact certificate."""
     fails = []
     n = profile.n

@@ -11,7 +11,7 @@ Sources (all deterministic):
 - OpenSpiel's voting test profiles: every literal list of votes in `open_spiel/python/voting/
   *_test.py` and `examples/example.py`, built with OpenSpiel's `base.PreferenceProfile`, and the
   PrefLib text of `preflib_util_test.py` read with OpenSpiel's `preflib_util`;
-- the exact cases of SPEC §7, the 29-ballot profile of issue 13, and heavy-weight copies.
+- the exact cases of docs/maths.md §7, the 29-ballot profile of issue 13, and heavy-weight copies.
 
 Every profile carries the peer's own object in its tie-at-bottom mode: a pref_voting
 `ProfileWithTies` on which `use_extended_strict_preference()` has been called (a ranked candidate
@@ -458,41 +458,44 @@ def issue_29_ballots() -> Profile:
 
 
 def spec_cases() -> list[Profile]:
-    """SPEC §7, plus a weak Condorcet winner with ties."""
+    """docs/maths.md §7, plus a weak Condorcet winner with ties."""
     b = from_ballots
     return [
-        b("spec_unanimous", "SPEC §7 unanimous top", ["a", "b", "c", "d"],
+        b("spec_unanimous", "docs/maths.md §7 unanimous top", ["a", "b", "c", "d"],
           [(2, ((0,), (1,), (2,), (3,))), (1, ((0,), (3,), (1,))), (3, ((0, 2), (1,)))]),
-        b("spec_condorcet_cycle", "SPEC §7 Condorcet cycle", ["a", "b", "c"],
+        b("spec_condorcet_cycle", "docs/maths.md §7 Condorcet cycle", ["a", "b", "c"],
           [(1, ((0,), (1,), (2,))), (1, ((1,), (2,), (0,))), (1, ((2,), (0,), (1,)))]),
-        b("spec_cyclic5", "SPEC §7 cyclic n=5", list("abcde"),
+        b("spec_cyclic5", "docs/maths.md §7 cyclic n=5", list("abcde"),
           [(1, tuple(((i + j) % 5,) for j in range(5))) for i in range(5)]),
-        b("spec_cyclic4", "SPEC §7 cyclic n=4", list("abcd"),
+        b("spec_cyclic4", "docs/maths.md §7 cyclic n=4", list("abcd"),
           [(1, tuple(((i + j) % 4,) for j in range(4))) for i in range(4)]),
-        b("spec_majority_minority", "SPEC §7 majority/minority", ["a", "b", "c"],
+        b("spec_majority_minority", "docs/maths.md §7 majority/minority", ["a", "b", "c"],
           [(3, ((0,), (2,), (1,))), (2, ((1,), (2,), (0,)))]),
-        b("spec_two_candidates", "SPEC §7 two candidates", ["a", "b"],
+        b("spec_two_candidates", "docs/maths.md §7 two candidates", ["a", "b"],
           [(51, ((0,), (1,))), (49, ((1,), (0,)))]),
         b("spec_weak_condorcet_ties", "weak Condorcet winner with ties", list("abcd"),
           [(2, ((0, 1), (2,))), (1, ((2,), (0,), (1,), (3,))), (1, ((1,), (0,), (3,)))]),
     ]
 
 
-HEAVY = [16_777_217, 33_554_435, 1_000_000_007, 123_456_789_012]
 
 
 def heavy_copies(bases: list[Profile]) -> list[Profile]:
-    """Copies of some profiles with heavy counts: seeded counts in [10^5, 10^7], and counts
-    beyond 2^24 (not all representable in f32)."""
+    """Copies of some profiles with heavy counts, seeded, whose sums stay below 2^22 (even when
+    ualign merges identical ballots), the largest ualign keeps as exact counts
+    (docs/certificates.md; larger weights are f32 weights there, a different game from the
+    peer's integer counts): counts from 10^5 up to that cap, and counts at the cap."""
     rng = random.Random(4000)
     out = []
     for j, p in enumerate(bases):
         if j % 2 == 0:
-            counts = [rng.randint(100_000, 10_000_000) for _ in p.ballots]
+            # ualign merges identical ballots: their counts add, and the sums must stay counts.
+            cap = ((1 << 22) - 1) // len(p.ballots)
+            counts = [rng.randint(min(100_000, cap), cap) for _ in p.ballots]
             tag = "heavy"
         else:
-            counts = [HEAVY[(i + j) % len(HEAVY)] + rng.randint(0, 7)
-                      for i in range(len(p.ballots))]
+            cap = ((1 << 22) - 1) // len(p.ballots)
+            counts = [cap - rng.randint(0, 1000) for _ in p.ballots]
             tag = "huge"
         q = from_ballots(f"{p.name}_{tag}", p.source + f" ({tag} counts)", p.names,
                          [(c, g) for c, (_, g) in zip(counts, p.ballots)])

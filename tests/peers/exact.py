@@ -1,4 +1,4 @@
-"""Exact rational arithmetic for SPEC §2, §3 and §5: shares, certificates, margins, opponents.
+"""Exact rational arithmetic for docs/maths.md §2, §3 and §5: shares, certificates, margins, opponents.
 
 Everything here is exact: integers and `fractions.Fraction`, never a float. A *population* is a
 list of `(weight, levels)` pairs, where `levels[y]` is candidate `y`'s level for that user type
@@ -119,7 +119,7 @@ def ualign_weights(population):
 
 
 def shares(n: int, population, policy, k: int) -> list[Fraction]:
-    """Exact g(y) for every candidate (SPEC §2), with the policy normalised by its exact sum.
+    """Exact g(y) for every candidate (docs/maths.md §2), with the policy normalised by its exact sum.
 
     Uses the closed form `((B+C)^(k+1) - B^(k+1)) / ((k+1) C)` (`B^k` when `C = 0`) in integers:
     with integer masses P (sum S), `b = B/S`, `c = C/S`, and
@@ -169,7 +169,7 @@ def shares(n: int, population, policy, k: int) -> list[Fraction]:
 
 @dataclass
 class Certificate:
-    """The exact certificate of a policy (SPEC §2)."""
+    """The exact certificate of a policy (docs/maths.md §2)."""
 
     k: int
     shares: list[Fraction]
@@ -191,7 +191,7 @@ def certify(n: int, population, policy, k: int) -> Certificate:
 
 
 def brute_force_shares(n: int, population, policy, k: int) -> list[Fraction]:
-    """g(y) by enumerating all n^k draws with the choice rule of SPEC §1 (tiny cases only)."""
+    """g(y) by enumerating all n^k draws with the choice rule of docs/maths.md §1 (tiny cases only)."""
     p = normalise(policy)
     total = sum(Fraction(w) for w, _ in population)
     out = []
@@ -309,7 +309,7 @@ def unique_maximal_lottery(m, support) -> list[Fraction] | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# SPEC §5: opponents that show l responses
+# docs/maths.md §5: opponents that show l responses
 
 
 def opponent_win(n: int, population, policy, k: int, z) -> Fraction:

@@ -1,7 +1,7 @@
 """The exact checker against independent routes, and the peers' tie conventions.
 
 Nothing here runs ualign: these tests establish that the checker the other files trust computes
-SPEC §2 exactly, and that the peers' margins in their tie-at-bottom mode are ualign's semantics.
+docs/maths.md §2 exactly, and that the peers' margins in their tie-at-bottom mode are ualign's semantics.
 """
 
 from __future__ import annotations

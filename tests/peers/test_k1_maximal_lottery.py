@@ -3,7 +3,7 @@
 The peer's margins are taken in its tie-at-bottom mode (pref_voting's
 `ProfileWithTies.use_extended_strict_preference()`; OpenSpiel's own `margin_matrix()` where every
 vote is complete, since OpenSpiel has no such mode). With M in voter counts and W the total count,
-SPEC §2 gives, at k = 1, `g(y) - 1/2 = (M p)_y / (2W)`. So a policy whose certified
+docs/maths.md §2 gives, at k = 1, `g(y) - 1/2 = (M p)_y / (2W)`. So a policy whose certified
 exploitability is e satisfies `min_y (p^T M)_y = -max_y (M p)_y >= -2 W e`: that is the tolerance,
 and it is checked exactly, with p the printed f32 masses normalised by their exact sum.
 

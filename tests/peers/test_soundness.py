@@ -1,4 +1,4 @@
-"""Check 2: every certificate the CLI prints is sound against exact arithmetic (SPEC §2).
+"""Check 2: every certificate the CLI prints is sound against exact arithmetic (docs/maths.md §2).
 
 For the policy exactly as printed (its f32 masses normalised by their exact sum) and the
 population's exact integer counts, the exact shares g(y) give the exact worst-case win rate f and
@@ -248,7 +248,7 @@ def test_pick_certificate_is_sound(profile, files):
 def test_opponents_figures_are_sound(profile, files):
     """`opponents` against the policy `solve` prints with the same flags (`--threads 1`, the
     deterministic route): its win rate must be a lower bound of the exact worst case over all
-    l-multisets (SPEC §5), within 1e-6, and its opponent one of the worst."""
+    l-multisets (docs/maths.md §5), within 1e-6, and its opponent one of the worst."""
     path, _ = files[profile.name]
     pop = profile.population()
     fails = []

@@ -1,6 +1,6 @@
 //! Numerical edge cases (issue 5): tiny masses, large `k`, many tied users, identical users, a
 //! single candidate, weights over forty orders of magnitude. Every result must be finite and the
-//! identities of SPEC §2 must hold to the tolerance stated at each test.
+//! identities of docs/maths.md §2 must hold to the tolerance stated at each test.
 
 use rand_xoshiro::Xoshiro128PlusPlus;
 use rand_xoshiro::rand_core::{Rng, SeedableRng};

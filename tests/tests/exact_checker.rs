@@ -1,7 +1,7 @@
 //! The exact checker of `exact/` checked on its own, without core: `f32` values converted
 //! exactly; shares and opponent chances equal to enumeration of every draw with the choice rule
 //! (and to the closed form); the identity `sum_y pi(y) g(y) = 1/(k+1)`; the exact cases of
-//! SPEC §7. Everything is compared with `==` on rationals.
+//! docs/maths.md §7. Everything is compared with `==` on rationals.
 
 mod exact;
 
@@ -179,7 +179,7 @@ fn masses_and_weights_are_normalised_exactly() {
     }
 }
 
-/// The opponent's chance of SPEC §5 equals enumeration of every draw with the choice rule over
+/// The opponent's chance of docs/maths.md §5 equals enumeration of every draw with the choice rule over
 /// the `k + l` slots; with `l = 1` it is the share.
 #[test]
 fn opponent_chance_equals_enumeration() {
@@ -218,7 +218,7 @@ fn game_of(n: usize, ballots: Vec<Ballot>) -> Game {
     Game::from_instance(&Instance { n, ballots })
 }
 
-/// SPEC §7, exactly.
+/// docs/maths.md §7, exactly.
 #[test]
 fn exact_cases_of_the_spec() {
     for k in 1..=12u32 {

@@ -1,5 +1,5 @@
 //! The firmware under QEMU answers exactly as the host does: same policy bits, certificate bits
-//! and seeded picks (SPEC §7 cases and seeded random instances); bad frames get error replies and
+//! and seeded picks (docs/maths.md §7 cases and seeded random instances); bad frames get error replies and
 //! the device keeps serving; and the instruction counts quoted in firmware/README.md.
 //!
 //! Needs `qemu-system-arm` (skipped with a message otherwise) and the `thumbv7em-none-eabihf`
@@ -198,7 +198,7 @@ fn assert_identical(c: &Case, e: &Expected, r: &RerankReplyView<'_>) {
     assert_eq!(r.order.iter().collect::<Vec<_>>(), e.order, "{name}: order");
 }
 
-/// SPEC §7, as rankings and as scores.
+/// docs/maths.md §7, as rankings and as scores.
 fn spec_cases() -> Vec<Case> {
     let mut cases = vec![
         Case::rankings(

@@ -1,4 +1,4 @@
-//! Property tests of core (issue 5): the identities of SPEC §2 and the symmetries of the problem,
+//! Property tests of core (issue 5): the identities of docs/maths.md §2 and the symmetries of the problem,
 //! on random small instances with ties.
 //!
 //! Tolerances (all absolute, f32 arithmetic inside core):
@@ -138,7 +138,7 @@ fn close(a: &[f32], b: &[f32], tol: f32) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() <= tol)
 }
 
-/// `g(y)` by enumerating all `n^k` draws with the choice rule of SPEC §1, in f64.
+/// `g(y)` by enumerating all `n^k` draws with the choice rule of docs/maths.md §1, in f64.
 fn brute_shares(inst: &Instance, pi: &[f32], k: u32) -> Vec<f64> {
     let n = inst.n;
     let total: f64 = inst.users.iter().map(|u| u.weight).sum();

@@ -44,7 +44,7 @@ pub fn build<'a, const N: usize>(
     b.finish()
 }
 
-/// The share of every candidate by the textbook closed form of SPEC §2, in f64, computing `b` and
+/// The share of every candidate by the textbook closed form of docs/maths.md §2, in f64, computing `b` and
 /// `c` by direct comparison of utilities (no orders, no tie flags: a second route).
 pub fn reference_shares(users: &[User], pi: &[f64], k: u32) -> Vec<f64> {
     let n = pi.len();
@@ -129,7 +129,7 @@ pub fn cyclic(n: usize) -> Vec<User> {
         .collect()
 }
 
-/// SPEC §7: 60% rank a > c > b, 40% rank b > c > a.
+/// docs/maths.md §7: 60% rank a > c > b, 40% rank b > c > a.
 pub fn majority_minority() -> Vec<User> {
     vec![ranking(0.6, &[0, 2, 1]), ranking(0.4, &[1, 2, 0])]
 }

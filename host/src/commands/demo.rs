@@ -39,7 +39,7 @@ pub fn from_rankings(source: &str, n: usize, users: &[(f64, &[u16])]) -> Instanc
     }
 }
 
-/// SPEC §7: 60% rank a > c > b, 40% rank b > c > a.
+/// docs/maths.md §7: 60% rank a > c > b, 40% rank b > c > a.
 pub fn majority_minority() -> Instance {
     from_rankings(
         "majority/minority",

@@ -73,7 +73,7 @@ pub struct User {
     pub u: Vec<f64>,
 }
 
-/// SPEC §2, written independently of core: g(y) = sum_j w_j/W g_j(y),
+/// docs/maths.md §2, written independently of core: g(y) = sum_j w_j/W g_j(y),
 /// g_j(y) = ((b+c)^(k+1) - b^(k+1)) / ((k+1) c), or b^k when c = 0.
 pub fn shares(users: &[User], pi: &[f64], k: u32) -> Vec<f64> {
     let n = pi.len();
@@ -198,7 +198,7 @@ impl Profile {
     }
 }
 
-/// SPEC §7 majority/minority: 60% a > c > b, 40% b > c > a.
+/// docs/maths.md §7 majority/minority: 60% a > c > b, 40% b > c > a.
 pub fn majority_minority() -> Profile {
     Profile {
         names: vec!["a", "b", "c"],

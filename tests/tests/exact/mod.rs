@@ -1,4 +1,4 @@
-//! An exact checker for the numbers ualign prints, in rational arithmetic (SPEC §2 and §5).
+//! An exact checker for the numbers ualign prints, in rational arithmetic (docs/maths.md §2 and §5).
 //!
 //! The instance is described here, independently of core: a ballot is a list of tie groups, best
 //! first, with the candidates it leaves out tied below every listed one (the convention of
@@ -12,7 +12,7 @@
 //!   the distribution proportional to the exact binary fractions of its entries ([`masses`]).
 //!
 //! Both are scaled to integers by the least common multiple of their denominators, so the share
-//! of SPEC §2 is one integer fraction per candidate:
+//! of docs/maths.md §2 is one integer fraction per candidate:
 //!
 //! `g(y) = sum_j W_j sum_{i=0..k} (B+C)^i B^(k-i) / ((k+1) S^k sum_j W_j)`,
 //!
@@ -269,7 +269,7 @@ impl Game {
     }
 
     /// The share `g(y)` of every candidate against `k` draws from the policy proportional to
-    /// `pi` (SPEC §2), as integer fractions (see the module docs).
+    /// `pi` (docs/maths.md §2), as integer fractions (see the module docs).
     pub fn shares(&self, pi: &[Q], k: u32) -> Vec<Q> {
         self.check();
         check_masses(pi, self.n);
@@ -356,7 +356,7 @@ impl Game {
         g
     }
 
-    /// The shares by enumeration of all `n^k` draws with the choice rule of SPEC §1: the user
+    /// The shares by enumeration of all `n^k` draws with the choice rule of docs/maths.md §1: the user
     /// picks uniformly among the slots holding a candidate of its best level.
     pub fn shares_brute(&self, pi: &[Q], k: u32) -> Vec<Q> {
         let n = self.n;
@@ -447,7 +447,7 @@ impl Game {
     }
 
     /// The winning chance of an opponent showing the multiset `z` (candidate indices, repeats
-    /// allowed) against `k` draws from the policy proportional to `pi` (SPEC §5):
+    /// allowed) against `k` draws from the policy proportional to `pi` (docs/maths.md §5):
     /// `sum_{i=0..k} C(k,i) c^i b^(k-i) t/(t+i)`, averaged over users. In integers: `t/(t+i)`
     /// is `t (L/(t+i)) / L` with `L = lcm(1..=k+l)`.
     pub fn opponent_chance(&self, pi: &[Q], k: u32, z: &[usize]) -> Q {
