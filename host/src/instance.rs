@@ -143,12 +143,19 @@ impl Instance {
                 }
                 Prefs::Ranking(groups) => {
                     for &c in groups.iter().flatten() {
-                        self.check_listed(c, u.line, &mut stamp, j + 1)?;
+                        match stamp.get_mut(c as usize) {
+                            Some(s) if *s != j + 1 => *s = j + 1,
+                            _ => return Err(self.listed_error(c, u.line, &stamp)),
+                        }
                     }
                 }
                 Prefs::Order(o) => {
                     for &e in o {
-                        self.check_listed(e & !TIES_NEXT, u.line, &mut stamp, j + 1)?;
+                        let c = e & !TIES_NEXT;
+                        match stamp.get_mut(c as usize) {
+                            Some(s) if *s != j + 1 => *s = j + 1,
+                            _ => return Err(self.listed_error(c, u.line, &stamp)),
+                        }
                     }
                 }
             }
@@ -165,24 +172,17 @@ impl Instance {
         Ok(())
     }
 
-    /// Checks candidate `c` of a ranking on `line`: known, and not listed before by the same
-    /// user type (`stamp[c] == mark`).
-    fn check_listed(&self, c: u16, line: usize, stamp: &mut [usize], mark: usize) -> Result<()> {
-        match stamp.get_mut(c as usize) {
-            None => Err(Error::at(
-                &self.source,
-                line,
-                format!("unknown candidate {c}"),
-            )),
-            Some(s) if *s == mark => Err(Error::at(
+    /// The error for candidate `c` of a ranking on `line` that is unknown or listed twice.
+    #[cold]
+    fn listed_error(&self, c: u16, line: usize, stamp: &[usize]) -> Error {
+        if stamp.get(c as usize).is_none() {
+            Error::at(&self.source, line, format!("unknown candidate {c}"))
+        } else {
+            Error::at(
                 &self.source,
                 line,
                 format!("candidate {} ranked twice", self.name(c as usize)),
-            )),
-            Some(s) => {
-                *s = mark;
-                Ok(())
-            }
+            )
         }
     }
 
@@ -194,9 +194,10 @@ impl Instance {
     pub fn merge_duplicate_rankings(&mut self) {
         let n = self.n();
         let mut stamp = vec![0usize; n];
-        let mut first: FxHashMap<u64, usize> = FxHashMap::default();
+        let mut first: FxHashMap<u64, usize> =
+            FxHashMap::with_capacity_and_hasher(self.users.len(), Default::default());
         // Kept user types with the same hash: `next[i]` follows `i` (`usize::MAX` ends).
-        let mut next: Vec<usize> = Vec::new();
+        let mut next: Vec<usize> = Vec::with_capacity(self.users.len());
         let mut out: Vec<UserType> = Vec::with_capacity(self.users.len());
         for (j, mut u) in self.users.drain(..).enumerate() {
             let order = match std::mem::replace(&mut u.prefs, Prefs::Order(Vec::new())) {

@@ -112,3 +112,55 @@ fn two_hundred_thousand_user_types_parse_in_every_format() {
         check(&parsed.instance, name);
     }
 }
+
+/// The population's orders, for numbers of candidates on both sides of every scratch size of
+/// the builder (16, 64, 256, the capacity 1024), against an independent stable sort: best first,
+/// equal scores in index order and flagged as tied with the next.
+#[test]
+fn population_orders_across_scratch_sizes() {
+    for n in [1usize, 2, 15, 16, 17, 63, 64, 65, 255, 256, 257, 1000, 1024] {
+        let mut users = Vec::new();
+        for j in 0..3usize {
+            // Few distinct values: many ties. User 2 ranks the even candidates in index order
+            // and leaves the odd ones out.
+            let s: Vec<f64> = (0..n).map(|c| ((c * 7 + j * 3) % 11) as f64).collect();
+            let prefs = if j == 2 {
+                let listed: Vec<u16> = (0..n as u16).filter(|c| c % 2 == 0).collect();
+                Prefs::Order(listed)
+            } else {
+                Prefs::Scores(s)
+            };
+            users.push(ualign_host::UserType {
+                weight: 1.0 + j as f64,
+                prefs,
+                line: j + 1,
+            });
+        }
+        let inst = Instance {
+            source: "t".into(),
+            candidates: (0..n).map(|c| format!("c{c}")).collect(),
+            users,
+        };
+        let mut store = Store::default();
+        let pop = inst.population(&mut store).expect("population");
+        for j in 0..3usize {
+            // Utility per candidate, higher is better.
+            let u: Vec<f64> = match &inst.users[j].prefs {
+                Prefs::Scores(s) => s.clone(),
+                // Listed in increasing index (strict), unlisted tied below.
+                _ => (0..n)
+                    .map(|c| if c % 2 == 0 { (n - c) as f64 } else { 0.0 })
+                    .collect(),
+            };
+            let mut want: Vec<usize> = (0..n).collect();
+            want.sort_by(|&a, &b| u[b].partial_cmp(&u[a]).unwrap().then(a.cmp(&b)));
+            let got: Vec<(usize, bool)> = pop.order(j).expect("order").collect();
+            let idx: Vec<usize> = got.iter().map(|x| x.0).collect();
+            assert_eq!(idx, want, "n = {n}, user {j}");
+            for p in 0..n {
+                let tie = p + 1 < n && u[want[p]] == u[want[p + 1]];
+                assert_eq!(got[p].1, tie, "n = {n}, user {j}, position {p}");
+            }
+        }
+    }
+}

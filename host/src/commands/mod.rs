@@ -19,24 +19,40 @@ use crate::formats::{self, Format, Values};
 use crate::instance::Instance;
 
 const FORMATS_HELP: &str = "\
-INPUT FORMATS (chosen by extension, or --format):
+INPUT FORMATS (chosen by extension, or --format; a FILE of `-` reads standard input and then
+needs --format; docs/conventions.md compares the tie conventions with pref_voting and OpenSpiel):
   PrefLib (.soc .soi .toc .toi): `# ALTERNATIVE NAME i: name` header lines name the candidates;
-    data lines are `count: a,b,{c,d},e` (1-based candidate numbers, braces = tie group). Candidates
-    an incomplete order leaves out tie at the bottom. Identical orders are merged into one
-    weighted user type (counts added, overflow checked).
+    data lines are `count: a,b,{c,d},e` (candidate numbers, braces = tie group). Candidates an
+    incomplete order leaves out tie at the bottom. Identical orders are merged into one weighted
+    user type (counts added, overflow checked). Numbered from 1; read as numbered from 0 (as
+    pref_voting and preflibtools write) when alternative 0 appears and none is numbered n
+    (NUMBER ALTERNATIVES), with a note on stderr; refused when both 0 and n appear.
   JSON (.json): {\"candidates\": [\"a\",\"b\"], \"users\": [{\"weight\": 2, \"scores\": [1, 0]},
     {\"weight\": 1, \"ranking\": [[\"b\"], [\"a\"]]}]}. weight defaults to 1; ranking groups name
     candidates, best first; unlisted candidates tie at the bottom.
-  Score tables (.csv with commas; .txt .tsv .dat .table with whitespace): one row per user type,
-    one column per candidate, higher = better.
+  Tables (.csv with commas; .txt .tsv .dat .table with whitespace): one row per user type,
+    one column per candidate.
     - blank lines are skipped; `#` lines are comments;
-    - the first row is a header if a field other than its first is not a number; otherwise the
-      last `#` comment line before the first row is the header if it has as many fields as the
-      rows (the Atari tables: `# game dqn a3c ...`); otherwise candidates are named c1, c2, ...;
-    - the first column holds row labels (not a candidate) if any row has a non-number there;
-    - a header column named weight, weights or count holds row weights (default 1);
+    - the first row is a header if a field other than its first is text (not empty, not a
+      number); otherwise the last `#` comment line before the first row is the header if it has
+      as many fields as the rows (the Atari tables: `# game dqn a3c ...`); otherwise candidates
+      are named c1, c2, ...;
+    - the first column holds row labels (not a candidate) if any row has text there or its
+      header field is empty;
+    - a header column named weight, weights, count or # holds row weights (default 1);
     - `value±err` and `value+-err` keep the value; in whitespace tables `1,486.5` is 1486.5;
     - every value must be finite (negative scores are fine; negative weights are not).
+  --values scores|ranks: scores are utilities (higher = better, equal = tie, every cell a
+    number). ranks: lower = better (1 = best), equal ranks tie, an empty cell is an unranked
+    candidate (tied at the bottom); identical rankings merge. pref_voting's CSV (ranks, counts in
+    a `#` column) and its rank_columns CSV (headers Rank1,Rank2,...; cells name the candidate at
+    each rank, `skipped` for none) are read with --values ranks.
+    Without --values a table is read as scores unless it looks like ranks, which is refused:
+    a header field `#`; a header field rank, ranks, ranking, rankings, or rank followed by a
+    number (Rank1, rank_2; any case);
+    an empty candidate cell; or every row's values whole numbers from 1 to the number of
+    candidates, not every row constant. Values below 1 (Borda 0..n-1, 0/1, signed), above n, or
+    fractional are read as scores.
 
 REWARD-MODEL BASELINE (curve, demo): the candidate with the highest weighted mean utility, shown k
   times. Utilities are the scores as given; for rankings, the Borda-style utility n-1-position,

@@ -352,6 +352,9 @@ impl<'a> Reader<'a> {
                 .fold(0u64, |v, &d| v * 10 + u64::from(d - b'0')) as f64;
             return Ok(if int_start > start { -v } else { v });
         }
+        if let Some(x) = self.b.get(start..self.pos).and_then(super::fast_decimal) {
+            return Ok(x);
+        }
         let x: f64 = self
             .text
             .get(start..self.pos)

@@ -31,7 +31,6 @@ use crate::instance::{CAPACITY, Instance, Prefs, UserType, close_group};
 const GROUP_START: u32 = 1 << 31;
 
 /// The data lines, flat: row `r` is `cells[start[r]..start[r + 1]]`.
-#[derive(Default)]
 struct Rows {
     cells: Vec<u32>,
     start: Vec<usize>,
@@ -58,7 +57,14 @@ struct Header {
 pub fn parse(text: &str, source: &str, notes: &mut Vec<String>) -> Result<Instance> {
     let mut header = Header::default();
     let mut named: FxHashMap<usize, usize> = FxHashMap::default();
-    let mut rows = Rows::default();
+    // Room for every line (one fast count) and for a few alternatives a line: few regrowths.
+    let lines = memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1;
+    let mut rows = Rows {
+        cells: Vec::with_capacity(text.len() / 3),
+        start: Vec::with_capacity(lines + 1),
+        count: Vec::with_capacity(lines),
+        line: Vec::with_capacity(lines),
+    };
     // The first line on which alternative 0 appears, and the largest number seen.
     let mut zero: Option<usize> = None;
     let mut max_number = 0usize;
@@ -229,11 +235,13 @@ fn merge(rows: &Rows, n: usize, base: usize, source: &str) -> Result<Vec<UserTyp
     // `stamp[c] == r + 1` when row `r` lists candidate `c`: no clearing between rows.
     let mut stamp = vec![0usize; n];
     let mut key: Vec<u16> = Vec::with_capacity(n);
-    let mut first: FxHashMap<u64, usize> = FxHashMap::default();
+    let rows_n = rows.count.len();
+    let mut first: FxHashMap<u64, usize> =
+        FxHashMap::with_capacity_and_hasher(rows_n, Default::default());
     // Users with the same hash: `next[u]` is the next one after `u` (or `usize::MAX`).
-    let mut next: Vec<usize> = Vec::new();
-    let mut users: Vec<UserType> = Vec::new();
-    let mut counts: Vec<u64> = Vec::new();
+    let mut next: Vec<usize> = Vec::with_capacity(rows_n);
+    let mut users: Vec<UserType> = Vec::with_capacity(rows_n);
+    let mut counts: Vec<u64> = Vec::with_capacity(rows_n);
     let mut total: u64 = 0;
     let numbered = if base == 0 { ", numbered from 0" } else { "" };
     for r in 0..rows.count.len() {
@@ -354,6 +362,10 @@ fn header_line(h: &str, line: usize, source: &str, header: &mut Header) -> Resul
 }
 
 fn parse_count(s: &str) -> std::result::Result<u64, String> {
+    // At most 19 digits: below 10^19 < 2^64.
+    if !s.is_empty() && s.len() <= 19 && s.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(s.bytes().fold(0u64, |v, d| v * 10 + u64::from(d - b'0')));
+    }
     if s.starts_with('-') {
         return Err(format!("negative count `{s}`"));
     }
@@ -386,8 +398,85 @@ fn parse_index(s: &[u8]) -> std::result::Result<u32, String> {
 }
 
 /// `a,b,{c,d},e` appended to `cells` as alternative numbers, the first of each group marked
-/// with [`GROUP_START`] (an empty group `{}` adds nothing).
+/// with [`GROUP_START`] (an empty group `{}` adds nothing). One pass over the bytes; on anything
+/// irregular, [`parse_order_checked`] reads the order again to name the problem.
 fn parse_order(order: &str, cells: &mut Vec<u32>) -> std::result::Result<(), String> {
+    let from = cells.len();
+    if fast_order(order.as_bytes().trim_ascii(), cells) {
+        return Ok(());
+    }
+    cells.truncate(from);
+    parse_order_checked(order, cells)
+}
+
+/// The order grammar of [`parse_order`] in one pass: false (with `cells` partly filled) on
+/// anything it does not accept.
+fn fast_order(b: &[u8], cells: &mut Vec<u32>) -> bool {
+    let ws = |i: &mut usize| {
+        while b.get(*i).is_some_and(u8::is_ascii_whitespace) {
+            *i += 1;
+        }
+    };
+    // The number at `*i` (at least one digit, below `GROUP_START`).
+    let number = |i: &mut usize| -> Option<u32> {
+        let from = *i;
+        let mut v = 0u32;
+        while let Some(&d) = b.get(*i).filter(|d| d.is_ascii_digit()) {
+            v = v.checked_mul(10)?.checked_add(u32::from(d - b'0'))?;
+            *i += 1;
+        }
+        (*i > from && v < GROUP_START).then_some(v)
+    };
+    if b.is_empty() {
+        return true;
+    }
+    let mut i = 0usize;
+    loop {
+        ws(&mut i);
+        if b.get(i) == Some(&b'{') {
+            i += 1;
+            ws(&mut i);
+            if b.get(i) == Some(&b'}') {
+                i += 1;
+            } else {
+                let mut flag = GROUP_START;
+                loop {
+                    let Some(v) = number(&mut i) else {
+                        return false;
+                    };
+                    cells.push(v | flag);
+                    flag = 0;
+                    ws(&mut i);
+                    match b.get(i) {
+                        Some(b',') => {
+                            i += 1;
+                            ws(&mut i);
+                        }
+                        Some(b'}') => {
+                            i += 1;
+                            break;
+                        }
+                        _ => return false,
+                    }
+                }
+            }
+        } else {
+            let Some(v) = number(&mut i) else {
+                return false;
+            };
+            cells.push(v | GROUP_START);
+        }
+        ws(&mut i);
+        match b.get(i) {
+            None => return true,
+            Some(b',') => i += 1,
+            Some(_) => return false,
+        }
+    }
+}
+
+/// [`parse_order`] checked step by step, for its error messages.
+fn parse_order_checked(order: &str, cells: &mut Vec<u32>) -> std::result::Result<(), String> {
     let b = order.as_bytes().trim_ascii();
     if b.is_empty() {
         return Ok(());
@@ -478,6 +567,47 @@ mod tests {
         assert!(order("{1,}").is_err());
         assert!(order("1 2").is_err());
         assert!(order("99999999999").is_err());
+    }
+
+    /// The one-pass reader accepts exactly what the checked one accepts, with the same cells.
+    #[test]
+    fn fast_and_checked_orders_agree() {
+        let pieces = [
+            "1",
+            "23",
+            " 4 ",
+            "{",
+            "}",
+            ",",
+            " ",
+            "{1,2}",
+            "{ }",
+            "x",
+            "0",
+            "99999999999",
+        ];
+        let mut x = 12345u32;
+        for _ in 0..20_000 {
+            let mut s = String::new();
+            for _ in 0..(x % 7) {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                s.push_str(pieces[(x % pieces.len() as u32) as usize]);
+            }
+            x = x.wrapping_add(1);
+            let (mut fast, mut checked) = (Vec::new(), Vec::new());
+            let ok = fast_order(s.as_bytes().trim_ascii(), &mut fast);
+            let want = parse_order_checked(&s, &mut checked);
+            if ok {
+                assert_eq!(Ok(fast), want.clone().map(|()| checked), "{s:?}");
+            }
+            assert_eq!(
+                parse_order(&s, &mut Vec::new()).is_ok(),
+                want.is_ok(),
+                "{s:?}"
+            );
+        }
     }
 
     /// Identical weak orders merge whatever their spelling; the numbering follows the rule.

@@ -68,9 +68,20 @@ fn split<'a>(
 ) -> std::result::Result<(), String> {
     out.clear();
     match d {
+        Delimiter::Whitespace if line.is_ascii() => {
+            out.extend(line.split_ascii_whitespace().map(Cow::Borrowed));
+        }
         Delimiter::Whitespace => out.extend(line.split_whitespace().map(Cow::Borrowed)),
-        Delimiter::Comma if !line.contains('"') => {
-            out.extend(line.split(',').map(|f| Cow::Borrowed(f.trim())));
+        Delimiter::Comma if memchr::memchr(b'"', line.as_bytes()).is_none() => {
+            // `,` is ASCII: every cut is on a character boundary.
+            let mut start = 0usize;
+            for (i, &c) in line.as_bytes().iter().enumerate() {
+                if c == b',' {
+                    out.push(Cow::Borrowed(trim(line.get(start..i).unwrap_or(""))));
+                    start = i + 1;
+                }
+            }
+            out.push(Cow::Borrowed(trim(line.get(start..).unwrap_or(""))));
         }
         Delimiter::Comma => {
             let mut cur = String::new();
@@ -105,8 +116,20 @@ fn split<'a>(
     Ok(())
 }
 
+/// `str::trim`, with a shortcut for ASCII edges.
+fn trim(s: &str) -> &str {
+    let t = s.trim_ascii();
+    match (t.as_bytes().first(), t.as_bytes().last()) {
+        (Some(a), Some(b)) if !a.is_ascii() || !b.is_ascii() => t.trim(),
+        _ => t,
+    }
+}
+
 /// Parses a number cell (rule 5); `None` when it is not a number.
 pub fn number(cell: &str, d: Delimiter) -> Option<f64> {
+    if let Some(x) = super::fast_decimal(cell.as_bytes()) {
+        return Some(x);
+    }
     let s = cell.trim();
     // Plain decimal notation: parse as is (a valid number never holds `+-`, `±` or `,`).
     if !s.is_empty()
@@ -192,6 +215,42 @@ fn classify(cell: &str, d: Delimiter) -> (Kind, f64) {
     }
 }
 
+/// Classifies the fields of a data row into `rows` (`fields` is scratch for quoted CSV); returns
+/// how many there were. Plain rows are read in one pass, without collecting their fields.
+fn push_row<'a>(
+    line: &'a str,
+    d: Delimiter,
+    rows: &mut Rows,
+    fields: &mut Vec<Cow<'a, str>>,
+) -> std::result::Result<usize, String> {
+    let mut count = 0usize;
+    let mut push = |f: &str| {
+        let (k, x) = classify(f, d);
+        rows.kind.push(k);
+        rows.value.push(x);
+        count += 1;
+    };
+    match d {
+        Delimiter::Comma if memchr::memchr(b'"', line.as_bytes()).is_none() => {
+            // `,` is ASCII: every cut is on a character boundary.
+            let mut start = 0usize;
+            for (i, &c) in line.as_bytes().iter().enumerate() {
+                if c == b',' {
+                    push(trim(line.get(start..i).unwrap_or("")));
+                    start = i + 1;
+                }
+            }
+            push(trim(line.get(start..).unwrap_or("")));
+        }
+        Delimiter::Whitespace if line.is_ascii() => line.split_ascii_whitespace().for_each(push),
+        _ => {
+            split(line, d, fields)?;
+            fields.iter().for_each(|f| push(f));
+        }
+    }
+    Ok(count)
+}
+
 /// Field `c` of the row at `span` (its text, for a message).
 fn cell_text(text: &str, span: (usize, usize), d: Delimiter, c: usize) -> String {
     let line = text.get(span.0..span.1).unwrap_or("");
@@ -250,19 +309,18 @@ pub fn parse(text: &str, source: &str, d: Delimiter, values: Option<Values>) -> 
             }
             continue;
         }
-        split(s, d, &mut fields).map_err(|m| Error::at(source, line, m))?;
         if !started {
+            split(s, d, &mut fields).map_err(|m| Error::at(source, line, m))?;
             started = true;
             // Rule 2: header.
             let is_text = |c: &Cow<'_, str>| !c.is_empty() && number(c, d).is_none();
             let first_is_header = fields.iter().skip(1).any(is_text)
                 || (fields.len() == 1 && fields.iter().all(is_text));
+            rows.width = fields.len();
             if first_is_header {
                 header = Some((line, fields.iter().map(|f| f.to_string()).collect()));
-                rows.width = fields.len();
                 continue;
             }
-            rows.width = fields.len();
             if let Some((cl, c)) = last_comment {
                 let mut hf = Vec::new();
                 split(c, d, &mut hf).map_err(|m| Error::at(source, cl, m))?;
@@ -271,17 +329,14 @@ pub fn parse(text: &str, source: &str, d: Delimiter, values: Option<Values>) -> 
                 }
             }
         }
-        if fields.len() != rows.width {
+        let found =
+            push_row(s, d, &mut rows, &mut fields).map_err(|m| Error::at(source, line, m))?;
+        if found != rows.width {
             return Err(Error::at(
                 source,
                 line,
-                format!("expected {} fields, found {}", rows.width, fields.len()),
+                format!("expected {} fields, found {found}", rows.width),
             ));
-        }
-        for f in &fields {
-            let (k, x) = classify(f, d);
-            rows.kind.push(k);
-            rows.value.push(x);
         }
         // `s` is a subslice of `raw`, which starts at `offset`.
         let start = offset + (s.as_ptr() as usize).saturating_sub(raw.as_ptr() as usize);
