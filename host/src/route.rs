@@ -247,9 +247,12 @@ pub fn plan<'a, const N: usize>(
     }
 }
 
-/// Number of CPUs this process may use (1 when unknown).
+/// Number of CPUs this process may use (1 when unknown), asked once: the answer reads the
+/// process's cgroup files, a few system calls that cost more than a whole solve of a small
+/// prompt, and every route query asks.
 pub fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// Owned storage of a tally.
