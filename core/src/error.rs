@@ -134,11 +134,12 @@ impl fmt::Display for Error {
                 f,
                 "a policy needs finite, non-negative entries that sum to 1"
             ),
+            // The floor as text: formatting an f32 would link float formatting, whose panic
+            // paths the probe refuses (a test checks the text against the constant).
             Error::InvalidEpsilon => write!(
                 f,
-                "epsilon must be 0 (an exact equilibrium) or finite and at least {:e}, the \
-                 smallest exploitability certificates resolve",
-                crate::solver::EPSILON_FLOOR
+                "epsilon must be 0 (an exact equilibrium) or finite and at least 1e-7, the \
+                 smallest exploitability certificates resolve"
             ),
             Error::InvalidOpponentSize { l } => {
                 write!(f, "an opponent showing l = {l} responses is out of range")

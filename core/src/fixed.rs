@@ -158,8 +158,11 @@ fn ratio(p: u128, q: u128, up: bool) -> f32 {
     // Scale so the quotient has 26 to 27 significant bits: t = 26 + bits(q) - bits(p).
     let t = 26 + bits(q) as i32 - bits(p) as i32;
     let num = p << t.clamp(0, 127) as u32;
-    let quot = num / q;
-    let exact = quot * q == num;
+    // q > 0 here (checked above, and the shift keeps it at 2^101 or more).
+    let Some(quot) = num.checked_div(q) else {
+        return if up { 1.0 } else { 0.0 };
+    };
+    let exact = quot.wrapping_mul(q) == num;
     let quot = quot + u128::from(up && !exact);
     // A non-exact downward quotient is already floored; the sticky bit keeps it from looking
     // exact when `round_compose` drops bits.

@@ -238,7 +238,9 @@ fn chance<const N: usize>(
             // ceil(p t / (t + i))
             let top = u128::from(p) * u128::from(t);
             let bottom = u128::from(t) + i as u128;
-            v += top / bottom + u128::from(top % bottom != 0);
+            // t >= 1 (the class holds one of Z's candidates), so bottom >= 1.
+            let (q, r) = (top.checked_div(bottom), top.checked_rem(bottom));
+            v += q.unwrap_or(top) + u128::from(r.is_some_and(|r| r != 0));
         }
         num = num.saturating_add(v.saturating_mul(u128::from(w_up)));
     }

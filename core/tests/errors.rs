@@ -266,3 +266,12 @@ fn synthetic_model_errors() {
         Err(Error::TooManyUsers { capacity: 4 })
     );
 }
+
+/// The refusal of a too small epsilon states the floor that `EPSILON_FLOOR` holds.
+#[test]
+fn epsilon_floor_message_states_the_constant() {
+    extern crate std;
+    use std::string::ToString;
+    assert_eq!(EPSILON_FLOOR, 1e-7);
+    assert!(Error::InvalidEpsilon.to_string().contains("at least 1e-7"));
+}

@@ -15,7 +15,7 @@ use core::ptr::read_volatile;
 use rand_xoshiro::Xoshiro128PlusPlus;
 use rand_xoshiro::rand_core::SeedableRng;
 use ualign::{
-    Certificate, Error, Population, Storage, certificate, float, margins, opponents, sampling,
+    Error, Population, Storage, certificate, float, margins, opponents, sampling,
     share, share::Oracle, solver, synthetic, tally, wide,
 };
 
@@ -218,7 +218,7 @@ fn run() {
     if let Some(p) = part {
         check(share::shares(&p, pi_in, k, g_out));
     }
-    sink(check(Certificate::from_shares(g_out, k)));
+    sink(check(ualign::policy::snap::<N>(g_out)));
     sink(check(certificate::certify(&pop, pi_in, k)));
     let opp = pi.get(..usize_at(540).min(N)).unwrap_or(&[]);
     sink(check(certificate::win_rate_against(&pop, pi_in, k, opp)));
