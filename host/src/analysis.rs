@@ -417,14 +417,13 @@ pub fn report(inst: &Instance, pop: &Pop<'_>, s: &Settings, sol: &Solved) -> Res
     })
 }
 
-/// Certifies a policy, renormalising it in `f64` first (policies printed with few digits).
-pub fn certify_policy(pop: &Pop<'_>, pi: &[f32], k: u32) -> Result<Certificate> {
-    check_k(k)?;
-    if pi.len() != pop.n() {
+/// Checks a policy given on input over `n` candidates: its length, finite non-negative entries,
+/// and a sum within `1e-3` of 1 (policies printed with few digits). Returns the sum.
+pub fn check_policy_input(pi: &[f32], n: usize) -> Result<f64> {
+    if pi.len() != n {
         return Err(Error::usage(format!(
-            "the policy has {} entries, the instance has {} candidates",
-            pi.len(),
-            pop.n()
+            "the policy has {} entries, the instance has {n} candidates",
+            pi.len()
         )));
     }
     if pi.iter().any(|p| !p.is_finite() || *p < 0.0) {
@@ -436,8 +435,15 @@ pub fn certify_policy(pop: &Pop<'_>, pi: &[f32], k: u32) -> Result<Certificate> 
     if !(sum > 1.0 - 1e-3 && sum < 1.0 + 1e-3) {
         return Err(Error::usage(format!("the policy sums to {sum}, not 1")));
     }
-    let pi: Vec<f32> = pi.iter().map(|&p| (p as f64 / sum) as f32).collect();
-    certify(pop, &pi, k).map_err(core)
+    Ok(sum)
+}
+
+/// Certifies a policy as given: core normalises its masses by their exact sum, so the
+/// certificate is that of the policy as printed (docs/certificates.md).
+pub fn certify_policy(pop: &Pop<'_>, pi: &[f32], k: u32) -> Result<Certificate> {
+    check_k(k)?;
+    check_policy_input(pi, pop.n())?;
+    certify(pop, pi, k).map_err(core)
 }
 
 /// One row of the test-time scaling table.

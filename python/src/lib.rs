@@ -28,7 +28,7 @@ use pyo3::types::PyBytes;
 use rand_xoshiro::{Xoshiro128PlusPlus, rand_core::SeedableRng};
 
 use ualign_host::analysis::{
-    self, CertJson, Method, Settings, certify_policy, check_k, check_settings,
+    self, CertJson, Method, Settings, certify_policy, check_k, check_policy_input, check_settings,
 };
 use ualign_host::instance::{CAPACITY, Pop, check_weight};
 use ualign_host::route::cores;
@@ -404,27 +404,6 @@ fn certify(py: Python<'_>, pop: &NativePopulation, policy: Vec<f64>, k: u32) -> 
     })
 }
 
-/// Checks a policy over `n` candidates as `certify_policy` does (same messages); returns its
-/// sum in `f64`.
-fn check_policy(pi: &[f32], n: usize) -> Result<f64, Error> {
-    if pi.len() != n {
-        return Err(Error::usage(format!(
-            "the policy has {} entries, the instance has {n} candidates",
-            pi.len()
-        )));
-    }
-    if pi.iter().any(|p| !p.is_finite() || *p < 0.0) {
-        return Err(Error::usage(
-            "the policy needs finite, non-negative entries",
-        ));
-    }
-    let sum: f64 = pi.iter().map(|&p| p as f64).sum();
-    if !(sum > 1.0 - 1e-3 && sum < 1.0 + 1e-3) {
-        return Err(Error::usage(format!("the policy sums to {sum}, not 1")));
-    }
-    Ok(sum)
-}
-
 /// The share `g(y)` of every candidate against `k` draws from the policy (renormalised in `f64`
 /// as `certify` does), by the population's oracle.
 #[pyfunction]
@@ -434,7 +413,7 @@ fn shares(py: Python<'_>, pop: &NativePopulation, policy: Vec<f64>, k: u32) -> P
         py.detach(|| {
             check_k(k)?;
             pop.with_pop(|p| {
-                let sum = check_policy(&pi, p.n())?;
+                let sum = check_policy_input(&pi, p.n())?;
                 let pi: Vec<f32> = pi.iter().map(|&x| (x as f64 / sum) as f32).collect();
                 let mut g = vec![0.0f32; p.n()];
                 ualign::share::shares(p, &pi, k, &mut g).map_err(Error::internal)?;
@@ -477,7 +456,7 @@ fn pick(policy: Vec<f64>, k: u32, seed: u64) -> PyResult<Vec<u16>> {
         if pi.is_empty() {
             return Err(InputError::new_err("the policy is empty"));
         }
-        check_policy(&pi, pi.len()).map_err(py_err)?;
+        check_policy_input(&pi, pi.len()).map_err(py_err)?;
         let mut rng = Xoshiro128PlusPlus::seed_from_u64(seed);
         let drawn = ualign::sampling::picks::<_, { ualign::MAX_K as usize }>(&pi, k, &mut rng)
             .map_err(|e| InputError::new_err(e.to_string()))?;
