@@ -28,7 +28,7 @@ echo "== capi: compile examples/c/rerank.c with $CC"
 "$CC" -std=c99 -Wall -Wextra -Werror -pedantic -Icapi/include \
     examples/c/rerank.c "$lib" "${syslibs[@]}" -o "$work/rerank"
 
-echo "== capi: run the C example (it checks the SPEC §7 answer and the NaN status itself)"
+echo "== capi: run the C example (it checks the docs/maths.md §7 answer and the NaN status itself)"
 "$work/rerank" >"$work/c.txt"
 
 echo "== capi: the same report through the Rust API"

@@ -27,7 +27,7 @@ echo "== firmware: fmt, clippy, release build (libm, then micromath)"
     cargo fmt --check
     cargo clippy --release -- -D warnings
     cargo clippy --release --no-default-features --features board,libm -- -D warnings
-    cargo build --release --features micromath
+    cargo build --release --no-default-features --features qemu,micromath
     cp target/thumbv7em-none-eabihf/release/ualign-firmware target/ualign-firmware-micromath.elf
     cargo build --release
 )

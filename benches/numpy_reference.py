@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Vectorised numpy reference for the ualign share oracle and optimistic Hedge.
 
-Same closed form as core (SPEC section 2), for strict rankings (impartial culture has no ties):
+Same closed form as core (docs/maths.md §2), for strict rankings (impartial culture has no ties):
 for user j and the candidate at position p of j's order, b = pi(strictly below), a = b + pi(y),
 g_j(y) = (1/(k+1)) sum_{i=0..k} a^i b^(k-i), by the recurrence s <- a*s + b^i used in core.
 Arrays are users x candidates (float32), with per-user suffix sums over each user's order.

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run -p ualign --example backend > libm.txt
-//! cargo run -p ualign --example backend --features micromath > micromath.txt
+//! cargo run -p ualign --example backend --no-default-features --features micromath > micromath.txt
 //! ```
 
 use rand_xoshiro::{Xoshiro128PlusPlus, rand_core::SeedableRng};

@@ -4,54 +4,74 @@
 //! faster on a Cortex-M but approximate (see the README for its measured cost on the share and the
 //! certificate). Both are pure software, so the host and a Cortex-M give bit-identical results for
 //! the same backend. No std float method is used anywhere in the crate.
+//!
+//! **libm wins.** Cargo unifies features across a build, so one dependency asking for
+//! `micromath` would otherwise change the results of every other user of the crate in that build
+//! (and break the host's bit identity with the firmware). micromath is therefore used only when
+//! it is the one backend enabled (`default-features = false, features = ["micromath"]`); when
+//! both are enabled, libm is used. [`BACKEND`] names the backend a build took.
 
 #[cfg(not(any(feature = "libm", feature = "micromath")))]
 compile_error!("ualign needs a float backend: enable the `libm` (default) or `micromath` feature");
 
-#[cfg(feature = "micromath")]
+/// The expression of the backend in use: micromath's only when libm is not enabled.
+macro_rules! backend {
+    (micromath: $m:expr, libm: $l:expr) => {{
+        #[cfg(all(feature = "micromath", not(feature = "libm")))]
+        {
+            $m
+        }
+        #[cfg(feature = "libm")]
+        {
+            $l
+        }
+    }};
+}
+
+#[cfg(all(feature = "micromath", not(feature = "libm")))]
 use micromath::F32Ext;
+
+/// The float backend this build uses: `"libm"`, or `"micromath"` when it is the only backend
+/// enabled.
+pub const BACKEND: &str = backend!(micromath: "micromath", libm: "libm");
 
 /// `e^x`.
 #[inline]
 pub fn exp(x: f32) -> f32 {
-    #[cfg(feature = "micromath")]
-    {
-        F32Ext::exp(x)
-    }
-    #[cfg(all(feature = "libm", not(feature = "micromath")))]
-    {
-        libm::expf(x)
-    }
+    backend!(micromath: F32Ext::exp(x), libm: libm::expf(x))
 }
 
 /// Natural logarithm.
 #[inline]
 pub fn ln(x: f32) -> f32 {
-    #[cfg(feature = "micromath")]
-    {
-        F32Ext::ln(x)
-    }
-    #[cfg(all(feature = "libm", not(feature = "micromath")))]
-    {
-        libm::logf(x)
-    }
+    backend!(micromath: F32Ext::ln(x), libm: libm::logf(x))
 }
 
 /// Square root.
 #[inline]
 pub fn sqrt(x: f32) -> f32 {
-    #[cfg(feature = "micromath")]
-    {
-        F32Ext::sqrt(x)
-    }
-    #[cfg(all(feature = "libm", not(feature = "micromath")))]
-    {
-        libm::sqrtf(x)
-    }
+    backend!(micromath: F32Ext::sqrt(x), libm: libm::sqrtf(x))
 }
 
 /// `|x|` by clearing the sign bit (exact on every backend).
 #[inline]
 pub fn abs(x: f32) -> f32 {
     f32::from_bits(x.to_bits() & 0x7fff_ffff)
+}
+
+#[cfg(test)]
+mod tests {
+    /// Enabling micromath next to libm must not change the backend (libm wins).
+    #[test]
+    #[cfg(feature = "libm")]
+    fn libm_wins_when_enabled() {
+        assert_eq!(super::BACKEND, "libm");
+        assert_eq!(super::exp(1.0).to_bits(), libm::expf(1.0).to_bits());
+    }
+
+    #[test]
+    #[cfg(not(feature = "libm"))]
+    fn micromath_only_when_alone() {
+        assert_eq!(super::BACKEND, "micromath");
+    }
 }

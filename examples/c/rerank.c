@@ -1,5 +1,5 @@
 /*
- * rerank.c: ualign from C. Solves SPEC section 7's majority/minority case, certifies two
+ * rerank.c: ualign from C. Solves the majority/minority case of docs/maths.md §7, certifies two
  * policies, draws seeded picks, and checks that a NaN score is rejected.
  *
  * stdout is a machine report: every float is the hex of its IEEE-754 bits. .ci/capi.sh diffs it

@@ -333,7 +333,7 @@ fn spec_and_random_cases_are_bit_identical_to_the_host() {
         let e = host_solve(c);
         assert_identical(c, &e, &r);
     }
-    // And the device's answers are the SPEC's.
+    // And the device's answers are those of docs/maths.md §7.
     let by_name = |name: &str| {
         let i = cases.iter().position(|c| c.name == name).unwrap();
         as_rerank(frames[i].0, &frames[i].1)
