@@ -29,6 +29,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -151,6 +152,26 @@ def main() -> None:
     print(json.dumps(out, indent=1))
 
 
+def engine_figures(
+    engine: str,
+    rate_key: str,
+    n: int,
+    runs: int,
+    solved: Callable[[], None],
+    passed: Callable[[], None],
+) -> dict:
+    """Prompts per second of `solved`, and the times of `solved` and of the pass-through `passed`
+    (the engine's own cost), best of `runs` each after one warm-up pass."""
+    passed()  # warm the engine's Python workers
+    t_pass = best_of(runs, passed)
+    t_solve = best_of(runs, solved)
+    return {
+        rate_key: round(n / t_solve, 1),
+        f"{engine}_pass_through_seconds": round(t_pass, 2),
+        f"{engine}_solve_seconds": round(t_solve, 2),
+    }
+
+
 def spark(parquet: Path, n: int, runs: int) -> dict:
     from pyspark.sql import SparkSession
 
@@ -172,14 +193,7 @@ def spark(parquet: Path, n: int, runs: int) -> dict:
         def passed() -> None:
             df.mapInArrow(lambda it: it, df.schema).write.format("noop").mode("overwrite").save()
 
-        passed()  # warm the Python workers
-        t_pass = best_of(runs, passed)
-        t_solve = best_of(runs, solved)
-        return {
-            "spark_local2": round(n / t_solve, 1),
-            "spark_pass_through_seconds": round(t_pass, 2),
-            "spark_solve_seconds": round(t_solve, 2),
-        }
+        return engine_figures("spark", "spark_local2", n, runs, solved, passed)
     finally:
         s.stop()
 
@@ -201,14 +215,7 @@ def ray_local(parquet: Path, n: int, runs: int) -> dict:
                 lambda b: b, batch_format="pyarrow"
             ).materialize()
 
-        passed()
-        t_pass = best_of(runs, passed)
-        t_solve = best_of(runs, solved)
-        return {
-            "ray_local": round(n / t_solve, 1),
-            "ray_pass_through_seconds": round(t_pass, 2),
-            "ray_solve_seconds": round(t_solve, 2),
-        }
+        return engine_figures("ray", "ray_local", n, runs, solved, passed)
     finally:
         ray.shutdown()
 
