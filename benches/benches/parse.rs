@@ -89,14 +89,24 @@ fn preflib(m: usize, rng: &mut Rng) -> String {
     s
 }
 
-fn json_head() -> String {
+/// A JSON instance of `m` users with weights 1..=20; `prefs` writes one user's preference field
+/// (`"ranking": [...]` or `"scores": [...]`).
+fn json_users(m: usize, rng: &mut Rng, prefs: impl Fn(&mut Rng) -> String) -> String {
     let names: Vec<String> = (0..N).map(|c| format!("\"{}\"", name(c))).collect();
-    format!("{{\"candidates\": [{}],\n \"users\": [\n", names.join(", "))
+    let mut s = format!("{{\"candidates\": [{}],\n \"users\": [\n", names.join(", "));
+    for j in 0..m {
+        // The preferences are drawn before the weight (the order the benchmark's data was drawn in).
+        let prefs = prefs(rng);
+        let weight = 1 + rng.below(20);
+        let sep = if j + 1 < m { "," } else { "" };
+        let _ = writeln!(s, "  {{\"weight\": {weight}, {prefs}}}{sep}");
+    }
+    s.push_str("]}\n");
+    s
 }
 
 fn json_rankings(m: usize, rng: &mut Rng) -> String {
-    let mut s = json_head();
-    for j in 0..m {
+    json_users(m, rng, |rng| {
         let groups: Vec<String> = rng
             .groups()
             .iter()
@@ -105,16 +115,8 @@ fn json_rankings(m: usize, rng: &mut Rng) -> String {
                 format!("[{}]", v.join(", "))
             })
             .collect();
-        let sep = if j + 1 < m { "," } else { "" };
-        let _ = writeln!(
-            s,
-            "  {{\"weight\": {}, \"ranking\": [{}]}}{sep}",
-            1 + rng.below(20),
-            groups.join(", ")
-        );
-    }
-    s.push_str("]}\n");
-    s
+        format!("\"ranking\": [{}]", groups.join(", "))
+    })
 }
 
 fn score(rng: &mut Rng) -> String {
@@ -122,19 +124,10 @@ fn score(rng: &mut Rng) -> String {
 }
 
 fn json_scores(m: usize, rng: &mut Rng) -> String {
-    let mut s = json_head();
-    for j in 0..m {
+    json_users(m, rng, |rng| {
         let v: Vec<String> = (0..N).map(|_| score(rng)).collect();
-        let sep = if j + 1 < m { "," } else { "" };
-        let _ = writeln!(
-            s,
-            "  {{\"weight\": {}, \"scores\": [{}]}}{sep}",
-            1 + rng.below(20),
-            v.join(", ")
-        );
-    }
-    s.push_str("]}\n");
-    s
+        format!("\"scores\": [{}]", v.join(", "))
+    })
 }
 
 fn table(m: usize, rng: &mut Rng, sep: &str) -> String {
