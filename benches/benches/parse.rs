@@ -13,7 +13,10 @@ use std::fmt::Write;
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{
+    BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
+};
 use ualign_host::formats::{Format, Options, Values, parse_with};
 use ualign_host::instance::Store;
 
@@ -201,12 +204,18 @@ fn inputs(m: usize) -> Vec<(&'static str, Format, Options, String)> {
     ]
 }
 
-fn parse(c: &mut Criterion) {
-    let mut group = c.benchmark_group("parse");
+/// A group of 10 samples over 2 s after 0.5 s of warm-up: enough at these sizes.
+fn short_group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
+    let mut group = c.benchmark_group(name);
     group
         .sample_size(10)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
+    group
+}
+
+fn parse(c: &mut Criterion) {
+    let mut group = short_group(c, "parse");
     for m in [M_SMALL, M_LARGE] {
         for (name, format, opts, text) in inputs(m) {
             group.throughput(Throughput::Bytes(text.len() as u64));
@@ -220,11 +229,7 @@ fn parse(c: &mut Criterion) {
 
 /// Building the core population (capacity 1024 candidates) from a parsed instance.
 fn population(c: &mut Criterion) {
-    let mut group = c.benchmark_group("population");
-    group
-        .sample_size(10)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2));
+    let mut group = short_group(c, "population");
     for m in [M_SMALL, M_LARGE] {
         for (name, format, opts, text) in inputs(m) {
             if !matches!(name, "preflib" | "csv") {
