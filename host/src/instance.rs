@@ -1,13 +1,10 @@
 //! One parsed preference instance: candidate names and weighted user types, whatever the input
 //! format, and its conversion into a core [`Population`].
 
-use std::hash::{Hash, Hasher};
-
-use rustc_hash::{FxHashMap, FxHasher};
-
 use ualign::{Population, Storage};
 
 use crate::error::{Error, Result};
+use crate::order_index::OrderIndex;
 
 /// Candidate capacity of every population the tool builds.
 pub const CAPACITY: usize = 1024;
@@ -194,16 +191,13 @@ impl Instance {
     pub fn merge_duplicate_rankings(&mut self) {
         let n = self.n();
         let mut stamp = vec![0usize; n];
-        let mut first: FxHashMap<u64, usize> =
-            FxHashMap::with_capacity_and_hasher(self.users.len(), Default::default());
-        // Kept user types with the same hash: `next[i]` follows `i` (`usize::MAX` ends).
-        let mut next: Vec<usize> = Vec::with_capacity(self.users.len());
+        let mut index = OrderIndex::with_capacity(self.users.len());
         let mut out: Vec<UserType> = Vec::with_capacity(self.users.len());
         for (j, mut u) in self.users.drain(..).enumerate() {
             let order = match std::mem::replace(&mut u.prefs, Prefs::Order(Vec::new())) {
                 Prefs::Scores(s) => {
                     u.prefs = Prefs::Scores(s);
-                    next.push(usize::MAX);
+                    index.skip();
                     out.push(u);
                     continue;
                 }
@@ -218,21 +212,16 @@ impl Instance {
                     j + 1,
                 ),
             };
-            let mut h = FxHasher::default();
-            order.hash(&mut h);
-            let h = h.finish();
-            let mut i = first.get(&h).copied().unwrap_or(usize::MAX);
-            while let Some(kept) = out.get_mut(i) {
-                if matches!(&kept.prefs, Prefs::Order(o) if *o == order) {
-                    kept.weight += u.weight;
-                    break;
+            match index.find_or_expect(&out, &order) {
+                Some(i) => {
+                    if let Some(kept) = out.get_mut(i) {
+                        kept.weight += u.weight;
+                    }
                 }
-                i = next.get(i).copied().unwrap_or(usize::MAX);
-            }
-            if i == usize::MAX {
-                next.push(first.insert(h, out.len()).unwrap_or(usize::MAX));
-                u.prefs = Prefs::Order(order);
-                out.push(u);
+                None => {
+                    u.prefs = Prefs::Order(order);
+                    out.push(u);
+                }
             }
         }
         self.users = out;

@@ -13,6 +13,7 @@ pub mod error;
 pub mod explain;
 pub mod formats;
 pub mod instance;
+pub mod order_index;
 pub mod parallel;
 pub mod plot;
 pub mod route;

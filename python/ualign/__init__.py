@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import numbers
 import os
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -614,6 +614,24 @@ def solve_batch(
     if "id" in table.column_names:
         result = result.add_column(0, "id", table.column("id"))
     return result
+
+
+_BATCH_OPTIONS = ("eps", "seed", "threads", "max_iter")
+
+
+def _batch_solver(k: int, opts: Dict[str, Any]) -> Tuple[Callable[[Any], Any], Dict[str, Any]]:
+    """For the engines: :func:`solve_batch` on one batch with ``k`` and the options of ``opts``
+    that are its own (``eps``, ``seed``, ``threads``, ``max_iter``; ``threads`` defaults to 1,
+    since an engine already runs one task per core), and the options left over."""
+    rest = dict(opts)
+    chosen = {name: rest.pop(name) for name in _BATCH_OPTIONS if name in rest}
+    chosen.setdefault("threads", 1)
+    k = _k(k)
+
+    def run(batch: Any) -> Any:
+        return solve_batch(batch, k, **chosen)
+
+    return run, rest
 
 
 def __getattr__(name: str) -> Any:

@@ -8,36 +8,22 @@ changes.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import ualign
 
 __all__ = ["solve"]
 
 
-def solve(
-    ds: Any,
-    k: int,
-    *,
-    eps: float = 1e-4,
-    seed: Optional[int] = None,
-    threads: int = 1,
-    max_iter: int = 10000,
-    **map_batches_args: Any,
-) -> Any:
+def solve(ds: Any, k: int, **opts: Any) -> Any:
     """Solves every row of a Ray Dataset; returns a Dataset with the columns of
     :func:`ualign.solve_batch` (``id`` first when ``ds`` has one).
 
     ``ds`` needs a ``scores`` column (``list<list<float>>``) and may have ``weights`` and
-    ``id``. Each task solves its batches with ``solve_batch(batch, k, eps, seed, threads)``,
-    ``threads`` per task (default 1: Ray already runs one task per CPU). Other keyword arguments
-    (``batch_size``, ``concurrency``, ...) go to ``map_batches``. Lazy, like any Ray transform.
+    ``id``. Each task solves its batches with ``solve_batch(batch, k, eps, seed, threads,
+    max_iter)``, taking those options from ``opts`` with ``threads`` per task (default 1: Ray
+    already runs one task per CPU). The other options (``batch_size``, ``concurrency``, ...) go
+    to ``map_batches``. Lazy, like any Ray transform.
     """
-    k = int(k)
-
-    def solve_table(batch: Any) -> Any:
-        return ualign.solve_batch(
-            batch, k, eps=eps, seed=seed, threads=threads, max_iter=max_iter
-        )
-
+    solve_table, map_batches_args = ualign._batch_solver(k, opts)
     return ds.map_batches(solve_table, batch_format="pyarrow", **map_batches_args)

@@ -7,7 +7,7 @@ URL, executors, and ``ualign`` installed on every executor) changes.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator
 
 import ualign
 
@@ -44,22 +44,15 @@ def output_schema(df: Any) -> Any:
     return StructType(fields)
 
 
-def solve(
-    df: Any,
-    k: int,
-    *,
-    eps: float = 1e-4,
-    seed: Optional[int] = None,
-    threads: int = 1,
-    max_iter: int = 10000,
-) -> Any:
+def solve(df: Any, k: int, **opts: Any) -> Any:
     """Solves every row of a Spark DataFrame; returns a DataFrame with the columns of
     :func:`ualign.solve_batch` (``id`` first when ``df`` has one).
 
     ``df`` needs a ``scores`` column (``array<array<double>>`` or any numeric element type),
     and may have ``weights`` (``array<double>``) and ``id``. The work is a ``mapInArrow``: each
-    task solves its batches with ``solve_batch(batch, k, eps, seed, threads)``, ``threads``
-    per task (default 1: Spark already runs one task per core). Lazy, like any transformation.
+    task solves its batches with ``solve_batch(batch, k, eps, seed, threads, max_iter)``, the
+    options given in ``opts``, ``threads`` per task (default 1: Spark already runs one task per
+    core). Lazy, like any transformation.
     """
     import pyarrow as pa
 
@@ -67,14 +60,14 @@ def solve(
     cols = [c for c in ("id", "scores", "weights") if c in df.columns]
     if "scores" not in cols:
         raise ualign.InputError("the DataFrame has no `scores` column (array<array<double>>)")
-    k = int(k)
+    solve_table, unknown = ualign._batch_solver(k, opts)
+    if unknown:
+        raise TypeError(f"ualign.spark.solve got unexpected options {sorted(unknown)}")
 
     def solve_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         target = None
         for batch in batches:
-            out = ualign.solve_batch(
-                batch, k, eps=eps, seed=seed, threads=threads, max_iter=max_iter
-            )
+            out = solve_table(batch)
             if target is None:
                 # Spark names list items its own way; keep its Arrow schema exactly.
                 from pyspark.sql.pandas.types import to_arrow_schema

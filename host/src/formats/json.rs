@@ -369,29 +369,19 @@ impl<'a> Reader<'a> {
             return Err(self.err("nested too deeply"));
         }
         match self.peek()? {
-            b'{' => {
+            open @ (b'{' | b'[') => {
+                let (object, close) = (open == b'{', if open == b'{' { b'}' } else { b']' });
                 self.pos += 1;
-                if self.peek()? == b'}' {
+                if self.peek()? == close {
                     self.pos += 1;
                     return Ok(());
                 }
                 loop {
-                    self.key()?;
-                    self.skip(depth + 1)?;
-                    if self.list_next(b'}')? {
-                        return Ok(());
+                    if object {
+                        self.key()?;
                     }
-                }
-            }
-            b'[' => {
-                self.pos += 1;
-                if self.peek()? == b']' {
-                    self.pos += 1;
-                    return Ok(());
-                }
-                loop {
                     self.skip(depth + 1)?;
-                    if self.list_next(b']')? {
+                    if self.list_next(close)? {
                         return Ok(());
                     }
                 }

@@ -20,12 +20,11 @@
 //! one hash table keyed by the order's hash (`rustc-hash`'s Fx hash). Each user type costs one
 //! allocation: its order, flat ([`Prefs::Order`]).
 
-use std::hash::{Hash, Hasher};
-
-use rustc_hash::{FxHashMap, FxHasher};
+use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Result};
 use crate::instance::{CAPACITY, Instance, Prefs, UserType, close_group};
+use crate::order_index::OrderIndex;
 
 /// Set on the first alternative of a tie group in [`Rows::cells`].
 const GROUP_START: u32 = 1 << 31;
@@ -236,10 +235,7 @@ fn merge(rows: &Rows, n: usize, base: usize, source: &str) -> Result<Vec<UserTyp
     let mut stamp = vec![0usize; n];
     let mut key: Vec<u16> = Vec::with_capacity(n);
     let rows_n = rows.count.len();
-    let mut first: FxHashMap<u64, usize> =
-        FxHashMap::with_capacity_and_hasher(rows_n, Default::default());
-    // Users with the same hash: `next[u]` is the next one after `u` (or `usize::MAX`).
-    let mut next: Vec<usize> = Vec::with_capacity(rows_n);
+    let mut index = OrderIndex::with_capacity(rows_n);
     let mut users: Vec<UserType> = Vec::with_capacity(rows_n);
     let mut counts: Vec<u64> = Vec::with_capacity(rows_n);
     let mut total: u64 = 0;
@@ -294,24 +290,15 @@ fn merge(rows: &Rows, n: usize, base: usize, source: &str) -> Result<Vec<UserTyp
         total = total
             .checked_add(count)
             .ok_or_else(|| Error::at(source, line, "the counts overflow"))?;
-        let mut h = FxHasher::default();
-        key.hash(&mut h);
-        let h = h.finish();
-        let mut u = first.get(&h).copied().unwrap_or(usize::MAX);
-        while let Some(user) = users.get(u) {
-            if matches!(&user.prefs, Prefs::Order(o) if *o == key) {
-                break;
-            }
-            u = next.get(u).copied().unwrap_or(usize::MAX);
-        }
-        match counts.get_mut(u) {
-            Some(c) => {
-                *c = c
-                    .checked_add(count)
-                    .ok_or_else(|| Error::at(source, line, "the counts overflow"))?;
+        match index.find_or_expect(&users, &key) {
+            Some(u) => {
+                if let Some(c) = counts.get_mut(u) {
+                    *c = c
+                        .checked_add(count)
+                        .ok_or_else(|| Error::at(source, line, "the counts overflow"))?;
+                }
             }
             None => {
-                next.push(first.insert(h, users.len()).unwrap_or(usize::MAX));
                 counts.push(count);
                 users.push(UserType {
                     weight: 0.0,
@@ -327,6 +314,13 @@ fn merge(rows: &Rows, n: usize, base: usize, source: &str) -> Result<Vec<UserTyp
     Ok(users)
 }
 
+/// The number a header line gives for `what`.
+fn header_number(text: &str, what: &str, source: &str, line: usize) -> Result<usize> {
+    let text = text.trim_ascii();
+    text.parse()
+        .map_err(|_| Error::at(source, line, format!("bad {what} `{text}`")))
+}
+
 /// A header line (without its `#`); returns the alternative it names, if it names one.
 fn header_line(h: &str, line: usize, source: &str, header: &mut Header) -> Result<Option<Name>> {
     let Some((key, value)) = h.split_once(':') else {
@@ -335,13 +329,7 @@ fn header_line(h: &str, line: usize, source: &str, header: &mut Header) -> Resul
     let key = key.trim_ascii();
     let upper = key.to_ascii_uppercase();
     if let Some(num) = upper.strip_prefix("ALTERNATIVE NAME") {
-        let number: usize = num.trim_ascii().parse().map_err(|_| {
-            Error::at(
-                source,
-                line,
-                format!("bad alternative number `{}`", num.trim_ascii()),
-            )
-        })?;
+        let number = header_number(num, "alternative number", source, line)?;
         return Ok(Some(Name {
             number,
             name: value.trim_ascii().to_string(),
@@ -349,13 +337,7 @@ fn header_line(h: &str, line: usize, source: &str, header: &mut Header) -> Resul
         }));
     }
     if upper == "NUMBER ALTERNATIVES" {
-        let n: usize = value.trim_ascii().parse().map_err(|_| {
-            Error::at(
-                source,
-                line,
-                format!("bad NUMBER ALTERNATIVES `{}`", value.trim_ascii()),
-            )
-        })?;
+        let n = header_number(value, "NUMBER ALTERNATIVES", source, line)?;
         header.declared = Some((n, line));
     }
     Ok(None)
