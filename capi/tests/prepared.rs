@@ -279,7 +279,7 @@ fn prepared_calls_give_the_one_shot_bits_on_random_instances() {
         let n = inst.n;
         for k in 1..=8u32 {
             // Alternate a tight and a loose tolerance so both stopping rules are exercised.
-            let eps = if (seed + k as u64) % 2 == 0 {
+            let eps = if (seed + k as u64).is_multiple_of(2) {
                 1e-4
             } else {
                 1e-2
