@@ -2,8 +2,10 @@
 # The C ABI check (issue 7): builds libualign_capi.a in release, compiles examples/c/rerank.c with
 # the system C compiler against it, runs it, and diffs its report against the same report computed
 # through the Rust API (capi/examples/reference.rs). Both reports print every float as the hex of
-# its bits, so the diff fails on any bit of difference. Also compiles the header as C++ and links
-# a C++ caller, to prove the extern "C" guards.
+# its bits, so the diff fails on any bit of difference. Also compiles and runs
+# examples/c/prepared.c (the prepared-population handle, checked against the one-shot calls),
+# runs the stack-budget test in release, compiles the header as C++ and links a C++ caller, to
+# prove the extern "C" guards.
 #
 # Honours CARGO_TARGET_DIR (default: <workspace>/target), CC (default cc), CXX (default g++).
 set -euo pipefail
@@ -31,6 +33,12 @@ echo "== capi: compile examples/c/rerank.c with $CC"
 echo "== capi: run the C example (it checks the docs/maths.md §7 answer and the NaN status itself)"
 "$work/rerank" >"$work/c.txt"
 
+echo "== capi: compile and run examples/c/prepared.c (a reused UalignPopulation; it checks itself"
+echo "   bit for bit against the one-shot calls)"
+"$CC" -std=c99 -Wall -Wextra -Werror -pedantic -Icapi/include \
+    examples/c/prepared.c "$lib" "${syslibs[@]}" -o "$work/prepared"
+"$work/prepared"
+
 echo "== capi: the same report through the Rust API"
 "$target/release/examples/reference" >"$work/rust.txt"
 
@@ -40,6 +48,9 @@ if ! diff -u "$work/rust.txt" "$work/c.txt"; then
     exit 1
 fi
 cat "$work/c.txt"
+
+echo "== capi: the promised stack budget (UALIGN_STACK_BUDGET) holds for the release build"
+cargo test --release -p ualign-capi --test stack
 
 echo "== capi: the header as C++ ($CXX)"
 "$CXX" -fsyntax-only -x c++ -std=c++11 -Wall -Wextra -Werror -pedantic capi/include/ualign.h
@@ -52,7 +63,15 @@ int main() {
     size_t distinct = 0;
     int st = ualign_picks(pi, 2, 4, 7, picks, 4, &distinct);
     std::printf("C++ caller: %s, %zu distinct\n", ualign_status_str(st), distinct);
-    return st == UALIGN_OK ? 0 : 1;
+    const float scores[2] = {1.0f, 2.0f}, weights[1] = {1.0f};
+    UalignPopulation *pop = nullptr;
+    int made = ualign_population_new(&pop, 2, 1, scores, weights);
+    ualign_certificate cert;
+    int certified = ualign_certify_prepared(pop, pi, 2, 4, &cert);
+    ualign_population_free(pop);
+    std::printf("C++ caller, prepared: %s, %s\n", ualign_status_str(made),
+                ualign_status_str(certified));
+    return st == UALIGN_OK && made == UALIGN_OK && certified == UALIGN_OK ? 0 : 1;
 }
 CPP
 "$CXX" -std=c++11 -Wall -Wextra -Werror -Icapi/include "$work/link.cpp" "$lib" "${syslibs[@]}" \
@@ -68,5 +87,6 @@ fi
 cmake -S examples/c -B "$work/cmake" -DUALIGN_DIR="$(pwd)" -DUALIGN_LIB="$lib" >/dev/null
 cmake --build "$work/cmake" >/dev/null
 "$work/cmake/rerank" >/dev/null
+"$work/cmake/prepared" >/dev/null
 
 echo "== capi: OK"

@@ -6,36 +6,52 @@
 //!
 //! Design:
 //!
-//! * **No handles, no allocation.** A population is a small `#[repr(C)]` struct the caller owns
-//!   ([`ualign_population`]); it records `n`, `m`, the caller's score matrix and user weights, and
-//!   the caller's workspace buffers (`m` floats and `m * n` `uint16_t`).
+//! * **Two ways to hold a population.** The caller-owned one ([`ualign_population`], filled by
+//!   [`ualign_population_init`]) is a small `#[repr(C)]` struct that records `n`, `m`, the
+//!   caller's score matrix and user weights, and the caller's workspace buffers (`m` floats and
+//!   `m * n` `uint16_t`); nothing allocates, and every call rebuilds the population (see below).
+//!   The prepared one ([`UalignPopulation`], module `prepared`) is an opaque handle that owns a
+//!   population built once by [`ualign_population_new`] (the only allocating call) and is
+//!   reused by [`ualign_solve_prepared`] and [`ualign_certify_prepared`] until
+//!   [`ualign_population_free`]. Both give the same bits.
 //! * **Candidate capacity 1024.** Populations are `ualign::Population<'_, 1024>`: `n <= 1024`,
-//!   `k <= 1024` ([`ualign::MAX_K`]). The solver keeps its scratch arrays (a few `[f32; 1024]`)
-//!   on the stack: budget 64 KiB of stack for a call.
+//!   `k <= 1024` ([`ualign::MAX_K`]). The solver and the certificate keep their scratch arrays,
+//!   sized for 1024 candidates whatever `n`, on the stack: a call needs [`STACK_BUDGET`] bytes
+//!   of stack (`capi/tests/stack.rs` runs the largest solve and certify in that much).
 //! * **Status codes, never panics.** Every entry point returns an `int` (0 = OK, a distinct negative
 //!   code per cause, see [`UALIGN_OK`] and below). Each body runs inside
 //!   [`std::panic::catch_unwind`]; a panic (there should be none) becomes
 //!   [`UALIGN_ERR_INTERNAL`]. Every pointer is checked (non-null, aligned, byte size at most
 //!   `isize::MAX`, no overlap between a written buffer and any other buffer of the call) before a
-//!   slice is built from it, so the checks do not depend on the build profile.
+//!   slice is built from it, so the checks do not depend on the build profile (module
+//!   `boundary`).
 //!
-//! ## Why the population is rebuilt on every call
+//! ## Why the caller-owned population is rebuilt on every call
 //!
 //! `ualign::Population` has private fields and no constructor from already validated parts, so a
-//! population cannot be rebuilt from the workspace buffers alone. Every call therefore re-runs
-//! `PopulationBuilder::push_scores` / `finish` from the caller's score matrix and weights into
-//! the workspace (`O(m n log n)`, small next to one solver round's `O(m n k)` times the rounds).
-//! The result is bit-for-bit the population the Rust API builds from the same inputs, which is
-//! what makes the C results identical to the Rust ones. Consequences the header documents: the
-//! score matrix and the weights must stay alive and unchanged while the population is used, and
-//! one population must not be used by two threads at once (the workspace is rewritten).
+//! population cannot be rebuilt from the workspace buffers alone. Every call with a
+//! [`ualign_population`] therefore re-runs `PopulationBuilder::push_scores` / `finish` from the
+//! caller's score matrix and weights into the workspace (`O(m n log n)`, small next to one solver
+//! round's `O(m n k)` times the rounds). The result is bit-for-bit the population the Rust API
+//! builds from the same inputs, which is what makes the C results identical to the Rust ones.
+//! Consequences the header documents: the score matrix and the weights must stay alive and
+//! unchanged while the population is used, and one population must not be used by two threads
+//! at once (the workspace is rewritten). A [`UalignPopulation`] keeps the built population
+//! itself, so it has none of these constraints.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(missing_docs)]
 #![allow(non_camel_case_types)]
 
+mod boundary;
+mod prepared;
+
 use core::ffi::{c_char, c_int};
-use core::mem::size_of;
-use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use boundary::{Region, disjoint, guard, write_out};
+pub use prepared::{
+    UalignPopulation, ualign_certify_prepared, ualign_population_free, ualign_population_new,
+    ualign_solve_prepared,
+};
 
 use rand_xoshiro::{Xoshiro128PlusPlus, rand_core::SeedableRng};
 use ualign::{
@@ -49,6 +65,10 @@ use ualign::{
 pub const MAX_CANDIDATES: usize = 1024;
 /// The largest `k` the C ABI accepts (`UALIGN_MAX_K`).
 pub const MAX_K: u32 = ualign::MAX_K;
+/// The stack a thread needs for any call of the C ABI, at any `n`, `m` and `k`, in bytes
+/// (`UALIGN_STACK_BUDGET`), with optimised code: the largest solve and certify measure about
+/// 167 KiB, and `capi/tests/stack.rs` runs them on a thread with exactly this much.
+pub const STACK_BUDGET: usize = 256 * 1024;
 
 /// Success.
 pub const UALIGN_OK: c_int = 0;
@@ -75,6 +95,9 @@ pub const UALIGN_ERR_INVALID_POLICY: c_int = -9;
 pub const UALIGN_ERR_BUFFER_TOO_SMALL: c_int = -10;
 /// A bug: a panic was caught, or `ualign` reported an error the C ABI cannot cause.
 pub const UALIGN_ERR_INTERNAL: c_int = -11;
+/// An allocation failed: only [`ualign_population_new`] allocates (the handle and its
+/// population's `m` weights and `m * n` order entries).
+pub const UALIGN_ERR_OUT_OF_MEMORY: c_int = -12;
 
 /// A population of `m` weighted user types over `n` candidates (`ualign_population` in C).
 ///
@@ -182,6 +205,7 @@ pub extern "C" fn ualign_status_str(status: c_int) -> *const c_char {
         UALIGN_ERR_INVALID_POLICY => c"a policy needs finite, non-negative entries that sum to 1",
         UALIGN_ERR_BUFFER_TOO_SMALL => c"a caller buffer is too small",
         UALIGN_ERR_INTERNAL => c"internal error (a bug in ualign; please report it)",
+        UALIGN_ERR_OUT_OF_MEMORY => c"out of memory (allocating a prepared population)",
         _ => c"unknown status",
     };
     s.as_ptr()
@@ -200,70 +224,8 @@ pub extern "C" fn ualign_order_buf_len(n: usize, m: usize) -> usize {
     n.checked_mul(m).unwrap_or(0)
 }
 
-// ---------------------------------------------------------------------------------------------
-// Pointer validation.
-
-/// A caller buffer of a call: its address range and whether the call writes it.
-#[derive(Clone, Copy)]
-struct Region {
-    start: usize,
-    bytes: usize,
-    written: bool,
-}
-
-impl Region {
-    /// Checks that `p` can be the start of a slice of `len` elements of `T`: non-null, aligned,
-    /// at most `isize::MAX` bytes, and the range does not wrap the address space.
-    fn of<T>(p: *const T, len: usize, written: bool) -> Result<Region, c_int> {
-        if p.is_null() || !p.is_aligned() {
-            return Err(UALIGN_ERR_NULL_POINTER);
-        }
-        let bytes = len
-            .checked_mul(size_of::<T>())
-            .filter(|&b| b <= isize::MAX as usize)
-            .ok_or(UALIGN_ERR_BAD_SIZE)?;
-        let start = p as usize;
-        start.checked_add(bytes).ok_or(UALIGN_ERR_BAD_SIZE)?;
-        Ok(Region {
-            start,
-            bytes,
-            written,
-        })
-    }
-
-    fn overlaps(&self, other: &Region) -> bool {
-        self.bytes > 0
-            && other.bytes > 0
-            && self.start < other.start + other.bytes
-            && other.start < self.start + self.bytes
-    }
-}
-
-/// Fails with [`UALIGN_ERR_NULL_POINTER`] when a written region overlaps any other region, so
-/// the `&mut` slices built from them never alias.
-fn disjoint(regions: &[Region]) -> Result<(), c_int> {
-    for (i, a) in regions.iter().enumerate() {
-        for b in regions.iter().skip(i + 1) {
-            if (a.written || b.written) && a.overlaps(b) {
-                return Err(UALIGN_ERR_NULL_POINTER);
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Runs an entry point body: `Ok` is [`UALIGN_OK`], `Err(code)` is `code`, a panic is
-/// [`UALIGN_ERR_INTERNAL`]. No panic crosses the C boundary.
-fn guard(body: impl FnOnce() -> Result<(), c_int>) -> c_int {
-    match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(Ok(())) => UALIGN_OK,
-        Ok(Err(code)) => code,
-        Err(_) => UALIGN_ERR_INTERNAL,
-    }
-}
-
 /// Checks `n` against the capacity and `m >= 1`; returns `m * n`.
-fn check_sizes(n: usize, m: usize) -> Result<usize, c_int> {
+pub(crate) fn check_sizes(n: usize, m: usize) -> Result<usize, c_int> {
     if n == 0 || n > MAX_CANDIDATES || m == 0 {
         return Err(UALIGN_ERR_BAD_SIZE);
     }
@@ -293,8 +255,32 @@ fn population_regions(pop: &ualign_population) -> Result<[Region; 4], c_int> {
     Ok(regions)
 }
 
-/// Builds the population from the caller's buffers, exactly as the Rust API does from the same
-/// inputs: `push_scores(weights[j] as f64, scores row j as f64)` for every `j`, then `finish`.
+/// Builds the population of `n` candidates from `scores` (`m x n` row-major) and `weights`
+/// (`m`) into `wbuf` (`m` floats) and `obuf` (`m * n` entries), exactly as the Rust API does from
+/// the same inputs: `push_scores(weights[j] as f64, scores row j as f64)` for every `j`, then
+/// `finish`. The one-shot calls and [`ualign_population_new`] both build through this function,
+/// which is what makes their results identical.
+pub(crate) fn build_from<'a>(
+    n: usize,
+    scores: &[f32],
+    weights: &[f32],
+    wbuf: &'a mut [f32],
+    obuf: &'a mut [u16],
+) -> Result<Population<'a, MAX_CANDIDATES>, c_int> {
+    let mut b =
+        Population::<MAX_CANDIDATES>::builder(n, Storage::new(wbuf, obuf)).map_err(status_of)?;
+    let mut row64 = [0.0f64; MAX_CANDIDATES];
+    let row64 = row64.get_mut(..n).ok_or(UALIGN_ERR_BAD_SIZE)?;
+    for (row, &w) in scores.chunks_exact(n).zip(weights) {
+        for (d, &s) in row64.iter_mut().zip(row) {
+            *d = s as f64;
+        }
+        b.push_scores(w as f64, row64).map_err(status_of)?;
+    }
+    b.finish().map_err(status_of)
+}
+
+/// Builds the population from the caller's buffers recorded in `pop` (see [`build_from`]).
 ///
 /// # Safety
 ///
@@ -321,17 +307,33 @@ unsafe fn build<'a>(pop: &ualign_population) -> Result<Population<'a, MAX_CANDID
             core::slice::from_raw_parts_mut(pop.order_buf, nm),
         )
     };
-    let mut b =
-        Population::<MAX_CANDIDATES>::builder(n, Storage::new(wbuf, obuf)).map_err(status_of)?;
-    let mut row64 = [0.0f64; MAX_CANDIDATES];
-    let row64 = row64.get_mut(..n).ok_or(UALIGN_ERR_BAD_SIZE)?;
-    for (row, &w) in scores.chunks_exact(n).zip(weights) {
-        for (d, &s) in row64.iter_mut().zip(row) {
-            *d = s as f64;
-        }
-        b.push_scores(w as f64, row64).map_err(status_of)?;
-    }
-    b.finish().map_err(status_of)
+    build_from(n, scores, weights, wbuf, obuf)
+}
+
+/// The solve of [`ualign_solve`] and [`ualign_solve_prepared`]: optimistic Hedge on
+/// `population`, the policy into `policy` (`n` floats); returns the share evaluations and the
+/// certificate.
+pub(crate) fn solve_with(
+    population: &Population<'_, MAX_CANDIDATES>,
+    k: u32,
+    epsilon: f32,
+    max_iter: u32,
+    policy: &mut [f32],
+) -> Result<(u32, ualign_certificate), c_int> {
+    let opts = SolveOptions::new(k).epsilon(epsilon).max_iter(max_iter);
+    let sol = optimistic_hedge(population, &opts, policy).map_err(status_of)?;
+    Ok((sol.iterations, sol.certificate.into()))
+}
+
+/// The certificate of [`ualign_certify`] and [`ualign_certify_prepared`].
+pub(crate) fn certify_with(
+    population: &Population<'_, MAX_CANDIDATES>,
+    policy: &[f32],
+    k: u32,
+) -> Result<ualign_certificate, c_int> {
+    certify(population, policy, k)
+        .map(ualign_certificate::from)
+        .map_err(status_of)
 }
 
 /// Reads a `ualign_population` struct the caller passed by pointer.
@@ -346,17 +348,6 @@ unsafe fn read_population(pop: *const ualign_population) -> Result<ualign_popula
     // SAFETY: non-null and aligned (checked), valid for reads (caller contract); the struct is
     // plain data, copied out.
     Ok(unsafe { pop.read() })
-}
-
-/// Writes `value` through an out-pointer that was validated as a [`Region`].
-///
-/// # Safety
-///
-/// `p` passed [`Region::of`] and is valid for writes of one `T` (caller contract), and no slice
-/// overlapping it is alive.
-unsafe fn write_out<T>(p: *mut T, value: T) {
-    // SAFETY: see the function contract.
-    unsafe { p.write(value) }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -451,19 +442,18 @@ pub unsafe extern "C" fn ualign_solve(
         if policy_len < p.n {
             return Err(UALIGN_ERR_BUFFER_TOO_SMALL);
         }
-        let sol = {
+        let (its, c) = {
             // SAFETY: validated and disjoint above; validity is the caller's contract.
             let population = unsafe { build(&p) }?;
             // SAFETY: `policy` passed Region::of for `policy_len >= n` floats, is disjoint from
             // every other region, and is valid for writes (caller contract).
             let policy = unsafe { core::slice::from_raw_parts_mut(policy, p.n) };
-            let opts = SolveOptions::new(k).epsilon(epsilon).max_iter(max_iter);
-            optimistic_hedge(&population, &opts, policy).map_err(status_of)?
+            solve_with(&population, k, epsilon, max_iter, policy)?
         };
         // SAFETY: validated, disjoint, and the slices above are gone.
         unsafe {
-            write_out(iterations, sol.iterations);
-            write_out(cert, sol.certificate.into());
+            write_out(iterations, its);
+            write_out(cert, c);
         }
         Ok(())
     })
@@ -501,10 +491,10 @@ pub unsafe extern "C" fn ualign_certify(
             // SAFETY: `policy` passed Region::of for `policy_len` floats, is not written by this
             // call (disjoint from every written region), and is valid for reads (contract).
             let policy = unsafe { core::slice::from_raw_parts(policy, policy_len) };
-            certify(&population, policy, k).map_err(status_of)?
+            certify_with(&population, policy, k)?
         };
         // SAFETY: validated, disjoint, and the slices above are gone.
-        unsafe { write_out(cert, c.into()) };
+        unsafe { write_out(cert, c) };
         Ok(())
     })
 }

@@ -428,8 +428,9 @@ fn status_strings_and_codes_are_distinct() {
         UALIGN_ERR_INVALID_POLICY,
         UALIGN_ERR_BUFFER_TOO_SMALL,
         UALIGN_ERR_INTERNAL,
+        UALIGN_ERR_OUT_OF_MEMORY,
     ];
-    assert_eq!(codes.to_vec(), (-11..=0).rev().collect::<Vec<_>>());
+    assert_eq!(codes.to_vec(), (-12..=0).rev().collect::<Vec<_>>());
     // SAFETY: ualign_status_str returns static NUL-terminated strings.
     let text = |c| {
         unsafe { CStr::from_ptr(ualign_status_str(c)) }
@@ -441,7 +442,7 @@ fn status_strings_and_codes_are_distinct() {
     seen.sort();
     seen.dedup();
     assert_eq!(seen.len(), codes.len());
-    for c in [1, -12, i32::MIN, i32::MAX] {
+    for c in [1, -13, i32::MIN, i32::MAX] {
         assert_eq!(text(c), "unknown status");
     }
     assert_eq!(ualign_weights_buf_len(7), 7);

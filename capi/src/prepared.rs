@@ -1,0 +1,319 @@
+//! The prepared population: an opaque handle (`UalignPopulation *` in C) that owns a population
+//! built once and reused by any number of solve and certify calls.
+//!
+//! [`ualign_population_new`] validates the caller's scores and weights and builds the population
+//! (`PopulationBuilder::push_scores` / `finish`, through the same [`build_from`] as the one-shot
+//! calls) into two heap buffers the handle owns: `m` normalised weights and `m * n` order entries.
+//! The caller's scores and weights are not read again, so they may be freed or changed right after.
+//! [`ualign_solve_prepared`] and [`ualign_certify_prepared`] only read the handle: they skip the
+//! `O(m n log n)` rebuild of [`ualign_solve`](crate::ualign_solve) and
+//! [`ualign_certify`](crate::ualign_certify), produce the same bits (the population is the same,
+//! and the solve and certificate run through the same [`solve_with`] and [`certify_with`]), and
+//! may run on several threads at once with one handle. [`ualign_population_free`] releases it.
+//!
+//! Allocation is fallible: the buffers are reserved with `Vec::try_reserve_exact` and the handle
+//! with `std::alloc::alloc`, so an allocation failure is [`UALIGN_ERR_OUT_OF_MEMORY`], not an
+//! abort.
+//!
+//! The handle borrows from itself (the population refers to the handle's buffers), so it keeps
+//! the buffers as raw parts ([`OwnedBuf`]) rather than as `Box`es (whose moves assert unique
+//! access), and hands out the population only for the duration of a borrow of the handle
+//! ([`UalignPopulation::population`]).
+
+use core::ffi::c_int;
+use core::mem::ManuallyDrop;
+use core::ptr::NonNull;
+use std::alloc::Layout;
+
+use ualign::Population;
+
+use crate::boundary::{Region, disjoint, guard, write_out};
+use crate::{
+    MAX_CANDIDATES, UALIGN_ERR_BAD_SIZE, UALIGN_ERR_BUFFER_TOO_SMALL, UALIGN_ERR_NULL_POINTER,
+    UALIGN_ERR_OUT_OF_MEMORY, build_from, certify_with, check_sizes, solve_with,
+    ualign_certificate,
+};
+
+/// A heap buffer of `len` elements kept as the raw parts of the `Vec` that allocated it, freed
+/// on drop.
+struct OwnedBuf<T> {
+    ptr: NonNull<T>,
+    len: usize,
+    cap: usize,
+}
+
+impl<T: Copy> OwnedBuf<T> {
+    /// `len` copies of `value`, or [`UALIGN_ERR_OUT_OF_MEMORY`] when the allocation fails.
+    fn filled(len: usize, value: T) -> Result<Self, c_int> {
+        let mut v: Vec<T> = Vec::new();
+        v.try_reserve_exact(len)
+            .map_err(|_| UALIGN_ERR_OUT_OF_MEMORY)?;
+        // Within the reserved capacity: no further allocation.
+        v.resize(len, value);
+        let mut v = ManuallyDrop::new(v);
+        let cap = v.capacity();
+        // A Vec's pointer is never null (dangling when nothing was allocated).
+        let ptr = NonNull::new(v.as_mut_ptr()).ok_or(UALIGN_ERR_OUT_OF_MEMORY)?;
+        Ok(OwnedBuf { ptr, len, cap })
+    }
+
+    /// The buffer as a [`Region`] of the call.
+    fn region(&self, written: bool) -> Result<Region, c_int> {
+        Region::of(self.ptr.as_ptr().cast_const(), self.len, written)
+    }
+
+    /// The buffer as a slice for the lifetime `'a`.
+    ///
+    /// # Safety
+    ///
+    /// No other reference to the buffer is alive while the slice is, and the buffer outlives
+    /// `'a`.
+    unsafe fn slice_mut<'a>(&self) -> &'a mut [T] {
+        // SAFETY: `ptr` is valid for `len` initialised elements (filled); exclusivity and
+        // lifetime are the caller's contract.
+        unsafe { core::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl<T> Drop for OwnedBuf<T> {
+    fn drop(&mut self) {
+        // SAFETY: the raw parts of a Vec<T> whose ownership `filled` gave to this struct, used
+        // once.
+        drop(unsafe { Vec::from_raw_parts(self.ptr.as_ptr(), self.len, self.cap) });
+    }
+}
+
+/// A prepared population (`UalignPopulation` in C, always behind a pointer): made by
+/// [`ualign_population_new`], used by [`ualign_solve_prepared`] and [`ualign_certify_prepared`],
+/// released by [`ualign_population_free`]. Opaque to C.
+pub struct UalignPopulation {
+    /// Refers to `weights` and `order`. The `'static` is internal: the population is only handed
+    /// out for a borrow of the handle ([`UalignPopulation::population`]), and it is declared
+    /// first so it is gone before the buffers are freed (it has no drop glue either way).
+    population: Population<'static, MAX_CANDIDATES>,
+    weights: OwnedBuf<f32>,
+    order: OwnedBuf<u16>,
+}
+
+// SAFETY: the handle owns its buffers outright (no other pointer to them exists outside it), and
+// after construction nothing writes them: every use is a read through `population` or a
+// `Region` address. Moving it to, or sharing it with, another thread is therefore as safe as for
+// the `Vec<f32>` and `Vec<u16>` it stands for.
+unsafe impl Send for UalignPopulation {}
+// SAFETY: as for Send; the `&self` methods only read.
+unsafe impl Sync for UalignPopulation {}
+
+impl UalignPopulation {
+    /// Builds the population of `n` candidates from `scores` (`m x n` row-major, `m =
+    /// weights.len()`) and `weights` into buffers the handle owns.
+    fn build(n: usize, scores: &[f32], weights: &[f32]) -> Result<UalignPopulation, c_int> {
+        let m = weights.len();
+        let nm = check_sizes(n, m)?;
+        if scores.len() != nm {
+            return Err(UALIGN_ERR_BAD_SIZE);
+        }
+        let wbuf = OwnedBuf::filled(m, 0.0f32)?;
+        let obuf = OwnedBuf::filled(nm, 0u16)?;
+        // SAFETY: `wbuf` and `obuf` are fresh allocations nothing else refers to; they move into
+        // the handle together with the population that borrows them, stay unwritten while it
+        // lives, and are freed only when the handle is dropped. On an error below, the slices
+        // die inside `build_from` before the buffers are freed.
+        let (w, o) = unsafe { (wbuf.slice_mut(), obuf.slice_mut()) };
+        let population = build_from(n, scores, weights, w, o)?;
+        Ok(UalignPopulation {
+            population,
+            weights: wbuf,
+            order: obuf,
+        })
+    }
+
+    /// The population, for as long as the handle is borrowed.
+    pub fn population(&self) -> Population<'_, MAX_CANDIDATES> {
+        self.population
+    }
+
+    /// Moves the handle to the heap, or [`UALIGN_ERR_OUT_OF_MEMORY`] (the handle, with its
+    /// buffers, is then dropped).
+    fn into_raw(self) -> Result<NonNull<UalignPopulation>, c_int> {
+        let layout = Layout::new::<UalignPopulation>();
+        // SAFETY: the layout has a non-zero size (the struct holds a population and two buffers).
+        let raw = unsafe { std::alloc::alloc(layout) }.cast::<UalignPopulation>();
+        let raw = NonNull::new(raw).ok_or(UALIGN_ERR_OUT_OF_MEMORY)?;
+        // SAFETY: freshly allocated with the layout of UalignPopulation: valid and aligned for a
+        // write of one.
+        unsafe { raw.as_ptr().write(self) };
+        Ok(raw)
+    }
+
+    /// The handle behind a caller's pointer, checked for null and alignment, and its regions
+    /// (the struct and both buffers, all read-only for the call).
+    ///
+    /// # Safety
+    ///
+    /// `pop` is null or a pointer returned by [`ualign_population_new`] and not yet freed, and
+    /// stays so for `'a`.
+    unsafe fn from_ptr<'a>(
+        pop: *const UalignPopulation,
+    ) -> Result<(&'a UalignPopulation, [Region; 3]), c_int> {
+        let rh = Region::of(pop, 1, false)?;
+        // SAFETY: non-null and aligned (Region::of); a live handle (caller contract).
+        let h = unsafe { &*pop };
+        Ok((h, [rh, h.weights.region(false)?, h.order.region(false)?]))
+    }
+}
+
+/// Builds a prepared population and returns it through `*out`.
+///
+/// Reads the `m x n` row-major `scores` (higher is better, equal scores tie) and the `m`
+/// `weights` (`>= 0`, not all zero), with the same checks and the same result as
+/// [`ualign_population_init`](crate::ualign_population_init), into memory the handle owns
+/// (`m * (4 + 2 n)` bytes and the handle). `scores` and `weights` are not used after the call
+/// returns. On failure `*out` is set to null (when `out` itself is usable).
+///
+/// # Safety
+///
+/// `out` is null or valid for writes of one pointer; `scores` (`m * n` floats) and `weights`
+/// (`m` floats) are null or valid for reads of those lengths.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ualign_population_new(
+    out: *mut *mut UalignPopulation,
+    n: usize,
+    m: usize,
+    scores: *const f32,
+    weights: *const f32,
+) -> c_int {
+    guard(|| {
+        let ro = Region::of(out, 1, true)?;
+        // SAFETY: `out` passed Region::of and is valid for writes (caller contract).
+        unsafe { write_out(out, core::ptr::null_mut()) };
+        // Pointers before sizes, as ualign_population_init checks them.
+        if scores.is_null() || weights.is_null() {
+            return Err(UALIGN_ERR_NULL_POINTER);
+        }
+        let nm = check_sizes(n, m)?;
+        let rs = Region::of(scores, nm, false)?;
+        let rw = Region::of(weights, m, false)?;
+        disjoint(&[ro, rs, rw])?;
+        let handle = {
+            // SAFETY: non-null, aligned, at most isize::MAX bytes (Region::of), valid for reads
+            // (caller contract), and not written by this call while the slices live (the only
+            // written region, `out`, is disjoint from them and written after they are gone).
+            let (scores, weights) = unsafe {
+                (
+                    core::slice::from_raw_parts(scores, nm),
+                    core::slice::from_raw_parts(weights, m),
+                )
+            };
+            UalignPopulation::build(n, scores, weights)?.into_raw()?
+        };
+        // SAFETY: as the first write.
+        unsafe { write_out(out, handle.as_ptr()) };
+        Ok(())
+    })
+}
+
+/// [`ualign_solve`](crate::ualign_solve) on a prepared population: the same checks (other than
+/// the population's, done once by [`ualign_population_new`]), the same policy, iterations and
+/// certificate, bit for bit.
+///
+/// # Safety
+///
+/// `pop` is null or a live handle from [`ualign_population_new`]; `policy` is null or valid for
+/// writes of `policy_len` floats; `iterations` and `cert` are null or valid for writes of one
+/// value.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn ualign_solve_prepared(
+    pop: *const UalignPopulation,
+    k: u32,
+    epsilon: f32,
+    max_iter: u32,
+    policy: *mut f32,
+    policy_len: usize,
+    iterations: *mut u32,
+    cert: *mut ualign_certificate,
+) -> c_int {
+    guard(|| {
+        // SAFETY: caller contract on `pop`.
+        let (h, [r0, r1, r2]) = unsafe { UalignPopulation::from_ptr(pop) }?;
+        let rp = Region::of(policy, policy_len, true)?;
+        let ri = Region::of(iterations, 1, true)?;
+        let rc = Region::of(cert, 1, true)?;
+        disjoint(&[r0, r1, r2, rp, ri, rc])?;
+        let population = h.population();
+        let n = population.n();
+        if policy_len < n {
+            return Err(UALIGN_ERR_BUFFER_TOO_SMALL);
+        }
+        let (its, c) = {
+            // SAFETY: `policy` passed Region::of for `policy_len >= n` floats, is disjoint from
+            // every other region of the call (including the handle), and is valid for writes
+            // (caller contract).
+            let policy = unsafe { core::slice::from_raw_parts_mut(policy, n) };
+            solve_with(&population, k, epsilon, max_iter, policy)?
+        };
+        // SAFETY: validated, disjoint, and the policy slice is gone.
+        unsafe {
+            write_out(iterations, its);
+            write_out(cert, c);
+        }
+        Ok(())
+    })
+}
+
+/// [`ualign_certify`](crate::ualign_certify) on a prepared population: the exact certificate of
+/// showing `k` draws from `policy` (`policy_len == n`), bit for bit the one-shot result.
+///
+/// # Safety
+///
+/// `pop` is null or a live handle from [`ualign_population_new`]; `policy` is null or valid for
+/// reads of `policy_len` floats; `cert` is null or valid for writes of one `ualign_certificate`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ualign_certify_prepared(
+    pop: *const UalignPopulation,
+    policy: *const f32,
+    policy_len: usize,
+    k: u32,
+    cert: *mut ualign_certificate,
+) -> c_int {
+    guard(|| {
+        // SAFETY: caller contract on `pop`.
+        let (h, [r0, r1, r2]) = unsafe { UalignPopulation::from_ptr(pop) }?;
+        let rp = Region::of(policy, policy_len, false)?;
+        let rc = Region::of(cert, 1, true)?;
+        disjoint(&[r0, r1, r2, rp, rc])?;
+        let population = h.population();
+        if policy_len != population.n() {
+            return Err(UALIGN_ERR_BAD_SIZE);
+        }
+        let c = {
+            // SAFETY: `policy` passed Region::of for `policy_len` floats, is not written by this
+            // call (disjoint from `cert`, the only written region), and is valid for reads
+            // (caller contract).
+            let policy = unsafe { core::slice::from_raw_parts(policy, policy_len) };
+            certify_with(&population, policy, k)?
+        };
+        // SAFETY: validated, disjoint, and the policy slice is gone.
+        unsafe { write_out(cert, c) };
+        Ok(())
+    })
+}
+
+/// Releases a prepared population and everything it owns. Null is a no-op, as is a misaligned
+/// pointer (which cannot be a handle).
+///
+/// # Safety
+///
+/// `pop` is null or a handle from [`ualign_population_new`] that was not freed yet and that no
+/// running call uses; it must not be used afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ualign_population_free(pop: *mut UalignPopulation) {
+    let _ = guard(|| {
+        if !pop.is_null() && pop.is_aligned() {
+            // SAFETY: allocated by `into_raw` with the Global allocator and the layout of
+            // UalignPopulation, which is what Box uses (caller contract: not freed yet).
+            drop(unsafe { Box::from_raw(pop) });
+        }
+        Ok(())
+    });
+}
