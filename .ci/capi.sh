@@ -33,7 +33,7 @@ echo "== capi: compile examples/c/rerank.c with $CC"
 echo "== capi: run the C example (it checks the docs/maths.md §7 answer and the NaN status itself)"
 "$work/rerank" >"$work/c.txt"
 
-echo "== capi: compile and run examples/c/prepared.c (a reused UalignPopulation; it checks itself"
+echo "== capi: compile and run examples/c/prepared.c (a reused ualign_prepared; it checks itself"
 echo "   bit for bit against the one-shot calls)"
 "$CC" -std=c99 -Wall -Wextra -Werror -pedantic -Icapi/include \
     examples/c/prepared.c "$lib" "${syslibs[@]}" -o "$work/prepared"
@@ -64,11 +64,11 @@ int main() {
     int st = ualign_picks(pi, 2, 4, 7, picks, 4, &distinct);
     std::printf("C++ caller: %s, %zu distinct\n", ualign_status_str(st), distinct);
     const float scores[2] = {1.0f, 2.0f}, weights[1] = {1.0f};
-    UalignPopulation *pop = nullptr;
-    int made = ualign_population_new(&pop, 2, 1, scores, weights);
+    ualign_prepared *pop = nullptr;
+    int made = ualign_prepared_new(&pop, 2, 1, scores, weights);
     ualign_certificate cert;
     int certified = ualign_certify_prepared(pop, pi, 2, 4, &cert);
-    ualign_population_free(pop);
+    ualign_prepared_free(pop);
     std::printf("C++ caller, prepared: %s, %s\n", ualign_status_str(made),
                 ualign_status_str(certified));
     return st == UALIGN_OK && made == UALIGN_OK && certified == UALIGN_OK ? 0 : 1;

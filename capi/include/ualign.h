@@ -13,28 +13,28 @@
  *
  * A population comes in two forms. A ualign_population (ualign_population_init) is a struct the
  * caller owns that points at the caller's inputs and workspace; nothing allocates, and every call
- * rebuilds the population from the inputs. A UalignPopulation (ualign_population_new) is an
+ * rebuilds the population from the inputs. A ualign_prepared (ualign_prepared_new) is an
  * opaque handle that owns a population built once: ualign_solve_prepared and
- * ualign_certify_prepared reuse it without rebuilding, until ualign_population_free. Both forms
+ * ualign_certify_prepared reuse it without rebuilding, until ualign_prepared_free. Both forms
  * give the same results, bit for bit.
  *
  * Conventions
  * -----------
  * - Every function that can fail returns an int status: UALIGN_OK (0) or a negative
  *   UALIGN_ERR_* code; ualign_status_str(status) describes it. Output parameters are written
- *   only on success (except ualign_population_init and ualign_population_new, which empty
+ *   only on success (except ualign_population_init and ualign_prepared_new, which empty
  *   *pop and *out on failure).
- * - Only ualign_population_new allocates (failure: UALIGN_ERR_OUT_OF_MEMORY, never an abort),
- *   and only ualign_population_free frees. No function keeps a pointer past its return (other
+ * - Only ualign_prepared_new allocates (failure: UALIGN_ERR_OUT_OF_MEMORY, never an abort),
+ *   and only ualign_prepared_free frees. No function keeps a pointer past its return (other
  *   than the pointers recorded in a ualign_population) or lets a Rust panic escape (a caught
  *   panic is UALIGN_ERR_INTERNAL).
  * - Capacities: n <= UALIGN_MAX_CANDIDATES (1024) candidates, 1 <= k <= UALIGN_MAX_K (1024).
  *   The number of user types m is limited only by the workspace the caller provides (or by
- *   memory, for ualign_population_new).
+ *   memory, for ualign_prepared_new).
  * - Stack: the solver and the certificate keep their scratch arrays, sized for 1024 candidates
- *   whatever n, on the stack. Give a thread that calls ualign_solve*, ualign_certify* or
- *   ualign_population_* at least UALIGN_STACK_BUDGET (256 KiB) of stack; the largest calls need
- *   about 167 KiB in a release build of the library (capi/tests/stack.rs runs them in exactly
+ *   whatever n, on the stack. Give a thread that calls ualign_solve*, ualign_certify*,
+ *   ualign_population_init or ualign_prepared_new at least UALIGN_STACK_BUDGET (256 KiB) of
+ *   stack; the largest calls need about 167 KiB in a release build of the library (capi/tests/stack.rs runs them in exactly
  *   256 KiB). An unoptimised (debug) build of the library needs up to about 440 KiB.
  * - Every pointer must be non-null and aligned for its type, even for zero lengths. A buffer a
  *   call writes must not overlap any other buffer of the call. Violations return
@@ -43,7 +43,7 @@
  * - Threads: calls are reentrant, but a ualign_population's workspace is rewritten by every call
  *   that uses it, so do not use one population from two threads at once (give each thread its
  *   own workspace and ualign_population; the score matrix and weights may be shared). A
- *   UalignPopulation is only read by the calls that use it: any number of threads may use one
+ *   ualign_prepared is only read by the calls that use it: any number of threads may use one
  *   handle at once, as long as none frees it meanwhile.
  */
 #ifndef UALIGN_H
@@ -93,7 +93,7 @@ extern "C" {
 #define UALIGN_ERR_BUFFER_TOO_SMALL (-10)
 /** A bug in ualign (a caught panic, or an impossible internal error). Please report it. */
 #define UALIGN_ERR_INTERNAL (-11)
-/** An allocation failed (only ualign_population_new allocates). */
+/** An allocation failed (only ualign_prepared_new allocates). */
 #define UALIGN_ERR_OUT_OF_MEMORY (-12)
 
 /** A static, NUL-terminated English description of a status code ("unknown status" for values
@@ -184,41 +184,41 @@ int ualign_picks(const float *policy, size_t n, uint32_t k, uint64_t seed, uint1
 
 /* ---- Prepared populations -------------------------------------------------------------- */
 
-/* A UalignPopulation owns its built population: m normalised weights and m * n order entries
- * (m * (4 + 2 n) bytes, plus a small header), allocated by ualign_population_new. The caller's
- * scores and weights are read once, by ualign_population_new, and may be changed or freed right
+/* A ualign_prepared owns its built population: m normalised weights and m * n order entries
+ * (m * (4 + 2 n) bytes, plus a small header), allocated by ualign_prepared_new. The caller's
+ * scores and weights are read once, by ualign_prepared_new, and may be changed or freed right
  * after it returns. Solving and certifying with a handle skips the O(m n log n) rebuild that
  * every call with a ualign_population does, and gives the same bits. */
 
 /** An opaque prepared population; only ever used through a pointer. */
-typedef struct UalignPopulation UalignPopulation;
+typedef struct ualign_prepared ualign_prepared;
 
 /** Validates scores (m * n floats, row-major) and weights (m floats) exactly as
  *  ualign_population_init does, builds the population into memory it allocates, and stores the
  *  new handle in *out. *out is set to NULL first (when out is usable), so it is NULL on every
- *  failure. Release the handle with ualign_population_free.
+ *  failure. Release the handle with ualign_prepared_free.
  *  Errors: NULL_POINTER (out, scores or weights null or misaligned, or out overlapping them),
  *  BAD_SIZE, NON_FINITE_SCORE, NEGATIVE_WEIGHT, NON_FINITE_WEIGHT, ZERO_TOTAL_WEIGHT,
  *  OUT_OF_MEMORY. */
-int ualign_population_new(UalignPopulation **out, size_t n, size_t m, const float *scores,
+int ualign_prepared_new(ualign_prepared **out, size_t n, size_t m, const float *scores,
                           const float *weights);
 
 /** ualign_solve on a prepared population: the same arguments after pop, the same checks and,
  *  bit for bit, the same policy, iterations and certificate.
  *  Errors: NULL_POINTER, BUFFER_TOO_SMALL, INVALID_K, INVALID_EPSILON. */
-int ualign_solve_prepared(const UalignPopulation *pop, uint32_t k, float epsilon,
+int ualign_solve_prepared(const ualign_prepared *pop, uint32_t k, float epsilon,
                           uint32_t max_iter, float *policy, size_t policy_len,
                           uint32_t *iterations, ualign_certificate *cert);
 
 /** ualign_certify on a prepared population: the exact certificate of showing k draws from
  *  policy (policy_len == n), bit for bit the same as ualign_certify's.
  *  Errors: NULL_POINTER, BAD_SIZE, INVALID_K, INVALID_POLICY. */
-int ualign_certify_prepared(const UalignPopulation *pop, const float *policy, size_t policy_len,
+int ualign_certify_prepared(const ualign_prepared *pop, const float *policy, size_t policy_len,
                             uint32_t k, ualign_certificate *cert);
 
-/** Releases a handle from ualign_population_new. NULL is a no-op. The handle must not be in use
+/** Releases a handle from ualign_prepared_new. NULL is a no-op. The handle must not be in use
  *  by another thread, and must not be used or freed again afterwards. */
-void ualign_population_free(UalignPopulation *pop);
+void ualign_prepared_free(ualign_prepared *pop);
 
 #ifdef __cplusplus
 } /* extern "C" */

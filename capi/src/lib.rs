@@ -10,10 +10,10 @@
 //!   [`ualign_population_init`]) is a small `#[repr(C)]` struct that records `n`, `m`, the
 //!   caller's score matrix and user weights, and the caller's workspace buffers (`m` floats and
 //!   `m * n` `uint16_t`); nothing allocates, and every call rebuilds the population (see below).
-//!   The prepared one ([`UalignPopulation`], module `prepared`) is an opaque handle that owns a
-//!   population built once by [`ualign_population_new`] (the only allocating call) and is
+//!   The prepared one ([`ualign_prepared`], module `prepared`) is an opaque handle that owns a
+//!   population built once by [`ualign_prepared_new`] (the only allocating call) and is
 //!   reused by [`ualign_solve_prepared`] and [`ualign_certify_prepared`] until
-//!   [`ualign_population_free`]. Both give the same bits.
+//!   [`ualign_prepared_free`]. Both give the same bits.
 //! * **Candidate capacity 1024.** Populations are `ualign::Population<'_, 1024>`: `n <= 1024`,
 //!   `k <= 1024` ([`ualign::MAX_K`]). The solver and the certificate keep their scratch arrays,
 //!   sized for 1024 candidates whatever `n`, on the stack: a call needs [`STACK_BUDGET`] bytes
@@ -36,7 +36,7 @@
 //! builds from the same inputs, which is what makes the C results identical to the Rust ones.
 //! Consequences the header documents: the score matrix and the weights must stay alive and
 //! unchanged while the population is used, and one population must not be used by two threads
-//! at once (the workspace is rewritten). A [`UalignPopulation`] keeps the built population
+//! at once (the workspace is rewritten). A [`ualign_prepared`] keeps the built population
 //! itself, so it has none of these constraints.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(missing_docs)]
@@ -49,7 +49,7 @@ use core::ffi::{c_char, c_int};
 
 use boundary::{Region, disjoint, guard, write_out};
 pub use prepared::{
-    UalignPopulation, ualign_certify_prepared, ualign_population_free, ualign_population_new,
+    ualign_certify_prepared, ualign_prepared, ualign_prepared_free, ualign_prepared_new,
     ualign_solve_prepared,
 };
 
@@ -95,7 +95,7 @@ pub const UALIGN_ERR_INVALID_POLICY: c_int = -9;
 pub const UALIGN_ERR_BUFFER_TOO_SMALL: c_int = -10;
 /// A bug: a panic was caught, or `ualign` reported an error the C ABI cannot cause.
 pub const UALIGN_ERR_INTERNAL: c_int = -11;
-/// An allocation failed: only [`ualign_population_new`] allocates (the handle and its
+/// An allocation failed: only [`ualign_prepared_new`] allocates (the handle and its
 /// population's `m` weights and `m * n` order entries).
 pub const UALIGN_ERR_OUT_OF_MEMORY: c_int = -12;
 
@@ -258,7 +258,7 @@ fn population_regions(pop: &ualign_population) -> Result<[Region; 4], c_int> {
 /// Builds the population of `n` candidates from `scores` (`m x n` row-major) and `weights`
 /// (`m`) into `wbuf` (`m` floats) and `obuf` (`m * n` entries), exactly as the Rust API does from
 /// the same inputs: `push_scores(weights[j] as f64, scores row j as f64)` for every `j`, then
-/// `finish`. The one-shot calls and [`ualign_population_new`] both build through this function,
+/// `finish`. The one-shot calls and [`ualign_prepared_new`] both build through this function,
 /// which is what makes their results identical.
 pub(crate) fn build_from<'a>(
     n: usize,

@@ -1,7 +1,7 @@
-//! The prepared population: an opaque handle (`UalignPopulation *` in C) that owns a population
+//! The prepared population: an opaque handle (`ualign_prepared *` in C) that owns a population
 //! built once and reused by any number of solve and certify calls.
 //!
-//! [`ualign_population_new`] validates the caller's scores and weights and builds the population
+//! [`ualign_prepared_new`] validates the caller's scores and weights and builds the population
 //! (`PopulationBuilder::push_scores` / `finish`, through the same [`build_from`] as the one-shot
 //! calls) into two heap buffers the handle owns: `m` normalised weights and `m * n` order entries.
 //! The caller's scores and weights are not read again, so they may be freed or changed right after.
@@ -9,7 +9,7 @@
 //! `O(m n log n)` rebuild of [`ualign_solve`](crate::ualign_solve) and
 //! [`ualign_certify`](crate::ualign_certify), produce the same bits (the population is the same,
 //! and the solve and certificate run through the same [`solve_with`] and [`certify_with`]), and
-//! may run on several threads at once with one handle. [`ualign_population_free`] releases it.
+//! may run on several threads at once with one handle. [`ualign_prepared_free`] releases it.
 //!
 //! Allocation is fallible: the buffers are reserved with `Vec::try_reserve_exact` and the handle
 //! with `std::alloc::alloc`, so an allocation failure is [`UALIGN_ERR_OUT_OF_MEMORY`], not an
@@ -18,7 +18,7 @@
 //! The handle borrows from itself (the population refers to the handle's buffers), so it keeps
 //! the buffers as raw parts ([`OwnedBuf`]) rather than as `Box`es (whose moves assert unique
 //! access), and hands out the population only for the duration of a borrow of the handle
-//! ([`UalignPopulation::population`]).
+//! ([`ualign_prepared::population`]).
 
 use core::ffi::c_int;
 use core::mem::ManuallyDrop;
@@ -83,12 +83,12 @@ impl<T> Drop for OwnedBuf<T> {
     }
 }
 
-/// A prepared population (`UalignPopulation` in C, always behind a pointer): made by
-/// [`ualign_population_new`], used by [`ualign_solve_prepared`] and [`ualign_certify_prepared`],
-/// released by [`ualign_population_free`]. Opaque to C.
-pub struct UalignPopulation {
+/// A prepared population (`ualign_prepared` in C, always behind a pointer): made by
+/// [`ualign_prepared_new`], used by [`ualign_solve_prepared`] and [`ualign_certify_prepared`],
+/// released by [`ualign_prepared_free`]. Opaque to C.
+pub struct ualign_prepared {
     /// Refers to `weights` and `order`. The `'static` is internal: the population is only handed
-    /// out for a borrow of the handle ([`UalignPopulation::population`]), and it is declared
+    /// out for a borrow of the handle ([`ualign_prepared::population`]), and it is declared
     /// first so it is gone before the buffers are freed (it has no drop glue either way).
     population: Population<'static, MAX_CANDIDATES>,
     weights: OwnedBuf<f32>,
@@ -99,14 +99,14 @@ pub struct UalignPopulation {
 // after construction nothing writes them: every use is a read through `population` or a
 // `Region` address. Moving it to, or sharing it with, another thread is therefore as safe as for
 // the `Vec<f32>` and `Vec<u16>` it stands for.
-unsafe impl Send for UalignPopulation {}
+unsafe impl Send for ualign_prepared {}
 // SAFETY: as for Send; the `&self` methods only read.
-unsafe impl Sync for UalignPopulation {}
+unsafe impl Sync for ualign_prepared {}
 
-impl UalignPopulation {
+impl ualign_prepared {
     /// Builds the population of `n` candidates from `scores` (`m x n` row-major, `m =
     /// weights.len()`) and `weights` into buffers the handle owns.
-    fn build(n: usize, scores: &[f32], weights: &[f32]) -> Result<UalignPopulation, c_int> {
+    fn build(n: usize, scores: &[f32], weights: &[f32]) -> Result<ualign_prepared, c_int> {
         let m = weights.len();
         let nm = check_sizes(n, m)?;
         if scores.len() != nm {
@@ -120,7 +120,7 @@ impl UalignPopulation {
         // die inside `build_from` before the buffers are freed.
         let (w, o) = unsafe { (wbuf.slice_mut(), obuf.slice_mut()) };
         let population = build_from(n, scores, weights, w, o)?;
-        Ok(UalignPopulation {
+        Ok(ualign_prepared {
             population,
             weights: wbuf,
             order: obuf,
@@ -134,12 +134,12 @@ impl UalignPopulation {
 
     /// Moves the handle to the heap, or [`UALIGN_ERR_OUT_OF_MEMORY`] (the handle, with its
     /// buffers, is then dropped).
-    fn into_raw(self) -> Result<NonNull<UalignPopulation>, c_int> {
-        let layout = Layout::new::<UalignPopulation>();
+    fn into_raw(self) -> Result<NonNull<ualign_prepared>, c_int> {
+        let layout = Layout::new::<ualign_prepared>();
         // SAFETY: the layout has a non-zero size (the struct holds a population and two buffers).
-        let raw = unsafe { std::alloc::alloc(layout) }.cast::<UalignPopulation>();
+        let raw = unsafe { std::alloc::alloc(layout) }.cast::<ualign_prepared>();
         let raw = NonNull::new(raw).ok_or(UALIGN_ERR_OUT_OF_MEMORY)?;
-        // SAFETY: freshly allocated with the layout of UalignPopulation: valid and aligned for a
+        // SAFETY: freshly allocated with the layout of ualign_prepared: valid and aligned for a
         // write of one.
         unsafe { raw.as_ptr().write(self) };
         Ok(raw)
@@ -150,11 +150,11 @@ impl UalignPopulation {
     ///
     /// # Safety
     ///
-    /// `pop` is null or a pointer returned by [`ualign_population_new`] and not yet freed, and
+    /// `pop` is null or a pointer returned by [`ualign_prepared_new`] and not yet freed, and
     /// stays so for `'a`.
     unsafe fn from_ptr<'a>(
-        pop: *const UalignPopulation,
-    ) -> Result<(&'a UalignPopulation, [Region; 3]), c_int> {
+        pop: *const ualign_prepared,
+    ) -> Result<(&'a ualign_prepared, [Region; 3]), c_int> {
         let rh = Region::of(pop, 1, false)?;
         // SAFETY: non-null and aligned (Region::of); a live handle (caller contract).
         let h = unsafe { &*pop };
@@ -175,8 +175,8 @@ impl UalignPopulation {
 /// `out` is null or valid for writes of one pointer; `scores` (`m * n` floats) and `weights`
 /// (`m` floats) are null or valid for reads of those lengths.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ualign_population_new(
-    out: *mut *mut UalignPopulation,
+pub unsafe extern "C" fn ualign_prepared_new(
+    out: *mut *mut ualign_prepared,
     n: usize,
     m: usize,
     scores: *const f32,
@@ -204,7 +204,7 @@ pub unsafe extern "C" fn ualign_population_new(
                     core::slice::from_raw_parts(weights, m),
                 )
             };
-            UalignPopulation::build(n, scores, weights)?.into_raw()?
+            ualign_prepared::build(n, scores, weights)?.into_raw()?
         };
         // SAFETY: as the first write.
         unsafe { write_out(out, handle.as_ptr()) };
@@ -213,18 +213,18 @@ pub unsafe extern "C" fn ualign_population_new(
 }
 
 /// [`ualign_solve`](crate::ualign_solve) on a prepared population: the same checks (other than
-/// the population's, done once by [`ualign_population_new`]), the same policy, iterations and
+/// the population's, done once by [`ualign_prepared_new`]), the same policy, iterations and
 /// certificate, bit for bit.
 ///
 /// # Safety
 ///
-/// `pop` is null or a live handle from [`ualign_population_new`]; `policy` is null or valid for
+/// `pop` is null or a live handle from [`ualign_prepared_new`]; `policy` is null or valid for
 /// writes of `policy_len` floats; `iterations` and `cert` are null or valid for writes of one
 /// value.
 #[unsafe(no_mangle)]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn ualign_solve_prepared(
-    pop: *const UalignPopulation,
+    pop: *const ualign_prepared,
     k: u32,
     epsilon: f32,
     max_iter: u32,
@@ -235,7 +235,7 @@ pub unsafe extern "C" fn ualign_solve_prepared(
 ) -> c_int {
     guard(|| {
         // SAFETY: caller contract on `pop`.
-        let (h, [r0, r1, r2]) = unsafe { UalignPopulation::from_ptr(pop) }?;
+        let (h, [r0, r1, r2]) = unsafe { ualign_prepared::from_ptr(pop) }?;
         let rp = Region::of(policy, policy_len, true)?;
         let ri = Region::of(iterations, 1, true)?;
         let rc = Region::of(cert, 1, true)?;
@@ -266,11 +266,11 @@ pub unsafe extern "C" fn ualign_solve_prepared(
 ///
 /// # Safety
 ///
-/// `pop` is null or a live handle from [`ualign_population_new`]; `policy` is null or valid for
+/// `pop` is null or a live handle from [`ualign_prepared_new`]; `policy` is null or valid for
 /// reads of `policy_len` floats; `cert` is null or valid for writes of one `ualign_certificate`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ualign_certify_prepared(
-    pop: *const UalignPopulation,
+    pop: *const ualign_prepared,
     policy: *const f32,
     policy_len: usize,
     k: u32,
@@ -278,7 +278,7 @@ pub unsafe extern "C" fn ualign_certify_prepared(
 ) -> c_int {
     guard(|| {
         // SAFETY: caller contract on `pop`.
-        let (h, [r0, r1, r2]) = unsafe { UalignPopulation::from_ptr(pop) }?;
+        let (h, [r0, r1, r2]) = unsafe { ualign_prepared::from_ptr(pop) }?;
         let rp = Region::of(policy, policy_len, false)?;
         let rc = Region::of(cert, 1, true)?;
         disjoint(&[r0, r1, r2, rp, rc])?;
@@ -304,14 +304,14 @@ pub unsafe extern "C" fn ualign_certify_prepared(
 ///
 /// # Safety
 ///
-/// `pop` is null or a handle from [`ualign_population_new`] that was not freed yet and that no
+/// `pop` is null or a handle from [`ualign_prepared_new`] that was not freed yet and that no
 /// running call uses; it must not be used afterwards.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ualign_population_free(pop: *mut UalignPopulation) {
+pub unsafe extern "C" fn ualign_prepared_free(pop: *mut ualign_prepared) {
     let _ = guard(|| {
         if !pop.is_null() && pop.is_aligned() {
             // SAFETY: allocated by `into_raw` with the Global allocator and the layout of
-            // UalignPopulation, which is what Box uses (caller contract: not freed yet).
+            // ualign_prepared, which is what Box uses (caller contract: not freed yet).
             drop(unsafe { Box::from_raw(pop) });
         }
         Ok(())

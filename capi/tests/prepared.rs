@@ -1,10 +1,10 @@
-//! The prepared population (`UalignPopulation`) called as C calls it.
+//! The prepared population (`ualign_prepared`) called as C calls it.
 //!
 //! Checks that the prepared calls give the one-shot calls' bits over many seeded random
 //! instances (ties, fractional and whole weights, zero weights, k 1..=8), that one handle serves
 //! many calls (also from several threads at once) and no longer needs the caller's inputs, that
 //! every null or invalid argument gives the one-shot call's status, and that every allocation
-//! failure of `ualign_population_new` is `UALIGN_ERR_OUT_OF_MEMORY` (through a test allocator
+//! failure of `ualign_prepared_new` is `UALIGN_ERR_OUT_OF_MEMORY` (through a test allocator
 //! that fails on request).
 
 use core::cell::Cell;
@@ -105,7 +105,7 @@ impl Instance {
         let mut h = null_mut();
         // SAFETY: valid pointers for the lengths passed.
         let st = unsafe {
-            ualign_population_new(
+            ualign_prepared_new(
                 &mut h,
                 self.n,
                 self.m(),
@@ -165,12 +165,12 @@ fn cert_bits(c: &ualign_certificate) -> [u32; 5] {
 }
 
 /// A prepared population, freed on drop.
-struct Handle(*mut UalignPopulation);
+struct Handle(*mut ualign_prepared);
 
 impl Drop for Handle {
     fn drop(&mut self) {
-        // SAFETY: a live handle from ualign_population_new, used by nobody else now.
-        unsafe { ualign_population_free(self.0) }
+        // SAFETY: a live handle from ualign_prepared_new, used by nobody else now.
+        unsafe { ualign_prepared_free(self.0) }
     }
 }
 
@@ -330,7 +330,7 @@ fn one_handle_serves_many_calls_and_outlives_its_inputs() {
     }
 
     // Several threads at once on one handle (the calls only read it).
-    let shared: &UalignPopulation = {
+    let shared: &ualign_prepared = {
         // SAFETY: a live handle, not freed before the scope below ends.
         unsafe { &*h.0 }
     };
@@ -338,7 +338,7 @@ fn one_handle_serves_many_calls_and_outlives_its_inputs() {
         let runs: Vec<_> = (0..4)
             .map(|t| {
                 s.spawn(move || {
-                    let ptr: *const UalignPopulation = shared;
+                    let ptr: *const ualign_prepared = shared;
                     (1..=8u32)
                         .map(|k| {
                             let k = 1 + (k + t) % 8;
@@ -387,12 +387,12 @@ fn population_new_rejects_what_population_init_rejects() {
     const WEIGHTS: [f32; 2] = [0.6, 0.4];
     // Returns the status, and checks that *out is null after a failure.
     let new = |n: usize, m: usize, s: *const f32, w: *const f32| {
-        let mut h = core::ptr::dangling_mut::<UalignPopulation>();
+        let mut h = core::ptr::dangling_mut::<ualign_prepared>();
         // SAFETY: every non-null pointer is valid for the lengths the caller means.
-        let st = unsafe { ualign_population_new(&mut h, n, m, s, w) };
+        let st = unsafe { ualign_prepared_new(&mut h, n, m, s, w) };
         if st == UALIGN_OK {
             // SAFETY: a live handle.
-            unsafe { ualign_population_free(h) };
+            unsafe { ualign_prepared_free(h) };
         } else {
             assert!(h.is_null(), "*out is null after a failure ({st})");
         }
@@ -414,7 +414,7 @@ fn population_new_rejects_what_population_init_rejects() {
     assert_eq!(new(1024, usize::MAX / 512, sp, wp), UALIGN_ERR_BAD_SIZE);
     assert_eq!(new(1024, usize::MAX / 4096, sp, wp), UALIGN_ERR_BAD_SIZE);
     // SAFETY: null `out` is checked before anything is read.
-    let st = unsafe { ualign_population_new(null_mut(), N, 2, sp, wp) };
+    let st = unsafe { ualign_prepared_new(null_mut(), N, 2, sp, wp) };
     assert_eq!(st, UALIGN_ERR_NULL_POINTER);
 
     let bad_scores = |i: usize, v: f32| {
@@ -440,8 +440,7 @@ fn population_new_rejects_what_population_init_rejects() {
     let mut shared = [0u64; 4];
     let base = shared.as_mut_ptr();
     // SAFETY: `base` is valid for 32 bytes: 8 floats read, one pointer written.
-    let st =
-        unsafe { ualign_population_new(base.cast(), 4, 2, base.cast::<f32>().cast_const(), wp) };
+    let st = unsafe { ualign_prepared_new(base.cast(), 4, 2, base.cast::<f32>().cast_const(), wp) };
     assert_eq!(st, UALIGN_ERR_NULL_POINTER);
 }
 
@@ -512,7 +511,7 @@ fn bad_solve_and_certify_arguments_give_the_one_shot_status() {
     let (mut it, mut cert) = (0u32, ualign_certificate::default());
     let odd = {
         let raw = Box::leak(Box::new([0u64; 16]));
-        (raw.as_mut_ptr() as *mut u8).wrapping_add(1) as *mut UalignPopulation
+        (raw.as_mut_ptr() as *mut u8).wrapping_add(1) as *mut ualign_prepared
     };
     // SAFETY (all calls below): every non-null, aligned pointer is valid for the length passed;
     // the misaligned one is rejected before it is read.
@@ -550,8 +549,8 @@ fn bad_solve_and_certify_arguments_give_the_one_shot_status() {
         // The certificate written over the policy it certifies.
         assert_eq!(ualign_certify_prepared(h.0, cp, 3, 2, pp.cast()), e);
         // Free ignores what cannot be a handle.
-        ualign_population_free(null_mut());
-        ualign_population_free(odd);
+        ualign_prepared_free(null_mut());
+        ualign_prepared_free(odd);
         // The handle is still good.
         assert_eq!(
             ualign_solve_prepared(h.0, 2, 1e-4, 100, pp, 3, &mut it, &mut cert),
@@ -565,11 +564,11 @@ fn every_allocation_failure_is_out_of_memory() {
     let inst = Instance::random(3);
     let mut failures = 0;
     for allowed in 0.. {
-        let mut h = core::ptr::dangling_mut::<UalignPopulation>();
+        let mut h = core::ptr::dangling_mut::<ualign_prepared>();
         ALLOWED.with(|a| a.set(allowed));
         // SAFETY: valid pointers for the lengths passed.
         let st = unsafe {
-            ualign_population_new(
+            ualign_prepared_new(
                 &mut h,
                 inst.n,
                 inst.m(),

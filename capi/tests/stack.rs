@@ -74,7 +74,7 @@ fn largest_calls() {
                 M * N,
             );
             assert_eq!(st, UALIGN_OK);
-            let st = ualign_population_new(&mut h, N, M, scores.as_ptr(), weights.as_ptr());
+            let st = ualign_prepared_new(&mut h, N, M, scores.as_ptr(), weights.as_ptr());
             assert_eq!(st, UALIGN_OK);
         }
         let uniform = vec![1.0 / N as f32; N];
@@ -102,7 +102,7 @@ fn largest_calls() {
             }
         }
         // SAFETY: a live handle, used by nothing else.
-        unsafe { ualign_population_free(h) };
+        unsafe { ualign_prepared_free(h) };
     }
 }
 

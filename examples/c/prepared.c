@@ -1,5 +1,5 @@
 /*
- * prepared.c: one prepared population (UalignPopulation) reused by many calls.
+ * prepared.c: one prepared population (ualign_prepared) reused by many calls.
  *
  * Builds the handle once from a small reranking instance (5 candidate responses scored by 4
  * weighted user types, with ties), frees the caller's score matrix right away (the handle keeps
@@ -49,11 +49,11 @@ int main(void) {
     if (!scores) return 1;
     memcpy(scores, initial_scores, sizeof initial_scores);
 
-    UalignPopulation *pop = NULL;
-    int st = ualign_population_new(&pop, N, M, scores, weights);
+    ualign_prepared *pop = NULL;
+    int st = ualign_prepared_new(&pop, N, M, scores, weights);
     free(scores);
     if (st != UALIGN_OK) {
-        fprintf(stderr, "ualign_population_new: %s\n", ualign_status_str(st));
+        fprintf(stderr, "ualign_prepared_new: %s\n", ualign_status_str(st));
         return 1;
     }
 
@@ -103,15 +103,15 @@ int main(void) {
           "k = 0");
     check(ualign_certify_prepared(pop, uniform, N - 1, 2, &cert) == UALIGN_ERR_BAD_SIZE,
           "policy of the wrong length");
-    UalignPopulation *bad = pop;
+    ualign_prepared *bad = pop;
     const float bad_weights[M] = {0.0f, 0.0f, 0.0f, 0.0f};
-    check(ualign_population_new(&bad, N, M, initial_scores, bad_weights) ==
+    check(ualign_prepared_new(&bad, N, M, initial_scores, bad_weights) ==
                   UALIGN_ERR_ZERO_TOTAL_WEIGHT &&
               bad == NULL,
           "zero weights give UALIGN_ERR_ZERO_TOTAL_WEIGHT and a NULL handle");
 
-    ualign_population_free(pop);
-    ualign_population_free(NULL); /* a no-op */
+    ualign_prepared_free(pop);
+    ualign_prepared_free(NULL); /* a no-op */
 
     if (failures) {
         fprintf(stderr, "%d check(s) failed\n", failures);
