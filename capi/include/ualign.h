@@ -35,7 +35,8 @@
  *   whatever n, on the stack. Give a thread that calls ualign_solve*, ualign_certify*,
  *   ualign_population_init or ualign_prepared_new at least UALIGN_STACK_BUDGET (256 KiB) of
  *   stack; the largest calls need about 167 KiB in a release build of the library
- *   (capi/tests/stack.rs runs them in exactly 256 KiB). An unoptimised (debug) build of the library needs up to about 440 KiB.
+ *   (capi/tests/stack.rs runs them in exactly 256 KiB). An unoptimised (debug) build of the
+ *   library needs up to about 440 KiB.
  * - Every pointer must be non-null and aligned for its type, even for zero lengths. A buffer a
  *   call writes must not overlap any other buffer of the call. Violations return
  *   UALIGN_ERR_NULL_POINTER; the library cannot detect dangling or too-short buffers, so the
