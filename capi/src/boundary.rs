@@ -57,6 +57,21 @@ pub(crate) fn disjoint(regions: &[Region]) -> Result<(), c_int> {
     Ok(())
 }
 
+/// [`disjoint`] over the regions of `first` and `second` together.
+pub(crate) fn disjoint_both(first: &[Region], second: &[Region]) -> Result<(), c_int> {
+    disjoint(first)?;
+    disjoint(second)?;
+    let clash = |a: &Region| {
+        second
+            .iter()
+            .any(|b| (a.written || b.written) && a.overlaps(b))
+    };
+    if first.iter().any(clash) {
+        return Err(UALIGN_ERR_NULL_POINTER);
+    }
+    Ok(())
+}
+
 /// Runs an entry point body: `Ok` is [`UALIGN_OK`], `Err(code)` is `code`, a panic is
 /// [`UALIGN_ERR_INTERNAL`]. No panic crosses the C boundary.
 pub(crate) fn guard(body: impl FnOnce() -> Result<(), c_int>) -> c_int {

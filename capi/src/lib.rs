@@ -47,7 +47,7 @@ mod prepared;
 
 use core::ffi::{c_char, c_int};
 
-use boundary::{Region, disjoint, guard, write_out};
+use boundary::{Region, disjoint, disjoint_both, guard, write_out};
 pub use prepared::{
     ualign_certify_prepared, ualign_prepared, ualign_prepared_free, ualign_prepared_new,
     ualign_solve_prepared,
@@ -310,30 +310,88 @@ unsafe fn build<'a>(pop: &ualign_population) -> Result<Population<'a, MAX_CANDID
     build_from(n, scores, weights, wbuf, obuf)
 }
 
-/// The solve of [`ualign_solve`] and [`ualign_solve_prepared`]: optimistic Hedge on
-/// `population`, the policy into `policy` (`n` floats); returns the share evaluations and the
+/// What [`ualign_solve`] and [`ualign_solve_prepared`] do once they know the population's
+/// memory (`inputs`) and size `n`: check the outputs against it, solve by optimistic Hedge on the
+/// population that `population` gives, and write the policy, the share evaluations and the
 /// certificate.
-pub(crate) fn solve_with(
-    population: &Population<'_, MAX_CANDIDATES>,
+///
+/// # Safety
+///
+/// `policy` is null or valid for writes of `policy_len` floats, `iterations` and `cert` are null
+/// or valid for writes of one value each, and the population that `population` returns lies in
+/// `inputs`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn solve_into<'p>(
+    inputs: &[Region],
+    n: usize,
+    population: impl FnOnce() -> Result<Population<'p, MAX_CANDIDATES>, c_int>,
     k: u32,
     epsilon: f32,
     max_iter: u32,
-    policy: &mut [f32],
-) -> Result<(u32, ualign_certificate), c_int> {
-    let opts = SolveOptions::new(k).epsilon(epsilon).max_iter(max_iter);
-    let sol = optimistic_hedge(population, &opts, policy).map_err(status_of)?;
-    Ok((sol.iterations, sol.certificate.into()))
+    policy: *mut f32,
+    policy_len: usize,
+    iterations: *mut u32,
+    cert: *mut ualign_certificate,
+) -> Result<(), c_int> {
+    let rp = Region::of(policy, policy_len, true)?;
+    let ri = Region::of(iterations, 1, true)?;
+    let rc = Region::of(cert, 1, true)?;
+    disjoint_both(inputs, &[rp, ri, rc])?;
+    if policy_len < n {
+        return Err(UALIGN_ERR_BUFFER_TOO_SMALL);
+    }
+    let (its, c) = {
+        let population = population()?;
+        // SAFETY: `policy` passed Region::of for `policy_len >= n` floats, is disjoint from every
+        // other region of the call, and is valid for writes (caller contract).
+        let policy = unsafe { core::slice::from_raw_parts_mut(policy, n) };
+        let opts = SolveOptions::new(k).epsilon(epsilon).max_iter(max_iter);
+        let sol = optimistic_hedge(&population, &opts, policy).map_err(status_of)?;
+        (sol.iterations, ualign_certificate::from(sol.certificate))
+    };
+    // SAFETY: validated, disjoint, and the slices above are gone.
+    unsafe {
+        write_out(iterations, its);
+        write_out(cert, c);
+    }
+    Ok(())
 }
 
-/// The certificate of [`ualign_certify`] and [`ualign_certify_prepared`].
-pub(crate) fn certify_with(
-    population: &Population<'_, MAX_CANDIDATES>,
-    policy: &[f32],
+/// What [`ualign_certify`] and [`ualign_certify_prepared`] do once they know the population's
+/// memory (`inputs`) and size `n`: check the policy and the output against it, and write the
+/// exact certificate of `policy` on the population that `population` gives.
+///
+/// # Safety
+///
+/// `policy` is null or valid for reads of `policy_len` floats, `cert` is null or valid for
+/// writes of one certificate, and the population that `population` returns lies in `inputs`.
+pub(crate) unsafe fn certify_into<'p>(
+    inputs: &[Region],
+    n: usize,
+    population: impl FnOnce() -> Result<Population<'p, MAX_CANDIDATES>, c_int>,
+    policy: *const f32,
+    policy_len: usize,
     k: u32,
-) -> Result<ualign_certificate, c_int> {
-    certify(population, policy, k)
-        .map(ualign_certificate::from)
-        .map_err(status_of)
+    cert: *mut ualign_certificate,
+) -> Result<(), c_int> {
+    let rp = Region::of(policy, policy_len, false)?;
+    let rc = Region::of(cert, 1, true)?;
+    disjoint_both(inputs, &[rp, rc])?;
+    if policy_len != n {
+        return Err(UALIGN_ERR_BAD_SIZE);
+    }
+    let c = {
+        let population = population()?;
+        // SAFETY: `policy` passed Region::of for `policy_len` floats, is not written by this call
+        // (disjoint from every written region), and is valid for reads (caller contract).
+        let policy = unsafe { core::slice::from_raw_parts(policy, policy_len) };
+        certify(&population, policy, k)
+            .map(ualign_certificate::from)
+            .map_err(status_of)?
+    };
+    // SAFETY: validated, disjoint, and the slices above are gone.
+    unsafe { write_out(cert, c) };
+    Ok(())
 }
 
 /// Reads a `ualign_population` struct the caller passed by pointer.
@@ -434,28 +492,23 @@ pub unsafe extern "C" fn ualign_solve(
     guard(|| {
         // SAFETY: caller contract on `pop`.
         let p = unsafe { read_population(pop) }?;
-        let [r0, r1, r2, r3] = population_regions(&p)?;
-        let rp = Region::of(policy, policy_len, true)?;
-        let ri = Region::of(iterations, 1, true)?;
-        let rc = Region::of(cert, 1, true)?;
-        disjoint(&[r0, r1, r2, r3, rp, ri, rc])?;
-        if policy_len < p.n {
-            return Err(UALIGN_ERR_BUFFER_TOO_SMALL);
-        }
-        let (its, c) = {
-            // SAFETY: validated and disjoint above; validity is the caller's contract.
-            let population = unsafe { build(&p) }?;
-            // SAFETY: `policy` passed Region::of for `policy_len >= n` floats, is disjoint from
-            // every other region, and is valid for writes (caller contract).
-            let policy = unsafe { core::slice::from_raw_parts_mut(policy, p.n) };
-            solve_with(&population, k, epsilon, max_iter, policy)?
-        };
-        // SAFETY: validated, disjoint, and the slices above are gone.
+        let inputs = population_regions(&p)?;
+        // SAFETY: caller contract on the outputs; `build` runs after `solve_into` checked them
+        // disjoint from the population's regions, whose validity is the caller's contract.
         unsafe {
-            write_out(iterations, its);
-            write_out(cert, c);
+            solve_into(
+                &inputs,
+                p.n,
+                || build(&p),
+                k,
+                epsilon,
+                max_iter,
+                policy,
+                policy_len,
+                iterations,
+                cert,
+            )
         }
-        Ok(())
     })
 }
 
@@ -478,24 +531,10 @@ pub unsafe extern "C" fn ualign_certify(
     guard(|| {
         // SAFETY: caller contract on `pop`.
         let p = unsafe { read_population(pop) }?;
-        let [r0, r1, r2, r3] = population_regions(&p)?;
-        let rp = Region::of(policy, policy_len, false)?;
-        let rc = Region::of(cert, 1, true)?;
-        disjoint(&[r0, r1, r2, r3, rp, rc])?;
-        if policy_len != p.n {
-            return Err(UALIGN_ERR_BAD_SIZE);
-        }
-        let c = {
-            // SAFETY: validated and disjoint above; validity is the caller's contract.
-            let population = unsafe { build(&p) }?;
-            // SAFETY: `policy` passed Region::of for `policy_len` floats, is not written by this
-            // call (disjoint from every written region), and is valid for reads (contract).
-            let policy = unsafe { core::slice::from_raw_parts(policy, policy_len) };
-            certify_with(&population, policy, k)?
-        };
-        // SAFETY: validated, disjoint, and the slices above are gone.
-        unsafe { write_out(cert, c) };
-        Ok(())
+        let inputs = population_regions(&p)?;
+        // SAFETY: caller contract on `policy` and `cert`; `build` runs after `certify_into`
+        // checked them disjoint from the population's regions (validity: caller contract).
+        unsafe { certify_into(&inputs, p.n, || build(&p), policy, policy_len, k, cert) }
     })
 }
 

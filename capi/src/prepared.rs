@@ -8,7 +8,7 @@
 //! [`ualign_solve_prepared`] and [`ualign_certify_prepared`] only read the handle: they skip the
 //! `O(m n log n)` rebuild of [`ualign_solve`](crate::ualign_solve) and
 //! [`ualign_certify`](crate::ualign_certify), produce the same bits (the population is the same,
-//! and the solve and certificate run through the same [`solve_with`] and [`certify_with`]), and
+//! and the solve and certificate run through the same [`solve_into`] and [`certify_into`]), and
 //! may run on several threads at once with one handle. [`ualign_prepared_free`] releases it.
 //!
 //! Allocation is fallible: the buffers are reserved with `Vec::try_reserve_exact` and the handle
@@ -29,9 +29,8 @@ use ualign::Population;
 
 use crate::boundary::{Region, disjoint, guard, write_out};
 use crate::{
-    MAX_CANDIDATES, UALIGN_ERR_BAD_SIZE, UALIGN_ERR_BUFFER_TOO_SMALL, UALIGN_ERR_NULL_POINTER,
-    UALIGN_ERR_OUT_OF_MEMORY, build_from, certify_with, check_sizes, solve_with,
-    ualign_certificate,
+    MAX_CANDIDATES, UALIGN_ERR_BAD_SIZE, UALIGN_ERR_NULL_POINTER, UALIGN_ERR_OUT_OF_MEMORY,
+    build_from, certify_into, check_sizes, solve_into, ualign_certificate,
 };
 
 /// A heap buffer of `len` elements kept as the raw parts of the `Vec` that allocated it, freed
@@ -235,29 +234,23 @@ pub unsafe extern "C" fn ualign_solve_prepared(
 ) -> c_int {
     guard(|| {
         // SAFETY: caller contract on `pop`.
-        let (h, [r0, r1, r2]) = unsafe { ualign_prepared::from_ptr(pop) }?;
-        let rp = Region::of(policy, policy_len, true)?;
-        let ri = Region::of(iterations, 1, true)?;
-        let rc = Region::of(cert, 1, true)?;
-        disjoint(&[r0, r1, r2, rp, ri, rc])?;
+        let (h, inputs) = unsafe { ualign_prepared::from_ptr(pop) }?;
         let population = h.population();
-        let n = population.n();
-        if policy_len < n {
-            return Err(UALIGN_ERR_BUFFER_TOO_SMALL);
-        }
-        let (its, c) = {
-            // SAFETY: `policy` passed Region::of for `policy_len >= n` floats, is disjoint from
-            // every other region of the call (including the handle), and is valid for writes
-            // (caller contract).
-            let policy = unsafe { core::slice::from_raw_parts_mut(policy, n) };
-            solve_with(&population, k, epsilon, max_iter, policy)?
-        };
-        // SAFETY: validated, disjoint, and the policy slice is gone.
+        // SAFETY: caller contract on the outputs; the population lies in the handle's regions.
         unsafe {
-            write_out(iterations, its);
-            write_out(cert, c);
+            solve_into(
+                &inputs,
+                population.n(),
+                || Ok(population),
+                k,
+                epsilon,
+                max_iter,
+                policy,
+                policy_len,
+                iterations,
+                cert,
+            )
         }
-        Ok(())
     })
 }
 
@@ -278,24 +271,21 @@ pub unsafe extern "C" fn ualign_certify_prepared(
 ) -> c_int {
     guard(|| {
         // SAFETY: caller contract on `pop`.
-        let (h, [r0, r1, r2]) = unsafe { ualign_prepared::from_ptr(pop) }?;
-        let rp = Region::of(policy, policy_len, false)?;
-        let rc = Region::of(cert, 1, true)?;
-        disjoint(&[r0, r1, r2, rp, rc])?;
+        let (h, inputs) = unsafe { ualign_prepared::from_ptr(pop) }?;
         let population = h.population();
-        if policy_len != population.n() {
-            return Err(UALIGN_ERR_BAD_SIZE);
+        // SAFETY: caller contract on `policy` and `cert`; the population lies in the handle's
+        // regions.
+        unsafe {
+            certify_into(
+                &inputs,
+                population.n(),
+                || Ok(population),
+                policy,
+                policy_len,
+                k,
+                cert,
+            )
         }
-        let c = {
-            // SAFETY: `policy` passed Region::of for `policy_len` floats, is not written by this
-            // call (disjoint from `cert`, the only written region), and is valid for reads
-            // (caller contract).
-            let policy = unsafe { core::slice::from_raw_parts(policy, policy_len) };
-            certify_with(&population, policy, k)?
-        };
-        // SAFETY: validated, disjoint, and the policy slice is gone.
-        unsafe { write_out(cert, c) };
-        Ok(())
     })
 }
 
