@@ -310,6 +310,9 @@ unsafe fn build<'a>(pop: &ualign_population) -> Result<Population<'a, MAX_CANDID
     build_from(n, scores, weights, wbuf, obuf)
 }
 
+/// Where a solve writes: the policy and its length, the share evaluations, the certificate.
+pub(crate) type SolveOut = (*mut f32, usize, *mut u32, *mut ualign_certificate);
+
 /// What [`ualign_solve`] and [`ualign_solve_prepared`] do once they know the population's
 /// memory (`inputs`) and size `n`: check the outputs against it, solve by optimistic Hedge on the
 /// population that `population` gives, and write the policy, the share evaluations and the
@@ -320,18 +323,12 @@ unsafe fn build<'a>(pop: &ualign_population) -> Result<Population<'a, MAX_CANDID
 /// `policy` is null or valid for writes of `policy_len` floats, `iterations` and `cert` are null
 /// or valid for writes of one value each, and the population that `population` returns lies in
 /// `inputs`.
-#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn solve_into<'p>(
     inputs: &[Region],
     n: usize,
     population: impl FnOnce() -> Result<Population<'p, MAX_CANDIDATES>, c_int>,
-    k: u32,
-    epsilon: f32,
-    max_iter: u32,
-    policy: *mut f32,
-    policy_len: usize,
-    iterations: *mut u32,
-    cert: *mut ualign_certificate,
+    (k, epsilon, max_iter): (u32, f32, u32),
+    (policy, policy_len, iterations, cert): SolveOut,
 ) -> Result<(), c_int> {
     let rp = Region::of(policy, policy_len, true)?;
     let ri = Region::of(iterations, 1, true)?;
@@ -496,18 +493,8 @@ pub unsafe extern "C" fn ualign_solve(
         // SAFETY: caller contract on the outputs; `build` runs after `solve_into` checked them
         // disjoint from the population's regions, whose validity is the caller's contract.
         unsafe {
-            solve_into(
-                &inputs,
-                p.n,
-                || build(&p),
-                k,
-                epsilon,
-                max_iter,
-                policy,
-                policy_len,
-                iterations,
-                cert,
-            )
+            let out = (policy, policy_len, iterations, cert);
+            solve_into(&inputs, p.n, || build(&p), (k, epsilon, max_iter), out)
         }
     })
 }

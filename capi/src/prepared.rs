@@ -144,8 +144,8 @@ impl ualign_prepared {
         Ok(raw)
     }
 
-    /// The handle behind a caller's pointer, checked for null and alignment, and its regions
-    /// (the struct and both buffers, all read-only for the call).
+    /// The population of the handle behind a caller's pointer, checked for null and alignment,
+    /// and the handle's regions (the struct and both buffers, all read-only for the call).
     ///
     /// # Safety
     ///
@@ -153,11 +153,14 @@ impl ualign_prepared {
     /// stays so for `'a`.
     unsafe fn from_ptr<'a>(
         pop: *const ualign_prepared,
-    ) -> Result<(&'a ualign_prepared, [Region; 3]), c_int> {
+    ) -> Result<(Population<'a, MAX_CANDIDATES>, [Region; 3]), c_int> {
         let rh = Region::of(pop, 1, false)?;
         // SAFETY: non-null and aligned (Region::of); a live handle (caller contract).
         let h = unsafe { &*pop };
-        Ok((h, [rh, h.weights.region(false)?, h.order.region(false)?]))
+        Ok((
+            h.population(),
+            [rh, h.weights.region(false)?, h.order.region(false)?],
+        ))
     }
 }
 
@@ -234,23 +237,10 @@ pub unsafe extern "C" fn ualign_solve_prepared(
 ) -> c_int {
     guard(|| {
         // SAFETY: caller contract on `pop`.
-        let (h, inputs) = unsafe { ualign_prepared::from_ptr(pop) }?;
-        let population = h.population();
+        let (population, inputs) = unsafe { ualign_prepared::from_ptr(pop) }?;
+        let (n, out) = (population.n(), (policy, policy_len, iterations, cert));
         // SAFETY: caller contract on the outputs; the population lies in the handle's regions.
-        unsafe {
-            solve_into(
-                &inputs,
-                population.n(),
-                || Ok(population),
-                k,
-                epsilon,
-                max_iter,
-                policy,
-                policy_len,
-                iterations,
-                cert,
-            )
-        }
+        unsafe { solve_into(&inputs, n, || Ok(population), (k, epsilon, max_iter), out) }
     })
 }
 
@@ -271,21 +261,11 @@ pub unsafe extern "C" fn ualign_certify_prepared(
 ) -> c_int {
     guard(|| {
         // SAFETY: caller contract on `pop`.
-        let (h, inputs) = unsafe { ualign_prepared::from_ptr(pop) }?;
-        let population = h.population();
+        let (population, inputs) = unsafe { ualign_prepared::from_ptr(pop) }?;
+        let n = population.n();
         // SAFETY: caller contract on `policy` and `cert`; the population lies in the handle's
         // regions.
-        unsafe {
-            certify_into(
-                &inputs,
-                population.n(),
-                || Ok(population),
-                policy,
-                policy_len,
-                k,
-                cert,
-            )
-        }
+        unsafe { certify_into(&inputs, n, || Ok(population), policy, policy_len, k, cert) }
     })
 }
 
