@@ -377,12 +377,14 @@ fn bench(a: &BenchArgs) -> Result<String> {
             let inst = formats::load_with(file, a.format, &opts).map(formats::report)?;
             let mut store = crate::instance::Store::default();
             let pop = inst.population(&mut store)?;
-            let mut v = crate::bench::run_population(pop, a.k, a.threads).map_err(Error::usage)?;
+            let mut v =
+                ualign_accel::bench::run_population(pop, a.k, a.threads).map_err(Error::usage)?;
             v["input"] = file.display().to_string().into();
             v
         }
         (None, Some(n), Some(m)) => {
-            crate::bench::run(n, m, a.k, a.seed.unwrap_or(1), a.threads).map_err(Error::usage)?
+            ualign_accel::bench::run(n, m, a.k, a.seed.unwrap_or(1), a.threads)
+                .map_err(Error::usage)?
         }
         (None, _, _) => {
             return Err(Error::usage(
