@@ -6,6 +6,7 @@
 
 pub mod analysis;
 pub mod commands;
+#[cfg(unix)]
 pub mod device;
 pub mod error;
 pub mod explain;

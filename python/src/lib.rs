@@ -56,7 +56,7 @@ const PANIC: &str = "internal error (a panic; please report it)";
 fn py_err(e: Error) -> PyErr {
     match e {
         Error::Input { .. } => InputError::new_err(e.to_string()),
-        Error::Internal(_) => InternalError::new_err(e.to_string()),
+        Error::Internal(_) | Error::Unsupported(_) => InternalError::new_err(e.to_string()),
     }
 }
 

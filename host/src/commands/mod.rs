@@ -3,6 +3,7 @@
 pub mod batch;
 pub mod curve;
 pub mod demo;
+#[cfg(unix)]
 pub mod device;
 pub mod eval;
 pub mod opponents;
@@ -361,7 +362,13 @@ pub fn run(cli: Cli) -> Result<String> {
         Command::Opponents(a) => opponents::run(&a),
         Command::Batch(a) => batch::run(&a),
         Command::Demo(a) => demo::run(&a),
+        #[cfg(unix)]
         Command::Device(a) => device::run(&a),
+        #[cfg(not(unix))]
+        Command::Device(_) => Err(Error::unsupported(
+            "device is not supported on this platform: the QEMU link reaches the firmware's UART \
+             through a Unix socket (run it on Linux or macOS)",
+        )),
         Command::Bench(a) => bench(&a),
     }
 }
