@@ -27,11 +27,11 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use rand_xoshiro::{Xoshiro128PlusPlus, rand_core::SeedableRng};
 
+use ualign_accel::route::cores;
 use ualign_host::analysis::{
     self, CertJson, Method, Settings, certify_policy, check_k, check_policy_input, check_settings,
 };
 use ualign_host::instance::{CAPACITY, Pop, check_weight};
-use ualign_accel::route::cores;
 use ualign_host::{Error, Format, Instance, Prefs, Store, UserType};
 
 create_exception!(
