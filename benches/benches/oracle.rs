@@ -12,16 +12,13 @@ use ualign::{
     share::{Oracle, shares},
     solver::{POLISH_MAX, SolveOptions, nlhf, nlhf_margins, optimistic_hedge},
 };
-use ualign_benches::{
-    IcStore, IndirectProbe, SIZES,
-    bench::{GatherProbe, peak_probe_simd},
+use ualign_accel::{
+    bench::{GatherProbe, IndirectProbe, peak_probe, peak_probe_simd, share_work, stream_probe},
     parallel::ThreadedOracle,
-    peak_probe,
     route::TallyStore,
-    share_work,
     simd::{Simd, WideStore},
-    stream_probe, uniform,
 };
+use ualign_benches::{IcStore, SIZES, uniform};
 
 const SEED: u64 = 2026;
 

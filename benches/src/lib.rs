@@ -1,28 +1,15 @@
-//! Helpers for the ualign benchmarks (`benches/oracle.rs`) and the roofline probes.
+//! Helpers for the ualign benchmarks (`benches/oracle.rs`, `examples/solver_grid.rs`).
 //!
-//! * [`IcStore`]: owned `Vec` storage for a seeded impartial-culture population, built with
-//!   core's [`ualign::synthetic::impartial_culture`] and `Xoshiro128PlusPlus`.
-//! * The roofline probes and the work model ([`stream_probe`], [`peak_probe`],
-//!   [`IndirectProbe`], [`share_work`])
-//!   are those of `ualign bench`: the host's `src/bench.rs`, `src/parallel.rs`, `src/simd.rs`
-//!   and `src/route.rs` are compiled here in place (modules [`bench`], [`parallel`], [`simd`]
-//!   and [`route`]),
-//!   so their tests run with this crate's and
-//!   the numbers of `cargo bench` and `ualign bench` come from one implementation.
+//! * [`IcStore`]: owned `Vec` storage for a seeded impartial-culture population, drawn by
+//!   [`ualign_accel::bench::impartial_culture`] (core's [`ualign::synthetic::impartial_culture`]
+//!   with `Xoshiro128PlusPlus`), the population `ualign bench` draws for the same seed.
+//! * The roofline probes, the work model, the threaded and wide oracles and the route are those
+//!   of `ualign bench`, from the `ualign-accel` crate, so the numbers of `cargo bench` and
+//!   `ualign bench` come from one implementation.
 
-use rand_xoshiro::{Xoshiro128PlusPlus, rand_core::SeedableRng};
-use ualign::{Error, Population, Storage, synthetic};
+use ualign::{Error, Population};
 
-#[path = "../../host/src/bench.rs"]
-pub mod bench;
-#[path = "../../host/src/parallel.rs"]
-pub mod parallel;
-#[path = "../../host/src/route.rs"]
-pub mod route;
-#[path = "../../host/src/simd.rs"]
-pub mod simd;
-
-pub use bench::{CAPACITY, IndirectProbe, ShareWork, median, peak_probe, share_work, stream_probe};
+pub use ualign_accel::bench::CAPACITY;
 
 /// The benchmark sizes `(name, n, m, k)`. `dublin-west-ic` is a synthetic stand-in for the
 /// Dublin West election (9 candidates, 10,335 ballots), drawn from impartial culture.
@@ -57,13 +44,13 @@ impl IcStore {
 
     /// Draws the population (same seed, same population) into the storage and returns it.
     pub fn population(&mut self) -> Result<Population<'_, CAPACITY>, Error> {
-        let mut b = Population::<CAPACITY>::builder(
+        ualign_accel::bench::impartial_culture(
             self.n,
-            Storage::new(&mut self.weights, &mut self.order),
-        )?;
-        let mut rng = Xoshiro128PlusPlus::seed_from_u64(self.seed);
-        synthetic::impartial_culture(&mut b, self.m, &mut rng)?;
-        b.finish()
+            self.m,
+            self.seed,
+            &mut self.weights,
+            &mut self.order,
+        )
     }
 
     /// The raw tables the share oracle streams: order rows (`m * n`) and weights (`m`). Filled
@@ -82,6 +69,7 @@ pub fn uniform(n: usize) -> Vec<f32> {
 mod tests {
     use super::*;
     use ualign::share::shares;
+    use ualign_accel::bench::{peak_probe, share_work, stream_probe};
 
     #[test]
     fn store_is_seeded_and_valid() -> Result<(), Error> {

@@ -19,7 +19,10 @@ use defmt_semihosting as _;
 use panic_probe as _;
 
 use cortex_m_rt::{ExceptionFrame, entry, exception};
-use ualign_proto::{Decoder, ErrorReply, Event};
+use ualign_proto::{
+    Decoder, ErrorReply, Event,
+    capacity::{K, M, N},
+};
 
 use service::{After, RX_CAP, TX_CAP, Users};
 
@@ -43,16 +46,16 @@ fn main() -> ! {
         fail()
     };
     let Some(users) = cortex_m::singleton!(: Users = Users {
-        weights: [0.0; service::M],
-        order: [0; service::M * service::N],
+        weights: [0.0; M],
+        order: [0; M * N],
     }) else {
         fail()
     };
     defmt::info!(
         "ualign firmware: N={=usize} M={=usize} K={=usize}, rx {=usize} B, tx {=usize} B",
-        service::N,
-        service::M,
-        service::K,
+        N,
+        M,
+        K,
         RX_CAP,
         TX_CAP
     );

@@ -8,18 +8,14 @@ use ualign::{
     solver::{SolveOptions, optimistic_hedge},
 };
 use ualign_proto::{
-    Calibration, ErrorCode, ErrorReply, Frame, Kind, RerankReply, RerankRequestView, StackUse,
-    msg::{CANDIDATE, Population as Rows, TIE_NEXT},
+    Calibration, ErrorCode, ErrorReply, Frame, Kind, RerankReply, RerankRequestView, Rows,
+    StackUse,
+    capacity::{K, M, N},
+    msg::{CANDIDATE, TIE_NEXT},
 };
 
 use crate::clock;
 
-/// Candidate capacity.
-pub const N: usize = 32;
-/// User-type capacity.
-pub const M: usize = 64;
-/// Largest `k`.
-pub const K: usize = 16;
 /// Largest request payload: `N` candidates and `M` user types as `f32` scores.
 pub const RX_CAP: usize = ualign_proto::msg::request_len(N, M, false);
 /// Largest reply frame: fixed part, policy, `K` picks, `K` distinct, `N` order.
@@ -123,7 +119,7 @@ fn rerank(payload: &[u8], users: &mut Users, tx: &mut [u8]) -> Result<usize, Err
     let mut b = Population::<N>::builder(n, storage).map_err(core_error)?;
     for j in 0..m {
         let w = req.weights.get(j) as f64;
-        match req.population {
+        match req.rows {
             Rows::Scores(s) => {
                 let mut row = [0.0f64; N];
                 for (y, slot) in row.iter_mut().take(n).enumerate() {

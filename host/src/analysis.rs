@@ -10,9 +10,9 @@ use ualign::{
 
 use crate::error::{Error, Result};
 use crate::instance::{CAPACITY, Instance, Pop};
-use crate::parallel::{Served, ThreadedOracle};
-use crate::route::{self, Query, Route, Sum, TallyStore, Task};
-use crate::simd::WideStore;
+use ualign_accel::parallel::{Served, ThreadedOracle};
+use ualign_accel::route::{self, Query, Route, Sum, TallyStore, Task};
+use ualign_accel::simd::WideStore;
 
 /// The largest number of floats Hedge may keep for its iterates (256 MiB).
 pub const MAX_HEDGE_FLOATS: usize = 1 << 26;

@@ -1,9 +1,11 @@
 //! Talking to the ualign firmware under QEMU (`qemu-system-arm -M mps2-an386`).
 //!
-//! Self-contained (std only): it moves raw frames, and the caller encodes requests and decodes
-//! replies with `ualign-proto`. QEMU's UART0 is connected to a Unix socket that this module
-//! listens on; the firmware's defmt log (semihosting stdout) and QEMU's stderr go to files in a
-//! private temporary directory, quoted in error messages.
+//! It moves whole frames: it writes the bytes it is given and cuts what the device sends into
+//! frames with `ualign-proto`'s [`decode_frame`] (checked: header, length and CRC-32), and the
+//! caller encodes requests and decodes replies with `ualign-proto` too. QEMU's UART0 is connected
+//! to a Unix socket that this module listens on (so it exists on Unix only; elsewhere `ualign
+//! device` says it is not supported); the firmware's defmt log (semihosting stdout) and QEMU's
+//! stderr go to files in a private temporary directory, quoted in error messages.
 //!
 //! * [`run_on_qemu`]: one shot. Sends `request_bytes` (whole frames), then a `Shutdown` frame,
 //!   and returns every byte the device sent before its `ShutdownAck`; QEMU must then exit with
@@ -18,16 +20,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-/// First byte of every frame (see firmware/README.md).
-const MAGIC: u8 = 0xA5;
-/// Bytes before the payload.
-const HEADER_LEN: usize = 6;
-/// Bytes after the payload (CRC-32).
-const TRAILER_LEN: usize = 4;
-/// The `Shutdown` request: magic, version 1, kind 0x02, empty payload, CRC-8, CRC-32.
-pub const SHUTDOWN_FRAME: [u8; 10] = [0xA5, 0x01, 0x02, 0x00, 0x00, 0xDE, 0x16, 0x3F, 0x11, 0x0E];
-/// The kind byte of the firmware's shutdown acknowledgement.
-pub const KIND_SHUTDOWN_ACK: u8 = 0x82;
+use ualign_proto::{FrameError, Kind, MAGIC, OVERHEAD, decode_frame, encode_frame};
 
 /// How to start QEMU.
 #[derive(Clone, Debug, Default)]
@@ -140,8 +133,11 @@ impl Session {
             .map_err(|e| format!("writing to the UART: {e}{}", self.diagnostics()))
     }
 
-    /// Reads the next frame the device sends (whole frame bytes, header to CRC, unchecked:
-    /// decode it with `ualign_proto::decode_frame`), waiting at most `timeout`.
+    /// Reads the next frame the device sends, checked by [`decode_frame`] (whole frame bytes,
+    /// header to CRC-32: decode it again with `ualign_proto::decode_frame` to read it), waiting
+    /// at most `timeout`. Bytes before a magic byte, and a magic byte whose header does not check,
+    /// are skipped, as the firmware's own decoder resynchronises; a frame whose header checks but
+    /// whose version or CRC-32 does not is an error.
     pub fn read_frame(&mut self, timeout: Duration) -> Result<Vec<u8>, String> {
         let deadline = Instant::now() + timeout;
         loop {
@@ -150,11 +146,21 @@ impl Session {
             } else {
                 self.pending.clear();
             }
-            if self.pending.len() >= HEADER_LEN {
-                let len = u16::from_le_bytes([self.pending[3], self.pending[4]]) as usize;
-                let total = HEADER_LEN + len + TRAILER_LEN;
-                if self.pending.len() >= total {
-                    return Ok(self.pending.drain(..total).collect());
+            match decode_frame(&self.pending) {
+                Ok((_, used)) => return Ok(self.pending.drain(..used).collect()),
+                // Needs more bytes (or none has come yet).
+                Err(FrameError::Truncated) => {}
+                // Noise that starts with a magic byte: look for the next one.
+                Err(FrameError::BadHeader) => {
+                    self.pending.drain(..self.pending.len().min(1));
+                    continue;
+                }
+                Err(e) => {
+                    self.pending.drain(..self.pending.len().min(1));
+                    return Err(format!(
+                        "the device sent a bad frame ({e:?}){}",
+                        self.diagnostics()
+                    ));
                 }
             }
             let now = Instant::now();
@@ -185,12 +191,16 @@ impl Session {
     /// acknowledgement), and waits for QEMU to exit; fails unless it exits with status 0.
     pub fn shutdown(mut self, timeout: Duration) -> Result<Vec<u8>, String> {
         let deadline = Instant::now() + timeout;
-        self.send(&SHUTDOWN_FRAME)?;
+        let mut shutdown = [0u8; OVERHEAD];
+        let len = encode_frame(Kind::Shutdown as u8, &[], &mut shutdown)
+            .map_err(|e| format!("encoding the shutdown frame: {e:?}"))?;
+        self.send(shutdown.get(..len).unwrap_or(&shutdown))?;
         let mut out = Vec::new();
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let frame = self.read_frame(left)?;
-            if frame.get(2) == Some(&KIND_SHUTDOWN_ACK) {
+            let kind = decode_frame(&frame).map(|(f, _)| f.kind);
+            if kind == Ok(Kind::ShutdownAck as u8) {
                 break;
             }
             out.extend_from_slice(&frame);

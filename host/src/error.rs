@@ -1,7 +1,8 @@
 //! The one error type of the tool, with the exit code each kind maps to.
 //!
 //! Bad input (a missing file, a malformed line, an invalid option value) is exit code 2 with one
-//! line `FILE:LINE: problem` on stderr; anything else is an internal error, exit code 1.
+//! line `FILE:LINE: problem` on stderr; a command this platform cannot run (`device` off Unix) is
+//! exit code 1 with a message that says so; anything else is an internal error, exit code 1.
 
 use std::fmt;
 
@@ -19,6 +20,8 @@ pub enum Error {
     },
     /// A defect or an environment failure (exit code 1).
     Internal(String),
+    /// The command cannot run on this platform (exit code 1): `device` needs Unix sockets.
+    Unsupported(String),
 }
 
 /// Result with the tool's error.
@@ -57,11 +60,16 @@ impl Error {
         Error::Internal(message.to_string())
     }
 
+    /// A command this platform cannot run.
+    pub fn unsupported(message: impl fmt::Display) -> Self {
+        Error::Unsupported(message.to_string())
+    }
+
     /// The process exit code: 2 for bad input, 1 for internal errors.
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Input { .. } => 2,
-            Error::Internal(_) => 1,
+            Error::Internal(_) | Error::Unsupported(_) => 1,
         }
     }
 
@@ -69,7 +77,7 @@ impl Error {
     pub fn message(&self) -> &str {
         match self {
             Error::Input { message, .. } => message,
-            Error::Internal(m) => m,
+            Error::Internal(m) | Error::Unsupported(m) => m,
         }
     }
 
@@ -77,7 +85,7 @@ impl Error {
     pub fn line(&self) -> Option<usize> {
         match self {
             Error::Input { line, .. } => *line,
-            Error::Internal(_) => None,
+            Error::Internal(_) | Error::Unsupported(_) => None,
         }
     }
 }
@@ -104,6 +112,7 @@ impl fmt::Display for Error {
                 None => write!(f, "{message}"),
             },
             Error::Internal(m) => write!(f, "internal error: {m}"),
+            Error::Unsupported(m) => write!(f, "{m}"),
         }
     }
 }

@@ -2,22 +2,18 @@
 //! computations behind each command, plotting, and the command line itself. The binary
 //! (`src/main.rs`) only calls [`main_with_args`].
 
-// Denied, not forbidden: `simd` allows the one call that needs it (see there).
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 pub mod analysis;
-pub mod bench;
 pub mod commands;
+#[cfg(unix)]
 pub mod device;
 pub mod error;
 pub mod explain;
 pub mod formats;
 pub mod instance;
 pub mod order_index;
-pub mod parallel;
 pub mod plot;
-pub mod route;
-pub mod simd;
 
 pub use error::{Error, Result};
 pub use formats::{Format, load, parse};

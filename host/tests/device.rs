@@ -1,5 +1,7 @@
 //! `ualign device --qemu` answers exactly what `ualign solve --reference` answers: same policy,
-//! iterations and certificate, printed from bit-identical floats.
+//! iterations and certificate, printed from bit-identical floats. The QEMU link needs Unix
+//! sockets, so this file is built on Unix only.
+#![cfg(unix)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

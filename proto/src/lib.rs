@@ -20,11 +20,12 @@
 //! and can skip exactly the bytes of a well-formed but oversized frame.
 //!
 //! Modules: [`crc`] (the checksums), [`frame`] (framing, and a streaming [`frame::Decoder`] for
-//! a device), [`msg`] (the request and reply payloads).
+//! a device), [`msg`] (the request and reply payloads), [`capacity`] (the firmware's capacities).
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod capacity;
 pub mod crc;
 pub mod frame;
 pub mod msg;
@@ -32,8 +33,8 @@ mod wire;
 
 pub use frame::{Decoder, Event, Frame, FrameError, decode_frame, encode_frame};
 pub use msg::{
-    Calibration, ErrorCode, ErrorReply, Kind, MsgError, Population, Reply, RerankReply,
-    RerankReplyView, RerankRequest, RerankRequestView, StackUse,
+    Calibration, ErrorCode, ErrorReply, Kind, MsgError, Reply, RerankReply, RerankReplyView,
+    RerankRequest, RerankRequestView, Rows, StackUse,
 };
 
 /// First byte of every frame.

@@ -136,7 +136,7 @@ pub const CANDIDATE: u16 = 0x7FFF;
 
 /// The user types of a request, row-major, one row of `n` entries per user type.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Population<'a, F = &'a [f32], U = &'a [u16]> {
+pub enum Rows<'a, F = &'a [f32], U = &'a [u16]> {
     /// One score per candidate, higher is better, equal scores tie.
     Scores(F),
     /// Candidates best first; each entry is a candidate index with [`TIE_NEXT`] set when it ties
@@ -176,8 +176,8 @@ pub struct RerankRequest<'a, F = &'a [f32], U = &'a [u16]> {
     pub n: u16,
     /// One weight per user type.
     pub weights: F,
-    /// The user types.
-    pub population: Population<'a, F, U>,
+    /// The user types, one row each.
+    pub rows: Rows<'a, F, U>,
 }
 
 /// A decoded request: arrays are views into the payload.
@@ -192,12 +192,12 @@ impl RerankRequest<'_> {
         let m = self.weights.len();
         let m16 = u16::try_from(m).map_err(|_| MsgError::Malformed)?;
         let cells = m.checked_mul(self.n as usize).ok_or(MsgError::Malformed)?;
-        let (flags, rows) = match self.population {
-            Population::Scores(s) => (0, s.len()),
-            Population::Rankings(r) => (FLAG_RANKINGS, r.len()),
-            Population::_Marker(_) => return Err(MsgError::Malformed),
+        let (flags, entries) = match self.rows {
+            Rows::Scores(s) => (0, s.len()),
+            Rows::Rankings(r) => (FLAG_RANKINGS, r.len()),
+            Rows::_Marker(_) => return Err(MsgError::Malformed),
         };
-        if rows != cells {
+        if entries != cells {
             return Err(MsgError::Malformed);
         }
         let flags = flags
@@ -216,10 +216,10 @@ impl RerankRequest<'_> {
             for &x in self.weights {
                 w.f32(x)?;
             }
-            match self.population {
-                Population::Scores(s) => s.iter().try_for_each(|&x| w.f32(x))?,
-                Population::Rankings(r) => r.iter().try_for_each(|&x| w.u16(x))?,
-                Population::_Marker(_) => {}
+            match self.rows {
+                Rows::Scores(s) => s.iter().try_for_each(|&x| w.f32(x))?,
+                Rows::Rankings(r) => r.iter().try_for_each(|&x| w.u16(x))?,
+                Rows::_Marker(_) => {}
             }
             Ok::<usize, MsgError>(w.len())
         })
@@ -246,10 +246,10 @@ impl<'a> RerankRequestView<'a> {
         }
         let weights = F32s(r.take(m * 4)?);
         let cells = m * n as usize;
-        let population = if flags & FLAG_RANKINGS != 0 {
-            Population::Rankings(U16s(r.take(cells * 2)?))
+        let rows = if flags & FLAG_RANKINGS != 0 {
+            Rows::Rankings(U16s(r.take(cells * 2)?))
         } else {
-            Population::Scores(F32s(r.take(cells * 4)?))
+            Rows::Scores(F32s(r.take(cells * 4)?))
         };
         if r.remaining() != 0 {
             return Err(MsgError::Malformed);
@@ -262,7 +262,7 @@ impl<'a> RerankRequestView<'a> {
             measure: flags & FLAG_MEASURE != 0,
             n,
             weights,
-            population,
+            rows,
         })
     }
 
@@ -662,7 +662,7 @@ mod tests {
     use super::*;
     use crate::decode_frame;
 
-    fn request<'a>(w: &'a [f32], pop: Population<'a>) -> RerankRequest<'a> {
+    fn request<'a>(w: &'a [f32], rows: Rows<'a>) -> RerankRequest<'a> {
         RerankRequest {
             k: 2,
             seed: Some(42),
@@ -671,7 +671,7 @@ mod tests {
             measure: true,
             n: 3,
             weights: w,
-            population: pop,
+            rows,
         }
     }
 
@@ -695,7 +695,7 @@ mod tests {
         let w = [0.6f32, 0.4];
         let ranks = [0u16, 2, 1, 1, 2 | TIE_NEXT, 0];
         let mut out = [0u8; 128];
-        let len = request(&w, Population::Rankings(&ranks))
+        let len = request(&w, Rows::Rankings(&ranks))
             .encode(&mut out)
             .unwrap();
         let (f, used) = decode_frame(&out[..len]).unwrap();
@@ -709,21 +709,21 @@ mod tests {
         assert!(v.measure);
         assert_eq!(v.epsilon.to_bits(), 1e-3f32.to_bits());
         assert!(v.weights.iter().eq(w.iter().copied()));
-        match v.population {
-            Population::Rankings(r) => assert!(r.iter().eq(ranks.iter().copied())),
+        match v.rows {
+            Rows::Rankings(r) => assert!(r.iter().eq(ranks.iter().copied())),
             _ => panic!("rankings expected"),
         }
 
         let scores = [1.0f32, 0.0, 0.5, -1.0, f32::NAN, 2.0];
-        let mut req = request(&w, Population::Scores(&scores));
+        let mut req = request(&w, Rows::Scores(&scores));
         req.seed = None;
         req.measure = false;
         let len = req.encode(&mut out).unwrap();
         let (f, _) = decode_frame(&out[..len]).unwrap();
         let v = RerankRequestView::decode(f.payload).unwrap();
         assert_eq!(v.seed, None);
-        match v.population {
-            Population::Scores(s) => {
+        match v.rows {
+            Rows::Scores(s) => {
                 assert!(
                     s.iter()
                         .map(f32::to_bits)
@@ -740,15 +740,15 @@ mod tests {
         let short = [0u16; 5];
         let mut out = [0u8; 128];
         assert_eq!(
-            request(&w, Population::Rankings(&short)).encode(&mut out),
+            request(&w, Rows::Rankings(&short)).encode(&mut out),
             Err(MsgError::Malformed)
         );
         let ranks = [0u16; 6];
         assert_eq!(
-            request(&w, Population::Rankings(&ranks)).encode(&mut out[..20]),
+            request(&w, Rows::Rankings(&ranks)).encode(&mut out[..20]),
             Err(MsgError::Frame(FrameError::BufferTooSmall))
         );
-        let len = request(&w, Population::Rankings(&ranks))
+        let len = request(&w, Rows::Rankings(&ranks))
             .encode(&mut out)
             .unwrap();
         let payload = &out[crate::HEADER_LEN..len - crate::TRAILER_LEN];

@@ -27,11 +27,11 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use rand_xoshiro::{Xoshiro128PlusPlus, rand_core::SeedableRng};
 
+use ualign_accel::route::cores;
 use ualign_host::analysis::{
     self, CertJson, Method, Settings, certify_policy, check_k, check_policy_input, check_settings,
 };
 use ualign_host::instance::{CAPACITY, Pop, check_weight};
-use ualign_host::route::cores;
 use ualign_host::{Error, Format, Instance, Prefs, Store, UserType};
 
 create_exception!(
@@ -56,7 +56,7 @@ const PANIC: &str = "internal error (a panic; please report it)";
 fn py_err(e: Error) -> PyErr {
     match e {
         Error::Input { .. } => InputError::new_err(e.to_string()),
-        Error::Internal(_) => InternalError::new_err(e.to_string()),
+        Error::Internal(_) | Error::Unsupported(_) => InternalError::new_err(e.to_string()),
     }
 }
 

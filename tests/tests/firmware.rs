@@ -4,17 +4,14 @@
 //!
 //! Needs `qemu-system-arm` (skipped with a message otherwise) and the `thumbv7em-none-eabihf`
 //! target. The firmware image is `$UALIGN_FIRMWARE_ELF` when set (.ci/firmware.sh sets it), else
-//! this test builds it with `cargo build --release` in `firmware/` (its own target dir).
-
-#[path = "../../host/src/device.rs"]
-#[allow(dead_code)]
-mod device;
+//! this test builds it with `cargo build --release` in `firmware/` (its own target dir). The QEMU
+//! link (`ualign_host::device`) needs Unix sockets, so this file is built on Unix only.
+#![cfg(unix)]
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use device::{QemuOptions, Session};
 use rand_xoshiro::{
     Xoshiro128PlusPlus,
     rand_core::{Rng, SeedableRng},
@@ -24,15 +21,14 @@ use ualign::{
     sampling::{by_mass, distinct, picks},
     solver::{Solution, SolveOptions, optimistic_hedge},
 };
+use ualign_host::device::{self, QemuOptions, Session};
 use ualign_proto::{
-    Calibration, ErrorCode, ErrorReply, Kind, Reply, RerankReplyView, RerankRequest, decode_frame,
-    encode_frame,
-    msg::{CANDIDATE, Population as Rows, TIE_NEXT},
+    Calibration, ErrorCode, ErrorReply, Kind, Reply, RerankReplyView, RerankRequest, Rows,
+    capacity::{K, M, N},
+    decode_frame, encode_frame,
+    msg::{CANDIDATE, TIE_NEXT},
 };
 
-const N: usize = 32;
-const M: usize = 64;
-const K: usize = 16;
 const STEP: Duration = Duration::from_secs(120);
 
 /// The firmware image, built once per test binary; `None` (with a visible message) when QEMU is
@@ -88,7 +84,7 @@ impl Case {
     }
 
     fn encode(&self, measure: bool) -> Vec<u8> {
-        let population = match (&self.scores, &self.rankings) {
+        let rows = match (&self.scores, &self.rankings) {
             (Some(s), _) => Rows::Scores(&s[..]),
             (_, Some(r)) => Rows::Rankings(&r[..]),
             _ => unreachable!(),
@@ -101,7 +97,7 @@ impl Case {
             measure,
             n: self.n,
             weights: &self.weights[..],
-            population,
+            rows,
         };
         let mut out = vec![0u8; 16 * 1024];
         let len = req.encode(&mut out).expect("request fits");
@@ -430,14 +426,15 @@ fn bad_frames_get_error_replies_and_the_device_keeps_serving() {
     s.send(&out[..len]).unwrap();
     let e = expect_error(&mut s, ErrorCode::UnknownKind, "unknown kind");
     assert_eq!(e.a, 0x42);
+    let over = N + 8;
     let mut too_many = good_case.clone();
-    too_many.n = 40;
-    too_many.rankings = Some((0..80).map(|i| (i % 40) as u16).collect());
+    too_many.n = over as u16;
+    too_many.rankings = Some((0..2 * over).map(|i| (i % over) as u16).collect());
     s.send(&too_many.encode(false)).unwrap();
     let e = expect_error(&mut s, ErrorCode::Capacity, "n over capacity");
-    assert_eq!((e.detail, e.a, e.b), (0, 40, 32));
+    assert_eq!((e.detail, e.a, e.b), (0, over as u32, N as u32));
     let mut big_k = good_case.clone();
-    big_k.k = 17;
+    big_k.k = K as u16 + 1;
     s.send(&big_k.encode(false)).unwrap();
     expect_error(&mut s, ErrorCode::Capacity, "k over capacity");
     let mut nan = good_case.clone();
@@ -529,7 +526,7 @@ fn instruction_counts() {
 }
 
 /// The stack's high-water mark after reranks that run every solver path (the Newton polish with
-/// its Jacobian, ties, the capacity of 32 candidates, 64 users and k = 16): the firmware paints
+/// its Jacobian, ties, the capacity of `N` candidates, `M` users and `k = K`): the firmware paints
 /// its free stack at boot and reports the deepest word overwritten. Printed for
 /// firmware/README.md; it must leave at least 4 KiB of the RAM between the static data and the
 /// stack's top unused.
@@ -541,9 +538,9 @@ fn stack_peak_within_the_ram_budget() {
     let sizes = [
         (8usize, 8usize, 2u16),
         (16, 16, 4),
-        (32, 64, 8),
-        (32, 64, 16),
-        (32, 64, 1),
+        (N, M, 8),
+        (N, M, K as u16),
+        (N, M, 1),
     ];
     for (i, (n, m, k)) in sizes.into_iter().enumerate() {
         // Scores with few levels every other case, so ties and the general paths run too.

@@ -57,7 +57,7 @@ pub fn run(a: &BatchArgs) -> Result<String> {
     // per line), and each line's share of the threads for its own solve (the answers do not
     // depend on either).
     let budget = match a.solver.threads {
-        0 => crate::route::cores(),
+        0 => ualign_accel::route::cores(),
         t => t,
     }
     .max(1);

@@ -9,18 +9,17 @@ use std::time::Duration;
 
 use serde_json::json;
 use ualign::Certificate;
-use ualign_proto::{Population as Rows, Reply, RerankRequest, decode_frame};
+use ualign_proto::{
+    Reply, RerankRequest, Rows,
+    capacity::{K, M, N},
+    decode_frame,
+};
 
 use super::DeviceArgs;
 use crate::analysis::CertJson;
 use crate::device::run_on_qemu;
 use crate::error::{Error, Result};
 use crate::instance::Store;
-
-/// The firmware's capacities (firmware/README.md).
-const DEVICE_N: usize = 32;
-const DEVICE_M: usize = 64;
-const DEVICE_K: u32 = 16;
 
 /// Runs `device`.
 pub fn run(a: &DeviceArgs) -> Result<String> {
@@ -29,9 +28,9 @@ pub fn run(a: &DeviceArgs) -> Result<String> {
             "device: give --qemu (QEMU is the only transport so far)",
         ));
     }
-    if a.k == 0 || a.k > DEVICE_K {
+    if a.k == 0 || a.k as usize > K {
         return Err(Error::usage(format!(
-            "--k {}: the firmware shows 1..={DEVICE_K} responses",
+            "--k {}: the firmware shows 1..={K} responses",
             a.k
         )));
     }
@@ -43,12 +42,10 @@ pub fn run(a: &DeviceArgs) -> Result<String> {
     }
     let inst = a.input.load()?;
     let (n, m) = (inst.n(), inst.m());
-    if n > DEVICE_N || m > DEVICE_M {
+    if n > N || m > M {
         return Err(Error::in_file(
             &inst.source,
-            format!(
-                "{n} candidates and {m} user types exceed the firmware's {DEVICE_N} and {DEVICE_M}"
-            ),
+            format!("{n} candidates and {m} user types exceed the firmware's {N} and {M}"),
         ));
     }
     let mut store = Store::default();
@@ -74,7 +71,7 @@ pub fn run(a: &DeviceArgs) -> Result<String> {
         measure: false,
         n: n as u16,
         weights: &weights[..],
-        population: Rows::Rankings(&rows[..]),
+        rows: Rows::Rankings(&rows[..]),
     };
     let mut frame = vec![0u8; 64 * 1024];
     let len = request

@@ -3,6 +3,7 @@
 pub mod batch;
 pub mod curve;
 pub mod demo;
+#[cfg(unix)]
 pub mod device;
 pub mod eval;
 pub mod opponents;
@@ -361,7 +362,13 @@ pub fn run(cli: Cli) -> Result<String> {
         Command::Opponents(a) => opponents::run(&a),
         Command::Batch(a) => batch::run(&a),
         Command::Demo(a) => demo::run(&a),
+        #[cfg(unix)]
         Command::Device(a) => device::run(&a),
+        #[cfg(not(unix))]
+        Command::Device(_) => Err(Error::unsupported(
+            "device is not supported on this platform: the QEMU link reaches the firmware's UART \
+             through a Unix socket (run it on Linux or macOS)",
+        )),
         Command::Bench(a) => bench(&a),
     }
 }
@@ -377,12 +384,14 @@ fn bench(a: &BenchArgs) -> Result<String> {
             let inst = formats::load_with(file, a.format, &opts).map(formats::report)?;
             let mut store = crate::instance::Store::default();
             let pop = inst.population(&mut store)?;
-            let mut v = crate::bench::run_population(pop, a.k, a.threads).map_err(Error::usage)?;
+            let mut v =
+                ualign_accel::bench::run_population(pop, a.k, a.threads).map_err(Error::usage)?;
             v["input"] = file.display().to_string().into();
             v
         }
         (None, Some(n), Some(m)) => {
-            crate::bench::run(n, m, a.k, a.seed.unwrap_or(1), a.threads).map_err(Error::usage)?
+            ualign_accel::bench::run(n, m, a.k, a.seed.unwrap_or(1), a.threads)
+                .map_err(Error::usage)?
         }
         (None, _, _) => {
             return Err(Error::usage(

@@ -295,7 +295,7 @@ impl TallyStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::ic_population;
+    use crate::bench::impartial_culture;
 
     /// A query that takes every default: Optimistic Hedge at `k`, strict orders, automatic
     /// threads on 4 cores with AVX2.
@@ -461,7 +461,7 @@ mod tests {
     fn plan_builds_the_tally_or_falls_back() -> Result<(), String> {
         // 9 candidates, 4,000 ballots: shared pairs, the tally.
         let (mut w, mut o) = (vec![0.0f32; 4000], vec![0u16; 4000 * 9]);
-        let pop = ic_population(9, 4000, 1, &mut w, &mut o)?;
+        let pop = impartial_culture(9, 4000, 1, &mut w, &mut o).map_err(|e| e.to_string())?;
         let mut store = TallyStore::default();
         let (r, tally) = plan(
             Query::new(Task::Optimistic, 2, &pop, false, 0),
@@ -473,7 +473,7 @@ mod tests {
         // 24 candidates, 1,000 ballots: the pairs are nearly all distinct; the build gives up
         // and the population is taken.
         let (mut w, mut o) = (vec![0.0f32; 1000], vec![0u16; 1000 * 24]);
-        let pop = ic_population(24, 1000, 1, &mut w, &mut o)?;
+        let pop = impartial_culture(24, 1000, 1, &mut w, &mut o).map_err(|e| e.to_string())?;
         let mut store = TallyStore::default();
         let (r, tally) = plan(
             Query::new(Task::Optimistic, 2, &pop, false, 0),
@@ -489,21 +489,21 @@ mod tests {
     fn tallies_only_when_pairs_are_shared() -> Result<(), String> {
         // 9 candidates, 4,000 ballots: at most 9 * 2^8 = 2,304 pairs for 36,000 entries.
         let (mut w, mut o) = (vec![0.0f32; 4000], vec![0u16; 4000 * 9]);
-        let pop = ic_population(9, 4000, 1, &mut w, &mut o)?;
+        let pop = impartial_culture(9, 4000, 1, &mut w, &mut o).map_err(|e| e.to_string())?;
         let mut store = TallyStore::default();
         let tally = store.tally(&pop).ok_or("a shared population is tallied")?;
         assert!(tally.len() <= 2304 && tally.len() * TALLY_MIN_SHARING <= 36_000);
         // 24 candidates, 1,000 ballots: the pairs are nearly all distinct.
         let (mut w, mut o) = (vec![0.0f32; 1000], vec![0u16; 1000 * 24]);
-        let pop = ic_population(24, 1000, 1, &mut w, &mut o)?;
+        let pop = impartial_culture(24, 1000, 1, &mut w, &mut o).map_err(|e| e.to_string())?;
         assert!(TallyStore::default().tally(&pop).is_none());
         // 33 candidates: not tried, however many ballots.
         let (mut w, mut o) = (vec![0.0f32; 1000], vec![0u16; 1000 * 33]);
-        let pop = ic_population(33, 1000, 1, &mut w, &mut o)?;
+        let pop = impartial_culture(33, 1000, 1, &mut w, &mut o).map_err(|e| e.to_string())?;
         assert!(TallyStore::default().tally(&pop).is_none());
         // Too small to pay for the build.
         let (mut w, mut o) = (vec![0.0f32; 16], vec![0u16; 16 * 16]);
-        let pop = ic_population(16, 16, 1, &mut w, &mut o)?;
+        let pop = impartial_culture(16, 16, 1, &mut w, &mut o).map_err(|e| e.to_string())?;
         assert!(TallyStore::default().tally(&pop).is_none());
         Ok(())
     }

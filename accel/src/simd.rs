@@ -184,7 +184,7 @@ impl WideStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::ic_population;
+    use crate::bench::impartial_culture;
     use ualign::share::{Oracle, shares};
 
     /// Every level this CPU has, and the baseline, give the population's bits: the operations
@@ -206,7 +206,7 @@ mod tests {
             (130, 20, 13),
         ] {
             let (mut w, mut o) = (vec![0.0f32; m], vec![0u16; m * n]);
-            let pop = ic_population(n, m, 11, &mut w, &mut o)?;
+            let pop = impartial_culture(n, m, 11, &mut w, &mut o).map_err(|e| e.to_string())?;
             let mut store = WideStore::default();
             let wides = store.layout(&[pop]).ok_or("strict orders are laid out")?;
             let wide = wides.first().ok_or("one part")?;
@@ -238,7 +238,7 @@ mod tests {
     fn parts_are_laid_out_side_by_side_and_ties_refused() -> Result<(), String> {
         let (n, m) = (7, 50);
         let (mut w, mut o) = (vec![0.0f32; m], vec![0u16; m * n]);
-        let pop = ic_population(n, m, 2, &mut w, &mut o)?;
+        let pop = impartial_culture(n, m, 2, &mut w, &mut o).map_err(|e| e.to_string())?;
         let parts: Vec<_> = [0..20, 20..50]
             .into_iter()
             .filter_map(|r| pop.users(r))

@@ -37,18 +37,21 @@
 //! as in `dublin-west-ic`), the report adds its build time, a share evaluation and a solve
 //! through it (`tally_*`, `null` otherwise); the roofline is the tool's kernel's.
 //!
-//! Only `ualign`, `std` and `serde_json` are used; the population comes from a SplitMix64
-//! Fisher-Yates shuffle, so `ualign bench` needs no random-number crate.
+//! The population of `ualign bench --n N --m M --seed S` is [`impartial_culture`]: core's
+//! generator, the one the criterion benchmarks draw with, so a seed gives the same population in
+//! both.
 
 use std::hint::black_box;
 use std::thread;
 use std::time::Instant;
 
+use rand_xoshiro::{Xoshiro128PlusPlus, rand_core::SeedableRng};
 use ualign::{
     Population, Storage,
     certificate::certify,
     share::{LANES, Oracle},
     solver::{SolveOptions, optimistic_hedge},
+    synthetic,
 };
 
 use crate::parallel::ThreadedOracle;
@@ -62,52 +65,25 @@ pub const SHARE_RUNS: usize = 31;
 /// Target exploitability of the timed solve.
 pub const SOLVE_EPSILON: f32 = 1e-4;
 
-/// SplitMix64: a tiny seeded generator for the benchmark populations.
-#[derive(Clone, Debug)]
-pub struct SplitMix64(u64);
-
-impl SplitMix64 {
-    /// Seeds the generator.
-    pub fn new(seed: u64) -> Self {
-        SplitMix64(seed)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// An integer in `0..n` (`n >= 1`), by multiply-shift (bias below `n / 2^64`).
-    pub fn below(&mut self, n: usize) -> usize {
-        ((self.next_u64() as u128 * n as u128) >> 64) as usize
-    }
-}
-
-/// Builds `m` uniformly random strict rankings over `n` candidates (impartial culture), weight 1
-/// each, into `weights` (length `>= m`) and `order` (length `>= m * n`).
-pub fn ic_population<'a>(
+/// Draws `m` uniformly random strict rankings over `n` candidates (impartial culture), weight 1
+/// each, into `weights` (length `>= m`) and `order` (length `>= m * n`): core's
+/// [`synthetic::impartial_culture`] drawn with `Xoshiro128PlusPlus::seed_from_u64(seed)`, the
+/// generator of the criterion benchmarks and the tests, so one seed is one population
+/// everywhere.
+///
+/// Errors: core's, e.g. [`ualign::Error::TooManyCandidates`] for `n` above [`CAPACITY`] or
+/// [`ualign::Error::TooManyUsers`] when the storage is short.
+pub fn impartial_culture<'a>(
     n: usize,
     m: usize,
     seed: u64,
     weights: &'a mut [f32],
     order: &'a mut [u16],
-) -> Result<Population<'a, CAPACITY>, String> {
-    let mut b = Population::<CAPACITY>::builder(n, Storage::new(weights, order))
-        .map_err(|e| e.to_string())?;
-    let mut rng = SplitMix64::new(seed);
-    let mut perm: Vec<usize> = (0..n).collect();
-    for _ in 0..m {
-        for i in (1..n).rev() {
-            perm.swap(i, rng.below(i + 1));
-        }
-        b.push_ranking(1.0, perm.iter().map(|&c| [c]))
-            .map_err(|e| e.to_string())?;
-    }
-    b.finish().map_err(|e| e.to_string())
+) -> Result<Population<'a, CAPACITY>, ualign::Error> {
+    let mut b = Population::<CAPACITY>::builder(n, Storage::new(weights, order))?;
+    let mut rng = Xoshiro128PlusPlus::seed_from_u64(seed);
+    synthetic::impartial_culture(&mut b, m, &mut rng)?;
+    b.finish()
 }
 
 /// Reads `order` and `weights` once (`reps` times), summing them, and returns the best rate in
@@ -464,7 +440,7 @@ pub fn run(
         .ok_or_else(|| format!("n * m overflows: {n} * {m}"))?;
     let mut weights = vec![0.0f32; m];
     let mut order = vec![0u16; cells];
-    let pop = ic_population(n, m, seed, &mut weights, &mut order)?;
+    let pop = impartial_culture(n, m, seed, &mut weights, &mut order).map_err(|e| e.to_string())?;
     let mut report = run_population(pop, k, threads)?;
     report["seed"] = seed.into();
     Ok(report)
@@ -821,8 +797,8 @@ mod tests {
     fn population_is_seeded() -> Result<(), String> {
         let (mut w1, mut o1) = (vec![0.0f32; 50], vec![0u16; 50 * 6]);
         let (mut w2, mut o2) = (vec![0.0f32; 50], vec![0u16; 50 * 6]);
-        let a = ic_population(6, 50, 3, &mut w1, &mut o1)?;
-        let b = ic_population(6, 50, 3, &mut w2, &mut o2)?;
+        let a = impartial_culture(6, 50, 3, &mut w1, &mut o1).map_err(|e| e.to_string())?;
+        let b = impartial_culture(6, 50, 3, &mut w2, &mut o2).map_err(|e| e.to_string())?;
         for j in 0..50 {
             let ra: Vec<_> = a.order(j).into_iter().flatten().collect();
             let rb: Vec<_> = b.order(j).into_iter().flatten().collect();
