@@ -28,19 +28,19 @@ pub fn run(a: &DeviceArgs) -> Result<String> {
             "device: give --qemu (QEMU is the only transport so far)",
         ));
     }
-    if a.k == 0 || a.k as usize > K {
+    if a.pick.k == 0 || a.pick.k as usize > K {
         return Err(Error::usage(format!(
             "--k {}: the firmware shows 1..={K} responses",
-            a.k
+            a.pick.k
         )));
     }
-    if !a.solver.eps.is_finite() || a.solver.eps < 0.0 {
+    if !a.pick.solver.eps.is_finite() || a.pick.solver.eps < 0.0 {
         return Err(Error::usage(format!(
             "--eps {}: must be finite and non-negative",
-            a.solver.eps
+            a.pick.solver.eps
         )));
     }
-    let inst = a.input.load()?;
+    let inst = a.pick.input.load()?;
     let (n, m) = (inst.n(), inst.m());
     if n > N || m > M {
         return Err(Error::in_file(
@@ -64,10 +64,10 @@ pub fn run(a: &DeviceArgs) -> Result<String> {
         }
     }
     let request = RerankRequest {
-        k: a.k as u16,
-        seed: Some(a.seed),
-        epsilon: a.solver.eps,
-        max_iter: a.solver.max_iter,
+        k: a.pick.k as u16,
+        seed: Some(a.pick.seed),
+        epsilon: a.pick.solver.eps,
+        max_iter: a.pick.solver.max_iter,
         measure: false,
         n: n as u16,
         weights: &weights[..],
@@ -91,7 +91,7 @@ pub fn run(a: &DeviceArgs) -> Result<String> {
     match Reply::decode(first) {
         Ok(Reply::Rerank(r)) => {
             let certificate = Certificate {
-                k: a.k,
+                k: a.pick.k,
                 worst_case_win_rate: r.worst_case_win_rate,
                 exploitability: r.exploitability,
                 worst_opponent: r.worst_opponent as usize,
@@ -101,7 +101,7 @@ pub fn run(a: &DeviceArgs) -> Result<String> {
                 ys.iter().map(|y| inst.name(y as usize)).collect()
             };
             let out = json!({
-                "k": a.k,
+                "k": a.pick.k,
                 "n": n,
                 "m": m,
                 "candidates": inst.candidates,

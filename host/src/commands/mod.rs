@@ -287,8 +287,10 @@ pub struct BatchArgs {
 /// `device`.
 #[derive(Debug, Args)]
 pub struct DeviceArgs {
+    /// The input, `k` (at most the firmware's `ualign_proto::capacity::K`), the seed of the
+    /// device's picks and the solver's settings, as `pick` takes them.
     #[command(flatten)]
-    pub input: Input,
+    pub pick: PickArgs,
     /// Run the firmware under QEMU (`qemu-system-arm -M mps2-an386`); the only transport so far.
     #[arg(long)]
     pub qemu: bool,
@@ -297,14 +299,6 @@ pub struct DeviceArgs {
     /// `cargo build --release` in firmware/).
     #[arg(long)]
     pub elf: Option<PathBuf>,
-    /// Number of responses shown to the user (the firmware allows up to 16).
-    #[arg(long)]
-    pub k: u32,
-    /// Seed of the device's Xoshiro128++ picks.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    #[command(flatten)]
-    pub solver: SolverArgs,
 }
 
 /// `bench`.
