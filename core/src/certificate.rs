@@ -142,10 +142,9 @@ pub fn win_rate_against<const N: usize>(
     check_policy(opponent, pop.n())?;
     let bounds = Bounds::new(pop, pi, k)?;
     let mut s = [0u64; N];
-    let s = s.get_mut(..pop.n()).ok_or(Error::TooManyCandidates {
-        n: pop.n(),
-        capacity: N,
-    })?;
+    let s = s
+        .get_mut(..pop.n())
+        .ok_or(Error::TooManyCandidates { n: pop.n(), max: N })?;
     masses_up(opponent, s);
     // sum_y s(y) g(y) <= sum_y s_up(y) num(y) / (ONE den), s_up in units of 2^-31. To stay in
     // 128 bits, num and ONE den are scaled by 2^-r (num rounded up, ONE den down); num <= den
@@ -242,7 +241,7 @@ impl<const N: usize> Bounds<N> {
         let mut mass = [0u64; N];
         let mass = mass
             .get_mut(..n)
-            .ok_or(Error::TooManyCandidates { n, capacity: N })?;
+            .ok_or(Error::TooManyCandidates { n, max: N })?;
         masses_up(pi, mass);
         let mut bounds = Bounds {
             num: [0u128; N],

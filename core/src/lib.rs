@@ -54,7 +54,9 @@ pub mod certificate;
 mod error;
 mod fixed;
 pub mod float;
+pub mod limits;
 pub mod margins;
+pub mod mixture;
 pub mod opponents;
 pub mod policy;
 pub mod population;
@@ -70,14 +72,7 @@ pub use certificate::Certificate;
 pub use error::Error;
 pub use population::{Population, Storage};
 
-/// The largest number of candidates any population may have (candidate indices are 15-bit).
-pub const MAX_CANDIDATES: usize = 1 << 15;
-
-/// The largest `k` (number of shown responses) the crate accepts.
-///
-/// The share costs `O(k)` per user and candidate and stays accurate far beyond this; the bound
-/// keeps the cost of one call predictable on a microcontroller.
-pub const MAX_K: u32 = 1024;
+pub use limits::{MAX_CANDIDATES, MAX_K};
 
 /// Checks that a slice of `found` values has the `expected` length.
 pub(crate) fn check_len(found: usize, expected: usize) -> Result<(), Error> {
@@ -97,8 +92,13 @@ pub(crate) fn prefix_mut<T>(buf: &mut [T], needed: usize) -> Result<&mut [T], Er
 
 /// Checks `1 <= k <= MAX_K`.
 pub(crate) fn check_k(k: u32) -> Result<(), Error> {
-    if k == 0 || k > MAX_K {
-        Err(Error::InvalidK { k })
+    check_k_at_most(k, MAX_K)
+}
+
+/// Checks `1 <= k <= max`.
+pub(crate) fn check_k_at_most(k: u32, max: u32) -> Result<(), Error> {
+    if k == 0 || k > max {
+        Err(Error::InvalidK { k, max })
     } else {
         Ok(())
     }

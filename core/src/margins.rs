@@ -57,7 +57,7 @@ impl<'a, const N: usize> Margins<'a, N> {
             *x = 0.0;
         }
         if n > N {
-            return Err(Error::TooManyCandidates { n, capacity: N });
+            return Err(Error::TooManyCandidates { n, max: N });
         }
         // The upper triangle (diagonal included), block by block of user types; the lower
         // triangle follows from `A[z][y] = W - A[y][z]`.

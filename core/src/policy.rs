@@ -45,7 +45,7 @@ pub fn snap<const N: usize>(pi: &mut [f32]) -> Result<(), Error> {
     if pi.len() > N {
         return Err(Error::TooManyCandidates {
             n: pi.len(),
-            capacity: N,
+            max: N,
         });
     }
     let mut total = 0u128;

@@ -42,10 +42,8 @@ use crate::{
     policy::snap, share::Oracle,
 };
 
-/// The smallest positive `epsilon` the solvers accept: certificates resolve exploitability to
-/// about `(3k + 2) 2^-32` (docs/certificates.md), and deployed masses lie on a grid of `2^-24`.
-/// `epsilon = 0` is accepted and asks for an exact equilibrium (certified exploitability 0).
-pub const EPSILON_FLOOR: f32 = 1e-7;
+pub use crate::limits::EPSILON_FLOOR;
+pub use crate::mixture::TimeMixture;
 
 /// How many times a solve tightens its internal target when the certificate of what it would
 /// deploy misses `epsilon` though the `f32` estimate met it.
@@ -144,17 +142,17 @@ pub fn optimistic_hedge<const N: usize, O: Oracle<N> + ?Sized>(
     let (logits, pi, g, g_prev, scratch) = (
         logits
             .get_mut(..n)
-            .ok_or(Error::TooManyCandidates { n, capacity: N })?,
+            .ok_or(Error::TooManyCandidates { n, max: N })?,
         pi.get_mut(..n)
-            .ok_or(Error::TooManyCandidates { n, capacity: N })?,
+            .ok_or(Error::TooManyCandidates { n, max: N })?,
         g.get_mut(..n)
-            .ok_or(Error::TooManyCandidates { n, capacity: N })?,
+            .ok_or(Error::TooManyCandidates { n, max: N })?,
         g_prev
             .get_mut(..n)
-            .ok_or(Error::TooManyCandidates { n, capacity: N })?,
+            .ok_or(Error::TooManyCandidates { n, max: N })?,
         scratch
             .get_mut(..n)
-            .ok_or(Error::TooManyCandidates { n, capacity: N })?,
+            .ok_or(Error::TooManyCandidates { n, max: N })?,
     );
     softmax(logits, pi);
     pop.shares_into(pi, k, g);
@@ -447,30 +445,6 @@ pub fn nlhf_margins<const N: usize>(
     })
 }
 
-/// The time mixture of Hedge: draw a round `t` uniformly, then `k` draws from `pi_t`.
-#[derive(Clone, Copy, Debug)]
-pub struct TimeMixture<'b> {
-    iterates: &'b [f32],
-    n: usize,
-}
-
-impl<'b> TimeMixture<'b> {
-    /// Number of rounds kept.
-    pub fn rounds(&self) -> usize {
-        self.iterates.len().checked_div(self.n).unwrap_or(0)
-    }
-
-    /// The policy of round `t` (0-based), `None` past the end.
-    pub fn iterate(&self, t: usize) -> Option<&'b [f32]> {
-        self.iterates.get(t * self.n..(t + 1) * self.n)
-    }
-
-    /// Number of candidates.
-    pub fn n(&self) -> usize {
-        self.n
-    }
-}
-
 /// Plain Hedge with its time-mixture certificate (docs/maths.md §4).
 #[derive(Clone, Copy, Debug)]
 pub struct HedgeSolution<'b> {
@@ -513,11 +487,11 @@ pub fn hedge<'b, const N: usize, O: Oracle<N> + ?Sized>(
     let (logits, g, sum) = (
         logits
             .get_mut(..n)
-            .ok_or(Error::TooManyCandidates { n, capacity: N })?,
+            .ok_or(Error::TooManyCandidates { n, max: N })?,
         g.get_mut(..n)
-            .ok_or(Error::TooManyCandidates { n, capacity: N })?,
+            .ok_or(Error::TooManyCandidates { n, max: N })?,
         sum.get_mut(..n)
-            .ok_or(Error::TooManyCandidates { n, capacity: N })?,
+            .ok_or(Error::TooManyCandidates { n, max: N })?,
     );
     let mut rounds = 0usize;
     let mut best = (f64::INFINITY, 0usize);
@@ -545,10 +519,7 @@ pub fn hedge<'b, const N: usize, O: Oracle<N> + ?Sized>(
     let kept = iterates.get(..rounds * n).unwrap_or(&[]);
     let certificate = crate::certificate::certify_mixture(&pop.population(), kept, k)?;
     Ok(HedgeSolution {
-        mixture: TimeMixture {
-            iterates: iterates.get(..rounds * n).unwrap_or(&[]),
-            n,
-        },
+        mixture: TimeMixture::new(iterates.get(..rounds * n).unwrap_or(&[]), n),
         solution: Solution {
             iterations: rounds as u32,
             converged: certificate.exploitability <= opts.epsilon,

@@ -89,7 +89,7 @@ impl<'a, const N: usize> Tally<'a, N> {
         if n > TALLY_MAX_CANDIDATES {
             return Err(Error::TooManyCandidates {
                 n,
-                capacity: TALLY_MAX_CANDIDATES,
+                max: TALLY_MAX_CANDIDATES,
             });
         }
         let capacity = nodes.len().min(u32::MAX as usize - 1);
@@ -516,10 +516,7 @@ mod tests {
         let (mut nodes, mut table, sums) = buffers(65);
         assert_eq!(
             Tally::new(wide, &mut nodes, &mut table, &sums).map(|t| t.len()),
-            Err(Error::TooManyCandidates {
-                n: 65,
-                capacity: 64
-            })
+            Err(Error::TooManyCandidates { n: 65, max: 64 })
         );
 
         let (mut w, mut o) = ([0.0f32; 2], [0u16; 6]);
@@ -552,7 +549,10 @@ mod tests {
         ));
         assert_eq!(
             tally.shares(&[0.5, 0.5, 0.0], 0, &mut g),
-            Err(Error::InvalidK { k: 0 })
+            Err(Error::InvalidK {
+                k: 0,
+                max: crate::MAX_K
+            })
         );
         assert!(matches!(
             tally.shares(&[0.5, 0.5, 0.0], 1, &mut g[..2]),

@@ -104,7 +104,7 @@ impl<'a, const N: usize> Wide<'a, N> {
         if n > WIDE_MAX_CANDIDATES {
             return Err(Error::TooManyCandidates {
                 n,
-                capacity: WIDE_MAX_CANDIDATES,
+                max: WIDE_MAX_CANDIDATES,
             });
         }
         let rows = population.order_rows();
@@ -605,7 +605,13 @@ mod tests {
         // Each share is a win probability of a draw, so the policy's average is 1/(k+1).
         let own: f32 = pi.iter().zip(&g).map(|(p, x)| p * x).sum();
         assert!((own - 0.25).abs() < 1e-6);
-        assert_eq!(wide.shares(&pi, 0, &mut g), Err(Error::InvalidK { k: 0 }));
+        assert_eq!(
+            wide.shares(&pi, 0, &mut g),
+            Err(Error::InvalidK {
+                k: 0,
+                max: crate::MAX_K
+            })
+        );
         assert_eq!(
             wide.shares(&pi[..4], 3, &mut g),
             Err(Error::LengthMismatch {
@@ -670,7 +676,7 @@ mod tests {
             Wide::new(big, &mut table, &mut weights).err(),
             Some(Error::TooManyCandidates {
                 n: 257,
-                capacity: WIDE_MAX_CANDIDATES
+                max: WIDE_MAX_CANDIDATES
             })
         );
         assert_eq!(Wide::<N>::table_len(usize::MAX, 2), None);
