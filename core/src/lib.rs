@@ -65,8 +65,6 @@ pub mod share;
 mod simplex;
 pub mod solver;
 pub mod synthetic;
-pub mod tally;
-pub mod wide;
 
 pub use certificate::Certificate;
 pub use error::Error;

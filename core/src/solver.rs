@@ -549,8 +549,9 @@ fn softmax(logits: &mut [f32], pi: &mut [f32]) {
     }
 }
 
-/// The largest support the Newton polish handles (its Jacobian lives on the stack).
-pub const POLISH_MAX: usize = 48;
+/// The largest support the Newton polish handles (its Jacobian lives on the stack): the
+/// Jacobian's own limit, [`crate::share::SUPPORT_MAX`].
+pub use crate::share::SUPPORT_MAX as POLISH_MAX;
 const SYS: usize = POLISH_MAX + 1;
 /// From this round to `2 * EARLY_POLISH - 1`, the first polish comes at the first round where
 /// the dynamics are [`slow`]; from round `2 * EARLY_POLISH` on, at every power of two. (Checking

@@ -16,7 +16,7 @@ use rand_xoshiro::Xoshiro128PlusPlus;
 use rand_xoshiro::rand_core::SeedableRng;
 use ualign::{
     Error, Population, Storage, certificate, float, margins, opponents, sampling,
-    share, share::Oracle, solver, synthetic, tally, wide,
+    share, share::Oracle, share::tally, share::wide, solver, synthetic,
 };
 
 /// Candidate capacity of the probe.
