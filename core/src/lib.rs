@@ -11,10 +11,10 @@
 //! 1. [`population`]: weighted user types from score rows or rankings, validated; orders and tie
 //!    classes computed once, into caller-provided storage.
 //! 2. [`share`]: the exact share `g(y)` of every candidate against `k` draws from a policy.
-//!    [`tally`] is the same oracle over the distinct (set below, tie class) pairs: far fewer than
-//!    `m * n` when `n` is small and the ballots many, as in real elections. [`wide`] is the
-//!    population's oracle laid out for wide vectors: the same bits, on a host whose CPU gathers
-//!    16 lanes at once.
+//!    [`share::tally`] is the same oracle over the distinct (set below, tie class) pairs: far
+//!    fewer than `m * n` when `n` is small and the ballots many, as in real elections.
+//!    [`share::wide`] is the population's oracle laid out for wide vectors: the same bits, on a
+//!    host whose CPU gathers 16 lanes at once.
 //! 3. [`certificate`]: worst-case win rate, exploitability and worst opponent of `(pi, k)`.
 //! 4. [`solver`]: Hedge (time-mixture certificate), optimistic Hedge (last iterate certificate),
 //!    and the NLHF baseline (`k = 1`).
@@ -24,6 +24,9 @@
 //! 6. [`sampling`]: seeded picks, distinct picks, candidates ordered by mass.
 //! 7. [`synthetic`]: impartial-culture, Mallows and Plackett-Luce populations for tests and
 //!    benchmarks.
+//!
+//! Every limit is defined once, in [`limits`]; Hedge's time mixture is [`mixture`], so that
+//! [`sampling`] needs nothing of the solvers.
 //!
 //! Capacities: the candidate capacity `N` is a const generic (scratch arrays of `N` floats live on
 //! the stack); user storage, which may hold 100,000 types on a desktop, is a pair of slices the

@@ -15,7 +15,7 @@ use crate::{
 };
 
 /// Optimistic Hedge: `pi_{t+1}(y) ∝ pi_t(y) exp(eta_t (2 g_t(y) - g_{t-1}(y)))` from uniform,
-/// with the adaptive step of the [module docs](self). Writes the deployed policy (the iterate
+/// with the adaptive step of the [module docs](crate::solver). Writes the deployed policy (the iterate
 /// with the lowest exact exploitability) into `policy` (length `n`).
 ///
 /// ```
