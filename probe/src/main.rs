@@ -15,8 +15,8 @@ use core::ptr::read_volatile;
 use rand_xoshiro::Xoshiro128PlusPlus;
 use rand_xoshiro::rand_core::SeedableRng;
 use ualign::{
-    Error, Population, Storage, certificate, float, margins, opponents, sampling,
-    share, share::Oracle, share::tally, share::wide, solver, synthetic,
+    Error, Population, Storage, certificate, float, margins, opponents, sampling, share,
+    share::Oracle, share::tally, share::wide, solver, synthetic,
 };
 
 /// Candidate capacity of the probe.

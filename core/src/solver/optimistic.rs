@@ -64,6 +64,14 @@ fn slow(before: f32, now: f32, epsilon: f32) -> bool {
     rounds > EARLY_POLISH as f32
 }
 
+/// `dst = src` entry by entry over the shorter of the two (they have the same length, `n`; the
+/// state cannot tell the optimiser so, and `copy_from_slice` would keep a panic path).
+fn copy(dst: &mut [f32], src: &[f32]) {
+    for (d, &x) in dst.iter_mut().zip(src) {
+        *d = x;
+    }
+}
+
 /// One optimistic Hedge solve in progress. The vectors hold `N` values, of which the first `n`
 /// are used.
 struct Optimistic<'a, const N: usize, O: Oracle<N> + ?Sized> {
@@ -152,7 +160,7 @@ impl<'a, const N: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N, O> {
         softmax(logits, pi);
         pop.shares_into(pi, k, g);
         let cert = Certificate::estimate(g, k)?;
-        s.policy.copy_from_slice(pi);
+        copy(s.policy, pi);
         s.best = cert;
         s.last_e = cert.exploitability;
         s.lead_e = cert.exploitability;
@@ -181,7 +189,7 @@ impl<'a, const N: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N, O> {
             *l += eta * (2.0 * gt - gp);
         }
         softmax(logits, pi);
-        g_prev.copy_from_slice(g);
+        copy(g_prev, g);
         self.pop.shares_into(pi, k, g);
         self.iterations += 1;
         let cert = Certificate::estimate(g, k)?;
@@ -191,7 +199,7 @@ impl<'a, const N: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N, O> {
         }
         if cert.exploitability < self.best.exploitability {
             self.best = cert;
-            self.policy.copy_from_slice(pi);
+            copy(self.policy, pi);
         }
         if cert.exploitability < self.lead_e {
             self.lead_e = cert.exploitability;
@@ -246,7 +254,7 @@ impl<'a, const N: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N, O> {
             let c = Certificate::estimate(scratch, self.k)?;
             if c.exploitability < self.best.exploitability {
                 self.best = c;
-                self.policy.copy_from_slice(m);
+                copy(self.policy, m);
             }
         }
         Ok(())
@@ -310,7 +318,7 @@ impl<'a, const N: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N, O> {
             if cand.exploitability < self.best.exploitability {
                 self.best = cand;
                 if let Some(p) = self.polished.get(..n) {
-                    self.policy.copy_from_slice(p);
+                    copy(self.policy, p);
                 }
             }
             if self.best.exploitability <= self.target {
@@ -347,7 +355,7 @@ impl<'a, const N: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N, O> {
             self.run(system)?;
             let mut candidate = [0.0f32; N];
             let cand = candidate.get_mut(..n).unwrap_or(&mut []);
-            cand.copy_from_slice(self.policy);
+            copy(cand, self.policy);
             snap::<N>(cand)?;
             let c = certify(&self.pop.population(), cand, k)?;
             if certified.is_none_or(|d| c.exploitability < d.exploitability) {
