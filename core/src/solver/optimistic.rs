@@ -120,6 +120,7 @@ struct Optimistic<'a, const N: usize, O: Oracle<N> + ?Sized> {
 
 impl<'a, const N: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N, O> {
     /// The uniform policy, evaluated once (the caller checked `opts` and `policy.len() == n`).
+    #[inline(always)]
     fn start(pop: &'a O, opts: &SolveOptions, policy: &'a mut [f32]) -> Result<Self, Error> {
         let n = pop.n();
         if n > N {
@@ -346,6 +347,7 @@ impl<'a, const N: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N, O> {
     /// Should the certificate miss `epsilon` where the estimate met it, the dynamics go on with
     /// half the estimate as their target, at most [`RECERTIFY`] times. The best certified
     /// policy is written into the caller's buffer.
+    #[inline(always)]
     fn solve(mut self, system: &mut Option<[f32; SYS * SYS]>) -> Result<Solution, Error> {
         let (n, k, epsilon) = (self.n, self.k, self.opts.epsilon);
         let mut certified: Option<Certificate> = None;
