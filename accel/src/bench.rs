@@ -231,7 +231,7 @@ impl<const T: usize> Kernel for PeakFlat<T> {
     }
 }
 
-/// The accesses of core's wide layout ([`ualign::wide`]) and nothing else, compiled at a
+/// The accesses of core's wide layout ([`ualign::share::wide`]) and nothing else, compiled at a
 /// [`Simd`] level: per group of 16 users and position, the 16 masses gathered through the order
 /// bytes into a running sum stored by position; per user and 16 candidates, those sums gathered
 /// back through the position bytes into the candidates' sums. The kernel without its
@@ -331,7 +331,7 @@ impl GatherProbe {
 }
 
 /// Users per group of the wide layout.
-const G: usize = ualign::wide::WIDE_LANES;
+const G: usize = ualign::share::wide::WIDE_LANES;
 
 /// [`GatherProbe`]'s pass as a [`Kernel`].
 struct GatherPass<'p>(&'p GatherProbe);

@@ -36,9 +36,8 @@ use std::time::{Duration, Instant};
 
 use ualign::{
     Population,
-    share::{BLOCK, Oracle, block_sums_into, blocks},
+    share::{BLOCK, Oracle, block_sums_into, blocks, wide::Wide},
     solver::POLISH_MAX,
-    wide::Wide,
 };
 
 use crate::route;

@@ -29,9 +29,11 @@ use std::cell::Cell;
 
 use ualign::{
     Population,
-    share::blocks,
-    tally::{Node, Tally},
-    wide::WIDE_MAX_CANDIDATES,
+    share::{
+        blocks,
+        tally::{Node, Tally},
+        wide::WIDE_MAX_CANDIDATES,
+    },
 };
 
 use crate::simd::Simd;

@@ -15,7 +15,7 @@
 //! a level [`Simd::detect`] found on this CPU.
 #![allow(unsafe_code)]
 
-use ualign::{Population, wide::Wide};
+use ualign::{Population, share::wide::Wide};
 
 /// A vector level the CPU has, wider than the baseline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -36,8 +36,12 @@ use crate::{
 /// the `k` draws beats the best single response against `pi`, `1 - max_y g(y)`;
 /// `exploitability` an upper bound of the exact `max_y g(y) - 1/(k+1)` (which is never negative);
 /// `bound = k/(k+1)` rounded down, the best any product policy can guarantee.
+///
+/// Fields may be added, so other crates build one with [`Certificate::new`] and the setters
+/// (to hold figures read elsewhere, such as a device's reply).
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub struct Certificate {
     /// Number of shown responses.
     pub k: u32,
@@ -53,9 +57,17 @@ pub struct Certificate {
 }
 
 impl Certificate {
-    /// The certificate of a policy whose worst opponent takes everything: a starting point
-    /// that any estimate improves on.
-    pub(crate) fn worst(k: u32) -> Certificate {
+    /// The certificate that guarantees nothing at `k`: worst-case win rate 0, exploitability
+    /// `k/(k+1)` (rounded up; the worst opponent takes everything), worst opponent 0, and the
+    /// bound `k/(k+1)` rounded down. Any estimate improves on it; the setters fill in figures
+    /// known otherwise.
+    ///
+    /// ```
+    /// use ualign::Certificate;
+    /// let c = Certificate::new(3).worst_case_win_rate(0.7).exploitability(0.05);
+    /// assert_eq!((c.k, c.worst_case_win_rate, c.exploitability, c.bound), (3, 0.7, 0.05, 0.75));
+    /// ```
+    pub fn new(k: u32) -> Certificate {
         Certificate {
             k,
             worst_case_win_rate: 0.0,
@@ -63,6 +75,30 @@ impl Certificate {
             worst_opponent: 0,
             bound: ratio_down(u128::from(k), u128::from(k) + 1),
         }
+    }
+
+    /// Sets the lower bound of the worst-case win rate.
+    pub fn worst_case_win_rate(mut self, x: f32) -> Self {
+        self.worst_case_win_rate = x;
+        self
+    }
+
+    /// Sets the upper bound of the exploitability.
+    pub fn exploitability(mut self, x: f32) -> Self {
+        self.exploitability = x;
+        self
+    }
+
+    /// Sets the worst opponent.
+    pub fn worst_opponent(mut self, y: usize) -> Self {
+        self.worst_opponent = y;
+        self
+    }
+
+    /// Sets the bound `k/(k+1)` as given (rounded down).
+    pub fn bound(mut self, x: f32) -> Self {
+        self.bound = x;
+        self
     }
 
     /// An estimate read off `f32` shares `g` (no guarantee): what the solvers steer by between
@@ -142,10 +178,9 @@ pub fn win_rate_against<const N: usize>(
     check_policy(opponent, pop.n())?;
     let bounds = Bounds::new(pop, pi, k)?;
     let mut s = [0u64; N];
-    let s = s.get_mut(..pop.n()).ok_or(Error::TooManyCandidates {
-        n: pop.n(),
-        capacity: N,
-    })?;
+    let s = s
+        .get_mut(..pop.n())
+        .ok_or(Error::TooManyCandidates { n: pop.n(), max: N })?;
     masses_up(opponent, s);
     // sum_y s(y) g(y) <= sum_y s_up(y) num(y) / (ONE den), s_up in units of 2^-31. To stay in
     // 128 bits, num and ONE den are scaled by 2^-r (num rounded up, ONE den down); num <= den
@@ -242,7 +277,7 @@ impl<const N: usize> Bounds<N> {
         let mut mass = [0u64; N];
         let mass = mass
             .get_mut(..n)
-            .ok_or(Error::TooManyCandidates { n, capacity: N })?;
+            .ok_or(Error::TooManyCandidates { n, max: N })?;
         masses_up(pi, mass);
         let mut bounds = Bounds {
             num: [0u128; N],

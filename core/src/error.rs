@@ -11,12 +11,13 @@ use core::fmt;
 pub enum Error {
     /// A population needs at least one candidate.
     NoCandidates,
-    /// More candidates than the capacity `N` (or [`crate::MAX_CANDIDATES`]).
+    /// More candidates than the capacity `N` (or [`crate::MAX_CANDIDATES`], or a layout's
+    /// limit).
     TooManyCandidates {
         /// Candidates asked for.
         n: usize,
-        /// The capacity.
-        capacity: usize,
+        /// The most candidates the capacity or layout takes.
+        max: usize,
     },
     /// `finish` was called before any user type was pushed.
     NoUsers,
@@ -65,15 +66,18 @@ pub enum Error {
         /// The candidate named twice.
         candidate: usize,
     },
-    /// `k` is 0 or larger than [`crate::MAX_K`] (or than a fixed output capacity).
+    /// `k` is 0 or larger than the limit of the call: [`crate::MAX_K`],
+    /// [`crate::opponents::MAX_K`], or a fixed output capacity.
     InvalidK {
         /// The `k` given.
         k: u32,
+        /// The largest `k` the call accepts.
+        max: u32,
     },
     /// A policy entry is negative or not finite, or the entries do not sum to 1 (within `1e-3`).
     InvalidPolicy,
     /// `epsilon` is negative, not finite, or positive but below
-    /// [`crate::solver::EPSILON_FLOOR`] (0 asks for an exact equilibrium).
+    /// [`crate::limits::EPSILON_FLOOR`] (0 asks for an exact equilibrium).
     InvalidEpsilon,
     /// An opponent must show at least one response (`l >= 1`), and at most the output capacity.
     InvalidOpponentSize {
@@ -92,7 +96,7 @@ pub enum Error {
         /// Elements given.
         found: usize,
     },
-    /// A layout that needs strict orders (see [`crate::wide::Wide`]) was given an order with a
+    /// A layout that needs strict orders (see [`crate::share::wide::Wide`]) was given an order with a
     /// tie.
     TiedOrders,
     /// A sampling model parameter is out of range (Mallows dispersion outside `[0, 1]`,
@@ -104,8 +108,8 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Error::NoCandidates => write!(f, "a population needs at least one candidate"),
-            Error::TooManyCandidates { n, capacity } => {
-                write!(f, "{n} candidates exceed the capacity of {capacity}")
+            Error::TooManyCandidates { n, max } => {
+                write!(f, "{n} candidates exceed the capacity of {max}")
             }
             Error::NoUsers => write!(f, "the population has no user types"),
             Error::TooManyUsers { capacity } => {
@@ -129,7 +133,7 @@ impl fmt::Display for Error {
             Error::DuplicateCandidate { user, candidate } => {
                 write!(f, "user type {user}: candidate {candidate} is ranked twice")
             }
-            Error::InvalidK { k } => write!(f, "k = {k} is out of range (1..={})", crate::MAX_K),
+            Error::InvalidK { k, max } => write!(f, "k = {k} is out of range (1..={max})"),
             Error::InvalidPolicy => write!(
                 f,
                 "a policy needs finite, non-negative entries that sum to 1"

@@ -11,10 +11,10 @@
 //! 1. [`population`]: weighted user types from score rows or rankings, validated; orders and tie
 //!    classes computed once, into caller-provided storage.
 //! 2. [`share`]: the exact share `g(y)` of every candidate against `k` draws from a policy.
-//!    [`tally`] is the same oracle over the distinct (set below, tie class) pairs: far fewer than
-//!    `m * n` when `n` is small and the ballots many, as in real elections. [`wide`] is the
-//!    population's oracle laid out for wide vectors: the same bits, on a host whose CPU gathers
-//!    16 lanes at once.
+//!    [`share::tally`] is the same oracle over the distinct (set below, tie class) pairs: far
+//!    fewer than `m * n` when `n` is small and the ballots many, as in real elections.
+//!    [`share::wide`] is the population's oracle laid out for wide vectors: the same bits, on a
+//!    host whose CPU gathers 16 lanes at once.
 //! 3. [`certificate`]: worst-case win rate, exploitability and worst opponent of `(pi, k)`.
 //! 4. [`solver`]: Hedge (time-mixture certificate), optimistic Hedge (last iterate certificate),
 //!    and the NLHF baseline (`k = 1`).
@@ -24,6 +24,9 @@
 //! 6. [`sampling`]: seeded picks, distinct picks, candidates ordered by mass.
 //! 7. [`synthetic`]: impartial-culture, Mallows and Plackett-Luce populations for tests and
 //!    benchmarks.
+//!
+//! Every limit is defined once, in [`limits`]; Hedge's time mixture is [`mixture`], so that
+//! [`sampling`] needs nothing of the solvers.
 //!
 //! Capacities: the candidate capacity `N` is a const generic (scratch arrays of `N` floats live on
 //! the stack); user storage, which may hold 100,000 types on a desktop, is a pair of slices the
@@ -54,7 +57,9 @@ pub mod certificate;
 mod error;
 mod fixed;
 pub mod float;
+pub mod limits;
 pub mod margins;
+pub mod mixture;
 pub mod opponents;
 pub mod policy;
 pub mod population;
@@ -63,21 +68,12 @@ pub mod share;
 mod simplex;
 pub mod solver;
 pub mod synthetic;
-pub mod tally;
-pub mod wide;
 
 pub use certificate::Certificate;
 pub use error::Error;
 pub use population::{Population, Storage};
 
-/// The largest number of candidates any population may have (candidate indices are 15-bit).
-pub const MAX_CANDIDATES: usize = 1 << 15;
-
-/// The largest `k` (number of shown responses) the crate accepts.
-///
-/// The share costs `O(k)` per user and candidate and stays accurate far beyond this; the bound
-/// keeps the cost of one call predictable on a microcontroller.
-pub const MAX_K: u32 = 1024;
+pub use limits::{MAX_CANDIDATES, MAX_K};
 
 /// Checks that a slice of `found` values has the `expected` length.
 pub(crate) fn check_len(found: usize, expected: usize) -> Result<(), Error> {
@@ -97,8 +93,13 @@ pub(crate) fn prefix_mut<T>(buf: &mut [T], needed: usize) -> Result<&mut [T], Er
 
 /// Checks `1 <= k <= MAX_K`.
 pub(crate) fn check_k(k: u32) -> Result<(), Error> {
-    if k == 0 || k > MAX_K {
-        Err(Error::InvalidK { k })
+    check_k_at_most(k, MAX_K)
+}
+
+/// Checks `1 <= k <= max`.
+pub(crate) fn check_k_at_most(k: u32, max: u32) -> Result<(), Error> {
+    if k == 0 || k > max {
+        Err(Error::InvalidK { k, max })
     } else {
         Ok(())
     }

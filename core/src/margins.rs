@@ -1,8 +1,12 @@
-//! The margin matrix: NLHF's `k = 1` game as an `n x n` matrix (docs/maths.md §3).
+//! NLHF's `k = 1` game as an `n x n` matrix (docs/maths.md §3.3).
 //!
-//! At `k = 1` the share is linear in the policy: `g(y) = sum_z A[y][z] pi(z)` with
+//! What is stored is `A`, the pairwise preference-mass matrix, **not** the margin matrix
+//! `A - A^T`: at `k = 1` the share is linear in the policy, `g(y) = sum_z A[y][z] pi(z)` with
 //! `A[y][z] = P(a user prefers y to z) + P(a user ties them) / 2` (so `A[y][y] = 1/2` and
-//! `A[y][z] + A[z][y] = 1`). `A - A^T` is the margin matrix whose maximal lottery NLHF computes.
+//! `A[y][z] + A[z][y] = 1`). The margin matrix `A - A^T` (entries `2 A[y][z] - 1`, the diagonal
+//! included) is the one whose maximal lottery NLHF computes: a policy is a maximal lottery exactly
+//! when `A pi <= 1/2` entrywise, which is how [`crate::solver::nlhf_margins`] finds it from `A`.
+//! The module and type keep the name of the game they serve.
 //! Built once in `O(m n^2)`, it turns every share evaluation of the `k = 1` game into an
 //! `O(n^2)` product instead of `O(m n)`: the solver then needs no pass over the users at all.
 //! Only the upper triangle is accumulated; the lower one is `A[z][y] = W - A[y][z]` with `W` the
@@ -22,8 +26,8 @@ const USERS: usize = 8;
 /// block of `n = 256` candidates is 32 KB.
 const BLOCK: usize = 128;
 
-/// A population together with its `k = 1` matrix `A` (row-major, in a caller buffer of `n * n`
-/// `f64`). As an [`Oracle`] it answers `k = 1` from the matrix and any other `k` from the
+/// A population together with its `k = 1` matrix `A` of pairwise preference masses (row-major,
+/// in a caller buffer of `n * n` `f64`; not the margins `A - A^T`, see the module). As an [`Oracle`] it answers `k = 1` from the matrix and any other `k` from the
 /// population.
 #[derive(Clone, Copy, Debug)]
 pub struct Margins<'a, const N: usize> {
@@ -57,7 +61,7 @@ impl<'a, const N: usize> Margins<'a, N> {
             *x = 0.0;
         }
         if n > N {
-            return Err(Error::TooManyCandidates { n, capacity: N });
+            return Err(Error::TooManyCandidates { n, max: N });
         }
         // The upper triangle (diagonal included), block by block of user types; the lower
         // triangle follows from `A[z][y] = W - A[y][z]`.
@@ -95,7 +99,7 @@ impl<'a, const N: usize> Margins<'a, N> {
         self.a.get(y * n + z).copied()
     }
 
-    /// `A`, row-major `n x n`.
+    /// `A`, row-major `n x n`: preference masses in `[0, 1]`, not margins.
     pub fn matrix(&self) -> &'a [f64] {
         self.a
     }

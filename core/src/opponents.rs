@@ -17,14 +17,13 @@ use heapless::Vec;
 use crate::{
     Error, Population,
     certificate::{Bounds, masses_up, to_fixed},
-    check_k,
+    check_k_at_most,
     fixed::{ONE, mul_wide_up, ratio_down, ratio_up},
     policy::check_policy,
     population::{INDEX, TIE_NEXT},
 };
 
-/// The largest `k` the opponent computation accepts (its cost grows as `k^2` per user).
-pub const MAX_K: u32 = 64;
+pub use crate::limits::OPPONENT_MAX_K as MAX_K;
 
 /// The worst `l`-response opponent against `k` draws from a policy, with the bounds.
 #[derive(Clone, Debug, PartialEq)]
@@ -66,10 +65,7 @@ pub fn opponent_win_rate<const N: usize>(
     k: u32,
     z: &[u16],
 ) -> Result<f32, Error> {
-    check_k(k)?;
-    if k > MAX_K {
-        return Err(Error::InvalidK { k });
-    }
+    check_k_at_most(k, MAX_K)?;
     check_policy(pi, pop.n())?;
     if z.is_empty() {
         return Err(Error::InvalidOpponentSize { l: 0 });
@@ -104,10 +100,7 @@ pub fn worst_opponent<const N: usize, const L: usize>(
     l: usize,
     limit: u64,
 ) -> Result<OpponentReport<L>, Error> {
-    check_k(k)?;
-    if k > MAX_K {
-        return Err(Error::InvalidK { k });
-    }
+    check_k_at_most(k, MAX_K)?;
     check_policy(pi, pop.n())?;
     if l == 0 || l > L || l > u16::MAX as usize {
         return Err(Error::InvalidOpponentSize { l });

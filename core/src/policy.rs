@@ -5,7 +5,7 @@
 //! [`snap`]ped to multiples of `2^-24` that sum to exactly 1, so that any reader, normalising or
 //! not, means the same distribution.
 
-use crate::{Error, check_len, fixed::scaled};
+use crate::{Error, check_k, check_len, fixed::scaled};
 
 /// Checks that `pi` is a policy over `n` candidates: finite, non-negative, summing to 1 within
 /// `1e-3` (the tolerance covers policies printed with few digits).
@@ -22,6 +22,15 @@ pub fn check_policy(pi: &[f32], n: usize) -> Result<(), Error> {
         return Err(Error::InvalidPolicy);
     }
     Ok(())
+}
+
+/// What every checked share evaluation ([`crate::share::shares`], `Tally::shares`,
+/// `Wide::shares`) accepts: a valid `k`, a policy over `n` candidates and an output of length
+/// `n`.
+pub(crate) fn check_shares_call(pi: &[f32], k: u32, out: &[f32], n: usize) -> Result<(), Error> {
+    check_k(k)?;
+    check_policy(pi, n)?;
+    check_len(out.len(), n)
 }
 
 /// The policy's own payoff `sum_y pi(y) g(y)`, which is `1/(k+1)` exactly in exact arithmetic
@@ -45,7 +54,7 @@ pub fn snap<const N: usize>(pi: &mut [f32]) -> Result<(), Error> {
     if pi.len() > N {
         return Err(Error::TooManyCandidates {
             n: pi.len(),
-            capacity: N,
+            max: N,
         });
     }
     let mut total = 0u128;

@@ -52,10 +52,7 @@ pub struct Population<'a, const N: usize> {
     counts: bool,
 }
 
-/// Weights that are whole numbers below this are kept exactly as counts: `round(w_j * total)`
-/// of the normalised `f32` weight `w_j` recovers count `c_j`, because `f32` rounding moves
-/// `c_j / total` by at most `2^-24 c_j / total`, under `1/4` once multiplied back.
-pub const COUNT_MAX: u32 = 1 << 22;
+pub use crate::limits::COUNT_MAX;
 
 /// Adds user types one by one, then [`finish`](PopulationBuilder::finish)es the population.
 #[derive(Debug)]
@@ -86,7 +83,7 @@ impl<'a, const N: usize> Population<'a, N> {
             MAX_CANDIDATES
         };
         if n > capacity {
-            return Err(Error::TooManyCandidates { n, capacity });
+            return Err(Error::TooManyCandidates { n, max: capacity });
         }
         let users = storage.weights.len().min(storage.order.len() / n);
         Ok(PopulationBuilder {
@@ -265,10 +262,9 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
         // every group. Integers only: no software f64 on a Cortex-M4F.
         const UNLISTED: u32 = u32::MAX;
         let mut levels = [UNLISTED; M];
-        let levels = levels.get_mut(..self.n).ok_or(Error::TooManyCandidates {
-            n: self.n,
-            capacity: N,
-        })?;
+        let levels = levels
+            .get_mut(..self.n)
+            .ok_or(Error::TooManyCandidates { n: self.n, max: N })?;
         let mut level = 0u32;
         for group in groups {
             for c in group {
@@ -314,7 +310,7 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
         let mut keys = [0u64; M];
         let keys = keys
             .get_mut(..n)
-            .ok_or(Error::TooManyCandidates { n, capacity: N })?;
+            .ok_or(Error::TooManyCandidates { n, max: N })?;
         let mut narrow = true;
         for (k, &x) in keys.iter_mut().zip(scores) {
             *k = order_key(x);

@@ -8,7 +8,7 @@
 use heapless::Vec;
 use rand_core::Rng;
 
-use crate::{Error, check_k, policy::check_policy, solver::TimeMixture};
+use crate::{Error, check_k_at_most, mixture::TimeMixture, policy::check_policy};
 
 /// A uniform `f32` in `[0, 1)` with 24 random bits (exact on every target).
 pub fn unit_f32<R: Rng + ?Sized>(rng: &mut R) -> f32 {
@@ -59,49 +59,57 @@ pub fn draw<R: Rng + ?Sized>(pi: &[f32], rng: &mut R) -> usize {
 /// # Ok::<(), ualign::Error>(())
 /// ```
 ///
-/// Errors: [`Error::InvalidK`] (also when `k > K`), [`Error::InvalidPolicy`].
+/// Errors: [`Error::InvalidK`] (also when `k > K`, before anything is drawn),
+/// [`Error::InvalidPolicy`].
 pub fn picks<R: Rng + ?Sized, const K: usize>(
     pi: &[f32],
     k: u32,
     rng: &mut R,
 ) -> Result<Vec<u16, K>, Error> {
-    check_k(k)?;
+    check_k_at_most(k, capacity::<K>())?;
     check_policy(pi, pi.len())?;
     if pi.is_empty() || pi.len() > crate::MAX_CANDIDATES {
         return Err(Error::InvalidPolicy);
     }
-    let mut out = Vec::new();
-    for _ in 0..k {
-        out.push(draw(pi, rng) as u16)
-            .map_err(|_| Error::InvalidK { k })?;
-    }
-    Ok(out)
+    Ok(draws(pi, k, rng))
 }
 
 /// `k` draws from a Hedge time mixture: one round `t` drawn uniformly, then `k` draws from
 /// `pi_t` (docs/maths.md §4). One round serves all `k` draws: that is the object the mixture's
 /// certificate covers.
 ///
-/// Errors: [`Error::InvalidK`] (also when `k > K`), [`Error::BufferTooSmall`] for an empty
-/// mixture.
+/// Errors: [`Error::InvalidK`] (also when `k > K`, before anything is drawn),
+/// [`Error::BufferTooSmall`] for an empty mixture.
 pub fn mixture_picks<R: Rng + ?Sized, const K: usize>(
     mixture: &TimeMixture<'_>,
     k: u32,
     rng: &mut R,
 ) -> Result<Vec<u16, K>, Error> {
-    check_k(k)?;
+    check_k_at_most(k, capacity::<K>())?;
     let rounds = u32::try_from(mixture.rounds()).unwrap_or(u32::MAX);
     let t = below(rng, rounds) as usize;
     let pi = mixture.iterate(t).ok_or(Error::BufferTooSmall {
         needed: mixture.n(),
         found: 0,
     })?;
+    Ok(draws(pi, k, rng))
+}
+
+/// The largest `k` a pick list of capacity `K` holds: `K`, and never above [`crate::MAX_K`].
+fn capacity<const K: usize>() -> u32 {
+    u32::try_from(K).map_or(crate::MAX_K, |c| c.min(crate::MAX_K))
+}
+
+/// `k` draws from `pi` (the caller checked that `k` fits in `K`; a draw that would not fit is
+/// left out rather than panicking).
+fn draws<R: Rng + ?Sized, const K: usize>(pi: &[f32], k: u32, rng: &mut R) -> Vec<u16, K> {
     let mut out = Vec::new();
     for _ in 0..k {
-        out.push(draw(pi, rng) as u16)
-            .map_err(|_| Error::InvalidK { k })?;
+        if out.push(draw(pi, rng) as u16).is_err() {
+            break;
+        }
     }
-    Ok(out)
+    out
 }
 
 /// The distinct members of `picks`, in order of first appearance. Showing these instead of all
@@ -124,7 +132,7 @@ pub fn by_mass<const N: usize>(pi: &[f32]) -> Result<Vec<u16, N>, Error> {
     if pi.len() > N || pi.len() > crate::MAX_CANDIDATES {
         return Err(Error::TooManyCandidates {
             n: pi.len(),
-            capacity: N,
+            max: N.min(crate::MAX_CANDIDATES),
         });
     }
     let mut out: Vec<u16, N> = Vec::new();

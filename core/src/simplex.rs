@@ -38,7 +38,7 @@ pub(crate) fn maximal_lottery<const N: usize>(
     max_pivots: u32,
 ) -> Result<(u32, bool), Error> {
     if n > N {
-        return Err(Error::TooManyCandidates { n, capacity: N });
+        return Err(Error::TooManyCandidates { n, max: N });
     }
     if n == 0 {
         return Ok((0, false));

@@ -31,7 +31,7 @@ pub fn impartial_culture<R: Rng + ?Sized, const N: usize>(
     let mut perm = [0usize; N];
     let perm = perm
         .get_mut(..n)
-        .ok_or(Error::TooManyCandidates { n, capacity: N })?;
+        .ok_or(Error::TooManyCandidates { n, max: N })?;
     for _ in 0..m {
         for (i, p) in perm.iter_mut().enumerate() {
             *p = i;
@@ -68,9 +68,9 @@ pub fn mallows<R: Rng + ?Sized, const N: usize>(
     let (order, pw) = (
         order
             .get_mut(..n)
-            .ok_or(Error::TooManyCandidates { n, capacity: N })?,
+            .ok_or(Error::TooManyCandidates { n, max: N })?,
         pw.get_mut(..n)
-            .ok_or(Error::TooManyCandidates { n, capacity: N })?,
+            .ok_or(Error::TooManyCandidates { n, max: N })?,
     );
     let mut x = 1.0f32;
     for p in pw.iter_mut() {
@@ -135,7 +135,7 @@ pub fn plackett_luce<R: Rng + ?Sized, const N: usize>(
     let mut rest = [0usize; N];
     let rest = rest
         .get_mut(..n)
-        .ok_or(Error::TooManyCandidates { n, capacity: N })?;
+        .ok_or(Error::TooManyCandidates { n, max: N })?;
     let weight = |c: usize| strength.get(c).copied().unwrap_or(0.0);
     for _ in 0..m {
         for (i, r) in rest.iter_mut().enumerate() {

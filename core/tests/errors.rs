@@ -21,7 +21,7 @@ fn population_errors() {
     );
     assert_eq!(
         Population::<4>::builder(5, Storage::new(&mut w, &mut o)).err(),
-        Some(Error::TooManyCandidates { n: 5, capacity: 4 })
+        Some(Error::TooManyCandidates { n: 5, max: 4 })
     );
     let mut b = Population::<4>::builder(4, Storage::new(&mut w, &mut o)).unwrap();
     assert_eq!(
@@ -109,11 +109,18 @@ fn oracle_and_solver_errors() {
     with_pop(|pop| {
         let pi = [0.5f32, 0.5, 0.0];
         let mut g = [0.0f32; 3];
-        assert_eq!(shares(pop, &pi, 0, &mut g), Err(Error::InvalidK { k: 0 }));
+        assert_eq!(
+            shares(pop, &pi, 0, &mut g),
+            Err(Error::InvalidK {
+                k: 0,
+                max: ualign::MAX_K
+            })
+        );
         assert_eq!(
             shares(pop, &pi, ualign::MAX_K + 1, &mut g),
             Err(Error::InvalidK {
-                k: ualign::MAX_K + 1
+                k: ualign::MAX_K + 1,
+                max: ualign::MAX_K
             })
         );
         assert_eq!(
@@ -146,7 +153,10 @@ fn oracle_and_solver_errors() {
         let mut p = [0.0f32; 3];
         assert_eq!(
             optimistic_hedge(pop, &SolveOptions::new(0), &mut p).err(),
-            Some(Error::InvalidK { k: 0 })
+            Some(Error::InvalidK {
+                k: 0,
+                max: ualign::MAX_K
+            })
         );
         // Below the floor the certificates resolve, a positive epsilon is refused.
         for eps in [-1.0, f32::NAN, f32::INFINITY, 1e-9, EPSILON_FLOOR / 2.0] {
@@ -194,7 +204,7 @@ fn opponent_and_sampling_errors() {
         );
         assert_eq!(
             worst_opponent::<4, 4>(pop, &pi, 65, 1, 1000).err(),
-            Some(Error::InvalidK { k: 65 })
+            Some(Error::InvalidK { k: 65, max: 64 })
         );
         assert_eq!(
             opponent_win_rate(pop, &pi, 2, &[]).err(),
@@ -210,11 +220,11 @@ fn opponent_and_sampling_errors() {
         let mut rng = Xoshiro128PlusPlus::seed_from_u64(1);
         assert_eq!(
             picks::<_, 4>(&pi, 5, &mut rng).err(),
-            Some(Error::InvalidK { k: 5 })
+            Some(Error::InvalidK { k: 5, max: 4 })
         );
         assert_eq!(
             picks::<_, 4>(&pi, 0, &mut rng).err(),
-            Some(Error::InvalidK { k: 0 })
+            Some(Error::InvalidK { k: 0, max: 4 })
         );
         assert_eq!(
             picks::<_, 4>(&[0.3, 0.3], 2, &mut rng).err(),
@@ -226,13 +236,13 @@ fn opponent_and_sampling_errors() {
         );
         assert_eq!(
             by_mass::<2>(&pi).err(),
-            Some(Error::TooManyCandidates { n: 3, capacity: 2 })
+            Some(Error::TooManyCandidates { n: 3, max: 2 })
         );
         let mut it = [0.0f32; 30];
         let h = hedge(pop, &SolveOptions::new(2).max_iter(10), &mut it).unwrap();
         assert_eq!(
             mixture_picks::<_, 2>(&h.mixture, 3, &mut rng).err(),
-            Some(Error::InvalidK { k: 3 })
+            Some(Error::InvalidK { k: 3, max: 2 })
         );
     });
 }

@@ -195,7 +195,7 @@ fn rerank(payload: &[u8], users: &mut Users, tx: &mut [u8]) -> Result<usize, Err
 fn core_error(e: Error) -> ErrorReply {
     let (code, a, b) = match e {
         Error::NoCandidates => (1, 0, 0),
-        Error::TooManyCandidates { n, capacity } => (2, n, capacity),
+        Error::TooManyCandidates { n, max } => (2, n, max),
         Error::NoUsers => (3, 0, 0),
         Error::TooManyUsers { capacity } => (4, capacity, 0),
         Error::LengthMismatch { expected, found } => (5, expected, found),
@@ -205,7 +205,7 @@ fn core_error(e: Error) -> ErrorReply {
         Error::ZeroTotalWeight => (9, 0, 0),
         Error::UnknownCandidate { user, candidate } => (10, user, candidate),
         Error::DuplicateCandidate { user, candidate } => (11, user, candidate),
-        Error::InvalidK { k } => (12, k as usize, 0),
+        Error::InvalidK { k, .. } => (12, k as usize, 0),
         Error::InvalidPolicy => (13, 0, 0),
         Error::InvalidEpsilon => (14, 0, 0),
         _ => (255, 0, 0),

@@ -15,10 +15,12 @@ use ualign::{
     opponents::{opponent_win_rate, worst_opponent},
     sampling::{by_mass, distinct, mixture_picks, picks},
     policy::self_payoff,
-    share::shares,
+    share::{
+        shares,
+        tally::{Node, Tally},
+        wide::Wide,
+    },
     solver::{SolveOptions, hedge, nlhf, optimistic_hedge},
-    tally::{Node, Tally},
-    wide::Wide,
 };
 
 const N: usize = 8;

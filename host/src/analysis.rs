@@ -289,11 +289,8 @@ pub fn solve(pop: &Pop<'_>, s: &Settings) -> Result<Solved> {
                         .map_err(core)?;
                     // The population certifies what is deployed, as on every other route.
                     let certificate = certify(pop, &policy, s.k).map_err(core)?;
-                    Solution {
-                        converged: sol.converged && certificate.exploitability <= s.eps,
-                        certificate,
-                        ..sol
-                    }
+                    sol.converged(sol.converged && certificate.exploitability <= s.eps)
+                        .certificate(certificate)
                 }
                 (Sum::Tally, None) => {
                     return Err(Error::internal("the tally route without a tally"));

@@ -15,8 +15,8 @@ use core::ptr::read_volatile;
 use rand_xoshiro::Xoshiro128PlusPlus;
 use rand_xoshiro::rand_core::SeedableRng;
 use ualign::{
-    Error, Population, Storage, certificate, float, margins, opponents, sampling,
-    share, share::Oracle, solver, synthetic, tally, wide,
+    Error, Population, Storage, certificate, float, margins, opponents, sampling, share,
+    share::Oracle, share::tally, share::wide, solver, synthetic,
 };
 
 /// Candidate capacity of the probe.
@@ -223,14 +223,11 @@ fn run() {
     let opp = pi.get(..usize_at(540).min(N)).unwrap_or(&[]);
     sink(check(certificate::win_rate_against(&pop, pi_in, k, opp)));
 
+    // The polish on or off as the input says, so both paths are linked.
     let opts = solver::SolveOptions::new(k)
         .epsilon(f32_at(544))
-        .max_iter(word(548));
-    let opts = solver::SolveOptions {
-        k: opts.k,
-        epsilon: opts.epsilon,
-        max_iter: opts.max_iter,
-    };
+        .max_iter(word(548))
+        .polish(word(548) & 1 == 0);
     let mut policy = [0.0f32; N];
     let policy = policy.get_mut(..usize_at(552).min(N)).unwrap_or(&mut []);
     sink(check(solver::optimistic_hedge(&pop, &opts, policy)));

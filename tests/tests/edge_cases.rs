@@ -183,7 +183,7 @@ fn k_64_and_k_max() {
     }
     assert_eq!(
         worst_opponent::<N, 4>(&pop, &pi, 65, 1, 10_000),
-        Err(Error::InvalidK { k: 65 })
+        Err(Error::InvalidK { k: 65, max: 64 })
     );
 }
 

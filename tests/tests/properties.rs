@@ -22,9 +22,11 @@ use ualign::{
     Population, Storage,
     certificate::certify,
     policy::self_payoff,
-    share::shares,
+    share::{
+        shares,
+        tally::{Node, Tally},
+    },
     solver::{SolveOptions, hedge, optimistic_hedge},
-    tally::{Node, Tally},
 };
 
 const N: usize = 8;

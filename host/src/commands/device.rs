@@ -90,13 +90,11 @@ pub fn run(a: &DeviceArgs) -> Result<String> {
         decode_frame(&bytes).map_err(|e| Error::internal(format!("device reply: {e:?}")))?;
     match Reply::decode(first) {
         Ok(Reply::Rerank(r)) => {
-            let certificate = Certificate {
-                k: a.pick.k,
-                worst_case_win_rate: r.worst_case_win_rate,
-                exploitability: r.exploitability,
-                worst_opponent: r.worst_opponent as usize,
-                bound: r.bound,
-            };
+            let certificate = Certificate::new(a.pick.k)
+                .worst_case_win_rate(r.worst_case_win_rate)
+                .exploitability(r.exploitability)
+                .worst_opponent(r.worst_opponent as usize)
+                .bound(r.bound);
             let names = |ys: ualign_proto::msg::U16s<'_>| -> Vec<String> {
                 ys.iter().map(|y| inst.name(y as usize)).collect()
             };

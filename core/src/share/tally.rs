@@ -14,7 +14,7 @@
 //!
 //! ```
 //! use core::cell::Cell;
-//! use ualign::{Population, Storage, share::shares, tally::{Node, Tally}};
+//! use ualign::{Population, Storage, share::shares, share::tally::{Node, Tally}};
 //! // 3 ballots a > b > c and 2 ballots b > a > c: 15 (user, candidate) pairs, 5 distinct
 //! // (set below, class) pairs: (∅, c) twice over, ({c}, b), ({b, c}, a), ({c}, a), ({a, c}, b).
 //! let (mut w, mut o) = ([0.0f32; 5], [0u16; 15]);
@@ -37,10 +37,14 @@
 
 use core::cell::Cell;
 
+use super::{
+    Oracle,
+    recurrence::{at_most_one, derivative, sum_powers, with_usual_k},
+};
 use crate::{
     Error, Population,
+    policy::check_shares_call,
     population::{INDEX, TIE_NEXT},
-    share::{Oracle, at_most_one, check_shares_call, derivative, sum_powers},
 };
 
 /// The most candidates a [`Tally`] takes (its sets are bit masks of one `u64`).
@@ -89,7 +93,7 @@ impl<'a, const N: usize> Tally<'a, N> {
         if n > TALLY_MAX_CANDIDATES {
             return Err(Error::TooManyCandidates {
                 n,
-                capacity: TALLY_MAX_CANDIDATES,
+                max: TALLY_MAX_CANDIDATES,
             });
         }
         let capacity = nodes.len().min(u32::MAX as usize - 1);
@@ -169,16 +173,9 @@ impl<'a, const N: usize> Tally<'a, N> {
         Ok(())
     }
 
-    /// The evaluation with the usual `k` as constants (see [`sum_powers`]).
+    /// The evaluation with the usual `k` as constants (see [`with_usual_k`]).
     fn shares_k(&self, pi: &[f32], k: u32, out: &mut [f32]) {
-        match k {
-            1 => self.evaluate(pi, 1, out),
-            2 => self.evaluate(pi, 2, out),
-            3 => self.evaluate(pi, 3, out),
-            4 => self.evaluate(pi, 4, out),
-            8 => self.evaluate(pi, 8, out),
-            _ => self.evaluate(pi, k, out),
-        }
+        with_usual_k!(k, k => self.evaluate(pi, k, out))
     }
 
     /// `(a, b)` of `node`: `b` the mass below it (the sum of the node under), `a = b + c`, both
@@ -516,10 +513,7 @@ mod tests {
         let (mut nodes, mut table, sums) = buffers(65);
         assert_eq!(
             Tally::new(wide, &mut nodes, &mut table, &sums).map(|t| t.len()),
-            Err(Error::TooManyCandidates {
-                n: 65,
-                capacity: 64
-            })
+            Err(Error::TooManyCandidates { n: 65, max: 64 })
         );
 
         let (mut w, mut o) = ([0.0f32; 2], [0u16; 6]);
@@ -552,7 +546,10 @@ mod tests {
         ));
         assert_eq!(
             tally.shares(&[0.5, 0.5, 0.0], 0, &mut g),
-            Err(Error::InvalidK { k: 0 })
+            Err(Error::InvalidK {
+                k: 0,
+                max: crate::MAX_K
+            })
         );
         assert!(matches!(
             tally.shares(&[0.5, 0.5, 0.0], 1, &mut g[..2]),

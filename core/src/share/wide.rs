@@ -22,13 +22,16 @@
 //! inlined) from a function compiled for the CPU it runs on; elsewhere, as on a Cortex-M, the
 //! population's own oracle is as fast and needs no second copy of the orders.
 
+use super::{
+    BLOCK, Oracle,
+    blocks::Sink,
+    jacobian::jacobian_unchecked,
+    recurrence::{at_most_one, lanes_written, weighted, with_usual_k},
+};
 use crate::{
     Error, Population,
+    policy::check_shares_call,
     population::{INDEX, TIE_NEXT},
-    share::{
-        BLOCK, Oracle, Sink, at_most_one, check_shares_call, jacobian_unchecked, lanes_written,
-        weighted,
-    },
 };
 
 /// Users per group: the lanes of one vector pass.
@@ -42,7 +45,7 @@ const L: usize = WIDE_LANES;
 /// A population of strict orders with its orders laid out for wide vectors (see the module).
 ///
 /// ```
-/// use ualign::{Population, Storage, share::shares, wide::Wide};
+/// use ualign::{Population, Storage, share::shares, share::wide::Wide};
 /// // docs/maths.md §7: 60% rank a > c > b, 40% rank b > c > a.
 /// let (mut w, mut o) = ([0.0f32; 2], [0u16; 2 * 3]);
 /// let mut b = Population::<8>::builder(3, Storage::new(&mut w, &mut o))?;
@@ -104,7 +107,7 @@ impl<'a, const N: usize> Wide<'a, N> {
         if n > WIDE_MAX_CANDIDATES {
             return Err(Error::TooManyCandidates {
                 n,
-                capacity: WIDE_MAX_CANDIDATES,
+                max: WIDE_MAX_CANDIDATES,
             });
         }
         let rows = population.order_rows();
@@ -197,17 +200,10 @@ impl<'a, const N: usize> Wide<'a, N> {
         }
     }
 
-    /// The usual `k` as constants, as in the population's kernel.
+    /// The usual `k` as constants ([`with_usual_k`]), as in the population's kernel.
     #[inline(always)]
     fn shares_k<const C: usize>(&self, pi: &[f32], k: u32, out: &mut [f32], sink: Sink) {
-        match k {
-            1 => self.shares_c::<C>(pi, 1, out, sink),
-            2 => self.shares_c::<C>(pi, 2, out, sink),
-            3 => self.shares_c::<C>(pi, 3, out, sink),
-            4 => self.shares_c::<C>(pi, 4, out, sink),
-            8 => self.shares_c::<C>(pi, 8, out, sink),
-            _ => self.shares_c::<C>(pi, k, out, sink),
-        }
+        with_usual_k!(k, k => self.shares_c::<C>(pi, k, out, sink))
     }
 
     /// The kernel with scratch of `C >= n` candidates (a power of two, so masked indices need
@@ -215,11 +211,7 @@ impl<'a, const N: usize> Wide<'a, N> {
     #[inline(always)]
     fn shares_c<const C: usize>(&self, pi: &[f32], k: u32, out: &mut [f32], sink: Sink) {
         let n = self.population.n();
-        if sink == Sink::Shares {
-            for o in out.iter_mut() {
-                *o = 0.0;
-            }
-        }
+        sink.start(out);
         // The next block's row of `out` under `Sink::Blocks`.
         let mut row = 0usize;
         let mut policy = [0.0f32; C];
@@ -265,7 +257,7 @@ impl<'a, const N: usize> Wide<'a, N> {
             positions::<C>(order, &policy, w, n, k, current, pending);
             // The previous group's values are in: a block ends after every `BLOCK` users.
             if g > 0 && (g * L).is_multiple_of(BLOCK) {
-                flush(&mut block, out, sink, n, &mut row);
+                sink.flush(&mut block, out, n, &mut row);
             }
             previous = Some(rank);
             g += 1;
@@ -274,44 +266,8 @@ impl<'a, const N: usize> Wide<'a, N> {
             let [even, odd] = &values;
             candidates::<C>(r, if g % 2 == 1 { even } else { odd }, n, &mut block);
         }
-        flush(&mut block, out, sink, n, &mut row);
-        if sink == Sink::Shares {
-            let scale = (k + 1) as f32;
-            for o in out.iter_mut() {
-                *o /= scale;
-            }
-        }
-    }
-}
-
-/// Adds a block's sums into the total (or, under [`Sink::Blocks`], stores them as row `row` of
-/// `n` and moves to the next row) and zeroes the block, as the population's kernel does after
-/// every [`BLOCK`] users.
-#[inline(always)]
-fn flush<const C: usize>(
-    block: &mut [f32; C],
-    out: &mut [f32],
-    sink: Sink,
-    n: usize,
-    row: &mut usize,
-) {
-    match sink {
-        Sink::Shares => {
-            for (o, b) in out.iter_mut().zip(block.iter_mut()) {
-                *o += *b;
-                *b = 0.0;
-            }
-        }
-        Sink::Blocks => {
-            let to = out.get_mut(*row * n..).unwrap_or(&mut []);
-            for (o, b) in to.iter_mut().take(n).zip(block.iter_mut()) {
-                *o = *b;
-            }
-            for b in block.iter_mut() {
-                *b = 0.0;
-            }
-            *row += 1;
-        }
+        sink.flush(&mut block, out, n, &mut row);
+        sink.finish(out, k);
     }
 }
 
@@ -605,7 +561,13 @@ mod tests {
         // Each share is a win probability of a draw, so the policy's average is 1/(k+1).
         let own: f32 = pi.iter().zip(&g).map(|(p, x)| p * x).sum();
         assert!((own - 0.25).abs() < 1e-6);
-        assert_eq!(wide.shares(&pi, 0, &mut g), Err(Error::InvalidK { k: 0 }));
+        assert_eq!(
+            wide.shares(&pi, 0, &mut g),
+            Err(Error::InvalidK {
+                k: 0,
+                max: crate::MAX_K
+            })
+        );
         assert_eq!(
             wide.shares(&pi[..4], 3, &mut g),
             Err(Error::LengthMismatch {
@@ -670,7 +632,7 @@ mod tests {
             Wide::new(big, &mut table, &mut weights).err(),
             Some(Error::TooManyCandidates {
                 n: 257,
-                capacity: WIDE_MAX_CANDIDATES
+                max: WIDE_MAX_CANDIDATES
             })
         );
         assert_eq!(Wide::<N>::table_len(usize::MAX, 2), None);

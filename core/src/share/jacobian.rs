@@ -1,0 +1,335 @@
+//! The Jacobian of the shares on a support (docs/maths.md §4.5): what the Newton polish of the
+//! solver solves with. This module owns the largest support it accumulates in blocks,
+//! [`SUPPORT_MAX`], which the solver's polish takes as its own limit
+//! ([`crate::solver::POLISH_MAX`]).
+//!
+//! With `a = b + c` and `S = sum_{i=0..k} a^i b^(k-i)`, a candidate `z` strictly below `y` raises
+//! both `a` and `b` (`dS/da + dS/db`), one tied with `y` (or `y` itself) raises `a` only
+//! (`dS/da`), one above `y` changes nothing. One user's rows are added in one of two ways, the
+//! same bits: by support member ([`add_row`], the SIMD path) or in the user's order, skipping
+//! the members above ([`add_user_in_order`], the scalar path).
+
+use super::{
+    BLOCK, LANES,
+    kernel::{SCALAR, user_positions},
+    recurrence::{derivative, derivatives},
+};
+use crate::{
+    Population,
+    population::{INDEX, TIE_NEXT},
+};
+
+/// The largest support the Jacobian accumulates over blocks of users, and so the largest
+/// support the Newton polish handles (its system lives on the stack):
+/// [`crate::solver::POLISH_MAX`] is this constant.
+pub const SUPPORT_MAX: usize = 48;
+
+/// The largest support [`jacobian_unchecked`] gives a `SMALL_SUPPORT^2` block accumulator.
+pub(super) const SMALL_SUPPORT: usize = 32;
+
+/// The Jacobian of the shares restricted to `support` (see
+/// [`Oracle::jacobian_into`](super::Oracle::jacobian_into)).
+pub(crate) fn jacobian_unchecked<const N: usize>(
+    pop: &Population<'_, N>,
+    pi: &[f32],
+    k: u32,
+    support: &[u16],
+    stride: usize,
+    out: &mut [f32],
+) {
+    // The block accumulator is zeroed on every call: 9 KiB for the largest support the polish
+    // uses, a tenth of a (16, 16, 4) Jacobian on a Cortex-M4F. Small supports (and every support
+    // of a small capacity, which then compiles one copy) take a 4 KiB one; both accumulate in
+    // blocks, so the bits are the same.
+    if N <= SMALL_SUPPORT || support.len() <= SMALL_SUPPORT {
+        jacobian_acc::<N, { SMALL_SUPPORT * SMALL_SUPPORT }, SCALAR>(
+            pop, pi, k, support, stride, out,
+        );
+    } else {
+        jacobian_acc::<N, { SUPPORT_MAX * SUPPORT_MAX }, SCALAR>(pop, pi, k, support, stride, out);
+    }
+}
+
+/// [`jacobian_unchecked`] with a block accumulator of `A` entries: supports of `s` members with
+/// `s * s <= A` are accumulated in blocks of users, larger ones straight into `out`. `S` picks
+/// the path (see [`super::kernel`]): the scalar path adds each user's rows in the user's order
+/// and takes the derivatives one member at a time; the SIMD path adds them row by row and takes
+/// the derivatives [`LANES`] at a time. Both give the same bits.
+pub(crate) fn jacobian_acc<const N: usize, const A: usize, const S: bool>(
+    pop: &Population<'_, N>,
+    pi: &[f32],
+    k: u32,
+    support: &[u16],
+    stride: usize,
+    out: &mut [f32],
+) {
+    let n = pop.n();
+    let mut mass = [0.0f32; N];
+    let mut upper = [0.0f32; N];
+    let mut lower = [0.0f32; N];
+    // Class numbers as f32 (exact below 2^24): compared against f32 entries in `add_row`, the
+    // masks have the entries' width.
+    let mut class = [0.0f32; N]; // class number of each candidate, 0 = top
+    let mut a_of = [0.0f32; N]; // a = b + c of each candidate, for this user
+    let mut b_of = [0.0f32; N]; // b of each candidate, for this user
+    let mut cls_s = [0.0f32; N]; // class of each support member
+    // Per support member: a, then w dS/da (a tie); b, then w (dS/da + dS/db) (strictly below).
+    let mut d_same = [0.0f32; N];
+    let mut d_below = [0.0f32; N];
+    let s = support.len().min(N);
+    if stride == 0 || s == 0 {
+        return;
+    }
+    // Supports the polish uses are accumulated over blocks of users, then flushed into the
+    // output (see `flush`). Larger supports accumulate straight into the output.
+    let blocked = s <= SUPPORT_MAX && s * s <= A;
+    let mut acc = [0.0f32; A];
+    let mut in_block = 0usize;
+    let mut flushed = false;
+    let scale = 1.0 / (k + 1) as f32;
+    // On the scalar path the rows are added in each user's order, skipping the zeros (see
+    // `add_user_in_order`); that needs each candidate's slot in the support.
+    let mut slot_of = [u16::MAX; N];
+    let mut lists = InOrder::new();
+    if S {
+        for (i, &y) in support.iter().enumerate().take(s) {
+            if let Some(slot) = slot_of.get_mut(y as usize) {
+                *slot = i as u16;
+            }
+        }
+    }
+    for (row, &w) in pop.order_rows().chunks_exact(n).zip(pop.weights()) {
+        if w == 0.0 {
+            continue;
+        }
+        let strict = user_positions(row, pi, &mut mass, &mut upper, &mut lower);
+        let mut cls = 0.0f32;
+        for (p, &e) in row.iter().enumerate() {
+            if let (Some(slot), Some(&a), Some(&b)) = (
+                class.get_mut((e & INDEX) as usize),
+                upper.get(p),
+                lower.get(p),
+            ) {
+                *slot = cls;
+                if let (Some(x), Some(y)) = (
+                    a_of.get_mut((e & INDEX) as usize),
+                    b_of.get_mut((e & INDEX) as usize),
+                ) {
+                    *x = a;
+                    *y = b;
+                }
+            }
+            if e & TIE_NEXT == 0 {
+                cls += 1.0;
+            }
+        }
+        let w = w * scale;
+        // Class of each support member for this user, so the inner loop is branch-light.
+        for (cs, &z) in cls_s.iter_mut().zip(support) {
+            *cs = class.get(z as usize).copied().unwrap_or(0.0);
+        }
+        let cls_s = cls_s.get(..s).unwrap_or(&[]);
+        // a and b of each support member, then the derivatives of all of them.
+        for ((sa, sb), &y) in d_same.iter_mut().zip(d_below.iter_mut()).zip(support) {
+            *sa = a_of.get(y as usize).copied().unwrap_or(0.0);
+            *sb = b_of.get(y as usize).copied().unwrap_or(0.0);
+        }
+        if S {
+            derivatives_one_by_one(&mut d_same, &mut d_below, s, k, w);
+        } else {
+            derivatives_in_lanes(&mut d_same, &mut d_below, s, k, w);
+        }
+        let pairs = d_same.iter().zip(d_below.iter());
+        if blocked {
+            if S {
+                add_user_in_order(
+                    row, &slot_of, &d_same, &d_below, s, &mut acc, &mut lists, strict,
+                );
+            } else {
+                for (i, ((&cy, (&same, &below)), row)) in
+                    cls_s.iter().zip(pairs).zip(acc.chunks_mut(s)).enumerate()
+                {
+                    // A strict order: only the member itself ties with itself.
+                    add_row(row, cls_s, cy, same, below, strict.then_some(i));
+                }
+            }
+            in_block += 1;
+            if in_block == BLOCK {
+                flush(&mut acc, s, stride, out, flushed);
+                flushed = true;
+                in_block = 0;
+            }
+        } else {
+            for ((&cy, (&same, &below)), row) in cls_s.iter().zip(pairs).zip(out.chunks_mut(stride))
+            {
+                add_row(row, cls_s, cy, same, below, None);
+            }
+        }
+    }
+    if blocked && in_block > 0 {
+        flush(&mut acc, s, stride, out, flushed);
+    }
+}
+
+/// One Jacobian row of one user: `d_same` where the support member ties with the row's
+/// candidate (class `cy`), `d_below` where it sits strictly below, nothing above.
+///
+/// With `diag`, the user's order is strict and the row's own member (column `diag`) is the only
+/// one that ties: one comparison per entry instead of two, then `d_same` on the diagonal. The
+/// diagonal gets `+ 0.0` first, which changes no bit of a sum of non-negative terms, so the row
+/// is the same bits either way.
+#[inline]
+pub(super) fn add_row(
+    row: &mut [f32],
+    cls_s: &[f32],
+    cy: f32,
+    d_same: f32,
+    d_below: f32,
+    diag: Option<usize>,
+) {
+    if let Some(diag) = diag {
+        for (o, &cz) in row.iter_mut().zip(cls_s) {
+            *o += if cz > cy { d_below } else { 0.0 };
+        }
+        if let Some(o) = row.get_mut(diag) {
+            *o += d_same;
+        }
+        return;
+    }
+    for (o, &cz) in row.iter_mut().zip(cls_s) {
+        *o += if cz == cy {
+            d_same
+        } else if cz > cy {
+            d_below
+        } else {
+            0.0
+        };
+    }
+}
+
+/// One user's rows of the `s x s` block, for a scalar FPU: the support members are taken in the
+/// user's order, so row `i` adds `same[i]` over its tie class and `below[i]` over the members
+/// after it, and skips the members above, where [`add_row`] adds zero. Adding `+0.0` to an entry
+/// that is never `-0.0` changes no bit, so the block is the same bits, in about a third of the
+/// instructions on a Cortex-M4F. `slot_of` maps a candidate to its index in the support.
+/// `strict` (the order has no tie) makes every class one member, so no class bounds are
+/// tracked: the same additions in the same order.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn add_user_in_order(
+    row: &[u16],
+    slot_of: &[u16],
+    same: &[f32],
+    below: &[f32],
+    s: usize,
+    acc: &mut [f32],
+    scratch: &mut InOrder,
+    strict: bool,
+) {
+    // Support slots in the user's order, and (with ties) where each one's tie class starts and
+    // ends (entries past `count` are stale from earlier users and never read).
+    let InOrder { list, class } = scratch;
+    let mut count = 0usize;
+    let mut start = 0usize;
+    for &e in row {
+        if let (Some(&i), Some(l)) = (slot_of.get((e & INDEX) as usize), list.get_mut(count))
+            && (i as usize) < s
+        {
+            *l = i;
+            count += 1;
+        }
+        if !strict && e & TIE_NEXT == 0 {
+            for c in class.iter_mut().take(count).skip(start) {
+                *c = (start as u8, count as u8);
+            }
+            start = count;
+        }
+    }
+    let list = list.get(..count).unwrap_or(&[]);
+    for (at, &i) in list.iter().enumerate() {
+        let (c0, c1) = match class.get(at) {
+            Some(&(c0, c1)) if !strict => (c0 as usize, c1 as usize),
+            _ => (at, at + 1),
+        };
+        let i = i as usize;
+        let (Some(&d_same), Some(&d_below), Some(out)) =
+            (same.get(i), below.get(i), acc.get_mut(i * s..(i + 1) * s))
+        else {
+            continue;
+        };
+        for &z in list.get(c0..c1).unwrap_or(&[]) {
+            if let Some(o) = out.get_mut(z as usize) {
+                *o += d_same;
+            }
+        }
+        for &z in list.get(c1..).unwrap_or(&[]) {
+            if let Some(o) = out.get_mut(z as usize) {
+                *o += d_below;
+            }
+        }
+    }
+}
+
+/// [`add_user_in_order`]'s per-user lists, kept across users so that no user pays for zeroing
+/// them (on a Cortex-M4F, `memclr` of these was 6% of a (16, 16, 4) rerank).
+pub(super) struct InOrder {
+    list: [u16; SUPPORT_MAX],
+    class: [(u8, u8); SUPPORT_MAX],
+}
+
+impl InOrder {
+    pub(super) fn new() -> Self {
+        InOrder {
+            list: [0; SUPPORT_MAX],
+            class: [(0, 0); SUPPORT_MAX],
+        }
+    }
+}
+
+/// Adds the `s x s` block `acc` into `out` (row stride `stride`) and zeroes it: sums of blocks
+/// of users, so 100,000 users round like 400 terms, not 100,000. The first block is stored
+/// rather than added: `out` starts at zero and the entries are sums of non-negative terms (never
+/// `-0.0`), so the bits are the same.
+fn flush(acc: &mut [f32], s: usize, stride: usize, out: &mut [f32], add: bool) {
+    if s == 0 || stride == 0 {
+        return;
+    }
+    for (a_row, o_row) in acc.chunks_mut(s).take(s).zip(out.chunks_mut(stride)) {
+        for (a, o) in a_row.iter_mut().zip(o_row.iter_mut()) {
+            *o = if add { *o + *a } else { *a };
+            *a = 0.0;
+        }
+    }
+}
+
+/// For the first `s` entries, `a` in `same` and `b` in `below` become `w dS/da` and
+/// `w (dS/da + dS/db)`, [`LANES`] at a time (the tail padded with zeros): the SIMD path.
+fn derivatives_in_lanes(same: &mut [f32], below: &mut [f32], s: usize, k: u32, w: f32) {
+    let len = s.min(same.len()).min(below.len());
+    let (Some(same), Some(below)) = (same.get_mut(..len), below.get_mut(..len)) else {
+        return;
+    };
+    for (sc, bc) in same.chunks_mut(LANES).zip(below.chunks_mut(LANES)) {
+        let mut a = [0.0f32; LANES];
+        let mut b = [0.0f32; LANES];
+        for ((x, y), (&p, &q)) in a.iter_mut().zip(b.iter_mut()).zip(sc.iter().zip(bc.iter())) {
+            *x = p;
+            *y = q;
+        }
+        let (d_a, d_b) = derivatives(a, b, k);
+        for ((p, q), (&x, &y)) in sc.iter_mut().zip(bc.iter_mut()).zip(d_a.iter().zip(&d_b)) {
+            *p = x * w;
+            *q = (x + y) * w;
+        }
+    }
+}
+
+/// [`derivatives_in_lanes`] one entry at a time with [`derivative`] (the same bits as a lane of
+/// [`derivatives`]): the scalar path. A scalar FPU gains nothing from lanes, and copying into
+/// them cost a `memclr` per chunk.
+fn derivatives_one_by_one(same: &mut [f32], below: &mut [f32], s: usize, k: u32, w: f32) {
+    for (p, q) in same.iter_mut().zip(below.iter_mut()).take(s) {
+        let (x, y) = derivative(*p, *q, k);
+        *p = x * w;
+        *q = (x + y) * w;
+    }
+}

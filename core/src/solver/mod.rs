@@ -1,0 +1,71 @@
+//! Self-play on the simplex (docs/maths.md §4): Hedge with its time-mixture certificate, optimistic Hedge
+//! with a certified last iterate, and the NLHF baseline (`k = 1`).
+//!
+//! Both dynamics use the share `g_t = g(pi_t)` as the payoff vector. Every round computes `g_t`
+//! anyway, in `f32`, so an estimate of the exploitability `max_y g_t(y) - 1/(k+1)` of the current
+//! iterate costs nothing extra: it drives the adaptive step size and the stopping rule. What is
+//! deployed is snapped to the grid of [`crate::policy::snap`] and certified with
+//! [`crate::certificate::certify`] (guaranteed bounds): estimates steer, certificates decide
+//! (docs/maths.md §4, docs/certificates.md).
+//!
+//! ## Step sizes, and why
+//!
+//! * **Hedge** uses the textbook `eta = sqrt(8 ln n / T)` for a horizon of `T` rounds. It is the
+//!   step for which the regret bound `sqrt(T ln n / 2)` holds for payoffs in `[0, 1]`, and that
+//!   bound is what the time-mixture certificate relies on when it is quoted in advance. The
+//!   certificate we report is the exact one, `max_y mean_t g_t(y) - 1/(k+1)`, never the bound.
+//! * **Optimistic Hedge** has no certificate to protect, only its measured exploitability, so its
+//!   step adapts. Shares live on a scale of `1/(k+1)`, so the step starts at `eta = k + 1` (a round
+//!   then moves the log-weights by `O(1)`). After a round that lowers the exploitability the step
+//!   grows by 5%; after one that more than doubles it, it halves; otherwise it stays. The step
+//!   thus settles just below the largest stable value for the instance, with no tuning by the
+//!   user. (Shrinking on *every* increase would be wrong: at `k = 1` the iterates cycle, every
+//!   other round looks worse, and the step would decay to nothing.) It is capped at `1e6 (k+1)`
+//!   so the log-weights stay finite. The policy deployed is the iterate with the lowest
+//!   estimated exploitability seen, snapped and certified; should its certificate miss
+//!   `epsilon`, the dynamics go on with half the estimate as their target (at most
+//!   [`RECERTIFY`] times).
+//! * **Polishing.** At rounds 16, 32, 64, ... (and first at any round from 8 to 15 where the last
+//!   four rounds' rate says the dynamics would need more than eight more to reach `epsilon`) the
+//!   solver also tries Newton's method on the indifference conditions `g(y) = v` over a guessed
+//!   support (at most [`POLISH_MAX`] candidates): first the candidates with the highest shares in
+//!   the best iterate of the dynamics (complementary slackness: at an equilibrium the support is
+//!   where the shares peak), then those with most mass. Candidates outside that beat the value
+//!   join, candidates whose mass turns negative leave. At `k = 1` the conditions are linear and one step lands on the
+//!   maximal lottery once the support is right, which plain optimistic Hedge approaches only
+//!   slowly on matrix games. A polished policy is accepted only when its estimated
+//!   exploitability is lower; its share evaluations count as iterations. Newton stops at the
+//!   first step estimated at `epsilon`, and after two steps that improve nothing.
+//!
+//! [`SolveOptions::polish`] turns the polish off; what optimistic Hedge deploys then comes from
+//! the dynamics alone, certified the same way.
+//!
+//! The modules: [`SolveOptions`] and [`Solution`] (`options`, `solution`), the step shared by
+//! both dynamics (`softmax`), the Newton polish and its small linear algebra (`polish`,
+//! `linalg`), then the solvers: optimistic Hedge (`optimistic`), Hedge (`hedge`) and NLHF
+//! (`nlhf`, which runs optimistic Hedge at `k = 1`).
+
+mod hedge;
+mod linalg;
+mod nlhf;
+mod optimistic;
+mod options;
+mod polish;
+mod softmax;
+mod solution;
+
+pub use crate::limits::EPSILON_FLOOR;
+pub use crate::mixture::TimeMixture;
+pub use hedge::{HedgeSolution, hedge};
+pub use nlhf::{nlhf, nlhf_margins};
+pub use optimistic::optimistic_hedge;
+pub use options::SolveOptions;
+pub use solution::Solution;
+
+/// How many times a solve tightens its internal target when the certificate of what it would
+/// deploy misses `epsilon` though the `f32` estimate met it.
+pub const RECERTIFY: u32 = 4;
+
+/// The largest support the Newton polish handles (its Jacobian lives on the stack): the
+/// Jacobian's own limit, [`crate::share::SUPPORT_MAX`].
+pub use crate::share::SUPPORT_MAX as POLISH_MAX;

@@ -1,0 +1,388 @@
+//! Optimistic Hedge with a certified last iterate (docs/maths.md §4.3 to §4.5), as a state that
+//! steps: [`Optimistic::start`] evaluates the uniform policy, [`Optimistic::step`] runs one
+//! round, [`Optimistic::polish_due`] says when to try the extras ([`Optimistic::certify_mean`],
+//! [`Optimistic::try_polishes`]), [`Optimistic::run`] repeats them until the target or the
+//! budget, and [`Optimistic::solve`] certifies what would be deployed and tightens the target
+//! when the certificate misses it.
+
+use super::{
+    POLISH_MAX, RECERTIFY, Solution, SolveOptions,
+    polish::{Guess, POLISH_GUESSES, SYS, polish, support_guess, support_where},
+    softmax::softmax,
+};
+use crate::{
+    Certificate, Error, certificate::certify, check_len, float, policy::snap, share::Oracle,
+};
+
+/// Optimistic Hedge: `pi_{t+1}(y) ∝ pi_t(y) exp(eta_t (2 g_t(y) - g_{t-1}(y)))` from uniform,
+/// with the adaptive step of the [module docs](crate::solver). Writes the deployed policy (the iterate
+/// with the lowest exact exploitability) into `policy` (length `n`).
+///
+/// ```
+/// use ualign::{Population, Storage, solver::{optimistic_hedge, SolveOptions}};
+/// let (mut w, mut o) = ([0.0f32; 2], [0u16; 4]);
+/// let mut b = Population::<2>::builder(2, Storage::new(&mut w, &mut o))?;
+/// b.push_scores(0.7, &[1.0, 0.0])?;
+/// b.push_scores(0.3, &[0.0, 1.0])?;
+/// let pop = b.finish()?;
+/// let mut pi = [0.0f32; 2];
+/// let sol = optimistic_hedge(&pop, &SolveOptions::new(3).epsilon(1e-4), &mut pi)?;
+/// assert!(sol.converged && sol.certificate.exploitability <= 1e-4);
+/// # Ok::<(), ualign::Error>(())
+/// ```
+///
+/// Errors: [`Error::InvalidK`], [`Error::InvalidEpsilon`], [`Error::LengthMismatch`].
+pub fn optimistic_hedge<const N: usize, O: Oracle<N> + ?Sized>(
+    pop: &O,
+    opts: &SolveOptions,
+    policy: &mut [f32],
+) -> Result<Solution, Error> {
+    opts.check()?;
+    check_len(policy.len(), pop.n())?;
+    // The polish's Newton system, zeroed at the first polish and kept across the others (held
+    // here, not in the state, so that starting the state never moves it).
+    let mut system: Option<[f32; SYS * SYS]> = None;
+    Optimistic::<N, O>::start(pop, opts, policy)?.solve(&mut system)
+}
+
+/// From this round to `2 * EARLY_POLISH - 1`, the first polish comes at the first round where
+/// the dynamics are [`slow`]; from round `2 * EARLY_POLISH` on, at every power of two. (Checking
+/// every round rather than round 8 alone: the firmware's (16, 16, 4) bench instance slows down at
+/// round 11 and took 22 evaluations, now 16; the `solver_grid` totals do not change.)
+const EARLY_POLISH: u32 = 8;
+
+/// Whether the dynamics, having gone from exploitability `before` to `now` over the last
+/// `EARLY_POLISH / 2` rounds, would need more than `EARLY_POLISH` further rounds at that rate to
+/// reach `epsilon`: then an early polish (a few Jacobians, each worth several share evaluations)
+/// is worth its cost; otherwise the dynamics finish first, as they do on small, easy instances.
+fn slow(before: f32, now: f32, epsilon: f32) -> bool {
+    if !(now > 0.0 && before > now) {
+        return true; // no progress to extrapolate
+    }
+    let rounds =
+        (EARLY_POLISH / 2) as f32 * float::ln(epsilon.max(1e-30) / now) / float::ln(now / before);
+    rounds > EARLY_POLISH as f32
+}
+
+/// `dst = src` entry by entry over the shorter of the two (they have the same length, `n`; the
+/// state cannot tell the optimiser so, and `copy_from_slice` would keep a panic path).
+fn copy(dst: &mut [f32], src: &[f32]) {
+    for (d, &x) in dst.iter_mut().zip(src) {
+        *d = x;
+    }
+}
+
+/// One optimistic Hedge solve in progress. The vectors hold `N` values, of which the first `n`
+/// are used.
+struct Optimistic<'a, const N: usize, O: Oracle<N> + ?Sized> {
+    pop: &'a O,
+    opts: SolveOptions,
+    n: usize,
+    k: u32,
+    /// The best policy estimated so far (the caller's buffer); at the end, what is deployed.
+    policy: &'a mut [f32],
+    /// Its estimate: the dynamics steer by `f32` estimates, certificates decide.
+    best: Certificate,
+    logits: [f32; N],
+    /// The current iterate and its shares, and the shares of the one before.
+    pi: [f32; N],
+    g: [f32; N],
+    g_prev: [f32; N],
+    /// The mean's certificate and the polish evaluate into this, not into `g_prev`: the next
+    /// optimistic step needs `g_prev` as it was.
+    scratch: [f32; N],
+    /// Share evaluations so far.
+    iterations: u32,
+    /// The step, bounded by `eta_max` so the log-weights stay finite however long a point mass
+    /// keeps improving; `last_e` is the previous round's estimate it adapts to.
+    eta: f32,
+    eta_max: f32,
+    last_e: f32,
+    /// The best iterate of the dynamics itself (not of a polish, which may have settled on a
+    /// wrong support), with its shares and exploitability: the support guesses read it.
+    lead: [f32; N],
+    lead_g: [f32; N],
+    lead_e: f32,
+    /// `lead_e` of the last `EARLY_POLISH / 2` rounds, for the rate [`slow`] extrapolates, and
+    /// the one that the last step replaced (`EARLY_POLISH / 2` rounds old).
+    recent: [f32; (EARLY_POLISH / 2) as usize],
+    before: f32,
+    polished_yet: bool,
+    /// The running mean of the iterates: at `k = 1` it identifies the support better than the
+    /// last one.
+    mean: [f32; N],
+    /// The polish's output.
+    polished: [f32; N],
+    /// The exploitability the dynamics aim at: `epsilon`, then tighter should a certificate
+    /// miss it.
+    target: f32,
+}
+
+impl<'a, const N: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N, O> {
+    /// The uniform policy, evaluated once (the caller checked `opts` and `policy.len() == n`).
+    #[inline(always)]
+    fn start(pop: &'a O, opts: &SolveOptions, policy: &'a mut [f32]) -> Result<Self, Error> {
+        let n = pop.n();
+        if n > N {
+            return Err(Error::TooManyCandidates { n, max: N });
+        }
+        let k = opts.k;
+        let mut s = Optimistic {
+            pop,
+            opts: *opts,
+            n,
+            k,
+            policy,
+            best: Certificate::new(k),
+            logits: [0.0; N],
+            pi: [0.0; N],
+            g: [0.0; N],
+            g_prev: [0.0; N],
+            scratch: [0.0; N],
+            iterations: 1,
+            eta: (k + 1) as f32,
+            eta_max: 1e6 * (k + 1) as f32,
+            last_e: 0.0,
+            lead: [0.0; N],
+            lead_g: [0.0; N],
+            lead_e: 0.0,
+            recent: [0.0; (EARLY_POLISH / 2) as usize],
+            before: 0.0,
+            polished_yet: false,
+            mean: [0.0; N],
+            polished: [0.0; N],
+            target: opts.epsilon,
+        };
+        let (Some(logits), Some(pi), Some(g)) =
+            (s.logits.get_mut(..n), s.pi.get_mut(..n), s.g.get_mut(..n))
+        else {
+            return Err(Error::TooManyCandidates { n, max: N });
+        };
+        softmax(logits, pi);
+        pop.shares_into(pi, k, g);
+        let cert = Certificate::estimate(g, k)?;
+        copy(s.policy, pi);
+        s.best = cert;
+        s.last_e = cert.exploitability;
+        s.lead_e = cert.exploitability;
+        s.recent = [s.lead_e; (EARLY_POLISH / 2) as usize];
+        s.lead = s.pi;
+        s.lead_g = s.g;
+        s.mean = s.pi;
+        s.g_prev = s.g;
+        Ok(s)
+    }
+
+    /// One round: `pi_{t+1}(y) ∝ pi_t(y) exp(eta_t (2 g_t(y) - g_{t-1}(y)))`, its shares, the
+    /// running mean, the best and lead iterates, and the step's adaptation.
+    fn step(&mut self) -> Result<(), Error> {
+        let (n, k) = (self.n, self.k);
+        let (Some(logits), Some(pi), Some(g), Some(g_prev)) = (
+            self.logits.get_mut(..n),
+            self.pi.get_mut(..n),
+            self.g.get_mut(..n),
+            self.g_prev.get_mut(..n),
+        ) else {
+            return Err(Error::TooManyCandidates { n, max: N });
+        };
+        let eta = self.eta;
+        for ((l, &gt), &gp) in logits.iter_mut().zip(g.iter()).zip(g_prev.iter()) {
+            *l += eta * (2.0 * gt - gp);
+        }
+        softmax(logits, pi);
+        copy(g_prev, g);
+        self.pop.shares_into(pi, k, g);
+        self.iterations += 1;
+        let cert = Certificate::estimate(g, k)?;
+        let w = 1.0 / self.iterations as f32;
+        for (a, &p) in self.mean.iter_mut().zip(pi.iter()) {
+            *a += w * (p - *a);
+        }
+        if cert.exploitability < self.best.exploitability {
+            self.best = cert;
+            copy(self.policy, pi);
+        }
+        if cert.exploitability < self.lead_e {
+            self.lead_e = cert.exploitability;
+            self.lead = self.pi;
+            self.lead_g = self.g;
+        }
+        self.eta *= if cert.exploitability <= self.last_e {
+            1.05
+        } else if cert.exploitability > 2.0 * self.last_e {
+            0.5
+        } else {
+            1.0
+        };
+        if self.eta > self.eta_max {
+            self.eta = self.eta_max;
+        }
+        self.last_e = cert.exploitability;
+        // `lead_e` of `EARLY_POLISH / 2` rounds ago, for the rate `slow` extrapolates.
+        let slot = (self.iterations % (EARLY_POLISH / 2)) as usize;
+        self.before = self.recent.get(slot).copied().unwrap_or(self.lead_e);
+        if let Some(r) = self.recent.get_mut(slot) {
+            *r = self.lead_e;
+        }
+        Ok(())
+    }
+
+    /// Whether this round is one to try the extras: at every power of two from round
+    /// `2 * EARLY_POLISH` on, and first at any earlier round from `EARLY_POLISH` where the
+    /// dynamics are [`slow`]; and only while the target is still missed.
+    fn polish_due(&mut self) -> bool {
+        let it = self.iterations;
+        let due = (it.is_power_of_two() && it > EARLY_POLISH)
+            || (!self.polished_yet
+                && (EARLY_POLISH..2 * EARLY_POLISH).contains(&it)
+                && slow(self.before, self.lead_e, self.target));
+        self.polished_yet |= due;
+        due && self.best.exploitability > self.target
+    }
+
+    /// The running mean is a policy too: certify it (one evaluation). Only at `k = 1`, where the
+    /// iterates cycle around the equilibrium and their mean converges; at `k >= 2` the last
+    /// iterates lead and the mean lags (`solver_grid`: 105 instances take 2817 evaluations
+    /// certifying it at every `k`, 2741 without at `k >= 2`).
+    fn certify_mean(&mut self) -> Result<(), Error> {
+        let n = self.n;
+        if self.k == 1
+            && self.iterations < self.opts.max_iter
+            && let (Some(m), Some(scratch)) = (self.mean.get(..n), self.scratch.get_mut(..n))
+        {
+            self.pop.shares_into(m, self.k, scratch);
+            self.iterations = self.iterations.saturating_add(1);
+            let c = Certificate::estimate(scratch, self.k)?;
+            if c.exploitability < self.best.exploitability {
+                self.best = c;
+                copy(self.policy, m);
+            }
+        }
+        Ok(())
+    }
+
+    /// The Newton polish on each support guess in turn ([`POLISH_GUESSES`]; guesses often name
+    /// the same support: each is tried once), until one meets the target or the budget is
+    /// spent. `system` is the Newton system's storage, kept across polishes.
+    fn try_polishes(&mut self, system: &mut Option<[f32; SYS * SYS]>) {
+        let (n, k) = (self.n, self.k);
+        let mut tried = [([0u16; POLISH_MAX], 0usize); POLISH_GUESSES.len()];
+        let mut n_tried = 0usize;
+        for guess in POLISH_GUESSES {
+            let (from, found): (&[f32], _) = match guess {
+                Guess::Shares => {
+                    let floor = 1.0 / (k + 1) as f32 - self.lead_e;
+                    (&self.lead, support_where(&self.lead_g, n, |x| x >= floor))
+                }
+                Guess::Mass { mean: true, share } => {
+                    (&self.mean, support_guess(&self.mean, n, share))
+                }
+                Guess::Mass { mean: false, share } => {
+                    (&self.lead, support_guess(&self.lead, n, share))
+                }
+            };
+            let Some((support, s)) = found else {
+                continue;
+            };
+            let same =
+                |t: &([u16; POLISH_MAX], usize)| t.1 == s && t.0.get(..s) == support.get(..s);
+            if tried.iter().take(n_tried).any(same) {
+                continue;
+            }
+            if let Some(slot) = tried.get_mut(n_tried) {
+                *slot = (support, s);
+                n_tried += 1;
+            }
+            // The polish may spend what is left of `max_iter`, no more.
+            let left = self.opts.max_iter.saturating_sub(self.iterations);
+            if left == 0 {
+                break;
+            }
+            let budget = SolveOptions {
+                max_iter: left,
+                epsilon: self.target,
+                ..self.opts
+            };
+            let sys = system.get_or_insert_with(|| [0.0; SYS * SYS]);
+            let initial = support.get(..s).unwrap_or(&[]);
+            let scratch = self.scratch.get_mut(..n).unwrap_or(&mut []);
+            let (cand, evals) = polish(
+                self.pop,
+                &budget,
+                from,
+                initial,
+                &mut self.polished,
+                scratch,
+                sys,
+            );
+            self.iterations = self.iterations.saturating_add(evals);
+            if cand.exploitability < self.best.exploitability {
+                self.best = cand;
+                if let Some(p) = self.polished.get(..n) {
+                    copy(self.policy, p);
+                }
+            }
+            if self.best.exploitability <= self.target {
+                break;
+            }
+        }
+    }
+
+    /// Rounds until the best estimate meets the target or `max_iter` evaluations are spent,
+    /// with the mean's certificate and (unless turned off) the polish when due.
+    fn run(&mut self, system: &mut Option<[f32; SYS * SYS]>) -> Result<(), Error> {
+        while self.best.exploitability > self.target && self.iterations < self.opts.max_iter {
+            self.step()?;
+            if self.polish_due() {
+                self.certify_mean()?;
+                if self.opts.polish {
+                    self.try_polishes(system);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs, then certifies what would be deployed: the best iterate, snapped to the grid.
+    /// Should the certificate miss `epsilon` where the estimate met it, the dynamics go on with
+    /// half the estimate as their target, at most [`RECERTIFY`] times. The best certified
+    /// policy is written into the caller's buffer.
+    #[inline(always)]
+    fn solve(mut self, system: &mut Option<[f32; SYS * SYS]>) -> Result<Solution, Error> {
+        let (n, k, epsilon) = (self.n, self.k, self.opts.epsilon);
+        let mut certified: Option<Certificate> = None;
+        let mut deployed = [0.0f32; N];
+        let mut retries = RECERTIFY;
+        loop {
+            self.run(system)?;
+            let mut candidate = [0.0f32; N];
+            let cand = candidate.get_mut(..n).unwrap_or(&mut []);
+            copy(cand, self.policy);
+            snap::<N>(cand)?;
+            let c = certify(&self.pop.population(), cand, k)?;
+            if certified.is_none_or(|d| c.exploitability < d.exploitability) {
+                certified = Some(c);
+                deployed = candidate;
+            }
+            let met = certified.is_some_and(|d| d.exploitability <= epsilon);
+            if met
+                || self.iterations >= self.opts.max_iter
+                || retries == 0
+                || self.best.exploitability <= 0.0
+            {
+                break;
+            }
+            retries -= 1;
+            self.target = self.best.exploitability * 0.5;
+        }
+        let certificate = certified.unwrap_or_else(|| Certificate::new(k));
+        for (p, &d) in self.policy.iter_mut().zip(deployed.iter()) {
+            *p = d;
+        }
+        Ok(Solution {
+            iterations: self.iterations,
+            converged: certificate.exploitability <= epsilon,
+            certificate,
+        })
+    }
+}

@@ -1,0 +1,357 @@
+//! The Newton polish (docs/maths.md §4.5): Newton's method on the indifference conditions
+//! `g(y) = v` over a guessed support, and the guesses it is tried on.
+
+use super::{POLISH_MAX, SolveOptions, linalg::solve};
+use crate::{Certificate, share::Oracle};
+
+/// Unknowns of the Newton system: the masses of the support and the value.
+pub(super) const SYS: usize = POLISH_MAX + 1;
+
+/// A support guess of the polish.
+#[derive(Clone, Copy)]
+pub(super) enum Guess {
+    /// The candidates whose share under the deployed policy is at least `1/(k+1) - e` (`e` its
+    /// exploitability, so the best reply's share is `1/(k+1) + e`). At an equilibrium the support
+    /// is where the shares are highest (all equal `1/(k+1)`); near one, the shares rank the
+    /// candidates before the masses have grown, and the band errs on the side of a superset,
+    /// which Newton trims by dropping the masses that turn negative.
+    Shares,
+    /// The candidates holding more than `share` times the largest mass of the deployed policy
+    /// (`mean: false`) or of the running mean.
+    Mass { mean: bool, share: f32 },
+}
+
+/// Support guesses tried by the polish, in order; a support already tried is skipped. Shares
+/// first (`solver_grid`, when this order was chosen: 105 instances to `1e-4` took 2639
+/// evaluations and 513 Jacobians, against 2741 and 599 with the `1e-3` mass guess first; the firmware's (16, 16, 4) instance 2 Jacobians
+/// instead of 4). A wider band (`2e` to `4e`) or the union with the mass guess did worse on the
+/// grid or on the bench sizes.
+pub(super) const POLISH_GUESSES: [Guess; 6] = [
+    Guess::Shares,
+    Guess::Mass {
+        mean: false,
+        share: 1e-3,
+    },
+    Guess::Mass {
+        mean: false,
+        share: 3e-2,
+    },
+    Guess::Mass {
+        mean: false,
+        share: 3e-1,
+    },
+    Guess::Mass {
+        mean: true,
+        share: 1e-2,
+    },
+    Guess::Mass {
+        mean: true,
+        share: 1e-1,
+    },
+];
+
+/// Newton steps per polish attempt. Newton converges quadratically once the support is right, and
+/// the shares are `f32`, so a few steps reach the residual floor.
+const NEWTON_STEPS: usize = 8;
+/// Residual (max over the support of `|g(y) - v|`) below which Newton stops: the `f32` floor.
+const NEWTON_TOL: f64 = 1e-7;
+
+/// The candidates `y < n` whose `values[y]` passes `keep`, or `None` when there are none or more
+/// than [`POLISH_MAX`]: a support guess.
+pub(super) fn support_where(
+    values: &[f32],
+    n: usize,
+    keep: impl Fn(f32) -> bool,
+) -> Option<([u16; POLISH_MAX], usize)> {
+    let mut support = [0u16; POLISH_MAX];
+    let mut s = 0usize;
+    for (y, &x) in values.iter().enumerate().take(n) {
+        if keep(x) {
+            *support.get_mut(s)? = y as u16;
+            s += 1;
+        }
+    }
+    (s > 0).then_some((support, s))
+}
+
+/// The candidates of `pi[..n]` holding more than `threshold` times the largest mass.
+pub(super) fn support_guess(
+    pi: &[f32],
+    n: usize,
+    threshold: f32,
+) -> Option<([u16; POLISH_MAX], usize)> {
+    let max = pi
+        .iter()
+        .take(n)
+        .fold(0.0f32, |m, &p| if p > m { p } else { m });
+    support_where(pi, n, |p| p > threshold * max)
+}
+
+/// Newton on the indifference conditions `g(y) = v` over the support `initial`, from the masses
+/// of `pi` there. Every step's policy is estimated in `f32` (that evaluation is also the step's
+/// residual); the best policy is written into `out` and its estimate returned, with the
+/// number of share evaluations spent, at most `opts.max_iter`. It stops as soon as a step is
+/// estimated at `opts.epsilon`: a further step costs a Jacobian, several share evaluations'
+/// worth. `scratch` holds `n` floats; `sys` is the Newton system's storage, kept by the caller.
+pub(super) fn polish<const N: usize, O: Oracle<N> + ?Sized>(
+    pop: &O,
+    opts: &SolveOptions,
+    pi: &[f32],
+    initial: &[u16],
+    out: &mut [f32; N],
+    scratch: &mut [f32],
+    sys: &mut [f32; SYS * SYS],
+) -> (Certificate, u32) {
+    let k = opts.k;
+    let n = pop.n().min(N).min(pi.len());
+    let mut best = Certificate::new(k);
+    let mut support = [0u16; POLISH_MAX];
+    let mut s = 0usize;
+    for (slot, &y) in support.iter_mut().zip(initial) {
+        *slot = y;
+        s += 1;
+    }
+    let mut x = [0.0f64; POLISH_MAX];
+    let mut total = 0.0f64;
+    for (xi, &y) in x.iter_mut().zip(support.iter()).take(s) {
+        *xi = pi.get(y as usize).copied().unwrap_or(0.0) as f64;
+        total += *xi;
+    }
+    if s == 0 || total <= 0.0 {
+        return (best, 0);
+    }
+    for xi in x.iter_mut().take(s) {
+        *xi /= total;
+    }
+    let g = scratch;
+    let mut cur = [0.0f32; N];
+    let mut v = 0.0f64;
+    let mut evals = 0u32;
+    let mut prev_res = f64::INFINITY;
+    let mut stale = 0u32;
+    // The system is f32, like the Jacobian: its entries carry the shares' f32 rounding anyway,
+    // and since every step recomputes the exact residual, an f32 solve (relative error about
+    // cond * 6e-8) only turns Newton's quadratic convergence into a fast linear one. A
+    // Cortex-M4F has f32 in hardware and f64 in software (an f64 elimination was 15% of a
+    // (16, 16, 4) rerank), and the f32 system is 9.6 KiB of its stack instead of 19.2 KiB.
+    // The caller keeps it across polishes (`sys`): zeroing it is a few percent of a Cortex-M4F
+    // solve, and every step zeroes the part it uses.
+    let mut rhs = [0.0f64; SYS];
+    let mut b32 = [0.0f32; SYS];
+    let steps = NEWTON_STEPS.min(opts.max_iter as usize);
+    for step in 0..steps {
+        fill(
+            &mut cur,
+            support.get(..s).unwrap_or(&[]),
+            x.get(..s).unwrap_or(&[]),
+        );
+        let policy = cur.get(..n).unwrap_or(&[]);
+        pop.shares_into(policy, k, g);
+        evals += 1;
+        stale += 1;
+        if let Ok(c) = Certificate::estimate(g.get(..n).unwrap_or(&[]), k)
+            && c.exploitability < best.exploitability
+        {
+            best = c;
+            stale = 0;
+            if let Some(o) = out.get_mut(..n) {
+                o.copy_from_slice(policy);
+            }
+        }
+        // The share of support member `i` (the support is passed in: it may grow below).
+        let share = |support: &[u16; POLISH_MAX], i: usize| {
+            support
+                .get(i)
+                .and_then(|&y| g.get(y as usize))
+                .copied()
+                .unwrap_or(0.0) as f64
+        };
+        if step == 0 {
+            v = (0..s).map(|i| share(&support, i)).sum::<f64>() / s as f64;
+        }
+        let res = (0..s).fold(0.0f64, |res, i| {
+            let r = share(&support, i) - v;
+            res.max(if r < 0.0 { -r } else { r })
+        });
+        // Candidates outside the support that beat the value by more than the residual inside:
+        // the support misses them, which no Newton step can fix, so they join with mass 0 (and
+        // leave again if their mass turns negative). A support that would outgrow
+        // [`POLISH_MAX`] was a wrong guess: the attempt ends. (`cargo run --release -p
+        // ualign-benches --example solver_grid`: its 105 instances to 1e-4 took 2741 share
+        // evaluations, 3077 when only the most violated candidate entered per step; session 3.)
+        let bar = 2.0 * res.max(NEWTON_TOL);
+        match add_missing(g, n, v, bar, &mut support, &mut x, s) {
+            Some(grown) if grown > s => {
+                let old = s;
+                s = grown;
+                prev_res = f64::INFINITY;
+                // The guess missed members that hold mass in `pi`: start again from `pi`'s
+                // masses on the grown support (one evaluation), not from a policy without them
+                // (a Jacobian at a poor point, then another).
+                if step == 0 {
+                    let mut added = 0.0f64;
+                    for i in old..s {
+                        let y = support.get(i).copied().unwrap_or(0) as usize;
+                        let p = pi.get(y).copied().unwrap_or(0.0) as f64;
+                        if let Some(xi) = x.get_mut(i) {
+                            *xi = p;
+                        }
+                        added += p;
+                    }
+                    if added > 0.0 {
+                        let t: f64 = x.iter().take(s).sum();
+                        for xi in x.iter_mut().take(s) {
+                            *xi /= t;
+                        }
+                        continue;
+                    }
+                }
+            }
+            Some(_) => {}
+            None => break,
+        }
+        // Residuals, over the support as it now is.
+        let mut res = 0.0f64;
+        for i in 0..s {
+            let r = share(&support, i) - v;
+            if let Some(slot) = rhs.get_mut(i) {
+                *slot = -r;
+            }
+            res = res.max(if r < 0.0 { -r } else { r });
+        }
+        let sum: f64 = x.iter().take(s).sum();
+        if let Some(slot) = rhs.get_mut(s) {
+            *slot = 1.0 - sum;
+        }
+        // Stop at the target or the floor, when Newton stalls or two steps in a row certify
+        // nothing better (a wrong support, or one cycling through additions and drops), or with
+        // no step left.
+        if best.exploitability <= opts.epsilon
+            || res < NEWTON_TOL
+            || (step >= 1 && res > 0.5 * prev_res)
+            || stale >= 2
+            || step + 1 == steps
+        {
+            break;
+        }
+        prev_res = res;
+        let m = s + 1;
+        for j in sys.iter_mut().take(m * m) {
+            *j = 0.0;
+        }
+        pop.jacobian_into(
+            policy,
+            k,
+            support.get(..s).unwrap_or(&[]),
+            m,
+            sys.get_mut(..m * m).unwrap_or(&mut []),
+        );
+        for r in 0..m {
+            for c in s..m {
+                let val = if r < s {
+                    -1.0 // d(g - v)/dv
+                } else {
+                    0.0
+                };
+                if let Some(slot) = sys.get_mut(r * m + c) {
+                    *slot = val;
+                }
+            }
+        }
+        for c in 0..s {
+            if let Some(slot) = sys.get_mut(s * m + c) {
+                *slot = 1.0; // d(sum x)/dx
+            }
+        }
+        let (Some(a), Some(b), Some(b32)) =
+            (sys.get_mut(..m * m), rhs.get_mut(..m), b32.get_mut(..m))
+        else {
+            break;
+        };
+        for (d, &x) in b32.iter_mut().zip(b.iter()) {
+            *d = x as f32;
+        }
+        if !solve(a, b32, m) {
+            break;
+        }
+        for (d, &x) in b.iter_mut().zip(b32.iter()) {
+            *d = x as f64;
+        }
+        let mut negative = false;
+        for i in 0..s {
+            if let (Some(xi), Some(&d)) = (x.get_mut(i), rhs.get(i)) {
+                *xi += d;
+                negative |= *xi <= 0.0;
+            }
+        }
+        v += rhs.get(s).copied().unwrap_or(0.0);
+        if negative {
+            // Drop candidates whose mass left the simplex; renormalise the rest.
+            let mut kept = 0usize;
+            for i in 0..s {
+                let xi = x.get(i).copied().unwrap_or(0.0);
+                if xi > 0.0 {
+                    let y = support.get(i).copied().unwrap_or(0);
+                    if let (Some(sx), Some(sy)) = (x.get_mut(kept), support.get_mut(kept)) {
+                        *sx = xi;
+                        *sy = y;
+                    }
+                    kept += 1;
+                }
+            }
+            s = kept;
+            if s == 0 {
+                break;
+            }
+            let t: f64 = x.iter().take(s).sum();
+            for xi in x.iter_mut().take(s) {
+                *xi /= t;
+            }
+            // The residual of a smaller support is not comparable: restart the stall test.
+            prev_res = f64::INFINITY;
+        }
+    }
+    (best, evals)
+}
+
+/// Appends to `support[..s]` (mass 0 in `x`) every other candidate `y < n` with
+/// `g(y) - v > bar`, and returns the new size; `None` when they do not fit in [`POLISH_MAX`].
+fn add_missing(
+    g: &[f32],
+    n: usize,
+    v: f64,
+    bar: f64,
+    support: &mut [u16; POLISH_MAX],
+    x: &mut [f64; POLISH_MAX],
+    s: usize,
+) -> Option<usize> {
+    let mut size = s;
+    for (y, &gy) in g.iter().enumerate().take(n) {
+        if gy as f64 - v > bar && !support.iter().take(s).any(|&z| z as usize == y) {
+            *support.get_mut(size)? = y as u16;
+            *x.get_mut(size)? = 0.0;
+            size += 1;
+        }
+    }
+    Some(size)
+}
+
+/// `out` = the policy with mass `x[i]` on `support[i]` (negative masses clipped, then
+/// renormalised), zero elsewhere.
+fn fill(out: &mut [f32], support: &[u16], x: &[f64]) {
+    for o in out.iter_mut() {
+        *o = 0.0;
+    }
+    let mut t = 0.0f64;
+    for &xi in x {
+        t += if xi > 0.0 { xi } else { 0.0 };
+    }
+    if t <= 0.0 {
+        return;
+    }
+    for (&y, &xi) in support.iter().zip(x) {
+        if let Some(o) = out.get_mut(y as usize) {
+            *o = if xi > 0.0 { (xi / t) as f32 } else { 0.0 };
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! `SolveOptions::polish(false)`: optimistic Hedge without the Newton polish. What it deploys
+//! comes from the dynamics alone (no Jacobian is asked for, and the policy is the best iterate
+//! of a second implementation of the dynamics, snapped, bit for bit), and it is certified like
+//! any other policy.
+
+mod common;
+
+use std::cell::Cell;
+
+use common::*;
+use rand_xoshiro::rand_core::Rng;
+use ualign::{
+    Population,
+    certificate::certify,
+    float,
+    policy::snap,
+    share::Oracle,
+    solver::{SolveOptions, optimistic_hedge},
+};
+
+const N: usize = 16;
+
+/// The population's oracle, counting what the solver asks of it.
+struct Counted<'a, 'p> {
+    pop: &'a Population<'p, N>,
+    shares: Cell<u32>,
+    jacobians: Cell<u32>,
+}
+
+impl<'a, 'p> Counted<'a, 'p> {
+    fn new(pop: &'a Population<'p, N>) -> Self {
+        Counted {
+            pop,
+            shares: Cell::new(0),
+            jacobians: Cell::new(0),
+        }
+    }
+}
+
+impl Oracle<N> for Counted<'_, '_> {
+    fn n(&self) -> usize {
+        self.pop.n()
+    }
+    fn shares_into(&self, pi: &[f32], k: u32, out: &mut [f32]) {
+        self.shares.set(self.shares.get() + 1);
+        self.pop.shares_into(pi, k, out);
+    }
+    fn jacobian_into(&self, pi: &[f32], k: u32, support: &[u16], stride: usize, out: &mut [f32]) {
+        self.jacobians.set(self.jacobians.get() + 1);
+        self.pop.jacobian_into(pi, k, support, stride, out);
+    }
+    fn population(&self) -> Population<'_, N> {
+        *self.pop
+    }
+}
+
+/// With the polish off no Jacobian is computed, every share evaluation is an iteration, and the
+/// policy deployed is certified: its certificate is `certify`'s, on the grid of `snap`, and
+/// `converged` says whether it met `epsilon`. With the polish on (the default) the same
+/// instances do ask for Jacobians, so the option is what turned them off.
+#[test]
+fn without_the_polish_no_jacobian_and_a_certified_policy() {
+    let mut r = rng(2026);
+    let mut polished = 0u32;
+    for case in 0..24 {
+        let n = 3 + (r.next_u32() % 12) as usize;
+        let m = 5 + (r.next_u32() % 60) as usize;
+        let k = 1 + r.next_u32() % 5;
+        let users = random_users(&mut r, n, m, if case % 3 == 0 { 3 } else { 1000 });
+        let mut owned = Owned::new(n, m);
+        let pop = build::<N>(&mut owned, n, &users).unwrap();
+        for epsilon in [1e-3f32, 1e-6] {
+            let opts = SolveOptions::new(k).epsilon(epsilon).max_iter(3000);
+            let off = Counted::new(&pop);
+            let mut pi = vec![0.0f32; n];
+            let sol = optimistic_hedge(&off, &opts.polish(false), &mut pi).unwrap();
+            assert_eq!(off.jacobians.get(), 0, "case {case}");
+            assert_eq!(off.shares.get(), sol.iterations, "case {case}");
+            assert!(sol.iterations <= 3000);
+            assert_eq!(
+                certify(&pop, &pi, k).unwrap(),
+                sol.certificate,
+                "case {case}"
+            );
+            assert_eq!(sol.converged, sol.certificate.exploitability <= epsilon);
+            let mut snapped = pi.clone();
+            snap::<N>(&mut snapped).unwrap();
+            assert_eq!(snapped, pi, "case {case}: not on the grid");
+
+            let on = Counted::new(&pop);
+            let mut pj = vec![0.0f32; n];
+            optimistic_hedge(&on, &opts, &mut pj).unwrap();
+            polished += on.jacobians.get();
+            // The default is the polish on.
+            let mut pk = vec![0.0f32; n];
+            let again = optimistic_hedge(&pop, &opts.polish(true), &mut pk).unwrap();
+            assert_eq!((pj, again.iterations), (pk, on.shares.get()));
+        }
+    }
+    assert!(
+        polished > 0,
+        "no instance used the polish: the test shows nothing"
+    );
+}
+
+/// Optimistic Hedge written out a second time (docs/maths.md §4.3): from uniform, the step
+/// `k + 1` grown by 5% after a round that does not raise the estimated exploitability, halved
+/// after one that more than doubles it, capped at `1e6 (k + 1)`; the deployed policy is the
+/// iterate of lowest estimate, snapped. At `k >= 2` with the polish off and a target out of
+/// reach, this is what the solver deploys, bit for bit, after exactly `max_iter` rounds.
+#[test]
+fn without_the_polish_the_policy_is_the_best_iterate_of_the_dynamics() {
+    let mut r = rng(4711);
+    for case in 0..16 {
+        let n = 2 + (r.next_u32() % 14) as usize;
+        let m = 3 + (r.next_u32() % 40) as usize;
+        let k = 2 + r.next_u32() % 4;
+        let users = random_users(&mut r, n, m, if case % 2 == 0 { 4 } else { 1000 });
+        let mut owned = Owned::new(n, m);
+        let pop = build::<N>(&mut owned, n, &users).unwrap();
+        let rounds = 40 + (r.next_u32() % 200);
+        let opts = SolveOptions::new(k)
+            .epsilon(0.0)
+            .max_iter(rounds)
+            .polish(false);
+        let mut pi = vec![0.0f32; n];
+        let sol = optimistic_hedge(&pop, &opts, &mut pi).unwrap();
+
+        let (want, iterations) = dynamics(&pop, k, rounds);
+        assert_eq!(sol.iterations, iterations, "case {case}");
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&pi), bits(&want), "case {case}: n {n}, k {k}");
+        assert_eq!(certify(&pop, &pi, k).unwrap(), sol.certificate);
+    }
+}
+
+/// The dynamics alone: the best iterate (lowest `f32` estimate, the first on ties) after
+/// `rounds` share evaluations, or fewer if an estimate reaches 0, snapped to the grid.
+fn dynamics(pop: &Population<'_, N>, k: u32, rounds: u32) -> (Vec<f32>, u32) {
+    let n = pop.n();
+    let estimate = |g: &[f32]| {
+        let max = g.iter().fold(g[0], |m, &x| if x > m { x } else { m });
+        let e = max - 1.0 / (k + 1) as f32;
+        if e > 0.0 { e } else { 0.0 }
+    };
+    let mut logits = vec![0.0f32; n];
+    let mut pi = vec![0.0f32; n];
+    let mut g = vec![0.0f32; n];
+    softmax(&mut logits, &mut pi);
+    pop.shares_into(&pi, k, &mut g);
+    let mut g_prev = g.clone();
+    let (mut best_e, mut best) = (estimate(&g), pi.clone());
+    let (mut eta, mut last_e, mut iterations) = ((k + 1) as f32, best_e, 1u32);
+    while best_e > 0.0 && iterations < rounds {
+        for y in 0..n {
+            logits[y] += eta * (2.0 * g[y] - g_prev[y]);
+        }
+        softmax(&mut logits, &mut pi);
+        g_prev.copy_from_slice(&g);
+        pop.shares_into(&pi, k, &mut g);
+        iterations += 1;
+        let e = estimate(&g);
+        if e < best_e {
+            best_e = e;
+            best.copy_from_slice(&pi);
+        }
+        eta *= if e <= last_e {
+            1.05
+        } else if e > 2.0 * last_e {
+            0.5
+        } else {
+            1.0
+        };
+        eta = eta.min(1e6 * (k + 1) as f32);
+        last_e = e;
+    }
+    snap::<N>(&mut best).unwrap();
+    (best, iterations)
+}
+
+/// `pi = softmax(logits)`, the logits shifted so their maximum is 0.
+fn softmax(logits: &mut [f32], pi: &mut [f32]) {
+    let max = logits
+        .iter()
+        .fold(f32::NEG_INFINITY, |m, &l| if l > m { l } else { m });
+    let mut z = 0.0f32;
+    for (l, p) in logits.iter_mut().zip(pi.iter_mut()) {
+        *l -= max;
+        *p = float::exp(*l);
+        z += *p;
+    }
+    for p in pi.iter_mut() {
+        *p /= z;
+    }
+}
