@@ -124,7 +124,7 @@ pub struct Query {
 }
 
 impl Query {
-    /// The query of `task` at `k` on `pop`, with this machine's cores and vector level.
+    /// The query of `task` at `k` on `pop`, with the cores and vector level of the running machine.
     pub fn new<const N: usize>(
         task: Task,
         k: u32,

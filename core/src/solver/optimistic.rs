@@ -42,7 +42,8 @@ pub fn optimistic_hedge<const N: usize, O: Oracle<N> + ?Sized>(
     // The polish's Newton system, zeroed at the first polish and kept across the others (held
     // here, not in the state, so that starting the state never moves it).
     let mut system: Option<[f32; SYS * SYS]> = None;
-    Optimistic::<N, O>::start(pop, opts, policy)?.solve(&mut system)
+    let mut vectors = Vectors::<N>::new();
+    Optimistic::<N, O>::start(pop, opts, policy, &mut vectors)?.solve(&mut system)
 }
 
 /// From this round to `2 * EARLY_POLISH - 1`, the first polish comes at the first round where
@@ -72,8 +73,55 @@ fn copy(dst: &mut [f32], src: &[f32]) {
     }
 }
 
-/// One optimistic Hedge solve in progress. The vectors hold `N` values, of which the first `n`
-/// are used.
+/// `dst[..n] = src[..n]`: the state's vectors hold `N` values of which the first `n` are used,
+/// and copying all `N` would cost the capacity, not the instance (4 KiB per vector at the host's
+/// 1024 candidates).
+fn copy_used<const N: usize>(dst: &mut [f32; N], src: &[f32; N], n: usize) {
+    for (d, &x) in dst.iter_mut().zip(src).take(n) {
+        *d = x;
+    }
+}
+
+/// The vectors of one solve, `N` values each, of which the first `n` are used. They live in
+/// the frame of [`optimistic_hedge`] and the state borrows them, so that starting the state and
+/// handing it on never moves them (at the host's 1024 candidates they are 36 KiB).
+struct Vectors<const N: usize> {
+    logits: [f32; N],
+    /// The current iterate and its shares, and the shares of the one before.
+    pi: [f32; N],
+    g: [f32; N],
+    g_prev: [f32; N],
+    /// The mean's certificate and the polish evaluate into this, not into `g_prev`: the next
+    /// optimistic step needs `g_prev` as it was.
+    scratch: [f32; N],
+    /// The best iterate of the dynamics itself (not of a polish, which may have settled on a
+    /// wrong support) and its shares: the support guesses read them.
+    lead: [f32; N],
+    lead_g: [f32; N],
+    /// The running mean of the iterates: at `k = 1` it identifies the support better than the
+    /// last one.
+    mean: [f32; N],
+    /// The polish's output.
+    polished: [f32; N],
+}
+
+impl<const N: usize> Vectors<N> {
+    fn new() -> Self {
+        Vectors {
+            logits: [0.0; N],
+            pi: [0.0; N],
+            g: [0.0; N],
+            g_prev: [0.0; N],
+            scratch: [0.0; N],
+            lead: [0.0; N],
+            lead_g: [0.0; N],
+            mean: [0.0; N],
+            polished: [0.0; N],
+        }
+    }
+}
+
+/// One optimistic Hedge solve in progress.
 struct Optimistic<'a, const N: usize, O: Oracle<N> + ?Sized> {
     pop: &'a O,
     opts: SolveOptions,
@@ -83,14 +131,7 @@ struct Optimistic<'a, const N: usize, O: Oracle<N> + ?Sized> {
     policy: &'a mut [f32],
     /// Its estimate: the dynamics steer by `f32` estimates, certificates decide.
     best: Certificate,
-    logits: [f32; N],
-    /// The current iterate and its shares, and the shares of the one before.
-    pi: [f32; N],
-    g: [f32; N],
-    g_prev: [f32; N],
-    /// The mean's certificate and the polish evaluate into this, not into `g_prev`: the next
-    /// optimistic step needs `g_prev` as it was.
-    scratch: [f32; N],
+    v: &'a mut Vectors<N>,
     /// Share evaluations so far.
     iterations: u32,
     /// The step, bounded by `eta_max` so the log-weights stay finite however long a point mass
@@ -98,21 +139,13 @@ struct Optimistic<'a, const N: usize, O: Oracle<N> + ?Sized> {
     eta: f32,
     eta_max: f32,
     last_e: f32,
-    /// The best iterate of the dynamics itself (not of a polish, which may have settled on a
-    /// wrong support), with its shares and exploitability: the support guesses read it.
-    lead: [f32; N],
-    lead_g: [f32; N],
+    /// The exploitability of `v.lead`.
     lead_e: f32,
     /// `lead_e` of the last `EARLY_POLISH / 2` rounds, for the rate [`slow`] extrapolates, and
     /// the one that the last step replaced (`EARLY_POLISH / 2` rounds old).
     recent: [f32; (EARLY_POLISH / 2) as usize],
     before: f32,
     polished_yet: bool,
-    /// The running mean of the iterates: at `k = 1` it identifies the support better than the
-    /// last one.
-    mean: [f32; N],
-    /// The polish's output.
-    polished: [f32; N],
     /// The exploitability the dynamics aim at: `epsilon`, then tighter should a certificate
     /// miss it.
     target: f32,
@@ -121,7 +154,12 @@ struct Optimistic<'a, const N: usize, O: Oracle<N> + ?Sized> {
 impl<'a, const N: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N, O> {
     /// The uniform policy, evaluated once (the caller checked `opts` and `policy.len() == n`).
     #[inline(always)]
-    fn start(pop: &'a O, opts: &SolveOptions, policy: &'a mut [f32]) -> Result<Self, Error> {
+    fn start(
+        pop: &'a O,
+        opts: &SolveOptions,
+        policy: &'a mut [f32],
+        v: &'a mut Vectors<N>,
+    ) -> Result<Self, Error> {
         let n = pop.n();
         if n > N {
             return Err(Error::TooManyCandidates { n, max: N });
@@ -134,28 +172,22 @@ impl<'a, const N: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N, O> {
             k,
             policy,
             best: Certificate::new(k),
-            logits: [0.0; N],
-            pi: [0.0; N],
-            g: [0.0; N],
-            g_prev: [0.0; N],
-            scratch: [0.0; N],
+            v,
             iterations: 1,
             eta: (k + 1) as f32,
             eta_max: 1e6 * (k + 1) as f32,
             last_e: 0.0,
-            lead: [0.0; N],
-            lead_g: [0.0; N],
             lead_e: 0.0,
             recent: [0.0; (EARLY_POLISH / 2) as usize],
             before: 0.0,
             polished_yet: false,
-            mean: [0.0; N],
-            polished: [0.0; N],
             target: opts.epsilon,
         };
-        let (Some(logits), Some(pi), Some(g)) =
-            (s.logits.get_mut(..n), s.pi.get_mut(..n), s.g.get_mut(..n))
-        else {
+        let (Some(logits), Some(pi), Some(g)) = (
+            s.v.logits.get_mut(..n),
+            s.v.pi.get_mut(..n),
+            s.v.g.get_mut(..n),
+        ) else {
             return Err(Error::TooManyCandidates { n, max: N });
         };
         softmax(logits, pi);
@@ -166,10 +198,10 @@ impl<'a, const N: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N, O> {
         s.last_e = cert.exploitability;
         s.lead_e = cert.exploitability;
         s.recent = [s.lead_e; (EARLY_POLISH / 2) as usize];
-        s.lead = s.pi;
-        s.lead_g = s.g;
-        s.mean = s.pi;
-        s.g_prev = s.g;
+        copy_used(&mut s.v.lead, &s.v.pi, n);
+        copy_used(&mut s.v.lead_g, &s.v.g, n);
+        copy_used(&mut s.v.mean, &s.v.pi, n);
+        copy_used(&mut s.v.g_prev, &s.v.g, n);
         Ok(s)
     }
 
@@ -178,10 +210,10 @@ impl<'a, const N: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N, O> {
     fn step(&mut self) -> Result<(), Error> {
         let (n, k) = (self.n, self.k);
         let (Some(logits), Some(pi), Some(g), Some(g_prev)) = (
-            self.logits.get_mut(..n),
-            self.pi.get_mut(..n),
-            self.g.get_mut(..n),
-            self.g_prev.get_mut(..n),
+            self.v.logits.get_mut(..n),
+            self.v.pi.get_mut(..n),
+            self.v.g.get_mut(..n),
+            self.v.g_prev.get_mut(..n),
         ) else {
             return Err(Error::TooManyCandidates { n, max: N });
         };
@@ -195,7 +227,7 @@ impl<'a, const N: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N, O> {
         self.iterations += 1;
         let cert = Certificate::estimate(g, k)?;
         let w = 1.0 / self.iterations as f32;
-        for (a, &p) in self.mean.iter_mut().zip(pi.iter()) {
+        for (a, &p) in self.v.mean.iter_mut().zip(pi.iter()) {
             *a += w * (p - *a);
         }
         if cert.exploitability < self.best.exploitability {
@@ -204,8 +236,8 @@ impl<'a, const N: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N, O> {
         }
         if cert.exploitability < self.lead_e {
             self.lead_e = cert.exploitability;
-            self.lead = self.pi;
-            self.lead_g = self.g;
+            copy_used(&mut self.v.lead, &self.v.pi, n);
+            copy_used(&mut self.v.lead_g, &self.v.g, n);
         }
         self.eta *= if cert.exploitability <= self.last_e {
             1.05
@@ -248,7 +280,7 @@ impl<'a, const N: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N, O> {
         let n = self.n;
         if self.k == 1
             && self.iterations < self.opts.max_iter
-            && let (Some(m), Some(scratch)) = (self.mean.get(..n), self.scratch.get_mut(..n))
+            && let (Some(m), Some(scratch)) = (self.v.mean.get(..n), self.v.scratch.get_mut(..n))
         {
             self.pop.shares_into(m, self.k, scratch);
             self.iterations = self.iterations.saturating_add(1);
@@ -272,13 +304,16 @@ impl<'a, const N: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N, O> {
             let (from, found): (&[f32], _) = match guess {
                 Guess::Shares => {
                     let floor = 1.0 / (k + 1) as f32 - self.lead_e;
-                    (&self.lead, support_where(&self.lead_g, n, |x| x >= floor))
+                    (
+                        &self.v.lead,
+                        support_where(&self.v.lead_g, n, |x| x >= floor),
+                    )
                 }
                 Guess::Mass { mean: true, share } => {
-                    (&self.mean, support_guess(&self.mean, n, share))
+                    (&self.v.mean, support_guess(&self.v.mean, n, share))
                 }
                 Guess::Mass { mean: false, share } => {
-                    (&self.lead, support_guess(&self.lead, n, share))
+                    (&self.v.lead, support_guess(&self.v.lead, n, share))
                 }
             };
             let Some((support, s)) = found else {
@@ -305,20 +340,20 @@ impl<'a, const N: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N, O> {
             };
             let sys = system.get_or_insert_with(|| [0.0; SYS * SYS]);
             let initial = support.get(..s).unwrap_or(&[]);
-            let scratch = self.scratch.get_mut(..n).unwrap_or(&mut []);
+            let scratch = self.v.scratch.get_mut(..n).unwrap_or(&mut []);
             let (cand, evals) = polish(
                 self.pop,
                 &budget,
                 from,
                 initial,
-                &mut self.polished,
+                &mut self.v.polished,
                 scratch,
                 sys,
             );
             self.iterations = self.iterations.saturating_add(evals);
             if cand.exploitability < self.best.exploitability {
                 self.best = cand;
-                if let Some(p) = self.polished.get(..n) {
+                if let Some(p) = self.v.polished.get(..n) {
                     copy(self.policy, p);
                 }
             }
@@ -362,7 +397,7 @@ impl<'a, const N: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N, O> {
             let c = certify(&self.pop.population(), cand, k)?;
             if certified.is_none_or(|d| c.exploitability < d.exploitability) {
                 certified = Some(c);
-                deployed = candidate;
+                copy_used(&mut deployed, &candidate, n);
             }
             let met = certified.is_some_and(|d| d.exploitability <= epsilon);
             if met

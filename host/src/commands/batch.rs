@@ -48,7 +48,7 @@ fn one(text: &str, line: usize, source: &str, settings: &Settings) -> String {
 
 /// Runs `batch`.
 pub fn run(a: &BatchArgs) -> Result<String> {
-    let mut settings = a.solver.settings(a.k, a.method);
+    let mut settings = a.play.settings();
     check_settings(&settings)?;
     // JSON lines is the one format here: `-` (standard input) needs no --format.
     let (text, source) = crate::formats::read_input(&a.file, Some(crate::formats::Format::Json))?;
@@ -56,13 +56,13 @@ pub fn run(a: &BatchArgs) -> Result<String> {
     // --threads counts every thread: as many lines at once as there are threads (at most one
     // per line), and each line's share of the threads for its own solve (the answers do not
     // depend on either).
-    let budget = match a.solver.threads {
+    let budget = match a.play.solver.threads {
         0 => ualign_accel::route::cores(),
         t => t,
     }
     .max(1);
     let threads = budget.min(lines.len().max(1));
-    match a.solver.threads {
+    match a.play.solver.threads {
         0 => settings.cores = (budget / threads).max(1),
         _ => settings.threads = (budget / threads).max(1),
     }

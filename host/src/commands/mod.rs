@@ -180,11 +180,9 @@ impl SolverArgs {
     }
 }
 
-/// `solve`.
+/// How `solve` and `batch` play: `k`, the solver's settings and the self-play method.
 #[derive(Debug, Args)]
-pub struct SolveArgs {
-    #[command(flatten)]
-    pub input: Input,
+pub struct SelfPlay {
     /// Number of responses shown to the user.
     #[arg(long)]
     pub k: u32,
@@ -193,17 +191,26 @@ pub struct SolveArgs {
     /// Self-play method.
     #[arg(long, value_enum, default_value = "optimistic")]
     pub method: Method,
-    /// Also print `explain`: per user type, the chance that its favourite is among the k
-    /// shown and its own win rate against the worst opponent (optimistic only).
-    #[arg(long)]
-    pub explain: bool,
 }
 
-impl SolveArgs {
+impl SelfPlay {
     /// The solver settings.
     pub fn settings(&self) -> Settings {
         self.solver.settings(self.k, self.method)
     }
+}
+
+/// `solve`.
+#[derive(Debug, Args)]
+pub struct SolveArgs {
+    #[command(flatten)]
+    pub input: Input,
+    #[command(flatten)]
+    pub play: SelfPlay,
+    /// Also print `explain`: per user type, the chance that its favourite is among the k
+    /// shown and its own win rate against the worst opponent (optimistic only).
+    #[arg(long)]
+    pub explain: bool,
 }
 
 /// `eval`.
@@ -274,14 +281,8 @@ pub struct BatchArgs {
     /// JSON lines file, one instance (the JSON input format) per line; `-` reads standard
     /// input.
     pub file: PathBuf,
-    /// Number of responses shown.
-    #[arg(long)]
-    pub k: u32,
     #[command(flatten)]
-    pub solver: SolverArgs,
-    /// Self-play method.
-    #[arg(long, value_enum, default_value = "optimistic")]
-    pub method: Method,
+    pub play: SelfPlay,
 }
 
 /// `device`.

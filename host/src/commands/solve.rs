@@ -18,9 +18,9 @@ struct Explained<'a> {
 
 /// Runs `solve`.
 pub fn run(a: &SolveArgs) -> Result<String> {
-    let settings = a.settings();
+    let settings = a.play.settings();
     check_settings(&settings)?;
-    if a.explain && a.method == Method::Hedge {
+    if a.explain && a.play.method == Method::Hedge {
         return Err(Error::usage(
             "--explain needs --method optimistic: hedge deploys the time mixture of its \
              iterates, not the printed policy",
