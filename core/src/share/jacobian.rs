@@ -142,9 +142,16 @@ pub(crate) fn jacobian_acc<const N: usize, const A: usize, const S: bool>(
         let pairs = d_same.iter().zip(d_below.iter());
         if blocked {
             if S {
-                add_user_in_order(
-                    row, &slot_of, &d_same, &d_below, s, &mut acc, &mut lists, strict,
-                );
+                // One copy per value of `strict`, so neither pays for the other's tests.
+                if strict {
+                    add_user_in_order(
+                        row, &slot_of, &d_same, &d_below, s, &mut acc, &mut lists, true,
+                    );
+                } else {
+                    add_user_in_order(
+                        row, &slot_of, &d_same, &d_below, s, &mut acc, &mut lists, false,
+                    );
+                }
             } else {
                 for (i, ((&cy, (&same, &below)), row)) in
                     cls_s.iter().zip(pairs).zip(acc.chunks_mut(s)).enumerate()
@@ -215,6 +222,7 @@ pub(super) fn add_row(
 /// `strict` (the order has no tie) makes every class one member, so no class bounds are
 /// tracked: the same additions in the same order.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub(super) fn add_user_in_order(
     row: &[u16],
     slot_of: &[u16],
