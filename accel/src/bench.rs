@@ -65,6 +65,9 @@ pub const SHARE_RUNS: usize = 31;
 /// Target exploitability of the timed solve.
 pub const SOLVE_EPSILON: f32 = 1e-4;
 
+/// The most solves one `ualign bench --solves S` times.
+pub const MAX_SOLVES: usize = 1_000_000;
+
 /// Draws `m` uniformly random strict rankings over `n` candidates (impartial culture), weight 1
 /// each, into `weights` (length `>= m`) and `order` (length `>= m * n`): core's
 /// [`synthetic::impartial_culture`] drawn with `Xoshiro128PlusPlus::seed_from_u64(seed)`, the
@@ -415,16 +418,20 @@ where
 /// returns one JSON object: `n, m, k, seed, route, vector, threads, solve_route,
 /// share_ns_median, stream_bytes_per_ns, peak_flops_per_ns,
 /// share_flops_per_ns, roofline_fraction, solve_ns, solve_iterations, solve_exploitability`
-/// (plus the work model and whether the solve converged).
+/// (plus the work model and whether the solve converged). `solves` cold-start solves of the same
+/// population are timed: `solve_ns` is their median, `solve_ns_min` and `solve_ns_max` their
+/// spread, and `solve_share_ratio` the median over the time of its own share evaluations
+/// (`solve_iterations x share_ns_median`).
 ///
-/// Errors: a message for `n` outside `1..=1024`, `m == 0`, `k` outside `1..=MAX_K`, or a
-/// failure of core.
+/// Errors: a message for `n` outside `1..=1024`, `m == 0`, `k` outside `1..=MAX_K`, `solves`
+/// outside `1..=MAX_SOLVES`, or a failure of core.
 pub fn run(
     n: usize,
     m: usize,
     k: u32,
     seed: u64,
     threads: usize,
+    solves: usize,
 ) -> Result<serde_json::Value, String> {
     if n == 0 || n > CAPACITY {
         return Err(format!("--n must be in 1..={CAPACITY}, got {n}"));
@@ -441,7 +448,7 @@ pub fn run(
     let mut weights = vec![0.0f32; m];
     let mut order = vec![0u16; cells];
     let pop = impartial_culture(n, m, seed, &mut weights, &mut order).map_err(|e| e.to_string())?;
-    let mut report = run_population(pop, k, threads)?;
+    let mut report = run_population(pop, k, threads, solves)?;
     report["seed"] = seed.into();
     Ok(report)
 }
@@ -453,9 +460,15 @@ pub fn run_population(
     pop: Population<'_, CAPACITY>,
     k: u32,
     threads: usize,
+    solves: usize,
 ) -> Result<serde_json::Value, String> {
     if k == 0 || k > ualign::MAX_K {
         return Err(format!("--k must be in 1..={}, got {k}", ualign::MAX_K));
+    }
+    if solves == 0 || solves > MAX_SOLVES {
+        return Err(format!(
+            "--solves must be in 1..={MAX_SOLVES}, got {solves}"
+        ));
     }
     // The probes read a table of the population's size and layout: its orders, rebuilt (one
     // u16 per position, the top bit set on a tie with the next position, as core stores them).
@@ -465,7 +478,7 @@ pub fn run_population(
         let row = pop.order(j).ok_or("a user type without an order")?;
         order.extend(row.map(|(c, tie)| c as u16 | if tie { 0x8000 } else { 0 }));
     }
-    measure(pop, &order, pop.weights(), k, threads)
+    measure(pop, &order, pop.weights(), k, threads, solves)
 }
 
 /// The measurements of [`run`] on `pop`, whose order table and weights `order` and `weights`
@@ -476,6 +489,7 @@ fn measure(
     weights: &[f32],
     k: u32,
     threads: usize,
+    solves: usize,
 ) -> Result<serde_json::Value, String> {
     let (n, m) = (pop.n(), pop.m());
     // The tool's oracle (the wide layout when the CPU has the vectors for it) and the
@@ -497,11 +511,24 @@ fn measure(
 
     let mut policy = vec![0.0f32; n];
     let opts = SolveOptions::new(k).epsilon(SOLVE_EPSILON);
-    let start = Instant::now();
+    // Each solve from a cold start on the same population: the same iterations, so the spread
+    // is the machine's.
+    let mut solve_times = Vec::with_capacity(solves);
     let sol = oracle
-        .serve(|o| optimistic_hedge(o, &opts, &mut policy))
-        .map_err(|e| e.to_string())?;
-    let solve_ns = start.elapsed().as_nanos() as u64;
+        .serve(|o| {
+            let mut last = None;
+            for _ in 0..solves {
+                let start = Instant::now();
+                last = Some(optimistic_hedge(o, &opts, &mut policy)?);
+                solve_times.push(start.elapsed().as_nanos() as f64);
+            }
+            Ok(last)
+        })
+        .map_err(|e: ualign::Error| e.to_string())?
+        .ok_or("no solve was timed")?;
+    let solve_min = solve_times.iter().copied().fold(f64::INFINITY, f64::min);
+    let solve_max = solve_times.iter().copied().fold(0.0, f64::max);
+    let solve_ns = median(&mut solve_times) as u64;
     let threads = oracle.threads();
     let tally = tally_report(&pop, &pi, k)?;
     // What `ualign solve` takes here: the tally exactly when `tally_report` built one.
@@ -608,6 +635,10 @@ fn measure(
         "population_indirect_ns": population_indirect,
         "population_roofline_fraction": population_floor / population_ns,
         "solve_ns": solve_ns,
+        "solves": solves,
+        "solve_ns_min": solve_min as u64,
+        "solve_ns_max": solve_max as u64,
+        "solve_share_ratio": solve_ns as f64 / (f64::from(sol.iterations) * share_ns).max(1.0),
         "solve_iterations": sol.iterations,
         "solve_exploitability": sol.certificate.exploitability,
         "solve_converged": sol.converged,
@@ -687,7 +718,7 @@ mod tests {
     fn run_reports_every_field() -> Result<(), String> {
         for threads in [1usize, 2] {
             // Three blocks of users, so that two threads have a block each at least.
-            let v = run(9, 600, 4, 7, threads)?;
+            let v = run(9, 600, 4, 7, threads, 3)?;
             for key in [
                 "share_ns_median",
                 "stream_bytes_per_ns",
@@ -711,6 +742,16 @@ mod tests {
             assert_eq!(
                 v.get("threads").and_then(|x| x.as_u64()),
                 Some(threads as u64)
+            );
+            // Three solves timed: the median lies in their range, and the ratio is the median
+            // over its share evaluations.
+            let y = |key: &str| v.get(key).and_then(|x| x.as_f64()).unwrap_or(f64::NAN);
+            assert_eq!(v.get("solves").and_then(|x| x.as_u64()), Some(3));
+            assert!(y("solve_ns_min") <= y("solve_ns") && y("solve_ns") <= y("solve_ns_max"));
+            let ratio = y("solve_ns") / (y("solve_iterations") * y("share_ns_median")).max(1.0);
+            assert!(
+                (y("solve_share_ratio") - ratio).abs() <= 1e-9 * ratio,
+                "{v}"
             );
             // The floor is the slowest of its three parts, and the fraction is floor / time.
             let x = |key: &str| v.get(key).and_then(|x| x.as_f64()).unwrap_or(f64::NAN);
@@ -765,7 +806,7 @@ mod tests {
 
     #[test]
     fn run_reports_the_tally_when_it_pays() -> Result<(), String> {
-        let v = run(9, 4000, 4, 7, 1)?;
+        let v = run(9, 4000, 4, 7, 1, 1)?;
         let x = |key: &str| v.get(key).and_then(|x| x.as_f64()).unwrap_or(f64::NAN);
         // Strict orders over 9 candidates: at most 9 * 2^8 pairs.
         assert!(x("tally_pairs") >= 9.0 && x("tally_pairs") <= 2304.0, "{v}");
@@ -784,12 +825,14 @@ mod tests {
 
     #[test]
     fn bad_inputs_are_errors() {
-        assert!(run(0, 10, 4, 1, 1).is_err());
-        assert!(run(2000, 10, 4, 1, 1).is_err());
-        assert!(run(5, 0, 4, 1, 1).is_err());
-        assert!(run(5, 10, 0, 1, 1).is_err());
+        assert!(run(0, 10, 4, 1, 1, 1).is_err());
+        assert!(run(2000, 10, 4, 1, 1, 1).is_err());
+        assert!(run(5, 0, 4, 1, 1, 1).is_err());
+        assert!(run(5, 10, 0, 1, 1, 1).is_err());
+        assert!(run(5, 10, 4, 1, 1, 0).is_err());
+        assert!(run(5, 10, 4, 1, 1, MAX_SOLVES + 1).is_err());
         // --threads 0 is automatic: one thread at this size.
-        let auto = run(5, 10, 4, 1, 0).map_err(|e| e.to_string());
+        let auto = run(5, 10, 4, 1, 0, 1).map_err(|e| e.to_string());
         assert_eq!(auto.map(|v| v["threads"].as_u64()), Ok(Some(1)));
     }
 

@@ -228,6 +228,19 @@ fn bench_reports_its_fields_and_refuses_bad_sizes() {
     }
     let out = run(&["bench", "--n", "8", "--m", "64", "--k", "0"]);
     assert_eq!((out.code, out.stdout.as_str()), (2, ""), "{}", out.stderr);
+    // --solves times that many solves; 0 is refused, naming the flag.
+    let v = json(&[
+        "bench", "--n", "8", "--m", "16", "--k", "2", "--solves", "5",
+    ]);
+    assert_eq!(f(&v["solves"]), 5.0, "{v}");
+    assert!(
+        f(&v["solve_ns_min"]) <= f(&v["solve_ns"]) && f(&v["solve_ns"]) <= f(&v["solve_ns_max"])
+    );
+    let out = run(&[
+        "bench", "--n", "8", "--m", "16", "--k", "2", "--solves", "0",
+    ]);
+    assert_eq!((out.code, out.stdout.as_str()), (2, ""), "{}", out.stderr);
+    assert!(out.stderr.contains("--solves"), "{}", out.stderr);
 }
 
 #[test]

@@ -331,6 +331,10 @@ pub struct BenchArgs {
     /// command.
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
+    /// Solves to time, each from a cold start on the same population: `solve_ns` is their
+    /// median, `solve_ns_min` and `solve_ns_max` their spread (thousands for small sizes).
+    #[arg(long, default_value_t = 1)]
+    pub solves: usize,
 }
 
 /// `demo`.
@@ -379,13 +383,13 @@ fn bench(a: &BenchArgs) -> Result<String> {
             let inst = formats::load_with(file, a.format, &opts).map(formats::report)?;
             let mut store = crate::instance::Store::default();
             let pop = inst.population(&mut store)?;
-            let mut v =
-                ualign_accel::bench::run_population(pop, a.k, a.threads).map_err(Error::usage)?;
+            let mut v = ualign_accel::bench::run_population(pop, a.k, a.threads, a.solves)
+                .map_err(Error::usage)?;
             v["input"] = file.display().to_string().into();
             v
         }
         (None, Some(n), Some(m)) => {
-            ualign_accel::bench::run(n, m, a.k, a.seed.unwrap_or(1), a.threads)
+            ualign_accel::bench::run(n, m, a.k, a.seed.unwrap_or(1), a.threads, a.solves)
                 .map_err(Error::usage)?
         }
         (None, _, _) => {
