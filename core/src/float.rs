@@ -36,10 +36,18 @@ use micromath::F32Ext;
 pub const BACKEND: &str = backend!(micromath: "micromath", libm: "libm");
 
 /// `e^x`.
+///
+/// With libm, below [`EXP_ZERO`] this is `0.0` without calling `expf`, whose underflow path
+/// divides to a subnormal (a microcode assist costing about a hundred cycles on many x86 cores,
+/// and the softmax of a solve meets it for every candidate outside the support). `expf` returns
+/// exactly `0.0` there too, so the bits are libm's.
 #[inline]
 pub fn exp(x: f32) -> f32 {
-    backend!(micromath: F32Ext::exp(x), libm: libm::expf(x))
+    backend!(micromath: F32Ext::exp(x), libm: if x < EXP_ZERO { 0.0 } else { libm::expf(x) })
 }
+
+/// Below this, libm's `expf` is `0.0` (it returns 0 from `-103.972084` down).
+const EXP_ZERO: f32 = -104.0;
 
 /// Natural logarithm.
 #[inline]
@@ -67,6 +75,31 @@ mod tests {
     fn libm_wins_when_enabled() {
         assert_eq!(super::BACKEND, "libm");
         assert_eq!(super::exp(1.0).to_bits(), libm::expf(1.0).to_bits());
+    }
+
+    /// `exp` is libm's `expf`, bit for bit, on every `f32` from `-112` down to `-96` (around
+    /// the shortcut to zero) and at the ends.
+    #[test]
+    #[cfg(feature = "libm")]
+    fn exp_is_expf_around_its_shortcut_to_zero() {
+        let (from, to) = ((-96.0f32).to_bits(), (-112.0f32).to_bits());
+        let step = if cfg!(miri) { 99_991 } else { 1 };
+        for bits in (from..=to).step_by(step) {
+            let x = f32::from_bits(bits);
+            assert_eq!(super::exp(x).to_bits(), libm::expf(x).to_bits(), "{x}");
+        }
+        for x in [
+            f32::NEG_INFINITY,
+            f32::MIN,
+            -1e6,
+            -104.0,
+            f32::NAN,
+            0.0,
+            88.0,
+        ] {
+            assert_eq!(super::exp(x).to_bits(), libm::expf(x).to_bits(), "{x}");
+        }
+        assert_eq!(libm::expf(super::EXP_ZERO), 0.0);
     }
 
     #[test]
