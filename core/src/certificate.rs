@@ -25,9 +25,10 @@
 
 use crate::{
     Error, Population, check_k,
-    fixed::{ONE, SHIFT, mul_up, mul_wide_up, ratio_down, ratio_up, scaled},
+    fixed::{ONE, SHIFT, mul_u64, mul_up, mul_wide_up, ratio_down, ratio_up, scaled},
     policy::check_policy,
     population::{INDEX, TIE_NEXT},
+    scratch::with_scratch,
 };
 
 /// The certificate of `(pi, k)`.
@@ -159,8 +160,16 @@ pub fn certify<const N: usize>(
 ) -> Result<Certificate, Error> {
     check_k(k)?;
     check_policy(pi, pop.n())?;
-    let bounds = Bounds::new(pop, pi, k)?;
-    Ok(bounds.certificate(k))
+    with_scratch!(pop.n(), N, certify_in::<N>(pop, pi, k))
+}
+
+/// [`certify`] with scratch for `C` candidates ([`crate::scratch`]).
+fn certify_in<const N: usize, const C: usize>(
+    pop: &Population<'_, N>,
+    pi: &[f32],
+    k: u32,
+) -> Result<Certificate, Error> {
+    Ok(Bounds::<C>::new::<N, false>(pop, pi, k)?.certificate(k))
 }
 
 /// Our win rate when showing `k` draws from `pi` against a mixed single-response opponent `s`,
@@ -176,11 +185,21 @@ pub fn win_rate_against<const N: usize>(
     check_k(k)?;
     check_policy(pi, pop.n())?;
     check_policy(opponent, pop.n())?;
-    let bounds = Bounds::new(pop, pi, k)?;
-    let mut s = [0u64; N];
+    with_scratch!(pop.n(), N, win_rate_in::<N>(pop, pi, k, opponent))
+}
+
+/// [`win_rate_against`] with scratch for `C` candidates ([`crate::scratch`]).
+fn win_rate_in<const N: usize, const C: usize>(
+    pop: &Population<'_, N>,
+    pi: &[f32],
+    k: u32,
+    opponent: &[f32],
+) -> Result<f32, Error> {
+    let bounds = Bounds::<C>::new::<N, true>(pop, pi, k)?;
+    let mut s = [0u64; C];
     let s = s
         .get_mut(..pop.n())
-        .ok_or(Error::TooManyCandidates { n: pop.n(), max: N })?;
+        .ok_or(Error::TooManyCandidates { n: pop.n(), max: C })?;
     masses_up(opponent, s);
     // sum_y s(y) g(y) <= sum_y s_up(y) num(y) / (ONE den), s_up in units of 2^-31. To stay in
     // 128 bits, num and ONE den are scaled by 2^-r (num rounded up, ONE den down); num <= den
@@ -215,11 +234,19 @@ pub(crate) fn certify_mixture<const N: usize>(
     k: u32,
 ) -> Result<Certificate, Error> {
     check_k(k)?;
+    with_scratch!(pop.n(), N, certify_mixture_in::<N>(pop, iterates, k))
+}
+
+/// [`certify_mixture`] with scratch for `C` candidates ([`crate::scratch`]).
+fn certify_mixture_in<const N: usize, const C: usize>(
+    pop: &Population<'_, N>,
+    iterates: &[f32],
+    k: u32,
+) -> Result<Certificate, Error> {
     let n = pop.n();
-    let mut mixture = Bounds {
-        num: [0u128; N],
-        pos: [0u128; N],
-        neg: [0u128; N],
+    let mut mixture = Bounds::<C> {
+        num: [0u128; C],
+        excess: [0i128; C],
         den: 0,
         n,
     };
@@ -227,15 +254,12 @@ pub(crate) fn certify_mixture<const N: usize>(
     let mut den = 0u128;
     for pi in iterates.chunks_exact(n) {
         check_policy(pi, n)?;
-        let b = Bounds::new(pop, pi, k)?;
-        // Each bound scaled by 2^-16 so that 2^32 rounds cannot overflow: the excess rounded
-        // up, the deficit down; `den` is a multiple of ONE = 2^31, so its scaling is exact.
-        let up = |x: u128| (x >> 16) + u128::from(x & 0xFFFF != 0);
-        for (s, &x) in mixture.pos.iter_mut().zip(b.pos.iter()) {
-            *s = s.saturating_add(up(x));
-        }
-        for (s, &x) in mixture.neg.iter_mut().zip(b.neg.iter()) {
-            *s = s.saturating_add(x >> 16);
+        let b = Bounds::<C>::new::<N, false>(pop, pi, k)?;
+        // Each bound scaled by 2^-16, rounded up, so that 2^32 rounds cannot overflow; `den` is
+        // a multiple of ONE = 2^31, so its scaling is exact. (`-((-x) >> 16)` is the ceiling of
+        // `x / 2^16`: the arithmetic shift floors.)
+        for (s, &x) in mixture.excess.iter_mut().zip(b.excess.iter()) {
+            *s = s.saturating_add(-(x.saturating_neg() >> 16));
         }
         den = b.den >> 16;
         rounds += 1;
@@ -250,39 +274,42 @@ pub(crate) fn certify_mixture<const N: usize>(
     Ok(mixture.certificate(k))
 }
 
-/// Upper bounds of the shares of one policy: `g(y) <= num[y] / den`, and
-/// `g(y) - 1/(k+1) <= (pos[y] - neg[y]) / den`, exactly.
+/// Upper bounds of the shares of one policy: `g(y) - 1/(k+1) <= excess[y] / den`, exactly, and
+/// (when asked for) `g(y) <= num[y] / den`.
 ///
-/// The second form is what certificates use: a user whose share is exactly `1/(k+1)` adds
-/// nothing, users above it add with their weights rounded up, users below subtract with their
-/// weights rounded down. So an exact equilibrium of exact shares (a unanimous top choice, a
-/// Condorcet winner at `k = 1`) certifies exactly whatever the weights.
-pub(crate) struct Bounds<const N: usize> {
-    /// `sum_j W_j^up s_j(y)` per candidate.
-    num: [u128; N],
-    /// `sum_j W_j^up (s_j(y) - ONE)` over the users with `s_j(y) > ONE`.
-    pos: [u128; N],
+/// The excess is what certificates use: a user whose share is exactly `1/(k+1)` adds nothing,
+/// users above it add with their weights rounded up, users below subtract with their weights
+/// rounded down. So an exact equilibrium of exact shares (a unanimous top choice, a Condorcet
+/// winner at `k = 1`) certifies exactly whatever the weights.
+pub(crate) struct Bounds<const C: usize> {
+    /// `sum_j W_j^up s_j(y)` per candidate (zero unless asked for).
+    num: [u128; C],
+    /// `sum_j W_j^up (s_j(y) - ONE)` over the users with `s_j(y) > ONE`, minus
     /// `sum_j W_j^down (ONE - s_j(y))` over the users with `s_j(y) < ONE`.
-    neg: [u128; N],
+    excess: [i128; C],
     /// `(k+1) ONE sum_j W_j^down`.
     den: u128,
     /// Candidates.
     n: usize,
 }
 
-impl<const N: usize> Bounds<N> {
-    /// The bounds of `(pi, k)` on `pop` (`pi` and `k` already checked).
-    pub(crate) fn new(pop: &Population<'_, N>, pi: &[f32], k: u32) -> Result<Self, Error> {
+impl<const C: usize> Bounds<C> {
+    /// The bounds of `(pi, k)` on `pop` (`pi` and `k` already checked), for at most `C`
+    /// candidates; `NUM` asks for `num` too.
+    pub(crate) fn new<const N: usize, const NUM: bool>(
+        pop: &Population<'_, N>,
+        pi: &[f32],
+        k: u32,
+    ) -> Result<Self, Error> {
         let n = pop.n();
-        let mut mass = [0u64; N];
+        let mut mass = [0u64; C];
         let mass = mass
             .get_mut(..n)
-            .ok_or(Error::TooManyCandidates { n, max: N })?;
+            .ok_or(Error::TooManyCandidates { n, max: C })?;
         masses_up(pi, mass);
         let mut bounds = Bounds {
-            num: [0u128; N],
-            pos: [0u128; N],
-            neg: [0u128; N],
+            num: [0u128; C],
+            excess: [0i128; C],
             den: 0,
             n,
         };
@@ -294,55 +321,37 @@ impl<const N: usize> Bounds<N> {
             if up == 0 {
                 continue;
             }
-            add_user(
-                row,
-                mass,
-                k,
-                (u128::from(up), u128::from(down)),
-                &mut bounds,
-            );
+            add_user::<C, NUM>(row, mass, k, (up, down), &mut bounds);
         }
         bounds.den = u128::from(k + 1) * u128::from(ONE) * total_down;
         Ok(bounds)
-    }
-
-    /// The exact integer weights of `pop`.
-    pub(crate) fn weights(pop: &Population<'_, N>) -> Weights {
-        Weights::of(pop)
     }
 
     /// The certificate these bounds prove.
     pub(crate) fn certificate(&self, k: u32) -> Certificate {
         // The largest excess over the fair share, and where (the lowest index on ties).
         let mut worst = 0usize;
-        let mut best: Option<(u128, u128)> = None;
-        for (y, (&p, &q)) in self
-            .pos
-            .iter()
-            .zip(self.neg.iter())
-            .take(self.n)
-            .enumerate()
-        {
-            // p - q > bp - bq  <=>  p + bq > bp + q (no signed overflow)
-            if best.is_none_or(|(bp, bq)| p.saturating_add(bq) > bp.saturating_add(q)) {
-                best = Some((p, q));
+        let mut best: Option<i128> = None;
+        for (y, &e) in self.excess.iter().take(self.n).enumerate() {
+            if best.is_none_or(|b| e > b) {
+                best = Some(e);
                 worst = y;
             }
         }
-        let (p, q) = best.unwrap_or((0, 0));
         let den = self.den;
         let fair_k = den / u128::from(k + 1) * u128::from(k);
-        let (worst_case_win_rate, exploitability) = if p <= q {
+        let (worst_case_win_rate, exploitability) = match best {
+            Some(e) if e > 0 => {
+                let excess = e.unsigned_abs();
+                let f = if excess >= fair_k {
+                    0.0
+                } else {
+                    ratio_down(fair_k - excess, den)
+                };
+                (f, ratio_up(excess.min(den), den))
+            }
             // No candidate's share exceeds 1/(k+1): an exact equilibrium.
-            (ratio_down(u128::from(k), u128::from(k) + 1), 0.0)
-        } else {
-            let excess = p - q;
-            let f = if excess >= fair_k {
-                0.0
-            } else {
-                ratio_down(fair_k - excess, den)
-            };
-            (f, ratio_up(excess.min(den), den))
+            _ => (ratio_down(u128::from(k), u128::from(k) + 1), 0.0),
         };
         Certificate {
             k,
@@ -408,15 +417,17 @@ pub(crate) fn poly_up(a: u32, b: u32, k: u32) -> u64 {
 
 /// Adds one user type's `s_j(y)`, weighted by `(up, down)`, into `bounds`, walking the tie
 /// classes of its order `row` (best first) from the bottom: every candidate of a class has the
-/// same `b` (the mass below the class) and `a = b + c` (`c` the class's mass).
-fn add_user<const N: usize>(
+/// same `b` (the mass below the class) and `a = b + c` (`c` the class's mass). The class's
+/// excess over the fair share is one signed product, added to each member.
+fn add_user<const C: usize, const NUM: bool>(
     row: &[u16],
     mass: &[u64],
     k: u32,
-    (up, down): (u128, u128),
-    bounds: &mut Bounds<N>,
+    (up, down): (u64, u64),
+    bounds: &mut Bounds<C>,
 ) {
     let at = |e: u16| mass.get((e & INDEX) as usize).copied().unwrap_or(0);
+    let one = u64::from(ONE);
     let mut below = 0u64;
     let mut end = row.len();
     while end > 0 {
@@ -430,20 +441,21 @@ fn add_user<const N: usize>(
         let b = to_fixed(below);
         let a = to_fixed(below.saturating_add(c));
         let s = poly_up(a, b, k);
-        let one = u64::from(ONE);
-        let v = u128::from(s) * up;
-        let over = u128::from(s.saturating_sub(one)) * up;
-        let under = u128::from(one.saturating_sub(s)) * down;
+        // |s - ONE| < 2^42 and the weights are below 2^40: the products are below 2^82, so
+        // they and their sums over users are exact in 128 bits.
+        let excess = if s >= one {
+            mul_u64(s - one, up) as i128
+        } else {
+            -(mul_u64(one - s, down) as i128)
+        };
+        let v = if NUM { mul_u64(s, up) } else { 0 };
         for &e in class {
             let y = (e & INDEX) as usize;
-            if let (Some(x), Some(p), Some(q)) = (
-                bounds.num.get_mut(y),
-                bounds.pos.get_mut(y),
-                bounds.neg.get_mut(y),
-            ) {
+            if let Some(x) = bounds.excess.get_mut(y) {
+                *x += excess;
+            }
+            if NUM && let Some(x) = bounds.num.get_mut(y) {
                 *x += v;
-                *p += over;
-                *q += under;
             }
         }
         below = below.saturating_add(c);
@@ -460,7 +472,7 @@ pub(crate) struct Weights {
 }
 
 impl Weights {
-    fn of<const N: usize>(pop: &Population<'_, N>) -> Self {
+    pub(crate) fn of<const N: usize>(pop: &Population<'_, N>) -> Self {
         // Counts: recovered exactly, checked against the exact total.
         let mut counts = pop.count(0).is_some();
         if counts {

@@ -31,6 +31,18 @@ pub(crate) fn mul_wide_up(a: u32, s: u64) -> u64 {
     hi.saturating_mul(2).saturating_add(lo_up)
 }
 
+/// `x * w` exactly, with two 32 x 64 products when `w` fits 32 bits (a count): a 32-bit core
+/// then needs no 128-bit multiply routine.
+pub(crate) fn mul_u64(x: u64, w: u64) -> u128 {
+    match u32::try_from(w) {
+        Ok(w) => {
+            let w = u64::from(w);
+            (u128::from((x >> 32) * w) << 32) + u128::from((x & 0xFFFF_FFFF) * w)
+        }
+        Err(_) => u128::from(x) * u128::from(w),
+    }
+}
+
 /// `(m, e)` with `x = m * 2^e` exactly, `m < 2^24`, for a finite non-negative `x`; `m = 0` for
 /// zero. Read off the bits, so it is the same on every target.
 pub(crate) fn parts(x: f32) -> (u32, i32) {
@@ -182,6 +194,24 @@ pub(crate) fn ratio_up(p: u128, q: u128) -> f32 {
 
 #[cfg(test)]
 mod tests {
+
+    /// `mul_u64` is the 128-bit product, on both of its paths.
+    #[test]
+    fn mul_u64_is_exact() {
+        let mut next = crate::xorshift32(11);
+        let mut wide = || (u64::from(next()) << 32) | u64::from(next());
+        for _ in 0..if cfg!(miri) { 50 } else { 10_000 } {
+            let (x, w) = (wide(), wide());
+            for w in [w, w >> 32, w >> 50, 0, u64::from(u32::MAX)] {
+                assert_eq!(mul_u64(x, w), u128::from(x) * u128::from(w), "{x} {w}");
+            }
+        }
+        assert_eq!(
+            mul_u64(u64::MAX, u64::MAX),
+            u128::from(u64::MAX) * u128::from(u64::MAX)
+        );
+    }
+
     use super::*;
     extern crate std;
 

@@ -16,7 +16,7 @@ use heapless::Vec;
 
 use crate::{
     Error, Population,
-    certificate::{Bounds, masses_up, to_fixed},
+    certificate::{Weights, masses_up, to_fixed},
     check_k_at_most,
     fixed::{ONE, mul_wide_up, ratio_down, ratio_up},
     policy::check_policy,
@@ -174,7 +174,7 @@ fn chance<const N: usize>(
     count: &[u16],
 ) -> (u128, u128) {
     let n = pop.n();
-    let weights = Bounds::<N>::weights(pop);
+    let weights = Weights::of(pop);
     let mut num = 0u128;
     let mut total_down = 0u128;
     let mut dist = [0u64; MAX_K as usize + 1];
