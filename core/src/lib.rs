@@ -64,6 +64,7 @@ pub mod opponents;
 pub mod policy;
 pub mod population;
 pub mod sampling;
+mod scratch;
 pub mod share;
 mod simplex;
 pub mod solver;

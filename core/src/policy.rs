@@ -5,7 +5,7 @@
 //! [`snap`]ped to multiples of `2^-24` that sum to exactly 1, so that any reader, normalising or
 //! not, means the same distribution.
 
-use crate::{Error, check_k, check_len, fixed::scaled};
+use crate::{Error, check_k, check_len, fixed::scaled, scratch::with_scratch};
 
 /// Checks that `pi` is a policy over `n` candidates: finite, non-negative, summing to 1 within
 /// `1e-3` (the tolerance covers policies printed with few digits).
@@ -67,9 +67,16 @@ pub fn snap<const N: usize>(pi: &mut [f32]) -> Result<(), Error> {
     if total == 0 {
         return Err(Error::InvalidPolicy);
     }
+    with_scratch!(pi.len(), N, snap_in(pi, total));
+    Ok(())
+}
+
+/// [`snap`] with scratch for `C` candidates ([`crate::scratch`]), `total` the exact sum of the
+/// masses in units of `2^-62` (positive).
+fn snap_in<const C: usize>(pi: &mut [f32], total: u128) {
     let unit = 1u128 << GRID_BITS;
-    let mut units = [0u32; N];
-    let mut rest = [0u128; N];
+    let mut units = [0u32; C];
+    let mut rest = [0u128; C];
     let mut given = 0u128;
     for ((p, u), r) in pi.iter().zip(units.iter_mut()).zip(rest.iter_mut()) {
         let x = u128::from(scaled(*p, 62).0) * unit;
@@ -79,7 +86,7 @@ pub fn snap<const N: usize>(pi: &mut [f32]) -> Result<(), Error> {
     }
     // Fewer than n units are left; they go to the largest remainders.
     let mut left = unit.saturating_sub(given);
-    let mut order = [0u16; N];
+    let mut order = [0u16; C];
     let order = order.get_mut(..pi.len()).unwrap_or(&mut []);
     for (i, o) in order.iter_mut().enumerate() {
         *o = i as u16;
@@ -100,7 +107,6 @@ pub fn snap<const N: usize>(pi: &mut [f32]) -> Result<(), Error> {
     for (p, &u) in pi.iter_mut().zip(units.iter()) {
         *p = u as f32 * scale;
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use super::{
 use crate::{
     Population,
     population::{INDEX, TIE_NEXT},
+    scratch::with_scratch,
 };
 
 /// The largest support the Jacobian accumulates over blocks of users, and so the largest
@@ -26,6 +27,10 @@ pub const SUPPORT_MAX: usize = 48;
 
 /// The largest support [`jacobian_unchecked`] gives a `SMALL_SUPPORT^2` block accumulator.
 pub(super) const SMALL_SUPPORT: usize = 32;
+
+/// The largest support [`jacobian_unchecked`] gives a `TINY_SUPPORT^2` block accumulator: the
+/// usual support of a small rerank.
+pub(super) const TINY_SUPPORT: usize = 8;
 
 /// The Jacobian of the shares restricted to `support` (see
 /// [`Oracle::jacobian_into`](super::Oracle::jacobian_into)).
@@ -37,25 +42,50 @@ pub(crate) fn jacobian_unchecked<const N: usize>(
     stride: usize,
     out: &mut [f32],
 ) {
+    with_scratch!(
+        pop.n(),
+        N,
+        jacobian_in::<N>(pop, pi, k, support, stride, out)
+    );
+}
+
+/// [`jacobian_unchecked`] with per-candidate scratch for `C` candidates ([`crate::scratch`]) and
+/// the smallest block accumulator that holds the support.
+fn jacobian_in<const N: usize, const C: usize>(
+    pop: &Population<'_, N>,
+    pi: &[f32],
+    k: u32,
+    support: &[u16],
+    stride: usize,
+    out: &mut [f32],
+) {
     // The block accumulator is zeroed on every call: 9 KiB for the largest support the polish
-    // uses, a tenth of a (16, 16, 4) Jacobian on a Cortex-M4F. Small supports (and every support
-    // of a small capacity, which then compiles one copy) take a 4 KiB one; both accumulate in
-    // blocks, so the bits are the same.
-    if N <= SMALL_SUPPORT || support.len() <= SMALL_SUPPORT {
-        jacobian_acc::<N, { SMALL_SUPPORT * SMALL_SUPPORT }, SCALAR>(
+    // uses, a tenth of a (16, 16, 4) Jacobian on a Cortex-M4F. Smaller supports (and every
+    // support of a small capacity, which then compiles fewer copies) take a smaller one; all
+    // accumulate in blocks, so the bits are the same.
+    let s = support.len();
+    if s <= TINY_SUPPORT {
+        jacobian_acc::<N, C, { TINY_SUPPORT * TINY_SUPPORT }, SCALAR>(
+            pop, pi, k, support, stride, out,
+        );
+    } else if N <= SMALL_SUPPORT || s <= SMALL_SUPPORT {
+        jacobian_acc::<N, C, { SMALL_SUPPORT * SMALL_SUPPORT }, SCALAR>(
             pop, pi, k, support, stride, out,
         );
     } else {
-        jacobian_acc::<N, { SUPPORT_MAX * SUPPORT_MAX }, SCALAR>(pop, pi, k, support, stride, out);
+        jacobian_acc::<N, C, { SUPPORT_MAX * SUPPORT_MAX }, SCALAR>(
+            pop, pi, k, support, stride, out,
+        );
     }
 }
 
-/// [`jacobian_unchecked`] with a block accumulator of `A` entries: supports of `s` members with
+/// [`jacobian_unchecked`] with scratch for `C` candidates and a block accumulator of `A`
+/// entries: supports of `s` members with
 /// `s * s <= A` are accumulated in blocks of users, larger ones straight into `out`. `S` picks
 /// the path (see [`super::kernel`]): the scalar path adds each user's rows in the user's order
 /// and takes the derivatives one member at a time; the SIMD path adds them row by row and takes
 /// the derivatives [`LANES`] at a time. Both give the same bits.
-pub(crate) fn jacobian_acc<const N: usize, const A: usize, const S: bool>(
+pub(crate) fn jacobian_acc<const N: usize, const C: usize, const A: usize, const S: bool>(
     pop: &Population<'_, N>,
     pi: &[f32],
     k: u32,
@@ -64,19 +94,19 @@ pub(crate) fn jacobian_acc<const N: usize, const A: usize, const S: bool>(
     out: &mut [f32],
 ) {
     let n = pop.n();
-    let mut mass = [0.0f32; N];
-    let mut upper = [0.0f32; N];
-    let mut lower = [0.0f32; N];
+    let mut mass = [0.0f32; C];
+    let mut upper = [0.0f32; C];
+    let mut lower = [0.0f32; C];
     // Class numbers as f32 (exact below 2^24): compared against f32 entries in `add_row`, the
     // masks have the entries' width.
-    let mut class = [0.0f32; N]; // class number of each candidate, 0 = top
-    let mut a_of = [0.0f32; N]; // a = b + c of each candidate, for this user
-    let mut b_of = [0.0f32; N]; // b of each candidate, for this user
-    let mut cls_s = [0.0f32; N]; // class of each support member
+    let mut class = [0.0f32; C]; // class number of each candidate, 0 = top
+    let mut a_of = [0.0f32; C]; // a = b + c of each candidate, for this user
+    let mut b_of = [0.0f32; C]; // b of each candidate, for this user
+    let mut cls_s = [0.0f32; C]; // class of each support member
     // Per support member: a, then w dS/da (a tie); b, then w (dS/da + dS/db) (strictly below).
-    let mut d_same = [0.0f32; N];
-    let mut d_below = [0.0f32; N];
-    let s = support.len().min(N);
+    let mut d_same = [0.0f32; C];
+    let mut d_below = [0.0f32; C];
+    let s = support.len().min(C);
     if stride == 0 || s == 0 {
         return;
     }
@@ -89,7 +119,7 @@ pub(crate) fn jacobian_acc<const N: usize, const A: usize, const S: bool>(
     let scale = 1.0 / (k + 1) as f32;
     // On the scalar path the rows are added in each user's order, skipping the zeros (see
     // `add_user_in_order`); that needs each candidate's slot in the support.
-    let mut slot_of = [u16::MAX; N];
+    let mut slot_of = [u16::MAX; C];
     let mut lists = InOrder::new();
     if S {
         for (i, &y) in support.iter().enumerate().take(s) {

@@ -384,7 +384,7 @@ fn small_jacobian_accumulator_gives_the_same_bits() {
         let stride = s + 1;
         let (mut small, mut large) = ([0.0f32; 33 * 33], [0.0f32; 33 * 33]);
         jacobian_unchecked(&pop, &pi, 4, &support[..s], stride, &mut small);
-        jacobian_acc::<N, { SUPPORT_MAX * SUPPORT_MAX }, SCALAR>(
+        jacobian_acc::<N, N, { SUPPORT_MAX * SUPPORT_MAX }, SCALAR>(
             &pop,
             &pi,
             4,
@@ -621,8 +621,8 @@ fn scalar_and_simd_jacobians_agree() {
             let stride = s + 2;
             let (mut scalar, mut simd) = ([0.0f32; 16 * 16], [0.0f32; 16 * 16]);
             // An accumulator of 64 entries holds supports up to 8 (blocked), not 9 or 14.
-            jacobian_acc::<N, 64, true>(&pop, &pi[..n], k, &support[..s], stride, &mut scalar);
-            jacobian_acc::<N, 64, false>(&pop, &pi[..n], k, &support[..s], stride, &mut simd);
+            jacobian_acc::<N, N, 64, true>(&pop, &pi[..n], k, &support[..s], stride, &mut scalar);
+            jacobian_acc::<N, N, 64, false>(&pop, &pi[..n], k, &support[..s], stride, &mut simd);
             assert!(scalar.iter().any(|&x| x != 0.0), "s {s}, k {k}: all zero");
             assert_eq!(
                 scalar.map(f32::to_bits),

@@ -1,7 +1,10 @@
 //! Plain Hedge with its time-mixture certificate (docs/maths.md §4.1, §4.2).
 
 use super::{Solution, SolveOptions, softmax::softmax};
-use crate::{Error, certificate::certify_mixture, float, mixture::TimeMixture, share::Oracle};
+use crate::{
+    Error, certificate::certify_mixture, float, mixture::TimeMixture, scratch::with_scratch,
+    share::Oracle,
+};
 
 /// Plain Hedge with its time-mixture certificate (docs/maths.md §4).
 #[derive(Clone, Copy, Debug)]
@@ -28,6 +31,15 @@ pub fn hedge<'b, const N: usize, O: Oracle<N> + ?Sized>(
     iterates: &'b mut [f32],
 ) -> Result<HedgeSolution<'b>, Error> {
     opts.check()?;
+    with_scratch!(pop.n(), N, hedge_in::<N, O>(pop, opts, iterates))
+}
+
+/// [`hedge`] with scratch for `C` candidates ([`crate::scratch`]).
+fn hedge_in<'b, const N: usize, O: Oracle<N> + ?Sized, const C: usize>(
+    pop: &O,
+    opts: &SolveOptions,
+    iterates: &'b mut [f32],
+) -> Result<HedgeSolution<'b>, Error> {
     let n = pop.n();
     let horizon = (iterates.len() / n).min(opts.max_iter as usize);
     if horizon == 0 {
@@ -39,9 +51,9 @@ pub fn hedge<'b, const N: usize, O: Oracle<N> + ?Sized>(
     let k = opts.k;
     let eta = float::sqrt(8.0 * float::ln(n as f32) / horizon as f32);
     let fair = 1.0 / (k + 1) as f64;
-    let mut logits = [0.0f32; N];
-    let mut g = [0.0f32; N];
-    let mut sum = [0.0f64; N];
+    let mut logits = [0.0f32; C];
+    let mut g = [0.0f32; C];
+    let mut sum = [0.0f64; C];
     let (logits, g, sum) = (
         logits
             .get_mut(..n)

@@ -1,46 +1,79 @@
-//! Small dense linear algebra for the Newton polish.
+//! Small dense linear algebra for the Newton polish: an LU factorisation with partial pivoting
+//! that the polish keeps, so that further steps on the same support solve with it again
+//! without a new Jacobian.
 
-/// Solves `a x = b` in place (`a` is `m x m` row-major, `b` becomes `x`) by Gaussian
-/// elimination with partial pivoting. `false` when the matrix is singular to working precision.
-pub(super) fn solve(a: &mut [f32], b: &mut [f32], m: usize) -> bool {
+/// Factors the `m x m` row-major `a` in place by Gaussian elimination with partial pivoting:
+/// `U` on and above the diagonal, the multipliers of `L` below it, and `piv[col]` the row
+/// swapped with row `col` at step `col`. `false` when the matrix is singular to working
+/// precision (a pivot below `1e-9`), or `piv` holds fewer than `m` entries.
+pub(super) fn factor(a: &mut [f32], m: usize, piv: &mut [u8]) -> bool {
+    if piv.len() < m || a.len() < m * m || m > usize::from(u8::MAX) {
+        return false;
+    }
     for col in 0..m {
-        let mut piv = col;
+        let mut p = col;
         let mut best = 0.0f32;
         for r in col..m {
             let v = a.get(r * m + col).copied().unwrap_or(0.0);
             let v = if v < 0.0 { -v } else { v };
             if v > best {
                 best = v;
-                piv = r;
+                p = r;
             }
         }
         if best < 1e-9 {
             return false;
         }
-        if piv != col {
+        if let Some(slot) = piv.get_mut(col) {
+            *slot = p as u8;
+        }
+        if p != col {
             for c in 0..m {
-                let (i, j) = (piv * m + c, col * m + c);
+                let (i, j) = (p * m + c, col * m + c);
                 if i < a.len() && j < a.len() {
                     a.swap(i, j);
                 }
-            }
-            if piv < b.len() && col < b.len() {
-                b.swap(piv, col);
             }
         }
         let d = a.get(col * m + col).copied().unwrap_or(1.0);
         for r in col + 1..m {
             let f = a.get(r * m + col).copied().unwrap_or(0.0) / d;
+            if let Some(x) = a.get_mut(r * m + col) {
+                *x = f;
+            }
             if f == 0.0 {
                 continue;
             }
-            for c in col..m {
+            for c in col + 1..m {
                 let top = a.get(col * m + c).copied().unwrap_or(0.0);
                 if let Some(x) = a.get_mut(r * m + c) {
                     *x -= f * top;
                 }
             }
-            let top = b.get(col).copied().unwrap_or(0.0);
+        }
+    }
+    true
+}
+
+/// Solves `a x = b` in place (`b` becomes `x`) with the factors and pivots of [`factor`]: the
+/// row swaps, then forward and back substitution. Every entry of `b` meets the operations that
+/// elimination applied to its row, in the same order, so the bits are those of eliminating `a`
+/// and `b` together.
+pub(super) fn solve_factored(a: &[f32], m: usize, piv: &[u8], b: &mut [f32]) {
+    // The factors' rows moved with every later swap, so all swaps come first.
+    for col in 0..m {
+        let p = usize::from(piv.get(col).copied().unwrap_or(col as u8));
+        if p != col && p < b.len() && col < b.len() {
+            b.swap(p, col);
+        }
+    }
+    for col in 0..m {
+        let top = b.get(col).copied().unwrap_or(0.0);
+        for r in col + 1..m {
+            let f = a.get(r * m + col).copied().unwrap_or(0.0);
+            if f == 0.0 {
+                continue;
+            }
             if let Some(x) = b.get_mut(r) {
                 *x -= f * top;
             }
@@ -56,5 +89,90 @@ pub(super) fn solve(a: &mut [f32], b: &mut [f32], m: usize) -> bool {
             *x = acc / d;
         }
     }
-    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    extern crate std;
+    use std::vec::Vec;
+
+    /// Gaussian elimination with partial pivoting applied to `b` as it goes: the textbook
+    /// route, which factoring then solving must reproduce bit for bit.
+    fn eliminate(a: &mut [f32], b: &mut [f32], m: usize) -> bool {
+        for col in 0..m {
+            let mut p = col;
+            let mut best = 0.0f32;
+            for r in col..m {
+                let v = a[r * m + col].abs();
+                if v > best {
+                    best = v;
+                    p = r;
+                }
+            }
+            if best < 1e-9 {
+                return false;
+            }
+            if p != col {
+                for c in 0..m {
+                    a.swap(p * m + c, col * m + c);
+                }
+                b.swap(p, col);
+            }
+            let d = a[col * m + col];
+            for r in col + 1..m {
+                let f = a[r * m + col] / d;
+                if f == 0.0 {
+                    continue;
+                }
+                for c in col..m {
+                    a[r * m + c] -= f * a[col * m + c];
+                }
+                b[r] -= f * b[col];
+            }
+        }
+        for col in (0..m).rev() {
+            let mut acc = b[col];
+            for c in col + 1..m {
+                acc -= a[col * m + c] * b[c];
+            }
+            b[col] = acc / a[col * m + col];
+        }
+        true
+    }
+
+    /// Factor-then-solve is elimination's bits, and a second right-hand side through the kept
+    /// factors is the bits of eliminating it afresh.
+    #[test]
+    fn factors_solve_like_elimination() {
+        let mut next = crate::xorshift32(5);
+        let mut unit = || (next() % 2001) as f32 / 1000.0 - 1.0;
+        for m in 1..=12usize {
+            for _ in 0..if cfg!(miri) { 2 } else { 50 } {
+                let mut a: Vec<f32> = (0..m * m).map(|_| unit()).collect();
+                // Some zeros, so that skipped multipliers are exercised.
+                for i in (0..m * m).step_by(5) {
+                    a[i] = 0.0;
+                }
+                let b1: Vec<f32> = (0..m).map(|_| unit()).collect();
+                let b2: Vec<f32> = (0..m).map(|_| unit()).collect();
+                let (mut e1, mut x1) = (a.clone(), b1.clone());
+                let (mut e2, mut x2) = (a.clone(), b2.clone());
+                let ok = eliminate(&mut e1, &mut x1, m);
+                assert_eq!(ok, eliminate(&mut e2, &mut x2, m));
+                let mut lu = a.clone();
+                let mut piv = [0u8; 16];
+                assert_eq!(factor(&mut lu, m, &mut piv), ok);
+                if !ok {
+                    continue;
+                }
+                let (mut y1, mut y2) = (b1.clone(), b2.clone());
+                solve_factored(&lu, m, &piv, &mut y1);
+                solve_factored(&lu, m, &piv, &mut y2);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&y1), bits(&x1), "m = {m}");
+                assert_eq!(bits(&y2), bits(&x2), "m = {m}");
+            }
+        }
+    }
 }

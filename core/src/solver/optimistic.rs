@@ -11,7 +11,8 @@ use super::{
     softmax::softmax,
 };
 use crate::{
-    Certificate, Error, certificate::certify, check_len, float, policy::snap, share::Oracle,
+    Certificate, Error, certificate::certify, check_len, float, policy::snap,
+    scratch::with_scratch, share::Oracle,
 };
 
 /// Optimistic Hedge: `pi_{t+1}(y) ∝ pi_t(y) exp(eta_t (2 g_t(y) - g_{t-1}(y)))` from uniform,
@@ -39,11 +40,20 @@ pub fn optimistic_hedge<const N: usize, O: Oracle<N> + ?Sized>(
 ) -> Result<Solution, Error> {
     opts.check()?;
     check_len(policy.len(), pop.n())?;
+    with_scratch!(pop.n(), N, optimistic_in::<N, O>(pop, opts, policy))
+}
+
+/// [`optimistic_hedge`] with scratch for `C` candidates ([`crate::scratch`]).
+fn optimistic_in<const N: usize, O: Oracle<N> + ?Sized, const C: usize>(
+    pop: &O,
+    opts: &SolveOptions,
+    policy: &mut [f32],
+) -> Result<Solution, Error> {
     // The polish's Newton system, zeroed at the first polish and kept across the others (held
     // here, not in the state, so that starting the state never moves it).
     let mut system: Option<[f32; SYS * SYS]> = None;
-    let mut vectors = Vectors::<N>::new();
-    Optimistic::<N, O>::start(pop, opts, policy, &mut vectors)?.solve(&mut system)
+    let mut vectors = Vectors::<C>::new();
+    Optimistic::<N, C, O>::start(pop, opts, policy, &mut vectors)?.solve(&mut system)
 }
 
 /// From this round to `2 * EARLY_POLISH - 1`, the first polish comes at the first round where
@@ -122,7 +132,7 @@ impl<const N: usize> Vectors<N> {
 }
 
 /// One optimistic Hedge solve in progress.
-struct Optimistic<'a, const N: usize, O: Oracle<N> + ?Sized> {
+struct Optimistic<'a, const N: usize, const C: usize, O: Oracle<N> + ?Sized> {
     pop: &'a O,
     opts: SolveOptions,
     n: usize,
@@ -131,7 +141,7 @@ struct Optimistic<'a, const N: usize, O: Oracle<N> + ?Sized> {
     policy: &'a mut [f32],
     /// Its estimate: the dynamics steer by `f32` estimates, certificates decide.
     best: Certificate,
-    v: &'a mut Vectors<N>,
+    v: &'a mut Vectors<C>,
     /// Share evaluations so far.
     iterations: u32,
     /// The step, bounded by `eta_max` so the log-weights stay finite however long a point mass
@@ -151,14 +161,14 @@ struct Optimistic<'a, const N: usize, O: Oracle<N> + ?Sized> {
     target: f32,
 }
 
-impl<'a, const N: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N, O> {
+impl<'a, const N: usize, const C: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N, C, O> {
     /// The uniform policy, evaluated once (the caller checked `opts` and `policy.len() == n`).
     #[inline(always)]
     fn start(
         pop: &'a O,
         opts: &SolveOptions,
         policy: &'a mut [f32],
-        v: &'a mut Vectors<N>,
+        v: &'a mut Vectors<C>,
     ) -> Result<Self, Error> {
         let n = pop.n();
         if n > N {
@@ -386,14 +396,14 @@ impl<'a, const N: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N, O> {
     fn solve(mut self, system: &mut Option<[f32; SYS * SYS]>) -> Result<Solution, Error> {
         let (n, k, epsilon) = (self.n, self.k, self.opts.epsilon);
         let mut certified: Option<Certificate> = None;
-        let mut deployed = [0.0f32; N];
+        let mut deployed = [0.0f32; C];
         let mut retries = RECERTIFY;
         loop {
             self.run(system)?;
-            let mut candidate = [0.0f32; N];
+            let mut candidate = [0.0f32; C];
             let cand = candidate.get_mut(..n).unwrap_or(&mut []);
             copy(cand, self.policy);
-            snap::<N>(cand)?;
+            snap::<C>(cand)?;
             let c = certify(&self.pop.population(), cand, k)?;
             if certified.is_none_or(|d| c.exploitability < d.exploitability) {
                 certified = Some(c);

@@ -1,7 +1,10 @@
 //! The Newton polish (docs/maths.md §4.5): Newton's method on the indifference conditions
 //! `g(y) = v` over a guessed support, and the guesses it is tried on.
 
-use super::{POLISH_MAX, SolveOptions, linalg::solve};
+use super::{
+    POLISH_MAX, SolveOptions,
+    linalg::{factor, solve_factored},
+};
 use crate::{Certificate, share::Oracle};
 
 /// Unknowns of the Newton system: the masses of the support and the value.
@@ -50,6 +53,11 @@ pub(super) const POLISH_GUESSES: [Guess; 6] = [
     },
 ];
 
+/// A step may solve with the LU factors of the last Jacobian, rather than a new one, while
+/// each step cuts the residual at least this much (a simplified Newton step costs one share
+/// evaluation; a Jacobian several).
+const REUSE: f64 = 0.5;
+
 /// Newton steps per polish attempt. Newton converges quadratically once the support is right, and
 /// the shares are `f32`, so a few steps reach the residual floor.
 const NEWTON_STEPS: usize = 8;
@@ -93,17 +101,17 @@ pub(super) fn support_guess(
 /// number of share evaluations spent, at most `opts.max_iter`. It stops as soon as a step is
 /// estimated at `opts.epsilon`: a further step costs a Jacobian, several share evaluations'
 /// worth. `scratch` holds `n` floats; `sys` is the Newton system's storage, kept by the caller.
-pub(super) fn polish<const N: usize, O: Oracle<N> + ?Sized>(
+pub(super) fn polish<const N: usize, const C: usize, O: Oracle<N> + ?Sized>(
     pop: &O,
     opts: &SolveOptions,
     pi: &[f32],
     initial: &[u16],
-    out: &mut [f32; N],
+    out: &mut [f32; C],
     scratch: &mut [f32],
     sys: &mut [f32; SYS * SYS],
 ) -> (Certificate, u32) {
     let k = opts.k;
-    let n = pop.n().min(N).min(pi.len());
+    let n = pop.n().min(C).min(pi.len());
     let mut best = Certificate::new(k);
     let mut support = [0u16; POLISH_MAX];
     let mut s = 0usize;
@@ -124,7 +132,7 @@ pub(super) fn polish<const N: usize, O: Oracle<N> + ?Sized>(
         *xi /= total;
     }
     let g = scratch;
-    let mut cur = [0.0f32; N];
+    let mut cur = [0.0f32; C];
     let mut v = 0.0f64;
     let mut evals = 0u32;
     let mut prev_res = f64::INFINITY;
@@ -138,10 +146,15 @@ pub(super) fn polish<const N: usize, O: Oracle<N> + ?Sized>(
     // solve, and every step zeroes the part it uses.
     let mut rhs = [0.0f64; SYS];
     let mut b32 = [0.0f32; SYS];
+    // The size `s + 1` of the system whose LU factors `sys` holds (with `piv`), and whether the
+    // last step solved with factors kept from an earlier step.
+    let mut factored: Option<usize> = None;
+    let mut piv = [0u8; SYS];
+    let mut reused = false;
     let steps = NEWTON_STEPS.min(opts.max_iter as usize);
     for step in 0..steps {
         fill(
-            &mut cur,
+            cur.get_mut(..n).unwrap_or(&mut []),
             support.get(..s).unwrap_or(&[]),
             x.get(..s).unwrap_or(&[]),
         );
@@ -185,6 +198,7 @@ pub(super) fn polish<const N: usize, O: Oracle<N> + ?Sized>(
                 let old = s;
                 s = grown;
                 prev_res = f64::INFINITY;
+                factored = None;
                 // The guess missed members that hold mass in `pi`: start again from `pi`'s
                 // masses on the grown support (one evaluation), not from a policy without them
                 // (a Jacobian at a poor point, then another).
@@ -226,9 +240,12 @@ pub(super) fn polish<const N: usize, O: Oracle<N> + ?Sized>(
         // Stop at the target or the floor, when Newton stalls or two steps in a row certify
         // nothing better (a wrong support, or one cycling through additions and drops), or with
         // no step left.
+        // A step taken with kept factors that did not cut the residual by `REUSE` is not a
+        // stall of Newton's: the next step takes a fresh Jacobian instead.
+        let fresh_due = factored.is_none() || res > REUSE * prev_res;
         if best.exploitability <= opts.epsilon
             || res < NEWTON_TOL
-            || (step >= 1 && res > 0.5 * prev_res)
+            || (step >= 1 && res > 0.5 * prev_res && !reused)
             || stale >= 2
             || step + 1 == steps
         {
@@ -236,44 +253,27 @@ pub(super) fn polish<const N: usize, O: Oracle<N> + ?Sized>(
         }
         prev_res = res;
         let m = s + 1;
-        for j in sys.iter_mut().take(m * m) {
-            *j = 0.0;
-        }
-        pop.jacobian_into(
-            policy,
-            k,
-            support.get(..s).unwrap_or(&[]),
-            m,
-            sys.get_mut(..m * m).unwrap_or(&mut []),
-        );
-        for r in 0..m {
-            for c in s..m {
-                let val = if r < s {
-                    -1.0 // d(g - v)/dv
-                } else {
-                    0.0
-                };
-                if let Some(slot) = sys.get_mut(r * m + c) {
-                    *slot = val;
-                }
-            }
-        }
-        for c in 0..s {
-            if let Some(slot) = sys.get_mut(s * m + c) {
-                *slot = 1.0; // d(sum x)/dx
-            }
-        }
-        let (Some(a), Some(b), Some(b32)) =
-            (sys.get_mut(..m * m), rhs.get_mut(..m), b32.get_mut(..m))
-        else {
+        let (Some(b), Some(b32)) = (rhs.get_mut(..m), b32.get_mut(..m)) else {
             break;
         };
         for (d, &x) in b32.iter_mut().zip(b.iter()) {
             *d = x as f32;
         }
-        if !solve(a, b32, m) {
-            break;
+        reused = !fresh_due && factored == Some(m);
+        if !reused {
+            if !newton_system(
+                pop,
+                policy,
+                k,
+                support.get(..s).unwrap_or(&[]),
+                sys,
+                &mut piv,
+            ) {
+                break;
+            }
+            factored = Some(m);
         }
+        solve_factored(sys.get(..m * m).unwrap_or(&[]), m, &piv, b32);
         for (d, &x) in b.iter_mut().zip(b32.iter()) {
             *d = x as f64;
         }
@@ -307,11 +307,53 @@ pub(super) fn polish<const N: usize, O: Oracle<N> + ?Sized>(
             for xi in x.iter_mut().take(s) {
                 *xi /= t;
             }
-            // The residual of a smaller support is not comparable: restart the stall test.
+            // The residual of a smaller support is not comparable: restart the stall test. The
+            // factors were of the larger system.
             prev_res = f64::INFINITY;
+            factored = None;
         }
     }
     (best, evals)
+}
+
+/// The Newton system of the support at `policy` into `sys` (`(s + 1) x (s + 1)`: the
+/// Jacobian of the shares with `-1` for the value, and the row of `sum x = 1`), factored with
+/// [`factor`]. `false` when it is singular.
+fn newton_system<const N: usize, O: Oracle<N> + ?Sized>(
+    pop: &O,
+    policy: &[f32],
+    k: u32,
+    support: &[u16],
+    sys: &mut [f32; SYS * SYS],
+    piv: &mut [u8; SYS],
+) -> bool {
+    let s = support.len();
+    let m = s + 1;
+    let Some(a) = sys.get_mut(..m * m) else {
+        return false;
+    };
+    for j in a.iter_mut() {
+        *j = 0.0;
+    }
+    pop.jacobian_into(policy, k, support, m, a);
+    for r in 0..m {
+        for c in s..m {
+            let val = if r < s {
+                -1.0 // d(g - v)/dv
+            } else {
+                0.0
+            };
+            if let Some(slot) = a.get_mut(r * m + c) {
+                *slot = val;
+            }
+        }
+    }
+    for c in 0..s {
+        if let Some(slot) = a.get_mut(s * m + c) {
+            *slot = 1.0; // d(sum x)/dx
+        }
+    }
+    factor(a, m, piv)
 }
 
 /// Appends to `support[..s]` (mass 0 in `x`) every other candidate `y < n` with
