@@ -135,6 +135,27 @@ fn directed(x: f32, up: bool) -> f64 {
     // Away from zero is "up" for a positive number and "down" for a negative one.
     let away = up == (x > 0.0);
     let a = f64::from(x.abs());
+    // Fast path: the shortest decimal that reads back as `x` (Rust's `Display`) is the nearest
+    // decimal of its length, so when it lies on the wanted side it is the answer the exact
+    // search below finds. Its `f64` is within 2^-53 of it, so a margin of 2^-50 makes the side
+    // certain; nearer (or exact) ones take the exact search.
+    if let Ok(d) = x.abs().to_string().parse::<f64>() {
+        let margin = a * f64::from(f32::EPSILON) / (1u64 << 27) as f64; // 2^-50 a
+        if (away && d >= a + margin) || (!away && d <= a - margin) {
+            return if x < 0.0 { -d } else { d };
+        }
+    }
+    directed_exact(x, up)
+}
+
+/// [`directed`] by search: the exact decimal expansion of `x`, cut to 1, 2, ... 9 significant
+/// digits toward (or away from) zero, until one reads back as `x`.
+fn directed_exact(x: f32, up: bool) -> f64 {
+    if !x.is_finite() || x == 0.0 {
+        return f64::from(x);
+    }
+    let away = up == (x > 0.0);
+    let a = f64::from(x.abs());
     // The exact decimal expansion of an f32 has at most 105 significant digits.
     let exact = format!("{a:.120e}");
     let Some((digits, exp)) = exact.split_once('e') else {
@@ -529,9 +550,36 @@ pub fn curve_table(rows: &[CurveRow]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{num_down, num_up};
+    use super::{directed, directed_exact, num_down, num_up};
 
     /// The printed decimal is on the safe side of the f32 and reads back as it.
+    #[test]
+    /// The fast path (the shortest decimal, when on the safe side) gives the search's answer.
+    #[test]
+    fn directed_fast_path_is_the_exact_search() {
+        let mut x = 0x1234_5678u32;
+        for i in 0..20_000u32 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            // Finite values of every exponent, and round decimals (which sit on the boundary).
+            let v = match i % 3 {
+                0 => f32::from_bits(x & 0x7F7F_FFFF),
+                1 => (x % 100_000) as f32 / 1e5,
+                _ => f32::from_bits(x % 0x3F80_0001),
+            };
+            for v in [v, -v] {
+                for up in [false, true] {
+                    assert_eq!(
+                        directed(v, up).to_bits(),
+                        directed_exact(v, up).to_bits(),
+                        "{v} up={up}"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn directed_decimals_bracket_the_value_and_read_back() {
         let mut x = 0x3f2a_aaab_u32;
