@@ -552,8 +552,6 @@ pub fn curve_table(rows: &[CurveRow]) -> String {
 mod tests {
     use super::{directed, directed_exact, num_down, num_up};
 
-    /// The printed decimal is on the safe side of the f32 and reads back as it.
-    #[test]
     /// The fast path (the shortest decimal, when on the safe side) gives the search's answer.
     #[test]
     fn directed_fast_path_is_the_exact_search() {
@@ -580,6 +578,7 @@ mod tests {
         }
     }
 
+    /// The printed decimal is on the safe side of the f32 and reads back as it.
     #[test]
     fn directed_decimals_bracket_the_value_and_read_back() {
         let mut x = 0x3f2a_aaab_u32;
