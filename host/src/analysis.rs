@@ -148,22 +148,44 @@ fn directed(x: f32, up: bool) -> f64 {
     directed_exact(x, up)
 }
 
-/// [`directed`] by search: the exact decimal expansion of `x`, cut to 1, 2, ... 9 significant
-/// digits toward (or away from) zero, until one reads back as `x`.
+/// [`directed`] by search: the exact decimal expansion of `x`, cut to `p` significant digits
+/// toward (or away from) zero, for the fewest `p` (from the length of the shortest decimal that
+/// reads back as `x`, up to 9) whose cut reads back as `x`.
 fn directed_exact(x: f32, up: bool) -> f64 {
     if !x.is_finite() || x == 0.0 {
         return f64::from(x);
     }
     let away = up == (x > 0.0);
     let a = f64::from(x.abs());
-    // The exact decimal expansion of an f32 has at most 105 significant digits.
-    let exact = format!("{a:.120e}");
+    // No decimal shorter than the shortest one that reads back as `x` can read back as `x`.
+    let shortest = format!("{:e}", x.abs());
+    let from = shortest
+        .split_once('e')
+        .map_or(1, |(m, _)| m.bytes().filter(u8::is_ascii_digit).count())
+        .clamp(1, 9);
+    // The first 17 significant digits, rounded to nearest: when the 10th to 17th are not all
+    // zero, no rounding carry reached the first 9 (it would have left zeros behind it) and the
+    // exact expansion has non-zero digits after the 9th, so the cuts below are those of the
+    // exact expansion. Otherwise the whole expansion (at most 105 significant digits), which
+    // is slower to format.
+    let mut exact = format!("{a:.16e}");
+    let tail_zero = |e: &str| {
+        e.split_once('e').is_none_or(|(m, _)| {
+            m.bytes()
+                .filter(u8::is_ascii_digit)
+                .skip(9)
+                .all(|d| d == b'0')
+        })
+    };
+    if tail_zero(&exact) {
+        exact = format!("{a:.120e}");
+    }
     let Some((digits, exp)) = exact.split_once('e') else {
         return f64::from(x);
     };
     let exp: i32 = exp.parse().unwrap_or(0);
     let digits: Vec<u8> = digits.bytes().filter(u8::is_ascii_digit).collect();
-    for p in 1..=9usize {
+    for p in from..=9usize {
         let mut mantissa: u64 = 0;
         for &d in digits.iter().take(p) {
             mantissa = mantissa * 10 + u64::from(d - b'0');
@@ -552,7 +574,36 @@ pub fn curve_table(rows: &[CurveRow]) -> String {
 mod tests {
     use super::{directed, directed_exact, num_down, num_up};
 
-    /// The fast path (the shortest decimal, when on the safe side) gives the search's answer.
+    /// The search as first written: every cut of the whole exact expansion from one digit up.
+    fn reference(x: f32, up: bool) -> f64 {
+        if !x.is_finite() || x == 0.0 {
+            return f64::from(x);
+        }
+        let away = up == (x > 0.0);
+        let a = f64::from(x.abs());
+        let exact = format!("{a:.120e}");
+        let (digits, exp) = exact.split_once('e').unwrap();
+        let exp: i32 = exp.parse().unwrap();
+        let digits: Vec<u8> = digits.bytes().filter(u8::is_ascii_digit).collect();
+        for p in 1..=9usize {
+            let mut mantissa: u64 = 0;
+            for &d in digits.iter().take(p) {
+                mantissa = mantissa * 10 + u64::from(d - b'0');
+            }
+            if away && digits.iter().skip(p).any(|&d| d != b'0') {
+                mantissa += 1;
+            }
+            let text = format!("{mantissa}e{}", exp - (p as i32 - 1));
+            if text.parse::<f32>() == Ok(x.abs()) {
+                let v = text.parse::<f64>().unwrap();
+                return if x < 0.0 { -v } else { v };
+            }
+        }
+        f64::from(x)
+    }
+
+    /// Both shortcuts (the shortest decimal when it is on the safe side; 17 digits instead of
+    /// the whole expansion) give the answer of the reference search.
     #[test]
     fn directed_fast_path_is_the_exact_search() {
         let mut x = 0x1234_5678u32;
@@ -568,11 +619,9 @@ mod tests {
             };
             for v in [v, -v] {
                 for up in [false, true] {
-                    assert_eq!(
-                        directed(v, up).to_bits(),
-                        directed_exact(v, up).to_bits(),
-                        "{v} up={up}"
-                    );
+                    let want = reference(v, up).to_bits();
+                    assert_eq!(directed(v, up).to_bits(), want, "{v} up={up}");
+                    assert_eq!(directed_exact(v, up).to_bits(), want, "{v} up={up}");
                 }
             }
         }
