@@ -658,3 +658,92 @@ fn format_label(n: usize, m: usize, above: bool) -> heapless::String<48> {
     let _ = write!(s, "n {n}, m {m}, above 1: {above}");
     s
 }
+
+/// Shares in `f64` from the definition: per user, walking the tie classes from the bottom, `b`
+/// the mass below a class, `a = b + c` with `c` its mass, and `g(y) += w_j sum_i a^i b^(k-i) /
+/// (k + 1)`, the weights as the population normalised them.
+fn shares_f64(pop: &Population<'_, 16>, pi: &[f64], k: u32) -> [f64; 16] {
+    let n = pop.n();
+    let mut g = [0.0f64; 16];
+    for (row, &w) in pop.order_rows().chunks_exact(n).zip(pop.weights()) {
+        let mut below = 0.0f64;
+        let mut end = n;
+        while end > 0 {
+            let mut start = end - 1;
+            while start > 0 && row[start - 1] & TIE_NEXT != 0 {
+                start -= 1;
+            }
+            let class = &row[start..end];
+            let c: f64 = class.iter().map(|&e| pi[(e & INDEX) as usize]).sum();
+            let (a, b) = (below + c, below);
+            let s: f64 = (0..=k)
+                .map(|i| a.powi(i as i32) * b.powi((k - i) as i32))
+                .sum();
+            for &e in class {
+                g[(e & INDEX) as usize] += f64::from(w) * s / f64::from(k + 1);
+            }
+            below += c;
+            end = start;
+        }
+    }
+    g
+}
+
+/// The Jacobian against central differences of [`shares_f64`] (a second route, in `f64`), on
+/// orders with and without ties; a candidate listed twice gets the same row twice (the entry
+/// of each listing with the other is the Jacobian's, not a derivative).
+#[test]
+fn jacobian_matches_central_differences_of_the_definition() {
+    let mut next = xorshift32(0x00de_f1e5);
+    let (mut w, mut o) = ([0.0f32; 40], [0u16; 40 * 16]);
+    let n = 11;
+    let pop = random_population(n, 40, 3, &mut next, &mut w, &mut o);
+    let pi = random_policy(n, false, &mut next);
+    // Below a total of 1, so that no mass is clamped and the shares are smooth.
+    let pi: [f32; 16] = core::array::from_fn(|i| pi[i] * 0.9);
+    let support: [u16; 6] = [4, 0, 9, 10, 2, 7];
+    for k in [1u32, 2, 4] {
+        let g32 = shares_f64(&pop, &pi.map(f64::from), k);
+        let mut check = [0.0f32; 16];
+        shares_unchecked(&pop, &pi[..n], k, &mut check[..n]);
+        for y in 0..n {
+            assert!(
+                (g32[y] - f64::from(check[y])).abs() < 1e-5,
+                "shares_f64 is the share"
+            );
+        }
+        let s = support.len();
+        let mut jac = [0.0f32; 6 * 6];
+        jacobian_unchecked(&pop, &pi[..n], k, &support, s, &mut jac);
+        for (j, &z) in support.iter().enumerate() {
+            let h = 1e-6;
+            let mut plus = pi.map(f64::from);
+            let mut minus = plus;
+            plus[z as usize] += h;
+            minus[z as usize] -= h;
+            let (gp, gm) = (shares_f64(&pop, &plus, k), shares_f64(&pop, &minus, k));
+            for (i, &y) in support.iter().enumerate() {
+                let want = (gp[y as usize] - gm[y as usize]) / (2.0 * h);
+                let got = f64::from(jac[i * s + j]);
+                assert!(
+                    (got - want).abs() <= 1e-4 * (1.0 + want.abs()),
+                    "k {k}: d g({y}) / d pi({z}) = {want}, Jacobian {got}"
+                );
+            }
+        }
+        let twice: [u16; 4] = [4, 0, 9, 4];
+        let mut jac = [0.0f32; 16];
+        jacobian_unchecked(&pop, &pi[..n], k, &twice, 4, &mut jac);
+        // Its rows agree where its two listings play the same part.
+        assert_eq!(
+            jac[1..3],
+            jac[13..15],
+            "k {k}: the rows of a member listed twice"
+        );
+        assert_eq!(
+            (jac[0], jac[3]),
+            (jac[15], jac[12]),
+            "k {k}: diagonal and twin"
+        );
+    }
+}
