@@ -143,6 +143,9 @@ fn ratio(p: u128, q: u128, up: bool) -> f32 {
     if p >= q {
         return 1.0;
     }
+    if q < 1 << 24 {
+        return small_ratio(p as u32, q as u32, up);
+    }
     // The quotient below shifts p left until it has 26 more bits than q: bring q below 2^102
     // (p with it), rounding so that the ratio only moves in the safe direction.
     let (mut p, mut q) = (p, q);
@@ -182,6 +185,24 @@ fn ratio(p: u128, q: u128, up: bool) -> f32 {
     round_compose((quot << 1) | sticky, t + 1, up)
 }
 
+/// [`ratio`] for `0 < p < q < 2^24` (such as `k / (k + 1)`, which every estimate carries),
+/// without 128-bit division: both are exact `f32`s, so their quotient is the nearest `f32`,
+/// and its product with `q` is exact in `f64` (24 + 24 bits), so one comparison with `p` says
+/// which side of `p / q` it fell on; a step to the neighbour fixes the direction. The quotient
+/// is at least `2^-24`, a normal number, and below 1.
+fn small_ratio(p: u32, q: u32, up: bool) -> f32 {
+    let r = p as f32 / q as f32;
+    let back = f64::from(r) * f64::from(q);
+    let p = f64::from(p);
+    if up && back < p {
+        f32::from_bits(r.to_bits() + 1)
+    } else if !up && back > p {
+        f32::from_bits(r.to_bits() - 1)
+    } else {
+        r
+    }
+}
+
 /// The largest `f32` at most `p / q` (for `0 <= p <= q`; `1.0` when `p >= q`).
 pub(crate) fn ratio_down(p: u128, q: u128) -> f32 {
     ratio(p, q, false)
@@ -194,6 +215,40 @@ pub(crate) fn ratio_up(p: u128, q: u128) -> f32 {
 
 #[cfg(test)]
 mod tests {
+
+    /// The quotient of small numbers through `f32` division is the exact routine's, both ways,
+    /// for every `p < q` with `q` up to 600 and for samples up to `2^24`.
+    #[test]
+    fn small_ratio_is_the_exact_quotient() {
+        let exact = |p: u32, q: u32, up: bool| {
+            // The routine for large q, made to run on small ones by scaling both by 2^80.
+            ratio(u128::from(p) << 80, u128::from(q) << 80, up)
+        };
+        let top = if cfg!(miri) { 20 } else { 600 };
+        for q in 2..top {
+            for p in 1..q {
+                for up in [false, true] {
+                    assert_eq!(
+                        small_ratio(p, q, up).to_bits(),
+                        exact(p, q, up).to_bits(),
+                        "{p}/{q}"
+                    );
+                }
+            }
+        }
+        let mut next = crate::xorshift32(3);
+        for _ in 0..if cfg!(miri) { 20 } else { 100_000 } {
+            let q = 2 + next() % ((1 << 24) - 2);
+            let p = 1 + next() % (q - 1);
+            for up in [false, true] {
+                assert_eq!(
+                    small_ratio(p, q, up).to_bits(),
+                    exact(p, q, up).to_bits(),
+                    "{p}/{q}"
+                );
+            }
+        }
+    }
 
     /// `mul_u64` is the 128-bit product, on both of its paths.
     #[test]
