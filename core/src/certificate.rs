@@ -248,10 +248,11 @@ fn certify_mixture_in<const N: usize, const C: usize>(
         num: [0u128; C],
         excess: [0i128; C],
         den: 0,
+        fair: 0,
         n,
     };
     let mut rounds = 0u128;
-    let mut den = 0u128;
+    let (mut den, mut fair) = (0u128, 0u128);
     for pi in iterates.chunks_exact(n) {
         check_policy(pi, n)?;
         let b = Bounds::<C>::new::<N, false>(pop, pi, k)?;
@@ -261,7 +262,7 @@ fn certify_mixture_in<const N: usize, const C: usize>(
         for (s, &x) in mixture.excess.iter_mut().zip(b.excess.iter()) {
             *s = s.saturating_add(-(x.saturating_neg() >> 16));
         }
-        den = b.den >> 16;
+        (den, fair) = (b.den >> 16, b.fair >> 16);
         rounds += 1;
     }
     if rounds == 0 {
@@ -271,6 +272,7 @@ fn certify_mixture_in<const N: usize, const C: usize>(
         });
     }
     mixture.den = den.saturating_mul(rounds);
+    mixture.fair = fair.saturating_mul(rounds);
     Ok(mixture.certificate(k))
 }
 
@@ -289,6 +291,9 @@ pub(crate) struct Bounds<const C: usize> {
     excess: [i128; C],
     /// `(k+1) ONE sum_j W_j^down`.
     den: u128,
+    /// `den / (k+1)`, the fair share's numerator (kept, not divided out: 128-bit division is a
+    /// library routine of hundreds of instructions on a 32-bit core).
+    fair: u128,
     /// Candidates.
     n: usize,
 }
@@ -311,6 +316,7 @@ impl<const C: usize> Bounds<C> {
             num: [0u128; C],
             excess: [0i128; C],
             den: 0,
+            fair: 0,
             n,
         };
         let weights = Weights::of(pop);
@@ -323,7 +329,8 @@ impl<const C: usize> Bounds<C> {
             }
             add_user::<C, NUM>(row, mass, k, (up, down), &mut bounds);
         }
-        bounds.den = u128::from(k + 1) * u128::from(ONE) * total_down;
+        bounds.fair = u128::from(ONE) * total_down;
+        bounds.den = u128::from(k + 1) * bounds.fair;
         Ok(bounds)
     }
 
@@ -339,7 +346,7 @@ impl<const C: usize> Bounds<C> {
             }
         }
         let den = self.den;
-        let fair_k = den / u128::from(k + 1) * u128::from(k);
+        let fair_k = self.fair * u128::from(k);
         let (worst_case_win_rate, exploitability) = match best {
             Some(e) if e > 0 => {
                 let excess = e.unsigned_abs();
