@@ -7,14 +7,17 @@
 /// swapped with row `col` at step `col`. `false` when the matrix is singular to working
 /// precision (a pivot below `1e-9`), or `piv` holds fewer than `m` entries.
 pub(super) fn factor(a: &mut [f32], m: usize, piv: &mut [u8]) -> bool {
-    if piv.len() < m || a.len() < m * m || m > usize::from(u8::MAX) {
+    if piv.len() < m || m > usize::from(u8::MAX) {
         return false;
     }
+    let Some(a) = a.get_mut(..m * m) else {
+        return false;
+    };
     for col in 0..m {
         let mut p = col;
         let mut best = 0.0f32;
-        for r in col..m {
-            let v = a.get(r * m + col).copied().unwrap_or(0.0);
+        for (r, row) in a.chunks_exact(m).enumerate().skip(col) {
+            let v = row.get(col).copied().unwrap_or(0.0);
             let v = if v < 0.0 { -v } else { v };
             if v > best {
                 best = v;
@@ -27,28 +30,27 @@ pub(super) fn factor(a: &mut [f32], m: usize, piv: &mut [u8]) -> bool {
         if let Some(slot) = piv.get_mut(col) {
             *slot = p as u8;
         }
-        if p != col {
-            for c in 0..m {
-                let (i, j) = (p * m + c, col * m + c);
-                if i < a.len() && j < a.len() {
-                    a.swap(i, j);
-                }
-            }
+        // Rows `col` and below, as the pivot row and the rest.
+        let (_, lower) = a.split_at_mut(col * m);
+        let (top, rest) = lower.split_at_mut(m);
+        if p != col
+            && let Some(other) = rest.get_mut((p - col - 1) * m..(p - col) * m)
+        {
+            top.swap_with_slice(other);
         }
-        let d = a.get(col * m + col).copied().unwrap_or(1.0);
-        for r in col + 1..m {
-            let f = a.get(r * m + col).copied().unwrap_or(0.0) / d;
-            if let Some(x) = a.get_mut(r * m + col) {
-                *x = f;
-            }
+        let d = top.get(col).copied().unwrap_or(1.0);
+        let top = top.get(col + 1..).unwrap_or(&[]);
+        for row in rest.chunks_exact_mut(m) {
+            let Some((x, tail)) = row.get_mut(col..).and_then(|r| r.split_first_mut()) else {
+                continue;
+            };
+            let f = *x / d;
+            *x = f;
             if f == 0.0 {
                 continue;
             }
-            for c in col + 1..m {
-                let top = a.get(col * m + c).copied().unwrap_or(0.0);
-                if let Some(x) = a.get_mut(r * m + c) {
-                    *x -= f * top;
-                }
+            for (x, &t) in tail.iter_mut().zip(top) {
+                *x -= f * t;
             }
         }
     }
@@ -69,24 +71,23 @@ pub(super) fn solve_factored(a: &[f32], m: usize, piv: &[u8], b: &mut [f32]) {
     }
     for col in 0..m {
         let top = b.get(col).copied().unwrap_or(0.0);
-        for r in col + 1..m {
-            let f = a.get(r * m + col).copied().unwrap_or(0.0);
-            if f == 0.0 {
-                continue;
-            }
-            if let Some(x) = b.get_mut(r) {
+        let below = b.get_mut(col + 1..m).unwrap_or(&mut []);
+        let column = a.get((col + 1) * m + col..).unwrap_or(&[]);
+        for (x, &f) in below.iter_mut().zip(column.iter().step_by(m.max(1))) {
+            if f != 0.0 {
                 *x -= f * top;
             }
         }
     }
     for col in (0..m).rev() {
-        let mut acc = b.get(col).copied().unwrap_or(0.0);
-        for c in col + 1..m {
-            acc -= a.get(col * m + c).copied().unwrap_or(0.0) * b.get(c).copied().unwrap_or(0.0);
+        let row = a.get(col * m..(col + 1) * m).unwrap_or(&[]);
+        let (mut acc, d) = (b.get(col).copied().unwrap_or(0.0), row.get(col).copied());
+        let after = b.get(col + 1..m).unwrap_or(&[]);
+        for (&u, &x) in row.get(col + 1..).unwrap_or(&[]).iter().zip(after) {
+            acc -= u * x;
         }
-        let d = a.get(col * m + col).copied().unwrap_or(1.0);
         if let Some(x) = b.get_mut(col) {
-            *x = acc / d;
+            *x = acc / d.unwrap_or(1.0);
         }
     }
 }
