@@ -24,6 +24,10 @@ use crate::{
 /// [`crate::solver::POLISH_MAX`] is this constant.
 pub const SUPPORT_MAX: usize = 48;
 
+/// The capacity up to which [`jacobian_unchecked`] gives a `TINY_SUPPORT^2` block accumulator
+/// (every support then fits it).
+pub(super) const TINY_SUPPORT: usize = 16;
+
 /// The largest support [`jacobian_unchecked`] gives a `SMALL_SUPPORT^2` block accumulator.
 pub(super) const SMALL_SUPPORT: usize = 32;
 
@@ -41,7 +45,13 @@ pub(crate) fn jacobian_unchecked<const N: usize>(
     // uses, a tenth of a (16, 16, 4) Jacobian on a Cortex-M4F. Small supports (and every support
     // of a small capacity, which then compiles one copy) take a 4 KiB one; both accumulate in
     // blocks, so the bits are the same.
-    if N <= SMALL_SUPPORT || support.len() <= SMALL_SUPPORT {
+    if N <= TINY_SUPPORT {
+        // Supports of at most 16 members: a 1 KiB accumulator (the Cortex-M0's small profile
+        // has 16 KiB of RAM in all).
+        jacobian_acc::<N, { TINY_SUPPORT * TINY_SUPPORT }, SCALAR>(
+            pop, pi, k, support, stride, out,
+        );
+    } else if N <= SMALL_SUPPORT || support.len() <= SMALL_SUPPORT {
         jacobian_acc::<N, { SMALL_SUPPORT * SMALL_SUPPORT }, SCALAR>(
             pop, pi, k, support, stride, out,
         );

@@ -92,7 +92,8 @@ pub(super) fn support_guess(
 /// residual); the best policy is written into `out` and its estimate returned, with the
 /// number of share evaluations spent, at most `opts.max_iter`. It stops as soon as a step is
 /// estimated at `opts.epsilon`: a further step costs a Jacobian, several share evaluations'
-/// worth. `scratch` holds `n` floats; `sys` is the Newton system's storage, kept by the caller.
+/// worth. `scratch` holds `n` floats; `sys` is the Newton system's storage, kept by the caller: at
+/// least `(s + 1)^2` floats for the largest support `s` it may reach (at most `min(n, POLISH_MAX)`).
 pub(super) fn polish<const N: usize, O: Oracle<N> + ?Sized>(
     pop: &O,
     opts: &SolveOptions,
@@ -100,7 +101,7 @@ pub(super) fn polish<const N: usize, O: Oracle<N> + ?Sized>(
     initial: &[u16],
     out: &mut [f32; N],
     scratch: &mut [f32],
-    sys: &mut [f32; SYS * SYS],
+    sys: &mut [f32],
 ) -> (Certificate, u32) {
     let k = opts.k;
     let n = pop.n().min(N).min(pi.len());
