@@ -50,7 +50,7 @@ pub fn target_dir(firmware_dir: &Path, core: &Core) -> PathBuf {
     }
 }
 
-/// Where [`build_firmware`] puts `core`'s image.
+/// Where `device::build_firmware` puts `core`'s image.
 pub fn elf_path(firmware_dir: &Path, core: &Core) -> PathBuf {
     target_dir(firmware_dir, core)
         .join(core.target)

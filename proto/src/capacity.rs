@@ -208,7 +208,7 @@ mod tests {
 
     #[test]
     fn the_small_profile_fits_the_m0() {
-        assert!(SMALL.n <= 16 && SMALL.m <= 16 && SMALL.k <= 8);
+        assert_eq!(SMALL, Capacity { n: 16, m: 16, k: 8 });
         assert_eq!(M0.ram, 16 * 1024);
     }
 }
