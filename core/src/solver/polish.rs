@@ -134,7 +134,8 @@ pub(super) fn polish<const N: usize, O: Oracle<N> + ?Sized>(
     // and since every step recomputes the exact residual, an f32 solve (relative error about
     // cond * 6e-8) only turns Newton's quadratic convergence into a fast linear one. A
     // Cortex-M4F has f32 in hardware and f64 in software (an f64 elimination was 15% of a
-    // (16, 16, 4) rerank), and the f32 system is 9.6 KiB of its stack instead of 19.2 KiB.
+    // (16, 16, 4) rerank), and the f32 system is half an f64 one on its stack (9.6 KiB instead
+    // of 19.2 KiB for the largest support; the caller sizes it by the capacity).
     // The caller keeps it across polishes (`sys`): zeroing it is a few percent of a Cortex-M4F
     // solve, and every step zeroes the part it uses.
     let mut rhs = [0.0f64; SYS];
