@@ -10,11 +10,11 @@ use ualign::{
 use ualign_proto::{
     Calibration, ErrorCode, ErrorReply, Frame, Kind, RerankReply, RerankRequestView, Rows,
     StackUse,
-    capacity::{K, M, N},
     msg::{CANDIDATE, TIE_NEXT},
 };
 
-use crate::clock;
+use crate::board::{self, K, M, N};
+use crate::log;
 
 /// Largest request payload: `N` candidates and `M` user types as `f32` scores.
 pub const RX_CAP: usize = ualign_proto::msg::request_len(N, M, false);
@@ -64,7 +64,7 @@ pub fn handle(frame: Frame<'_>, users: &mut Users, tx: &mut [u8]) -> (usize, Aft
     let len = match result {
         Ok(len) => len,
         Err(e) => {
-            defmt::warn!(
+            log::warn!(
                 "request failed: code {=u8} detail {=u8} ({=u32}, {=u32})",
                 e.code,
                 e.detail,
@@ -84,7 +84,10 @@ pub fn error_frame(e: ErrorReply, tx: &mut [u8]) -> usize {
 
 fn calibrate(payload: &[u8], tx: &mut [u8]) -> Result<usize, ErrorReply> {
     let req = Calibration::decode(payload).map_err(|_| malformed())?;
-    let ticks = clock::calibrate(req.iterations);
+    // The ticks of exactly `2 * iterations` instructions, `now()` overhead included.
+    let t0 = board::now();
+    board::spin(req.iterations);
+    let ticks = board::now().saturating_sub(t0);
     Calibration {
         iterations: req.iterations,
         ticks,
@@ -113,7 +116,7 @@ fn rerank(payload: &[u8], users: &mut Users, tx: &mut [u8]) -> Result<usize, Err
     if k > K {
         return Err(capacity(2, k, K));
     }
-    let t0 = clock::now();
+    let t0 = board::now();
     let Users { weights, order } = users;
     let storage = Storage::new(&mut weights[..m], &mut order[..m * n]);
     let mut b = Population::<N>::builder(n, storage).map_err(core_error)?;
@@ -152,15 +155,15 @@ fn rerank(payload: &[u8], users: &mut Users, tx: &mut [u8]) -> Result<usize, Err
     let drawn = picks::<_, K>(policy, req.k as u32, &mut rng).map_err(core_error)?;
     let shown = distinct::<K>(&drawn);
     let ranked = by_mass::<N>(policy).map_err(core_error)?;
-    let ticks_solve = clock::now().saturating_sub(t0);
+    let ticks_solve = board::now().saturating_sub(t0);
     let mut ticks_share = 0;
     if req.measure {
         let mut g = [0.0f32; N];
-        let t1 = clock::now();
+        let t1 = board::now();
         shares(&pop, policy, req.k as u32, &mut g[..n]).map_err(core_error)?;
-        ticks_share = clock::now().saturating_sub(t1);
+        ticks_share = board::now().saturating_sub(t1);
     }
-    defmt::info!(
+    log::info!(
         "rerank n={=usize} m={=usize} k={=usize}: {=u32} iterations, e={=f32}, {=u64} ticks",
         n,
         m,

@@ -1,4 +1,7 @@
-//! Talking to the ualign firmware under QEMU (`qemu-system-arm -M mps2-an386`).
+//! Talking to the ualign firmware under QEMU, on any core of `ualign_proto::capacity::CORES`
+//! (Cortex-M0 to M33 on `qemu-system-arm`, RV32 on `qemu-system-riscv32 -M virt`): building its
+//! image ([`build_firmware`]) and starting QEMU with the core's command line
+//! ([`crate::cores::qemu_command`]).
 //!
 //! It moves whole frames: it writes the bytes it is given and cuts what the device sends into
 //! frames with `ualign-proto`'s [`decode_frame`] (checked: header, length and CRC-32), and the
@@ -20,16 +23,44 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use ualign_proto::{FrameError, Kind, MAGIC, OVERHEAD, decode_frame, encode_frame};
+use ualign_proto::{
+    FrameError, Kind, MAGIC, OVERHEAD,
+    capacity::{Core, DEFAULT_CORE},
+    decode_frame, encode_frame,
+};
+
+pub use crate::cores::{build_command, elf_path, qemu_command, target_dir};
 
 /// How to start QEMU.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct QemuOptions {
+    /// The core whose image runs: QEMU's program, machine and CPU come from its entry in
+    /// `ualign_proto::capacity::CORES`.
+    pub core: &'static Core,
     /// Run with `-icount shift=0,align=off,sleep=off`: one instruction per virtual nanosecond,
-    /// so the firmware's SysTick counts instructions (40 per tick) for measurements.
+    /// so the firmware's tick counter counts instructions (`1e9 / tick_hz` per tick) for
+    /// measurements.
     pub icount: bool,
-    /// The QEMU binary (default `qemu-system-arm`).
+    /// The QEMU binary (default: the core's, `qemu-system-arm` or `qemu-system-riscv32`).
     pub qemu: Option<PathBuf>,
+}
+
+impl Default for QemuOptions {
+    /// The default core (the Cortex-M4F), no instruction counting, the core's QEMU.
+    fn default() -> Self {
+        QemuOptions::new(&DEFAULT_CORE)
+    }
+}
+
+impl QemuOptions {
+    /// `core`, no instruction counting, the core's QEMU.
+    pub fn new(core: &'static Core) -> Self {
+        QemuOptions {
+            core,
+            icount: false,
+            qemu: None,
+        }
+    }
 }
 
 /// A running firmware under QEMU with its UART on a socket.
@@ -64,28 +95,15 @@ impl Session {
         let log = |name: &str| {
             std::fs::File::create(dir.join(name)).map_err(|e| format!("creating log {name}: {e}"))
         };
-        let qemu = opts
-            .qemu
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("qemu-system-arm"));
+        let (program, args) = qemu_command(
+            opts.core,
+            elf,
+            &format!("unix:{}", sock.display()),
+            opts.icount,
+        );
+        let qemu = opts.qemu.clone().unwrap_or_else(|| PathBuf::from(program));
         let mut cmd = Command::new(&qemu);
-        cmd.args([
-            "-M",
-            "mps2-an386",
-            "-cpu",
-            "cortex-m4",
-            "-nographic",
-            "-monitor",
-            "none",
-        ])
-        .args(["-semihosting-config", "enable=on,target=native"])
-        .arg("-serial")
-        .arg(format!("unix:{}", sock.display()));
-        if opts.icount {
-            cmd.args(["-icount", "shift=0,align=off,sleep=off"]);
-        }
-        cmd.arg("-kernel")
-            .arg(elf)
+        cmd.args(&args)
             .stdin(Stdio::null())
             .stdout(log("semihosting.bin")?)
             .stderr(log("qemu.stderr")?);
@@ -254,19 +272,24 @@ impl Drop for Session {
     }
 }
 
-/// Runs the firmware `elf` under QEMU, sends `request_bytes` (one or more whole frames), and
-/// returns the reply frames the device sent, concatenated, once it has acknowledged a shutdown
-/// and QEMU has exited successfully. Everything must finish within `timeout`.
-pub fn run_on_qemu(elf: &Path, request_bytes: &[u8], timeout: Duration) -> Result<Vec<u8>, String> {
+/// Runs the firmware `elf` under QEMU as `opts` says, sends `request_bytes` (one or more whole
+/// frames), and returns the reply frames the device sent, concatenated, once it has acknowledged
+/// a shutdown and QEMU has exited successfully. Everything must finish within `timeout`.
+pub fn run_on_qemu(
+    elf: &Path,
+    opts: &QemuOptions,
+    request_bytes: &[u8],
+    timeout: Duration,
+) -> Result<Vec<u8>, String> {
     let deadline = Instant::now() + timeout;
-    let mut session = Session::start(elf, &QemuOptions::default(), timeout)?;
+    let mut session = Session::start(elf, opts, timeout)?;
     session.send(request_bytes)?;
     session.shutdown(deadline.saturating_duration_since(Instant::now()))
 }
 
-/// Whether `qemu-system-arm` can be started.
-pub fn qemu_available() -> bool {
-    Command::new("qemu-system-arm")
+/// Whether `core`'s QEMU (`qemu-system-arm` or `qemu-system-riscv32`) can be started.
+pub fn qemu_available(core: &Core) -> bool {
+    Command::new(core.qemu)
         .arg("--version")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -274,23 +297,30 @@ pub fn qemu_available() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Builds the firmware in `firmware_dir` (release, its own target folder, with `cargo` the
-/// caller names) and returns the ELF's path. Cargo rebuilds only what changed, so the image is
-/// never stale.
-pub fn build_firmware(cargo: &std::ffi::OsStr, firmware_dir: &Path) -> Result<PathBuf, String> {
+/// Builds `core`'s firmware image in `firmware_dir` (release, its target folder
+/// [`target_dir`], with `cargo` the caller names) and returns the ELF's path. Cargo rebuilds only
+/// what changed, so the image is never stale.
+pub fn build_firmware(
+    cargo: &std::ffi::OsStr,
+    firmware_dir: &Path,
+    core: &Core,
+) -> Result<PathBuf, String> {
+    let (args, rustflags) = build_command(core);
     let status = Command::new(cargo)
-        .args(["build", "--release"])
+        .args(&args)
         .current_dir(firmware_dir)
-        .env_remove("RUSTFLAGS")
+        .env("RUSTFLAGS", rustflags)
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("CARGO_BUILD_TARGET")
-        .env("CARGO_TARGET_DIR", firmware_dir.join("target"))
+        .env("CARGO_TARGET_DIR", target_dir(firmware_dir, core))
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     if !status.success() {
         return Err(format!(
-            "building the firmware in {} failed",
+            "building the {} firmware in {} failed",
+            core.name,
             firmware_dir.display()
         ));
     }
-    Ok(firmware_dir.join("target/thumbv7em-none-eabihf/release/ualign-firmware"))
+    Ok(elf_path(firmware_dir, core))
 }

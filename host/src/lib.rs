@@ -6,6 +6,7 @@
 
 pub mod analysis;
 pub mod commands;
+pub mod cores;
 #[cfg(unix)]
 pub mod device;
 pub mod error;

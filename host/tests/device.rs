@@ -1,25 +1,29 @@
-//! `ualign device --qemu` answers exactly what `ualign solve --reference` answers: same policy,
-//! iterations and certificate, printed from bit-identical floats. The QEMU link needs Unix
-//! sockets, so this file is built on Unix only.
+//! `ualign device --qemu --core NAME` answers exactly what `ualign solve --reference` answers,
+//! on every core (`UALIGN_CORES=m0,m4f` restricts them): same policy, iterations and
+//! certificate, printed from bit-identical floats. The QEMU link needs Unix sockets, so this
+//! file is built on Unix only.
 #![cfg(unix)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn qemu_available() -> bool {
-    Command::new("qemu-system-arm")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
+use ualign_proto::capacity::{CORES, Core};
+
+/// The cores to test: every core, or those `$UALIGN_CORES` names (comma-separated).
+fn cores() -> Vec<&'static Core> {
+    match std::env::var("UALIGN_CORES") {
+        Ok(list) if !list.trim().is_empty() => list
+            .split(',')
+            .filter_map(|name| ualign_proto::capacity::core(name.trim()))
+            .collect(),
+        _ => CORES.iter().collect(),
+    }
 }
 
-/// The firmware ELF, (re)built from the current core so it is never stale.
-fn firmware() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("UALIGN_FIRMWARE_ELF") {
-        return Some(PathBuf::from(p));
-    }
+/// The core's firmware ELF, (re)built from the current core crate so it is never stale.
+fn firmware(core: &Core) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../firmware");
-    Some(ualign_host::device::build_firmware(env!("CARGO").as_ref(), &dir).unwrap())
+    ualign_host::device::build_firmware(env!("CARGO").as_ref(), &dir, core).unwrap()
 }
 
 fn run(args: &[&str]) -> (i32, String, String) {
@@ -36,11 +40,19 @@ fn run(args: &[&str]) -> (i32, String, String) {
 
 #[test]
 fn device_reply_is_bit_identical_to_single_threaded_solve() {
-    if !qemu_available() {
-        eprintln!("SKIPPED: qemu-system-arm is not installed (CI installs it)");
-        return;
+    for core in cores() {
+        if !ualign_host::device::qemu_available(core) {
+            eprintln!(
+                "SKIPPED {}: {} is not installed (CI installs it)",
+                core.name, core.qemu
+            );
+            continue;
+        }
+        device_matches_solve(core, &firmware(core));
     }
-    let elf = firmware().unwrap();
+}
+
+fn device_matches_solve(core: &Core, elf: &Path) {
     let dir = std::env::temp_dir().join(format!("ualign-device-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("mm.json");
@@ -53,13 +65,13 @@ fn device_reply_is_bit_identical_to_single_threaded_solve() {
             {"weight": 0.25, "scores": [1, 3, 3, 0]}]}"#,
     )
     .unwrap();
-    // Strict orders only (20 users over 7 candidates, a fixed shuffle): the host evaluates
-    // these through the wide layout at the CPU's vector level, the device through the
-    // population; the answers must still be the same bits.
+    // Strict orders only (20 users, or the core's capacity, over 7 candidates, a fixed
+    // shuffle): the host evaluates these through the wide layout at the CPU's vector level, the
+    // device through the population; the answers must still be the same bits.
     let strict = dir.join("strict.json");
     let mut users = Vec::new();
     let mut x = 0x2545_f491_4f6c_dd1du64;
-    for j in 0..20 {
+    for j in 0..20.min(core.capacity.m) {
         let mut perm: Vec<usize> = (0..7).collect();
         for i in (1..7).rev() {
             x ^= x << 13;
@@ -85,7 +97,8 @@ fn device_reply_is_bit_identical_to_single_threaded_solve() {
     )
     .unwrap();
     let f = file.to_str().unwrap();
-    let cases = [(f, "1"), (f, "2"), (f, "5"), (f, "16")]
+    let cap_k = core.capacity.k.to_string();
+    let cases = [(f, "1"), (f, "2"), (f, "5"), (f, cap_k.as_str())]
         .into_iter()
         .chain([
             (strict.to_str().unwrap(), "3"),
@@ -95,6 +108,8 @@ fn device_reply_is_bit_identical_to_single_threaded_solve() {
         let (code, dev, err) = run(&[
             "device",
             "--qemu",
+            "--core",
+            core.name,
             "--elf",
             elf.to_str().unwrap(),
             f,
@@ -103,7 +118,7 @@ fn device_reply_is_bit_identical_to_single_threaded_solve() {
             "--seed",
             "9",
         ]);
-        assert_eq!(code, 0, "{err}");
+        assert_eq!(code, 0, "{}: {err}", core.name);
         let (code, host, err) = run(&["solve", f, "--k", k, "--reference"]);
         assert_eq!(code, 0, "{err}");
         let dev: serde_json::Value = serde_json::from_str(&dev).unwrap();
@@ -117,24 +132,91 @@ fn device_reply_is_bit_identical_to_single_threaded_solve() {
             "n",
             "m",
         ] {
-            assert_eq!(dev[key], host[key], "{f}, k={k}: {key} differs");
+            assert_eq!(
+                dev[key], host[key],
+                "{}: {f}, k={k}: {key} differs",
+                core.name
+            );
         }
         assert_eq!(
             dev["device"]["picks"].as_array().unwrap().len(),
             k.parse::<usize>().unwrap()
         );
     }
-    // Beyond the device's capacity: a clear exit-2 error, nothing on stdout.
+    // Beyond the core's capacity: a clear exit-2 error before QEMU starts, nothing on stdout.
+    let over = (core.capacity.k + 1).to_string();
     let (code, out, err) = run(&[
         "device",
         "--qemu",
+        "--core",
+        core.name,
         "--elf",
         elf.to_str().unwrap(),
         f,
         "--k",
-        "17",
+        &over,
     ]);
     assert_eq!((code, out.as_str()), (2, ""), "{err}");
-    assert!(err.contains("--k 17"), "{err}");
+    assert!(err.contains(&format!("--k {over}")), "{err}");
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn unknown_cores_and_requests_over_a_cores_capacity_are_refused_before_qemu() {
+    let dir = std::env::temp_dir().join(format!("ualign-device-cap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // 20 candidates: within the full profile's 32, over the Cortex-M0's 16.
+    let file = dir.join("wide.json");
+    let names: Vec<String> = (0..20).map(|c| format!("\"c{c}\"")).collect();
+    let ranking: Vec<String> = (0..20).map(|c| format!("[\"c{c}\"]")).collect();
+    std::fs::write(
+        &file,
+        format!(
+            r#"{{"candidates": [{}], "users": [{{"weight": 1, "ranking": [{}]}}]}}"#,
+            names.join(","),
+            ranking.join(",")
+        ),
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let (code, out, err) = run(&["device", "--qemu", "--core", "m5", f, "--k", "2"]);
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
+    assert!(
+        err.contains("--core m5") && err.contains("rv32imafc"),
+        "{err}"
+    );
+    // No image is needed: the request is refused first.
+    let missing = dir.join("no-such.elf");
+    let (code, out, err) = run(&[
+        "device",
+        "--qemu",
+        "--core",
+        "m0",
+        "--elf",
+        missing.to_str().unwrap(),
+        f,
+        "--k",
+        "2",
+    ]);
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
+    assert!(err.contains("exceed the m0 firmware's 16 and 16"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn cores_lists_every_core_with_its_commands() {
+    let (code, out, err) = run(&["cores"]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(lines.len(), CORES.len());
+    for (line, core) in lines.iter().zip(CORES.iter()) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        assert_eq!(cols[0], core.name);
+        assert_eq!(cols[2], core.target);
+        assert!(
+            cols[11].contains("cargo build --release --target"),
+            "{line}"
+        );
+        assert!(cols[12].starts_with(core.qemu), "{line}");
+    }
 }

@@ -1,15 +1,20 @@
-//! The firmware under QEMU answers exactly as the host does: same policy bits, certificate bits
-//! and seeded picks (docs/maths.md §7 cases and seeded random instances); bad frames get error replies and
-//! the device keeps serving; and the instruction counts quoted in firmware/README.md.
+//! The firmware under QEMU answers exactly as the host does, on every core of
+//! `ualign_proto::capacity::CORES` (Cortex-M0, M3, M4F, M7, M33, RV32IMAC, RV32IMAFC): same
+//! policy bits, certificate bits and seeded picks (docs/maths.md §7 cases and seeded random
+//! instances within each core's capacities); bad frames get error replies and the device keeps
+//! serving; the stack stays within each core's RAM budget; and the per-core table of instruction
+//! counts, sizes and stack peaks quoted in firmware/README.md.
 //!
-//! Needs `qemu-system-arm` (skipped with a message otherwise) and the `thumbv7em-none-eabihf`
-//! target. The firmware image is `$UALIGN_FIRMWARE_ELF` when set (.ci/firmware.sh sets it), else
-//! this test builds it with `cargo build --release` in `firmware/` (its own target dir). The QEMU
-//! link (`ualign_host::device`) needs Unix sockets, so this file is built on Unix only.
+//! Needs `qemu-system-arm` and `qemu-system-riscv32` (a core whose QEMU is missing is skipped
+//! with a message) and the Rust targets of the cores. Each core's image is built by this test
+//! with `ualign_host::device::build_firmware` (cargo rebuilds only what changed), one build at a
+//! time. `UALIGN_CORES=m0,m4f` restricts the run to those cores. The QEMU link
+//! (`ualign_host::device`) needs Unix sockets, so this file is built on Unix only.
 #![cfg(unix)]
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use rand_xoshiro::{
@@ -24,34 +29,53 @@ use ualign::{
 use ualign_host::device::{self, QemuOptions, Session};
 use ualign_proto::{
     Calibration, ErrorCode, ErrorReply, Kind, Reply, RerankReplyView, RerankRequest, Rows,
-    capacity::{K, M, N},
+    capacity::{CORES, Capacity, Core, K, M4F, N},
     decode_frame, encode_frame,
     msg::{CANDIDATE, TIE_NEXT},
 };
 
 const STEP: Duration = Duration::from_secs(120);
 
-/// The firmware image, built once per test binary; `None` (with a visible message) when QEMU is
-/// missing.
-fn firmware() -> Option<PathBuf> {
-    static ELF: OnceLock<Option<PathBuf>> = OnceLock::new();
-    ELF.get_or_init(|| {
-        if !device::qemu_available() {
-            eprintln!(
-                "SKIPPED: qemu-system-arm not found; install it (apt-get install qemu-system-arm) to run the firmware tests"
-            );
-            return None;
-        }
-        if let Some(p) = std::env::var_os("UALIGN_FIRMWARE_ELF") {
-            // Relative to the workspace root, where `cargo test` is run (tests run in tests/).
-            let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-            return Some(root.join(p));
-        }
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware");
-        let cargo = std::env::var_os("CARGO").unwrap_or("cargo".into());
-        Some(device::build_firmware(&cargo, &dir).expect("the firmware builds"))
-    })
-    .clone()
+/// The cores to test: every core, or those `$UALIGN_CORES` names (comma-separated).
+fn cores() -> Vec<&'static Core> {
+    match std::env::var("UALIGN_CORES") {
+        Ok(list) if !list.trim().is_empty() => list
+            .split(',')
+            .map(|name| {
+                ualign_proto::capacity::core(name.trim())
+                    .unwrap_or_else(|| panic!("UALIGN_CORES names no core {name:?}"))
+            })
+            .collect(),
+        _ => CORES.iter().collect(),
+    }
+}
+
+/// The firmware image of `core`, built once per test binary (one build at a time); `None` (with
+/// a visible message) when its QEMU is missing.
+fn firmware(core: &'static Core) -> Option<PathBuf> {
+    static ELFS: OnceLock<Mutex<BTreeMap<&'static str, Option<PathBuf>>>> = OnceLock::new();
+    let mut elfs = ELFS
+        .get_or_init(|| Mutex::new(BTreeMap::new()))
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    elfs.entry(core.name)
+        .or_insert_with(|| {
+            if !device::qemu_available(core) {
+                eprintln!(
+                    "SKIPPED {}: {} not found; install it (apt-get install qemu-system-arm \
+                     qemu-system-misc) to run the firmware tests",
+                    core.name, core.qemu
+                );
+                return None;
+            }
+            let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware");
+            let cargo = std::env::var_os("CARGO").unwrap_or("cargo".into());
+            Some(
+                device::build_firmware(&cargo, &dir, core)
+                    .unwrap_or_else(|e| panic!("the {} firmware builds: {e}", core.name)),
+            )
+        })
+        .clone()
 }
 
 /// One rerank request, owned.
@@ -247,19 +271,20 @@ fn spec_cases() -> Vec<Case> {
     cases
 }
 
-/// Seeded random instances, scores or rankings with ties, up to the device capacities.
-fn random_cases(count: usize) -> Vec<Case> {
+/// Seeded random instances, scores or rankings with ties, up to the capacity `cap` (the first
+/// one at it).
+fn random_cases(count: usize, cap: Capacity) -> Vec<Case> {
     let mut rng = Xoshiro128PlusPlus::seed_from_u64(2026);
     let mut below = |n: u32| ((rng.next_u32() as u64 * n as u64) >> 32) as u32;
     let mut cases = Vec::new();
     for i in 0..count {
         let (n, m, k) = if i == 0 {
-            (N, M, K as u16)
+            (cap.n, cap.m, cap.k as u16)
         } else {
             (
-                2 + below(N as u32 - 1) as usize,
-                1 + below(M as u32) as usize,
-                1 + below(K as u32) as u16,
+                2 + below(cap.n as u32 - 1) as usize,
+                1 + below(cap.m as u32) as usize,
+                1 + below(cap.k as u32) as u16,
             )
         };
         let weights: Vec<f32> = (0..m).map(|_| 0.05 + below(1000) as f32 / 100.0).collect();
@@ -315,45 +340,68 @@ fn as_rerank(kind: u8, payload: &[u8]) -> RerankReplyView<'_> {
     }
 }
 
+/// The §7 cases and 20 seeded random instances within `core`'s capacities, named for the core.
+fn cases_for(core: &Core) -> Vec<Case> {
+    let mut cases = spec_cases();
+    cases.extend(random_cases(20, core.capacity));
+    for c in &mut cases {
+        c.name = format!("{}: {}", core.name, c.name);
+    }
+    cases
+}
+
 #[test]
 fn spec_and_random_cases_are_bit_identical_to_the_host() {
-    let Some(elf) = firmware() else { return };
-    let mut cases = spec_cases();
-    cases.extend(random_cases(20));
-    let request: Vec<u8> = cases.iter().flat_map(|c| c.encode(false)).collect();
-    let replies = device::run_on_qemu(&elf, &request, Duration::from_secs(400)).unwrap();
-    let frames = reply_frames(&replies);
-    assert_eq!(frames.len(), cases.len(), "one reply per request");
-    for (c, (kind, payload)) in cases.iter().zip(&frames) {
-        let r = as_rerank(*kind, payload);
-        let e = host_solve(c);
-        assert_identical(c, &e, &r);
+    for core in cores() {
+        let Some(elf) = firmware(core) else { continue };
+        let cases = cases_for(core);
+        let request: Vec<u8> = cases.iter().flat_map(|c| c.encode(false)).collect();
+        let replies = device::run_on_qemu(
+            &elf,
+            &QemuOptions::new(core),
+            &request,
+            Duration::from_secs(400),
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", core.name));
+        let frames = reply_frames(&replies);
+        assert_eq!(
+            frames.len(),
+            cases.len(),
+            "{}: one reply per request",
+            core.name
+        );
+        for (c, (kind, payload)) in cases.iter().zip(&frames) {
+            let r = as_rerank(*kind, payload);
+            let e = host_solve(c);
+            assert_identical(c, &e, &r);
+        }
+        // And the device's answers are those of docs/maths.md §7.
+        let by_name = |name: &str| {
+            let name = format!("{}: {name}", core.name);
+            let i = cases.iter().position(|c| c.name == name).unwrap();
+            as_rerank(frames[i].0, &frames[i].1)
+        };
+        let r = by_name("unanimous top k=3");
+        assert!(r.policy.get(2) > 1.0 - 1e-4, "{:?}", bits(r.policy.iter()));
+        assert!(r.exploitability <= 1e-5);
+        assert!(r.picks.iter().all(|y| y == 2));
+        let r = by_name("Condorcet cycle k=4");
+        assert!(r.policy.iter().all(|p| (p - 1.0 / 3.0).abs() < 1e-6));
+        assert!(r.exploitability < 1e-6);
+        let r = by_name("60/40 k=2");
+        assert!(
+            (r.policy.get(0) - 0.8).abs() < 1e-3,
+            "{:?}",
+            bits(r.policy.iter())
+        );
+        assert!((r.policy.get(1) - 0.2).abs() < 1e-3);
+        assert!(r.policy.get(2) < 1e-3);
+        assert!((r.worst_case_win_rate - 2.0 / 3.0).abs() < 1e-4);
+        let r = by_name("two candidates k=3");
+        assert!(r.exploitability <= 1e-5 && (r.bound - 0.75).abs() < 1e-7);
+        let r = by_name("cyclic n=5 scores k=3");
+        assert!(r.policy.iter().all(|p| (p - 0.2).abs() < 1e-5));
     }
-    // And the device's answers are those of docs/maths.md §7.
-    let by_name = |name: &str| {
-        let i = cases.iter().position(|c| c.name == name).unwrap();
-        as_rerank(frames[i].0, &frames[i].1)
-    };
-    let r = by_name("unanimous top k=3");
-    assert!(r.policy.get(2) > 1.0 - 1e-4, "{:?}", bits(r.policy.iter()));
-    assert!(r.exploitability <= 1e-5);
-    assert!(r.picks.iter().all(|y| y == 2));
-    let r = by_name("Condorcet cycle k=4");
-    assert!(r.policy.iter().all(|p| (p - 1.0 / 3.0).abs() < 1e-6));
-    assert!(r.exploitability < 1e-6);
-    let r = by_name("60/40 k=2");
-    assert!(
-        (r.policy.get(0) - 0.8).abs() < 1e-3,
-        "{:?}",
-        bits(r.policy.iter())
-    );
-    assert!((r.policy.get(1) - 0.2).abs() < 1e-3);
-    assert!(r.policy.get(2) < 1e-3);
-    assert!((r.worst_case_win_rate - 2.0 / 3.0).abs() < 1e-4);
-    let r = by_name("two candidates k=3");
-    assert!(r.exploitability <= 1e-5 && (r.bound - 0.75).abs() < 1e-7);
-    let r = by_name("cyclic n=5 scores k=3");
-    assert!(r.policy.iter().all(|p| (p - 0.2).abs() < 1e-5));
 }
 
 fn expect_error(s: &mut Session, code: ErrorCode, what: &str) -> ErrorReply {
@@ -370,10 +418,18 @@ fn expect_error(s: &mut Session, code: ErrorCode, what: &str) -> ErrorReply {
 
 #[test]
 fn bad_frames_get_error_replies_and_the_device_keeps_serving() {
-    let Some(elf) = firmware() else { return };
+    for core in cores() {
+        if let Some(elf) = firmware(core) {
+            bad_frames(core, &elf);
+        }
+    }
+}
+
+fn bad_frames(core: &'static Core, elf: &std::path::Path) {
+    let (cap_n, cap_k) = (core.capacity.n, core.capacity.k);
     let good_case = Case::rankings("60/40 k=2", 2, &[0.6, 0.4], &[&[0, 2, 1], &[1, 2, 0]]);
     let good = good_case.encode(false);
-    let mut s = Session::start(&elf, &QemuOptions::default(), STEP).unwrap();
+    let mut s = Session::start(elf, &QemuOptions::new(core), STEP).unwrap();
 
     // Bad checksum.
     let mut bad = good.clone();
@@ -426,17 +482,18 @@ fn bad_frames_get_error_replies_and_the_device_keeps_serving() {
     s.send(&out[..len]).unwrap();
     let e = expect_error(&mut s, ErrorCode::UnknownKind, "unknown kind");
     assert_eq!(e.a, 0x42);
-    let over = N + 8;
+    let over = cap_n + 8;
     let mut too_many = good_case.clone();
     too_many.n = over as u16;
     too_many.rankings = Some((0..2 * over).map(|i| (i % over) as u16).collect());
     s.send(&too_many.encode(false)).unwrap();
     let e = expect_error(&mut s, ErrorCode::Capacity, "n over capacity");
-    assert_eq!((e.detail, e.a, e.b), (0, over as u32, N as u32));
+    assert_eq!((e.detail, e.a, e.b), (0, over as u32, cap_n as u32));
     let mut big_k = good_case.clone();
-    big_k.k = K as u16 + 1;
+    big_k.k = cap_k as u16 + 1;
     s.send(&big_k.encode(false)).unwrap();
-    expect_error(&mut s, ErrorCode::Capacity, "k over capacity");
+    let e = expect_error(&mut s, ErrorCode::Capacity, "k over capacity");
+    assert_eq!((e.detail, e.a, e.b), (2, cap_k as u32 + 1, cap_k as u32));
     let mut nan = good_case.clone();
     nan.rankings = None;
     nan.scores = Some(vec![1.0, f32::NAN, 0.0, 0.0, 1.0, 2.0]);
@@ -457,16 +514,135 @@ fn bad_frames_get_error_replies_and_the_device_keeps_serving() {
     assert!(s.shutdown(STEP).unwrap().is_empty());
 }
 
-/// Instructions per rerank and per share evaluation, measured on the device with SysTick while
-/// QEMU counts instructions (`-icount shift=0`). Prints the table quoted in firmware/README.md.
-#[test]
-fn instruction_counts() {
-    let Some(elf) = firmware() else { return };
+/// The sizes of the instruction-count table: `(n, m, k)`.
+const SIZES: [(usize, usize, u16); 3] = [(8, 8, 2), (16, 16, 4), (32, 64, 8)];
+
+fn fits(cap: Capacity, (n, m, k): (usize, usize, u16)) -> bool {
+    n <= cap.n && m <= cap.m && k as usize <= cap.k
+}
+
+/// What one rerank of the table measured.
+struct Rerank {
+    iterations: u32,
+    exploitability: f32,
+    instructions: u64,
+    share: u64,
+}
+
+/// One core's column of the table.
+struct Measured {
+    core: &'static Core,
+    reranks: Vec<Option<Rerank>>,
+    flash: u64,
+    static_ram: u64,
+    stack_peak: u32,
+}
+
+/// Ticks of `core`'s counter as instructions under `-icount shift=0` (rounded).
+fn instructions(core: &Core, ticks: u64) -> u64 {
+    let (num, den) = core.instructions_per_tick();
+    ((ticks as u128 * num as u128 + den as u128 / 2) / den as u128) as u64
+}
+
+/// `(flash, static RAM)` of an ELF image: the allocated sections that are loaded from flash
+/// (code, read-only data, the vector table and `.data`'s initial values) and the writable ones
+/// in RAM (`.data`, `.bss`, `.uninit`), without riscv-rt's `.stack` and `.heap` regions.
+fn elf_sizes(path: &std::path::Path) -> (u64, u64) {
+    let b = std::fs::read(path).expect("the ELF is readable");
+    let u16_at = |o: usize| u16::from_le_bytes([b[o], b[o + 1]]) as usize;
+    let u32_at = |o: usize| u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]) as usize;
+    assert_eq!(&b[..5], b"\x7fELF\x01", "a 32-bit ELF");
+    let (shoff, shentsize, shnum, shstrndx) =
+        (u32_at(0x20), u16_at(0x2E), u16_at(0x30), u16_at(0x32));
+    let header = |i: usize| shoff + i * shentsize;
+    let strtab = u32_at(header(shstrndx) + 0x10);
+    let name = |h: usize| {
+        let start = strtab + u32_at(h);
+        let end = start + b[start..].iter().position(|&c| c == 0).unwrap_or(0);
+        String::from_utf8_lossy(&b[start..end]).into_owned()
+    };
+    const SHT_NOBITS: usize = 8;
+    const SHF_WRITE: usize = 1;
+    const SHF_ALLOC: usize = 2;
+    let (mut flash, mut ram) = (0u64, 0u64);
+    for i in 0..shnum {
+        let h = header(i);
+        let (kind, flags, size) = (u32_at(h + 4), u32_at(h + 8), u32_at(h + 0x14) as u64);
+        let n = name(h);
+        if flags & SHF_ALLOC == 0 || n == ".stack" || n == ".heap" {
+            continue;
+        }
+        if kind != SHT_NOBITS {
+            flash += size;
+        }
+        if flags & SHF_WRITE != 0 {
+            ram += size;
+        }
+    }
+    (flash, ram)
+}
+
+/// The reranks that drive the stack deepest within `cap`: every solver path (the Newton polish
+/// with its Jacobian, ties, the capacity's `n` candidates, `m` users and `k`, and `k = 1`).
+fn stack_cases(cap: Capacity) -> Vec<Case> {
+    let mut rng = Xoshiro128PlusPlus::seed_from_u64(9);
+    let sizes = [
+        (8usize, 8usize, 2u16),
+        (16, 16, 4),
+        (cap.n, cap.m, 8.min(cap.k as u16)),
+        (cap.n, cap.m, cap.k as u16),
+        (cap.n, cap.m, 1),
+    ];
+    let mut cases = Vec::new();
+    for (i, (n, m, k)) in sizes.into_iter().enumerate() {
+        // Scores with few levels every other case, so ties and the general paths run too.
+        let levels = if i % 2 == 0 { 1 << 24 } else { 4 };
+        cases.push(Case {
+            name: format!("stack {n} {m} {k}"),
+            k,
+            seed: Some(3),
+            epsilon: 1e-6,
+            max_iter: 2_000,
+            n: n as u16,
+            weights: (0..m).map(|j| 1.0 + (j % 3) as f32).collect(),
+            scores: Some(
+                (0..n * m)
+                    .map(|_| (rng.next_u32() % levels) as f32)
+                    .collect(),
+            ),
+            rankings: None,
+        });
+    }
+    cases
+}
+
+/// Sends each case, checks each reply against the host, then asks for the stack's peak.
+fn stack_use(s: &mut Session, cases: &[Case]) -> ualign_proto::StackUse {
+    for case in cases {
+        s.send(&case.encode(false)).unwrap();
+        let frame = s.read_frame(STEP).unwrap();
+        let (f, _) = decode_frame(&frame).unwrap();
+        let r = as_rerank(f.kind, f.payload);
+        assert_identical(case, &host_solve(case), &r);
+    }
+    let mut out = [0u8; 16];
+    let len = encode_frame(Kind::Stack as u8, &[], &mut out).unwrap();
+    s.send(&out[..len]).unwrap();
+    let frame = s.read_frame(STEP).unwrap();
+    let Ok(Reply::Stack(st)) = Reply::decode(decode_frame(&frame).unwrap().0) else {
+        panic!("stack reply expected")
+    };
+    st
+}
+
+/// Calibrates `core`'s tick counter against QEMU's instruction count, runs the table's reranks
+/// (those within its capacity) and the stack cases, and reads its image's sizes.
+fn measure(core: &'static Core, elf: &std::path::Path) -> Measured {
     let opts = QemuOptions {
         icount: true,
-        ..Default::default()
+        ..QemuOptions::new(core)
     };
-    let mut s = Session::start(&elf, &opts, STEP).unwrap();
+    let mut s = Session::start(elf, &opts, STEP).unwrap();
     let mut out = vec![0u8; 64];
     let iterations = 5_000_000;
     let len = Calibration {
@@ -481,24 +657,23 @@ fn instruction_counts() {
         panic!("calibration reply expected")
     };
     let per_tick = 2.0 * iterations as f64 / c.ticks as f64;
+    let expected = 1e9 / core.tick_hz as f64;
     println!(
-        "calibration: {} instructions in {} ticks = {per_tick:.3} instructions per tick",
+        "{}: calibration: {} instructions in {} ticks = {per_tick:.3} instructions per tick",
+        core.name,
         2 * iterations,
         c.ticks
     );
     assert!(
-        (per_tick - 40.0).abs() < 0.1,
-        "one SysTick tick should be 40 instructions, got {per_tick}"
+        (per_tick / expected - 1.0).abs() < 0.0025,
+        "{}: one tick should be {expected} instructions, got {per_tick}",
+        core.name
     );
-
     let mut rng = Xoshiro128PlusPlus::seed_from_u64(4);
-    println!(
-        "| n | m | k | epsilon | iterations | e reached | instructions per rerank | instructions per share evaluation | per rerank / iterations |"
-    );
-    println!("|---|---|---|---|---|---|---|---|---|");
-    for (n, m, k) in [(8usize, 8usize, 2u16), (16, 16, 4), (32, 64, 8)] {
+    let mut reranks = Vec::new();
+    for (n, m, k) in SIZES {
         let case = Case {
-            name: format!("bench {n} {m} {k}"),
+            name: format!("{}: bench {n} {m} {k}", core.name),
             k,
             seed: Some(1),
             epsilon: 1e-3,
@@ -508,82 +683,180 @@ fn instruction_counts() {
             scores: Some((0..n * m).map(|_| (rng.next_u32() >> 8) as f32).collect()),
             rankings: None,
         };
+        if !fits(core.capacity, (n, m, k)) {
+            reranks.push(None);
+            continue;
+        }
         s.send(&case.encode(true)).unwrap();
         let frame = s.read_frame(STEP).unwrap();
         let (f, _) = decode_frame(&frame).unwrap();
         let r = as_rerank(f.kind, f.payload);
         assert_identical(&case, &host_solve(&case), &r);
-        let rerank = r.ticks_solve * 40;
-        let share = r.ticks_share * 40;
-        println!(
-            "| {n} | {m} | {k} | 1e-3 | {} | {:.2e} | {rerank} | {share} | {} |",
-            r.iterations,
-            r.exploitability,
-            rerank / r.iterations as u64
-        );
+        reranks.push(Some(Rerank {
+            iterations: r.iterations,
+            exploitability: r.exploitability,
+            instructions: instructions(core, r.ticks_solve),
+            share: instructions(core, r.ticks_share),
+        }));
     }
+    let st = stack_use(&mut s, &stack_cases(core.capacity));
     s.shutdown(STEP).unwrap();
+    let (flash, static_ram) = elf_sizes(elf);
+    Measured {
+        core,
+        reranks,
+        flash,
+        static_ram,
+        stack_peak: st.peak,
+    }
 }
 
-/// The stack's high-water mark after reranks that run every solver path (the Newton polish with
-/// its Jacobian, ties, the capacity of `N` candidates, `M` users and `k = K`): the firmware paints
-/// its free stack at boot and reports the deepest word overwritten. Printed for
-/// firmware/README.md; it must leave at least 4 KiB of the RAM between the static data and the
-/// stack's top unused.
+/// Digits grouped by thousands, as the README writes them.
+fn grouped(x: u64) -> String {
+    let digits = x.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Instructions per rerank and per share evaluation on every core, measured on the device with
+/// its tick counter while QEMU counts instructions (`-icount shift=0`), with each image's flash,
+/// static RAM and stack peak, and the geometric mean of each core's instruction counts relative
+/// to the Cortex-M4F's (Embench-style). Prints the table quoted in firmware/README.md.
+#[test]
+fn instruction_counts() {
+    let measured: Vec<Measured> = cores()
+        .into_iter()
+        .filter_map(|core| firmware(core).map(|elf| measure(core, &elf)))
+        .collect();
+    if measured.is_empty() {
+        return;
+    }
+    let mut table = String::from("| |");
+    for m in &measured {
+        table.push_str(&format!(" {} |", m.core.name));
+    }
+    table.push_str("\n|---|");
+    table.push_str(&"---|".repeat(measured.len()));
+    table.push('\n');
+    let mut row = |label: String, cell: &dyn Fn(&Measured) -> String| {
+        table.push_str(&format!("| {label} |"));
+        for m in &measured {
+            table.push_str(&format!(" {} |", cell(m)));
+        }
+        table.push('\n');
+    };
+    let na = || "–".to_string();
+    for (i, (n, m, k)) in SIZES.into_iter().enumerate() {
+        row(format!("instructions per rerank ({n}, {m}, {k})"), &|x| {
+            x.reranks[i]
+                .as_ref()
+                .map_or_else(na, |r| grouped(r.instructions))
+        });
+    }
+    for (i, (n, m, k)) in SIZES.into_iter().enumerate() {
+        row(
+            format!("instructions per share evaluation ({n}, {m}, {k})"),
+            &|x| x.reranks[i].as_ref().map_or_else(na, |r| grouped(r.share)),
+        );
+    }
+    row("share evaluations per rerank".into(), &|x| {
+        x.reranks
+            .iter()
+            .map(|r| r.as_ref().map_or_else(na, |r| r.iterations.to_string()))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    });
+    row("exploitability reached".into(), &|x| {
+        x.reranks
+            .iter()
+            .map(|r| {
+                r.as_ref()
+                    .map_or_else(na, |r| format!("{:.1e}", r.exploitability))
+            })
+            .collect::<Vec<_>>()
+            .join(" / ")
+    });
+    row("flash (B)".into(), &|x| grouped(x.flash));
+    row("static RAM (B)".into(), &|x| grouped(x.static_ram));
+    row("stack peak (B)".into(), &|x| grouped(x.stack_peak as u64));
+    if let Some(base) = measured.iter().find(|m| m.core.name == M4F.name) {
+        let counts = |m: &Measured| -> Vec<Option<u64>> {
+            m.reranks
+                .iter()
+                .flat_map(|r| {
+                    [
+                        r.as_ref().map(|r| r.instructions),
+                        r.as_ref().map(|r| r.share),
+                    ]
+                })
+                .collect()
+        };
+        let base_counts = counts(base);
+        row(
+            "geometric mean, instructions relative to m4f".into(),
+            &|x| {
+                let logs: Vec<f64> = counts(x)
+                    .iter()
+                    .zip(&base_counts)
+                    .filter_map(|(a, b)| Some((a.as_ref()?, b.as_ref()?)))
+                    .map(|(&a, &b)| (a as f64 / b as f64).ln())
+                    .collect();
+                format!(
+                    "{:.2}",
+                    (logs.iter().sum::<f64>() / logs.len() as f64).exp()
+                )
+            },
+        );
+    }
+    println!("{table}");
+    // The Cortex-M4F's goal (firmware/README.md): (16, 16, 4) in at most 500,000 instructions.
+    for m in measured.iter().filter(|m| m.core.name == M4F.name) {
+        if let Some(Some(r)) = m.reranks.get(1) {
+            assert!(
+                r.instructions <= 500_000,
+                "m4f (16, 16, 4): {} instructions",
+                r.instructions
+            );
+        }
+    }
+}
+
+/// The stack's high-water mark on every core after reranks that run every solver path (the
+/// Newton polish with its Jacobian, ties, the core's capacity and `k = 1`): the firmware paints
+/// its free stack at boot and reports the deepest word overwritten. It must leave unused at least
+/// 4 KiB of the RAM between the static data and the stack's top on a core with the full profile,
+/// 1 KiB on the Cortex-M0's 16 KiB (the small profile).
 #[test]
 fn stack_peak_within_the_ram_budget() {
-    let Some(elf) = firmware() else { return };
-    let mut s = Session::start(&elf, &QemuOptions::default(), STEP).unwrap();
-    let mut rng = Xoshiro128PlusPlus::seed_from_u64(9);
-    let sizes = [
-        (8usize, 8usize, 2u16),
-        (16, 16, 4),
-        (N, M, 8),
-        (N, M, K as u16),
-        (N, M, 1),
-    ];
-    for (i, (n, m, k)) in sizes.into_iter().enumerate() {
-        // Scores with few levels every other case, so ties and the general paths run too.
-        let levels = if i % 2 == 0 { 1 << 24 } else { 4 };
-        let case = Case {
-            name: format!("stack {n} {m} {k}"),
-            k,
-            seed: Some(3),
-            epsilon: 1e-6,
-            max_iter: 2_000,
-            n: n as u16,
-            weights: (0..m).map(|j| 1.0 + (j % 3) as f32).collect(),
-            scores: Some(
-                (0..n * m)
-                    .map(|_| (rng.next_u32() % levels) as f32)
-                    .collect(),
-            ),
-            rankings: None,
+    for core in cores() {
+        let Some(elf) = firmware(core) else { continue };
+        let mut s = Session::start(&elf, &QemuOptions::new(core), STEP).unwrap();
+        let st = stack_use(&mut s, &stack_cases(core.capacity));
+        println!(
+            "{}: stack: peak {} B of {} B between the static data and the top of RAM",
+            core.name, st.peak, st.size
+        );
+        assert!(
+            st.peak > 1024,
+            "{}: the painting must have been overwritten by the reranks: {st:?}",
+            core.name
+        );
+        let headroom = if core.capacity == ualign_proto::capacity::SMALL {
+            1024
+        } else {
+            4096
         };
-        s.send(&case.encode(false)).unwrap();
-        let frame = s.read_frame(STEP).unwrap();
-        let (f, _) = decode_frame(&frame).unwrap();
-        let r = as_rerank(f.kind, f.payload);
-        assert_identical(&case, &host_solve(&case), &r);
+        assert!(
+            st.peak + headroom <= st.size,
+            "{}: less than {headroom} B of stack left: {st:?}",
+            core.name
+        );
+        s.shutdown(STEP).unwrap();
     }
-    let mut out = [0u8; 16];
-    let len = encode_frame(Kind::Stack as u8, &[], &mut out).unwrap();
-    s.send(&out[..len]).unwrap();
-    let frame = s.read_frame(STEP).unwrap();
-    let Ok(Reply::Stack(st)) = Reply::decode(decode_frame(&frame).unwrap().0) else {
-        panic!("stack reply expected")
-    };
-    println!(
-        "stack: peak {} B of {} B between the static data and the top of RAM",
-        st.peak, st.size
-    );
-    assert!(
-        st.peak > 1024,
-        "the painting must have been overwritten by the reranks: {st:?}"
-    );
-    assert!(
-        st.peak + 4096 <= st.size,
-        "less than 4 KiB of stack left: {st:?}"
-    );
-    s.shutdown(STEP).unwrap();
 }

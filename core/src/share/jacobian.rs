@@ -25,12 +25,16 @@ use crate::{
 /// [`crate::solver::POLISH_MAX`] is this constant.
 pub const SUPPORT_MAX: usize = 48;
 
-/// The largest support [`jacobian_unchecked`] gives a `SMALL_SUPPORT^2` block accumulator.
-pub(super) const SMALL_SUPPORT: usize = 32;
-
 /// The largest support [`jacobian_unchecked`] gives a `TINY_SUPPORT^2` block accumulator: the
 /// usual support of a small rerank.
 pub(super) const TINY_SUPPORT: usize = 8;
+
+/// The capacity up to which [`jacobian_unchecked`] gives at most a `PROFILE_SUPPORT^2` block
+/// accumulator (every support then fits it): the Cortex-M0's small profile.
+pub(super) const PROFILE_SUPPORT: usize = 16;
+
+/// The largest support [`jacobian_unchecked`] gives a `SMALL_SUPPORT^2` block accumulator.
+pub(super) const SMALL_SUPPORT: usize = 32;
 
 /// The Jacobian of the shares restricted to `support` (see
 /// [`Oracle::jacobian_into`](super::Oracle::jacobian_into)).
@@ -60,12 +64,17 @@ fn jacobian_in<const N: usize, const C: usize>(
     out: &mut [f32],
 ) {
     // The block accumulator is zeroed on every call: 9 KiB for the largest support the polish
-    // uses, a tenth of a (16, 16, 4) Jacobian on a Cortex-M4F. Smaller supports (and every
-    // support of a small capacity, which then compiles fewer copies) take a smaller one; all
-    // accumulate in blocks, so the bits are the same.
+    // uses, a tenth of a (16, 16, 4) Jacobian on a Cortex-M4F. Smaller supports take a smaller
+    // one, and a small capacity compiles only the ones its supports can need (the Cortex-M0's
+    // small profile, 16 KiB of RAM in all, at most 1 KiB); all accumulate in blocks, so the
+    // bits are the same.
     let s = support.len();
     if s <= TINY_SUPPORT {
         jacobian_acc::<N, C, { TINY_SUPPORT * TINY_SUPPORT }, SCALAR>(
+            pop, pi, k, support, stride, out,
+        );
+    } else if N <= PROFILE_SUPPORT {
+        jacobian_acc::<N, C, { PROFILE_SUPPORT * PROFILE_SUPPORT }, SCALAR>(
             pop, pi, k, support, stride, out,
         );
     } else if N <= SMALL_SUPPORT || s <= SMALL_SUPPORT {

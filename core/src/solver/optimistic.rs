@@ -49,11 +49,53 @@ fn optimistic_in<const N: usize, O: Oracle<N> + ?Sized, const C: usize>(
     opts: &SolveOptions,
     policy: &mut [f32],
 ) -> Result<Solution, Error> {
-    // The polish's Newton system, zeroed at the first polish and kept across the others (held
-    // here, not in the state, so that starting the state never moves it).
-    let mut system: Option<[f32; SYS * SYS]> = None;
     let mut vectors = Vectors::<C>::new();
-    Optimistic::<N, C, O>::start(pop, opts, policy, &mut vectors)?.solve(&mut system)
+    let state = Optimistic::<N, C, O>::start(pop, opts, policy, &mut vectors)?;
+    // The polish's Newton system of `s + 1` unknowns for a support of `s <= min(C, POLISH_MAX)`
+    // candidates, zeroed at the first polish and kept across the others (held by the caller of
+    // `solve`, not in the state, so that starting the state never moves it). Scratch of 3 to
+    // `POLISH_MAX` candidates holds it in `2 C^2 >= (C + 1)^2` floats (2 KiB for 16 candidates,
+    // where the largest system is 9.6 KiB: what lets the solver run in 16 KiB of RAM); each
+    // storage lives in a function of its own, so only the one used takes stack.
+    if 3 <= C && C <= POLISH_MAX {
+        solve_small_system(state)
+    } else {
+        solve_large_system(state)
+    }
+}
+
+fn solve_small_system<const N: usize, const C: usize, O: Oracle<N> + ?Sized>(
+    state: Optimistic<'_, N, C, O>,
+) -> Result<Solution, Error> {
+    let mut system: Option<[[[f32; C]; C]; 2]> = None;
+    state.solve(&mut system)
+}
+
+fn solve_large_system<const N: usize, const C: usize, O: Oracle<N> + ?Sized>(
+    state: Optimistic<'_, N, C, O>,
+) -> Result<Solution, Error> {
+    let mut system: Option<[f32; SYS * SYS]> = None;
+    state.solve(&mut system)
+}
+
+/// Storage for the polish's Newton system: zeroed when first used, then kept across polishes
+/// (every Newton step zeroes the part it uses, `(s + 1)^2` floats at stride `s + 1`).
+trait System {
+    fn storage(&mut self) -> &mut [f32];
+}
+
+impl System for Option<[f32; SYS * SYS]> {
+    fn storage(&mut self) -> &mut [f32] {
+        self.get_or_insert_with(|| [0.0; SYS * SYS])
+    }
+}
+
+impl<const C: usize> System for Option<[[[f32; C]; C]; 2]> {
+    fn storage(&mut self) -> &mut [f32] {
+        self.get_or_insert_with(|| [[[0.0; C]; C]; 2])
+            .as_flattened_mut()
+            .as_flattened_mut()
+    }
 }
 
 /// From this round to `2 * EARLY_POLISH - 1`, the first polish comes at the first round where
@@ -306,7 +348,7 @@ impl<'a, const N: usize, const C: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N
     /// The Newton polish on each support guess in turn ([`POLISH_GUESSES`]; guesses often name
     /// the same support: each is tried once), until one meets the target or the budget is
     /// spent. `system` is the Newton system's storage, kept across polishes.
-    fn try_polishes(&mut self, system: &mut Option<[f32; SYS * SYS]>) {
+    fn try_polishes(&mut self, system: &mut impl System) {
         let (n, k) = (self.n, self.k);
         let mut tried = [([0u16; POLISH_MAX], 0usize); POLISH_GUESSES.len()];
         let mut n_tried = 0usize;
@@ -348,7 +390,7 @@ impl<'a, const N: usize, const C: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N
                 epsilon: self.target,
                 ..self.opts
             };
-            let sys = system.get_or_insert_with(|| [0.0; SYS * SYS]);
+            let sys = system.storage();
             let initial = support.get(..s).unwrap_or(&[]);
             let scratch = self.v.scratch.get_mut(..n).unwrap_or(&mut []);
             let (cand, evals) = polish(
@@ -375,7 +417,7 @@ impl<'a, const N: usize, const C: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N
 
     /// Rounds until the best estimate meets the target or `max_iter` evaluations are spent,
     /// with the mean's certificate and (unless turned off) the polish when due.
-    fn run(&mut self, system: &mut Option<[f32; SYS * SYS]>) -> Result<(), Error> {
+    fn run(&mut self, system: &mut impl System) -> Result<(), Error> {
         while self.best.exploitability > self.target && self.iterations < self.opts.max_iter {
             self.step()?;
             if self.polish_due() {
@@ -393,7 +435,7 @@ impl<'a, const N: usize, const C: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N
     /// half the estimate as their target, at most [`RECERTIFY`] times. The best certified
     /// policy is written into the caller's buffer.
     #[inline(always)]
-    fn solve(mut self, system: &mut Option<[f32; SYS * SYS]>) -> Result<Solution, Error> {
+    fn solve(mut self, system: &mut impl System) -> Result<Solution, Error> {
         let (n, k, epsilon) = (self.n, self.k, self.opts.epsilon);
         let mut certified: Option<Certificate> = None;
         let mut deployed = [0.0f32; C];

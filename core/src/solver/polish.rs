@@ -100,7 +100,8 @@ pub(super) fn support_guess(
 /// residual); the best policy is written into `out` and its estimate returned, with the
 /// number of share evaluations spent, at most `opts.max_iter`. It stops as soon as a step is
 /// estimated at `opts.epsilon`: a further step costs a Jacobian, several share evaluations'
-/// worth. `scratch` holds `n` floats; `sys` is the Newton system's storage, kept by the caller.
+/// worth. `scratch` holds `n` floats; `sys` is the Newton system's storage, kept by the caller: at
+/// least `(s + 1)^2` floats for the largest support `s` it may reach (at most `min(n, POLISH_MAX)`).
 pub(super) fn polish<const N: usize, const C: usize, O: Oracle<N> + ?Sized>(
     pop: &O,
     opts: &SolveOptions,
@@ -108,7 +109,7 @@ pub(super) fn polish<const N: usize, const C: usize, O: Oracle<N> + ?Sized>(
     initial: &[u16],
     out: &mut [f32; C],
     scratch: &mut [f32],
-    sys: &mut [f32; SYS * SYS],
+    sys: &mut [f32],
 ) -> (Certificate, u32) {
     let k = opts.k;
     let n = pop.n().min(C).min(pi.len());
@@ -141,7 +142,8 @@ pub(super) fn polish<const N: usize, const C: usize, O: Oracle<N> + ?Sized>(
     // and since every step recomputes the exact residual, an f32 solve (relative error about
     // cond * 6e-8) only turns Newton's quadratic convergence into a fast linear one. A
     // Cortex-M4F has f32 in hardware and f64 in software (an f64 elimination was 15% of a
-    // (16, 16, 4) rerank), and the f32 system is 9.6 KiB of its stack instead of 19.2 KiB.
+    // (16, 16, 4) rerank), and the f32 system is half an f64 one on its stack (9.6 KiB instead
+    // of 19.2 KiB for the largest support; the caller sizes it by the capacity).
     // The caller keeps it across polishes (`sys`): zeroing it is a few percent of a Cortex-M4F
     // solve, and every step zeroes the part it uses.
     let mut rhs = [0.0f64; SYS];
@@ -324,7 +326,7 @@ fn newton_system<const N: usize, O: Oracle<N> + ?Sized>(
     policy: &[f32],
     k: u32,
     support: &[u16],
-    sys: &mut [f32; SYS * SYS],
+    sys: &mut [f32],
     piv: &mut [u8; SYS],
 ) -> bool {
     let s = support.len();

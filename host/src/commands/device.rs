@@ -1,4 +1,5 @@
-//! `ualign device --qemu`: the same solve, computed by the Cortex-M4F firmware under QEMU.
+//! `ualign device --qemu [--core NAME]`: the same solve, computed by the firmware under QEMU on
+//! one of the cores of `ualign_proto::capacity::CORES` (the Cortex-M4F unless told otherwise).
 //!
 //! Every user type is sent as the order the host's core population computed (candidates best
 //! first, tie flags included) with the weight the host pushed, so the device builds exactly the
@@ -9,15 +10,11 @@ use std::time::Duration;
 
 use serde_json::json;
 use ualign::Certificate;
-use ualign_proto::{
-    Reply, RerankRequest, Rows,
-    capacity::{K, M, N},
-    decode_frame,
-};
+use ualign_proto::{Reply, RerankRequest, Rows, capacity, decode_frame};
 
 use super::DeviceArgs;
 use crate::analysis::CertJson;
-use crate::device::run_on_qemu;
+use crate::device::{QemuOptions, elf_path, run_on_qemu};
 use crate::error::{Error, Result};
 use crate::instance::Store;
 
@@ -28,10 +25,19 @@ pub fn run(a: &DeviceArgs) -> Result<String> {
             "device: give --qemu (QEMU is the only transport so far)",
         ));
     }
-    if a.pick.k == 0 || a.pick.k as usize > K {
+    let Some(core) = capacity::core(&a.core) else {
+        let names: Vec<&str> = capacity::CORES.iter().map(|c| c.name).collect();
         return Err(Error::usage(format!(
-            "--k {}: the firmware shows 1..={K} responses",
-            a.pick.k
+            "--core {}: no such core (one of {})",
+            a.core,
+            names.join(", ")
+        )));
+    };
+    let (cap_n, cap_m, cap_k) = (core.capacity.n, core.capacity.m, core.capacity.k);
+    if a.pick.k == 0 || a.pick.k as usize > cap_k {
+        return Err(Error::usage(format!(
+            "--k {}: the {} firmware shows 1..={cap_k} responses",
+            a.pick.k, core.name
         )));
     }
     if !a.pick.solver.eps.is_finite() || a.pick.solver.eps < 0.0 {
@@ -42,10 +48,13 @@ pub fn run(a: &DeviceArgs) -> Result<String> {
     }
     let inst = a.pick.input.load()?;
     let (n, m) = (inst.n(), inst.m());
-    if n > N || m > M {
+    if n > cap_n || m > cap_m {
         return Err(Error::in_file(
             &inst.source,
-            format!("{n} candidates and {m} user types exceed the firmware's {N} and {M}"),
+            format!(
+                "{n} candidates and {m} user types exceed the {} firmware's {cap_n} and {cap_m}",
+                core.name
+            ),
         ));
     }
     let mut store = Store::default();
@@ -78,14 +87,18 @@ pub fn run(a: &DeviceArgs) -> Result<String> {
         .encode(&mut frame)
         .map_err(|e| Error::internal(format!("encoding the request: {e:?}")))?;
     frame.truncate(len);
-    let elf = a.elf.clone().unwrap_or_else(default_elf);
+    let elf = a.elf.clone().unwrap_or_else(|| default_elf(core));
     if !elf.is_file() {
         return Err(Error::usage(format!(
-            "--elf {}: no firmware there; build it with `cargo build --release` in firmware/",
-            elf.display()
+            "--elf {}: no firmware there; `ualign cores` prints the command that builds the {} \
+             image in firmware/",
+            elf.display(),
+            core.name
         )));
     }
-    let bytes = run_on_qemu(&elf, &frame, Duration::from_secs(120)).map_err(Error::internal)?;
+    let opts = QemuOptions::new(core);
+    let bytes =
+        run_on_qemu(&elf, &opts, &frame, Duration::from_secs(120)).map_err(Error::internal)?;
     let (first, _) =
         decode_frame(&bytes).map_err(|e| Error::internal(format!("device reply: {e:?}")))?;
     match Reply::decode(first) {
@@ -110,7 +123,8 @@ pub fn run(a: &DeviceArgs) -> Result<String> {
                 "deployed": "policy",
                 "certificate": CertJson::new(&certificate, &inst),
                 "device": {
-                    "target": "qemu mps2-an386 (Cortex-M4F)",
+                    "core": core.name,
+                    "target": format!("qemu {} ({})", core.machine, core.cpu_name),
                     "seed": r.seed,
                     "picks": names(r.picks),
                     "distinct": names(r.distinct),
@@ -131,11 +145,13 @@ pub fn run(a: &DeviceArgs) -> Result<String> {
     }
 }
 
-/// `$UALIGN_FIRMWARE_ELF`, else the release build in the workspace's firmware/ folder.
-fn default_elf() -> PathBuf {
+/// `$UALIGN_FIRMWARE_ELF`, else the core's release build in the workspace's firmware/ folder.
+fn default_elf(core: &capacity::Core) -> PathBuf {
     if let Some(p) = std::env::var_os("UALIGN_FIRMWARE_ELF") {
         return PathBuf::from(p);
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../firmware/target/thumbv7em-none-eabihf/release/ualign-firmware")
+    elf_path(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware"),
+        core,
+    )
 }

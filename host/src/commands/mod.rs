@@ -103,11 +103,16 @@ pub enum Command {
     Batch(BatchArgs),
     /// Built-in instances showing NLHF stuck near 1/2 while the k-aware equilibrium climbs.
     Demo(DemoArgs),
-    /// Solve on the Cortex-M4F firmware under QEMU and print the device's reply in the `solve`
-    /// format (plus the device's seeded picks). The device runs the reference computation, so
-    /// its answer is bit-identical to `solve --reference`.
+    /// Solve on the firmware under QEMU (the Cortex-M4F, or the core --core names) and print the
+    /// device's reply in the `solve` format (plus the device's seeded picks). The device runs
+    /// the reference computation, so its answer is bit-identical to `solve --reference`.
     #[command(after_long_help = FORMATS_HELP)]
     Device(DeviceArgs),
+    /// The cores the firmware runs on (`device --core NAME`), one per line, tab-separated: name,
+    /// processor, Rust target, target CPU, firmware features, capacities n, m and k, flash and
+    /// RAM budgets (bytes), tick rate (Hz), the cargo command that builds its image in firmware/,
+    /// and the QEMU command that runs it.
+    Cores,
     /// Benchmark on a seeded impartial-culture population (or on a preference file with
     /// --input): median share evaluation, roofline probes and their ratio, solve time and
     /// iterations, and the same through a tally when one pays (one JSON object).
@@ -288,16 +293,20 @@ pub struct BatchArgs {
 /// `device`.
 #[derive(Debug, Args)]
 pub struct DeviceArgs {
-    /// The input, `k` (at most the firmware's `ualign_proto::capacity::K`), the seed of the
-    /// device's picks and the solver's settings, as `pick` takes them.
+    /// The input, `k` (at most the core's capacity), the seed of the device's picks and the
+    /// solver's settings, as `pick` takes them.
     #[command(flatten)]
     pub pick: PickArgs,
-    /// Run the firmware under QEMU (`qemu-system-arm -M mps2-an386`); the only transport so far.
+    /// Run the firmware under QEMU; the only transport so far.
     #[arg(long)]
     pub qemu: bool,
-    /// The firmware ELF (default: $UALIGN_FIRMWARE_ELF, else
-    /// firmware/target/thumbv7em-none-eabihf/release/ualign-firmware; build it with
-    /// `cargo build --release` in firmware/).
+    /// The core to run on: m0, m3, m4f, m7, m33, rv32imac or rv32imafc (`ualign cores` lists
+    /// them with their capacities and QEMU command lines).
+    #[arg(long, default_value = "m4f")]
+    pub core: String,
+    /// The firmware ELF (default: $UALIGN_FIRMWARE_ELF, else the core's release build under
+    /// firmware/target, e.g. firmware/target/thumbv7em-none-eabihf/release/ualign-firmware for
+    /// m4f; `ualign cores` prints the command that builds it).
     #[arg(long)]
     pub elf: Option<PathBuf>,
 }
@@ -361,6 +370,7 @@ pub fn run(cli: Cli) -> Result<String> {
         Command::Opponents(a) => opponents::run(&a),
         Command::Batch(a) => batch::run(&a),
         Command::Demo(a) => demo::run(&a),
+        Command::Cores => Ok(crate::cores::table()),
         #[cfg(unix)]
         Command::Device(a) => device::run(&a),
         #[cfg(not(unix))]
