@@ -53,14 +53,16 @@ mod options;
 mod polish;
 mod softmax;
 mod solution;
+mod warm;
 
 pub use crate::limits::EPSILON_FLOOR;
 pub use crate::mixture::TimeMixture;
 pub use hedge::{HedgeSolution, hedge};
 pub use nlhf::{nlhf, nlhf_margins};
-pub use optimistic::optimistic_hedge;
+pub use optimistic::{optimistic_hedge, optimistic_hedge_warm};
 pub use options::SolveOptions;
 pub use solution::Solution;
+pub use warm::WARM_FLOOR;
 
 /// How many times a solve tightens its internal target when the certificate of what it would
 /// deploy misses `epsilon` though the `f32` estimate met it.
