@@ -12,8 +12,9 @@
 //! figures are the medians of the evaluations (`Solution::iterations`, the polish's included)
 //! over the requests after the first. Evaluation counts are deterministic: no timing.
 //!
-//! Arguments `n m k sigma requests seed` run one stream; without them, the table of
-//! benches/README.md.
+//! Arguments `n m k sigma requests seed` run one stream; `unrelated` solves 100 independent
+//! instances of the model instead, each warm from the equilibrium of the one before (a start
+//! far from the new equilibrium); without arguments, the table of benches/README.md.
 
 use std::cell::Cell;
 
@@ -126,8 +127,46 @@ fn print(n: usize, m: usize, k: u32, sigma: f32, requests: usize, seed: u64) {
     );
 }
 
+/// 100 independent instances (stream seeds 0 to 99, first request each), each solved cold and
+/// warm from the cold equilibrium of the instance before.
+fn unrelated(n: usize, m: usize, k: u32) {
+    let opts = SolveOptions::new(k).epsilon(EPSILON);
+    let mut previous: Option<Vec<f32>> = None;
+    let (mut cold_total, mut warm_total, mut worse, mut excess) = (0u32, 0u32, 0u32, 0u32);
+    for seed in 0..100 {
+        let mut s = ScoreStream::new(n, m, seed, 0.0);
+        let pop = s.next_population().expect("a valid stream population");
+        let mut cold = vec![0.0f32; n];
+        let c = optimistic_hedge(&pop, &opts, &mut cold).expect("valid options");
+        if let Some(start) = &previous {
+            let mut warm = vec![0.0f32; n];
+            let w = optimistic_hedge_warm(&pop, &opts, start, &mut warm).expect("a valid start");
+            assert_eq!(w.certificate, certify(&pop, &warm, k).expect("a policy"));
+            cold_total += c.iterations;
+            warm_total += w.iterations;
+            worse += u32::from(w.iterations > c.iterations);
+            excess = excess.max(w.iterations.saturating_sub(c.iterations));
+        }
+        previous = Some(cold);
+    }
+    println!(
+        "| ({n}, {m}, {k}) | {cold_total} / {warm_total} ({:.2}x) | {worse} of 99 | {excess} |",
+        f64::from(cold_total) / f64::from(warm_total.max(1))
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("unrelated") {
+        println!(
+            "| instances (n, m, k) | evaluations cold / warm | warm took more | most evaluations more |"
+        );
+        println!("| --- | ---: | ---: | ---: |");
+        for (n, m, k) in [(8, 4, 2), (16, 16, 4), (32, 200, 8), (64, 1000, 4)] {
+            unrelated(n, m, k);
+        }
+        return;
+    }
     let (requests, seed) = (200, 1);
     println!(
         "| stream (n, m, k) | cold evaluations, median | warm evaluations, median | ratio | \
