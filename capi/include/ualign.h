@@ -10,13 +10,16 @@
  * equilibrium of the (k+1)-player alignment game wins against any single rival response with
  * probability at least k/(k+1). ualign_solve finds that equilibrium and certifies it exactly,
  * ualign_certify certifies any policy, ualign_picks draws the k responses reproducibly.
+ * ualign_solve_warm starts the solver from a previous equilibrium (a stream of related
+ * requests: the same users, the candidates re-scored), which saves share evaluations and never
+ * changes what is certified.
  *
  * A population comes in two forms. A ualign_population (ualign_population_init) is a struct the
  * caller owns that points at the caller's inputs and workspace; nothing allocates, and every call
  * rebuilds the population from the inputs. A ualign_prepared (ualign_prepared_new) is an
- * opaque handle that owns a population built once: ualign_solve_prepared and
- * ualign_certify_prepared reuse it without rebuilding, until ualign_prepared_free. Both forms
- * give the same results, bit for bit.
+ * opaque handle that owns a population built once: ualign_solve_prepared,
+ * ualign_solve_prepared_warm and ualign_certify_prepared reuse it without rebuilding, until
+ * ualign_prepared_free. Both forms give the same results, bit for bit.
  *
  * Conventions
  * -----------
@@ -88,7 +91,8 @@ extern "C" {
 #define UALIGN_ERR_INVALID_K (-7)
 /** epsilon is negative or not finite. */
 #define UALIGN_ERR_INVALID_EPSILON (-8)
-/** A policy has a negative or non-finite entry, or its entries do not sum to 1 (within 1e-3). */
+/** A policy has a negative or non-finite entry, or its entries do not sum to 1 (within 1e-3);
+ *  a warm start has a negative or non-finite entry, or its entries sum to zero. */
 #define UALIGN_ERR_INVALID_POLICY (-9)
 /** A caller buffer is too small: workspace (see the buffer rules), policy, or picks. */
 #define UALIGN_ERR_BUFFER_TOO_SMALL (-10)
@@ -168,6 +172,20 @@ int ualign_solve(ualign_population *pop, uint32_t k, float epsilon, uint32_t max
                  float *policy, size_t policy_len, uint32_t *iterations,
                  ualign_certificate *cert);
 
+/** ualign_solve from a warm start: optimistic Hedge starts from start (start_len == n floats,
+ *  finite and non-negative with a positive sum, normalised; typically the policy a previous
+ *  solve of a related request wrote) mixed with 1e-4 of the uniform policy
+ *  (ualign::solver::WARM_FLOOR, so that no candidate starts at zero mass) instead of from
+ *  uniform. Only the path changes: *cert is still the exact certificate of the policy written,
+ *  and a start near the new equilibrium takes fewer share evaluations (benches/README.md).
+ *  start is read and must not overlap policy: keep two buffers and swap them to chain
+ *  requests. The same start gives the same bits.
+ *  Errors: those of ualign_solve, BAD_SIZE (start_len != n) and INVALID_POLICY (a negative or
+ *  non-finite entry in start, or a zero sum). */
+int ualign_solve_warm(ualign_population *pop, uint32_t k, float epsilon, uint32_t max_iter,
+                      const float *start, size_t start_len, float *policy, size_t policy_len,
+                      uint32_t *iterations, ualign_certificate *cert);
+
 /** The exact certificate of showing k draws from policy (policy_len == n entries,
  *  non-negative, finite, summing to 1 within 1e-3).
  *  Errors: NULL_POINTER, BAD_SIZE, INVALID_K, INVALID_POLICY, and the population errors. */
@@ -210,6 +228,15 @@ int ualign_prepared_new(ualign_prepared **out, size_t n, size_t m, const float *
 int ualign_solve_prepared(const ualign_prepared *pop, uint32_t k, float epsilon,
                           uint32_t max_iter, float *policy, size_t policy_len,
                           uint32_t *iterations, ualign_certificate *cert);
+
+/** ualign_solve_warm on a prepared population: the same arguments after pop, the same checks
+ *  and, bit for bit, the same policy, iterations and certificate.
+ *  Errors: NULL_POINTER, BAD_SIZE, BUFFER_TOO_SMALL, INVALID_K, INVALID_EPSILON,
+ *  INVALID_POLICY. */
+int ualign_solve_prepared_warm(const ualign_prepared *pop, uint32_t k, float epsilon,
+                               uint32_t max_iter, const float *start, size_t start_len,
+                               float *policy, size_t policy_len, uint32_t *iterations,
+                               ualign_certificate *cert);
 
 /** ualign_certify on a prepared population: the exact certificate of showing k draws from
  *  policy (policy_len == n), bit for bit the same as ualign_certify's.

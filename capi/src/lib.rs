@@ -14,6 +14,9 @@
 //!   population built once by [`ualign_prepared_new`] (the only allocating call) and is
 //!   reused by [`ualign_solve_prepared`] and [`ualign_certify_prepared`] until
 //!   [`ualign_prepared_free`]. Both give the same bits.
+//! * **Warm starts.** [`ualign_solve_warm`] and [`ualign_solve_prepared_warm`] start optimistic
+//!   Hedge from a caller's policy (the previous equilibrium of a stream of related requests)
+//!   instead of the uniform one; the certificate is still that of the policy written.
 //! * **Candidate capacity 1024.** Populations are `ualign::Population<'_, 1024>`: `n <= 1024`,
 //!   `k <= 1024` ([`ualign::MAX_K`]). The solver and the certificate keep their scratch arrays,
 //!   sized for 1024 candidates whatever `n`, on the stack: a call needs [`STACK_BUDGET`] bytes
@@ -50,7 +53,7 @@ use core::ffi::{c_char, c_int};
 use boundary::{Region, disjoint, disjoint_both, guard, write_out};
 pub use prepared::{
     ualign_certify_prepared, ualign_prepared, ualign_prepared_free, ualign_prepared_new,
-    ualign_solve_prepared,
+    ualign_solve_prepared, ualign_solve_prepared_warm,
 };
 
 use rand_xoshiro::{Xoshiro128PlusPlus, rand_core::SeedableRng};
@@ -58,7 +61,7 @@ use ualign::{
     Certificate, Error, Population, Storage,
     certificate::certify,
     sampling,
-    solver::{SolveOptions, optimistic_hedge},
+    solver::{SolveOptions, optimistic_hedge, optimistic_hedge_warm},
 };
 
 /// The candidate capacity of every population of the C ABI (`n <= 1024`).
@@ -89,7 +92,8 @@ pub const UALIGN_ERR_ZERO_TOTAL_WEIGHT: c_int = -6;
 pub const UALIGN_ERR_INVALID_K: c_int = -7;
 /// `epsilon` is negative or not finite.
 pub const UALIGN_ERR_INVALID_EPSILON: c_int = -8;
-/// A policy has a negative or non-finite entry, or does not sum to 1 (within 1e-3).
+/// A policy has a negative or non-finite entry, or does not sum to 1 (within 1e-3); a warm
+/// start has a negative or non-finite entry, or its entries sum to zero.
 pub const UALIGN_ERR_INVALID_POLICY: c_int = -9;
 /// A caller buffer (workspace, policy or picks) is too small.
 pub const UALIGN_ERR_BUFFER_TOO_SMALL: c_int = -10;
@@ -202,7 +206,9 @@ pub extern "C" fn ualign_status_str(status: c_int) -> *const c_char {
         UALIGN_ERR_ZERO_TOTAL_WEIGHT => c"the user weights add up to zero",
         UALIGN_ERR_INVALID_K => c"k must be in 1..=1024",
         UALIGN_ERR_INVALID_EPSILON => c"epsilon must be finite and non-negative",
-        UALIGN_ERR_INVALID_POLICY => c"a policy needs finite, non-negative entries that sum to 1",
+        UALIGN_ERR_INVALID_POLICY => {
+            c"a policy needs finite, non-negative entries that sum to 1 (a warm start: above 0)"
+        }
         UALIGN_ERR_BUFFER_TOO_SMALL => c"a caller buffer is too small",
         UALIGN_ERR_INTERNAL => c"internal error (a bug in ualign; please report it)",
         UALIGN_ERR_OUT_OF_MEMORY => c"out of memory (allocating a prepared population)",
@@ -313,27 +319,40 @@ unsafe fn build<'a>(pop: &ualign_population) -> Result<Population<'a, MAX_CANDID
 /// Where a solve writes: the policy and its length, the share evaluations, the certificate.
 pub(crate) type SolveOut = (*mut f32, usize, *mut u32, *mut ualign_certificate);
 
-/// What [`ualign_solve`] and [`ualign_solve_prepared`] do once they know the population's
-/// memory (`inputs`) and size `n`: check the outputs against it, solve by optimistic Hedge on the
-/// population that `population` gives, and write the policy, the share evaluations and the
-/// certificate.
+/// Where a solve starts: the uniform policy (`None`, [`ualign_solve`]) or a warm start of
+/// `start_len` floats ([`ualign_solve_warm`]).
+pub(crate) type Start = Option<(*const f32, usize)>;
+
+/// What [`ualign_solve`], [`ualign_solve_warm`] and their prepared forms do once they know the
+/// population's memory (`inputs`) and size `n`: check the start and the outputs against it,
+/// solve by optimistic Hedge (from `start` when given) on the population that `population`
+/// gives, and write the policy, the share evaluations and the certificate.
 ///
 /// # Safety
 ///
 /// `policy` is null or valid for writes of `policy_len` floats, `iterations` and `cert` are null
-/// or valid for writes of one value each, and the population that `population` returns lies in
-/// `inputs`.
+/// or valid for writes of one value each, a start is null or valid for reads of `start_len`
+/// floats, and the population that `population` returns lies in `inputs`.
 pub(crate) unsafe fn solve_into<'p>(
     inputs: &[Region],
     n: usize,
     population: impl FnOnce() -> Result<Population<'p, MAX_CANDIDATES>, c_int>,
     (k, epsilon, max_iter): (u32, f32, u32),
+    start: Start,
     (policy, policy_len, iterations, cert): SolveOut,
 ) -> Result<(), c_int> {
     let rp = Region::of(policy, policy_len, true)?;
     let ri = Region::of(iterations, 1, true)?;
     let rc = Region::of(cert, 1, true)?;
-    disjoint_both(inputs, &[rp, ri, rc])?;
+    // The start is read: the outputs must not overlap it (an empty region when cold).
+    let rs = match start {
+        Some((p, len)) => Region::of(p, len, false)?,
+        None => Region::of(core::ptr::NonNull::<f32>::dangling().as_ptr(), 0, false)?,
+    };
+    disjoint_both(inputs, &[rp, ri, rc, rs])?;
+    if start.is_some_and(|(_, len)| len != n) {
+        return Err(UALIGN_ERR_BAD_SIZE);
+    }
     if policy_len < n {
         return Err(UALIGN_ERR_BUFFER_TOO_SMALL);
     }
@@ -343,7 +362,17 @@ pub(crate) unsafe fn solve_into<'p>(
         // other region of the call, and is valid for writes (caller contract).
         let policy = unsafe { core::slice::from_raw_parts_mut(policy, n) };
         let opts = SolveOptions::new(k).epsilon(epsilon).max_iter(max_iter);
-        let sol = optimistic_hedge(&population, &opts, policy).map_err(status_of)?;
+        let sol = match start {
+            Some((p, len)) => {
+                // SAFETY: `p` passed Region::of for `len == n` floats, is not written by this
+                // call (disjoint from every written region), and is valid for reads (caller
+                // contract).
+                let start = unsafe { core::slice::from_raw_parts(p, len) };
+                optimistic_hedge_warm(&population, &opts, start, policy)
+            }
+            None => optimistic_hedge(&population, &opts, policy),
+        }
+        .map_err(status_of)?;
         (sol.iterations, ualign_certificate::from(sol.certificate))
     };
     // SAFETY: validated, disjoint, and the slices above are gone.
@@ -494,7 +523,60 @@ pub unsafe extern "C" fn ualign_solve(
         // disjoint from the population's regions, whose validity is the caller's contract.
         unsafe {
             let out = (policy, policy_len, iterations, cert);
-            solve_into(&inputs, p.n, || build(&p), (k, epsilon, max_iter), out)
+            solve_into(
+                &inputs,
+                p.n,
+                || build(&p),
+                (k, epsilon, max_iter),
+                None,
+                out,
+            )
+        }
+    })
+}
+
+/// [`ualign_solve`] from a warm start: optimistic Hedge starts from `start` (`start_len == n`
+/// floats, finite and non-negative with a positive sum; typically the policy a previous solve
+/// of a related request wrote) mixed with the uniform policy (`ualign::solver::WARM_FLOOR`)
+/// instead of from uniform (`ualign::solver::optimistic_hedge_warm`). Only the path changes: the
+/// certificate is still the exact one of the policy written. `start` is read, so it must not
+/// overlap `policy` (keep two buffers and swap them to chain requests).
+///
+/// # Safety
+///
+/// As [`ualign_solve`], and `start` is null or valid for reads of `start_len` floats.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn ualign_solve_warm(
+    pop: *mut ualign_population,
+    k: u32,
+    epsilon: f32,
+    max_iter: u32,
+    start: *const f32,
+    start_len: usize,
+    policy: *mut f32,
+    policy_len: usize,
+    iterations: *mut u32,
+    cert: *mut ualign_certificate,
+) -> c_int {
+    guard(|| {
+        // SAFETY: caller contract on `pop`.
+        let p = unsafe { read_population(pop) }?;
+        let inputs = population_regions(&p)?;
+        // SAFETY: caller contract on the start and the outputs; `build` runs after `solve_into`
+        // checked them disjoint from the population's regions, whose validity is the caller's
+        // contract.
+        unsafe {
+            let out = (policy, policy_len, iterations, cert);
+            let start = Some((start, start_len));
+            solve_into(
+                &inputs,
+                p.n,
+                || build(&p),
+                (k, epsilon, max_iter),
+                start,
+                out,
+            )
         }
     })
 }

@@ -5,8 +5,9 @@
 //! (`PopulationBuilder::push_scores` / `finish`, through the same [`build_from`] as the one-shot
 //! calls) into two heap buffers the handle owns: `m` normalised weights and `m * n` order entries.
 //! The caller's scores and weights are not read again, so they may be freed or changed right after.
-//! [`ualign_solve_prepared`] and [`ualign_certify_prepared`] only read the handle: they skip the
-//! `O(m n log n)` rebuild of [`ualign_solve`](crate::ualign_solve) and
+//! [`ualign_solve_prepared`], [`ualign_solve_prepared_warm`] and [`ualign_certify_prepared`]
+//! only read the handle: they skip the `O(m n log n)` rebuild of
+//! [`ualign_solve`](crate::ualign_solve), [`ualign_solve_warm`](crate::ualign_solve_warm) and
 //! [`ualign_certify`](crate::ualign_certify), produce the same bits (the population is the same,
 //! and the solve and certificate run through the same [`solve_into`] and [`certify_into`]), and
 //! may run on several threads at once with one handle. [`ualign_prepared_free`] releases it.
@@ -240,7 +241,56 @@ pub unsafe extern "C" fn ualign_solve_prepared(
         let (population, inputs) = unsafe { ualign_prepared::from_ptr(pop) }?;
         let (n, out) = (population.n(), (policy, policy_len, iterations, cert));
         // SAFETY: caller contract on the outputs; the population lies in the handle's regions.
-        unsafe { solve_into(&inputs, n, || Ok(population), (k, epsilon, max_iter), out) }
+        unsafe {
+            solve_into(
+                &inputs,
+                n,
+                || Ok(population),
+                (k, epsilon, max_iter),
+                None,
+                out,
+            )
+        }
+    })
+}
+
+/// [`ualign_solve_warm`](crate::ualign_solve_warm) on a prepared population: optimistic Hedge
+/// from the warm start `start` (`start_len == n`), bit for bit the one-shot result.
+///
+/// # Safety
+///
+/// As [`ualign_solve_prepared`], and `start` is null or valid for reads of `start_len` floats.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn ualign_solve_prepared_warm(
+    pop: *const ualign_prepared,
+    k: u32,
+    epsilon: f32,
+    max_iter: u32,
+    start: *const f32,
+    start_len: usize,
+    policy: *mut f32,
+    policy_len: usize,
+    iterations: *mut u32,
+    cert: *mut ualign_certificate,
+) -> c_int {
+    guard(|| {
+        // SAFETY: caller contract on `pop`.
+        let (population, inputs) = unsafe { ualign_prepared::from_ptr(pop) }?;
+        let (n, out) = (population.n(), (policy, policy_len, iterations, cert));
+        let start = Some((start, start_len));
+        // SAFETY: caller contract on the start and the outputs; the population lies in the
+        // handle's regions.
+        unsafe {
+            solve_into(
+                &inputs,
+                n,
+                || Ok(population),
+                (k, epsilon, max_iter),
+                start,
+                out,
+            )
+        }
     })
 }
 

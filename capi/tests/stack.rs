@@ -1,8 +1,8 @@
 //! The stack budget the header promises (`UALIGN_STACK_BUDGET`, [`STACK_BUDGET`]) is enough.
 //!
 //! Runs the largest-capacity calls (n = 1024 candidates, strict orders and ties, whole and
-//! fractional weights, k from 1 to 1024; solve, and certify of the solved, the uniform and a
-//! point-mass policy), one-shot and prepared, on a thread whose stack is exactly the budget. An
+//! fractional weights, k from 1 to 1024; solve, cold and warm, and certify of the solved, the
+//! uniform and a point-mass policy), one-shot and prepared, on a thread whose stack is exactly the budget. An
 //! overflow hits the guard page and kills the test process, so completing is the assertion.
 //!
 //! The scratch arrays are sized for the capacity, not for `n`, `m` or the number of iterations,
@@ -90,6 +90,14 @@ fn largest_calls() {
                 assert_eq!(st, UALIGN_OK, "solve, k {k}");
                 let st = ualign_solve_prepared(h, k, 0.0, 2, pp, N, &mut it, &mut cert);
                 assert_eq!(st, UALIGN_OK, "solve_prepared, k {k}");
+                // A warm start tries the polish before its first step, so these also run a
+                // Newton step at the largest support.
+                let mut warm = vec![0.0f32; N];
+                let wp = warm.as_mut_ptr();
+                let st = ualign_solve_warm(&mut pop, k, 0.0, 2, pp, N, wp, N, &mut it, &mut cert);
+                assert_eq!(st, UALIGN_OK, "solve_warm, k {k}");
+                let st = ualign_solve_prepared_warm(h, k, 0.0, 2, pp, N, wp, N, &mut it, &mut cert);
+                assert_eq!(st, UALIGN_OK, "solve_prepared_warm, k {k}");
             }
             for pi in [&policy, &uniform, &point] {
                 // SAFETY: as above.

@@ -16,8 +16,8 @@
 //!    [`share::wide`] is the population's oracle laid out for wide vectors: the same bits, on a
 //!    host whose CPU gathers 16 lanes at once.
 //! 3. [`certificate`]: worst-case win rate, exploitability and worst opponent of `(pi, k)`.
-//! 4. [`solver`]: Hedge (time-mixture certificate), optimistic Hedge (last iterate certificate),
-//!    and the NLHF baseline (`k = 1`).
+//! 4. [`solver`]: Hedge (time-mixture certificate), optimistic Hedge (last iterate certificate;
+//!    from uniform, or warm from a previous equilibrium), and the NLHF baseline (`k = 1`).
 //!    [`margins`] holds the `k = 1` game as an `n x n` matrix, which makes NLHF cheap: a few
 //!    simplex pivots give its exact maximal lottery ([`solver::nlhf_margins`]).
 //! 5. [`opponents`]: the worst opponent that itself shows `l` responses.

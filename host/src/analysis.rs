@@ -5,7 +5,9 @@ use ualign::{
     Certificate,
     certificate::certify,
     margins::Margins,
-    solver::{Solution, SolveOptions, hedge, nlhf, nlhf_margins, optimistic_hedge},
+    solver::{
+        Solution, SolveOptions, hedge, nlhf, nlhf_margins, optimistic_hedge, optimistic_hedge_warm,
+    },
 };
 
 use crate::error::{Error, Result};
@@ -261,6 +263,9 @@ pub struct SolveReport {
     pub threads: usize,
     /// Whether the certified exploitability reached `--eps`.
     pub converged: bool,
+    /// `batch --warm` only: whether the solve started from the previous line's policy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warm: Option<bool>,
     /// Hedge only: rounds kept in the time mixture.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rounds: Option<u32>,
@@ -297,6 +302,8 @@ pub struct Solved {
     pub hedge: Option<(u32, f32)>,
     /// The computation that ran.
     pub route: Route,
+    /// Whether optimistic Hedge started from a given policy ([`solve_from`]).
+    pub warm: bool,
 }
 
 /// Runs `f` on the population's oracle as `route` asks: its threads, at its vector level.
@@ -313,6 +320,14 @@ fn on_population<R>(
 
 /// Runs the solver on the route [`route::plan`] takes (see [`route::choose`]).
 pub fn solve(pop: &Pop<'_>, s: &Settings) -> Result<Solved> {
+    solve_from(pop, s, None)
+}
+
+/// [`solve`], with optimistic Hedge started from `start` when given (a warm start,
+/// [`optimistic_hedge_warm`]: the path changes, the certificate is still that of the policy
+/// deployed). The margin matrix's simplex (`k = 1`) and Hedge take no start: they ignore it,
+/// and [`Solved::warm`] says whether it was used.
+pub fn solve_from(pop: &Pop<'_>, s: &Settings, start: Option<&[f32]>) -> Result<Solved> {
     check_settings(s)?;
     let n = pop.n();
     let task = match s.method {
@@ -325,11 +340,17 @@ pub fn solve(pop: &Pop<'_>, s: &Settings) -> Result<Solved> {
     match s.method {
         Method::Optimistic => {
             let mut policy = vec![0.0f32; n];
+            let warm = start.is_some() && route.sum != Sum::Margins;
             let sol = match (route.sum, tally) {
                 (Sum::Margins, _) => nlhf_through_margins(pop, s.eps, s.max_iter, &mut policy)?,
                 (Sum::Tally, Some(tally)) => {
-                    let sol = optimistic_hedge::<CAPACITY, _>(&tally, &opts, &mut policy)
-                        .map_err(core)?;
+                    let sol = match start {
+                        Some(start) => {
+                            optimistic_hedge_warm::<CAPACITY, _>(&tally, &opts, start, &mut policy)
+                        }
+                        None => optimistic_hedge::<CAPACITY, _>(&tally, &opts, &mut policy),
+                    }
+                    .map_err(core)?;
                     // The population certifies what is deployed, as on every other route.
                     let certificate = certify(pop, &policy, s.k).map_err(core)?;
                     sol.converged(sol.converged && certificate.exploitability <= s.eps)
@@ -338,8 +359,11 @@ pub fn solve(pop: &Pop<'_>, s: &Settings) -> Result<Solved> {
                 (Sum::Tally, None) => {
                     return Err(Error::internal("the tally route without a tally"));
                 }
-                (Sum::Population, _) => on_population(pop, &route, |o| {
-                    optimistic_hedge::<CAPACITY, _>(o, &opts, &mut policy)
+                (Sum::Population, _) => on_population(pop, &route, |o| match start {
+                    Some(start) => {
+                        optimistic_hedge_warm::<CAPACITY, _>(o, &opts, start, &mut policy)
+                    }
+                    None => optimistic_hedge::<CAPACITY, _>(o, &opts, &mut policy),
                 })?
                 .map_err(core)?,
             };
@@ -350,6 +374,7 @@ pub fn solve(pop: &Pop<'_>, s: &Settings) -> Result<Solved> {
                 converged: sol.converged,
                 hedge: None,
                 route,
+                warm,
             })
         }
         Method::Hedge => {
@@ -387,6 +412,7 @@ pub fn solve(pop: &Pop<'_>, s: &Settings) -> Result<Solved> {
                 converged: hs.solution.converged,
                 hedge: Some((u32::try_from(rounds).unwrap_or(u32::MAX), hs.regret_bound)),
                 route,
+                warm: false,
             })
         }
     }
@@ -445,6 +471,7 @@ pub fn report(inst: &Instance, pop: &Pop<'_>, s: &Settings, sol: &Solved) -> Res
         vector: sol.route.vector_name(),
         threads: sol.route.threads,
         converged: sol.converged,
+        warm: None,
         rounds: sol.hedge.map(|h| h.0),
         deployed: if sol.hedge.is_some() {
             "time_mixture"

@@ -231,6 +231,7 @@ fn run() {
     let mut policy = [0.0f32; N];
     let policy = policy.get_mut(..usize_at(552).min(N)).unwrap_or(&mut []);
     sink(check(solver::optimistic_hedge(&pop, &opts, policy)));
+    sink(check(solver::optimistic_hedge_warm(&pop, &opts, pi_in, policy)));
     sink(check(solver::nlhf(&pop, f32_at(556), word(560), policy)));
     let mut iterates = [0.0f32; 8 * N];
     let ilen = usize_at(564).min(8 * N);

@@ -1,23 +1,25 @@
 //! Optimistic Hedge with a certified last iterate (docs/maths.md §4.3 to §4.5), as a state that
-//! steps: [`Optimistic::start`] evaluates the uniform policy, [`Optimistic::step`] runs one
-//! round, [`Optimistic::polish_due`] says when to try the extras ([`Optimistic::certify_mean`],
-//! [`Optimistic::try_polishes`]), [`Optimistic::run`] repeats them until the target or the
-//! budget, and [`Optimistic::solve`] certifies what would be deployed and tightens the target
-//! when the certificate misses it.
+//! steps: [`Optimistic::start`] evaluates the uniform policy (or a warm start, module `warm`),
+//! [`Optimistic::step`] runs one round, [`Optimistic::polish_due`] says when to try the extras
+//! ([`Optimistic::certify_mean`], [`Optimistic::try_polishes`]), [`Optimistic::run`] repeats
+//! them until the target or the budget, and [`Optimistic::solve`] certifies what would be
+//! deployed and tightens the target when the certificate misses it.
 
 use super::{
     POLISH_MAX, RECERTIFY, Solution, SolveOptions,
     polish::{Guess, POLISH_GUESSES, SYS, polish, support_guess, support_where},
     softmax::softmax,
+    warm::log_weights,
 };
 use crate::{
     Certificate, Error, certificate::certify, check_len, float, policy::snap,
     scratch::with_scratch, share::Oracle,
 };
 
-/// Optimistic Hedge: `pi_{t+1}(y) ∝ pi_t(y) exp(eta_t (2 g_t(y) - g_{t-1}(y)))` from uniform,
-/// with the adaptive step of the [module docs](crate::solver). Writes the deployed policy (the iterate
-/// with the lowest exact exploitability) into `policy` (length `n`).
+/// Optimistic Hedge: `pi_{t+1}(y) ∝ pi_t(y) exp(eta_t (2 g_t(y) - g_{t-1}(y)))` from uniform
+/// ([`optimistic_hedge_warm`] starts elsewhere), with the adaptive step of the
+/// [module docs](crate::solver). Writes the deployed policy (the iterate with the lowest exact
+/// exploitability) into `policy` (length `n`).
 ///
 /// ```
 /// use ualign::{Population, Storage, solver::{optimistic_hedge, SolveOptions}};
@@ -38,19 +40,74 @@ pub fn optimistic_hedge<const N: usize, O: Oracle<N> + ?Sized>(
     opts: &SolveOptions,
     policy: &mut [f32],
 ) -> Result<Solution, Error> {
-    opts.check()?;
-    check_len(policy.len(), pop.n())?;
-    with_scratch!(pop.n(), N, optimistic_in::<N, O>(pop, opts, policy))
+    solve_from::<N, O>(pop, opts, None, policy)
 }
 
-/// [`optimistic_hedge`] with scratch for `C` candidates ([`crate::scratch`]).
+/// [`optimistic_hedge`] from a warm start: the dynamics start from `start` (the previous
+/// equilibrium of a stream of related requests, say) mixed with the uniform policy
+/// ([`WARM_FLOOR`](super::WARM_FLOOR), so that no candidate starts at zero mass) instead of
+/// from uniform. Only the path changes: the stopping rule, the snapping and the certificate are
+/// those of [`optimistic_hedge`], so `certificate` is exactly
+/// [`certify`](crate::certificate::certify) of the policy written into `policy`. A start near
+/// the new equilibrium saves evaluations; a start far from it may cost some.
+///
+/// `start` has `n` finite, non-negative masses with a positive sum (normalised here; a policy
+/// a solver deployed sums to 1). `start` and `policy` are separate buffers: to chain solves,
+/// copy the policy into the start or swap the two.
+///
+/// ```
+/// use ualign::{Population, Storage, certificate::certify, solver::{optimistic_hedge,
+///     optimistic_hedge_warm, SolveOptions}};
+/// // docs/maths.md §7: 60% rank a > c > b, 40% rank b > c > a.
+/// let (mut w, mut o) = ([0.0f32; 2], [0u16; 6]);
+/// let mut b = Population::<4>::builder(3, Storage::new(&mut w, &mut o))?;
+/// b.push_ranking(0.6, [[0], [2], [1]])?;
+/// b.push_ranking(0.4, [[1], [2], [0]])?;
+/// let pop = b.finish()?;
+/// let opts = SolveOptions::new(2).epsilon(1e-5);
+/// let mut cold = [0.0f32; 3];
+/// let first = optimistic_hedge(&pop, &opts, &mut cold)?;
+/// // The next request of the stream starts from this one's equilibrium.
+/// let mut warm = [0.0f32; 3];
+/// let next = optimistic_hedge_warm(&pop, &opts, &cold, &mut warm)?;
+/// assert!(next.converged && next.iterations <= first.iterations);
+/// assert_eq!(next.certificate, certify(&pop, &warm, 2)?);
+/// # Ok::<(), ualign::Error>(())
+/// ```
+///
+/// Errors: those of [`optimistic_hedge`], [`Error::LengthMismatch`] when `start` has not `n`
+/// entries, and [`Error::InvalidPolicy`] when a mass of `start` is negative or not finite or
+/// they sum to zero.
+pub fn optimistic_hedge_warm<const N: usize, O: Oracle<N> + ?Sized>(
+    pop: &O,
+    opts: &SolveOptions,
+    start: &[f32],
+    policy: &mut [f32],
+) -> Result<Solution, Error> {
+    solve_from::<N, O>(pop, opts, Some(start), policy)
+}
+
+/// [`optimistic_hedge`] from the uniform policy (`start` `None`) or a warm start.
+fn solve_from<const N: usize, O: Oracle<N> + ?Sized>(
+    pop: &O,
+    opts: &SolveOptions,
+    start: Option<&[f32]>,
+    policy: &mut [f32],
+) -> Result<Solution, Error> {
+    opts.check()?;
+    check_len(policy.len(), pop.n())?;
+    with_scratch!(pop.n(), N, optimistic_in::<N, O>(pop, opts, start, policy))
+}
+
+/// [`solve_from`] with scratch for `C` candidates ([`crate::scratch`]).
 fn optimistic_in<const N: usize, O: Oracle<N> + ?Sized, const C: usize>(
     pop: &O,
     opts: &SolveOptions,
+    start: Option<&[f32]>,
     policy: &mut [f32],
 ) -> Result<Solution, Error> {
     let mut vectors = Vectors::<C>::new();
-    let state = Optimistic::<N, C, O>::start(pop, opts, policy, &mut vectors)?;
+    let state = Optimistic::<N, C, O>::start(pop, opts, start, policy, &mut vectors)?;
     // The polish's Newton system of `s + 1` unknowns for a support of `s <= min(C, POLISH_MAX)`
     // candidates, zeroed at the first polish and kept across the others (held by the caller of
     // `solve`, not in the state, so that starting the state never moves it). Scratch of 3 to
@@ -198,17 +255,22 @@ struct Optimistic<'a, const N: usize, const C: usize, O: Oracle<N> + ?Sized> {
     recent: [f32; (EARLY_POLISH / 2) as usize],
     before: f32,
     polished_yet: bool,
+    /// Whether the dynamics started from a caller's policy: then [`Optimistic::run`] tries the
+    /// polish before the first step.
+    warm: bool,
     /// The exploitability the dynamics aim at: `epsilon`, then tighter should a certificate
     /// miss it.
     target: f32,
 }
 
 impl<'a, const N: usize, const C: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N, C, O> {
-    /// The uniform policy, evaluated once (the caller checked `opts` and `policy.len() == n`).
+    /// The uniform policy, or the warm start `start` ([`log_weights`]), evaluated once (the
+    /// caller checked `opts` and `policy.len() == n`).
     #[inline(always)]
     fn start(
         pop: &'a O,
         opts: &SolveOptions,
+        start: Option<&[f32]>,
         policy: &'a mut [f32],
         v: &'a mut Vectors<C>,
     ) -> Result<Self, Error> {
@@ -233,6 +295,7 @@ impl<'a, const N: usize, const C: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N
             recent: [0.0; (EARLY_POLISH / 2) as usize],
             before: 0.0,
             polished_yet: false,
+            warm: start.is_some(),
             target: opts.epsilon,
         };
         let (Some(logits), Some(pi), Some(g)) = (
@@ -242,6 +305,9 @@ impl<'a, const N: usize, const C: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N
         ) else {
             return Err(Error::TooManyCandidates { n, max: N });
         };
+        if let Some(start) = start {
+            log_weights(start, n, logits)?;
+        }
         softmax(logits, pi);
         pop.shares_into(pi, k, g);
         let cert = Certificate::estimate(g, k)?;
@@ -416,8 +482,19 @@ impl<'a, const N: usize, const C: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N
     }
 
     /// Rounds until the best estimate meets the target or `max_iter` evaluations are spent,
-    /// with the mean's certificate and (unless turned off) the polish when due.
+    /// with the mean's certificate and (unless turned off) the polish when due. A warm start
+    /// tries the polish first, before any step: a start near the new equilibrium names its
+    /// support, and Newton lands there in a Jacobian or two where the dynamics would take a
+    /// round per constant factor of exploitability (`benches/examples/warm_stream.rs`: one
+    /// evaluation fewer per solve than polishing after the first step).
     fn run(&mut self, system: &mut impl System) -> Result<(), Error> {
+        if self.warm
+            && self.iterations == 1
+            && self.opts.polish
+            && self.best.exploitability > self.target
+        {
+            self.try_polishes(system);
+        }
         while self.best.exploitability > self.target && self.iterations < self.opts.max_iter {
             self.step()?;
             if self.polish_due() {

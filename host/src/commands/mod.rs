@@ -288,6 +288,18 @@ pub struct BatchArgs {
     pub file: PathBuf,
     #[command(flatten)]
     pub play: SelfPlay,
+    /// Warm starts (optimistic only): each line's solve starts from the equilibrium of the line
+    /// before when both have the same number of candidates, else from uniform. Lines are
+    /// chained in fixed blocks of --warm-block consecutive lines, each block's first line cold,
+    /// so the output does not depend on --threads. Each output object says `"warm": true` when
+    /// its solve started from the line before (never at k = 1 through the margin matrix, whose
+    /// simplex takes no start). The certificate is that of the policy printed, as always.
+    #[arg(long)]
+    pub warm: bool,
+    /// Lines per warm chain, with --warm (default 16): blocks run in parallel, the lines of a
+    /// block one after the other.
+    #[arg(long)]
+    pub warm_block: Option<usize>,
 }
 
 /// `device`.
