@@ -353,10 +353,35 @@ fn json<T: serde::Serialize>(v: &T) -> Result<String, Error> {
     serde_json::to_string(v).map_err(|e| Error::internal(format!("JSON output: {e}")))
 }
 
+/// Checks a warm start over `n` candidates (`n` finite, non-negative masses with a positive
+/// sum, as `ualign::solver::optimistic_hedge_warm` takes them) for `method`; returns it as `f32`.
+fn warm_start(start: &[f64], n: usize, method: Method) -> Result<Vec<f32>, Error> {
+    if method != Method::Optimistic {
+        return Err(Error::usage(
+            "start applies to method=\"optimistic\" (Hedge takes no start)",
+        ));
+    }
+    if start.len() != n {
+        return Err(Error::usage(format!(
+            "the start has {} entries, the instance has {n} candidates",
+            start.len()
+        )));
+    }
+    let start: Vec<f32> = start.iter().map(|&p| p as f32).collect();
+    if start.iter().any(|p| !p.is_finite() || *p < 0.0) {
+        return Err(Error::usage("the start needs finite, non-negative entries"));
+    }
+    if !start.iter().any(|&p| p > 0.0) {
+        return Err(Error::usage("the start sums to 0"));
+    }
+    Ok(start)
+}
+
 /// Solves: returns the `solve` report as JSON text (exactly what `ualign solve` prints), the
-/// policy's `f32` masses, and the route (`margins`, `tally` or `population`).
+/// policy's `f32` masses, and the route (`margins`, `tally` or `population`). With `start`,
+/// optimistic Hedge starts from it (a warm start; the margin matrix's simplex ignores it).
 #[pyfunction]
-#[pyo3(signature = (pop, k, eps, max_iter, method, threads, reference))]
+#[pyo3(signature = (pop, k, eps, max_iter, method, threads, reference, start=None))]
 #[allow(clippy::too_many_arguments)]
 fn solve(
     py: Python<'_>,
@@ -367,9 +392,11 @@ fn solve(
     method: &str,
     threads: usize,
     reference: bool,
+    start: Option<Vec<f64>>,
 ) -> PyResult<(String, Vec<f32>, &'static str)> {
     guard(|| {
-        let mut settings = Settings::new(k, method_named(method).map_err(py_err)?);
+        let method = method_named(method).map_err(py_err)?;
+        let mut settings = Settings::new(k, method);
         settings.eps = eps;
         settings.max_iter = max_iter;
         settings.threads = threads;
@@ -377,7 +404,11 @@ fn solve(
         py.detach(|| {
             check_settings(&settings)?;
             pop.with_pop(|p| {
-                let sol = analysis::solve(p, &settings)?;
+                let start = start
+                    .as_deref()
+                    .map(|s| warm_start(s, p.n(), method))
+                    .transpose()?;
+                let sol = analysis::solve_from(p, &settings, start.as_deref())?;
                 let report = analysis::report(&pop.inst, p, &settings, &sol)?;
                 Ok((json(&report)?, sol.policy, sol.route.sum.name()))
             })

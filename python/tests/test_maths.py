@@ -55,6 +55,36 @@ def test_cyclic_profile_uniform_is_an_equilibrium(n: int, k: int) -> None:
     assert sol.converged and sol.certificate.exploitability <= 1e-4
 
 
+def test_warm_starts_change_the_path_not_the_certificate() -> None:
+    # A stream of related requests: the same users, the candidates re-scored a little.
+    rng = np.random.default_rng(7)
+    base = rng.random(8)[None, :] + rng.random((12, 8))
+    cold_total = warm_total = 0
+    start = None
+    for r in range(6):
+        pop = ualign.Population.from_scores(base + 0.01 * r * rng.random((12, 8)))
+        cold = ualign.solve(pop, 3)
+        warm = ualign.solve(pop, 3, start=cold.policy if start is None else start)
+        assert warm.converged
+        assert warm.certificate.to_dict() == ualign.certify(pop, warm.policy, 3).to_dict()
+        again = ualign.solve(pop, 3, start=cold.policy if start is None else start)
+        assert again.to_dict() == warm.to_dict()
+        if r > 0:
+            cold_total += cold.iterations
+            warm_total += warm.iterations
+        start = warm.policy
+    assert warm_total < cold_total
+    # From the equilibrium itself, no more evaluations than cold.
+    pop = majority_minority()
+    cold = ualign.solve(pop, 2, eps=1e-6)
+    assert ualign.solve(pop, 2, eps=1e-6, start=cold.policy).iterations <= cold.iterations
+    for bad in ([0.5, 0.5], [1.0, -1.0, 1.0], [0.0, 0.0, 0.0], [float("nan"), 1.0, 0.0]):
+        with pytest.raises(ualign.InputError):
+            ualign.solve(pop, 2, start=bad)
+    with pytest.raises(ualign.InputError, match="optimistic"):
+        ualign.solve(pop, 2, method="hedge", start=[1.0, 0.0, 0.0])
+
+
 def test_majority_minority_k2_is_exactly_080_020() -> None:
     pop = majority_minority()
     sol = ualign.solve(pop, 2, eps=1e-6)

@@ -445,6 +445,7 @@ def solve(
     method: str = "optimistic",
     threads: int = 0,
     reference: bool = False,
+    start: Optional[Any] = None,
 ) -> Solution:
     """Solves the (k+1)-player alignment game: the policy whose ``k`` draws to show, certified.
 
@@ -456,11 +457,20 @@ def solve(
     count). ``reference=True`` computes what the firmware computes, bit for bit (the shares
     through the population, never the margin matrix or a tally). The GIL is released while it
     runs.
+
+    ``start`` (optimistic only) is a warm start: for a stream of related requests (the same
+    users, the candidates re-scored), pass the previous request's ``policy`` and the solver
+    starts from it (mixed with ``1e-4`` of the uniform policy) instead of from uniform, which
+    saves share evaluations when the new equilibrium is near it (docs/maths.md §4.7). Only the
+    path changes: the certificate is still the exact one of the policy returned. ``start`` has
+    ``n`` finite, non-negative entries with a positive sum; at ``k = 1`` through the margin
+    matrix (``route == "margins"``) the simplex takes no start and ignores it.
     """
     native = _population(pop)
     k = _k(k)
     if not isinstance(method, str):
         raise InputError(f"method must be a string, got {type(method).__name__}")
+    warm = None if start is None else _policy(start)
     report, policy, route = _ualign.solve(
         native,
         k,
@@ -469,6 +479,7 @@ def solve(
         method,
         _int(threads, "threads"),
         bool(reference),
+        warm,
     )
     return Solution(json.loads(report), policy, route)
 
