@@ -37,7 +37,7 @@ pub const BACKEND: &str = backend!(micromath: "micromath", libm: "libm");
 
 /// `e^x`.
 ///
-/// With libm, below [`EXP_ZERO`] this is `0.0` without calling `expf`, whose underflow path
+/// With libm, below `-104` this is `0.0` without calling `expf`, whose underflow path
 /// divides to a subnormal (a microcode assist costing about a hundred cycles on many x86 cores,
 /// and the softmax of a solve meets it for every candidate outside the support). `expf` returns
 /// exactly `0.0` there too, so the bits are libm's.

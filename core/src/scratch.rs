@@ -89,9 +89,11 @@ mod tests {
             let a = run::<20>(20, 9, 3, seed);
             assert_eq!(a, run::<1024>(20, 9, 3, seed));
             assert_eq!(a, run::<300>(20, 9, 3, seed));
-            // n = 100: scratch of 100 (N = 100), 256 (N = 1024).
-            let b = run::<100>(100, 7, 2, seed);
-            assert_eq!(b, run::<1024>(100, 7, 2, seed));
+            // n = 100: scratch of 100 (N = 100), 256 (N = 1024); too slow for miri.
+            if !cfg!(miri) {
+                let b = run::<100>(100, 7, 2, seed);
+                assert_eq!(b, run::<1024>(100, 7, 2, seed));
+            }
         }
     }
 }
