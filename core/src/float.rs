@@ -47,6 +47,7 @@ pub fn exp(x: f32) -> f32 {
 }
 
 /// Below this, libm's `expf` is `0.0` (it returns 0 from `-103.972084` down).
+#[cfg(feature = "libm")]
 const EXP_ZERO: f32 = -104.0;
 
 /// Natural logarithm.

@@ -31,8 +31,12 @@ pub(super) fn factor(a: &mut [f32], m: usize, piv: &mut [u8]) -> bool {
             *slot = p as u8;
         }
         // Rows `col` and below, as the pivot row and the rest.
-        let (_, lower) = a.split_at_mut(col * m);
-        let (top, rest) = lower.split_at_mut(m);
+        let Some((top, rest)) = a
+            .get_mut(col * m..)
+            .and_then(|lower| lower.split_at_mut_checked(m))
+        else {
+            return false;
+        };
         if p != col
             && let Some(other) = rest.get_mut((p - col - 1) * m..(p - col) * m)
         {
@@ -72,8 +76,10 @@ pub(super) fn solve_factored(a: &[f32], m: usize, piv: &[u8], b: &mut [f32]) {
     for col in 0..m {
         let top = b.get(col).copied().unwrap_or(0.0);
         let below = b.get_mut(col + 1..m).unwrap_or(&mut []);
-        let column = a.get((col + 1) * m + col..).unwrap_or(&[]);
-        for (x, &f) in below.iter_mut().zip(column.iter().step_by(m.max(1))) {
+        // Column `col` below the diagonal: the first entry of each later row.
+        let rows = a.get((col + 1) * m..).unwrap_or(&[]);
+        for (x, row) in below.iter_mut().zip(rows.chunks_exact(m.max(1))) {
+            let f = row.get(col).copied().unwrap_or(0.0);
             if f != 0.0 {
                 *x -= f * top;
             }
