@@ -88,7 +88,9 @@ mod tests {
             // n = 20: scratch of 20 (N = 20), 32 (N = 1024), 32 (N = 300).
             let a = run::<20>(20, 9, 3, seed);
             assert_eq!(a, run::<1024>(20, 9, 3, seed));
-            assert_eq!(a, run::<300>(20, 9, 3, seed));
+            if !cfg!(miri) {
+                assert_eq!(a, run::<300>(20, 9, 3, seed));
+            }
             // n = 100: scratch of 100 (N = 100), 256 (N = 1024); too slow for miri.
             if !cfg!(miri) {
                 let b = run::<100>(100, 7, 2, seed);

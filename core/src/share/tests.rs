@@ -702,7 +702,8 @@ fn jacobian_matches_central_differences_of_the_definition() {
     // Below a total of 1, so that no mass is clamped and the shares are smooth.
     let pi: [f32; 16] = core::array::from_fn(|i| pi[i] * 0.9);
     let support: [u16; 6] = [4, 0, 9, 10, 2, 7];
-    for k in [1u32, 2, 4] {
+    let ks: &[u32] = if cfg!(miri) { &[2] } else { &[1, 2, 4] };
+    for &k in ks {
         let g32 = shares_f64(&pop, &pi.map(f64::from), k);
         let mut check = [0.0f32; 16];
         shares_unchecked(&pop, &pi[..n], k, &mut check[..n]);
