@@ -143,7 +143,7 @@ pub(super) fn polish<const N: usize, const C: usize, O: Oracle<N> + ?Sized>(
     // cond * 6e-8) only turns Newton's quadratic convergence into a fast linear one. A
     // Cortex-M4F has f32 in hardware and f64 in software (an f64 elimination was 15% of a
     // (16, 16, 4) rerank), and the f32 system is half an f64 one on its stack (9.6 KiB instead
-    // of 19.2 KiB for the largest support; the caller sizes it by the capacity).
+    // of 19.2 KiB for the largest support; the caller sizes it by the scratch class).
     // The caller keeps it across polishes (`sys`): zeroing it is a few percent of a Cortex-M4F
     // solve, and every step zeroes the part it uses.
     let mut rhs = [0.0f64; SYS];
