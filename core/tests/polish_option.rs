@@ -12,7 +12,6 @@ use rand_xoshiro::rand_core::Rng;
 use ualign::{
     Population,
     certificate::certify,
-    float,
     policy::snap,
     share::Oracle,
     solver::{SolveOptions, optimistic_hedge},
@@ -126,70 +125,10 @@ fn without_the_polish_the_policy_is_the_best_iterate_of_the_dynamics() {
         let mut pi = vec![0.0f32; n];
         let sol = optimistic_hedge(&pop, &opts, &mut pi).unwrap();
 
-        let (want, iterations) = dynamics(&pop, k, rounds);
+        let (want, iterations) = dynamics(&pop, k, rounds, vec![0.0; n]);
         assert_eq!(sol.iterations, iterations, "case {case}");
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&pi), bits(&want), "case {case}: n {n}, k {k}");
         assert_eq!(certify(&pop, &pi, k).unwrap(), sol.certificate);
-    }
-}
-
-/// The dynamics alone: the best iterate (lowest `f32` estimate, the first on ties) after
-/// `rounds` share evaluations, or fewer if an estimate reaches 0, snapped to the grid.
-fn dynamics(pop: &Population<'_, N>, k: u32, rounds: u32) -> (Vec<f32>, u32) {
-    let n = pop.n();
-    let estimate = |g: &[f32]| {
-        let max = g.iter().fold(g[0], |m, &x| if x > m { x } else { m });
-        let e = max - 1.0 / (k + 1) as f32;
-        if e > 0.0 { e } else { 0.0 }
-    };
-    let mut logits = vec![0.0f32; n];
-    let mut pi = vec![0.0f32; n];
-    let mut g = vec![0.0f32; n];
-    softmax(&mut logits, &mut pi);
-    pop.shares_into(&pi, k, &mut g);
-    let mut g_prev = g.clone();
-    let (mut best_e, mut best) = (estimate(&g), pi.clone());
-    let (mut eta, mut last_e, mut iterations) = ((k + 1) as f32, best_e, 1u32);
-    while best_e > 0.0 && iterations < rounds {
-        for y in 0..n {
-            logits[y] += eta * (2.0 * g[y] - g_prev[y]);
-        }
-        softmax(&mut logits, &mut pi);
-        g_prev.copy_from_slice(&g);
-        pop.shares_into(&pi, k, &mut g);
-        iterations += 1;
-        let e = estimate(&g);
-        if e < best_e {
-            best_e = e;
-            best.copy_from_slice(&pi);
-        }
-        eta *= if e <= last_e {
-            1.05
-        } else if e > 2.0 * last_e {
-            0.5
-        } else {
-            1.0
-        };
-        eta = eta.min(1e6 * (k + 1) as f32);
-        last_e = e;
-    }
-    snap::<N>(&mut best).unwrap();
-    (best, iterations)
-}
-
-/// `pi = softmax(logits)`, the logits shifted so their maximum is 0.
-fn softmax(logits: &mut [f32], pi: &mut [f32]) {
-    let max = logits
-        .iter()
-        .fold(f32::NEG_INFINITY, |m, &l| if l > m { l } else { m });
-    let mut z = 0.0f32;
-    for (l, p) in logits.iter_mut().zip(pi.iter_mut()) {
-        *l -= max;
-        *p = float::exp(*l);
-        z += *p;
-    }
-    for p in pi.iter_mut() {
-        *p /= z;
     }
 }

@@ -4,7 +4,7 @@
 
 use rand_xoshiro::Xoshiro128PlusPlus;
 use rand_xoshiro::rand_core::{Rng, SeedableRng};
-use ualign::{Error, Population, Storage};
+use ualign::{Error, Population, Storage, float, policy::snap, share::Oracle};
 
 /// A user type as a utility per candidate (higher is better), with a weight.
 #[derive(Clone, Debug)]
@@ -136,4 +136,70 @@ pub fn majority_minority() -> Vec<User> {
 
 pub fn to_f64(p: &[f32]) -> Vec<f64> {
     p.iter().map(|&x| x as f64).collect()
+}
+
+/// Optimistic Hedge written out a second time, as `ualign::solver` runs it without the polish:
+/// from `logits` (zeros: the uniform policy), the best iterate (lowest `f32` estimate, the
+/// first on ties) after `rounds` share evaluations, or fewer if an estimate reaches 0, snapped
+/// to the grid.
+pub fn dynamics<const N: usize>(
+    pop: &Population<'_, N>,
+    k: u32,
+    rounds: u32,
+    mut logits: Vec<f32>,
+) -> (Vec<f32>, u32) {
+    let n = pop.n();
+    let estimate = |g: &[f32]| {
+        let max = g.iter().fold(g[0], |m, &x| if x > m { x } else { m });
+        let e = max - 1.0 / (k + 1) as f32;
+        if e > 0.0 { e } else { 0.0 }
+    };
+    let mut pi = vec![0.0f32; n];
+    let mut g = vec![0.0f32; n];
+    softmax(&mut logits, &mut pi);
+    pop.shares_into(&pi, k, &mut g);
+    let mut g_prev = g.clone();
+    let (mut best_e, mut best) = (estimate(&g), pi.clone());
+    let (mut eta, mut last_e, mut iterations) = ((k + 1) as f32, best_e, 1u32);
+    while best_e > 0.0 && iterations < rounds {
+        for y in 0..n {
+            logits[y] += eta * (2.0 * g[y] - g_prev[y]);
+        }
+        softmax(&mut logits, &mut pi);
+        g_prev.copy_from_slice(&g);
+        pop.shares_into(&pi, k, &mut g);
+        iterations += 1;
+        let e = estimate(&g);
+        if e < best_e {
+            best_e = e;
+            best.copy_from_slice(&pi);
+        }
+        eta *= if e <= last_e {
+            1.05
+        } else if e > 2.0 * last_e {
+            0.5
+        } else {
+            1.0
+        };
+        eta = eta.min(1e6 * (k + 1) as f32);
+        last_e = e;
+    }
+    snap::<N>(&mut best).unwrap();
+    (best, iterations)
+}
+
+/// `pi = softmax(logits)`, the logits shifted so their maximum is 0.
+pub fn softmax(logits: &mut [f32], pi: &mut [f32]) {
+    let max = logits
+        .iter()
+        .fold(f32::NEG_INFINITY, |m, &l| if l > m { l } else { m });
+    let mut z = 0.0f32;
+    for (l, p) in logits.iter_mut().zip(pi.iter_mut()) {
+        *l -= max;
+        *p = float::exp(*l);
+        z += *p;
+    }
+    for p in pi.iter_mut() {
+        *p /= z;
+    }
 }
