@@ -10,6 +10,9 @@
 //! | `riscv32imac-unknown-none-elf` | `virt` | `rv32imac` | `memory/virt.x` |
 //! | `riscv32imafc-unknown-none-elf` | `virt` | `rv32imafc` | `memory/virt.x` |
 //!
+//! `cfg(soft_float)` is set on the Arm cores without an FPU (`m0`, `m3`): the firmware
+//! then exports `ualign-softfloat`'s `f32` routines under the ABI's names.
+//!
 //! `cfg(defmt_log)` is set where the firmware logs with defmt: Arm boards with room for it (not
 //! the Cortex-M0, whose flash the log would crowd).
 use std::{env, fs, path::PathBuf};
@@ -35,10 +38,14 @@ fn main() {
         "cargo::rustc-check-cfg=cfg(ualign_core, values(\"m0\", \"m3\", \"m4f\", \"m7\", \"m33\", \"rv32imac\", \"rv32imafc\"))"
     );
     println!("cargo::rustc-check-cfg=cfg(defmt_log)");
+    println!("cargo::rustc-check-cfg=cfg(soft_float)");
     println!("cargo::rustc-cfg=board=\"{board}\"");
     println!("cargo::rustc-cfg=ualign_core=\"{core}\"");
     if board == "mps2" {
         println!("cargo::rustc-cfg=defmt_log");
+    }
+    if matches!(core, "m0" | "m3") {
+        println!("cargo::rustc-cfg=soft_float");
     }
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR is set by cargo"));
     fs::copy(memory, out.join("memory.x")).expect("the memory layout is readable");

@@ -12,6 +12,8 @@
 mod board;
 mod log;
 mod service;
+#[cfg(soft_float)]
+mod softfloat;
 mod stack;
 
 #[cfg(feature = "board")]
