@@ -23,8 +23,7 @@ pub fn sub(a: f32, b: f32) -> f32 {
     f32::from_bits(add_bits(a.to_bits(), b.to_bits() ^ SIGN))
 }
 
-/// Addition on the bits: the common case of two normal operands below 2^127 whose sum is normal,
-/// in few registers (ARMv6-M reaches only eight of them with most instructions); everything else
+/// Addition on the bits: the common case of two normal operands below 2^127, in few registers (ARMv6-M reaches only eight of them with most instructions); everything else
 /// in [`general`].
 ///
 /// The significands sit at bits 29..6 of a word, with two bits of headroom for the carry and six
@@ -39,41 +38,42 @@ fn add_bits(a: u32, b: u32) -> u32 {
         return general(a, b);
     }
     let d = ex - ey;
-    let mx = ((x << 8) | SIGN) >> 2;
     let mut my = ((y << 8) | SIGN) >> 2;
     if d > 30 {
         my = 1;
     } else if d > 0 {
         my = (my >> d) | ((my << (32 - d) != 0) as u32);
     }
-    let (e, m) = if (x ^ y) & SIGN == 0 {
+    let mx = ((x << 8) | SIGN) >> 2;
+    // The result's sign and biased exponent minus one, in place: the rounded significand, whose
+    // implicit bit is bit 23, is added to it, so a carry steps the exponent.
+    let mut top = (x & 0xff80_0000) - IMPLICIT;
+    let m = if (x ^ y) & SIGN == 0 {
         let m = mx + my;
         if m >= 1 << 30 {
-            (ex + 1, (m >> 1) | (m & 1))
+            top += IMPLICIT;
+            (m >> 1) | (m & 1)
         } else {
-            (ex, m)
+            m
         }
     } else {
         let m = mx - my;
         if m >= 1 << 29 {
-            (ex, m)
+            m
         } else if m == 0 {
             // Exact cancellation is +0 when rounding to nearest.
             return 0;
         } else {
-            // Cancellation (only when d <= 1, so m is exact): normalise, unless the result is
-            // subnormal.
-            let s = m.leading_zeros() - 2;
-            if s >= ex {
-                return general(a, b);
-            }
-            (ex - s, m << s)
+            // Cancellation (only when d <= 1, so m is exact): normalise, but not below the
+            // smallest exponent (the result is then subnormal, and still exact).
+            let s = (m.leading_zeros() - 2).min(ex - 1);
+            top -= s << 23;
+            m << s
         }
     };
     // Round to nearest, ties to even, in one addition: below half (32) never carries, above it
     // always, and exactly half only when the kept lowest bit is odd.
-    let q = (m + 0x1f + ((m >> 6) & 1)) >> 6;
-    (x & SIGN) | (((e - 1) << 23) + q)
+    top + ((m + 0x1f + ((m >> 6) & 1)) >> 6)
 }
 
 /// Addition of any two operands.
