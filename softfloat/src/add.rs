@@ -23,8 +23,8 @@ pub fn sub(a: f32, b: f32) -> f32 {
     f32::from_bits(add_bits(a.to_bits(), b.to_bits() ^ SIGN))
 }
 
-/// Addition on the bits: the common case of two normal operands below 2^127, in few registers (ARMv6-M reaches only eight of them with most instructions); everything else
-/// in [`general`].
+/// Addition on the bits: the common case of two normal operands below 2^127, in few registers
+/// (most ARMv6-M instructions reach only eight); everything else in [`general`].
 ///
 /// The significands sit at bits 29..6 of a word, with two bits of headroom for the carry and six
 /// below for rounding (the last one sticky).
