@@ -21,7 +21,10 @@
 //!   thus settles just below the largest stable value for the instance, with no tuning by the
 //!   user. (Shrinking on *every* increase would be wrong: at `k = 1` the iterates cycle, every
 //!   other round looks worse, and the step would decay to nothing.) It is capped at `1e6 (k+1)`
-//!   so the log-weights stay finite. The policy deployed is the iterate with the lowest
+//!   so the log-weights stay finite. At `k >= 2` a round estimated above six times the best the
+//!   dynamics have reached sends them back to that iterate with half the step: without it the
+//!   step could grow through an excursion far from the equilibrium and the dynamics cycled
+//!   there until `max_iter`. The policy deployed is the iterate with the lowest
 //!   estimated exploitability seen, snapped and certified; should its certificate miss
 //!   `epsilon`, the dynamics go on with half the estimate as their target (at most
 //!   [`RECERTIFY`] times).

@@ -161,6 +161,10 @@ impl<const C: usize> System for Option<[[[f32; C]; C]; 2]> {
 /// round 11 and took 22 evaluations, now 16; the `solver_grid` totals do not change.)
 const EARLY_POLISH: u32 = 8;
 
+/// A round whose estimated exploitability is above `DIVERGED` times the best the dynamics have
+/// reached has left that iterate's neighbourhood: the dynamics go back to it with half the step.
+const DIVERGED: f32 = 6.0;
+
 /// Whether the dynamics, having gone from exploitability `before` to `now` over the last
 /// `EARLY_POLISH / 2` rounds, would need more than `EARLY_POLISH` further rounds at that rate to
 /// reach `epsilon`: then an early polish (a few Jacobians, each worth several share evaluations)
@@ -212,6 +216,9 @@ struct Vectors<const N: usize> {
     mean: [f32; N],
     /// The polish's output.
     polished: [f32; N],
+    /// The log-weights of `lead` (after the softmax's shift): where the dynamics go back to
+    /// when a round has [`DIVERGED`].
+    lead_logits: [f32; N],
 }
 
 impl<const N: usize> Vectors<N> {
@@ -226,6 +233,7 @@ impl<const N: usize> Vectors<N> {
             lead_g: [0.0; N],
             mean: [0.0; N],
             polished: [0.0; N],
+            lead_logits: [0.0; N],
         }
     }
 }
@@ -318,6 +326,7 @@ impl<'a, const N: usize, const C: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N
         s.recent = [s.lead_e; (EARLY_POLISH / 2) as usize];
         copy_used(&mut s.v.lead, &s.v.pi, n);
         copy_used(&mut s.v.lead_g, &s.v.g, n);
+        copy_used(&mut s.v.lead_logits, &s.v.logits, n);
         copy_used(&mut s.v.mean, &s.v.pi, n);
         copy_used(&mut s.v.g_prev, &s.v.g, n);
         Ok(s)
@@ -356,18 +365,30 @@ impl<'a, const N: usize, const C: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N
             self.lead_e = cert.exploitability;
             copy_used(&mut self.v.lead, &self.v.pi, n);
             copy_used(&mut self.v.lead_g, &self.v.g, n);
+            copy_used(&mut self.v.lead_logits, &self.v.logits, n);
         }
-        self.eta *= if cert.exploitability <= self.last_e {
-            1.05
-        } else if cert.exploitability > 2.0 * self.last_e {
-            0.5
+        if k > 1 && cert.exploitability > DIVERGED * self.lead_e {
+            // Gone far from the best iterate of the dynamics: back to it, with half the step
+            // (its shares as both the last and the one before: a plain Hedge step from there).
+            copy_used(&mut self.v.logits, &self.v.lead_logits, n);
+            copy_used(&mut self.v.pi, &self.v.lead, n);
+            copy_used(&mut self.v.g, &self.v.lead_g, n);
+            copy_used(&mut self.v.g_prev, &self.v.lead_g, n);
+            self.eta *= 0.5;
+            self.last_e = self.lead_e;
         } else {
-            1.0
-        };
-        if self.eta > self.eta_max {
-            self.eta = self.eta_max;
+            self.eta *= if cert.exploitability <= self.last_e {
+                1.05
+            } else if cert.exploitability > 2.0 * self.last_e {
+                0.5
+            } else {
+                1.0
+            };
+            if self.eta > self.eta_max {
+                self.eta = self.eta_max;
+            }
+            self.last_e = cert.exploitability;
         }
-        self.last_e = cert.exploitability;
         // `lead_e` of `EARLY_POLISH / 2` rounds ago, for the rate `slow` extrapolates.
         let slot = (self.iterations % (EARLY_POLISH / 2)) as usize;
         self.before = self.recent.get(slot).copied().unwrap_or(self.lead_e);

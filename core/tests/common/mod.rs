@@ -141,7 +141,8 @@ pub fn to_f64(p: &[f32]) -> Vec<f64> {
 /// Optimistic Hedge written out a second time, as `ualign::solver` runs it without the polish:
 /// from `logits` (zeros: the uniform policy), the best iterate (lowest `f32` estimate, the
 /// first on ties) after `rounds` share evaluations, or fewer if an estimate reaches 0, snapped
-/// to the grid.
+/// to the grid. At `k >= 2` a round estimated above six times the best goes back to the best
+/// iterate (its log-weights, its shares as both the last and the one before) with half the step.
 pub fn dynamics<const N: usize>(
     pop: &Population<'_, N>,
     k: u32,
@@ -160,6 +161,7 @@ pub fn dynamics<const N: usize>(
     pop.shares_into(&pi, k, &mut g);
     let mut g_prev = g.clone();
     let (mut best_e, mut best) = (estimate(&g), pi.clone());
+    let (mut best_logits, mut best_g) = (logits.clone(), g.clone());
     let (mut eta, mut last_e, mut iterations) = ((k + 1) as f32, best_e, 1u32);
     while best_e > 0.0 && iterations < rounds {
         for y in 0..n {
@@ -173,6 +175,17 @@ pub fn dynamics<const N: usize>(
         if e < best_e {
             best_e = e;
             best.copy_from_slice(&pi);
+            best_logits.copy_from_slice(&logits);
+            best_g.copy_from_slice(&g);
+        }
+        if k > 1 && e > 6.0 * best_e {
+            logits.copy_from_slice(&best_logits);
+            pi.copy_from_slice(&best);
+            g.copy_from_slice(&best_g);
+            g_prev.copy_from_slice(&best_g);
+            eta *= 0.5;
+            last_e = best_e;
+            continue;
         }
         eta *= if e <= last_e {
             1.05
