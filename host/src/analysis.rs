@@ -131,39 +131,46 @@ pub fn num_up(x: f32) -> f64 {
 
 /// The shortest decimal on the `up` (or down) side of `x` that reads back as the `f32` `x`.
 fn directed(x: f32, up: bool) -> f64 {
+    directed_by(x, up, true)
+}
+
+/// [`directed`], with its fast path (`fast`) or by the search alone (`!fast`, which the tests
+/// compare with the fast path).
+///
+/// The search: the exact decimal expansion of `x`, cut to `p` significant digits toward (or
+/// away from) zero, for the fewest `p` (from the length of the shortest decimal that reads back
+/// as `x`, up to 9) whose cut reads back as `x`.
+fn directed_by(x: f32, up: bool, fast: bool) -> f64 {
     if !x.is_finite() || x == 0.0 {
         return f64::from(x);
     }
     // Away from zero is "up" for a positive number and "down" for a negative one.
     let away = up == (x > 0.0);
     let a = f64::from(x.abs());
-    // Fast path: the shortest decimal that reads back as `x` (Rust's `Display`) is the nearest
-    // decimal of its length, so when it lies on the wanted side it is the answer the exact
-    // search below finds. Its `f64` is within 2^-53 of it, so a margin of 2^-50 makes the side
-    // certain; nearer (or exact) ones take the exact search.
-    if let Ok(d) = x.abs().to_string().parse::<f64>() {
+    let signed = |v: f64| if x < 0.0 { -v } else { v };
+    // The shortest decimal that reads back as `x` (Rust's `Display`, positional).
+    let shortest = x.abs().to_string();
+    // Fast path: that decimal is the nearest one of its length, so when it lies on the wanted
+    // side it is the answer the search finds. Its `f64` is within 2^-53 of it, so a margin of
+    // 2^-50 makes the side certain; nearer (or exact) ones take the search.
+    if fast && let Ok(d) = shortest.parse::<f64>() {
         let margin = a * f64::from(f32::EPSILON) / (1u64 << 27) as f64; // 2^-50 a
         if (away && d >= a + margin) || (!away && d <= a - margin) {
-            return if x < 0.0 { -d } else { d };
+            return signed(d);
         }
     }
-    directed_exact(x, up)
-}
-
-/// [`directed`] by search: the exact decimal expansion of `x`, cut to `p` significant digits
-/// toward (or away from) zero, for the fewest `p` (from the length of the shortest decimal that
-/// reads back as `x`, up to 9) whose cut reads back as `x`.
-fn directed_exact(x: f32, up: bool) -> f64 {
-    if !x.is_finite() || x == 0.0 {
-        return f64::from(x);
-    }
-    let away = up == (x > 0.0);
-    let a = f64::from(x.abs());
-    // No decimal shorter than the shortest one that reads back as `x` can read back as `x`.
-    let shortest = format!("{:e}", x.abs());
-    let from = shortest
-        .split_once('e')
-        .map_or(1, |(m, _)| m.bytes().filter(u8::is_ascii_digit).count())
+    // No decimal shorter than the shortest one that reads back as `x` can read back as `x`:
+    // its significant digits (without the leading zeros of a fraction or the trailing zeros of
+    // a whole number) are where the search starts.
+    let significant: Vec<u8> = shortest
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .skip_while(|&d| d == b'0')
+        .collect();
+    let from = significant
+        .iter()
+        .rposition(|&d| d != b'0')
+        .map_or(1, |last| last + 1)
         .clamp(1, 9);
     // The first 17 significant digits, rounded to nearest: when the 10th to 17th are not all
     // zero, no rounding carry reached the first 9 (it would have left zeros behind it) and the
@@ -198,8 +205,7 @@ fn directed_exact(x: f32, up: bool) -> f64 {
         }
         let text = format!("{mantissa}e{}", exp - (p as i32 - 1));
         if text.parse::<f32>() == Ok(x.abs()) {
-            let v = text.parse::<f64>().unwrap_or(a);
-            return if x < 0.0 { -v } else { v };
+            return signed(text.parse::<f64>().unwrap_or(a));
         }
     }
     f64::from(x)
@@ -599,7 +605,7 @@ pub fn curve_table(rows: &[CurveRow]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{directed, directed_exact, num_down, num_up};
+    use super::{directed, directed_by, num_down, num_up};
 
     /// The search as first written: every cut of the whole exact expansion from one digit up.
     fn reference(x: f32, up: bool) -> f64 {
@@ -648,7 +654,7 @@ mod tests {
                 for up in [false, true] {
                     let want = reference(v, up).to_bits();
                     assert_eq!(directed(v, up).to_bits(), want, "{v} up={up}");
-                    assert_eq!(directed_exact(v, up).to_bits(), want, "{v} up={up}");
+                    assert_eq!(directed_by(v, up, false).to_bits(), want, "{v} up={up}");
                 }
             }
         }
