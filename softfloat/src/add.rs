@@ -1,7 +1,8 @@
 //! Addition and subtraction.
 
 use crate::bits::{
-    ABS, DEFAULT_NAN, EXP_MAX, FRAC, IMPLICIT, SIGN, exponent, is_nan, propagate_nan, round_pack,
+    ABS, DEFAULT_NAN, EXP_MAX, FRAC, IMPLICIT, INF, SIGN, exponent, is_nan, propagate_nan,
+    round_pack,
 };
 
 /// `a + b`, correctly rounded (round to nearest, ties to even).
@@ -98,23 +99,11 @@ fn general(a: u32, b: u32) -> u32 {
     if ex == EXP_MAX {
         return special(a, b, x, y);
     }
-    let ey = exponent(y);
-    let (mut mx, mut my) = (x & FRAC, y & FRAC);
-    let ex = if ex == 0 {
-        1
-    } else {
-        mx |= IMPLICIT;
-        ex
-    };
-    let ey = if ey == 0 {
-        1
-    } else {
-        my |= IMPLICIT;
-        ey
-    };
+    let (mx, ex) = unpack(x);
+    let (my, ey) = unpack(y);
     // Three guard bits: the implicit bit is now bit 26.
-    mx <<= 3;
-    my <<= 3;
+    let mx = mx << 3;
+    let mut my = my << 3;
     let d = ex - ey;
     if d >= 27 {
         my = (my != 0) as u32;
@@ -130,7 +119,7 @@ fn general(a: u32, b: u32) -> u32 {
             m = (m >> 1) | (m & 1);
             e += 1;
             if e >= EXP_MAX {
-                return (x & SIGN) | crate::bits::INF;
+                return (x & SIGN) | INF;
             }
         }
     } else {
@@ -148,6 +137,15 @@ fn general(a: u32, b: u32) -> u32 {
         }
     }
     round_pack(x & SIGN, e, m >> 3, m << 29)
+}
+
+/// The significand of a finite `x`, with the implicit bit of a normal number, and its biased
+/// exponent, a subnormal's read as 1.
+fn unpack(x: u32) -> (u32, u32) {
+    match exponent(x) {
+        0 => (x & FRAC, 1),
+        e => ((x & FRAC) | IMPLICIT, e),
+    }
 }
 
 /// An infinite or NaN operand (`x`, the one of larger magnitude, is one).
