@@ -3,6 +3,8 @@
 //! subnormal binade against a spread of the other, and millions of seeded random pairs chosen to
 //! hit cancellation, carries, overflow and underflow.
 
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rand_xoshiro::rand_core::{Rng, SeedableRng};
 use ualign_softfloat::{add, mul, sub};
 
 type Op = (&'static str, fn(f32, f32) -> f32, fn(f32, f32) -> f32);
@@ -85,33 +87,30 @@ fn every_pair_of_edge_values() {
     }
 }
 
-/// SplitMix64: a fixed, seeded stream (the tests must not depend on a random-number crate).
-struct Stream(u64);
-
-impl Stream {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-}
-
 #[test]
 fn every_significand_against_a_spread_of_operands() {
-    let mut others = edges();
-    let mut s = Stream(17);
-    others.extend((0..8).map(|_| s.next() as u32));
-    // 1.0 plus or minus one ulp, and small integers: sums that cancel or carry.
-    others.extend([0x3f80_0001, 0xbf7f_ffff, 0x4040_0000, 0xc040_0000]);
+    // The neighbours of 1.0 (the one above, and the one below negated) and 3 of either sign:
+    // sums that cancel or carry, products that do or do not carry into the next binade; and one
+    // seeded operand.
+    let mut s = Xoshiro256PlusPlus::seed_from_u64(17);
+    let few = [
+        0x3f80_0001,
+        0xbf7f_ffff,
+        0x4040_0000,
+        0xc040_0000,
+        s.next_u32(),
+    ];
+    // A sample of the significands also meets every edge value and more seeded operands.
+    let mut all = edges();
+    all.extend(few);
+    all.extend((0..8).map(|_| s.next_u32()));
     for (name, f, hw) in OPS {
+        // The subnormal binade, the lowest normal one and the one of 1.0.
         for &exp in &[0u32, 1, 127] {
             for frac in (0..1u32 << 23).step_by(if cfg!(miri) { 1 << 20 } else { 1 }) {
                 let a = (exp << 23) | frac;
-                // Every significand against a few operands, a sample against all of them.
-                let many = frac % 97 == 0;
-                for &b in if many { &others[..] } else { &others[62..66] } {
+                let others: &[u32] = if frac % 97 == 0 { &all } else { &few };
+                for &b in others {
                     check(name, f, hw, a, b);
                     check(name, f, hw, b, a);
                 }
@@ -122,10 +121,10 @@ fn every_significand_against_a_spread_of_operands() {
 
 #[test]
 fn seeded_random_pairs() {
-    let mut s = Stream(0x5eed);
+    let mut s = Xoshiro256PlusPlus::seed_from_u64(0x5eed);
     let count = if cfg!(miri) { 1_000 } else { 8_000_000 };
     for i in 0..count {
-        let r = s.next();
+        let r = s.next_u64();
         let a = r as u32;
         let b = match i % 4 {
             // Anything.
