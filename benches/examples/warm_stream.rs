@@ -14,7 +14,9 @@
 //!
 //! Arguments `n m k sigma requests seed` run one stream; `unrelated` solves 100 independent
 //! instances of the model instead, each warm from the equilibrium of the one before (a start
-//! far from the new equilibrium); without arguments, the table of benches/README.md.
+//! far from the new equilibrium); without arguments, the table of benches/README.md. A first
+//! argument `polish-off` runs the streams (the table, or the one stream) with
+//! `SolveOptions::polish(false)`.
 
 use std::cell::Cell;
 
@@ -71,9 +73,9 @@ fn median(v: &[u32]) -> f64 {
     }
 }
 
-fn stream(n: usize, m: usize, k: u32, sigma: f32, requests: usize, seed: u64) -> Row {
+fn stream(n: usize, m: usize, k: u32, sigma: f32, requests: usize, seed: u64, polish: bool) -> Row {
     let mut s = ScoreStream::new(n, m, seed, sigma);
-    let opts = SolveOptions::new(k).epsilon(EPSILON);
+    let opts = SolveOptions::new(k).epsilon(EPSILON).polish(polish);
     let mut row = Row {
         cold: Vec::new(),
         warm: Vec::new(),
@@ -109,8 +111,8 @@ fn stream(n: usize, m: usize, k: u32, sigma: f32, requests: usize, seed: u64) ->
     row
 }
 
-fn print(n: usize, m: usize, k: u32, sigma: f32, requests: usize, seed: u64) {
-    let r = stream(n, m, k, sigma, requests, seed);
+fn print(n: usize, m: usize, k: u32, sigma: f32, requests: usize, seed: u64, polish: bool) {
+    let r = stream(n, m, k, sigma, requests, seed, polish);
     let (c, w) = (median(&r.cold), median(&r.warm));
     let (tc, tw): (u64, u64) = (
         r.cold.iter().map(|&x| u64::from(x)).sum(),
@@ -167,13 +169,16 @@ fn main() {
         }
         return;
     }
+    // `polish-off` first: the same streams with `SolveOptions::polish(false)`.
+    let polish = args.first().map(String::as_str) != Some("polish-off");
+    let args = if polish { &args[..] } else { &args[1..] };
     let (requests, seed) = (200, 1);
     println!(
         "| stream (n, m, k) | cold evaluations, median | warm evaluations, median | ratio | \
          total cold / warm | Jacobians cold / warm | not converged cold / warm |"
     );
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
-    if let [n, m, k, sigma, requests, seed] = args.as_slice() {
+    if let [n, m, k, sigma, requests, seed] = args {
         let p = |s: &str| {
             s.parse::<f64>()
                 .expect("numbers: n m k sigma requests seed")
@@ -185,6 +190,7 @@ fn main() {
             p(sigma) as f32,
             p(requests) as usize,
             p(seed) as u64,
+            polish,
         );
         return;
     }
@@ -196,7 +202,7 @@ fn main() {
         (16, 16, 1),
     ] {
         for sigma in [0.01, 0.05] {
-            print(n, m, k, sigma, requests, seed);
+            print(n, m, k, sigma, requests, seed, polish);
         }
     }
 }
