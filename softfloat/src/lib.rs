@@ -5,7 +5,8 @@
 //! 32 x 32 -> 64-bit multiply and no count-leading-zeros instruction, so there each `f32`
 //! multiplication costs about 120 instructions and each addition about 90. The functions here
 //! compute the same correctly rounded results with 32-bit operations only: the product of two
-//! 24-bit significands from four 16 x 16-bit partial products, and the sum with three guard bits.
+//! 24-bit significands from 16 x 16-bit partial products, the sum with guard bits below the
+//! significand (the last one sticky), and one rounding.
 //!
 //! Every function takes and returns `f32` and uses no float operation itself (no recursion into
 //! the routine it replaces). Results are those of IEEE 754 binary32 with round-to-nearest-even,
@@ -18,8 +19,8 @@
 //! assert_eq!(mul(3.0, 1.0 / 3.0), 3.0f32 * (1.0f32 / 3.0));
 //! ```
 //!
-//! The firmware (firmware/src/softfloat.rs) exports them under the ABI's names on the cores
-//! without an FPU.
+//! The firmware (firmware/src/softfloat.rs) exports them under the ABI's names on the Arm cores
+//! without an FPU (Cortex-M0 and M3).
 
 #![no_std]
 #![forbid(unsafe_code)]
