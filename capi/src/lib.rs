@@ -515,24 +515,15 @@ pub unsafe extern "C" fn ualign_solve(
     iterations: *mut u32,
     cert: *mut ualign_certificate,
 ) -> c_int {
-    guard(|| {
-        // SAFETY: caller contract on `pop`.
-        let p = unsafe { read_population(pop) }?;
-        let inputs = population_regions(&p)?;
-        // SAFETY: caller contract on the outputs; `build` runs after `solve_into` checked them
-        // disjoint from the population's regions, whose validity is the caller's contract.
-        unsafe {
-            let out = (policy, policy_len, iterations, cert);
-            solve_into(
-                &inputs,
-                p.n,
-                || build(&p),
-                (k, epsilon, max_iter),
-                None,
-                out,
-            )
-        }
-    })
+    // SAFETY: the caller's contract, as this function's.
+    unsafe {
+        solve_population(
+            pop,
+            (k, epsilon, max_iter),
+            None,
+            (policy, policy_len, iterations, cert),
+        )
+    }
 }
 
 /// [`ualign_solve`] from a warm start: optimistic Hedge starts from `start` (`start_len == n`
@@ -559,6 +550,29 @@ pub unsafe extern "C" fn ualign_solve_warm(
     iterations: *mut u32,
     cert: *mut ualign_certificate,
 ) -> c_int {
+    // SAFETY: the caller's contract, as this function's.
+    unsafe {
+        solve_population(
+            pop,
+            (k, epsilon, max_iter),
+            Some((start, start_len)),
+            (policy, policy_len, iterations, cert),
+        )
+    }
+}
+
+/// [`ualign_solve`] (`start` `None`) and [`ualign_solve_warm`]: the population read and its
+/// regions found, then [`solve_into`].
+///
+/// # Safety
+///
+/// As [`ualign_solve_warm`] (`pop`, a start, the outputs).
+unsafe fn solve_population(
+    pop: *mut ualign_population,
+    params: (u32, f32, u32),
+    start: Start,
+    out: SolveOut,
+) -> c_int {
     guard(|| {
         // SAFETY: caller contract on `pop`.
         let p = unsafe { read_population(pop) }?;
@@ -566,18 +580,7 @@ pub unsafe extern "C" fn ualign_solve_warm(
         // SAFETY: caller contract on the start and the outputs; `build` runs after `solve_into`
         // checked them disjoint from the population's regions, whose validity is the caller's
         // contract.
-        unsafe {
-            let out = (policy, policy_len, iterations, cert);
-            let start = Some((start, start_len));
-            solve_into(
-                &inputs,
-                p.n,
-                || build(&p),
-                (k, epsilon, max_iter),
-                start,
-                out,
-            )
-        }
+        unsafe { solve_into(&inputs, p.n, || build(&p), params, start, out) }
     })
 }
 

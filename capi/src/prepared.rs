@@ -30,8 +30,9 @@ use ualign::Population;
 
 use crate::boundary::{Region, disjoint, guard, write_out};
 use crate::{
-    MAX_CANDIDATES, UALIGN_ERR_BAD_SIZE, UALIGN_ERR_NULL_POINTER, UALIGN_ERR_OUT_OF_MEMORY,
-    build_from, certify_into, check_sizes, solve_into, ualign_certificate,
+    MAX_CANDIDATES, SolveOut, Start, UALIGN_ERR_BAD_SIZE, UALIGN_ERR_NULL_POINTER,
+    UALIGN_ERR_OUT_OF_MEMORY, build_from, certify_into, check_sizes, solve_into,
+    ualign_certificate,
 };
 
 /// A heap buffer of `len` elements kept as the raw parts of the `Vec` that allocated it, freed
@@ -236,22 +237,15 @@ pub unsafe extern "C" fn ualign_solve_prepared(
     iterations: *mut u32,
     cert: *mut ualign_certificate,
 ) -> c_int {
-    guard(|| {
-        // SAFETY: caller contract on `pop`.
-        let (population, inputs) = unsafe { ualign_prepared::from_ptr(pop) }?;
-        let (n, out) = (population.n(), (policy, policy_len, iterations, cert));
-        // SAFETY: caller contract on the outputs; the population lies in the handle's regions.
-        unsafe {
-            solve_into(
-                &inputs,
-                n,
-                || Ok(population),
-                (k, epsilon, max_iter),
-                None,
-                out,
-            )
-        }
-    })
+    // SAFETY: the caller's contract, as this function's.
+    unsafe {
+        solve_prepared(
+            pop,
+            (k, epsilon, max_iter),
+            None,
+            (policy, policy_len, iterations, cert),
+        )
+    }
 }
 
 /// [`ualign_solve_warm`](crate::ualign_solve_warm) on a prepared population: optimistic Hedge
@@ -274,23 +268,36 @@ pub unsafe extern "C" fn ualign_solve_prepared_warm(
     iterations: *mut u32,
     cert: *mut ualign_certificate,
 ) -> c_int {
+    // SAFETY: the caller's contract, as this function's.
+    unsafe {
+        solve_prepared(
+            pop,
+            (k, epsilon, max_iter),
+            Some((start, start_len)),
+            (policy, policy_len, iterations, cert),
+        )
+    }
+}
+
+/// [`ualign_solve_prepared`] (`start` `None`) and [`ualign_solve_prepared_warm`]: the handle's
+/// population and regions, then [`solve_into`].
+///
+/// # Safety
+///
+/// As [`ualign_solve_prepared_warm`] (`pop`, a start, the outputs).
+unsafe fn solve_prepared(
+    pop: *const ualign_prepared,
+    params: (u32, f32, u32),
+    start: Start,
+    out: SolveOut,
+) -> c_int {
     guard(|| {
         // SAFETY: caller contract on `pop`.
         let (population, inputs) = unsafe { ualign_prepared::from_ptr(pop) }?;
-        let (n, out) = (population.n(), (policy, policy_len, iterations, cert));
-        let start = Some((start, start_len));
+        let n = population.n();
         // SAFETY: caller contract on the start and the outputs; the population lies in the
         // handle's regions.
-        unsafe {
-            solve_into(
-                &inputs,
-                n,
-                || Ok(population),
-                (k, epsilon, max_iter),
-                start,
-                out,
-            )
-        }
+        unsafe { solve_into(&inputs, n, || Ok(population), params, start, out) }
     })
 }
 
