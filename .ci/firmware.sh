@@ -41,6 +41,9 @@ echo "== firmware: fmt; per core: clippy (as the image is built: its target, fea
     export CARGO_TARGET_DIR="$root/firmware/target/variants"
     cargo clippy -q --release --no-default-features --features board,libm -- -D warnings
     cargo build -q --release --no-default-features --features qemu,micromath
+    # The Cortex-M0's soft-float check image (the test builds and runs it).
+    RUSTFLAGS='-C target-cpu=cortex-m0' cargo clippy -q --release --target thumbv6m-none-eabi \
+        --features softfloat-check -- -D warnings
 )
 
 echo "== firmware tests under QEMU, every core (each image is built by the test, then its table)"

@@ -14,6 +14,8 @@ mod log;
 mod service;
 #[cfg(soft_float)]
 mod softfloat;
+#[cfg(feature = "softfloat-check")]
+mod softfloat_check;
 mod stack;
 
 #[cfg(feature = "board")]
@@ -25,6 +27,9 @@ use panic_probe as _;
 
 use ualign_proto::{Decoder, ErrorReply, Event};
 
+#[cfg(all(feature = "softfloat-check", not(ualign_core = "m0")))]
+compile_error!("the feature softfloat-check is for the Cortex-M0 (thumbv6m-none-eabi)");
+
 use board::{M, N};
 use service::{After, RX_CAP, TX_CAP, Users};
 
@@ -34,7 +39,11 @@ const QUIET_TICKS: u64 = 2 * board::CORE.tick_hz as u64;
 
 #[cfg_attr(target_arch = "arm", cortex_m_rt::entry)]
 #[cfg_attr(target_arch = "riscv32", riscv_rt::entry)]
+// The `softfloat-check` build ends in the check, before the service.
+#[cfg_attr(feature = "softfloat-check", allow(unreachable_code))]
 fn main() -> ! {
+    #[cfg(feature = "softfloat-check")]
+    softfloat_check::run();
     stack::paint();
     if !board::start_clock() {
         fail()

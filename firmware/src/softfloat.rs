@@ -7,14 +7,38 @@
 //! bit-identical to the host's. The linker takes these definitions before it looks into
 //! compiler-builtins' archive. On RV32IMAC, whose multiply has a high half, compiler-builtins'
 //! routines are the faster ones and stay.
+//!
+//! On the Cortex-M0, `__aeabi_fadd`, `__aeabi_fsub` and `__aeabi_fmul` are `softfloat_m0.s`:
+//! ualign-softfloat's fast paths written in Thumb-1, which fall back to the complete routines
+//! below for every other case. The `softfloat-check` build compares the two on the core
+//! ([`crate::softfloat_check`]).
+
+#[cfg(ualign_core = "m0")]
+core::arch::global_asm!(include_str!("softfloat_m0.s"), options(raw));
+
+/// `a + b`, every case: what the Cortex-M0's assembly falls back to.
+#[cfg(ualign_core = "m0")]
+#[unsafe(no_mangle)]
+pub extern "aapcs" fn ualign_fadd_slow(a: f32, b: f32) -> f32 {
+    ualign_softfloat::add(a, b)
+}
+
+/// `a * b`, every case: what the Cortex-M0's assembly falls back to.
+#[cfg(ualign_core = "m0")]
+#[unsafe(no_mangle)]
+pub extern "aapcs" fn ualign_fmul_slow(a: f32, b: f32) -> f32 {
+    ualign_softfloat::mul(a, b)
+}
 
 /// `a + b`.
+#[cfg(not(ualign_core = "m0"))]
 #[unsafe(no_mangle)]
 pub extern "aapcs" fn __aeabi_fadd(a: f32, b: f32) -> f32 {
     ualign_softfloat::add(a, b)
 }
 
 /// `a - b`.
+#[cfg(not(ualign_core = "m0"))]
 #[unsafe(no_mangle)]
 pub extern "aapcs" fn __aeabi_fsub(a: f32, b: f32) -> f32 {
     ualign_softfloat::sub(a, b)
@@ -27,6 +51,7 @@ pub extern "aapcs" fn __aeabi_frsub(a: f32, b: f32) -> f32 {
 }
 
 /// `a * b`.
+#[cfg(not(ualign_core = "m0"))]
 #[unsafe(no_mangle)]
 pub extern "aapcs" fn __aeabi_fmul(a: f32, b: f32) -> f32 {
     ualign_softfloat::mul(a, b)

@@ -78,6 +78,58 @@ fn firmware(core: &'static Core) -> Option<PathBuf> {
         .clone()
 }
 
+/// The Cortex-M0's soft-float assembly (firmware/src/softfloat_m0.s, with its fallbacks) gives
+/// `ualign-softfloat`'s bits, which that crate's tests check against the host's hardware: the
+/// image built with the feature `softfloat-check` compares the two on the core under QEMU (about
+/// 3.7 million operand pairs, see firmware/src/softfloat_check.rs) and exits with the verdict.
+#[test]
+fn cortex_m0_soft_float_gives_the_reference_bits() {
+    let Some(core) = cores().into_iter().find(|c| c.name == "m0") else {
+        return;
+    };
+    if !device::qemu_available(core) {
+        eprintln!(
+            "SKIPPED the Cortex-M0 soft-float check: {} not found",
+            core.qemu
+        );
+        return;
+    }
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware");
+    let target_dir = dir.join("target/softfloat-check");
+    let (mut args, rustflags) = ualign_host::cores::build_command(core);
+    args.extend(["--features".into(), "softfloat-check".into()]);
+    let cargo = std::env::var_os("CARGO").unwrap_or("cargo".into());
+    let built = std::process::Command::new(cargo)
+        .args(&args)
+        .current_dir(&dir)
+        .env("RUSTFLAGS", rustflags)
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET")
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .status()
+        .unwrap();
+    assert!(built.success(), "the softfloat-check image builds");
+    let elf = target_dir.join(core.target).join("release/ualign-firmware");
+    let (qemu, mut qargs) = ualign_host::cores::qemu_command(core, &elf, "null", false);
+    // The check prints over semihosting, on QEMU's standard output.
+    if let Some(i) = qargs.iter().position(|a| a == "-serial") {
+        qargs.drain(i..i + 2);
+    }
+    let out = std::process::Command::new("timeout")
+        .arg("300")
+        .arg(qemu)
+        .args(&qargs)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    print!("{text}");
+    assert!(
+        out.status.success() && text.contains("pairs"),
+        "the Cortex-M0's soft-float routines differ from ualign-softfloat's: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// One rerank request, owned.
 #[derive(Clone, Debug)]
 struct Case {
