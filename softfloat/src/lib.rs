@@ -20,7 +20,9 @@
 //! ```
 //!
 //! The firmware (firmware/src/softfloat.rs) exports them under the ABI's names on the Arm cores
-//! without an FPU (Cortex-M0 and M3).
+//! without an FPU (Cortex-M0 and M3). On the Cortex-M0 their fast paths are also written in
+//! Thumb-1 assembly (firmware/src/softfloat_m0.s), which falls back to these functions and is
+//! checked against them on the core.
 
 #![no_std]
 #![forbid(unsafe_code)]
