@@ -279,7 +279,14 @@ impl<'b> Decoder<'b> {
                     .map(|p| p + 1);
                 match next {
                     Some(p) => {
-                        self.header.copy_within(p.., 0);
+                        // Shifted down by hand: `copy_within` is a `memmove`, which would be
+                        // the only one in the firmware (1.1 KB of the Cortex-M0's flash).
+                        for i in p..HEADER_LEN {
+                            let b = self.header.get(i).copied().unwrap_or(0);
+                            if let Some(slot) = self.header.get_mut(i - p) {
+                                *slot = b;
+                            }
+                        }
                         self.hlen = HEADER_LEN - p;
                     }
                     None => self.hlen = 0,
