@@ -36,13 +36,21 @@ if ! (cd probe && cargo build --release); then
     exit 1
 fi
 
+# Miri and each fuzzer run on one thread: miri runs in the background beside the fuzzers (its
+# own target folder, so no build lock is shared), and its log is shown when it has finished.
+miri_log=""
 if [ "${SKIP_MIRI:-0}" != 1 ]; then
     # libm's x86 sqrt is inline assembly, which miri cannot run: use its portable code.
-    step "miri (core unit tests, errors and sampling tests)"
+    step "miri (core unit tests, errors and sampling tests), in the background"
+    miri_log=$(mktemp)
     MIRIFLAGS="${MIRIFLAGS:--Zmiri-strict-provenance}" \
         cargo +nightly miri test -p ualign --features libm/force-soft-floats \
         --lib --test errors --test sampling -- \
-        --skip draws_follow_the_policy --skip uniform_helpers_are_in_range_and_exact
+        --skip draws_follow_the_policy --skip uniform_helpers_are_in_range_and_exact \
+        >"$miri_log" 2>&1 &
+    miri_pid=$!
+    # Stop it if a later step fails first.
+    trap 'kill "$miri_pid" 2>/dev/null || true' EXIT
 fi
 
 if [ "${SKIP_FUZZ:-0}" != 1 ]; then
@@ -101,6 +109,19 @@ PY
         (cd fuzz && cargo +nightly fuzz run -a "${features[@]}" "$t" "corpus/$t" -- \
             -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1)
     done
+fi
+
+if [ -n "$miri_log" ]; then
+    step "miri: its log"
+    miri_status=0
+    wait "$miri_pid" || miri_status=$?
+    trap - EXIT
+    cat "$miri_log"
+    rm -f "$miri_log"
+    if [ "$miri_status" -ne 0 ]; then
+        echo "robustness: miri failed (status $miri_status)"
+        exit 1
+    fi
 fi
 
 step "all robustness checks passed"
