@@ -16,10 +16,6 @@ pub fn mul(a: f32, b: f32) -> f32 {
 
 /// Multiplication on the bits: the common case of two normal operands with a normal product, in
 /// few registers; everything else in [`general`].
-///
-/// The 48-bit product of the two 24-bit significands comes from four 16 x 16-bit partial
-/// products. Its low 16 bits only decide the sticky bit, so the product shifted right by 16
-/// (below 2^32) is summed directly.
 #[inline(always)]
 fn mul_bits(a: u32, b: u32) -> u32 {
     // Normal operands (fields 1..=254), and a product whose field, e - 127 or e - 126, is 1..=254.
@@ -36,14 +32,14 @@ fn mul_bits(a: u32, b: u32) -> u32 {
     if e.wrapping_sub(128) > 252 {
         return general(a, b);
     }
+    // The significands with their implicit bits, 24 bits each.
     let ma = ((a << 8) | SIGN) >> 8;
     let mb = ((b << 8) | SIGN) >> 8;
-    let (al, ah) = (ma & 0xffff, ma >> 16);
-    let (bl, bh) = (mb & 0xffff, mb >> 16);
-    let lo = al * bl;
-    // The product over 2^16, in [2^30, 2^32), and whether anything was dropped.
-    let t = ((ah * bh) << 16) + (al * bh + ah * bl) + (lo >> 16);
-    let sticky = (lo & 0xffff != 0) as u32;
+    let (t, sticky) = if cfg!(softfloat_narrow_multiply) {
+        product_narrow(ma, mb)
+    } else {
+        product_wide(ma, mb)
+    };
     // The significand to bits 30..7, seven bits below it for rounding (the last one sticky).
     let (e, t) = if t >= SIGN {
         (e - 126, (t >> 1) | (t & 1) | sticky)
@@ -53,6 +49,29 @@ fn mul_bits(a: u32, b: u32) -> u32 {
     // Round to nearest, ties to even, in one addition (see `add`).
     let q = (t + 0x3f + ((t >> 7) & 1)) >> 7;
     ((a ^ b) & SIGN) | (((e - 1) << 23) + q)
+}
+
+/// The 48-bit product of two 24-bit significands over 2^16 (below 2^32), and 1 if the 16 bits
+/// dropped were not all zero (a sticky bit): in one 64-bit product, for cores with a 32 x 32 ->
+/// 64-bit multiply.
+#[inline(always)]
+pub(crate) fn product_wide(ma: u32, mb: u32) -> (u32, u32) {
+    // With both significands shifted up by 8, the product over 2^16 is the high word, and the
+    // bits dropped are the low one: no 64-bit shift on a 32-bit core.
+    let p = u64::from(ma << 8) * u64::from(mb << 8);
+    ((p >> 32) as u32, (p as u32 != 0) as u32)
+}
+
+/// [`product_wide`] from four 16 x 16-bit partial products, for cores whose multiply gives only
+/// the low 32 bits (ARMv6-M): the low 16 bits of the whole product only decide the sticky bit,
+/// so the product over 2^16 is summed directly.
+#[inline(always)]
+pub(crate) fn product_narrow(ma: u32, mb: u32) -> (u32, u32) {
+    let (al, ah) = (ma & 0xffff, ma >> 16);
+    let (bl, bh) = (mb & 0xffff, mb >> 16);
+    let lo = al * bl;
+    let t = ((ah * bh) << 16) + (al * bh + ah * bl) + (lo >> 16);
+    (t, (lo & 0xffff != 0) as u32)
 }
 
 /// Multiplication of any two operands.
@@ -131,5 +150,46 @@ fn special(a: u32, b: u32, sign: u32) -> u32 {
         DEFAULT_NAN
     } else {
         sign | INF
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{product_narrow, product_wide};
+    use rand_xoshiro::Xoshiro256PlusPlus;
+    use rand_xoshiro::rand_core::{Rng, SeedableRng};
+
+    /// The two ways to multiply significands agree: every pair of a spread of significands (the
+    /// binade's ends, one bit above its bottom, patterns with long carries) and a million seeded
+    /// pairs.
+    #[test]
+    fn narrow_and_wide_products_agree() {
+        let low = 1u32 << 23;
+        let mut spread = [0u32; 33];
+        spread[..10].copy_from_slice(&[
+            low,
+            low + 1,
+            (1 << 24) - 1,
+            (1 << 24) - 2,
+            0x00c0_0000,
+            0x00aa_aaaa,
+            0x00d5_5555,
+            0x00ff_0000,
+            0x0080_ffff,
+            0x00ff_ff00,
+        ]);
+        for (i, x) in spread[10..].iter_mut().enumerate() {
+            *x = low | (1 << i);
+        }
+        for &a in &spread {
+            for &b in &spread {
+                assert_eq!(product_narrow(a, b), product_wide(a, b), "{a:#x} {b:#x}");
+            }
+        }
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(24);
+        for _ in 0..if cfg!(miri) { 1_000 } else { 1_000_000 } {
+            let (a, b) = (low | (rng.next_u32() >> 9), low | (rng.next_u32() >> 9));
+            assert_eq!(product_narrow(a, b), product_wide(a, b), "{a:#x} {b:#x}");
+        }
     }
 }
