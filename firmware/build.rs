@@ -10,7 +10,7 @@
 //! | `riscv32imac-unknown-none-elf` | `virt` | `rv32imac` | `memory/virt.x` |
 //! | `riscv32imafc-unknown-none-elf` | `virt` | `rv32imafc` | `memory/virt.x` |
 //!
-//! `cfg(soft_float)` is set on the Arm cores without an FPU (`m0`, `m3`): the firmware
+//! `cfg(soft_float)` is set on the cores without an FPU (`m0`, `m3`, `rv32imac`): the firmware
 //! then exports `ualign-softfloat`'s `f32` routines under the ABI's names.
 //!
 //! `cfg(defmt_log)` is set where the firmware logs with defmt: Arm boards with room for it (not
@@ -44,7 +44,7 @@ fn main() {
     if board == "mps2" {
         println!("cargo::rustc-cfg=defmt_log");
     }
-    if matches!(core, "m0" | "m3") {
+    if matches!(core, "m0" | "m3" | "rv32imac") {
         println!("cargo::rustc-cfg=soft_float");
     }
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR is set by cargo"));
