@@ -12,7 +12,7 @@ use crate::bits::{
 /// assert_eq!(ualign_softfloat::add(1.0, -1.0).to_bits(), 0.0f32.to_bits());
 /// ```
 pub fn add(a: f32, b: f32) -> f32 {
-    f32::from_bits(add_bits(a.to_bits(), b.to_bits()))
+    add_bits(a.to_bits(), b.to_bits())
 }
 
 /// `a - b`, correctly rounded: `a + (-b)`.
@@ -21,7 +21,7 @@ pub fn add(a: f32, b: f32) -> f32 {
 /// assert_eq!(ualign_softfloat::sub(1.0, 0.25), 0.75);
 /// ```
 pub fn sub(a: f32, b: f32) -> f32 {
-    f32::from_bits(add_bits(a.to_bits(), b.to_bits() ^ SIGN))
+    add_bits(a.to_bits(), b.to_bits() ^ SIGN)
 }
 
 /// Addition on the bits: the common case of two normal operands below 2^127, in few registers
@@ -30,13 +30,13 @@ pub fn sub(a: f32, b: f32) -> f32 {
 /// The significands sit at bits 29..6 of a word, with two bits of headroom for the carry and six
 /// below for rounding (the last one sticky).
 #[inline(always)]
-fn add_bits(a: u32, b: u32) -> u32 {
+fn add_bits(a: u32, b: u32) -> f32 {
     // x is the operand of larger magnitude (`<< 1` drops the sign).
     let (x, y) = if a << 1 >= b << 1 { (a, b) } else { (b, a) };
     let ex = (x << 1) >> 24;
     let ey = (y << 1) >> 24;
     if ex > 253 || ey == 0 {
-        return general(a, b);
+        return general_float(a, b);
     }
     let d = ex - ey;
     let mut my = ((y << 8) | SIGN) >> 2;
@@ -63,7 +63,7 @@ fn add_bits(a: u32, b: u32) -> u32 {
             m
         } else if m == 0 {
             // Exact cancellation is +0 when rounding to nearest.
-            return 0;
+            return 0.0;
         } else {
             // Cancellation (only when d <= 1, so m is exact): normalise, but not below the
             // smallest exponent (the result is then subnormal, and still exact).
@@ -74,7 +74,14 @@ fn add_bits(a: u32, b: u32) -> u32 {
     };
     // Round to nearest, ties to even, in one addition: below half (32) never carries, above it
     // always, and exactly half only when the kept lowest bit is odd.
-    top + ((m + 0x1f + ((m >> 6) & 1)) >> 6)
+    f32::from_bits(top + ((m + 0x1f + ((m >> 6) & 1)) >> 6))
+}
+
+/// [`general`] out of line, returning the `f32` itself: the fast path then falls back with a
+/// tail call, and on RISC-V needs no stack frame of its own.
+#[inline(never)]
+fn general_float(a: u32, b: u32) -> f32 {
+    f32::from_bits(general(a, b))
 }
 
 /// Addition of any two operands.
@@ -82,7 +89,7 @@ fn add_bits(a: u32, b: u32) -> u32 {
 /// The operands are ordered by magnitude, the smaller significand is shifted right into three
 /// guard bits (the last one sticky), added or subtracted, and the sum normalised and rounded once.
 /// Subnormals take the same path: their exponent field is read as 1 and they have no implicit bit.
-#[inline(never)]
+#[inline(always)]
 fn general(a: u32, b: u32) -> u32 {
     // A zero operand, common in sums that start from zero: the other one (the sum of two zeros
     // is -0 only if both are).

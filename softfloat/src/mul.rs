@@ -11,26 +11,26 @@ use crate::bits::{
 /// assert_eq!(ualign_softfloat::mul(1e-30, 1e-30), 0.0);
 /// ```
 pub fn mul(a: f32, b: f32) -> f32 {
-    f32::from_bits(mul_bits(a.to_bits(), b.to_bits()))
+    mul_bits(a.to_bits(), b.to_bits())
 }
 
 /// Multiplication on the bits: the common case of two normal operands with a normal product, in
 /// few registers; everything else in [`general`].
 #[inline(always)]
-fn mul_bits(a: u32, b: u32) -> u32 {
+fn mul_bits(a: u32, b: u32) -> f32 {
     // Normal operands (fields 1..=254), and a product whose field, e - 127 or e - 126, is 1..=254.
     // One test after another: ARMv6-M has no conditional select, so each is a compare and a branch.
     let ea = (a << 1) >> 24;
     if ea.wrapping_sub(1) > 253 {
-        return general(a, b);
+        return general_float(a, b);
     }
     let eb = (b << 1) >> 24;
     if eb.wrapping_sub(1) > 253 {
-        return general(a, b);
+        return general_float(a, b);
     }
     let e = ea + eb;
     if e.wrapping_sub(128) > 252 {
-        return general(a, b);
+        return general_float(a, b);
     }
     // The significands with their implicit bits, 24 bits each.
     let ma = ((a << 8) | SIGN) >> 8;
@@ -48,7 +48,7 @@ fn mul_bits(a: u32, b: u32) -> u32 {
     };
     // Round to nearest, ties to even, in one addition (see `add`).
     let q = (t + 0x3f + ((t >> 7) & 1)) >> 7;
-    ((a ^ b) & SIGN) | (((e - 1) << 23) + q)
+    f32::from_bits(((a ^ b) & SIGN) | (((e - 1) << 23) + q))
 }
 
 /// The 48-bit product of two 24-bit significands over 2^16 (below 2^32), and 1 if the 16 bits
@@ -74,12 +74,19 @@ pub(crate) fn product_narrow(ma: u32, mb: u32) -> (u32, u32) {
     (t, (lo & 0xffff != 0) as u32)
 }
 
+/// [`general`] out of line, returning the `f32` itself: the fast path then falls back with a
+/// tail call, and on RISC-V needs no stack frame of its own.
+#[inline(never)]
+fn general_float(a: u32, b: u32) -> f32 {
+    f32::from_bits(general(a, b))
+}
+
 /// Multiplication of any two operands.
 ///
 /// The 48-bit product of the two 24-bit significands comes from four 16 x 16-bit partial
 /// products, each of which fits a 32-bit register. Its top 24 bits are the significand, and the
 /// rest round it, once, after a shift into the subnormal range if the result needs one.
-#[inline(never)]
+#[inline(always)]
 fn general(a: u32, b: u32) -> u32 {
     let sign = (a ^ b) & SIGN;
     let (ea, eb) = (exponent(a), exponent(b));
