@@ -16,65 +16,40 @@
 #[cfg(ualign_core = "m0")]
 core::arch::global_asm!(include_str!("softfloat_m0.s"), options(raw));
 
-/// `a + b`, every case: what the Cortex-M0's assembly falls back to.
+/// Defines each `$name` as an `extern $abi` routine of two `f32`s that returns `$f(a, b)`.
+macro_rules! routines {
+    ($abi:literal: $($name:ident => $f:expr),* $(,)?) => {
+        $(
+            #[unsafe(no_mangle)]
+            pub extern $abi fn $name(a: f32, b: f32) -> f32 {
+                let f: fn(f32, f32) -> f32 = $f;
+                f(a, b)
+            }
+        )*
+    };
+}
+
+// What the Cortex-M0's assembly falls back to: the complete routines.
 #[cfg(ualign_core = "m0")]
-#[unsafe(no_mangle)]
-pub extern "aapcs" fn ualign_fadd_slow(a: f32, b: f32) -> f32 {
-    ualign_softfloat::add(a, b)
-}
+routines!("aapcs":
+    ualign_fadd_slow => ualign_softfloat::add,
+    ualign_fmul_slow => ualign_softfloat::mul,
+);
 
-/// `a * b`, every case: what the Cortex-M0's assembly falls back to.
-#[cfg(ualign_core = "m0")]
-#[unsafe(no_mangle)]
-pub extern "aapcs" fn ualign_fmul_slow(a: f32, b: f32) -> f32 {
-    ualign_softfloat::mul(a, b)
-}
-
-/// `a + b`.
 #[cfg(ualign_core = "m3")]
-#[unsafe(no_mangle)]
-pub extern "aapcs" fn __aeabi_fadd(a: f32, b: f32) -> f32 {
-    ualign_softfloat::add(a, b)
-}
+routines!("aapcs":
+    __aeabi_fadd => ualign_softfloat::add,
+    __aeabi_fsub => ualign_softfloat::sub,
+    __aeabi_fmul => ualign_softfloat::mul,
+);
 
-/// `a - b`.
-#[cfg(ualign_core = "m3")]
-#[unsafe(no_mangle)]
-pub extern "aapcs" fn __aeabi_fsub(a: f32, b: f32) -> f32 {
-    ualign_softfloat::sub(a, b)
-}
-
-/// `b - a` (the ABI's reverse subtraction).
+// The ABI's reverse subtraction, `b - a`.
 #[cfg(target_arch = "arm")]
-#[unsafe(no_mangle)]
-pub extern "aapcs" fn __aeabi_frsub(a: f32, b: f32) -> f32 {
-    ualign_softfloat::sub(b, a)
-}
+routines!("aapcs": __aeabi_frsub => |a, b| ualign_softfloat::sub(b, a));
 
-/// `a * b`.
-#[cfg(ualign_core = "m3")]
-#[unsafe(no_mangle)]
-pub extern "aapcs" fn __aeabi_fmul(a: f32, b: f32) -> f32 {
-    ualign_softfloat::mul(a, b)
-}
-
-/// `a + b`.
 #[cfg(target_arch = "riscv32")]
-#[unsafe(no_mangle)]
-pub extern "C" fn __addsf3(a: f32, b: f32) -> f32 {
-    ualign_softfloat::add(a, b)
-}
-
-/// `a - b`.
-#[cfg(target_arch = "riscv32")]
-#[unsafe(no_mangle)]
-pub extern "C" fn __subsf3(a: f32, b: f32) -> f32 {
-    ualign_softfloat::sub(a, b)
-}
-
-/// `a * b`.
-#[cfg(target_arch = "riscv32")]
-#[unsafe(no_mangle)]
-pub extern "C" fn __mulsf3(a: f32, b: f32) -> f32 {
-    ualign_softfloat::mul(a, b)
-}
+routines!("C":
+    __addsf3 => ualign_softfloat::add,
+    __subsf3 => ualign_softfloat::sub,
+    __mulsf3 => ualign_softfloat::mul,
+);
