@@ -305,14 +305,42 @@ pub fn build_firmware(
     firmware_dir: &Path,
     core: &Core,
 ) -> Result<PathBuf, String> {
+    let dir = target_dir(firmware_dir, core);
+    cargo_build(cargo, firmware_dir, core, &[], &dir)?;
+    Ok(elf_path(firmware_dir, core))
+}
+
+/// [`build_firmware`] with the firmware's cargo feature `feature` on top of the core's own, in a
+/// target folder of its own (`target/<feature>/`), so the two images never rebuild each other:
+/// for a build that does something other than serve, such as `softfloat-check`.
+pub fn build_firmware_feature(
+    cargo: &std::ffi::OsStr,
+    firmware_dir: &Path,
+    core: &Core,
+    feature: &str,
+) -> Result<PathBuf, String> {
+    let dir = firmware_dir.join("target").join(feature);
+    cargo_build(cargo, firmware_dir, core, &["--features", feature], &dir)?;
+    Ok(dir.join(core.target).join("release/ualign-firmware"))
+}
+
+/// Runs `core`'s build command ([`build_command`]) with `extra` arguments into `target`.
+fn cargo_build(
+    cargo: &std::ffi::OsStr,
+    firmware_dir: &Path,
+    core: &Core,
+    extra: &[&str],
+    target: &Path,
+) -> Result<(), String> {
     let (args, rustflags) = build_command(core);
     let status = Command::new(cargo)
         .args(&args)
+        .args(extra)
         .current_dir(firmware_dir)
         .env("RUSTFLAGS", rustflags)
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("CARGO_BUILD_TARGET")
-        .env("CARGO_TARGET_DIR", target_dir(firmware_dir, core))
+        .env("CARGO_TARGET_DIR", target)
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     if !status.success() {
@@ -322,5 +350,5 @@ pub fn build_firmware(
             firmware_dir.display()
         ));
     }
-    Ok(elf_path(firmware_dir, core))
+    Ok(())
 }

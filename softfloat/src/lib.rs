@@ -22,9 +22,9 @@
 //! ```
 //!
 //! The firmware (firmware/src/softfloat.rs) exports them under the ABI's names on the cores
-//! without an FPU (Cortex-M0, M3 and RV32IMAC). On the Cortex-M0 their fast paths are also written in
-//! Thumb-1 assembly (firmware/src/softfloat_m0.s), which falls back to these functions and is
-//! checked against them on the core.
+//! without an FPU (Cortex-M0, M3 and RV32IMAC). On the Cortex-M0 their fast paths are also
+//! written in Thumb-1 assembly (firmware/src/softfloat_m0.s), which falls back to these
+//! functions and is checked against them on the core.
 
 #![no_std]
 #![forbid(unsafe_code)]

@@ -55,7 +55,7 @@ fn mul_bits(a: u32, b: u32) -> f32 {
 /// dropped were not all zero (a sticky bit): in one 64-bit product, for cores with a 32 x 32 ->
 /// 64-bit multiply.
 #[inline(always)]
-pub(crate) fn product_wide(ma: u32, mb: u32) -> (u32, u32) {
+fn product_wide(ma: u32, mb: u32) -> (u32, u32) {
     // With both significands shifted up by 8, the product over 2^16 is the high word, and the
     // bits dropped are the low one: no 64-bit shift on a 32-bit core.
     let p = u64::from(ma << 8) * u64::from(mb << 8);
@@ -66,7 +66,7 @@ pub(crate) fn product_wide(ma: u32, mb: u32) -> (u32, u32) {
 /// the low 32 bits (ARMv6-M): the low 16 bits of the whole product only decide the sticky bit,
 /// so the product over 2^16 is summed directly.
 #[inline(always)]
-pub(crate) fn product_narrow(ma: u32, mb: u32) -> (u32, u32) {
+fn product_narrow(ma: u32, mb: u32) -> (u32, u32) {
     let (al, ah) = (ma & 0xffff, ma >> 16);
     let (bl, bh) = (mb & 0xffff, mb >> 16);
     let lo = al * bl;

@@ -96,23 +96,11 @@ fn cortex_m0_soft_float_gives_the_reference_bits() {
         return;
     }
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware");
-    let target_dir = dir.join("target/softfloat-check");
-    let (mut args, rustflags) = ualign_host::cores::build_command(core);
-    args.extend(["--features".into(), "softfloat-check".into()]);
     let cargo = std::env::var_os("CARGO").unwrap_or("cargo".into());
-    let built = std::process::Command::new(cargo)
-        .args(&args)
-        .current_dir(&dir)
-        .env("RUSTFLAGS", rustflags)
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("CARGO_BUILD_TARGET")
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .status()
-        .unwrap();
-    assert!(built.success(), "the softfloat-check image builds");
-    let elf = target_dir.join(core.target).join("release/ualign-firmware");
+    let elf = device::build_firmware_feature(&cargo, &dir, core, "softfloat-check")
+        .unwrap_or_else(|e| panic!("the softfloat-check image builds: {e}"));
     // The UART is unused; the check prints over semihosting, on QEMU's standard output.
-    let (qemu, qargs) = ualign_host::cores::qemu_command(core, &elf, "null", false);
+    let (qemu, qargs) = device::qemu_command(core, &elf, "null", false);
     let out = std::process::Command::new("timeout")
         .arg("300")
         .arg(qemu)
