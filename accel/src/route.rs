@@ -32,7 +32,7 @@ use ualign::{
     share::{
         blocks,
         tally::{Node, Tally},
-        wide::WIDE_MAX_CANDIDATES,
+        wide::{WIDE_LANES, WIDE_MAX_CANDIDATES},
     },
 };
 
@@ -61,6 +61,13 @@ pub const TALLY_MIN_SHARING: usize = 8;
 /// (at (64, 1000, 4), 320,000, two threads halve a share evaluation but gain a tenth on a whole
 /// solve).
 pub const PARALLEL_WORK: usize = 1 << 21;
+
+/// Fewest user types the wide layout is used for. It computes [`WIDE_LANES`] users at once, so
+/// with fewer than half that many most of its lanes are padding, and the population's kernel,
+/// one fused pass per order, is faster: at (8, 4, 2) a solve takes about 3.1 us through it and
+/// 3.7 us through the wide layout; at (16, 8, 4) the two are within a few percent, and at
+/// (16, 16, 4) the wide layout's evaluations take about 0.57 of the time (benches/README.md).
+pub const WIDE_MIN_USERS: usize = WIDE_LANES / 2;
 
 /// What a command computes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -171,8 +178,9 @@ impl Route {
 ///    and for `bench`; else `margins` at `k = 1` (Optimistic Hedge or NLHF) with at most
 ///    [`MARGINS_MAX_N`] candidates; else, for Optimistic Hedge, `tally` when [`tally_may_pay`]
 ///    and the tally was not refused; else `population`;
-/// 2. the vector level of `population`: the CPU's, when the orders are strict and there are at
-///    most [`WIDE_MAX_CANDIDATES`] candidates; else the baseline;
+/// 2. the vector level of `population`: the CPU's, when the orders are strict, there are at
+///    most [`WIDE_MAX_CANDIDATES`] candidates and at least [`WIDE_MIN_USERS`] user types; else
+///    the baseline;
 /// 3. the threads of `population`: `--threads` when given, else every core when the work
 ///    `m n (k+1)` reaches [`PARALLEL_WORK`] and one thread below it; never more than the blocks
 ///    of users (a block is never split). Margins and tally run on one thread.
@@ -194,7 +202,7 @@ pub fn choose(q: &Query) -> Route {
         },
         Sum::Population => Route {
             sum,
-            vector: vector_level(q.simd, q.strict, q.n),
+            vector: vector_level(q.simd, q.strict, q.n, q.m),
             threads: population_threads(q),
         },
     }
@@ -202,9 +210,10 @@ pub fn choose(q: &Query) -> Route {
 
 /// The vector level of the population sum (rule 2 of [`choose`]): `simd` (the CPU's) when the
 /// orders are `strict` and there are at most [`WIDE_MAX_CANDIDATES`] of `n` candidates, so that
-/// core's wide layout holds them; else `None`, the baseline.
-pub fn vector_level(simd: Option<Simd>, strict: bool, n: usize) -> Option<Simd> {
-    simd.filter(|_| strict && n <= WIDE_MAX_CANDIDATES)
+/// core's wide layout holds them, and at least [`WIDE_MIN_USERS`] of `m` user types; else
+/// `None`, the baseline.
+pub fn vector_level(simd: Option<Simd>, strict: bool, n: usize, m: usize) -> Option<Simd> {
+    simd.filter(|_| strict && n <= WIDE_MAX_CANDIDATES && m >= WIDE_MIN_USERS)
 }
 
 /// The threads of the population sum (rule 3 of [`choose`]).
@@ -393,6 +402,12 @@ mod tests {
         assert_eq!(choose(&tied).vector, None);
         assert_eq!(choose(&query(4, 256, 10)).vector, Some(Simd::Avx2));
         assert_eq!(choose(&query(4, 257, 10)).vector, None);
+        // Fewer users than half a wide group: the population's kernel.
+        assert_eq!(
+            choose(&query(4, 16, WIDE_MIN_USERS)).vector,
+            Some(Simd::Avx2)
+        );
+        assert_eq!(choose(&query(4, 16, WIDE_MIN_USERS - 1)).vector, None);
         // Margins and tally run at the baseline.
         assert_eq!(choose(&query(1, 9, 10)).vector_name(), "baseline");
     }

@@ -436,6 +436,8 @@ fn add_user<const C: usize, const NUM: bool>(
     let at = |e: u16| mass.get((e & INDEX) as usize).copied().unwrap_or(0);
     let one = u64::from(ONE);
     let mut below = 0u64;
+    // `to_fixed(below)`: the `a` of the class below (`to_fixed(0) = 0` at the bottom).
+    let mut b = 0u32;
     let mut end = row.len();
     while end > 0 {
         // The class is row[start..end]: position p ties with p + 1 when TIE_NEXT is set.
@@ -445,7 +447,6 @@ fn add_user<const C: usize, const NUM: bool>(
         }
         let class = row.get(start..end).unwrap_or(&[]);
         let c = class.iter().fold(0u64, |c, &e| c.saturating_add(at(e)));
-        let b = to_fixed(below);
         let a = to_fixed(below.saturating_add(c));
         let s = poly_up(a, b, k);
         // |s - ONE| < 2^42 and the weights are below 2^40: the products are below 2^82, so
@@ -466,6 +467,7 @@ fn add_user<const C: usize, const NUM: bool>(
             }
         }
         below = below.saturating_add(c);
+        b = a;
         end = start;
     }
 }
