@@ -25,7 +25,7 @@
 
 use crate::{
     Error, Population, check_k,
-    fixed::{ONE, SHIFT, mul_u64, mul_up, mul_wide_up, ratio_down, ratio_up, scaled},
+    fixed::{ONE, SHIFT, div_rem, mul_u64, mul_up, mul_wide_up, ratio_down, ratio_up, scaled},
     policy::check_policy,
     population::{INDEX, TIE_NEXT},
     scratch::with_scratch,
@@ -398,7 +398,8 @@ pub(crate) fn masses_up(pi: &[f32], out: &mut [u64]) {
             u128::from(up)
         } else {
             let num = u128::from(up) << 62;
-            num / total_down + u128::from(num % total_down != 0)
+            let (q, rest) = div_rem(num, total_down);
+            q + u128::from(rest != 0)
         };
         *o = u64::try_from(q.min(u128::from(MASS_ONE))).unwrap_or(MASS_ONE);
     }

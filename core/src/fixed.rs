@@ -80,6 +80,18 @@ pub(crate) fn scaled(x: f32, shift: i32) -> (u64, u64) {
     }
 }
 
+/// `(x / d, x % d)`, or `(0, x)` for `d = 0`: the one copy of 128-bit division in the crate. A
+/// 32-bit core has no 128-bit division routine, so the compiler expands a division where it is
+/// written, most of a kilobyte of Cortex-M0 code each time; the remainder comes from the
+/// quotient with one product.
+#[inline(never)]
+pub(crate) fn div_rem(x: u128, d: u128) -> (u128, u128) {
+    match x.checked_div(d) {
+        Some(q) => (q, x.wrapping_sub(q.wrapping_mul(d))),
+        None => (0, x),
+    }
+}
+
 /// Number of significant bits of `x` (0 for 0).
 fn bits(x: u128) -> u32 {
     128 - x.leading_zeros()
@@ -174,10 +186,8 @@ fn ratio(p: u128, q: u128, up: bool) -> f32 {
     let t = 26 + bits(q) as i32 - bits(p) as i32;
     let num = p << t.clamp(0, 127) as u32;
     // q > 0 here (checked above, and the shift keeps it at 2^101 or more).
-    let Some(quot) = num.checked_div(q) else {
-        return if up { 1.0 } else { 0.0 };
-    };
-    let exact = quot.wrapping_mul(q) == num;
+    let (quot, rest) = div_rem(num, q);
+    let exact = rest == 0;
     let quot = quot + u128::from(up && !exact);
     // A non-exact downward quotient is already floored; the sticky bit keeps it from looking
     // exact when `round_compose` drops bits.
@@ -265,6 +275,43 @@ mod tests {
             mul_u64(u64::MAX, u64::MAX),
             u128::from(u64::MAX) * u128::from(u64::MAX)
         );
+    }
+
+    /// `div_rem` is Euclid's division (`x = q d + r`, `r < d`), checked in 256-bit arithmetic
+    /// by halves, for divisors and dividends of every size; `(0, x)` for `d = 0`.
+    #[test]
+    fn div_rem_is_euclids_division() {
+        let mut next = crate::xorshift32(13);
+        let mut wide = || {
+            let x = (u128::from(next()) << 96)
+                | (u128::from(next()) << 64)
+                | (u128::from(next()) << 32)
+                | u128::from(next());
+            x >> (next() % 128)
+        };
+        for _ in 0..if cfg!(miri) { 50 } else { 20_000 } {
+            let (x, d) = (wide(), wide());
+            if d == 0 {
+                assert_eq!(div_rem(x, d), (0, x));
+                continue;
+            }
+            let (q, r) = div_rem(x, d);
+            assert!(r < d, "{x} {d}");
+            // q d + r = x, exactly: q d <= x, so the product of the halves cannot carry out.
+            let (q_hi, q_lo) = (q >> 64, q & u128::from(u64::MAX));
+            let (d_hi, d_lo) = (d >> 64, d & u128::from(u64::MAX));
+            assert!(q_hi == 0 || d_hi == 0, "{x} {d}");
+            let low = q_lo * d_lo;
+            let cross = (q_hi * d_lo + q_lo * d_hi) << 64;
+            assert_eq!(
+                low.checked_add(cross).and_then(|p| p.checked_add(r)),
+                Some(x)
+            );
+        }
+        assert_eq!(div_rem(7, 0), (0, 7));
+        assert_eq!(div_rem(u128::MAX, 1), (u128::MAX, 0));
+        assert_eq!(div_rem(u128::MAX, u128::MAX), (1, 0));
+        assert_eq!(div_rem(5, 7), (0, 5));
     }
 
     use super::*;

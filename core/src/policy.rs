@@ -5,7 +5,11 @@
 //! [`snap`]ped to multiples of `2^-24` that sum to exactly 1, so that any reader, normalising or
 //! not, means the same distribution.
 
-use crate::{Error, check_k, check_len, fixed::scaled, scratch::with_scratch};
+use crate::{
+    Error, check_k, check_len,
+    fixed::{div_rem, scaled},
+    scratch::with_scratch,
+};
 
 /// Checks that `pi` is a policy over `n` candidates: finite, non-negative, summing to 1 within
 /// `1e-3` (the tolerance covers policies printed with few digits).
@@ -80,8 +84,9 @@ fn snap_in<const C: usize>(pi: &mut [f32], total: u128) {
     let mut given = 0u128;
     for ((p, u), r) in pi.iter().zip(units.iter_mut()).zip(rest.iter_mut()) {
         let x = u128::from(scaled(*p, 62).0) * unit;
-        *u = u32::try_from(x / total).unwrap_or(0);
-        *r = x % total;
+        let (q, rest) = div_rem(x, total);
+        *u = u32::try_from(q).unwrap_or(0);
+        *r = rest;
         given += u128::from(*u);
     }
     // Fewer than n units are left; they go to the largest remainders.
