@@ -488,10 +488,9 @@ impl Weights {
         if counts {
             let mut sum = 0u64;
             for j in 0..pop.m() {
-                sum += u64::from(pop.count(j).unwrap_or(0));
+                sum = sum.saturating_add(u64::from(pop.count(j).unwrap_or(0)));
             }
-            // The total of counts below 2^22 each is an exact f64 integer.
-            counts = sum as f64 == pop.total_weight();
+            counts = Some(sum) == pop.count_total();
         }
         let max = pop
             .weights()

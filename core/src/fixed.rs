@@ -196,14 +196,17 @@ fn ratio(p: u128, q: u128, up: bool) -> f32 {
 }
 
 /// [`ratio`] for `0 < p < q < 2^24` (such as `k / (k + 1)`, which every estimate carries),
-/// without 128-bit division: both are exact `f32`s, so their quotient is the nearest `f32`,
-/// and its product with `q` is exact in `f64` (24 + 24 bits), so one comparison with `p` says
-/// which side of `p / q` it fell on; a step to the neighbour fixes the direction. The quotient
-/// is at least `2^-24`, a normal number, and below 1.
+/// without 128-bit division: both are exact `f32`s, so their quotient is the nearest `f32`
+/// `r = m 2^e`, and `r q` against `p` (`m q` against `p 2^-e`, exactly in integers: the quotient
+/// is at least `2^-24`, a normal number below 1, so `0 < -e < 48`) says which side of `p / q`
+/// it fell on; a step to the neighbour fixes the direction.
 fn small_ratio(p: u32, q: u32, up: bool) -> f32 {
     let r = p as f32 / q as f32;
-    let back = f64::from(r) * f64::from(q);
-    let p = f64::from(p);
+    let (m, e) = parts(r);
+    let back = u128::from(m) * u128::from(q);
+    let p = u128::from(p)
+        .checked_shl(e.unsigned_abs())
+        .unwrap_or(u128::MAX);
     if up && back < p {
         f32::from_bits(r.to_bits() + 1)
     } else if !up && back > p {

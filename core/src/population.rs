@@ -47,9 +47,10 @@ pub struct Population<'a, const N: usize> {
     strict: bool,
     /// The total of the weights as given (before normalising), for certificates.
     total: f64,
-    /// Every weight as given was a whole number below [`COUNT_MAX`]: the normalised weights
-    /// and `total` then determine the counts exactly (see [`Population::count`]).
-    counts: bool,
+    /// The sum of the weights as given, when every one was a whole number below
+    /// [`COUNT_MAX`]: the normalised weights and this total then determine the counts exactly
+    /// (see [`Population::count`]).
+    count_total: Option<u64>,
 }
 
 pub use crate::limits::COUNT_MAX;
@@ -63,8 +64,9 @@ pub struct PopulationBuilder<'a, const N: usize> {
     total: f64,
     /// Some order pushed so far has a tie.
     ties: bool,
-    /// Every weight pushed so far is a count (a whole number below [`COUNT_MAX`]).
-    counts: bool,
+    /// The sum of the weights pushed so far, while every one is a count (a whole number below
+    /// [`COUNT_MAX`]).
+    count_total: Option<u64>,
     storage: Storage<'a>,
 }
 
@@ -92,7 +94,7 @@ impl<'a, const N: usize> Population<'a, N> {
             capacity: users,
             total: 0.0,
             ties: false,
-            counts: true,
+            count_total: Some(0),
             storage,
         })
     }
@@ -146,7 +148,7 @@ impl<'a, const N: usize> Population<'a, N> {
             order,
             strict: self.strict,
             total: self.total,
-            counts: self.counts,
+            count_total: self.count_total,
         })
     }
 
@@ -155,18 +157,28 @@ impl<'a, const N: usize> Population<'a, N> {
         self.total
     }
 
+    /// The sum of the weights as given, when every one was a count (see [`Self::count`]).
+    pub(crate) fn count_total(&self) -> Option<u64> {
+        self.count_total
+    }
+
     /// The weight of user type `j` as given, when every weight was a count (a whole number
     /// below [`COUNT_MAX`]): recovered exactly from the normalised weight. `None` otherwise
     /// or past the end.
     pub fn count(&self, j: usize) -> Option<u32> {
-        if !self.counts {
-            return None;
-        }
-        let w = self.weights.get(j)?;
-        // |w total - c| < 1/4 (see COUNT_MAX), so adding 1/2 and truncating gives c; both
-        // operations are correctly rounded f64 arithmetic on every target.
-        let c = f64::from(*w) * self.total + 0.5;
-        Some(c as u32)
+        let total = self.count_total?;
+        let (m, e) = crate::fixed::parts(*self.weights.get(j)?);
+        // |w total - c| < 1/4 (see COUNT_MAX), so c = floor(w total + 1/2), exactly in
+        // integers: w = m 2^e, and m total < 2^24 2^64.
+        let p = u128::from(m) * u128::from(total);
+        let c = if e >= 0 {
+            p.checked_shl(e.unsigned_abs()).unwrap_or(u128::MAX)
+        } else {
+            let d = e.unsigned_abs();
+            let half = 1u128.checked_shl(d - 1).unwrap_or(0);
+            p.saturating_add(half).checked_shr(d).unwrap_or(0)
+        };
+        Some(u32::try_from(c).unwrap_or(u32::MAX))
     }
 
     /// Whether no order has a tie (then the share oracle need not look for them, and the wide
@@ -363,7 +375,10 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
         if let Some(slot) = self.storage.weights.get_mut(user) {
             *slot = w;
         }
-        self.counts &= is_count(w);
+        self.count_total = self
+            .count_total
+            .zip(count_of(w))
+            .map(|(t, c)| t.saturating_add(u64::from(c)));
         self.total += w as f64;
         self.m += 1;
         Ok(())
@@ -391,32 +406,46 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
             order,
             strict: !self.ties,
             total: self.total,
-            counts: self.counts,
+            count_total: self.count_total,
         })
     }
 }
 
-/// Whether `w` is a whole number below [`COUNT_MAX`] (read off its bits).
-fn is_count(w: f32) -> bool {
+/// `w` as an integer, when it is a whole number below [`COUNT_MAX`] (read off its bits).
+fn count_of(w: f32) -> Option<u32> {
     let (m, e) = crate::fixed::parts(w);
-    let whole = m == 0
-        || e >= 0
-        || m.checked_shr(e.unsigned_abs())
-            .and_then(|q| q.checked_shl(e.unsigned_abs()))
-            == Some(m);
-    whole && w < COUNT_MAX as f32
+    if m == 0 {
+        return Some(0);
+    }
+    if w.is_sign_negative() {
+        return None;
+    }
+    let c = if e >= 0 {
+        m.checked_shl(e.unsigned_abs())
+            .filter(|&c| c.checked_shr(e.unsigned_abs()) == Some(m))?
+    } else {
+        let c = m.checked_shr(e.unsigned_abs()).unwrap_or(0);
+        if c.checked_shl(e.unsigned_abs()) != Some(m) {
+            return None;
+        }
+        c
+    };
+    (c < COUNT_MAX).then_some(c)
 }
 
-/// The scratch size for `n` candidates under capacity `N`: 16, 64 or 256 when `n` fits and `N`
-/// is larger than 64, else `N`. The per-user scratch arrays of the builder (levels, keys, sort
-/// items) are zero-filled stack arrays: sizing them for `n` makes a push cost time in
-/// proportion to `n`, not to the capacity (a host capacity of 1024 candidates filled 36 KB per
-/// push). Small capacities (the firmware's) keep one size, and one copy of the code.
+/// The scratch size for `n` candidates under capacity `N`: 16 when `n` fits and `N` is larger,
+/// 64 or 256 when `n` fits and `N` is larger than 64, else `N`. The per-user scratch arrays of
+/// the builder (levels, keys, sort items) are zero-filled stack arrays: sizing them for `n`
+/// makes a push cost time in proportion to `n`, not to the capacity (a host capacity of 1024
+/// candidates filled 36 KB per push; the Cortex-M4F's 32 filled 1 KiB per push of 16). The
+/// Cortex-M0's capacity, 16, keeps one size and one copy of the code.
 const fn scratch_class<const N: usize>(n: usize) -> usize {
-    if N <= 64 {
+    if N <= 16 {
         N
     } else if n <= 16 {
         16
+    } else if N <= 64 {
+        N
     } else if n <= 64 {
         64
     } else if n <= 256 && N > 256 {
@@ -468,7 +497,7 @@ fn order_key(x: f64) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::{NARROW_LOW, order_key, sort_keys};
+    use super::{COUNT_MAX, NARROW_LOW, count_of, order_key, sort_keys};
     extern crate std;
     use std::vec::Vec;
 
@@ -564,5 +593,82 @@ mod tests {
                 assert_eq!(order_key(a).cmp(&order_key(b)), by_value, "{a:e} vs {b:e}");
             }
         }
+    }
+
+    /// `count_of` is "a whole number in `[0, COUNT_MAX)`", by `f32` arithmetic, over every
+    /// exponent and the edges.
+    #[test]
+    fn count_of_takes_the_whole_numbers_below_count_max() {
+        let reference =
+            |w: f32| (w >= 0.0 && w.trunc() == w && w < COUNT_MAX as f32).then_some(w as u32);
+        let mut values = std::vec![
+            0.0f32,
+            -0.0,
+            0.5,
+            1.0,
+            1.5,
+            -1.0,
+            f32::MIN_POSITIVE,
+            1e-45,
+            (COUNT_MAX - 1) as f32,
+            COUNT_MAX as f32,
+            COUNT_MAX as f32 + 2.0,
+            3e9,
+            f32::MAX,
+            f32::INFINITY,
+        ];
+        let mut next = crate::xorshift32(17);
+        for _ in 0..100_000 {
+            let x = f32::from_bits(next());
+            if x.is_finite() {
+                values.push(x);
+            }
+            values.push((next() % (2 * COUNT_MAX)) as f32 / (1 << (next() % 4)) as f32);
+        }
+        for w in values {
+            assert_eq!(count_of(w), reference(w), "{w:e}");
+        }
+    }
+
+    /// Counts come back exactly from the normalised weights, as the `f64` formula
+    /// `round(w total)` gives them, for populations of every size up to large totals; any
+    /// weight that is not a count leaves none.
+    #[test]
+    fn counts_come_back_exactly() {
+        use crate::{Population, Storage};
+        let mut next = crate::xorshift32(19);
+        for round in 0..60 {
+            let m = 1 + (next() % 3000) as usize;
+            let (mut w, mut o) = (std::vec![0.0f32; m], std::vec![0u16; 2 * m]);
+            let mut b = Population::<2>::builder(2, Storage::new(&mut w, &mut o)).unwrap();
+            let mut given = std::vec::Vec::new();
+            for _ in 0..m {
+                let c = match next() % 4 {
+                    0 => next() % COUNT_MAX,
+                    1 => COUNT_MAX - 1 - next() % 16,
+                    2 => 0,
+                    _ => next() % 10,
+                };
+                given.push(c);
+                b.push_scores(f64::from(c), &[1.0, 0.0]).unwrap();
+            }
+            if given.iter().all(|&c| c == 0) {
+                continue;
+            }
+            let pop = b.finish().unwrap();
+            let total: u64 = given.iter().map(|&c| u64::from(c)).sum();
+            assert_eq!(pop.count_total(), Some(total), "round {round}");
+            for (j, &c) in given.iter().enumerate() {
+                assert_eq!(pop.count(j), Some(c), "round {round}, user {j}");
+                let w = f64::from(pop.weights()[j]);
+                assert_eq!((w * pop.total_weight() + 0.5) as u32, c, "the f64 formula");
+            }
+        }
+        let (mut w, mut o) = ([0.0f32; 2], [0u16; 4]);
+        let mut b = Population::<2>::builder(2, Storage::new(&mut w, &mut o)).unwrap();
+        b.push_scores(2.0, &[1.0, 0.0]).unwrap();
+        b.push_scores(0.5, &[0.0, 1.0]).unwrap();
+        let pop = b.finish().unwrap();
+        assert_eq!((pop.count(0), pop.count_total()), (None, None));
     }
 }
