@@ -5,7 +5,7 @@ use super::{
     blocks::Sink,
     jacobian::{
         InOrder, SMALL_SUPPORT, SUPPORT_MAX, add_row, add_user_in_order, jacobian_acc,
-        jacobian_unchecked,
+        jacobian_unchecked, positions, strict_positions,
     },
     kernel::{SCALAR, poly, shares_rows, shares_unchecked, strict_user, user_positions},
     recurrence::{derivative, derivatives, lanes_by_lane, lanes_by_step},
@@ -188,6 +188,57 @@ fn fused_strict_path_is_bit_identical_to_the_general_path() {
                 }
             }
         }
+    }
+}
+
+/// The Jacobian's one-pass positions of a strict order (class, `a` and `b` per candidate) are
+/// the general path's bits, totals above 1 (the clamp) and zero masses included.
+#[test]
+fn strict_positions_are_bit_identical_to_the_general_positions() {
+    const N: usize = 16;
+    let mut next = xorshift32(0x0bad_cafe_u32);
+    for case in 0..if cfg!(miri) { 24 } else { 400 } {
+        let n = 1 + (next() % N as u32) as usize;
+        let (mut w, mut o) = ([0.0f32; 1], [0u16; N]);
+        let mut b = Population::<N>::builder(n, Storage::new(&mut w, &mut o)).unwrap();
+        let scores: [f64; N] = core::array::from_fn(|_| next() as f64);
+        b.push_scores(1.0, &scores[..n]).unwrap();
+        let pop = b.finish().unwrap();
+        let row = pop.order_rows();
+        if row.iter().any(|&e| e & TIE_NEXT != 0) {
+            continue; // two equal draws
+        }
+        let mut pi = [0.0f32; N];
+        let mut total = 0.0f32;
+        for p in pi.iter_mut().take(n) {
+            *p = if next().is_multiple_of(4) {
+                0.0
+            } else {
+                (next() % 1000) as f32 + 1.0
+            };
+            total += *p;
+        }
+        if total == 0.0 {
+            pi[0] = 1.0;
+            total = 1.0;
+        }
+        for p in pi.iter_mut().take(n) {
+            *p /= total;
+        }
+        if case % 3 == 0 {
+            pi[(next() as usize) % n] += 3e-7; // a total above 1: the clamp
+        }
+        let (mut mass, mut upper, mut lower) = ([0.0f32; N], [0.0; N], [0.0; N]);
+        let mut general = ([-1.0f32; N], [-1.0f32; N], [-1.0f32; N]);
+        let (c, a, bb) = &mut general;
+        positions(row, &pi[..n], (&mut mass, &mut upper, &mut lower), c, a, bb);
+        let mut fused = ([-1.0f32; N], [-1.0f32; N], [-1.0f32; N]);
+        let (c, a, bb) = &mut fused;
+        strict_positions(row, &pi[..n], c, a, bb);
+        let bits = |x: &[f32; N]| x.map(f32::to_bits);
+        assert_eq!(bits(&fused.0), bits(&general.0), "case {case}: classes");
+        assert_eq!(bits(&fused.1), bits(&general.1), "case {case}: a");
+        assert_eq!(bits(&fused.2), bits(&general.2), "case {case}: b");
     }
 }
 
