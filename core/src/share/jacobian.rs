@@ -144,14 +144,16 @@ pub(crate) fn jacobian_acc<const N: usize, const C: usize, const A: usize, const
         }
         let strict = all_strict || row.iter().all(|&e| e & TIE_NEXT == 0);
         if strict {
-            strict_positions(row, pi, &mut class, &mut a_of, &mut b_of);
+            // The in-order rows (the scalar path's, in blocks) need no classes.
+            let class = (!S || !blocked).then_some(&mut class[..]);
+            strict_positions(row, pi, class, &mut a_of, &mut b_of);
         } else {
             let scratch = (&mut mass[..], &mut upper[..], &mut lower[..]);
             positions(row, pi, scratch, &mut class, &mut a_of, &mut b_of);
         }
         let w = w * scale;
         // Class of each support member for this user, so the inner loop is branch-light.
-        for (cs, &z) in cls_s.iter_mut().zip(support) {
+        for (cs, &z) in cls_s.iter_mut().zip(support).filter(|_| !S || !blocked) {
             *cs = class.get(z as usize).copied().unwrap_or(0.0);
         }
         let cls_s = cls_s.get(..s).unwrap_or(&[]);
@@ -232,8 +234,9 @@ pub(super) fn positions(
     }
 }
 
-/// For a strict order `row` (best first): each candidate's class (its position, 0 at the top),
-/// `a` (the mass at or below it) and `b` (the mass below it), in one pass from the bottom. These
+/// For a strict order `row` (best first): each candidate's `a` (the mass at or below it), `b`
+/// (the mass below it) and, when asked for, its class (its position, 0 at the top), in one pass
+/// from the bottom. These
 /// are the values [`positions`] gives, the same bits: the suffix sums are formed in the same
 /// order, and clamped at 1 when the total passes 1. One pass and no per-position scratch: on
 /// the host, at (16, 8, 4), the general path was over half of a Jacobian.
@@ -241,7 +244,7 @@ pub(super) fn positions(
 pub(super) fn strict_positions(
     row: &[u16],
     pi: &[f32],
-    class: &mut [f32],
+    mut class: Option<&mut [f32]>,
     a_of: &mut [f32],
     b_of: &mut [f32],
 ) {
@@ -249,10 +252,12 @@ pub(super) fn strict_positions(
     for (p, &e) in row.iter().enumerate().rev() {
         let y = (e & INDEX) as usize;
         below += pi.get(y).copied().unwrap_or(0.0);
-        if let (Some(c), Some(x), Some(z)) = (class.get_mut(y), a_of.get_mut(y), b_of.get_mut(y)) {
-            *c = p as f32;
+        if let (Some(x), Some(z)) = (a_of.get_mut(y), b_of.get_mut(y)) {
             *x = below;
             *z = b;
+        }
+        if let Some(c) = class.as_deref_mut().and_then(|c| c.get_mut(y)) {
+            *c = p as f32;
         }
         b = below;
     }

@@ -234,7 +234,14 @@ fn strict_positions_are_bit_identical_to_the_general_positions() {
         positions(row, &pi[..n], (&mut mass, &mut upper, &mut lower), c, a, bb);
         let mut fused = ([-1.0f32; N], [-1.0f32; N], [-1.0f32; N]);
         let (c, a, bb) = &mut fused;
-        strict_positions(row, &pi[..n], c, a, bb);
+        strict_positions(row, &pi[..n], Some(c), a, bb);
+        let mut without = ([-1.0f32; N], [-1.0f32; N]);
+        strict_positions(row, &pi[..n], None, &mut without.0, &mut without.1);
+        assert_eq!(
+            (without.0, without.1),
+            (fused.1, fused.2),
+            "case {case}: no classes"
+        );
         let bits = |x: &[f32; N]| x.map(f32::to_bits);
         assert_eq!(bits(&fused.0), bits(&general.0), "case {case}: classes");
         assert_eq!(bits(&fused.1), bits(&general.1), "case {case}: a");
