@@ -102,11 +102,11 @@ impl Certificate {
         self
     }
 
-    /// An estimate read off `f32` shares `g` (no guarantee): what the solvers steer by between
-    /// certificates. An empty `g` gives [`Error::LengthMismatch`].
-    pub(crate) fn estimate(g: &[f32], k: u32) -> Result<Certificate, Error> {
+    /// The exploitability read off `f32` shares `g`, `max g - 1/(k+1)` and at least 0 (no
+    /// guarantee): what the solvers steer by between certificates. An empty `g` gives
+    /// [`Error::LengthMismatch`].
+    pub(crate) fn estimate(g: &[f32], k: u32) -> Result<f32, Error> {
         check_k(k)?;
-        let mut worst = 0usize;
         let mut max = match g.first() {
             Some(&x) => x,
             None => {
@@ -116,21 +116,13 @@ impl Certificate {
                 });
             }
         };
-        for (y, &x) in g.iter().enumerate().skip(1) {
+        for &x in g.iter().skip(1) {
             if x > max {
                 max = x;
-                worst = y;
             }
         }
-        let fair = 1.0 / (k + 1) as f32;
-        let e = max - fair;
-        Ok(Certificate {
-            k,
-            worst_case_win_rate: 1.0 - max,
-            exploitability: if e > 0.0 { e } else { 0.0 },
-            worst_opponent: worst,
-            bound: ratio_down(u128::from(k), u128::from(k) + 1),
-        })
+        let e = max - 1.0 / (k + 1) as f32;
+        Ok(if e > 0.0 { e } else { 0.0 })
     }
 }
 

@@ -246,8 +246,8 @@ struct Optimistic<'a, const N: usize, const C: usize, O: Oracle<N> + ?Sized> {
     k: u32,
     /// The best policy estimated so far (the caller's buffer); at the end, what is deployed.
     policy: &'a mut [f32],
-    /// Its estimate: the dynamics steer by `f32` estimates, certificates decide.
-    best: Certificate,
+    /// Its estimated exploitability: the dynamics steer by `f32` estimates, certificates decide.
+    best: f32,
     v: &'a mut Vectors<C>,
     /// Share evaluations so far.
     iterations: u32,
@@ -293,7 +293,7 @@ impl<'a, const N: usize, const C: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N
             n,
             k,
             policy,
-            best: Certificate::new(k),
+            best: Certificate::new(k).exploitability,
             v,
             iterations: 1,
             eta: (k + 1) as f32,
@@ -318,11 +318,11 @@ impl<'a, const N: usize, const C: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N
         }
         softmax(logits, pi);
         pop.shares_into(pi, k, g);
-        let cert = Certificate::estimate(g, k)?;
+        let e = Certificate::estimate(g, k)?;
         copy(s.policy, pi);
-        s.best = cert;
-        s.last_e = cert.exploitability;
-        s.lead_e = cert.exploitability;
+        s.best = e;
+        s.last_e = e;
+        s.lead_e = e;
         s.recent = [s.lead_e; (EARLY_POLISH / 2) as usize];
         copy_used(&mut s.v.lead, &s.v.pi, n);
         copy_used(&mut s.v.lead_g, &s.v.g, n);
@@ -352,22 +352,22 @@ impl<'a, const N: usize, const C: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N
         copy(g_prev, g);
         self.pop.shares_into(pi, k, g);
         self.iterations += 1;
-        let cert = Certificate::estimate(g, k)?;
+        let e = Certificate::estimate(g, k)?;
         let w = 1.0 / self.iterations as f32;
         for (a, &p) in self.v.mean.iter_mut().zip(pi.iter()) {
             *a += w * (p - *a);
         }
-        if cert.exploitability < self.best.exploitability {
-            self.best = cert;
+        if e < self.best {
+            self.best = e;
             copy(self.policy, pi);
         }
-        if cert.exploitability < self.lead_e {
-            self.lead_e = cert.exploitability;
+        if e < self.lead_e {
+            self.lead_e = e;
             copy_used(&mut self.v.lead, &self.v.pi, n);
             copy_used(&mut self.v.lead_g, &self.v.g, n);
             copy_used(&mut self.v.lead_logits, &self.v.logits, n);
         }
-        if k > 1 && cert.exploitability > DIVERGED * self.lead_e {
+        if k > 1 && e > DIVERGED * self.lead_e {
             // Gone far from the best iterate of the dynamics: back to it, with half the step
             // (its shares as both the last and the one before: a plain Hedge step from there).
             copy_used(&mut self.v.logits, &self.v.lead_logits, n);
@@ -377,9 +377,9 @@ impl<'a, const N: usize, const C: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N
             self.eta *= 0.5;
             self.last_e = self.lead_e;
         } else {
-            self.eta *= if cert.exploitability <= self.last_e {
+            self.eta *= if e <= self.last_e {
                 1.05
-            } else if cert.exploitability > 2.0 * self.last_e {
+            } else if e > 2.0 * self.last_e {
                 0.5
             } else {
                 1.0
@@ -387,7 +387,7 @@ impl<'a, const N: usize, const C: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N
             if self.eta > self.eta_max {
                 self.eta = self.eta_max;
             }
-            self.last_e = cert.exploitability;
+            self.last_e = e;
         }
         // `lead_e` of `EARLY_POLISH / 2` rounds ago, for the rate `slow` extrapolates.
         let slot = (self.iterations % (EARLY_POLISH / 2)) as usize;
@@ -408,7 +408,7 @@ impl<'a, const N: usize, const C: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N
                 && (EARLY_POLISH..2 * EARLY_POLISH).contains(&it)
                 && slow(self.before, self.lead_e, self.target));
         self.polished_yet |= due;
-        due && self.best.exploitability > self.target
+        due && self.best > self.target
     }
 
     /// The running mean is a policy too: certify it (one evaluation). Only at `k = 1`, where the
@@ -423,9 +423,9 @@ impl<'a, const N: usize, const C: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N
         {
             self.pop.shares_into(m, self.k, scratch);
             self.iterations = self.iterations.saturating_add(1);
-            let c = Certificate::estimate(scratch, self.k)?;
-            if c.exploitability < self.best.exploitability {
-                self.best = c;
+            let e = Certificate::estimate(scratch, self.k)?;
+            if e < self.best {
+                self.best = e;
                 copy(self.policy, m);
             }
         }
@@ -490,13 +490,13 @@ impl<'a, const N: usize, const C: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N
                 sys,
             );
             self.iterations = self.iterations.saturating_add(evals);
-            if cand.exploitability < self.best.exploitability {
+            if cand < self.best {
                 self.best = cand;
                 if let Some(p) = self.v.polished.get(..n) {
                     copy(self.policy, p);
                 }
             }
-            if self.best.exploitability <= self.target {
+            if self.best <= self.target {
                 break;
             }
         }
@@ -509,14 +509,10 @@ impl<'a, const N: usize, const C: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N
     /// round per constant factor of exploitability (`benches/examples/warm_stream.rs`: one
     /// evaluation fewer per solve than polishing after the first step).
     fn run(&mut self, system: &mut impl System) -> Result<(), Error> {
-        if self.warm
-            && self.iterations == 1
-            && self.opts.polish
-            && self.best.exploitability > self.target
-        {
+        if self.warm && self.iterations == 1 && self.opts.polish && self.best > self.target {
             self.try_polishes(system);
         }
-        while self.best.exploitability > self.target && self.iterations < self.opts.max_iter {
+        while self.best > self.target && self.iterations < self.opts.max_iter {
             self.step()?;
             if self.polish_due() {
                 self.certify_mean()?;
@@ -550,15 +546,11 @@ impl<'a, const N: usize, const C: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N
                 copy_used(&mut deployed, &candidate, n);
             }
             let met = certified.is_some_and(|d| d.exploitability <= epsilon);
-            if met
-                || self.iterations >= self.opts.max_iter
-                || retries == 0
-                || self.best.exploitability <= 0.0
-            {
+            if met || self.iterations >= self.opts.max_iter || retries == 0 || self.best <= 0.0 {
                 break;
             }
             retries -= 1;
-            self.target = self.best.exploitability * 0.5;
+            self.target = self.best * 0.5;
         }
         let certificate = certified.unwrap_or_else(|| Certificate::new(k));
         for (p, &d) in self.policy.iter_mut().zip(deployed.iter()) {

@@ -97,11 +97,12 @@ pub(super) fn support_guess(
 
 /// Newton on the indifference conditions `g(y) = v` over the support `initial`, from the masses
 /// of `pi` there. Every step's policy is estimated in `f32` (that evaluation is also the step's
-/// residual); the best policy is written into `out` and its estimate returned, with the
-/// number of share evaluations spent, at most `opts.max_iter`. It stops as soon as a step is
-/// estimated at `opts.epsilon`: a further step costs a Jacobian, several share evaluations'
-/// worth. `scratch` holds `n` floats; `sys` is the Newton system's storage, kept by the caller: at
-/// least `(s + 1)^2` floats for the largest support `s` it may reach (at most `min(n, POLISH_MAX)`).
+/// residual); the best policy is written into `out` and its estimated exploitability returned,
+/// with the number of share evaluations spent, at most `opts.max_iter`. It stops as soon as a
+/// step is estimated at `opts.epsilon`: a further step costs a Jacobian, several share
+/// evaluations' worth. `scratch` holds `n` floats; `sys` is the Newton system's storage, kept by
+/// the caller: at least `(s + 1)^2` floats for the largest support `s` it may reach (at most
+/// `min(n, POLISH_MAX)`).
 pub(super) fn polish<const N: usize, const C: usize, O: Oracle<N> + ?Sized>(
     pop: &O,
     opts: &SolveOptions,
@@ -110,10 +111,10 @@ pub(super) fn polish<const N: usize, const C: usize, O: Oracle<N> + ?Sized>(
     out: &mut [f32; C],
     scratch: &mut [f32],
     sys: &mut [f32],
-) -> (Certificate, u32) {
+) -> (f32, u32) {
     let k = opts.k;
     let n = pop.n().min(C).min(pi.len());
-    let mut best = Certificate::new(k);
+    let mut best = Certificate::new(k).exploitability;
     let mut support = [0u16; POLISH_MAX];
     let mut s = 0usize;
     for (slot, &y) in support.iter_mut().zip(initial) {
@@ -164,10 +165,10 @@ pub(super) fn polish<const N: usize, const C: usize, O: Oracle<N> + ?Sized>(
         pop.shares_into(policy, k, g);
         evals += 1;
         stale += 1;
-        if let Ok(c) = Certificate::estimate(g.get(..n).unwrap_or(&[]), k)
-            && c.exploitability < best.exploitability
+        if let Ok(e) = Certificate::estimate(g.get(..n).unwrap_or(&[]), k)
+            && e < best
         {
-            best = c;
+            best = e;
             stale = 0;
             if let Some(o) = out.get_mut(..n) {
                 o.copy_from_slice(policy);
@@ -245,7 +246,7 @@ pub(super) fn polish<const N: usize, const C: usize, O: Oracle<N> + ?Sized>(
         // A step taken with kept factors that did not cut the residual by `REUSE` is not a
         // stall of Newton's: the next step takes a fresh Jacobian instead.
         let fresh_due = factored.is_none() || res > REUSE * prev_res;
-        if best.exploitability <= opts.epsilon
+        if best <= opts.epsilon
             || res < NEWTON_TOL
             || (step >= 1 && res > 0.5 * prev_res && !reused)
             || stale >= 2
