@@ -156,6 +156,7 @@ pub fn certify<const N: usize>(
 }
 
 /// [`certify`] with scratch for `C` candidates ([`crate::scratch`]).
+#[cfg_attr(not(target_os = "none"), inline(never))]
 fn certify_in<const N: usize, const C: usize>(
     pop: &Population<'_, N>,
     pi: &[f32],
@@ -181,6 +182,7 @@ pub fn win_rate_against<const N: usize>(
 }
 
 /// [`win_rate_against`] with scratch for `C` candidates ([`crate::scratch`]).
+#[cfg_attr(not(target_os = "none"), inline(never))]
 fn win_rate_in<const N: usize, const C: usize>(
     pop: &Population<'_, N>,
     pi: &[f32],
@@ -230,6 +232,7 @@ pub(crate) fn certify_mixture<const N: usize>(
 }
 
 /// [`certify_mixture`] with scratch for `C` candidates ([`crate::scratch`]).
+#[cfg_attr(not(target_os = "none"), inline(never))]
 fn certify_mixture_in<const N: usize, const C: usize>(
     pop: &Population<'_, N>,
     iterates: &[f32],

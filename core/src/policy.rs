@@ -81,6 +81,7 @@ pub fn snap<const N: usize>(pi: &mut [f32]) -> Result<(), Error> {
 
 /// [`snap`] with scratch for `C` candidates ([`crate::scratch`]), `total` the exact sum of the
 /// masses in units of `2^-62` (positive).
+#[cfg_attr(not(target_os = "none"), inline(never))]
 fn snap_in<const C: usize>(pi: &mut [f32], total: u128) {
     let unit = 1u128 << GRID_BITS;
     let mut units = [0u32; C];

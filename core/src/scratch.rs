@@ -10,6 +10,13 @@
 //! Every class runs the same operations on the first `n` entries, so the bits do not depend on
 //! the class. A capacity at or below a class compiles no copy for it: a firmware build with
 //! `N = 32` has one copy of each computation.
+//!
+//! On a hosted target each class's computation stays out of line (`#[inline(never)]`, as do
+//! the share kernel's capacities and the Jacobian's accumulators): inlined side by side, the
+//! classes' frames become one, as large as the capacity's, and the host's stack probes touch it
+//! page by page on every call (at (8, 4, 2) a solve took 3.1 us instead of 2.9 us). A firmware
+//! build (`target_os = "none"`) has one class and no stack probes, and leaves the inlining to
+//! the optimiser.
 
 /// The smallest scratch class, in candidates: a typical rerank.
 pub(crate) const SMALL: usize = 32;

@@ -55,6 +55,7 @@ pub(crate) fn jacobian_unchecked<const N: usize>(
 
 /// [`jacobian_unchecked`] with per-candidate scratch for `C` candidates ([`crate::scratch`]) and
 /// the smallest block accumulator that holds the support.
+#[cfg_attr(not(target_os = "none"), inline(never))]
 fn jacobian_in<const N: usize, const C: usize>(
     pop: &Population<'_, N>,
     pi: &[f32],

@@ -77,6 +77,7 @@ const MEDIUM_CAPACITY: usize = 256;
 /// with ties a step at a time). Either way a strict order outside a group goes through
 /// [`strict_user`]. [`SCALAR`] is the default; both give the same bits.
 #[allow(clippy::too_many_arguments)]
+#[cfg_attr(not(target_os = "none"), inline(never))]
 pub(crate) fn shares_rows<const N: usize, const S: bool>(
     rows: &[u16],
     weights: &[f32],

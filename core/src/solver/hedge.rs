@@ -35,6 +35,7 @@ pub fn hedge<'b, const N: usize, O: Oracle<N> + ?Sized>(
 }
 
 /// [`hedge`] with scratch for `C` candidates ([`crate::scratch`]).
+#[cfg_attr(not(target_os = "none"), inline(never))]
 fn hedge_in<'b, const N: usize, O: Oracle<N> + ?Sized, const C: usize>(
     pop: &O,
     opts: &SolveOptions,

@@ -100,6 +100,7 @@ fn solve_from<const N: usize, O: Oracle<N> + ?Sized>(
 }
 
 /// [`solve_from`] with scratch for `C` candidates ([`crate::scratch`]).
+#[cfg_attr(not(target_os = "none"), inline(never))]
 fn optimistic_in<const N: usize, O: Oracle<N> + ?Sized, const C: usize>(
     pop: &O,
     opts: &SolveOptions,
