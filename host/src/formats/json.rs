@@ -39,7 +39,10 @@ pub fn parse(text: &str, source: &str) -> Result<Instance> {
         "a JSON object {\"candidates\": [...], \"users\": [...]}",
     )?;
     let mut candidates: Option<Vec<String>> = None;
-    let mut by_name: FxHashMap<String, u16> = FxHashMap::default();
+    // Names as read (borrowed from the text unless they hold escapes); room for 16 of them
+    // before the table grows.
+    let mut by_name: FxHashMap<Cow<'_, str>, u16> =
+        FxHashMap::with_capacity_and_hasher(16, Default::default());
     let mut users: Option<Vec<UserType>> = None;
     // Where `users` starts when it comes before `candidates`: read again once they are known.
     let mut pending: Option<(usize, usize)> = None;
@@ -396,7 +399,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The candidate names, checked distinct, into `by_name`.
-    fn candidates(&mut self, by_name: &mut FxHashMap<String, u16>) -> Result<Vec<String>> {
+    fn candidates(&mut self, by_name: &mut FxHashMap<Cow<'a, str>, u16>) -> Result<Vec<String>> {
         let mut out: Vec<String> = Vec::new();
         if self.open_array("`candidates`: an array of names")? {
             return Ok(out);
@@ -405,7 +408,7 @@ impl<'a> Reader<'a> {
             if self.peek()? != b'"' {
                 return Err(self.err("`candidates` must hold names in double quotes"));
             }
-            let name = self.string()?.into_owned();
+            let name = self.string()?;
             if out.len() >= CAPACITY {
                 return Err(Error::in_file(
                     self.source,
@@ -416,7 +419,7 @@ impl<'a> Reader<'a> {
             if by_name.insert(name.clone(), out.len() as u16).is_some() {
                 return Err(self.err(format!("candidate \"{name}\" listed twice")));
             }
-            out.push(name);
+            out.push(name.into_owned());
             if self.list_next(b']')? {
                 return Ok(out);
             }
@@ -424,7 +427,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The `users` array.
-    fn users(&mut self, n: usize, by_name: &FxHashMap<String, u16>) -> Result<Vec<UserType>> {
+    fn users(&mut self, n: usize, by_name: &FxHashMap<Cow<'a, str>, u16>) -> Result<Vec<UserType>> {
         let mut users = Vec::new();
         if n == 0 {
             return Err(Error::in_file(self.source, "no candidates"));
@@ -448,7 +451,7 @@ impl<'a> Reader<'a> {
         &mut self,
         j: usize,
         n: usize,
-        by_name: &FxHashMap<String, u16>,
+        by_name: &FxHashMap<Cow<'a, str>, u16>,
         stamp: &mut [usize],
     ) -> Result<UserType> {
         self.ws();
@@ -554,7 +557,7 @@ impl<'a> Reader<'a> {
         &mut self,
         j: usize,
         n: usize,
-        by_name: &FxHashMap<String, u16>,
+        by_name: &FxHashMap<Cow<'a, str>, u16>,
         stamp: &mut [usize],
         at: &dyn Fn(String) -> Error,
     ) -> Result<Vec<u16>> {
