@@ -114,6 +114,34 @@ fn a_policy_summing_above_one_keeps_shares_in_the_unit_interval() {
     }
 }
 
+/// A policy over `n` of `N` candidates: masses drawn from 1 to 1000, one in `zero_one_in` of
+/// them 0, normalised in `f32`. All drawn zero gives a point mass instead (0 / 0 would be NaN,
+/// whose sign bit is not specified, so two paths need not agree on it; Miri varies it).
+fn policy_with_zeros<const N: usize>(
+    next: &mut impl FnMut() -> u32,
+    n: usize,
+    zero_one_in: u32,
+) -> [f32; N] {
+    let mut pi = [0.0f32; N];
+    let mut total = 0.0f32;
+    for p in pi.iter_mut().take(n) {
+        *p = if next().is_multiple_of(zero_one_in) {
+            0.0
+        } else {
+            (next() % 1000) as f32 + 1.0
+        };
+        total += *p;
+    }
+    if total == 0.0 {
+        pi[0] = 1.0;
+        total = 1.0;
+    }
+    for p in pi.iter_mut().take(n) {
+        *p /= total;
+    }
+    pi
+}
+
 /// The fused strict-order pass (what a Cortex-M runs) gives the same bits as the general
 /// per-user path, clamped totals included, and declines orders with ties.
 #[test]
@@ -133,25 +161,7 @@ fn fused_strict_path_is_bit_identical_to_the_general_path() {
         b.push_scores(1.0, &scores[..n]).unwrap();
         let pop = b.finish().unwrap();
         let row = pop.order_rows();
-        let mut pi = [0.0f32; N];
-        let mut total = 0.0f32;
-        for p in pi.iter_mut().take(n) {
-            *p = if next().is_multiple_of(5) {
-                0.0
-            } else {
-                (next() % 1000) as f32 + 1.0
-            };
-            total += *p;
-        }
-        if total == 0.0 {
-            // Every mass drawn zero: a point mass instead (0 / 0 would be NaN, whose sign
-            // bit is not specified, so two paths need not agree on it; Miri varies it).
-            pi[0] = 1.0;
-            total = 1.0;
-        }
-        for p in pi.iter_mut().take(n) {
-            *p /= total;
-        }
+        let mut pi = policy_with_zeros::<N>(&mut next, n, 5);
         if case % 3 == 0 {
             pi[0] += 3e-7; // a total above 1: the clamped branch
         }
@@ -208,23 +218,7 @@ fn strict_positions_are_bit_identical_to_the_general_positions() {
         if row.iter().any(|&e| e & TIE_NEXT != 0) {
             continue; // two equal draws
         }
-        let mut pi = [0.0f32; N];
-        let mut total = 0.0f32;
-        for p in pi.iter_mut().take(n) {
-            *p = if next().is_multiple_of(4) {
-                0.0
-            } else {
-                (next() % 1000) as f32 + 1.0
-            };
-            total += *p;
-        }
-        if total == 0.0 {
-            pi[0] = 1.0;
-            total = 1.0;
-        }
-        for p in pi.iter_mut().take(n) {
-            *p /= total;
-        }
+        let mut pi = policy_with_zeros::<N>(&mut next, n, 4);
         if case % 3 == 0 {
             pi[(next() as usize) % n] += 3e-7; // a total above 1: the clamp
         }
