@@ -64,9 +64,10 @@ pub const PARALLEL_WORK: usize = 1 << 21;
 
 /// Fewest user types the wide layout is used for. It computes [`WIDE_LANES`] users at once, so
 /// with fewer than half that many most of its lanes are padding, and the population's kernel,
-/// one fused pass per order, is faster: at (8, 4, 2) a solve takes about 3.1 us through it and
-/// 3.7 us through the wide layout; at (16, 8, 4) the two are within a few percent, and at
-/// (16, 16, 4) the wide layout's evaluations take about 0.57 of the time (benches/README.md).
+/// one fused pass per order, is faster: at (8, 4, 2) an evaluation takes about 107 ns through it
+/// and 168 ns through the wide layout; at (16, 8, 4) the two are within a few percent, and at
+/// (16, 16, 4) the wide layout's take about 0.57 of the time (`ualign bench`'s
+/// `share_ns_median` and `population_share_ns_median`; benches/README.md).
 pub const WIDE_MIN_USERS: usize = WIDE_LANES / 2;
 
 /// What a command computes.
