@@ -618,7 +618,8 @@ mod tests {
             f32::INFINITY,
         ];
         let mut next = crate::xorshift32(17);
-        for _ in 0..100_000 {
+        // Miri runs this about a million times slower: fewer values there.
+        for _ in 0..if cfg!(miri) { 200 } else { 100_000 } {
             let x = f32::from_bits(next());
             if x.is_finite() {
                 values.push(x);
@@ -637,8 +638,9 @@ mod tests {
     fn counts_come_back_exactly() {
         use crate::{Population, Storage};
         let mut next = crate::xorshift32(19);
-        for round in 0..60 {
-            let m = 1 + (next() % 3000) as usize;
+        let (rounds, most) = if cfg!(miri) { (4, 40) } else { (60, 3000) };
+        for round in 0..rounds {
+            let m = 1 + (next() % most) as usize;
             let (mut w, mut o) = (std::vec![0.0f32; m], std::vec![0u16; 2 * m]);
             let mut b = Population::<2>::builder(2, Storage::new(&mut w, &mut o)).unwrap();
             let mut given = std::vec::Vec::new();
