@@ -15,21 +15,27 @@ use crate::{
 /// `1e-3` (the tolerance covers policies printed with few digits).
 pub fn check_policy(pi: &[f32], n: usize) -> Result<(), Error> {
     check_len(pi.len(), n)?;
-    // The sum in units of 2^-62, each mass floored (so the sum is within `n 2^-62` below the
-    // exact one): integers, which a core without an FPU for f64 adds in a few instructions.
+    // Integers, which a core without an FPU for f64 adds in a few instructions.
     const ONE: u128 = 1 << 62;
     const TOLERANCE: u128 = ONE / 1000;
-    let mut sum = 0u128;
-    for &p in pi {
-        if !p.is_finite() || p < 0.0 {
-            return Err(Error::InvalidPolicy);
-        }
-        sum = sum.saturating_add(u128::from(scaled(p, 62).0));
-    }
+    let sum = total_of(pi)?;
     if !(sum > ONE - TOLERANCE && sum < ONE + TOLERANCE) {
         return Err(Error::InvalidPolicy);
     }
     Ok(())
+}
+
+/// The sum of the masses in units of `2^-62`, each floored (so within `n 2^-62` below the
+/// exact sum); [`Error::InvalidPolicy`] when one is not finite or is negative.
+fn total_of(pi: &[f32]) -> Result<u128, Error> {
+    let mut total = 0u128;
+    for &p in pi {
+        if !p.is_finite() || p < 0.0 {
+            return Err(Error::InvalidPolicy);
+        }
+        total = total.saturating_add(u128::from(scaled(p, 62).0));
+    }
+    Ok(total)
 }
 
 /// What every checked share evaluation ([`crate::share::shares`], `Tally::shares`,
@@ -65,13 +71,7 @@ pub fn snap<const N: usize>(pi: &mut [f32]) -> Result<(), Error> {
             max: N,
         });
     }
-    let mut total = 0u128;
-    for &p in pi.iter() {
-        if !p.is_finite() || p < 0.0 {
-            return Err(Error::InvalidPolicy);
-        }
-        total += u128::from(scaled(p, 62).0);
-    }
+    let total = total_of(pi)?;
     if total == 0 {
         return Err(Error::InvalidPolicy);
     }
