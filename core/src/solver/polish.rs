@@ -56,13 +56,13 @@ pub(super) const POLISH_GUESSES: [Guess; 6] = [
 /// A step may solve with the LU factors of the last Jacobian, rather than a new one, while
 /// each step cuts the residual at least this much (a simplified Newton step costs one share
 /// evaluation; a Jacobian several).
-const REUSE: f64 = 0.5;
+const REUSE: f32 = 0.5;
 
 /// Newton steps per polish attempt. Newton converges quadratically once the support is right, and
 /// the shares are `f32`, so a few steps reach the residual floor.
 const NEWTON_STEPS: usize = 8;
 /// Residual (max over the support of `|g(y) - v|`) below which Newton stops: the `f32` floor.
-const NEWTON_TOL: f64 = 1e-7;
+const NEWTON_TOL: f32 = 1e-7;
 
 /// The candidates `y < n` whose `values[y]` passes `keep`, or `None` when there are none or more
 /// than [`POLISH_MAX`]: a support guess.
@@ -121,10 +121,10 @@ pub(super) fn polish<const N: usize, const C: usize, O: Oracle<N> + ?Sized>(
         *slot = y;
         s += 1;
     }
-    let mut x = [0.0f64; POLISH_MAX];
-    let mut total = 0.0f64;
+    let mut x = [0.0f32; POLISH_MAX];
+    let mut total = 0.0f32;
     for (xi, &y) in x.iter_mut().zip(support.iter()).take(s) {
-        *xi = pi.get(y as usize).copied().unwrap_or(0.0) as f64;
+        *xi = pi.get(y as usize).copied().unwrap_or(0.0);
         total += *xi;
     }
     if s == 0 || total <= 0.0 {
@@ -135,20 +135,21 @@ pub(super) fn polish<const N: usize, const C: usize, O: Oracle<N> + ?Sized>(
     }
     let g = scratch;
     let mut cur = [0.0f32; C];
-    let mut v = 0.0f64;
+    let mut v = 0.0f32;
     let mut evals = 0u32;
-    let mut prev_res = f64::INFINITY;
+    let mut prev_res = f32::INFINITY;
     let mut stale = 0u32;
-    // The system is f32, like the Jacobian: its entries carry the shares' f32 rounding anyway,
-    // and since every step recomputes the exact residual, an f32 solve (relative error about
-    // cond * 6e-8) only turns Newton's quadratic convergence into a fast linear one. A
-    // Cortex-M4F has f32 in hardware and f64 in software (an f64 elimination was 15% of a
-    // (16, 16, 4) rerank), and the f32 system is half an f64 one on its stack (9.6 KiB instead
-    // of 19.2 KiB for the largest support; the caller sizes it by the scratch class).
+    // Everything here is f32, like the shares and the Jacobian: the residuals carry the
+    // shares' f32 rounding anyway, and since every step recomputes the residual, an f32 solve
+    // (relative error about cond * 6e-8) only turns Newton's quadratic convergence into a fast
+    // linear one. The masses `x` and the value `v` in f64 took the same steps on the
+    // `solver_grid` (2615 evaluations, 469 Jacobians; 468 in f32), while a Cortex-M4F, M33 or
+    // RV32IMAFC does f64 in software and a Cortex-M0 links 2 KiB of f64 routines for it. The f32
+    // system is also half an f64 one on the stack (9.6 KiB instead of 19.2 KiB for the largest
+    // support; the caller sizes it by the scratch class).
     // The caller keeps it across polishes (`sys`): zeroing it is a few percent of a Cortex-M4F
     // solve, and every step zeroes the part it uses.
-    let mut rhs = [0.0f64; SYS];
-    let mut b32 = [0.0f32; SYS];
+    let mut rhs = [0.0f32; SYS];
     // The size `s + 1` of the system whose LU factors `sys` holds (with `piv`), and whether the
     // last step solved with factors kept from an earlier step.
     let mut factored: Option<usize> = None;
@@ -180,12 +181,12 @@ pub(super) fn polish<const N: usize, const C: usize, O: Oracle<N> + ?Sized>(
                 .get(i)
                 .and_then(|&y| g.get(y as usize))
                 .copied()
-                .unwrap_or(0.0) as f64
+                .unwrap_or(0.0)
         };
         if step == 0 {
-            v = (0..s).map(|i| share(&support, i)).sum::<f64>() / s as f64;
+            v = (0..s).map(|i| share(&support, i)).sum::<f32>() / s as f32;
         }
-        let res = (0..s).fold(0.0f64, |res, i| {
+        let res = (0..s).fold(0.0f32, |res, i| {
             let r = share(&support, i) - v;
             res.max(if r < 0.0 { -r } else { r })
         });
@@ -200,23 +201,23 @@ pub(super) fn polish<const N: usize, const C: usize, O: Oracle<N> + ?Sized>(
             Some(grown) if grown > s => {
                 let old = s;
                 s = grown;
-                prev_res = f64::INFINITY;
+                prev_res = f32::INFINITY;
                 factored = None;
                 // The guess missed members that hold mass in `pi`: start again from `pi`'s
                 // masses on the grown support (one evaluation), not from a policy without them
                 // (a Jacobian at a poor point, then another).
                 if step == 0 {
-                    let mut added = 0.0f64;
+                    let mut added = 0.0f32;
                     for i in old..s {
                         let y = support.get(i).copied().unwrap_or(0) as usize;
-                        let p = pi.get(y).copied().unwrap_or(0.0) as f64;
+                        let p = pi.get(y).copied().unwrap_or(0.0);
                         if let Some(xi) = x.get_mut(i) {
                             *xi = p;
                         }
                         added += p;
                     }
                     if added > 0.0 {
-                        let t: f64 = x.iter().take(s).sum();
+                        let t: f32 = x.iter().take(s).sum();
                         for xi in x.iter_mut().take(s) {
                             *xi /= t;
                         }
@@ -228,7 +229,7 @@ pub(super) fn polish<const N: usize, const C: usize, O: Oracle<N> + ?Sized>(
             None => break,
         }
         // Residuals, over the support as it now is.
-        let mut res = 0.0f64;
+        let mut res = 0.0f32;
         for i in 0..s {
             let r = share(&support, i) - v;
             if let Some(slot) = rhs.get_mut(i) {
@@ -236,7 +237,7 @@ pub(super) fn polish<const N: usize, const C: usize, O: Oracle<N> + ?Sized>(
             }
             res = res.max(if r < 0.0 { -r } else { r });
         }
-        let sum: f64 = x.iter().take(s).sum();
+        let sum: f32 = x.iter().take(s).sum();
         if let Some(slot) = rhs.get_mut(s) {
             *slot = 1.0 - sum;
         }
@@ -256,12 +257,9 @@ pub(super) fn polish<const N: usize, const C: usize, O: Oracle<N> + ?Sized>(
         }
         prev_res = res;
         let m = s + 1;
-        let (Some(b), Some(b32)) = (rhs.get_mut(..m), b32.get_mut(..m)) else {
+        let Some(b) = rhs.get_mut(..m) else {
             break;
         };
-        for (d, &x) in b32.iter_mut().zip(b.iter()) {
-            *d = x as f32;
-        }
         reused = !fresh_due && factored == Some(m);
         if !reused {
             if !newton_system(
@@ -276,10 +274,7 @@ pub(super) fn polish<const N: usize, const C: usize, O: Oracle<N> + ?Sized>(
             }
             factored = Some(m);
         }
-        solve_factored(sys.get(..m * m).unwrap_or(&[]), m, &piv, b32);
-        for (d, &x) in b.iter_mut().zip(b32.iter()) {
-            *d = x as f64;
-        }
+        solve_factored(sys.get(..m * m).unwrap_or(&[]), m, &piv, b);
         let mut negative = false;
         for i in 0..s {
             if let (Some(xi), Some(&d)) = (x.get_mut(i), rhs.get(i)) {
@@ -306,13 +301,13 @@ pub(super) fn polish<const N: usize, const C: usize, O: Oracle<N> + ?Sized>(
             if s == 0 {
                 break;
             }
-            let t: f64 = x.iter().take(s).sum();
+            let t: f32 = x.iter().take(s).sum();
             for xi in x.iter_mut().take(s) {
                 *xi /= t;
             }
             // The residual of a smaller support is not comparable: restart the stall test. The
             // factors were of the larger system.
-            prev_res = f64::INFINITY;
+            prev_res = f32::INFINITY;
             factored = None;
         }
     }
@@ -364,15 +359,15 @@ fn newton_system<const N: usize, O: Oracle<N> + ?Sized>(
 fn add_missing(
     g: &[f32],
     n: usize,
-    v: f64,
-    bar: f64,
+    v: f32,
+    bar: f32,
     support: &mut [u16; POLISH_MAX],
-    x: &mut [f64; POLISH_MAX],
+    x: &mut [f32; POLISH_MAX],
     s: usize,
 ) -> Option<usize> {
     let mut size = s;
     for (y, &gy) in g.iter().enumerate().take(n) {
-        if gy as f64 - v > bar && !support.iter().take(s).any(|&z| z as usize == y) {
+        if gy - v > bar && !support.iter().take(s).any(|&z| z as usize == y) {
             *support.get_mut(size)? = y as u16;
             *x.get_mut(size)? = 0.0;
             size += 1;
@@ -383,11 +378,11 @@ fn add_missing(
 
 /// `out` = the policy with mass `x[i]` on `support[i]` (negative masses clipped, then
 /// renormalised), zero elsewhere.
-fn fill(out: &mut [f32], support: &[u16], x: &[f64]) {
+fn fill(out: &mut [f32], support: &[u16], x: &[f32]) {
     for o in out.iter_mut() {
         *o = 0.0;
     }
-    let mut t = 0.0f64;
+    let mut t = 0.0f32;
     for &xi in x {
         t += if xi > 0.0 { xi } else { 0.0 };
     }
@@ -396,7 +391,7 @@ fn fill(out: &mut [f32], support: &[u16], x: &[f64]) {
     }
     for (&y, &xi) in support.iter().zip(x) {
         if let Some(o) = out.get_mut(y as usize) {
-            *o = if xi > 0.0 { (xi / t) as f32 } else { 0.0 };
+            *o = if xi > 0.0 { xi / t } else { 0.0 };
         }
     }
 }
