@@ -216,6 +216,32 @@ fn small_ratio(p: u32, q: u32, up: bool) -> f32 {
     }
 }
 
+/// The `f32` nearest to `p / q`, ties to even, for `0 <= p <= q` and `0 < q < 2^100` (so the
+/// quotient is `0` or a normal number): the long division of [`ratio`] rounded to nearest.
+pub(crate) fn ratio_nearest(p: u128, q: u128) -> f32 {
+    if p == 0 || q == 0 {
+        return 0.0;
+    }
+    if p >= q {
+        return 1.0;
+    }
+    // The quotient scaled by 2^t has 26 or 27 significant bits; `rest` says whether it is exact.
+    let t = 26 + bits(q) - bits(p);
+    let (quot, rest) = div_rem(p.checked_shl(t).unwrap_or(0), q);
+    let drop = bits(quot).saturating_sub(24).max(1);
+    let kept = quot >> drop;
+    let low = quot & ((1 << drop) - 1);
+    let half = 1 << (drop - 1);
+    let up = low > half || (low == half && (rest != 0 || kept & 1 == 1));
+    let (mut m, mut t) = (kept + u128::from(up), t as i32 - drop as i32);
+    if m >> 24 != 0 {
+        // Rounding up carried into a 25th bit: m = 2^24.
+        m >>= 1;
+        t -= 1;
+    }
+    compose(u32::try_from(m).unwrap_or(0), t)
+}
+
 /// The largest `f32` at most `p / q` (for `0 <= p <= q`; `1.0` when `p >= q`).
 pub(crate) fn ratio_down(p: u128, q: u128) -> f32 {
     ratio(p, q, false)
@@ -373,6 +399,68 @@ mod tests {
             let p = ((u128::from(next()) << 64 | u128::from(next())) % (q + 1)) >> (next() % 40);
             check(p, q.max(p).max(1));
         }
+    }
+
+    /// `ratio_nearest` is `ratio_down` or `ratio_up`, whichever is nearer to `p / q` (the even
+    /// one on a tie): checked exactly in integers against the midpoint of the two.
+    #[test]
+    fn nearest_ratios_are_the_nearer_bracket() {
+        // `2 p / q` against `lo + hi` (exact in f64: adjacent f32s), for q < 2^70.
+        let side = |lo: f32, hi: f32, p: u128, q: u128| {
+            let mid = f64::from(lo) + f64::from(hi);
+            let bits = mid.to_bits();
+            let (m, e) = (
+                (bits & ((1 << 52) - 1)) | 1 << 52,
+                (bits >> 52) as i32 - 1075,
+            );
+            // mid = m 2^e with e < 0 here; compare m q with 2 p 2^-e.
+            let lhs = u128::from(m) * q;
+            let rhs = (2 * p).checked_shl((-e) as u32);
+            rhs.map_or(core::cmp::Ordering::Less, |r| lhs.cmp(&r))
+        };
+        let mut next = crate::xorshift32(0x0bad_cafe);
+        let mut ties = 0;
+        for round in 0..if cfg!(miri) { 300 } else { 40_000 } {
+            let q = (u128::from(next()) << 64 | u128::from(next())) >> (58 + next() % 70);
+            let q = q.max(1);
+            let p = match round % 3 {
+                // Quotients on midpoints: odd multiples of a power of two over q = 2^j.
+                0 => {
+                    let j = 25 + next() % 40;
+                    let q = 1u128 << j;
+                    let p = (u128::from(next()) | 1) << (j - 25) >> 7;
+                    let p = p % q;
+                    let (lo, hi) = (ratio_down(p, q), ratio_up(p, q));
+                    let r = ratio_nearest(p, q);
+                    if p > 0 && lo != hi && side(lo, hi, p, q).is_eq() {
+                        ties += 1;
+                        let even = if lo.to_bits() & 1 == 0 { lo } else { hi };
+                        assert_eq!(r, even, "{p}/{q}");
+                    }
+                    continue;
+                }
+                1 => u128::from(next()) % (q + 1),
+                _ => (u128::from(next()) << 64 | u128::from(next())) % (q + 1),
+            };
+            let (lo, hi) = (ratio_down(p, q), ratio_up(p, q));
+            let r = ratio_nearest(p, q);
+            if lo == hi {
+                assert_eq!(r, lo, "{p}/{q}");
+                continue;
+            }
+            match side(lo, hi, p, q) {
+                core::cmp::Ordering::Greater => assert_eq!(r, lo, "{p}/{q}"),
+                core::cmp::Ordering::Less => assert_eq!(r, hi, "{p}/{q}"),
+                core::cmp::Ordering::Equal => {
+                    assert_eq!(r.to_bits() & 1, 0, "{p}/{q}");
+                }
+            }
+        }
+        assert!(cfg!(miri) || ties > 100, "{ties} ties");
+        assert_eq!(ratio_nearest(1, 3), (1.0f64 / 3.0) as f32);
+        assert_eq!(ratio_nearest(3, 4), 0.75);
+        assert_eq!(ratio_nearest(0, 4), 0.0);
+        assert_eq!(ratio_nearest(4, 4), 1.0);
     }
 
     #[test]

@@ -64,6 +64,7 @@ pub mod opponents;
 pub mod policy;
 pub mod population;
 pub mod sampling;
+pub mod score;
 mod scratch;
 pub mod share;
 mod simplex;

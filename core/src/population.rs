@@ -6,7 +6,10 @@
 //! [`PopulationBuilder::finish`]. Both live in a [`Storage`] the caller owns, so a population of
 //! 100,000 user types costs no stack and no allocator.
 
-use crate::{Error, MAX_CANDIDATES};
+use crate::{
+    Error, MAX_CANDIDATES,
+    score::{NARROW_LOW, Score},
+};
 
 /// Set on a position whose candidate ties with the candidate at the next position.
 pub(crate) const TIE_NEXT: u16 = 0x8000;
@@ -45,8 +48,8 @@ pub struct Population<'a, const N: usize> {
     order: &'a [u16],
     /// No order has a tie (false when unknown, as for a part of a population with ties).
     strict: bool,
-    /// The total of the weights as given (before normalising), for certificates.
-    total: f64,
+    /// The total of the weights as given (before normalising).
+    total: Total,
     /// The sum of the weights as given, when every one was a whole number below
     /// [`COUNT_MAX`]: the normalised weights and this total then determine the counts exactly
     /// (see [`Population::count`]).
@@ -61,7 +64,6 @@ pub struct PopulationBuilder<'a, const N: usize> {
     n: usize,
     m: usize,
     capacity: usize,
-    total: f64,
     /// Some order pushed so far has a tie.
     ties: bool,
     /// The sum of the weights pushed so far, while every one is a count (a whole number below
@@ -92,7 +94,6 @@ impl<'a, const N: usize> Population<'a, N> {
             n,
             m: 0,
             capacity: users,
-            total: 0.0,
             ties: false,
             count_total: Some(0),
             storage,
@@ -152,9 +153,10 @@ impl<'a, const N: usize> Population<'a, N> {
         })
     }
 
-    /// The total of the weights as they were given, before normalising.
+    /// The total of the weights as they were given (as `f32`s), before normalising: their
+    /// exact sum (see [`PopulationBuilder::finish`]) rounded to the nearest `f64`.
     pub fn total_weight(&self) -> f64 {
-        self.total
+        self.total.to_f64()
     }
 
     /// The sum of the weights as given, when every one was a count (see [`Self::count`]).
@@ -215,10 +217,12 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
     }
 
     /// Adds a user type from one score per candidate: higher is better, equal scores tie.
+    /// Scores and weight are `f64` or `f32` ([`Score`]); an `f32` gives the population its
+    /// `f64` value would.
     ///
     /// Errors (nothing is added): [`Error::TooManyUsers`], [`Error::LengthMismatch`],
     /// [`Error::NonFiniteScore`], [`Error::NonFiniteWeight`], [`Error::NegativeWeight`].
-    pub fn push_scores(&mut self, weight: f64, scores: &[f64]) -> Result<(), Error> {
+    pub fn push_scores<S: Score>(&mut self, weight: S, scores: &[S]) -> Result<(), Error> {
         let user = self.m;
         if scores.len() != self.n {
             return Err(Error::LengthMismatch {
@@ -226,7 +230,7 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
                 found: scores.len(),
             });
         }
-        if let Some(candidate) = scores.iter().position(|s| !s.is_finite()) {
+        if let Some(candidate) = scores.iter().position(|s| !s.finite()) {
             return Err(Error::NonFiniteScore { user, candidate });
         }
         self.push_validated(weight, scores)
@@ -247,7 +251,7 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
     ///
     /// Errors (nothing is added): [`Error::TooManyUsers`], [`Error::UnknownCandidate`],
     /// [`Error::DuplicateCandidate`], [`Error::NonFiniteWeight`], [`Error::NegativeWeight`].
-    pub fn push_ranking<G, I>(&mut self, weight: f64, groups: G) -> Result<(), Error>
+    pub fn push_ranking<S: Score, G, I>(&mut self, weight: S, groups: G) -> Result<(), Error>
     where
         G: IntoIterator<Item = I>,
         I: IntoIterator,
@@ -255,15 +259,19 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
     {
         // Scratch sized for `n`, not for the capacity `N` (see `scratch_class`).
         match scratch_class::<N>(self.n) {
-            16 => self.push_ranking_in::<16, G, I>(weight, groups),
-            64 => self.push_ranking_in::<64, G, I>(weight, groups),
-            256 => self.push_ranking_in::<256, G, I>(weight, groups),
-            _ => self.push_ranking_in::<N, G, I>(weight, groups),
+            16 => self.push_ranking_in::<16, S, G, I>(weight, groups),
+            64 => self.push_ranking_in::<64, S, G, I>(weight, groups),
+            256 => self.push_ranking_in::<256, S, G, I>(weight, groups),
+            _ => self.push_ranking_in::<N, S, G, I>(weight, groups),
         }
     }
 
     /// [`push_ranking`](Self::push_ranking) with scratch arrays of `M >= n` entries.
-    fn push_ranking_in<const M: usize, G, I>(&mut self, weight: f64, groups: G) -> Result<(), Error>
+    fn push_ranking_in<const M: usize, S: Score, G, I>(
+        &mut self,
+        weight: S,
+        groups: G,
+    ) -> Result<(), Error>
     where
         G: IntoIterator<Item = I>,
         I: IntoIterator,
@@ -298,23 +306,23 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
         for (k, &l) in keys.iter_mut().zip(levels.iter()) {
             *k = u64::from(u32::MAX - l.min(level)) << 29;
         }
-        self.push_keys::<M>(weight, keys, true)
+        self.push_keys::<M, S>(weight, keys, true)
     }
 
-    fn push_validated(&mut self, weight: f64, scores: &[f64]) -> Result<(), Error> {
+    fn push_validated<S: Score>(&mut self, weight: S, scores: &[S]) -> Result<(), Error> {
         match scratch_class::<N>(self.n) {
-            16 => self.push_validated_in::<16>(weight, scores),
-            64 => self.push_validated_in::<64>(weight, scores),
-            256 => self.push_validated_in::<256>(weight, scores),
-            _ => self.push_validated_in::<N>(weight, scores),
+            16 => self.push_validated_in::<16, S>(weight, scores),
+            64 => self.push_validated_in::<64, S>(weight, scores),
+            256 => self.push_validated_in::<256, S>(weight, scores),
+            _ => self.push_validated_in::<N, S>(weight, scores),
         }
     }
 
     /// [`push_validated`](Self::push_validated) with scratch arrays of `M >= n` entries.
-    fn push_validated_in<const M: usize>(
+    fn push_validated_in<const M: usize, S: Score>(
         &mut self,
-        weight: f64,
-        scores: &[f64],
+        weight: S,
+        scores: &[S],
     ) -> Result<(), Error> {
         let n = self.n;
         // Best first; equal scores keep index order so the layout is deterministic. The sort
@@ -325,18 +333,18 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
             .ok_or(Error::TooManyCandidates { n, max: N })?;
         let mut narrow = true;
         for (k, &x) in keys.iter_mut().zip(scores) {
-            *k = order_key(x);
+            *k = x.order_key();
             narrow &= *k & NARROW_LOW == 0;
         }
-        self.push_keys::<M>(weight, keys, narrow)
+        self.push_keys::<M, S>(weight, keys, narrow)
     }
 
     /// Adds a user type from one order key per candidate (higher is better, equal is a tie;
     /// `narrow` when every key's [`NARROW_LOW`] bits are zero), after checking the weight and
     /// the capacity. `M >= n` sizes the scratch.
-    fn push_keys<const M: usize>(
+    fn push_keys<const M: usize, S: Score>(
         &mut self,
-        weight: f64,
+        weight: S,
         keys: &[u64],
         narrow: bool,
     ) -> Result<(), Error> {
@@ -346,12 +354,7 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
                 capacity: self.capacity,
             });
         }
-        if weight.is_nan() || weight > f32::MAX as f64 {
-            return Err(Error::NonFiniteWeight { user });
-        }
-        if weight < 0.0 {
-            return Err(Error::NegativeWeight { user });
-        }
+        let w = weight.weight(user)?;
         let n = self.n;
         let mut order = [0u128; M];
         let order = order.get_mut(..n).unwrap_or(&mut []);
@@ -371,7 +374,6 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
             *slot = (item & 0xFFFF) as u16 | if tie { TIE_NEXT } else { 0 };
             self.ties |= tie;
         }
-        let w = weight as f32;
         if let Some(slot) = self.storage.weights.get_mut(user) {
             *slot = w;
         }
@@ -379,25 +381,41 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
             .count_total
             .zip(count_of(w))
             .map(|(t, c)| t.saturating_add(u64::from(c)));
-        self.total += w as f64;
         self.m += 1;
         Ok(())
     }
 
     /// Validates the total weight and normalises the weights to sum to 1.
     ///
+    /// The total `T` is the exact sum of the weights as `f32`s (computed in integers; a weight
+    /// below about `2^-40` of the largest is truncated there). Each weight `w` becomes the `f32`
+    /// division `w / f32(T)`, with `T` rounded to the nearest `f32`: one rounding when `T` is an
+    /// `f32`, as for counts totalling below `2^24`. Counts with a larger total become the `f32`
+    /// nearest to `w / T` instead, so [`Population::count`] recovers them exactly. Integer and
+    /// `f32` arithmetic only: every target gives the same bits, with or without a
+    /// double-precision FPU.
+    ///
     /// Errors: [`Error::NoUsers`], [`Error::ZeroTotalWeight`].
     pub fn finish(self) -> Result<Population<'a, N>, Error> {
         if self.m == 0 {
             return Err(Error::NoUsers);
         }
-        if self.total <= 0.0 {
-            return Err(Error::ZeroTotalWeight);
-        }
         let Storage { weights, order } = self.storage;
         let weights = weights.get_mut(..self.m).ok_or(Error::NoUsers)?;
-        for w in weights.iter_mut() {
-            *w = (*w as f64 / self.total) as f32;
+        let total = Total::of(weights).ok_or(Error::ZeroTotalWeight)?;
+        match self.count_total {
+            Some(t) if t >= 1 << 24 => {
+                for w in weights.iter_mut() {
+                    let c = count_of(*w).unwrap_or(0);
+                    *w = crate::fixed::ratio_nearest(u128::from(c), u128::from(t));
+                }
+            }
+            _ => {
+                let t = total.sum as f32;
+                for w in weights.iter_mut() {
+                    *w = crate::fixed::scaled(*w, total.shift).0 as f32 / t;
+                }
+            }
         }
         let order = order.get(..self.m * self.n).ok_or(Error::NoUsers)?;
         Ok(Population {
@@ -405,9 +423,42 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
             weights,
             order,
             strict: !self.ties,
-            total: self.total,
+            total,
             count_total: self.count_total,
         })
+    }
+}
+
+/// The exact total of the weights: `sum 2^-shift`, each weight scaled by `2^shift` (the largest
+/// to below `2^63`) and truncated, so it is exact unless a weight has bits below `2^-shift`
+/// (about `2^-40` of the largest weight).
+#[derive(Clone, Copy, Debug)]
+struct Total {
+    sum: u128,
+    shift: i32,
+}
+
+impl Total {
+    /// The total of non-negative `weights`, `None` when it is zero.
+    fn of(weights: &[f32]) -> Option<Total> {
+        // Non-negative `f32`s order as their bits (`-0.0` counted as `0.0`).
+        let largest = weights.iter().map(|w| w.to_bits() & 0x7FFF_FFFF).max()?;
+        if largest == 0 {
+            return None;
+        }
+        // largest = m 2^e with m < 2^24: scaled by 2^(39 - e) it is below 2^63.
+        let (_, e) = crate::fixed::parts(f32::from_bits(largest));
+        let shift = 39 - e;
+        let sum = weights.iter().fold(0u128, |t, &w| {
+            t + u128::from(crate::fixed::scaled(w, shift).0)
+        });
+        Some(Total { sum, shift })
+    }
+
+    /// The total, rounded to the nearest `f64` (`2^-shift` is exact: `|shift| < 200`).
+    fn to_f64(self) -> f64 {
+        let scale = f64::from_bits(((1023 - i64::from(self.shift)) as u64) << 52);
+        self.sum as f64 * scale
     }
 }
 
@@ -479,25 +530,10 @@ fn sort_keys<const N: usize>(keys: &[u64], narrow: bool, order: &mut [u128]) {
     }
 }
 
-/// The low bits of an [`order_key`], all zero when the score has at most 24 significant bits.
-const NARROW_LOW: u64 = (1 << 29) - 1;
-
-/// An integer that orders like the non-NaN `f64` `x`: equal keys exactly when the values are
-/// equal (`-0.0` and `0.0` included), a larger key exactly when the value is larger. Integer
-/// operations only: a test `x == 0.0` would become a software `f64` comparison on a Cortex-M4F.
-fn order_key(x: f64) -> u64 {
-    let bits = x.to_bits();
-    if bits >> 63 == 1 {
-        // Negative: reversed magnitudes below 2^63; the `+ 1` puts `-0.0` on `0.0`'s key.
-        (!bits).wrapping_add(1)
-    } else {
-        bits | 1 << 63
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{COUNT_MAX, NARROW_LOW, count_of, order_key, sort_keys};
+    use super::{COUNT_MAX, NARROW_LOW, count_of, sort_keys};
+    use crate::score::Score;
     extern crate std;
     use std::vec::Vec;
 
@@ -538,7 +574,7 @@ mod tests {
             for k in keys.iter_mut().take(n) {
                 // Integers and halves of both signs, few distinct values: ties are common.
                 let x = (next() % 9) as f64 * 0.5 - 2.0;
-                *k = order_key(if case % 3 == 0 { -x } else { x });
+                *k = (if case % 3 == 0 { -x } else { x }).order_key();
                 assert_eq!(*k & NARROW_LOW, 0);
             }
             let (mut narrow, mut wide) = ([0u128; 40], [0u128; 40]);
@@ -549,48 +585,6 @@ mod tests {
             for p in 0..n.saturating_sub(1) {
                 let tie = |o: &[u128]| o[p] >> 16 == o[p + 1] >> 16;
                 assert_eq!(tie(&narrow), tie(&wide), "case {case}, position {p}");
-            }
-        }
-    }
-
-    /// `order_key` orders every pair of a spread of values exactly as `f64` comparison does.
-    #[test]
-    fn order_key_orders_like_the_scores() {
-        let mut values = [
-            0.0,
-            -0.0,
-            f64::MIN_POSITIVE,
-            -f64::MIN_POSITIVE,
-            5e-324,
-            -5e-324,
-            1.0,
-            -1.0,
-            1.0 + f64::EPSILON,
-            -1.0 - f64::EPSILON,
-            f64::MAX,
-            f64::MIN,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            3.25,
-            -3.25,
-            1e300,
-            -1e-300,
-            0.1,
-            -0.1,
-            0.0,
-            0.0,
-        ];
-        // A few pseudo-random bit patterns (finite ones only).
-        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        for v in values.iter_mut().skip(20) {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
-            let x = f64::from_bits(state);
-            *v = if x.is_finite() { x } else { 2.5 };
-        }
-        for &a in &values {
-            for &b in &values {
-                let by_value = a.partial_cmp(&b).unwrap();
-                assert_eq!(order_key(a).cmp(&order_key(b)), by_value, "{a:e} vs {b:e}");
             }
         }
     }
@@ -628,6 +622,80 @@ mod tests {
         }
         for w in values {
             assert_eq!(count_of(w), reference(w), "{w:e}");
+        }
+    }
+
+    /// `f32` scores and weights give the population their `f64` values give: the same order
+    /// rows and the same normalised weights, bit for bit (ties, signed zeros and non-count
+    /// weights included).
+    #[test]
+    fn f32_input_gives_the_f64_population() {
+        use crate::{Population, Storage};
+        let mut next = crate::xorshift32(23);
+        for round in 0..if cfg!(miri) { 4 } else { 200 } {
+            let (n, m) = (1 + (next() % 12) as usize, 1 + (next() % 20) as usize);
+            let draw = |next: &mut dyn FnMut() -> u32| match next() % 4 {
+                0 => (next() % 5) as f32 - 2.0,
+                1 => -0.0,
+                2 => f32::from_bits(next() & 0x7FFF_FFFF) * 0.5,
+                _ => (next() as f32) * 1e-3,
+            };
+            let (mut w32, mut o32) = (std::vec![0.0f32; m], std::vec![0u16; m * n]);
+            let (mut w64, mut o64) = (std::vec![0.0f32; m], std::vec![0u16; m * n]);
+            let mut b32 = Population::<12>::builder(n, Storage::new(&mut w32, &mut o32)).unwrap();
+            let mut b64 = Population::<12>::builder(n, Storage::new(&mut w64, &mut o64)).unwrap();
+            for _ in 0..m {
+                let scores: std::vec::Vec<f32> = (0..n).map(|_| draw(&mut next)).collect();
+                let weight = draw(&mut next).abs();
+                let wide: std::vec::Vec<f64> = scores.iter().map(|&x| f64::from(x)).collect();
+                let a = b32.push_scores(weight, &scores);
+                let b = b64.push_scores(f64::from(weight), &wide);
+                assert_eq!(a, b, "round {round}");
+            }
+            match (b32.finish(), b64.finish()) {
+                (Ok(p32), Ok(p64)) => {
+                    assert_eq!(p32.order_rows(), p64.order_rows(), "round {round}");
+                    let bits = |p: &Population<'_, 12>| {
+                        p.weights()
+                            .iter()
+                            .map(|w| w.to_bits())
+                            .collect::<std::vec::Vec<_>>()
+                    };
+                    assert_eq!(bits(&p32), bits(&p64), "round {round}");
+                }
+                (a, b) => assert_eq!(a.err(), b.err(), "round {round}"),
+            }
+        }
+    }
+
+    /// Counts with a total below `2^24` are normalised by one `f32` division, which is the
+    /// nearest `f32` to `c / T` (the integer long division of `fixed::ratio_nearest` agrees).
+    #[test]
+    fn small_count_totals_give_the_nearest_weights() {
+        use crate::{Population, Storage};
+        let mut next = crate::xorshift32(29);
+        for round in 0..if cfg!(miri) { 4 } else { 300 } {
+            let m = 1 + (next() % 40) as usize;
+            let (mut w, mut o) = (std::vec![0.0f32; m], std::vec![0u16; m]);
+            let mut b = Population::<1>::builder(1, Storage::new(&mut w, &mut o)).unwrap();
+            let given: std::vec::Vec<u32> = (0..m).map(|_| next() % (1 << (next() % 18))).collect();
+            for &c in &given {
+                b.push_scores(c as f32, &[0.0f32]).unwrap();
+            }
+            let total: u64 = given.iter().map(|&c| u64::from(c)).sum();
+            let Ok(pop) = b.finish() else {
+                assert_eq!(total, 0);
+                continue;
+            };
+            assert!(total < 1 << 24);
+            for (j, &c) in given.iter().enumerate() {
+                let nearest = crate::fixed::ratio_nearest(u128::from(c), u128::from(total));
+                assert_eq!(
+                    pop.weights()[j],
+                    nearest,
+                    "round {round}, user {j}: {c}/{total}"
+                );
+            }
         }
     }
 

@@ -122,15 +122,16 @@ fn rerank(payload: &[u8], users: &mut Users, tx: &mut [u8]) -> Result<usize, Err
     let mut b = Population::<N>::builder(n, storage).map_err(core_error)?;
     // One row buffer for every user (each user overwrites its first `n` entries): zeroing one
     // per user was 4 KiB of stores per (16, 16, 4) request at the Cortex-M4F's capacity.
-    let mut scores = [0.0f64; N];
+    // Scores and weights go in as the `f32`s they arrive as: no software `f64` on any core.
+    let mut scores = [0.0f32; N];
     let mut ranks = [0u16; N];
     for j in 0..m {
-        let w = req.weights.get(j) as f64;
+        let w = req.weights.get(j);
         match req.rows {
             Rows::Scores(s) => {
                 let row = &mut scores;
                 for (y, slot) in row.iter_mut().take(n).enumerate() {
-                    *slot = s.get(j * n + y) as f64;
+                    *slot = s.get(j * n + y);
                 }
                 b.push_scores(w, &row[..n]).map_err(core_error)?;
             }
