@@ -109,13 +109,31 @@ COUNT_MAX = 1 << 22
 def ualign_weights(population):
     """The weights ualign certifies against (docs/certificates.md): counts exactly when every
     weight is a whole number below 2^22, otherwise the population's normalised f32 weights
-    `f32(f32(w_j) / sum_i f32(w_i))` (the sum in f64), each an exact binary fraction."""
+    (`normalised_weights`), each an exact binary fraction."""
     ws = [Fraction(w) for w, _ in population]
     if all(w.denominator == 1 and 0 <= w < COUNT_MAX for w in ws):
         return population
-    as_f32 = [float(f32_of(Fraction(w))) for w in ws]
-    total = sum(as_f32)
-    return [(f32_of(Fraction(w / total)), lv) for w, (_, lv) in zip(as_f32, population)]
+    return [(w, lv) for w, (_, lv) in zip(normalised_weights(ws), population)]
+
+
+def normalised_weights(ws):
+    """The normalised f32 weights of non-negative weights `ws`, as `PopulationBuilder::finish`
+    defines them: each weight as an f32, times 2^s and truncated to an integer (s = 39 - e for
+    the largest weight m 2^e, m < 2^24), the total of those integers rounded to the nearest f32,
+    and each integer divided by it in f32 (the f32 nearest to the exact quotient)."""
+    as_f32 = [f32_of(Fraction(w)) for w in ws]
+    largest = max(as_f32)
+    if largest >= Fraction(2) ** -126:
+        e = largest.numerator.bit_length() - largest.denominator.bit_length()
+        if Fraction(2) ** e > largest:
+            e -= 1
+        e -= 23
+    else:
+        e = -149
+    scale = Fraction(2) ** (39 - e)
+    scaled = [(w * scale).numerator // (w * scale).denominator for w in as_f32]
+    total = f32_of(sum(scaled))
+    return [f32_of(Fraction(x) / total) for x in scaled]
 
 
 def shares(n: int, population, policy, k: int) -> list[Fraction]:

@@ -6,8 +6,8 @@
 //!
 //! - the weights as exact rationals ([`Game::from_instance`]), as docs/certificates.md defines
 //!   them: counts (every weight a whole number below `2^22`) exactly; otherwise the population's
-//!   normalised `f32` weights `f32(f32(w_j) / sum_i f32(w_i))` (the sum in `f64`), each an exact
-//!   binary fraction, normalised by their exact sum;
+//!   normalised `f32` weights ([`normalised_weights`]), each an exact binary fraction, normalised
+//!   by their exact sum;
 //! - a policy as exact non-negative masses, normalised by their exact sum: an `f32` policy means
 //!   the distribution proportional to the exact binary fractions of its entries ([`masses`]).
 //!
@@ -53,6 +53,34 @@ pub fn q_f32(x: f32) -> Q {
         Q::new(m, BigInt::one() << (-power) as usize)
     };
     if bits >> 31 == 1 { -v } else { v }
+}
+
+/// The population's normalised `f32` weights of the given non-negative `f32` weights, as
+/// `PopulationBuilder::finish` defines them: each weight times `2^s` truncated to an integer
+/// (`s` puts the largest below `2^63`: `39 - e` for the largest `m 2^e`, `m < 2^24`), the total
+/// of those integers rounded to the nearest `f32`, and each integer divided by it in `f32`.
+/// Computed here in rationals, apart from core.
+pub fn normalised_weights(given: &[f32]) -> Vec<f32> {
+    let largest = given.iter().copied().fold(0.0f32, f32::max);
+    let exponent = ((largest.to_bits() >> 23) & 0xff) as i64;
+    let e = if exponent == 0 { -149 } else { exponent - 150 };
+    let s = 39 - e;
+    let scale = if s >= 0 {
+        Q::from_integer(BigInt::one() << s as usize)
+    } else {
+        Q::new(BigInt::one(), BigInt::one() << (-s) as usize)
+    };
+    let scaled: Vec<BigInt> = given
+        .iter()
+        .map(|&w| (q_f32(w) * &scale).floor().to_integer())
+        .collect();
+    let total: BigInt = scaled.iter().sum();
+    // Integers below 2^128 convert to the nearest f32 (ties to even) with `as`.
+    let total = total.to_u128().expect("total below 2^128") as f32;
+    scaled
+        .iter()
+        .map(|x| x.to_u64().expect("scaled weight below 2^63") as f32 / total)
+        .collect()
 }
 
 /// The exact value of a finite `f64`.
@@ -240,19 +268,14 @@ impl Game {
         let counts = given
             .iter()
             .all(|&w| w == w.trunc() && w < (1u32 << 22) as f32);
-        let total: f64 = given.iter().map(|&w| w as f64).sum();
+        let weights = if counts {
+            given.iter().map(|&w| q_f32(w)).collect()
+        } else {
+            normalised_weights(&given).into_iter().map(q_f32).collect()
+        };
         Game {
             n: inst.n,
-            weights: given
-                .iter()
-                .map(|&w| {
-                    if counts {
-                        q_f32(w)
-                    } else {
-                        q_f32((w as f64 / total) as f32)
-                    }
-                })
-                .collect(),
+            weights,
             levels: inst.ballots.iter().map(|b| b.levels(inst.n)).collect(),
         }
     }
