@@ -11,6 +11,8 @@
 
 mod board;
 mod log;
+#[cfg(ualign_core = "m0")]
+mod mem;
 mod service;
 #[cfg(soft_float)]
 mod softfloat;

@@ -3,7 +3,8 @@
 //! fallbacks) with `ualign-softfloat`'s functions, bit for bit, on the core itself, prints what
 //! it checked over semihosting and ends the run with the verdict. `ualign-softfloat`'s own tests
 //! check those functions against the host's hardware arithmetic, so this carries that check to
-//! the assembly. tests/tests/firmware.rs builds and runs it.
+//! the assembly. It also checks the memory routines of `mem_m0.s` ([`crate::mem::check`]).
+//! tests/tests/firmware.rs builds and runs it.
 //!
 //! The operands: every pair of 108 edge values (exponent fields 0, 1, 2, 126, 127, 128, 253,
 //! 254 and 255 with six fractions each, both signs); a stride through the significands of the
@@ -114,6 +115,17 @@ pub fn run() -> ! {
         t.pair(a, b);
     }
     hprintln!("softfloat-check: {} pairs, add, sub and mul each", t.pairs);
+    if let Some((name, d, s, n)) = crate::mem::check() {
+        hprintln!(
+            "softfloat-check: {} differs from a byte loop (destination +{}, source +{}, {} bytes)",
+            name,
+            d,
+            s,
+            n
+        );
+        crate::board::exit(false)
+    }
+    hprintln!("softfloat-check: memcpy, memset and the ABI's variants agree with byte loops");
     match t.failed {
         None => crate::board::exit(true),
         Some((name, a, b, got, want)) => {
