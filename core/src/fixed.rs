@@ -93,8 +93,22 @@ pub(crate) fn div_rem(x: u128, d: u128) -> (u128, u128) {
 }
 
 /// Number of significant bits of `x` (0 for 0).
+#[cfg_attr(target_pointer_width = "32", inline(never))]
 fn bits(x: u128) -> u32 {
     128 - x.leading_zeros()
+}
+
+/// `x << s`, or 0 for `s >= 128`. A 32-bit core has no 128-bit shift: out of line there, one
+/// copy instead of a few dozen instructions at every use.
+#[cfg_attr(target_pointer_width = "32", inline(never))]
+pub(crate) fn shl(x: u128, s: u32) -> u128 {
+    x.checked_shl(s).unwrap_or(0)
+}
+
+/// `x >> s`, or 0 for `s >= 128` (see [`shl`]).
+#[cfg_attr(target_pointer_width = "32", inline(never))]
+pub(crate) fn shr(x: u128, s: u32) -> u128 {
+    x.checked_shr(s).unwrap_or(0)
 }
 
 /// The `f32` `m * 2^-t` for `m < 2^24` and `0 <= t <= 149 + 23`, exactly when representable
@@ -131,8 +145,8 @@ fn round_compose(q: u128, t: i32, up: bool) -> f32 {
     let (mut m, mut t) = (q, t);
     if drop > 0 {
         let d = drop as u32;
-        let kept = m.checked_shr(d).unwrap_or(0);
-        let lost = kept.checked_shl(d).map_or(m != 0, |back| back != m);
+        let kept = shr(m, d);
+        let lost = shl(kept, d) != m;
         m = kept + u128::from(up && lost);
         t -= drop;
         if bits(m) > 24 {
@@ -164,10 +178,10 @@ fn ratio(p: u128, q: u128, up: bool) -> f32 {
     let bq = bits(q);
     if bq > 102 {
         let r = bq - 102;
-        let lost_p = p & ((1u128 << r) - 1) != 0;
-        let lost_q = q & ((1u128 << r) - 1) != 0;
-        p >>= r;
-        q >>= r;
+        let lost_p = shl(shr(p, r), r) != p;
+        let lost_q = shl(shr(q, r), r) != q;
+        p = shr(p, r);
+        q = shr(q, r);
         if up {
             p += u128::from(lost_p);
         } else {
@@ -184,7 +198,7 @@ fn ratio(p: u128, q: u128, up: bool) -> f32 {
     }
     // Scale so the quotient has 26 to 27 significant bits: t = 26 + bits(q) - bits(p).
     let t = 26 + bits(q) as i32 - bits(p) as i32;
-    let num = p << t.clamp(0, 127) as u32;
+    let num = shl(p, t.clamp(0, 127) as u32);
     // q > 0 here (checked above, and the shift keeps it at 2^101 or more).
     let (quot, rest) = div_rem(num, q);
     let exact = rest == 0;
@@ -227,11 +241,11 @@ pub(crate) fn ratio_nearest(p: u128, q: u128) -> f32 {
     }
     // The quotient scaled by 2^t has 26 or 27 significant bits; `rest` says whether it is exact.
     let t = 26 + bits(q) - bits(p);
-    let (quot, rest) = div_rem(p.checked_shl(t).unwrap_or(0), q);
+    let (quot, rest) = div_rem(shl(p, t), q);
     let drop = bits(quot).saturating_sub(24).max(1);
-    let kept = quot >> drop;
-    let low = quot & ((1 << drop) - 1);
-    let half = 1 << (drop - 1);
+    let kept = shr(quot, drop);
+    let low = quot - shl(kept, drop);
+    let half = shl(1, drop - 1);
     let up = low > half || (low == half && (rest != 0 || kept & 1 == 1));
     let (mut m, mut t) = (kept + u128::from(up), t as i32 - drop as i32);
     if m >> 24 != 0 {

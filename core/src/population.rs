@@ -177,8 +177,8 @@ impl<'a, const N: usize> Population<'a, N> {
             p.checked_shl(e.unsigned_abs()).unwrap_or(u128::MAX)
         } else {
             let d = e.unsigned_abs();
-            let half = 1u128.checked_shl(d - 1).unwrap_or(0);
-            p.saturating_add(half).checked_shr(d).unwrap_or(0)
+            let half = crate::fixed::shl(1, d - 1);
+            crate::fixed::shr(p.saturating_add(half), d)
         };
         Some(u32::try_from(c).unwrap_or(u32::MAX))
     }
