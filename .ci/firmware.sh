@@ -42,7 +42,7 @@ echo "== firmware: fmt; per core: clippy (as the image is built: its target, fea
     cargo clippy -q --release --no-default-features --features board,libm -- -D warnings
     cargo build -q --release --no-default-features --features qemu,micromath
     # The Cortex-M0's soft-float check image (the test builds and runs it).
-    RUSTFLAGS='-C target-cpu=cortex-m0' cargo clippy -q --release --target thumbv6m-none-eabi \
+    RUSTFLAGS='-C target-cpu=cortex-m0 -C llvm-args=-inline-threshold=10' cargo clippy -q --release --target thumbv6m-none-eabi \
         --features softfloat-check -- -D warnings
 )
 

@@ -58,7 +58,8 @@ pub fn elf_path(firmware_dir: &Path, core: &Core) -> PathBuf {
 }
 
 /// The cargo arguments and `RUSTFLAGS` that build `core`'s image in the firmware folder (release,
-/// the core's target, its features, `-C target-cpu` when the table names one).
+/// the core's target, its features, `-C target-cpu` and LLVM's inlining threshold when the
+/// table names them).
 pub fn build_command(core: &Core) -> (Vec<String>, String) {
     let mut args: Vec<String> = vec![
         "build".into(),
@@ -69,11 +70,14 @@ pub fn build_command(core: &Core) -> (Vec<String>, String) {
     if !core.features.is_empty() {
         args.extend(["--features".into(), core.features.into()]);
     }
-    let rustflags = core
-        .target_cpu
-        .map(|cpu| format!("-C target-cpu={cpu}"))
-        .unwrap_or_default();
-    (args, rustflags)
+    let mut flags: Vec<String> = Vec::new();
+    if let Some(cpu) = core.target_cpu {
+        flags.push(format!("-C target-cpu={cpu}"));
+    }
+    if let Some(t) = core.inline_threshold {
+        flags.push(format!("-C llvm-args=-inline-threshold={t}"));
+    }
+    (args, flags.join(" "))
 }
 
 /// `ualign cores`: one tab-separated line per core (see the command's help), after a header

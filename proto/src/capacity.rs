@@ -45,6 +45,9 @@ pub struct Core {
     pub target: &'static str,
     /// The LLVM CPU the image is tuned for (`-C target-cpu`), if not the target's default.
     pub target_cpu: Option<&'static str>,
+    /// LLVM's inlining threshold for the image (`-C llvm-args=-inline-threshold=N`), where it
+    /// is set below the default of `opt-level = "s"` to fit a small flash.
+    pub inline_threshold: Option<u32>,
     /// Cargo features of the firmware crate that select this core's board (empty: the target
     /// alone selects it).
     pub features: &'static str,
@@ -81,6 +84,8 @@ pub const M0: Core = Core {
     cpu_name: "Cortex-M0",
     target: "thumbv6m-none-eabi",
     target_cpu: Some("cortex-m0"),
+    // About 1.2 KB less flash than the default 75, for 0.5% more instructions per rerank.
+    inline_threshold: Some(10),
     features: "",
     capacity: SMALL,
     flash: 48 * KIB,
@@ -96,6 +101,7 @@ pub const M3: Core = Core {
     cpu_name: "Cortex-M3",
     target: "thumbv7m-none-eabi",
     target_cpu: Some("cortex-m3"),
+    inline_threshold: None,
     features: "",
     capacity: FULL,
     flash: 64 * KIB,
@@ -111,6 +117,7 @@ pub const M4F: Core = Core {
     cpu_name: "Cortex-M4F",
     target: "thumbv7em-none-eabihf",
     target_cpu: Some("cortex-m4"),
+    inline_threshold: None,
     features: "",
     capacity: FULL,
     flash: 64 * KIB,
@@ -126,6 +133,7 @@ pub const M7: Core = Core {
     cpu_name: "Cortex-M7",
     target: "thumbv7em-none-eabihf",
     target_cpu: Some("cortex-m7"),
+    inline_threshold: None,
     features: "m7",
     capacity: FULL,
     flash: 64 * KIB,
@@ -141,6 +149,7 @@ pub const M33: Core = Core {
     cpu_name: "Cortex-M33",
     target: "thumbv8m.main-none-eabihf",
     target_cpu: Some("cortex-m33"),
+    inline_threshold: None,
     features: "",
     capacity: FULL,
     flash: 64 * KIB,
@@ -156,6 +165,7 @@ pub const RV32IMAC: Core = Core {
     cpu_name: "RV32IMAC",
     target: "riscv32imac-unknown-none-elf",
     target_cpu: None,
+    inline_threshold: None,
     features: "",
     capacity: FULL,
     flash: 128 * KIB,
@@ -171,6 +181,7 @@ pub const RV32IMAFC: Core = Core {
     cpu_name: "RV32IMAFC",
     target: "riscv32imafc-unknown-none-elf",
     target_cpu: None,
+    inline_threshold: None,
     features: "",
     capacity: FULL,
     flash: 128 * KIB,
