@@ -129,7 +129,10 @@ def test_pref_voting_preflib_numbered_from_zero(profile, workdir):
 
     d = os.path.join(workdir, "pv_preflib")
     os.makedirs(d, exist_ok=True)
-    path = write_preflib(profile.pv, os.path.join(d, profile.name))
+    # preflibtools adds the type to a name only when the name has no extension, while
+    # write_preflib returns the name with the type added: with a dot in the name (`phi0.5`)
+    # the file would be written without the type and the returned path would not exist.
+    path = write_preflib(profile.pv, os.path.join(d, profile.name.replace(".", "_")))
     out, err, extra = _read(path)
     assert err.strip(), "reading a PrefLib file numbered from 0 must say so on stderr"
     _check_answer(profile, path, out, extra, "pref_voting write_preflib")
