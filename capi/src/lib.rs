@@ -263,7 +263,8 @@ fn population_regions(pop: &ualign_population) -> Result<[Region; 4], c_int> {
 
 /// Builds the population of `n` candidates from `scores` (`m x n` row-major) and `weights`
 /// (`m`) into `wbuf` (`m` floats) and `obuf` (`m * n` entries), exactly as the Rust API does from
-/// the same inputs: `push_scores(weights[j] as f64, scores row j as f64)` for every `j`, then
+/// the same inputs: `push_scores(weights[j], scores row j)` for every `j` (as `f32`s, or as
+/// their `f64` values: the same population), then
 /// `finish`. The one-shot calls and [`ualign_prepared_new`] both build through this function,
 /// which is what makes their results identical.
 pub(crate) fn build_from<'a>(
@@ -275,13 +276,10 @@ pub(crate) fn build_from<'a>(
 ) -> Result<Population<'a, MAX_CANDIDATES>, c_int> {
     let mut b =
         Population::<MAX_CANDIDATES>::builder(n, Storage::new(wbuf, obuf)).map_err(status_of)?;
-    let mut row64 = [0.0f64; MAX_CANDIDATES];
-    let row64 = row64.get_mut(..n).ok_or(UALIGN_ERR_BAD_SIZE)?;
+    // The f32s as given: they build the population their f64 values would (`score::Score`),
+    // without a row of f64s (the capacity's, 256 KiB) zeroed on every call.
     for (row, &w) in scores.chunks_exact(n).zip(weights) {
-        for (d, &s) in row64.iter_mut().zip(row) {
-            *d = s as f64;
-        }
-        b.push_scores(w as f64, row64).map_err(status_of)?;
+        b.push_scores(w, row).map_err(status_of)?;
     }
     b.finish().map_err(status_of)
 }
