@@ -1,7 +1,7 @@
 //! The number types a user type's scores and weight may be given in: `f64` or `f32`.
 //!
 //! A population keeps only the order of the scores and the weight as an `f32`, so the two give
-//! the same population: an `f32` converts to `f64` exactly and in order. Both are read with
+//! the same population: an `f32` converts to `f64` exactly and in order. An `f32` is read with
 //! integer operations only, so a core without a double-precision FPU (the Cortex-M4F, M33 and
 //! RISC-V's F extension have single precision only; the Cortex-M0 and M3 have none) takes no
 //! software `f64` for `f32` input.
