@@ -387,10 +387,10 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
 
     /// Validates the total weight and normalises the weights to sum to 1.
     ///
-    /// The total `T` is the exact sum of the weights as `f32`s (computed in integers; a weight
-    /// below about `2^-40` of the largest is truncated there). Each weight `w` becomes the `f32`
-    /// division `w / f32(T)`, with `T` rounded to the nearest `f32`: one rounding when `T` is an
-    /// `f32`, as for counts totalling below `2^24`. Counts with a larger total become the `f32`
+    /// The total `T` is the exact sum of the weights as `f32`s (computed in integers; only the
+    /// bits of a weight below `2^-62` of the largest are truncated there). Each weight `w`
+    /// becomes the `f32` division `w / f32(T)`, with `T` rounded to the nearest `f32`: one
+    /// rounding when `T` is an `f32`, as for counts totalling below `2^24`. Counts with a larger total become the `f32`
     /// nearest to `w / T` instead, so [`Population::count`] recovers them exactly. Integer and
     /// `f32` arithmetic only: every target gives the same bits, with or without a
     /// double-precision FPU.
@@ -431,7 +431,7 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
 
 /// The exact total of the weights: `sum 2^-shift`, each weight scaled by `2^shift` (the largest
 /// to below `2^63`) and truncated, so it is exact unless a weight has bits below `2^-shift`
-/// (about `2^-40` of the largest weight).
+/// (`2^-62` of the largest weight, within a factor of 2).
 #[derive(Clone, Copy, Debug)]
 struct Total {
     sum: u128,
