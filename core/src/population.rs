@@ -390,10 +390,10 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
     /// The total `T` is the exact sum of the weights as `f32`s (computed in integers; only the
     /// bits of a weight below `2^-62` of the largest are truncated there). Each weight `w`
     /// becomes the `f32` division `w / f32(T)`, with `T` rounded to the nearest `f32`: one
-    /// rounding when `T` is an `f32`, as for counts totalling below `2^24`. Counts with a larger total become the `f32`
-    /// nearest to `w / T` instead, so [`Population::count`] recovers them exactly. Integer and
-    /// `f32` arithmetic only: every target gives the same bits, with or without a
-    /// double-precision FPU.
+    /// rounding when `T` is an `f32`, as for counts totalling below `2^24`. Counts with a larger
+    /// total become the `f32` nearest to `w / T` instead, so [`Population::count`] recovers them
+    /// exactly. Integer and `f32` arithmetic only: every target gives the same bits, with or
+    /// without a double-precision FPU.
     ///
     /// Errors: [`Error::NoUsers`], [`Error::ZeroTotalWeight`].
     pub fn finish(self) -> Result<Population<'a, N>, Error> {

@@ -8,8 +8,9 @@
 
 use crate::Error;
 
-/// A score or weight type of [`PopulationBuilder::push_scores`](crate::population::PopulationBuilder::push_scores)
-/// and [`push_ranking`](crate::population::PopulationBuilder::push_ranking): `f64` or `f32`
+/// A score or weight type of
+/// [`push_scores`](crate::population::PopulationBuilder::push_scores) and
+/// [`push_ranking`](crate::population::PopulationBuilder::push_ranking): `f64` or `f32`
 /// (sealed).
 ///
 /// ```
