@@ -15,6 +15,10 @@
 //!
 //! `cfg(defmt_log)` is set where the firmware logs with defmt: Arm boards with room for it (not
 //! the Cortex-M0, whose flash the log would crowd).
+//!
+//! The layout's `FLASH` and `RAM` lengths must be the core's budgets in
+//! `ualign_proto::capacity` (which the host and the tests read): the build stops when they
+//! differ, so the linker enforces the budgets the table states.
 use std::{env, fs, path::PathBuf};
 
 fn main() {
@@ -47,8 +51,19 @@ fn main() {
     if matches!(core, "m0" | "m3" | "rv32imac") {
         println!("cargo::rustc-cfg=soft_float");
     }
+    let layout = fs::read_to_string(memory).expect("the memory layout is readable");
+    let entry = ualign_proto::capacity::core(core).expect("every core is in the capacity table");
+    for (region, budget) in [("FLASH", entry.flash), ("RAM", entry.ram)] {
+        let length = region_length(&layout, region);
+        if length != Some(budget) {
+            panic!(
+                "{memory}: {region} has length {length:?}, but ualign_proto::capacity gives \
+                 the {core} {budget} bytes"
+            );
+        }
+    }
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR is set by cargo"));
-    fs::copy(memory, out.join("memory.x")).expect("the memory layout is readable");
+    fs::write(out.join("memory.x"), layout).expect("OUT_DIR is writable");
     println!("cargo::rustc-link-search={}", out.display());
     println!("cargo::rustc-link-arg-bins=-Tlink.x");
     if board != "virt" {
@@ -59,4 +74,23 @@ fn main() {
     }
     println!("cargo::rerun-if-changed=memory");
     println!("cargo::rerun-if-changed=build.rs");
+}
+
+/// The `LENGTH` of `region` in a linker script's `MEMORY` block (`LENGTH = 64K` or a plain
+/// number of bytes), if it has one.
+fn region_length(layout: &str, region: &str) -> Option<u32> {
+    let line = layout
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(region))?;
+    let value = line
+        .split("LENGTH")
+        .nth(1)?
+        .trim_start()
+        .strip_prefix('=')?
+        .trim();
+    let value = value.trim_end_matches(',');
+    match value.strip_suffix('K') {
+        Some(kib) => kib.parse::<u32>().ok()?.checked_mul(1024),
+        None => value.parse().ok(),
+    }
 }

@@ -114,8 +114,10 @@ const INSERTION_MAX: usize = 24;
 /// Sorts `v` by `less`, a strict total order (so the result is the same as any other sort's),
 /// by heapsort: `O(len log len)`, in place, and without the order-violation panic of
 /// `slice::sort_unstable_by`, so core stays panic-free (see ROBUSTNESS.md). Up to
-/// [`INSERTION_MAX`] items, insertion sort, which does fewer comparisons there.
-pub(crate) fn sort_by<T, F>(v: &mut [T], mut cmp: F)
+/// [`INSERTION_MAX`] items, insertion sort, which does fewer comparisons there. `MAX` is the
+/// most items the caller can pass (its capacity): at most [`INSERTION_MAX`], no heapsort is
+/// compiled (a longer `v` would still be sorted, by insertion).
+pub(crate) fn sort_by<const MAX: usize, T, F>(v: &mut [T], mut cmp: F)
 where
     F: FnMut(&T, &T) -> core::cmp::Ordering,
 {
@@ -123,7 +125,7 @@ where
         (Some(x), Some(y)) => cmp(x, y) == core::cmp::Ordering::Less,
         _ => false,
     };
-    if v.len() <= INSERTION_MAX {
+    if MAX <= INSERTION_MAX || v.len() <= INSERTION_MAX {
         for i in 1..v.len() {
             let mut j = i;
             while j > 0 && less(v, j, j - 1) {
@@ -192,7 +194,7 @@ mod tests {
             }
             let mut b = a;
             let key = |x: &u16| (x % 5, *x);
-            super::sort_by(&mut a[..len], |x, y| key(y).cmp(&key(x)));
+            super::sort_by::<200, _, _>(&mut a[..len], |x, y| key(y).cmp(&key(x)));
             b[..len].sort_unstable_by_key(|x| core::cmp::Reverse(key(x)));
             assert_eq!(a, b, "len {len}");
         }

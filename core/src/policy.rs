@@ -102,7 +102,7 @@ fn snap_in<const C: usize>(pi: &mut [f32], total: u128) {
         *o = i as u16;
     }
     let at = |i: u16| rest.get(usize::from(i)).copied().unwrap_or(0);
-    crate::sort_by(order, |&a, &b| at(b).cmp(&at(a)).then(a.cmp(&b)));
+    crate::sort_by::<C, _, _>(order, |&a, &b| at(b).cmp(&at(a)).then(a.cmp(&b)));
     for &i in order.iter() {
         if left == 0 {
             break;

@@ -518,7 +518,7 @@ fn sort_keys<const N: usize>(keys: &[u64], narrow: bool, order: &mut [u128]) {
         for (i, (item, &k)) in items.iter_mut().zip(keys).enumerate() {
             *item = (!(k >> 29) << 16) | i as u64;
         }
-        crate::sort_by(items, |a, b| a.cmp(b));
+        crate::sort_by::<N, _, _>(items, |a, b| a.cmp(b));
         for (o, &item) in order.iter_mut().zip(items.iter()) {
             *o = u128::from(item >> 16) << 16 | u128::from(item & 0xFFFF);
         }
@@ -526,7 +526,7 @@ fn sort_keys<const N: usize>(keys: &[u64], narrow: bool, order: &mut [u128]) {
         for (i, (o, &k)) in order.iter_mut().zip(keys).enumerate() {
             *o = (u128::from(!k) << 16) | i as u128;
         }
-        crate::sort_by(order, |a, b| a.cmp(b));
+        crate::sort_by::<N, _, _>(order, |a, b| a.cmp(b));
     }
 }
 

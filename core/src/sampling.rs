@@ -142,7 +142,7 @@ pub fn by_mass<const N: usize>(pi: &[f32]) -> Result<Vec<u16, N>, Error> {
         }
     }
     let mass = |y: u16| pi.get(y as usize).copied().unwrap_or(0.0);
-    crate::sort_by(out.as_mut_slice(), |&a, &b| {
+    crate::sort_by::<N, _, _>(out.as_mut_slice(), |&a, &b| {
         mass(b)
             .partial_cmp(&mass(a))
             .unwrap_or(core::cmp::Ordering::Equal)

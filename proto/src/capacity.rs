@@ -88,7 +88,7 @@ pub const M0: Core = Core {
     inline_threshold: Some(10),
     features: "",
     capacity: SMALL,
-    flash: 48 * KIB,
+    flash: 32 * KIB,
     ram: 16 * KIB,
     tick_hz: 16_000_000,
     qemu: "qemu-system-arm",

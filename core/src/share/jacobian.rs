@@ -70,12 +70,12 @@ fn jacobian_in<const N: usize, const C: usize>(
     // small profile, 16 KiB of RAM in all, at most 1 KiB); all accumulate in blocks, so the
     // bits are the same.
     let s = support.len();
-    if s <= TINY_SUPPORT {
-        jacobian_acc::<N, C, { TINY_SUPPORT * TINY_SUPPORT }, SCALAR>(
+    if N <= PROFILE_SUPPORT {
+        jacobian_acc::<N, C, { PROFILE_SUPPORT * PROFILE_SUPPORT }, SCALAR>(
             pop, pi, k, support, stride, out,
         );
-    } else if N <= PROFILE_SUPPORT {
-        jacobian_acc::<N, C, { PROFILE_SUPPORT * PROFILE_SUPPORT }, SCALAR>(
+    } else if s <= TINY_SUPPORT {
+        jacobian_acc::<N, C, { TINY_SUPPORT * TINY_SUPPORT }, SCALAR>(
             pop, pi, k, support, stride, out,
         );
     } else if N <= SMALL_SUPPORT || s <= SMALL_SUPPORT {
