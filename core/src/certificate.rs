@@ -315,6 +315,8 @@ impl<const C: usize> Bounds<C> {
             n,
         };
         let weights = Weights::of(pop);
+        let strict = pop.all_strict();
+        let mut shares = [0u64; C];
         let mut total_down = 0u128;
         for (j, row) in pop.order_rows().chunks_exact(n).enumerate() {
             let (up, down) = weights.get(pop, j);
@@ -322,7 +324,7 @@ impl<const C: usize> Bounds<C> {
             if up == 0 {
                 continue;
             }
-            add_user::<C, NUM>(row, mass, k, (up, down), &mut bounds);
+            add_user::<C, NUM>(row, mass, k, (up, down), strict, &mut shares, &mut bounds);
         }
         bounds.fair = u128::from(ONE) * total_down;
         bounds.den = u128::from(k + 1) * bounds.fair;
@@ -418,53 +420,73 @@ pub(crate) fn poly_up(a: u32, b: u32, k: u32) -> u64 {
     s
 }
 
-/// Adds one user type's `s_j(y)`, weighted by `(up, down)`, into `bounds`, walking the tie
-/// classes of its order `row` (best first) from the bottom: every candidate of a class has the
-/// same `b` (the mass below the class) and `a = b + c` (`c` the class's mass). The class's
-/// excess over the fair share is one signed product, added to each member.
+/// Adds one user type's `s_j(y)`, weighted by `(up, down)`, into `bounds`, in two passes over
+/// its order `row` (best first). The first walks the tie classes from the bottom: every
+/// candidate of a class has the same `b` (the mass below the class) and `a = b + c` (`c` the
+/// class's mass), and each position gets its class's share bound `s` in `shares`. The second
+/// adds each position's excess over the fair share into its candidate's sum, choosing the
+/// weight and the sign of the data-dependent excess (above or below the fair share) without a
+/// branch. `strict` says that `row` has no ties: its classes are its positions.
 fn add_user<const C: usize, const NUM: bool>(
     row: &[u16],
     mass: &[u64],
     k: u32,
     (up, down): (u64, u64),
+    strict: bool,
+    shares: &mut [u64; C],
     bounds: &mut Bounds<C>,
 ) {
     let at = |e: u16| mass.get((e & INDEX) as usize).copied().unwrap_or(0);
-    let one = u64::from(ONE);
     let mut below = 0u64;
     // `to_fixed(below)`: the `a` of the class below (`to_fixed(0) = 0` at the bottom).
     let mut b = 0u32;
-    let mut end = row.len();
-    while end > 0 {
-        // The class is row[start..end]: position p ties with p + 1 when TIE_NEXT is set.
-        let mut start = end - 1;
-        while start > 0 && row.get(start - 1).is_some_and(|&e| e & TIE_NEXT != 0) {
-            start -= 1;
+    if strict {
+        for (&e, s) in row.iter().zip(shares.iter_mut()).rev() {
+            below = below.saturating_add(at(e));
+            let a = to_fixed(below);
+            *s = poly_up(a, b, k);
+            b = a;
         }
-        let class = row.get(start..end).unwrap_or(&[]);
-        let c = class.iter().fold(0u64, |c, &e| c.saturating_add(at(e)));
-        let a = to_fixed(below.saturating_add(c));
-        let s = poly_up(a, b, k);
+    } else {
+        let mut end = row.len();
+        while end > 0 {
+            // The class is row[start..end]: position p ties with p + 1 when TIE_NEXT is set.
+            let mut start = end - 1;
+            while start > 0 && row.get(start - 1).is_some_and(|&e| e & TIE_NEXT != 0) {
+                start -= 1;
+            }
+            let class = row.get(start..end).unwrap_or(&[]);
+            let c = class.iter().fold(0u64, |c, &e| c.saturating_add(at(e)));
+            let a = to_fixed(below.saturating_add(c));
+            let s = poly_up(a, b, k);
+            for x in shares.get_mut(start..end).unwrap_or(&mut []) {
+                *x = s;
+            }
+            below = below.saturating_add(c);
+            b = a;
+            end = start;
+        }
+    }
+    let one = u64::from(ONE);
+    for (&e, &s) in row.iter().zip(shares.iter()) {
         // |s - ONE| < 2^42 and the weights are below 2^40: the products are below 2^82, so
-        // they and their sums over users are exact in 128 bits.
-        let excess = if s >= one {
-            mul_u64(s - one, up) as i128
+        // they and their sums over users are exact in 128 bits. Above the fair share the
+        // weight rounded up, below it the weight rounded down, and the product negated.
+        let above = s >= one;
+        let (d, w) = if above {
+            (s - one, up)
         } else {
-            -(mul_u64(one - s, down) as i128)
+            (one - s, down)
         };
-        let v = if NUM { mul_u64(s, up) } else { 0 };
-        for &e in class {
-            let y = (e & INDEX) as usize;
-            if let Some(x) = bounds.excess.get_mut(y) {
-                *x += excess;
-            }
-            if NUM && let Some(x) = bounds.num.get_mut(y) {
-                *x += v;
-            }
+        let negate = -i128::from(!above);
+        let excess = (mul_u64(d, w) as i128 ^ negate) - negate;
+        let y = (e & INDEX) as usize;
+        if let Some(x) = bounds.excess.get_mut(y) {
+            *x += excess;
         }
-        below = below.saturating_add(c);
-        b = a;
-        end = start;
+        if NUM && let Some(x) = bounds.num.get_mut(y) {
+            *x += mul_u64(s, up);
+        }
     }
 }
 
@@ -540,6 +562,48 @@ mod tests {
                     "{a} {b} {k}"
                 );
             }
+        }
+    }
+
+    /// A strict order gives the same sums through its positions as through the walk of its
+    /// (one-candidate) tie classes.
+    #[test]
+    fn strict_orders_add_as_their_classes() {
+        let mut next = crate::xorshift32(0x5eed);
+        for case in 0..if cfg!(miri) { 4 } else { 200 } {
+            let n = 1 + case % 12;
+            let k = 1 + (next() % 6);
+            let mut row = [0u16; 12];
+            for (p, r) in row.iter_mut().enumerate().take(n) {
+                *r = p as u16;
+            }
+            for p in (1..n).rev() {
+                row.swap(p, next() as usize % (p + 1));
+            }
+            let mut mass = [0u64; 12];
+            for m in mass.iter_mut().take(n) {
+                // Some zeros, as at an equilibrium.
+                *m = if next() % 3 == 0 {
+                    0
+                } else {
+                    u64::from(next()) << 24
+                };
+            }
+            let weights = (u64::from(next() % 1000) + 1, u64::from(next() % 1000) + 1);
+            let empty = || Bounds::<12> {
+                num: [0u128; 12],
+                excess: [0i128; 12],
+                den: 0,
+                fair: 0,
+                n,
+            };
+            let (mut by_position, mut by_class) = (empty(), empty());
+            let mut shares = [0u64; 12];
+            let row = &row[..n];
+            add_user::<12, true>(row, &mass, k, weights, true, &mut shares, &mut by_position);
+            add_user::<12, true>(row, &mass, k, weights, false, &mut shares, &mut by_class);
+            assert_eq!(by_position.excess, by_class.excess, "case {case}");
+            assert_eq!(by_position.num, by_class.num, "case {case}");
         }
     }
 
