@@ -583,7 +583,7 @@ mod tests {
             let mut mass = [0u64; 12];
             for m in mass.iter_mut().take(n) {
                 // Some zeros, as at an equilibrium.
-                *m = if next() % 3 == 0 {
+                *m = if next().is_multiple_of(3) {
                     0
                 } else {
                     u64::from(next()) << 24
