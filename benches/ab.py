@@ -2,25 +2,33 @@
 """Two builds of `ualign` side by side: `bench --solves` medians, alternating round by round.
 
     python3 benches/ab.py OLD_UALIGN NEW_UALIGN --size 8 4 2 --size 16 8 4 --rounds 8
+    python3 benches/ab.py OLD_UALIGN NEW_UALIGN --seeds 8 --rounds 2
 
-For every size, each round runs `OLD bench --n N --m M --k K --threads 1 --solves S`, then the
-same with NEW, and prints both medians (`solve_ns`, in microseconds); at the end, each build's
-medians in order. Alternating keeps a slow phase of the machine from favouring one build.
+For every size, each round runs `OLD bench --n N --m M --k K --threads 1 --solves S --seed 1`,
+then the same with NEW, and prints both medians (`solve_ns`, in microseconds); at the end, each
+build's medians in order. Alternating keeps a slow phase of the machine from favouring one build.
+
+With `--seeds D`, each round runs seeds 1 to D (a population each, so that one instance's
+path does not stand for a size), and the end of each size prints, per build, the sum over the
+seeds of the share evaluations per solve, and the geometric mean over the seeds of NEW's time
+over OLD's (each seed's fastest round of each build).
 """
 
 import argparse
 import json
+import math
 import subprocess
 import sys
 
 
-def median_us(binary, n, m, k, solves):
+def bench(binary, n, m, k, solves, seed):
     out = subprocess.run(
         [binary, "bench", "--n", str(n), "--m", str(m), "--k", str(k),
-         "--threads", "1", "--solves", str(solves)],
+         "--threads", "1", "--solves", str(solves), "--seed", str(seed)],
         capture_output=True, text=True, check=True,
     ).stdout
-    return json.loads(out)["solve_ns"] / 1000.0
+    d = json.loads(out)
+    return d["solve_ns"] / 1000.0, d["solve_iterations"]
 
 
 def main():
@@ -31,17 +39,34 @@ def main():
                    help="a size (repeatable; default: 16 8 4, 8 4 2, 16 16 4)")
     p.add_argument("--rounds", type=int, default=8)
     p.add_argument("--solves", type=int, default=2000)
+    p.add_argument("--seeds", type=int, default=1, help="seeds 1 to D per size (default 1)")
     a = p.parse_args()
     sizes = a.size or [[16, 8, 4], [8, 4, 2], [16, 16, 4]]
+    builds = (("old", a.old), ("new", a.new))
     for n, m, k in sizes:
-        runs = {"old": [], "new": []}
+        # times[name][seed] over the rounds; evaluations per solve are deterministic.
+        times = {name: {s: [] for s in range(1, a.seeds + 1)} for name, _ in builds}
+        evals = {name: {} for name, _ in builds}
         for r in range(a.rounds):
-            for name, binary in (("old", a.old), ("new", a.new)):
-                runs[name].append(median_us(binary, n, m, k, a.solves))
-            print(f"({n}, {m}, {k}) round {r + 1}: old {runs['old'][-1]:.2f} us, "
-                  f"new {runs['new'][-1]:.2f} us", flush=True)
-        for name in ("old", "new"):
-            print(f"({n}, {m}, {k}) {name}: " + " ".join(f"{x:.2f}" for x in sorted(runs[name])))
+            for seed in range(1, a.seeds + 1):
+                for name, binary in builds:
+                    t, it = bench(binary, n, m, k, a.solves, seed)
+                    times[name][seed].append(t)
+                    evals[name][seed] = it
+                if a.seeds == 1:
+                    print(f"({n}, {m}, {k}) round {r + 1}: old {times['old'][1][-1]:.2f} us, "
+                          f"new {times['new'][1][-1]:.2f} us", flush=True)
+        if a.seeds == 1:
+            for name, _ in builds:
+                print(f"({n}, {m}, {k}) {name}: "
+                      + " ".join(f"{x:.2f}" for x in sorted(times[name][1])))
+        else:
+            logs = [math.log(min(times["new"][s]) / min(times["old"][s]))
+                    for s in range(1, a.seeds + 1)]
+            print(f"({n}, {m}, {k}) seeds 1-{a.seeds}: evaluations old "
+                  f"{sum(evals['old'].values())}, new {sum(evals['new'].values())}; "
+                  f"time new/old, geometric mean {math.exp(sum(logs) / len(logs)):.3f}",
+                  flush=True)
     return 0
 
 

@@ -28,8 +28,9 @@
 //!   estimated exploitability seen, snapped and certified; should its certificate miss
 //!   `epsilon`, the dynamics go on with half the estimate as their target (at most
 //!   [`RECERTIFY`] times).
-//! * **Polishing.** At rounds 16, 32, 64, ... (and first at any round from 8 to 15 where the last
-//!   four rounds' rate says the dynamics would need more than eight more to reach `epsilon`) the
+//! * **Polishing.** At rounds 16, 32, 64, ... (and first at any round from 4 to 15 where the last
+//!   four rounds' rate says the dynamics would need more than eight more to reach `epsilon`;
+//!   before round 8 only when the shares name at most eight candidates, a cheap Jacobian) the
 //!   solver also tries Newton's method on the indifference conditions `g(y) = v` over a guessed
 //!   support (at most [`POLISH_MAX`] candidates): first the candidates with the highest shares in
 //!   the best iterate of the dynamics (complementary slackness: at an equilibrium the support is

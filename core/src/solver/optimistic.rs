@@ -162,6 +162,17 @@ impl<const C: usize> System for Option<[[[f32; C]; C]; 2]> {
 /// round 11 and took 22 evaluations, now 16; the `solver_grid` totals do not change.)
 const EARLY_POLISH: u32 = 8;
 
+/// From this round to `EARLY_POLISH - 1`, a slow round polishes too when the support the shares
+/// name has at most [`CHEAP_SUPPORT`] candidates. A small support is typical of small
+/// instances, whose dynamics reach it within a few rounds: Newton on it costs a few share
+/// evaluations' worth, where waiting for round 8 costs four or more rounds. A larger support
+/// this early is still a rough guess, and its Jacobian and factorisation cost more (at 32
+/// candidates the first guesses hold about 25 of them) than the rounds they would save.
+const FIRST_POLISH: u32 = 4;
+
+/// The largest support an early polish ([`FIRST_POLISH`]) takes on.
+const CHEAP_SUPPORT: usize = 8;
+
 /// A round whose estimated exploitability is above `DIVERGED` times the best the dynamics have
 /// reached has left that iterate's neighbourhood: the dynamics go back to it with half the step.
 const DIVERGED: f32 = 6.0;
@@ -404,12 +415,26 @@ impl<'a, const N: usize, const C: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N
     /// dynamics are [`slow`]; and only while the target is still missed.
     fn polish_due(&mut self) -> bool {
         let it = self.iterations;
+        let early = (FIRST_POLISH..EARLY_POLISH).contains(&it);
         let due = (it.is_power_of_two() && it > EARLY_POLISH)
             || (!self.polished_yet
-                && (EARLY_POLISH..2 * EARLY_POLISH).contains(&it)
-                && slow(self.before, self.lead_e, self.target));
+                && (FIRST_POLISH..2 * EARLY_POLISH).contains(&it)
+                && slow(self.before, self.lead_e, self.target)
+                && (!early || self.shares_support() <= CHEAP_SUPPORT));
         self.polished_yet |= due;
         due && self.best > self.target
+    }
+
+    /// How many candidates the shares guess names ([`Guess::Shares`]): those whose share in the
+    /// lead iterate is within its exploitability of the fair share.
+    fn shares_support(&self) -> usize {
+        let floor = 1.0 / (self.k + 1) as f32 - self.lead_e;
+        self.v
+            .lead_g
+            .iter()
+            .take(self.n)
+            .filter(|&&x| x >= floor)
+            .count()
     }
 
     /// The running mean is a policy too: certify it (one evaluation). Only at `k = 1`, where the

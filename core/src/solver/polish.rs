@@ -142,8 +142,8 @@ pub(super) fn polish<const N: usize, const C: usize, O: Oracle<N> + ?Sized>(
     // Everything here is f32, like the shares and the Jacobian: the residuals carry the
     // shares' f32 rounding anyway, and since every step recomputes the residual, an f32 solve
     // (relative error about cond * 6e-8) only turns Newton's quadratic convergence into a fast
-    // linear one. The masses `x` and the value `v` in f64 took the same steps on the
-    // `solver_grid` (2615 evaluations, 469 Jacobians; 468 in f32), while a Cortex-M4F, M33 or
+    // linear one. The masses `x` and the value `v` in f64 took the same evaluations on the
+    // `solver_grid` and one Jacobian more, while a Cortex-M4F, M33 or
     // RV32IMAFC does f64 in software and a Cortex-M0 links 2 KiB of f64 routines for it. The f32
     // system is also half an f64 one on the stack (9.6 KiB instead of 19.2 KiB for the largest
     // support; the caller sizes it by the scratch class).
