@@ -25,12 +25,13 @@ use crate::{
 /// [`crate::solver::POLISH_MAX`] is this constant.
 pub const SUPPORT_MAX: usize = 48;
 
-/// The largest support [`jacobian_unchecked`] gives a `TINY_SUPPORT^2` block accumulator: the
-/// usual support of a small rerank.
+/// The largest support [`jacobian_unchecked`] gives a `TINY_SUPPORT^2` block accumulator (at a
+/// capacity above [`PROFILE_SUPPORT`]): the usual support of a small rerank.
 pub(super) const TINY_SUPPORT: usize = 8;
 
-/// The capacity up to which [`jacobian_unchecked`] gives at most a `PROFILE_SUPPORT^2` block
-/// accumulator (every support then fits it): the Cortex-M0's small profile.
+/// The capacity up to which [`jacobian_unchecked`] gives every support the one
+/// `PROFILE_SUPPORT^2` block accumulator (every support fits it): the Cortex-M0's small
+/// profile.
 pub(super) const PROFILE_SUPPORT: usize = 16;
 
 /// The largest support [`jacobian_unchecked`] gives a `SMALL_SUPPORT^2` block accumulator.
@@ -54,7 +55,8 @@ pub(crate) fn jacobian_unchecked<const N: usize>(
 }
 
 /// [`jacobian_unchecked`] with per-candidate scratch for `C` candidates ([`crate::scratch`]) and
-/// the smallest block accumulator that holds the support.
+/// the smallest block accumulator that holds the support (for a capacity of at most
+/// [`PROFILE_SUPPORT`], the one that holds every support).
 #[cfg_attr(not(target_os = "none"), inline(never))]
 fn jacobian_in<const N: usize, const C: usize>(
     pop: &Population<'_, N>,
@@ -66,9 +68,10 @@ fn jacobian_in<const N: usize, const C: usize>(
 ) {
     // The block accumulator is zeroed on every call: 9 KiB for the largest support the polish
     // uses, a tenth of a (16, 16, 4) Jacobian on a Cortex-M4F. Smaller supports take a smaller
-    // one, and a small capacity compiles only the ones its supports can need (the Cortex-M0's
-    // small profile, 16 KiB of RAM in all, at most 1 KiB); all accumulate in blocks, so the
-    // bits are the same.
+    // one; a capacity of at most `PROFILE_SUPPORT` compiles only the 1 KiB one that holds all
+    // its supports (the Cortex-M0's small profile: 16 KiB of RAM and 32 KiB of flash, where a
+    // second copy of this function would not fit). All accumulate in blocks, so the bits are
+    // the same.
     let s = support.len();
     if N <= PROFILE_SUPPORT {
         jacobian_acc::<N, C, { PROFILE_SUPPORT * PROFILE_SUPPORT }, SCALAR>(
