@@ -15,7 +15,12 @@ command -v qemu-system-riscv32 >/dev/null || need+=(qemu-system-misc)
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}"
+    # Together when the resolver allows it, else one at a time (as in .ci/run).
+    if ! DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}"; then
+        for package in "${need[@]}"; do
+            DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$package"
+        done
+    fi
 fi
 
 echo "== proto: fmt, clippy, tests"
