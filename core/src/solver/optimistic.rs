@@ -411,8 +411,9 @@ impl<'a, const N: usize, const C: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N
     }
 
     /// Whether this round is one to try the extras: at every power of two from round
-    /// `2 * EARLY_POLISH` on, and first at any earlier round from `EARLY_POLISH` where the
-    /// dynamics are [`slow`]; and only while the target is still missed.
+    /// `2 * EARLY_POLISH` on, and first at any earlier round from `FIRST_POLISH` where the
+    /// dynamics are [`slow`] (before `EARLY_POLISH`, only on a support of at most
+    /// [`CHEAP_SUPPORT`]); and only while the target is still missed.
     fn polish_due(&mut self) -> bool {
         let it = self.iterations;
         let early = (FIRST_POLISH..EARLY_POLISH).contains(&it);
