@@ -421,21 +421,17 @@ impl<'a, const N: usize, const C: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N
             || (!self.polished_yet
                 && (FIRST_POLISH..2 * EARLY_POLISH).contains(&it)
                 && slow(self.before, self.lead_e, self.target)
-                && (!early || self.shares_support() <= CHEAP_SUPPORT));
+                && (!early || self.shares_guess().is_some_and(|(_, s)| s <= CHEAP_SUPPORT)));
         self.polished_yet |= due;
         due && self.best > self.target
     }
 
-    /// How many candidates the shares guess names ([`Guess::Shares`]): those whose share in the
-    /// lead iterate is within its exploitability of the fair share.
-    fn shares_support(&self) -> usize {
+    /// The shares guess ([`Guess::Shares`]): the candidates whose share in the lead iterate is
+    /// within its exploitability of the fair share (`None` when there are none, or more than
+    /// [`POLISH_MAX`]).
+    fn shares_guess(&self) -> Option<([u16; POLISH_MAX], usize)> {
         let floor = 1.0 / (self.k + 1) as f32 - self.lead_e;
-        self.v
-            .lead_g
-            .iter()
-            .take(self.n)
-            .filter(|&&x| x >= floor)
-            .count()
+        support_where(&self.v.lead_g, self.n, |x| x >= floor)
     }
 
     /// The running mean is a policy too: certify it (one evaluation). Only at `k = 1`, where the
@@ -463,18 +459,12 @@ impl<'a, const N: usize, const C: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N
     /// the same support: each is tried once), until one meets the target or the budget is
     /// spent. `system` is the Newton system's storage, kept across polishes.
     fn try_polishes(&mut self, system: &mut impl System) {
-        let (n, k) = (self.n, self.k);
+        let n = self.n;
         let mut tried = [([0u16; POLISH_MAX], 0usize); POLISH_GUESSES.len()];
         let mut n_tried = 0usize;
         for guess in POLISH_GUESSES {
             let (from, found): (&[f32], _) = match guess {
-                Guess::Shares => {
-                    let floor = 1.0 / (k + 1) as f32 - self.lead_e;
-                    (
-                        &self.v.lead,
-                        support_where(&self.v.lead_g, n, |x| x >= floor),
-                    )
-                }
+                Guess::Shares => (&self.v.lead, self.shares_guess()),
                 Guess::Mass { mean: true, share } => {
                     (&self.v.mean, support_guess(&self.v.mean, n, share))
                 }
