@@ -62,13 +62,24 @@ pub const TALLY_MIN_SHARING: usize = 8;
 /// solve).
 pub const PARALLEL_WORK: usize = 1 << 21;
 
-/// Fewest user types the wide layout is used for. It computes [`WIDE_LANES`] users at once, so
-/// with fewer than half that many most of its lanes are padding, and the population's kernel,
-/// one fused pass per order, is faster: at (8, 4, 2) an evaluation takes about 107 ns through it
-/// and 168 ns through the wide layout; at (16, 8, 4) the two are within a few percent, and at
-/// (16, 16, 4) the wide layout's take about 0.57 of the time (`ualign bench`'s
-/// `share_ns_median` and `population_share_ns_median`; benches/README.md).
-pub const WIDE_MIN_USERS: usize = WIDE_LANES / 2;
+/// Fewest user types the wide layout is used for at vector level `simd`. It computes
+/// [`WIDE_LANES`] users at once, so with fewer most of its lanes are padding, and the
+/// population's kernel, one fused pass per order, is faster.
+/// - AVX-512 runs a group in one pass, and the two kernels meet near half a group: at (8, 4, 2)
+///   an evaluation took about 107 ns through the population and 168 ns through the wide layout,
+///   at (16, 8, 4) the two were within a few percent, and at (16, 16, 4) the wide layout took
+///   about 0.57 of the time.
+/// - AVX2 runs a group in two halves, and the two meet at three quarters of a group: at
+///   (16, 8, 4) about 460 ns through the population and 640 ns through the wide layout, both
+///   about 650 ns at (16, 12, 4), and 710 against 650 ns at (16, 16, 4).
+///
+/// (`ualign bench`'s `population_share_ns_median` and `share_ns_median`; benches/README.md.)
+pub fn wide_min_users(simd: Simd) -> usize {
+    match simd {
+        Simd::Avx512 => WIDE_LANES / 2,
+        Simd::Avx2 => WIDE_LANES * 3 / 4,
+    }
+}
 
 /// What a command computes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -180,7 +191,7 @@ impl Route {
 ///    [`MARGINS_MAX_N`] candidates; else, for Optimistic Hedge, `tally` when [`tally_may_pay`]
 ///    and the tally was not refused; else `population`;
 /// 2. the vector level of `population`: the CPU's, when the orders are strict, there are at
-///    most [`WIDE_MAX_CANDIDATES`] candidates and at least [`WIDE_MIN_USERS`] user types; else
+///    most [`WIDE_MAX_CANDIDATES`] candidates and at least [`wide_min_users`] user types; else
 ///    the baseline;
 /// 3. the threads of `population`: `--threads` when given, else every core when the work
 ///    `m n (k+1)` reaches [`PARALLEL_WORK`] and one thread below it; never more than the blocks
@@ -211,10 +222,10 @@ pub fn choose(q: &Query) -> Route {
 
 /// The vector level of the population sum (rule 2 of [`choose`]): `simd` (the CPU's) when the
 /// orders are `strict` and there are at most [`WIDE_MAX_CANDIDATES`] of `n` candidates, so that
-/// core's wide layout holds them, and at least [`WIDE_MIN_USERS`] of `m` user types; else
+/// core's wide layout holds them, and at least [`wide_min_users`] of `m` user types; else
 /// `None`, the baseline.
 pub fn vector_level(simd: Option<Simd>, strict: bool, n: usize, m: usize) -> Option<Simd> {
-    simd.filter(|_| strict && n <= WIDE_MAX_CANDIDATES && m >= WIDE_MIN_USERS)
+    simd.filter(|&s| strict && n <= WIDE_MAX_CANDIDATES && m >= wide_min_users(s))
 }
 
 /// The threads of the population sum (rule 3 of [`choose`]).
@@ -401,14 +412,18 @@ mod tests {
         assert_eq!(choose(&none).vector_name(), "baseline");
         let tied = Query { strict: false, ..q };
         assert_eq!(choose(&tied).vector, None);
-        assert_eq!(choose(&query(4, 256, 10)).vector, Some(Simd::Avx2));
-        assert_eq!(choose(&query(4, 257, 10)).vector, None);
-        // Fewer users than half a wide group: the population's kernel.
-        assert_eq!(
-            choose(&query(4, 16, WIDE_MIN_USERS)).vector,
-            Some(Simd::Avx2)
-        );
-        assert_eq!(choose(&query(4, 16, WIDE_MIN_USERS - 1)).vector, None);
+        assert_eq!(choose(&query(4, 256, 16)).vector, Some(Simd::Avx2));
+        assert_eq!(choose(&query(4, 257, 16)).vector, None);
+        // Fewer users than three quarters of a wide group at AVX2, half at AVX-512: the
+        // population's kernel.
+        assert_eq!(choose(&query(4, 16, 12)).vector, Some(Simd::Avx2));
+        assert_eq!(choose(&query(4, 16, 11)).vector, None);
+        let at512 = |m| Query {
+            simd: Some(Simd::Avx512),
+            ..query(4, 16, m)
+        };
+        assert_eq!(choose(&at512(8)).vector, Some(Simd::Avx512));
+        assert_eq!(choose(&at512(7)).vector, None);
         // Margins and tally run at the baseline.
         assert_eq!(choose(&query(1, 9, 10)).vector_name(), "baseline");
     }
