@@ -14,11 +14,12 @@
 //! unknown keys). It counts lines only as it skips whitespace (JSON strings hold no raw
 //! newline), so naming the line of an error costs nothing more. Errors about one user name the
 //! line its object starts on and its index (`users[3]: ...`); syntax errors name their own line.
+//! The names a ranking lists are looked up in a table built once per instance
+//! ([`super::names::Names`]), straight from the text's bytes unless they hold escapes.
 
 use std::borrow::Cow;
 
-use rustc_hash::FxHashMap;
-
+use super::names::Names;
 use crate::error::{Error, Result};
 use crate::instance::{CAPACITY, Instance, Prefs, UserType, check_weight, close_group};
 
@@ -38,11 +39,7 @@ pub fn parse(text: &str, source: &str) -> Result<Instance> {
         b'{',
         "a JSON object {\"candidates\": [...], \"users\": [...]}",
     )?;
-    let mut candidates: Option<Vec<String>> = None;
-    // Names as read (borrowed from the text unless they hold escapes); room for 16 of them
-    // before the table grows.
-    let mut by_name: FxHashMap<Cow<'_, str>, u16> =
-        FxHashMap::with_capacity_and_hasher(16, Default::default());
+    let mut candidates: Option<Names<'_>> = None;
     let mut users: Option<Vec<UserType>> = None;
     // Where `users` starts when it comes before `candidates`: read again once they are known.
     let mut pending: Option<(usize, usize)> = None;
@@ -54,15 +51,14 @@ pub fn parse(text: &str, source: &str) -> Result<Instance> {
                     if candidates.is_some() {
                         return Err(r.err("duplicate field `candidates`"));
                     }
-                    let c = r.candidates(&mut by_name)?;
-                    candidates = Some(c);
+                    candidates = Some(r.candidates()?);
                 }
                 "users" => {
                     if users.is_some() || pending.is_some() {
                         return Err(r.err("duplicate field `users`"));
                     }
                     match &candidates {
-                        Some(c) => users = Some(r.users(c.len(), &by_name)?),
+                        Some(c) => users = Some(r.users(c)?),
                         None => {
                             r.peek()?;
                             pending = Some((r.pos, r.line));
@@ -93,7 +89,7 @@ pub fn parse(text: &str, source: &str) -> Result<Instance> {
         (None, Some((pos, line))) => {
             r.pos = pos;
             r.line = line;
-            r.users(candidates.len(), &by_name)?
+            r.users(&candidates)?
         }
         (None, None) => return Err(Error::in_file(source, "missing field `users`")),
     };
@@ -102,7 +98,7 @@ pub fn parse(text: &str, source: &str) -> Result<Instance> {
     }
     let mut inst = Instance {
         source: source.to_string(),
-        candidates,
+        candidates: candidates.into_strings(),
         users,
     };
     inst.merge_duplicate_rankings();
@@ -130,8 +126,19 @@ impl<'a> Reader<'a> {
         Error::at(self.source, self.line, m)
     }
 
-    /// Skips whitespace, counting newlines.
+    /// Skips whitespace, counting newlines. Between two tokens there is mostly no whitespace
+    /// or one space: those return here, the rest in [`Self::ws_run`].
+    #[inline(always)]
     fn ws(&mut self) {
+        match self.b.get(self.pos) {
+            Some(&c) if c > b' ' => {}
+            Some(b' ') if self.b.get(self.pos + 1).is_some_and(|&c| c > b' ') => self.pos += 1,
+            _ => self.ws_run(),
+        }
+    }
+
+    /// [`Self::ws`] for any run of whitespace.
+    fn ws_run(&mut self) {
         while let Some(&c) = self.b.get(self.pos) {
             match c {
                 b' ' | b'\t' | b'\r' => self.pos += 1,
@@ -145,12 +152,18 @@ impl<'a> Reader<'a> {
     }
 
     /// The next non-whitespace byte (not consumed).
+    #[inline(always)]
     fn peek(&mut self) -> Result<u8> {
         self.ws();
-        self.b
-            .get(self.pos)
-            .copied()
-            .ok_or_else(|| self.err("unexpected end of input"))
+        match self.b.get(self.pos) {
+            Some(&c) => Ok(c),
+            None => Err(self.end_of_input()),
+        }
+    }
+
+    #[cold]
+    fn end_of_input(&self) -> Error {
+        self.err("unexpected end of input")
     }
 
     fn expect(&mut self, c: u8, what: &str) -> Result<()> {
@@ -163,6 +176,7 @@ impl<'a> Reader<'a> {
     }
 
     /// After an element of an array or object: true at its end `close`, false after a `,`.
+    #[inline]
     fn list_next(&mut self, close: u8) -> Result<bool> {
         match self.peek()? {
             b',' => {
@@ -213,6 +227,27 @@ impl<'a> Reader<'a> {
         } else {
             Err(self.err("expected a JSON value"))
         }
+    }
+
+    /// The bytes of a string without escapes, at its opening quote, consumed; `None` (nothing
+    /// consumed) when it has an escape, a control character or no end, for [`Self::string`].
+    /// Returned in registers: the names of a ranking take this path.
+    #[inline(always)]
+    fn plain_string(&mut self) -> Option<&'a [u8]> {
+        let b = self.b;
+        let start = self.pos + 1;
+        let mut end = start;
+        while let Some(&c) = b.get(end) {
+            if c == b'"' {
+                self.pos = end + 1;
+                return b.get(start..end);
+            }
+            if c == b'\\' || c < 0x20 {
+                return None;
+            }
+            end += 1;
+        }
+        None
     }
 
     /// A string, at its opening quote.
@@ -270,6 +305,22 @@ impl<'a> Reader<'a> {
                 }
                 Some(_) => return Err(self.err("control character in a string")),
             }
+        }
+    }
+
+    /// The error about the ranked name whose string starts at `from`: an unknown candidate, or
+    /// (`known`) one ranked twice.
+    #[cold]
+    fn name_error(&mut self, from: usize, known: bool, at: &dyn Fn(String) -> Error) -> Error {
+        self.pos = from;
+        let name = match self.string() {
+            Ok(s) => s,
+            Err(e) => return e,
+        };
+        if known {
+            at(format!("candidate \"{name}\" ranked twice"))
+        } else {
+            at(format!("unknown candidate \"{name}\""))
         }
     }
 
@@ -398,36 +449,42 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// The candidate names, checked distinct, into `by_name`.
-    fn candidates(&mut self, by_name: &mut FxHashMap<Cow<'a, str>, u16>) -> Result<Vec<String>> {
-        let mut out: Vec<String> = Vec::new();
-        if self.open_array("`candidates`: an array of names")? {
-            return Ok(out);
-        }
-        loop {
-            if self.peek()? != b'"' {
-                return Err(self.err("`candidates` must hold names in double quotes"));
-            }
-            let name = self.string()?;
-            if out.len() >= CAPACITY {
-                return Err(Error::in_file(
-                    self.source,
-                    format!("more than {CAPACITY} candidates exceed the capacity"),
-                ));
-            }
-            // `out.len() < CAPACITY < 2^16`.
-            if by_name.insert(name.clone(), out.len() as u16).is_some() {
-                return Err(self.err(format!("candidate \"{name}\" listed twice")));
-            }
-            out.push(name.into_owned());
-            if self.list_next(b']')? {
-                return Ok(out);
+    /// The candidate names, checked distinct.
+    fn candidates(&mut self) -> Result<Names<'a>> {
+        let mut names: Vec<Cow<'a, str>> = Vec::new();
+        // The line each name is on, for the error about a repeated one.
+        let mut lines: Vec<usize> = Vec::new();
+        if !self.open_array("`candidates`: an array of names")? {
+            loop {
+                if self.peek()? != b'"' {
+                    return Err(self.err("`candidates` must hold names in double quotes"));
+                }
+                lines.push(self.line);
+                names.push(self.string()?);
+                if names.len() > CAPACITY {
+                    return Err(Error::in_file(
+                        self.source,
+                        format!("more than {CAPACITY} candidates exceed the capacity"),
+                    ));
+                }
+                if self.list_next(b']')? {
+                    break;
+                }
             }
         }
+        Names::new(names).map_err(|(i, name)| {
+            let line = lines.get(i).copied().unwrap_or(self.line);
+            Error::at(
+                self.source,
+                line,
+                format!("candidate \"{name}\" listed twice"),
+            )
+        })
     }
 
     /// The `users` array.
-    fn users(&mut self, n: usize, by_name: &FxHashMap<Cow<'a, str>, u16>) -> Result<Vec<UserType>> {
+    fn users(&mut self, names: &Names<'_>) -> Result<Vec<UserType>> {
+        let n = names.count();
         let mut users = Vec::new();
         if n == 0 {
             return Err(Error::in_file(self.source, "no candidates"));
@@ -439,7 +496,7 @@ impl<'a> Reader<'a> {
         let mut stamp = vec![0usize; n];
         loop {
             let j = users.len();
-            users.push(self.user(j, n, by_name, &mut stamp)?);
+            users.push(self.user(j, names, &mut stamp)?);
             if self.list_next(b']')? {
                 return Ok(users);
             }
@@ -447,13 +504,8 @@ impl<'a> Reader<'a> {
     }
 
     /// One user object.
-    fn user(
-        &mut self,
-        j: usize,
-        n: usize,
-        by_name: &FxHashMap<Cow<'a, str>, u16>,
-        stamp: &mut [usize],
-    ) -> Result<UserType> {
+    fn user(&mut self, j: usize, names: &Names<'_>, stamp: &mut [usize]) -> Result<UserType> {
+        let n = names.count();
         self.ws();
         let (line, source) = (self.line, self.source);
         let at = |m: String| Error::at(source, line, format!("users[{j}]: {m}"));
@@ -486,7 +538,7 @@ impl<'a> Reader<'a> {
                     "ranking" if ranking.is_none() => Field::Ranking(if self.null()? {
                         None
                     } else {
-                        Some(self.ranking(j, n, by_name, stamp, &at)?)
+                        Some(self.ranking(j, names, stamp, &at)?)
                     }),
                     "weight" | "scores" | "ranking" => {
                         return Err(at(format!("duplicate field `{key}`")));
@@ -556,23 +608,29 @@ impl<'a> Reader<'a> {
     fn ranking(
         &mut self,
         j: usize,
-        n: usize,
-        by_name: &FxHashMap<Cow<'a, str>, u16>,
+        names: &Names<'_>,
         stamp: &mut [usize],
         at: &dyn Fn(String) -> Error,
     ) -> Result<Vec<u16>> {
+        let n = names.count();
         let mut out: Vec<u16> = Vec::with_capacity(n);
         let mut name = |r: &mut Self, out: &mut Vec<u16>| -> Result<()> {
-            let s = r.string()?;
-            let Some(&c) = by_name.get(s.as_ref()) else {
-                return Err(at(format!("unknown candidate \"{s}\"")));
+            let from = r.pos;
+            let found = match r.plain_string() {
+                Some(bytes) => names.get(bytes),
+                None => names.get(r.string()?.as_bytes()),
             };
-            match stamp.get_mut(c as usize) {
-                Some(t) if *t != j + 1 => *t = j + 1,
-                _ => return Err(at(format!("candidate \"{s}\" ranked twice"))),
+            let fresh = found.and_then(|c| {
+                let t = stamp.get_mut(c as usize)?;
+                (*t != j + 1).then(|| *t = j + 1).map(|()| c)
+            });
+            match fresh {
+                Some(c) => {
+                    out.push(c);
+                    Ok(())
+                }
+                None => Err(r.name_error(from, found.is_some(), at)),
             }
-            out.push(c);
-            Ok(())
         };
         let group_msg = "`ranking` must hold names or arrays of names";
         if !self.open_array("`ranking`: an array of tie groups")? {
@@ -711,6 +769,22 @@ mod tests {
                 "{\"candidates\": [\"a\"], \"users\": [{\"weight\": \"2\", \"scores\": [1]}]}",
                 1,
                 "must be a number",
+            ),
+            (
+                "{\"candidates\": [\"a\",\n\"a\",\n\"b\"], \"users\": []}",
+                2,
+                "candidate \"a\" listed twice",
+            ),
+            (
+                "{\"candidates\": [\"a\"],\n\"users\": [{\"ranking\": [\"\\u0078\"]}]}",
+                2,
+                "users[0]: unknown candidate \"x\"",
+            ),
+            (
+                "{\"candidates\": [\"a\", \"b\"],\n\"users\": [{\"scores\": [1, 2]},\n\
+                 {\"ranking\": [\"a\", [\"b\", \"\\u0061\"]]}]}",
+                3,
+                "users[1]: candidate \"a\" ranked twice",
             ),
             ("[1]", 1, "expected a JSON object"),
             ("", 1, "end of input"),

@@ -5,6 +5,7 @@
 //! reader counts newlines as it skips whitespace).
 
 pub mod json;
+mod names;
 pub mod preflib;
 pub mod table;
 

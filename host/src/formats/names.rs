@@ -1,0 +1,150 @@
+//! Candidate names to their indices, for the JSON reader's rankings.
+//!
+//! A ranking names every candidate it lists, so a JSON line of (16, 8, 4) looks up 128 names.
+//! The table is built once per instance: open addressing over a power-of-two array of `u16`
+//! indices at most half full, a multiplicative hash of the name's bytes read eight at a time,
+//! and a byte comparison on a hit. A lookup reads the name's bytes twice and one or two slots.
+
+use std::borrow::Cow;
+
+/// The names of an instance's candidates (borrowed from the text unless they held escapes) and
+/// a table from each name to its index.
+#[derive(Debug)]
+pub struct Names<'a> {
+    /// The names, in candidate order.
+    names: Vec<Cow<'a, str>>,
+    /// `index + 1` of the name whose probe sequence passes here, or 0 for an empty slot.
+    slots: Vec<u16>,
+    /// `slots.len() - 1`; `slots.len()` is a power of two.
+    mask: usize,
+}
+
+/// The multiplier of the hash (rustc's FxHash constant).
+const K: u64 = 0xf135_7aea_2e62_a9c5;
+
+/// The hash of a name: its length, then its bytes eight at a time (the last word zero-padded),
+/// each folded in by a rotate, an xor and a multiplication; the high half, which depends on every
+/// input bit.
+fn hash(name: &[u8]) -> usize {
+    let mut h = name.len() as u64;
+    let mut words = name.chunks_exact(8);
+    for w in &mut words {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(w);
+        h = (h.rotate_left(26) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+    }
+    let mut last = [0u8; 8];
+    for (d, &s) in last.iter_mut().zip(words.remainder()) {
+        *d = s;
+    }
+    h = (h.rotate_left(26) ^ u64::from_le_bytes(last)).wrapping_mul(K);
+    (h >> 32) as usize
+}
+
+impl<'a> Names<'a> {
+    /// The table of `names` (at most `u16::MAX - 1` of them), or the index of the first name
+    /// that repeats an earlier one, with that name.
+    pub fn new(names: Vec<Cow<'a, str>>) -> Result<Names<'a>, (usize, Cow<'a, str>)> {
+        let size = (2 * names.len()).next_power_of_two().max(16);
+        let mut table = Names {
+            slots: vec![0; size],
+            mask: size - 1,
+            names: Vec::with_capacity(names.len()),
+        };
+        for (i, name) in names.into_iter().enumerate() {
+            let Ok(entry) = u16::try_from(i + 1) else {
+                return Err((i, name));
+            };
+            if table.get(name.as_bytes()).is_some() {
+                return Err((i, name));
+            }
+            let mut at = hash(name.as_bytes()) & table.mask;
+            while let Some(slot) = table.slots.get_mut(at) {
+                if *slot == 0 {
+                    *slot = entry;
+                    break;
+                }
+                at = (at + 1) & table.mask;
+            }
+            table.names.push(name);
+        }
+        Ok(table)
+    }
+
+    /// The index of `name`, if it is one of the names.
+    #[inline]
+    pub fn get(&self, name: &[u8]) -> Option<u16> {
+        let mut at = hash(name) & self.mask;
+        // At most half the slots are full, so an empty one ends every probe sequence.
+        loop {
+            let entry = *self.slots.get(at)?;
+            let index = entry.checked_sub(1)?;
+            if self.names.get(usize::from(index)).map(|n| n.as_bytes()) == Some(name) {
+                return Some(index);
+            }
+            at = (at + 1) & self.mask;
+        }
+    }
+
+    /// How many names there are.
+    pub fn count(&self) -> usize {
+        self.names.len()
+    }
+
+    /// The names, owned, in candidate order.
+    pub fn into_strings(self) -> Vec<String> {
+        self.names.into_iter().map(Cow::into_owned).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every name found at its own index, and nothing else found, against a linear search, over
+    /// names that collide in length, share prefixes, cross the eight-byte word and hold bytes
+    /// above 0x7f.
+    #[test]
+    fn finds_exactly_the_names_against_a_linear_search() {
+        let owned: Vec<String> = (0..300)
+            .map(|i| match i % 4 {
+                0 => format!("c{i}"),
+                1 => format!("candidate number {i}"),
+                2 => format!("é{i}ü"),
+                _ => "x".repeat(i / 4),
+            })
+            .collect();
+        let names: Vec<&[u8]> = owned.iter().map(|s| s.as_bytes()).collect();
+        let table = Names::new(owned.iter().map(|s| Cow::from(s.as_str())).collect()).unwrap();
+        assert_eq!(table.count(), 300);
+        for (i, name) in names.iter().enumerate() {
+            assert_eq!(table.get(name), Some(i as u16), "{:?}", owned[i]);
+        }
+        let probes = [
+            "",
+            "c",
+            "c0 ",
+            "candidate number",
+            "x".repeat(76).as_str(),
+            "é0",
+            "C0",
+        ]
+        .map(String::from);
+        for p in probes {
+            let want = names
+                .iter()
+                .position(|n| *n == p.as_bytes())
+                .map(|i| i as u16);
+            assert_eq!(table.get(p.as_bytes()), want, "{p:?}");
+        }
+        // "x".repeat(0) is the empty name, at index 3.
+        assert_eq!(table.get(b""), Some(3));
+    }
+
+    #[test]
+    fn a_repeated_name_is_refused_at_its_second_index() {
+        let names = ["a", "b", "c", "b"].map(Cow::from).to_vec();
+        assert_eq!(Names::new(names).unwrap_err(), (3, Cow::from("b")));
+        assert_eq!(Names::new(Vec::new()).unwrap().get(b"a"), None);
+    }
+}
