@@ -267,6 +267,12 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
     }
 
     /// [`push_ranking`](Self::push_ranking) with scratch arrays of `M >= n` entries.
+    ///
+    /// The row is written straight from the groups: each group's candidates in index order,
+    /// then the unlisted ones in index order as a last group. That is the order the sort of
+    /// [`push_keys`](Self::push_keys) gives keys that rank group `g` at level `g` and the
+    /// unlisted below every group, ties broken by index, so the row is the same; a test checks
+    /// the two against each other. A ranking needs no sort but of a tie group.
     fn push_ranking_in<const M: usize, S: Score, G, I>(
         &mut self,
         weight: S,
@@ -277,36 +283,45 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
         I: IntoIterator,
         I::Item: core::borrow::Borrow<usize>,
     {
-        let user = self.m;
-        // Group g gets level g; unlisted candidates (level `UNLISTED` until the end) tie below
-        // every group. Integers only: no software f64 on a Cortex-M4F.
-        const UNLISTED: u32 = u32::MAX;
-        let mut levels = [UNLISTED; M];
-        let levels = levels
-            .get_mut(..self.n)
-            .ok_or(Error::TooManyCandidates { n: self.n, max: N })?;
-        let mut level = 0u32;
+        let (user, n) = (self.m, self.n);
+        let mut listed = [false; M];
+        let listed = listed
+            .get_mut(..n)
+            .ok_or(Error::TooManyCandidates { n, max: N })?;
+        let mut row = [0u16; M];
+        let row = row.get_mut(..n).unwrap_or(&mut []);
+        // Positions filled; every candidate is placed at most once, so `len <= n`.
+        let mut len = 0usize;
+        let mut ties = false;
         for group in groups {
+            let from = len;
             for c in group {
                 let c = *core::borrow::Borrow::borrow(&c);
-                let slot = levels
+                let seen = listed
                     .get_mut(c)
                     .ok_or(Error::UnknownCandidate { user, candidate: c })?;
-                if *slot != UNLISTED {
+                if *seen {
                     return Err(Error::DuplicateCandidate { user, candidate: c });
                 }
-                *slot = level;
+                *seen = true;
+                if let Some(slot) = row.get_mut(len) {
+                    // `c < n <= MAX_CANDIDATES = 2^15`: no bit of `TIE_NEXT`.
+                    *slot = c as u16;
+                }
+                len += 1;
             }
-            level = level.saturating_add(1);
+            ties |= tie_group::<M>(row.get_mut(from..len).unwrap_or(&mut []));
         }
-        // Keys that order like the scores -level would (higher is better), with their low
-        // `NARROW_LOW` bits zero.
-        let mut keys = [0u64; M];
-        let keys = keys.get_mut(..self.n).unwrap_or(&mut []);
-        for (k, &l) in keys.iter_mut().zip(levels.iter()) {
-            *k = u64::from(u32::MAX - l.min(level)) << 29;
+        let from = len;
+        for (c, _) in listed.iter().enumerate().filter(|(_, seen)| !**seen) {
+            if let Some(slot) = row.get_mut(len) {
+                *slot = c as u16;
+            }
+            len += 1;
         }
-        self.push_keys::<M, S>(weight, keys, true)
+        ties |= tie_group::<M>(row.get_mut(from..len).unwrap_or(&mut []));
+        let w = self.check_push(weight)?;
+        self.store_row(w, row, ties)
     }
 
     fn push_validated<S: Score>(&mut self, weight: S, scores: &[S]) -> Result<(), Error> {
@@ -348,32 +363,50 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
         keys: &[u64],
         narrow: bool,
     ) -> Result<(), Error> {
-        let user = self.m;
-        if self.m >= self.capacity {
-            return Err(Error::TooManyUsers {
-                capacity: self.capacity,
-            });
-        }
-        let w = weight.weight(user)?;
+        let w = self.check_push(weight)?;
         let n = self.n;
         let mut order = [0u128; M];
         let order = order.get_mut(..n).unwrap_or(&mut []);
         sort_keys::<M>(keys, narrow, order);
-        let row =
-            self.storage
-                .order
-                .get_mut(user * n..(user + 1) * n)
-                .ok_or(Error::TooManyUsers {
-                    capacity: self.capacity,
-                })?;
+        let mut row = [0u16; M];
+        let row = row.get_mut(..n).unwrap_or(&mut []);
+        let mut ties = false;
         for (p, slot) in row.iter_mut().enumerate() {
             let item = order.get(p).copied().unwrap_or(0);
             let tie = order
                 .get(p + 1)
                 .is_some_and(|&next| next >> 16 == item >> 16);
             *slot = (item & 0xFFFF) as u16 | if tie { TIE_NEXT } else { 0 };
-            self.ties |= tie;
+            ties |= tie;
         }
+        self.store_row(w, row, ties)
+    }
+
+    /// The weight of the next user type as an `f32`, after checking that there is room for it.
+    fn check_push<S: Score>(&self, weight: S) -> Result<f32, Error> {
+        if self.m >= self.capacity {
+            return Err(Error::TooManyUsers {
+                capacity: self.capacity,
+            });
+        }
+        weight.weight(self.m)
+    }
+
+    /// Stores the next user type: its order `row` (`n` entries, best first, [`TIE_NEXT`] on a
+    /// tie with the next position; `ties` when some entry has it) and its weight `w`.
+    fn store_row(&mut self, w: f32, row: &[u16], ties: bool) -> Result<(), Error> {
+        let (user, n) = (self.m, self.n);
+        let slots =
+            self.storage
+                .order
+                .get_mut(user * n..(user + 1) * n)
+                .ok_or(Error::TooManyUsers {
+                    capacity: self.capacity,
+                })?;
+        for (slot, &e) in slots.iter_mut().zip(row) {
+            *slot = e;
+        }
+        self.ties |= ties;
         if let Some(slot) = self.storage.weights.get_mut(user) {
             *slot = w;
         }
@@ -506,10 +539,23 @@ const fn scratch_class<const N: usize>(n: usize) -> usize {
     }
 }
 
+/// Sorts one tie group of a ranking (candidates, no flags) by index and marks every entry but
+/// the last as tying with the next; whether it marked any.
+fn tie_group<const M: usize>(group: &mut [u16]) -> bool {
+    if group.len() > 1 {
+        crate::sort_by::<M, _, _>(group, |a, b| a.cmp(b));
+    }
+    let last = group.len().saturating_sub(1);
+    for e in group.iter_mut().take(last) {
+        *e |= TIE_NEXT;
+    }
+    last > 0
+}
+
 /// `order[p]` = (complemented key, index) of the candidate at position `p`, best first, equal
 /// keys in index order: each candidate is one integer, so the sort is a plain ascending sort of
 /// integers. With `narrow` (every key's [`NARROW_LOW`] bits zero: at most 24 significant bits in
-/// every score, as for integers, `f32` inputs and rankings) the key keeps its 35 high bits and
+/// every score, as for integers and `f32` inputs) the key keeps its 35 high bits and
 /// shares a `u64` with the index, which a 32-bit core sorts much faster than a `u128`.
 fn sort_keys<const N: usize>(keys: &[u64], narrow: bool, order: &mut [u128]) {
     if narrow {
@@ -536,6 +582,57 @@ mod tests {
     use crate::score::Score;
     extern crate std;
     use std::vec::Vec;
+
+    /// A ranking's row, written from its groups, against the sort of keys: scores of `-g` for
+    /// group `g` and below every group for the unlisted, through `push_scores`. Random
+    /// rankings with ties, empty groups and unlisted candidates.
+    #[test]
+    fn rankings_store_the_rows_their_levels_sort_to() {
+        use crate::{Population, Storage};
+        let mut next = crate::xorshift32(0x2545_f491);
+        let cases = if cfg!(miri) { 20 } else { 2000 };
+        for case in 0..cases {
+            let n = 1 + (next() % 40) as usize;
+            let mut perm: Vec<usize> = (0..n).collect();
+            for i in (1..n).rev() {
+                perm.swap(i, (next() as usize) % (i + 1));
+            }
+            let listed = (next() as usize) % (n + 1);
+            let mut groups: Vec<Vec<usize>> = Vec::new();
+            let mut at = 0;
+            while at < listed {
+                let len = if next().is_multiple_of(5) {
+                    0
+                } else {
+                    1 + (next() as usize) % 3
+                };
+                let end = (at + len).min(listed);
+                groups.push(perm[at..end].to_vec());
+                at = end;
+            }
+            let mut scores = std::vec![-(groups.len() as f64); n];
+            for (g, group) in groups.iter().enumerate() {
+                for &c in group {
+                    scores[c] = -(g as f64);
+                }
+            }
+            let (mut w1, mut o1) = ([0.0f32; 1], std::vec![0u16; n]);
+            let mut a = Population::<64>::builder(n, Storage::new(&mut w1, &mut o1)).unwrap();
+            a.push_ranking(2.0, groups.iter().map(|g| g.iter()))
+                .unwrap();
+            let a = a.finish().unwrap();
+            let (mut w2, mut o2) = ([0.0f32; 1], std::vec![0u16; n]);
+            let mut b = Population::<64>::builder(n, Storage::new(&mut w2, &mut o2)).unwrap();
+            b.push_scores(2.0, &scores).unwrap();
+            let b = b.finish().unwrap();
+            assert_eq!(
+                a.order_rows(),
+                b.order_rows(),
+                "case {case}: {groups:?} of {n}"
+            );
+            assert_eq!(a.all_strict(), b.all_strict(), "case {case}");
+        }
+    }
 
     /// `all_strict` is whether some order has a tie, read off the stored rows; a part of the
     /// population keeps the whole's answer (true stays true; false only means "look").

@@ -45,8 +45,7 @@ mod sealed {
 }
 
 /// The low bits of an `f64` [`Score::order_key`]: all zero when the score has at most 24
-/// significant bits (an integer below `2^24`, an `f32`, a ranking's level), and for every `f32`
-/// key.
+/// significant bits (an integer below `2^24`, an `f32`), and for every `f32` key.
 pub(crate) const NARROW_LOW: u64 = (1 << 29) - 1;
 
 impl Score for f64 {
