@@ -113,19 +113,29 @@ fn optimistic_in<const N: usize, O: Oracle<N> + ?Sized, const C: usize>(
     // candidates, zeroed at the first polish and kept across the others (held by the caller of
     // `solve`, not in the state, so that starting the state never moves it). Scratch of 3 to
     // `POLISH_MAX` candidates holds it in `2 C^2 >= (C + 1)^2` floats (2 KiB for 16 candidates,
-    // where the largest system is 9.6 KiB: what lets the solver run in 16 KiB of RAM); each
-    // storage lives in a function of its own, so only the one used takes stack.
+    // where the largest system is 9.6 KiB: what lets the solver run in 16 KiB of RAM), and so
+    // does storage for [`TINY_SYSTEM`] candidates when there are no more: the first polish
+    // zeroes 2 KiB instead of 8 KiB for the host's smallest scratch class, 3% of a (16, 8, 4)
+    // solve. Each storage lives in a function of its own, so only the one used takes stack.
     if 3 <= C && C <= POLISH_MAX {
-        solve_small_system(state)
+        if C > TINY_SYSTEM && state.n <= TINY_SYSTEM {
+            solve_small_system::<N, C, O, TINY_SYSTEM>(state)
+        } else {
+            solve_small_system::<N, C, O, C>(state)
+        }
     } else {
         solve_large_system(state)
     }
 }
 
-fn solve_small_system<const N: usize, const C: usize, O: Oracle<N> + ?Sized>(
+/// The candidates of the smallest Newton system storage.
+const TINY_SYSTEM: usize = 16;
+
+/// `state` solved with the Newton system in `2 S^2` floats, for at most `S` candidates.
+fn solve_small_system<const N: usize, const C: usize, O: Oracle<N> + ?Sized, const S: usize>(
     state: Optimistic<'_, N, C, O>,
 ) -> Result<Solution, Error> {
-    let mut system: Option<[[[f32; C]; C]; 2]> = None;
+    let mut system: Option<[[[f32; S]; S]; 2]> = None;
     state.solve(&mut system)
 }
 
