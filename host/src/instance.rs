@@ -294,8 +294,8 @@ impl Instance {
         best
     }
 
-    /// Validates the instance and builds the core population in `store`. Weights are
-    /// normalised in `f64` before they are handed to core.
+    /// Validates the instance and builds the core population in `store`. The weights go to
+    /// core as given, and core normalises them (`PopulationBuilder::finish`).
     pub fn population<'s>(&self, store: &'s mut Store) -> Result<Pop<'s>> {
         self.validate()?;
         let (n, m) = (self.n(), self.m());

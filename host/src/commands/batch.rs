@@ -45,7 +45,7 @@ fn one(
             return Err(Error::usage("empty line"));
         }
         let inst = json::parse(text, &format!("{source}:{line}"))?;
-        inst.validate()?;
+        // `population` validates the instance first.
         let mut store = Store::default();
         let pop = inst.population(&mut store)?;
         let start = start.filter(|s| warm && s.len() == pop.n());
