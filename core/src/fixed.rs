@@ -15,8 +15,9 @@ pub(crate) const SHIFT: u32 = 31;
 
 /// `ceil(a * b / ONE)`: for `a, b <= ONE` the result is at most `ONE`.
 pub(crate) fn mul_up(a: u32, b: u32) -> u32 {
+    // `p < 2^64 - 2^33`, so adding `ONE - 1` cannot wrap: a ceiling in one add and one shift.
     let p = u64::from(a) * u64::from(b);
-    let q = (p >> SHIFT) + u64::from(p & (u64::from(ONE) - 1) != 0);
+    let q = (p + u64::from(ONE - 1)) >> SHIFT;
     // `a, b <= 2^31` gives `q <= 2^31`; a larger input saturates instead of wrapping.
     u32::try_from(q).unwrap_or(u32::MAX)
 }
@@ -26,8 +27,9 @@ pub(crate) fn mul_up(a: u32, b: u32) -> u32 {
 pub(crate) fn mul_wide_up(a: u32, s: u64) -> u64 {
     let lo = u64::from(a) * (s & 0xFFFF_FFFF);
     let hi = u64::from(a) * (s >> 32);
-    // a * s = hi * 2^32 + lo; dividing by 2^31 leaves hi * 2 exact and rounds lo up.
-    let lo_up = (lo >> SHIFT) + u64::from(lo & (u64::from(ONE) - 1) != 0);
+    // a * s = hi * 2^32 + lo; dividing by 2^31 leaves hi * 2 exact and rounds lo up (`lo <
+    // 2^64 - 2^33`: the add cannot wrap).
+    let lo_up = (lo + u64::from(ONE - 1)) >> SHIFT;
     hi.saturating_mul(2).saturating_add(lo_up)
 }
 
