@@ -22,9 +22,9 @@ pub struct Names<'a> {
 /// The multiplier of the hash (rustc's FxHash constant).
 const K: u64 = 0xf135_7aea_2e62_a9c5;
 
-/// The hash of a name: its length, then its bytes eight at a time (the last word zero-padded),
-/// each folded in by a rotate, an xor and a multiplication; the high half, which depends on every
-/// input bit.
+/// The hash of a name: its length, then its bytes eight at a time, each word folded in by a
+/// rotate, an xor and a multiplication; the high half, which depends on every input bit. The
+/// last one to seven bytes make one more word from two overlapping reads ([`tail`]).
 fn hash(name: &[u8]) -> usize {
     let mut h = name.len() as u64;
     let mut words = name.chunks_exact(8);
@@ -33,12 +33,29 @@ fn hash(name: &[u8]) -> usize {
         word.copy_from_slice(w);
         h = (h.rotate_left(26) ^ u64::from_le_bytes(word)).wrapping_mul(K);
     }
-    let mut last = [0u8; 8];
-    for (d, &s) in last.iter_mut().zip(words.remainder()) {
-        *d = s;
-    }
-    h = (h.rotate_left(26) ^ u64::from_le_bytes(last)).wrapping_mul(K);
+    h = (h.rotate_left(26) ^ tail(words.remainder())).wrapping_mul(K);
     (h >> 32) as usize
+}
+
+/// A word of fewer than eight bytes `r`, without copying them one by one: four to seven bytes
+/// as their first four and their last four, one to three as the first, the middle and the last
+/// byte. Every byte is read, so with the length (which [`hash`] starts from) different bytes
+/// make different words.
+fn tail(r: &[u8]) -> u64 {
+    let four = |at: usize| {
+        r.get(at..at + 4)
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            .map_or(0, |b| u64::from(u32::from_le_bytes(b)))
+    };
+    let byte = |at: usize| r.get(at).map_or(0, |&b| u64::from(b));
+    let len = r.len();
+    if len >= 4 {
+        four(0) | four(len - 4) << 32
+    } else if len > 0 {
+        byte(0) | byte(len / 2) << 8 | byte(len - 1) << 16
+    } else {
+        0
+    }
 }
 
 impl<'a> Names<'a> {
@@ -139,6 +156,23 @@ mod tests {
         }
         // "x".repeat(0) is the empty name, at index 3.
         assert_eq!(table.get(b""), Some(3));
+    }
+
+    /// The tail word of fewer than eight bytes differs for any two byte strings of one length.
+    #[test]
+    fn tail_words_tell_every_short_string_apart() {
+        for len in 0..8usize {
+            let mut seen = std::collections::HashMap::new();
+            // Every string of `len` bytes over an alphabet of three, 0xff among them.
+            for code in 0..3usize.pow(len as u32) {
+                let bytes: Vec<u8> = (0..len)
+                    .map(|i| [b'a', 0xff, 0][code / 3usize.pow(i as u32) % 3])
+                    .collect();
+                if let Some(other) = seen.insert(tail(&bytes), bytes.clone()) {
+                    panic!("{bytes:?} and {other:?}");
+                }
+            }
+        }
     }
 
     #[test]
