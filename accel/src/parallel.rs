@@ -136,8 +136,8 @@ impl<'a, const N: usize> ThreadedOracle<'a, N> {
 
     /// [`ThreadedOracle::new`], with each run laid out in `store` for the CPU's widest vectors
     /// where [`crate::route::choose`] takes them (AVX2 or AVX-512, strict orders, at most 256
-    /// candidates, at least [`route::wide_min_users`] user types), else the population's oracle: the same bits either way. [`Self::simd`]
-    /// says which.
+    /// candidates, at least [`route::wide_min_users`] user types), else the population's oracle:
+    /// the same bits either way. [`Self::simd`] says which.
     pub fn wide(pop: Population<'a, N>, threads: usize, store: &'a mut WideStore) -> Self {
         let vector = route::vector_level(Simd::detect(), pop.all_strict(), pop.n(), pop.m());
         match vector {

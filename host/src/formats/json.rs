@@ -19,7 +19,7 @@
 
 use std::borrow::Cow;
 
-use super::names::Names;
+use super::names::{Names, NamesError};
 use crate::error::{Error, Result};
 use crate::instance::{CAPACITY, Instance, Prefs, UserType, check_weight, close_group};
 
@@ -472,13 +472,19 @@ impl<'a> Reader<'a> {
                 }
             }
         }
-        Names::new(names).map_err(|(i, name)| {
-            let line = lines.get(i).copied().unwrap_or(self.line);
-            Error::at(
+        Names::new(names).map_err(|e| match e {
+            NamesError::Repeated(i, name) => {
+                let line = lines.get(i).copied().unwrap_or(self.line);
+                Error::at(
+                    self.source,
+                    line,
+                    format!("candidate \"{name}\" listed twice"),
+                )
+            }
+            NamesError::TooMany => Error::in_file(
                 self.source,
-                line,
-                format!("candidate \"{name}\" listed twice"),
-            )
+                format!("more than {CAPACITY} candidates exceed the capacity"),
+            ),
         })
     }
 

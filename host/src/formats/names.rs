@@ -58,10 +58,21 @@ fn tail(r: &[u8]) -> u64 {
     }
 }
 
+/// Why names make no table.
+#[derive(Debug, PartialEq)]
+pub enum NamesError<'a> {
+    /// The name at this index repeats an earlier one.
+    Repeated(usize, Cow<'a, str>),
+    /// More names than `u16` indices hold.
+    TooMany,
+}
+
 impl<'a> Names<'a> {
-    /// The table of `names` (at most `u16::MAX - 1` of them), or the index of the first name
-    /// that repeats an earlier one, with that name.
-    pub fn new(names: Vec<Cow<'a, str>>) -> Result<Names<'a>, (usize, Cow<'a, str>)> {
+    /// The table of `names`, at most `u16::MAX - 1` of them.
+    pub fn new(names: Vec<Cow<'a, str>>) -> Result<Names<'a>, NamesError<'a>> {
+        if names.len() >= usize::from(u16::MAX) {
+            return Err(NamesError::TooMany);
+        }
         let size = (2 * names.len()).next_power_of_two().max(16);
         let mut table = Names {
             slots: vec![0; size],
@@ -70,10 +81,10 @@ impl<'a> Names<'a> {
         };
         for (i, name) in names.into_iter().enumerate() {
             let Ok(entry) = u16::try_from(i + 1) else {
-                return Err((i, name));
+                return Err(NamesError::TooMany);
             };
             if table.get(name.as_bytes()).is_some() {
-                return Err((i, name));
+                return Err(NamesError::Repeated(i, name));
             }
             let mut at = hash(name.as_bytes()) & table.mask;
             while let Some(slot) = table.slots.get_mut(at) {
@@ -178,7 +189,12 @@ mod tests {
     #[test]
     fn a_repeated_name_is_refused_at_its_second_index() {
         let names = ["a", "b", "c", "b"].map(Cow::from).to_vec();
-        assert_eq!(Names::new(names).unwrap_err(), (3, Cow::from("b")));
+        assert_eq!(
+            Names::new(names).unwrap_err(),
+            NamesError::Repeated(3, Cow::from("b"))
+        );
+        let many = (0..u16::MAX).map(|i| Cow::from(i.to_string())).collect();
+        assert_eq!(Names::new(many).unwrap_err(), NamesError::TooMany);
         assert_eq!(Names::new(Vec::new()).unwrap().get(b"a"), None);
     }
 }
