@@ -321,7 +321,11 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
         }
         ties |= tie_group::<M>(row.get_mut(from..len).unwrap_or(&mut []));
         let w = self.check_push(weight)?;
-        self.store_row(w, row, ties)
+        for (slot, &e) in self.next_row()?.iter_mut().zip(row.iter()) {
+            *slot = e;
+        }
+        self.commit(w, ties);
+        Ok(())
     }
 
     fn push_validated<S: Score>(&mut self, weight: S, scores: &[S]) -> Result<(), Error> {
@@ -368,10 +372,8 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
         let mut order = [0u128; M];
         let order = order.get_mut(..n).unwrap_or(&mut []);
         sort_keys::<M>(keys, narrow, order);
-        let mut row = [0u16; M];
-        let row = row.get_mut(..n).unwrap_or(&mut []);
         let mut ties = false;
-        for (p, slot) in row.iter_mut().enumerate() {
+        for (p, slot) in self.next_row()?.iter_mut().enumerate() {
             let item = order.get(p).copied().unwrap_or(0);
             let tie = order
                 .get(p + 1)
@@ -379,7 +381,8 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
             *slot = (item & 0xFFFF) as u16 | if tie { TIE_NEXT } else { 0 };
             ties |= tie;
         }
-        self.store_row(w, row, ties)
+        self.commit(w, ties);
+        Ok(())
     }
 
     /// The weight of the next user type as an `f32`, after checking that there is room for it.
@@ -392,20 +395,22 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
         weight.weight(self.m)
     }
 
-    /// Stores the next user type: its order `row` (`n` entries, best first, [`TIE_NEXT`] on a
-    /// tie with the next position; `ties` when some entry has it) and its weight `w`.
-    fn store_row(&mut self, w: f32, row: &[u16], ties: bool) -> Result<(), Error> {
+    /// The storage's order row for the next user type (`n` entries), to be written best first
+    /// with [`TIE_NEXT`] on a tie with the next position.
+    fn next_row(&mut self) -> Result<&mut [u16], Error> {
         let (user, n) = (self.m, self.n);
-        let slots =
-            self.storage
-                .order
-                .get_mut(user * n..(user + 1) * n)
-                .ok_or(Error::TooManyUsers {
-                    capacity: self.capacity,
-                })?;
-        for (slot, &e) in slots.iter_mut().zip(row) {
-            *slot = e;
-        }
+        self.storage
+            .order
+            .get_mut(user * n..(user + 1) * n)
+            .ok_or(Error::TooManyUsers {
+                capacity: self.capacity,
+            })
+    }
+
+    /// Counts in the next user type, its row written: its weight `w`, and `ties` when its row
+    /// has a tie.
+    fn commit(&mut self, w: f32, ties: bool) {
+        let user = self.m;
         self.ties |= ties;
         if let Some(slot) = self.storage.weights.get_mut(user) {
             *slot = w;
@@ -415,7 +420,6 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
             .zip(count_of(w))
             .map(|(t, c)| t.saturating_add(u64::from(c)));
         self.m += 1;
-        Ok(())
     }
 
     /// Validates the total weight and normalises the weights to sum to 1.
