@@ -316,6 +316,14 @@ impl<const C: usize> Bounds<C> {
         };
         let weights = Weights::of(pop);
         let strict = pop.all_strict();
+        // Exact weights (counts, or `f32` weights that scale to integers exactly: the usual
+        // case) need no sign: the excess is `sum_j W_j s_j(y) - ONE sum_j W_j`, formed from `num`
+        // after the last user.
+        let exact = weights.counts
+            || (0..pop.m()).all(|j| {
+                let (up, down) = weights.get(pop, j);
+                up == down
+            });
         let mut shares = [0u64; C];
         let mut total_down = 0u128;
         for (j, row) in pop.order_rows().chunks_exact(n).enumerate() {
@@ -324,7 +332,15 @@ impl<const C: usize> Bounds<C> {
             if up == 0 {
                 continue;
             }
-            add_user::<C, NUM>(row, mass, k, (up, down), strict, &mut shares, &mut bounds);
+            let user = (up, down, exact);
+            add_user::<C, NUM>(row, mass, k, user, strict, &mut shares, &mut bounds);
+        }
+        if exact {
+            // `num` and `ONE sum_j W_j` are below 2^127: the difference is exact in i128.
+            let fair = i128::try_from(u128::from(ONE) * total_down).unwrap_or(i128::MAX);
+            for (x, &p) in bounds.excess.iter_mut().zip(bounds.num.iter()).take(n) {
+                *x = i128::try_from(p).unwrap_or(i128::MAX).saturating_sub(fair);
+            }
         }
         bounds.fair = u128::from(ONE) * total_down;
         bounds.den = u128::from(k + 1) * bounds.fair;
@@ -426,12 +442,14 @@ pub(crate) fn poly_up(a: u32, b: u32, k: u32) -> u64 {
 /// class's mass), and each position gets its class's share bound `s` in `shares`. The second
 /// adds each position's excess over the fair share into its candidate's sum, choosing the
 /// weight and the sign of the data-dependent excess (above or below the fair share) without a
-/// branch. `strict` says that `row` has no ties: its classes are its positions.
+/// branch. `strict` says that `row` has no ties: its classes are its positions. With `exact`
+/// (every user's weight exact, `up = down`) the second pass adds `W_j s_j(y)` into `num` only,
+/// and the caller forms the excess from `num` after the last user.
 fn add_user<const C: usize, const NUM: bool>(
     row: &[u16],
     mass: &[u64],
     k: u32,
-    (up, down): (u64, u64),
+    (up, down, exact): (u64, u64, bool),
     strict: bool,
     shares: &mut [u64; C],
     bounds: &mut Bounds<C>,
@@ -441,8 +459,18 @@ fn add_user<const C: usize, const NUM: bool>(
     // `to_fixed(below)`: the `a` of the class below (`to_fixed(0) = 0` at the bottom).
     let mut b = 0u32;
     if strict {
+        // A candidate without mass has `a = b`, and so has every candidate of its run of
+        // massless neighbours: the run takes one polynomial (most candidates of an equilibrium
+        // have no mass).
+        let mut run: Option<u64> = None;
         for (&e, s) in row.iter().zip(shares.iter_mut()).rev() {
-            below = below.saturating_add(at(e));
+            let m = at(e);
+            if m == 0 {
+                *s = *run.get_or_insert_with(|| poly_up(b, b, k));
+                continue;
+            }
+            run = None;
+            below = below.saturating_add(m);
             let a = to_fixed(below);
             *s = poly_up(a, b, k);
             b = a;
@@ -466,6 +494,14 @@ fn add_user<const C: usize, const NUM: bool>(
             b = a;
             end = start;
         }
+    }
+    if exact {
+        for (&e, &s) in row.iter().zip(shares.iter()) {
+            if let Some(x) = bounds.num.get_mut((e & INDEX) as usize) {
+                *x += mul_u64(s, up);
+            }
+        }
+        return;
     }
     let one = u64::from(ONE);
     for (&e, &s) in row.iter().zip(shares.iter()) {
@@ -600,8 +636,19 @@ mod tests {
             let (mut by_position, mut by_class) = (empty(), empty());
             let mut shares = [0u64; 12];
             let row = &row[..n];
-            add_user::<12, true>(row, &mass, k, weights, true, &mut shares, &mut by_position);
-            add_user::<12, true>(row, &mass, k, weights, false, &mut shares, &mut by_class);
+            let user = (weights.0, weights.1, false);
+            add_user::<12, true>(row, &mass, k, user, true, &mut shares, &mut by_position);
+            add_user::<12, true>(row, &mass, k, user, false, &mut shares, &mut by_class);
+            // With exact weights, `num - ONE w` is the signed path's excess.
+            let (mut signed, mut plain) = (empty(), empty());
+            let w = weights.0;
+            add_user::<12, false>(row, &mass, k, (w, w, false), true, &mut shares, &mut signed);
+            add_user::<12, false>(row, &mass, k, (w, w, true), true, &mut shares, &mut plain);
+            for (y, (&e, &p)) in signed.excess.iter().zip(plain.num.iter()).enumerate() {
+                let fair = i128::from(ONE) * i128::from(w);
+                let at = if y < n { p as i128 - fair } else { 0 };
+                assert_eq!(e, at, "case {case} candidate {y}");
+            }
             assert_eq!(by_position.excess, by_class.excess, "case {case}");
             assert_eq!(by_position.num, by_class.num, "case {case}");
         }
