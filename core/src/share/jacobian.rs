@@ -147,61 +147,59 @@ pub(crate) fn jacobian_acc<const N: usize, const C: usize, const A: usize, const
             continue;
         }
         let strict = all_strict || row.iter().all(|&e| e & TIE_NEXT == 0);
-        if strict {
-            // The in-order rows (the scalar path's, in blocks) need no classes.
-            let class = (!S || !blocked).then_some(&mut class[..]);
-            strict_positions(row, pi, class, &mut a_of, &mut b_of);
-        } else {
-            let scratch = (&mut mass[..], &mut upper[..], &mut lower[..]);
-            positions(row, pi, scratch, &mut class, &mut a_of, &mut b_of);
-        }
         let w = w * scale;
-        // Class of each support member for this user, so the inner loop is branch-light.
-        for (cs, &z) in cls_s.iter_mut().zip(support).filter(|_| !S || !blocked) {
-            *cs = class.get(z as usize).copied().unwrap_or(0.0);
-        }
-        let cls_s = cls_s.get(..s).unwrap_or(&[]);
-        // a and b of each support member, then the derivatives of all of them.
-        for ((sa, sb), &y) in d_same.iter_mut().zip(d_below.iter_mut()).zip(support) {
-            *sa = a_of.get(y as usize).copied().unwrap_or(0.0);
-            *sb = b_of.get(y as usize).copied().unwrap_or(0.0);
-        }
-        if S {
-            derivatives_one_by_one(&mut d_same, &mut d_below, s, k, w);
+        if S && blocked && strict {
+            // The scalar path's usual case: positions, derivatives and rows in one pass.
+            let d = (&mut d_same[..], &mut d_below[..]);
+            strict_user_in_order(row, pi, &slot_of, s, (k, w), d, &mut acc, &mut lists);
         } else {
-            derivatives_in_lanes(&mut d_same, &mut d_below, s, k, w);
-        }
-        let pairs = d_same.iter().zip(d_below.iter());
-        if blocked {
-            if S {
-                // One copy per value of `strict`, so neither pays for the other's tests.
-                if strict {
-                    add_user_in_order(
-                        row, &slot_of, &d_same, &d_below, s, &mut acc, &mut lists, true,
-                    );
-                } else {
-                    add_user_in_order(
-                        row, &slot_of, &d_same, &d_below, s, &mut acc, &mut lists, false,
-                    );
-                }
+            if strict {
+                // The in-order rows (the scalar path's, in blocks) need no classes.
+                let class = (!S || !blocked).then_some(&mut class[..]);
+                strict_positions(row, pi, class, &mut a_of, &mut b_of);
             } else {
+                let scratch = (&mut mass[..], &mut upper[..], &mut lower[..]);
+                positions(row, pi, scratch, &mut class, &mut a_of, &mut b_of);
+            }
+            // Class of each support member for this user, so the inner loop is branch-light.
+            for (cs, &z) in cls_s.iter_mut().zip(support).filter(|_| !S || !blocked) {
+                *cs = class.get(z as usize).copied().unwrap_or(0.0);
+            }
+            let cls_s = cls_s.get(..s).unwrap_or(&[]);
+            // a and b of each support member, then the derivatives of all of them.
+            for ((sa, sb), &y) in d_same.iter_mut().zip(d_below.iter_mut()).zip(support) {
+                *sa = a_of.get(y as usize).copied().unwrap_or(0.0);
+                *sb = b_of.get(y as usize).copied().unwrap_or(0.0);
+            }
+            if S {
+                derivatives_one_by_one(&mut d_same, &mut d_below, s, k, w);
+            } else {
+                derivatives_in_lanes(&mut d_same, &mut d_below, s, k, w);
+            }
+            let pairs = d_same.iter().zip(d_below.iter());
+            if blocked && S {
+                add_user_in_order(row, &slot_of, &d_same, &d_below, s, &mut acc, &mut lists);
+            } else if blocked {
                 for (i, ((&cy, (&same, &below)), row)) in
                     cls_s.iter().zip(pairs).zip(acc.chunks_mut(s)).enumerate()
                 {
                     // A strict order: only the member itself ties with itself.
                     add_row(row, cls_s, cy, same, below, strict.then_some(i));
                 }
+            } else {
+                for ((&cy, (&same, &below)), row) in
+                    cls_s.iter().zip(pairs).zip(out.chunks_mut(stride))
+                {
+                    add_row(row, cls_s, cy, same, below, None);
+                }
             }
+        }
+        if blocked {
             in_block += 1;
             if in_block == BLOCK {
                 flush(&mut acc, s, stride, out, flushed);
                 flushed = true;
                 in_block = 0;
-            }
-        } else {
-            for ((&cy, (&same, &below)), row) in cls_s.iter().zip(pairs).zip(out.chunks_mut(stride))
-            {
-                add_row(row, cls_s, cy, same, below, None);
             }
         }
     }
@@ -313,14 +311,82 @@ pub(super) fn add_row(
     }
 }
 
+/// One user with a strict order, on the scalar path in blocks: [`strict_positions`], the
+/// derivatives ([`derivative`]) and [`add_user_in_order`]'s rows in one pass from the bottom,
+/// touching only the support members (`slot_of` maps a candidate to its slot, `s` members). The
+/// same operations on the same values: the suffix sums in the same order, clamped at 1 when
+/// their total passes 1, and one addition per entry of `acc`, so the same bits.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn strict_user_in_order(
+    row: &[u16],
+    pi: &[f32],
+    slot_of: &[u16],
+    s: usize,
+    (k, w): (u32, f32),
+    (same, below): (&mut [f32], &mut [f32]),
+    acc: &mut [f32],
+    scratch: &mut InOrder,
+) {
+    // The members' slots from the bottom up, each with its `a` and `b`.
+    let list = &mut scratch.list;
+    let mut count = 0usize;
+    let (mut sum, mut b) = (0.0f32, 0.0f32);
+    for &e in row.iter().rev() {
+        let y = (e & INDEX) as usize;
+        sum += pi.get(y).copied().unwrap_or(0.0);
+        if let (Some(&i), Some(l)) = (slot_of.get(y), list.get_mut(count))
+            && (i as usize) < s
+            && let (Some(x), Some(z)) = (same.get_mut(i as usize), below.get_mut(i as usize))
+        {
+            *x = sum;
+            *z = b;
+            *l = i;
+            count += 1;
+        }
+        b = sum;
+    }
+    let list = list.get(..count).unwrap_or(&[]);
+    let clamp = sum > 1.0;
+    for &i in list {
+        let i = i as usize;
+        if let (Some(x), Some(z)) = (same.get_mut(i), below.get_mut(i)) {
+            let (a, bb) = if clamp {
+                (at_most_one(*x), at_most_one(*z))
+            } else {
+                (*x, *z)
+            };
+            let (d_a, d_b) = derivative(a, bb, k);
+            *x = d_a * w;
+            *z = (d_a + d_b) * w;
+        }
+    }
+    // Row `i` gets `same[i]` on its diagonal and `below[i]` on the members below it: those
+    // listed before it.
+    for (at, &i) in list.iter().enumerate() {
+        let i = i as usize;
+        let (Some(&d_same), Some(&d_below), Some(out)) =
+            (same.get(i), below.get(i), acc.get_mut(i * s..(i + 1) * s))
+        else {
+            continue;
+        };
+        if let Some(o) = out.get_mut(i) {
+            *o += d_same;
+        }
+        for &z in list.get(..at).unwrap_or(&[]) {
+            if let Some(o) = out.get_mut(z as usize) {
+                *o += d_below;
+            }
+        }
+    }
+}
+
 /// One user's rows of the `s x s` block, for a scalar FPU: the support members are taken in the
 /// user's order, so row `i` adds `same[i]` over its tie class and `below[i]` over the members
 /// after it, and skips the members above, where [`add_row`] adds zero. Adding `+0.0` to an entry
 /// that is never `-0.0` changes no bit, so the block is the same bits, in about a third of the
-/// instructions on a Cortex-M4F. `slot_of` maps a candidate to its index in the support.
-/// `strict` (the order has no tie) makes every class one member, so no class bounds are
-/// tracked: the same additions in the same order.
-#[allow(clippy::too_many_arguments)]
+/// instructions on a Cortex-M4F. `slot_of` maps a candidate to its index in the support. (A
+/// strict order takes [`strict_user_in_order`].)
 #[inline(always)]
 pub(super) fn add_user_in_order(
     row: &[u16],
@@ -330,7 +396,6 @@ pub(super) fn add_user_in_order(
     s: usize,
     acc: &mut [f32],
     scratch: &mut InOrder,
-    strict: bool,
 ) {
     // Support slots in the user's order, and (with ties) where each one's tie class starts and
     // ends (entries past `count` are stale from earlier users and never read).
@@ -344,7 +409,7 @@ pub(super) fn add_user_in_order(
             *l = i;
             count += 1;
         }
-        if !strict && e & TIE_NEXT == 0 {
+        if e & TIE_NEXT == 0 {
             for c in class.iter_mut().take(count).skip(start) {
                 *c = (start as u8, count as u8);
             }
@@ -354,8 +419,8 @@ pub(super) fn add_user_in_order(
     let list = list.get(..count).unwrap_or(&[]);
     for (at, &i) in list.iter().enumerate() {
         let (c0, c1) = match class.get(at) {
-            Some(&(c0, c1)) if !strict => (c0 as usize, c1 as usize),
-            _ => (at, at + 1),
+            Some(&(c0, c1)) => (c0 as usize, c1 as usize),
+            None => (at, at + 1),
         };
         let i = i as usize;
         let (Some(&d_same), Some(&d_below), Some(out)) =
