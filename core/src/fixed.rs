@@ -101,8 +101,8 @@ pub(crate) fn div_rem(x: u128, d: u128) -> (u128, u128) {
 /// Euclid's division of `x` by `d > 0` when the quotient is below `2^24`, or `None`: the `f32`
 /// quotient of the two rounded to `f32` is within 4 of the exact one (three roundings of
 /// relative size `2^-24`), and exact products correct it, so the result is exact whatever the
-/// estimate. The 128-bit division routine takes about 1,700 instructions on a Cortex-M4F; this
-/// takes about a tenth of that. Not on targets without a hardware `f32` division
+/// estimate. On a Cortex-M4F the 128-bit division routine takes over a thousand instructions
+/// for the snap's quotients. Not on targets without a hardware `f32` division
 /// (`ualign_soft_float`, see the build script), where the emulation would cost flash.
 fn small_quotient(x: u128, d: u128) -> Option<(u128, u128)> {
     if cfg!(ualign_soft_float) || d == 0 {
