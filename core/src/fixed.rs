@@ -85,11 +85,14 @@ pub(crate) fn scaled(x: f32, shift: i32) -> (u64, u64) {
 /// `(x / d, x % d)`, or `(0, x)` for `d = 0`: the one copy of 128-bit division in the crate. A
 /// 32-bit core has no 128-bit division routine, so the compiler expands a division where it is
 /// written, most of a kilobyte of Cortex-M0 code each time; the remainder comes from the
-/// quotient with one product. A quotient below `2^24` (the snap's) comes from
-/// [`small_quotient`] instead.
+/// quotient with one product. On a 32-bit core with a hardware `f32` division, a quotient
+/// below `2^24` (the snap's) comes from [`small_quotient`] instead; a 64-bit core's routine
+/// divides by a 64-bit divisor in hardware, faster than the estimate.
 #[inline(never)]
 pub(crate) fn div_rem(x: u128, d: u128) -> (u128, u128) {
-    if let Some(qr) = small_quotient(x, d) {
+    if cfg!(all(target_pointer_width = "32", not(ualign_soft_float)))
+        && let Some(qr) = small_quotient(x, d)
+    {
         return qr;
     }
     match x.checked_div(d) {
@@ -102,10 +105,11 @@ pub(crate) fn div_rem(x: u128, d: u128) -> (u128, u128) {
 /// quotient of the two rounded to `f32` is within 4 of the exact one (three roundings of
 /// relative size `2^-24`), and exact products correct it, so the result is exact whatever the
 /// estimate. On a Cortex-M4F the 128-bit division routine takes over a thousand instructions
-/// for the snap's quotients. Not on targets without a hardware `f32` division
-/// (`ualign_soft_float`, see the build script), where the emulation would cost flash.
+/// for the snap's quotients. [`div_rem`] takes it only on 32-bit targets with a hardware `f32`
+/// division: elsewhere the emulation would cost flash (`ualign_soft_float`, see the build
+/// script) or the routine is faster.
 fn small_quotient(x: u128, d: u128) -> Option<(u128, u128)> {
-    if cfg!(ualign_soft_float) || d == 0 {
+    if d == 0 {
         return None;
     }
     let estimate = x as f32 / d as f32;
