@@ -18,9 +18,10 @@ fn main() {
     let first = target.split('-').next().unwrap_or_default();
     let soft = match arch.as_str() {
         "arm" => !target.ends_with("eabihf"),
-        // The ISA string after `rv32i`/`rv64i`: F, D or G means a hardware FPU.
+        // The ISA letters after `riscv32`/`riscv64` (`imac`, `imafc`, `gc`): F, D or G means a
+        // hardware FPU.
         "riscv32" | "riscv64" => !first
-            .get("riscv32i".len()..)
+            .get("riscv32".len()..)
             .is_some_and(|ext| ext.contains(['f', 'd', 'g'])),
         _ => false,
     };
