@@ -11,8 +11,9 @@
 
 use super::{
     BLOCK, LANES,
+    group::slot_index,
     kernel::{SCALAR, user_positions},
-    recurrence::{at_most_one, derivative, derivatives},
+    recurrence::{at_most_one, derivative, derivative_written, derivatives},
 };
 use crate::{
     Population,
@@ -141,6 +142,13 @@ pub(crate) fn jacobian_acc<const N: usize, const C: usize, const A: usize, const
             }
         }
     }
+    // `pi` in an array of the scratch's length, for `strict_user_in_order`'s unchecked reads.
+    let mut pi_c = [0.0f32; C];
+    if S && blocked {
+        for (x, &p) in pi_c.iter_mut().zip(pi) {
+            *x = p;
+        }
+    }
     let all_strict = pop.all_strict();
     for (row, &w) in pop.order_rows().chunks_exact(n).zip(pop.weights()) {
         if w == 0.0 {
@@ -150,8 +158,9 @@ pub(crate) fn jacobian_acc<const N: usize, const C: usize, const A: usize, const
         let w = w * scale;
         if S && blocked && strict {
             // The scalar path's usual case: positions, derivatives and rows in one pass.
-            let d = (&mut d_same[..], &mut d_below[..]);
-            strict_user_in_order(row, pi, &slot_of, s, (k, w), d, &mut acc, &mut lists);
+            let d = (&mut d_same, &mut d_below);
+            let kw = (k, w, N > PROFILE_SUPPORT);
+            strict_user_in_order::<C>(row, &pi_c, &slot_of, s, kw, d, &mut acc, &mut lists);
         } else {
             if strict {
                 // The in-order rows (the scalar path's, in blocks) need no classes.
@@ -315,16 +324,19 @@ pub(super) fn add_row(
 /// derivatives ([`derivative`]) and [`add_user_in_order`]'s rows in one pass from the bottom,
 /// touching only the support members (`slot_of` maps a candidate to its slot, `s` members). The
 /// same operations on the same values: the suffix sums in the same order, clamped at 1 when
-/// their total passes 1, and one addition per entry of `acc`, so the same bits.
+/// their total passes 1, and one addition per entry of `acc`, so the same bits. `pi`, `slot_of`
+/// and the derivatives have the scratch's length `C`: indices masked to it (a power of two)
+/// need no bounds checks. `written` takes the derivatives written out for the usual `k`
+/// ([`derivative_written`]; not in the small profile, whose flash has no room for them).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn strict_user_in_order(
+fn strict_user_in_order<const C: usize>(
     row: &[u16],
-    pi: &[f32],
-    slot_of: &[u16],
+    pi: &[f32; C],
+    slot_of: &[u16; C],
     s: usize,
-    (k, w): (u32, f32),
-    (same, below): (&mut [f32], &mut [f32]),
+    (k, w, written): (u32, f32, bool),
+    (same, below): (&mut [f32; C], &mut [f32; C]),
     acc: &mut [f32],
     scratch: &mut InOrder,
 ) {
@@ -333,30 +345,40 @@ fn strict_user_in_order(
     let mut count = 0usize;
     let (mut sum, mut b) = (0.0f32, 0.0f32);
     for &e in row.iter().rev() {
-        let y = (e & INDEX) as usize;
+        let y = slot_index::<C>(e);
         sum += pi.get(y).copied().unwrap_or(0.0);
-        if let (Some(&i), Some(l)) = (slot_of.get(y), list.get_mut(count))
+        if let Some(&i) = slot_of.get(y)
             && (i as usize) < s
-            && let (Some(x), Some(z)) = (same.get_mut(i as usize), below.get_mut(i as usize))
         {
-            *x = sum;
-            *z = b;
-            *l = i;
-            count += 1;
+            let i = slot_index::<C>(i);
+            if let (Some(x), Some(z), Some(l)) = (
+                same.get_mut(i),
+                below.get_mut(i),
+                list.get_mut(count % LIST),
+            ) {
+                *x = sum;
+                *z = b;
+                *l = i as u16;
+                count += 1;
+            }
         }
         b = sum;
     }
     let list = list.get(..count).unwrap_or(&[]);
     let clamp = sum > 1.0;
     for &i in list {
-        let i = i as usize;
+        let i = slot_index::<C>(i);
         if let (Some(x), Some(z)) = (same.get_mut(i), below.get_mut(i)) {
             let (a, bb) = if clamp {
                 (at_most_one(*x), at_most_one(*z))
             } else {
                 (*x, *z)
             };
-            let (d_a, d_b) = derivative(a, bb, k);
+            let (d_a, d_b) = if written {
+                derivative_written(a, bb, k)
+            } else {
+                derivative(a, bb, k)
+            };
             *x = d_a * w;
             *z = (d_a + d_b) * w;
         }
@@ -364,17 +386,16 @@ fn strict_user_in_order(
     // Row `i` gets `same[i]` on its diagonal and `below[i]` on the members below it: those
     // listed before it.
     for (at, &i) in list.iter().enumerate() {
-        let i = i as usize;
-        let (Some(&d_same), Some(&d_below), Some(out)) =
-            (same.get(i), below.get(i), acc.get_mut(i * s..(i + 1) * s))
-        else {
+        let i = slot_index::<C>(i);
+        let (Some(&d_same), Some(&d_below)) = (same.get(i), below.get(i)) else {
             continue;
         };
-        if let Some(o) = out.get_mut(i) {
+        let start = i * s;
+        if let Some(o) = acc.get_mut(start + i) {
             *o += d_same;
         }
         for &z in list.get(..at).unwrap_or(&[]) {
-            if let Some(o) = out.get_mut(z as usize) {
+            if let Some(o) = acc.get_mut(start + z as usize) {
                 *o += d_below;
             }
         }
@@ -444,14 +465,18 @@ pub(super) fn add_user_in_order(
 /// [`add_user_in_order`]'s per-user lists, kept across users so that no user pays for zeroing
 /// them (on a Cortex-M4F, `memclr` of these was 6% of a (16, 16, 4) rerank).
 pub(super) struct InOrder {
-    list: [u16; SUPPORT_MAX],
+    list: [u16; LIST],
     class: [(u8, u8); SUPPORT_MAX],
 }
+
+/// The length of [`InOrder`]'s list: a power of two at least [`SUPPORT_MAX`], so that an index
+/// taken modulo it needs no bounds check.
+const LIST: usize = SUPPORT_MAX.next_power_of_two();
 
 impl InOrder {
     pub(super) fn new() -> Self {
         InOrder {
-            list: [0; SUPPORT_MAX],
+            list: [0; LIST],
             class: [(0, 0); SUPPORT_MAX],
         }
     }

@@ -213,6 +213,39 @@ pub(crate) fn derivatives(
     (d_a, d_b)
 }
 
+/// [`derivative`] written out for `k` of 2, 3 and 4 (the usual small reranks), the same
+/// operations with the coefficients as constants, so the same bits (a unit test compares
+/// them). A core built for size would otherwise run the loop, whose counters cost a scalar FPU
+/// about a third of the arithmetic; the other `k` take the loop.
+#[inline(always)]
+pub(crate) fn derivative_written(a: f32, b: f32, k: u32) -> (f32, f32) {
+    let (mut x, mut y, mut bp) = (0.0f32, 0.0f32, 1.0f32);
+    let mut step = |ca: f32, cb: f32| {
+        x = x * a + ca * bp;
+        y = y * a + cb * bp;
+        bp *= b;
+    };
+    match k {
+        2 => {
+            step(2.0, 1.0);
+            step(1.0, 2.0);
+        }
+        3 => {
+            step(3.0, 1.0);
+            step(2.0, 2.0);
+            step(1.0, 3.0);
+        }
+        4 => {
+            step(4.0, 1.0);
+            step(3.0, 2.0);
+            step(2.0, 3.0);
+            step(1.0, 4.0);
+        }
+        _ => return derivative(a, b, k),
+    }
+    (x, y)
+}
+
 /// `(dS/da, dS/db)` for one `(a, b)`: the recurrence of `derivatives` for a single lane, the
 /// same operations in the same order, so the same bits (a unit test compares them).
 #[inline(always)]

@@ -8,7 +8,7 @@ use super::{
         jacobian_unchecked, positions, strict_positions,
     },
     kernel::{SCALAR, poly, shares_rows, shares_unchecked, strict_user, user_positions},
-    recurrence::{derivative, derivatives, lanes_by_lane, lanes_by_step},
+    recurrence::{derivative, derivative_written, derivatives, lanes_by_lane, lanes_by_step},
     shares,
 };
 use crate::{
@@ -317,7 +317,8 @@ fn in_order_jacobian_rows_are_bit_identical_to_add_row() {
     }
 }
 
-/// The scalar `derivative` (Cortex-M) gives each lane of `derivatives` (SIMD) bit for bit.
+/// The scalar `derivative` (Cortex-M) and its written-out form give each lane of `derivatives`
+/// (SIMD) bit for bit.
 #[test]
 fn scalar_derivative_is_bit_identical_to_the_lanes() {
     let mut next = xorshift32(0x9e37_79b9);
@@ -335,6 +336,12 @@ fn scalar_derivative_is_bit_identical_to_the_lanes() {
                     (x.to_bits(), y.to_bits()),
                     (d_a[l].to_bits(), d_b[l].to_bits()),
                     "k = {k}"
+                );
+                let (x, y) = derivative_written(a[l], b[l], k);
+                assert_eq!(
+                    (x.to_bits(), y.to_bits()),
+                    (d_a[l].to_bits(), d_b[l].to_bits()),
+                    "k = {k}, written out"
                 );
             }
         }
