@@ -7,7 +7,8 @@
 //! both `a` and `b` (`dS/da + dS/db`), one tied with `y` (or `y` itself) raises `a` only
 //! (`dS/da`), one above `y` changes nothing. One user's rows are added in one of two ways, the
 //! same bits: by support member ([`add_row`], the SIMD path) or in the user's order, skipping
-//! the members above ([`add_user_in_order`], the scalar path).
+//! the members above (the scalar path: [`strict_user_in_order`] for a strict order, in the same
+//! pass as its positions and derivatives, [`add_user_in_order`] for one with ties).
 
 use super::{
     BLOCK, LANES,
