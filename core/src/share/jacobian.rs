@@ -164,9 +164,8 @@ pub(crate) fn jacobian_acc<const N: usize, const C: usize, const A: usize, const
             strict_user_in_order::<C>(row, &pi_c, &slot_of, s, kw, d, &mut acc, &mut lists);
         } else {
             if strict {
-                // The in-order rows (the scalar path's, in blocks) need no classes.
-                let class = (!S || !blocked).then_some(&mut class[..]);
-                strict_positions(row, pi, class, &mut a_of, &mut b_of);
+                // Not the scalar path in blocks (taken above): the rows compare classes.
+                strict_positions(row, pi, Some(&mut class[..]), &mut a_of, &mut b_of);
             } else {
                 let scratch = (&mut mass[..], &mut upper[..], &mut lower[..]);
                 positions(row, pi, scratch, &mut class, &mut a_of, &mut b_of);
