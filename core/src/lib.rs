@@ -117,24 +117,35 @@ const INSERTION_MAX: usize = 24;
 /// [`INSERTION_MAX`] items, insertion sort, which does fewer comparisons there. `MAX` is the
 /// most items the caller can pass (its capacity): at most [`INSERTION_MAX`], no heapsort is
 /// compiled (a longer `v` would still be sorted, by insertion).
-pub(crate) fn sort_by<const MAX: usize, T, F>(v: &mut [T], mut cmp: F)
+pub(crate) fn sort_by<const MAX: usize, T: Copy, F>(v: &mut [T], mut cmp: F)
 where
     F: FnMut(&T, &T) -> core::cmp::Ordering,
 {
-    let mut less = |v: &[T], a: usize, b: usize| match (v.get(a), v.get(b)) {
-        (Some(x), Some(y)) => cmp(x, y) == core::cmp::Ordering::Less,
-        _ => false,
-    };
     if MAX <= INSERTION_MAX || v.len() <= INSERTION_MAX {
+        // Each item moves left past the larger ones before it, which shift right by one (one
+        // store each, where swapping them was two loads and two stores).
         for i in 1..v.len() {
+            let Some(&x) = v.get(i) else { break };
             let mut j = i;
-            while j > 0 && less(v, j, j - 1) {
-                v.swap(j - 1, j);
+            while let Some(&before) = j.checked_sub(1).and_then(|b| v.get(b)) {
+                if cmp(&x, &before) != core::cmp::Ordering::Less {
+                    break;
+                }
+                if let Some(slot) = v.get_mut(j) {
+                    *slot = before;
+                }
                 j -= 1;
+            }
+            if let Some(slot) = v.get_mut(j) {
+                *slot = x;
             }
         }
         return;
     }
+    let mut less = |v: &[T], a: usize, b: usize| match (v.get(a), v.get(b)) {
+        (Some(x), Some(y)) => cmp(x, y) == core::cmp::Ordering::Less,
+        _ => false,
+    };
     // Sift `node` down within `v[..end]` (a max-heap under `less`).
     let mut sift = |v: &mut [T], mut node: usize, end: usize| {
         loop {

@@ -269,10 +269,9 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
     /// [`push_ranking`](Self::push_ranking) with scratch arrays of `M >= n` entries.
     ///
     /// The row is written straight from the groups: each group's candidates in index order,
-    /// then the unlisted ones in index order as a last group. That is the order the sort of
-    /// [`push_keys`](Self::push_keys) gives keys that rank group `g` at level `g` and the
-    /// unlisted below every group, ties broken by index, so the row is the same; a test checks
-    /// the two against each other. A ranking needs no sort but of a tie group.
+    /// then the unlisted ones in index order as a last group. That is the order [`rank_scores`]
+    /// gives scores that rank group `g` at level `g` and the unlisted below every group, ties
+    /// broken by index, so the row is the same; a test checks the two against each other. A ranking needs no sort but of a tie group.
     fn push_ranking_in<const M: usize, S: Score, G, I>(
         &mut self,
         weight: S,
@@ -343,44 +342,8 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
         weight: S,
         scores: &[S],
     ) -> Result<(), Error> {
-        let n = self.n;
-        // Best first; equal scores keep index order so the layout is deterministic. The sort
-        // compares integer keys in the scores' order: a Cortex-M4F compares f64 in software.
-        let mut keys = [0u64; M];
-        let keys = keys
-            .get_mut(..n)
-            .ok_or(Error::TooManyCandidates { n, max: N })?;
-        let mut narrow = true;
-        for (k, &x) in keys.iter_mut().zip(scores) {
-            *k = x.order_key();
-            narrow &= *k & NARROW_LOW == 0;
-        }
-        self.push_keys::<M, S>(weight, keys, narrow)
-    }
-
-    /// Adds a user type from one order key per candidate (higher is better, equal is a tie;
-    /// `narrow` when every key's [`NARROW_LOW`] bits are zero), after checking the weight and
-    /// the capacity. `M >= n` sizes the scratch.
-    fn push_keys<const M: usize, S: Score>(
-        &mut self,
-        weight: S,
-        keys: &[u64],
-        narrow: bool,
-    ) -> Result<(), Error> {
         let w = self.check_push(weight)?;
-        let n = self.n;
-        let mut order = [0u128; M];
-        let order = order.get_mut(..n).unwrap_or(&mut []);
-        sort_keys::<M>(keys, narrow, order);
-        let mut ties = false;
-        for (p, slot) in self.next_row()?.iter_mut().enumerate() {
-            let item = order.get(p).copied().unwrap_or(0);
-            let tie = order
-                .get(p + 1)
-                .is_some_and(|&next| next >> 16 == item >> 16);
-            *slot = (item & 0xFFFF) as u16 | if tie { TIE_NEXT } else { 0 };
-            ties |= tie;
-        }
+        let ties = rank_scores::<M, S>(scores, self.next_row()?, false);
         self.commit(w, ties);
         Ok(())
     }
@@ -556,33 +519,65 @@ fn tie_group<const M: usize>(group: &mut [u16]) -> bool {
     last > 0
 }
 
-/// `order[p]` = (complemented key, index) of the candidate at position `p`, best first, equal
-/// keys in index order: each candidate is one integer, so the sort is a plain ascending sort of
-/// integers. With `narrow` (every key's [`NARROW_LOW`] bits zero: at most 24 significant bits in
-/// every score, as for integers and `f32` inputs) the key keeps its 35 high bits and
-/// shares a `u64` with the index, which a 32-bit core sorts much faster than a `u128`.
-fn sort_keys<const N: usize>(keys: &[u64], narrow: bool, order: &mut [u128]) {
-    if narrow {
-        let mut items = [0u64; N];
-        let items = items.get_mut(..order.len()).unwrap_or(&mut []);
-        for (i, (item, &k)) in items.iter_mut().zip(keys).enumerate() {
-            *item = (!(k >> 29) << 16) | i as u64;
-        }
-        crate::sort_by::<N, _, _>(items, |a, b| a.cmp(b));
-        for (o, &item) in order.iter_mut().zip(items.iter()) {
-            *o = u128::from(item >> 16) << 16 | u128::from(item & 0xFFFF);
-        }
-    } else {
-        for (i, (o, &k)) in order.iter_mut().zip(keys).enumerate() {
-            *o = (u128::from(!k) << 16) | i as u128;
-        }
-        crate::sort_by::<N, _, _>(order, |a, b| a.cmp(b));
+/// Writes `row` (the candidates best first by `scores`, equal scores tied and in index order,
+/// [`TIE_NEXT`] on each entry that ties with the next) and says whether it has a tie.
+///
+/// Each candidate becomes one integer, its complemented [`Score::order_key`] above its index, so
+/// the sort is a plain ascending sort of integers and equal keys keep index order. When every key's
+/// [`NARROW_LOW`] bits are zero (at most 24 significant bits in every score, as for integers
+/// and `f32` inputs), the key keeps its 35 high bits and shares a `u64` with the index, which a
+/// 32-bit core sorts much faster than a `u128`. `wide` takes the `u128` path regardless (for
+/// the test that compares the two). `M >= row.len() = scores.len()` sizes the scratch.
+fn rank_scores<const M: usize, S: Score>(scores: &[S], row: &mut [u16], wide: bool) -> bool {
+    let mut items = [0u64; M];
+    let items = items.get_mut(..row.len()).unwrap_or(&mut []);
+    let mut narrow = !wide;
+    for (i, (item, &x)) in items.iter_mut().zip(scores).enumerate() {
+        let k = x.order_key();
+        narrow &= k & NARROW_LOW == 0;
+        *item = (!(k >> 29) << 16) | i as u64;
     }
+    if !narrow {
+        return rank_wide::<M, S>(scores, row);
+    }
+    crate::sort_by::<M, _, _>(items, |a, b| a.cmp(b));
+    write_row(items, row, |item| item >> 16, |item| item as u16)
+}
+
+/// [`rank_scores`] with the whole key in a `u128`. Not inlined, so that the narrow path's
+/// frame does not hold this scratch.
+#[inline(never)]
+fn rank_wide<const M: usize, S: Score>(scores: &[S], row: &mut [u16]) -> bool {
+    let mut items = [0u128; M];
+    let items = items.get_mut(..row.len()).unwrap_or(&mut []);
+    for (i, (item, &x)) in items.iter_mut().zip(scores).enumerate() {
+        *item = (u128::from(!x.order_key()) << 16) | i as u128;
+    }
+    crate::sort_by::<M, _, _>(items, |a, b| a.cmp(b));
+    write_row(items, row, |item| item >> 16, |item| item as u16)
+}
+
+/// `row[p]` = the candidate of sorted `items[p]`, with [`TIE_NEXT`] when the next item has the
+/// same level; whether any has it.
+fn write_row<T: Copy, L: PartialEq>(
+    items: &[T],
+    row: &mut [u16],
+    level: impl Fn(T) -> L,
+    candidate: impl Fn(T) -> u16,
+) -> bool {
+    let mut ties = false;
+    let mut next = items.iter().skip(1).map(|&item| level(item));
+    for (slot, &item) in row.iter_mut().zip(items) {
+        let tie = next.next().is_some_and(|l| l == level(item));
+        *slot = candidate(item) | if tie { TIE_NEXT } else { 0 };
+        ties |= tie;
+    }
+    ties
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{COUNT_MAX, NARROW_LOW, count_of, sort_keys};
+    use super::{COUNT_MAX, NARROW_LOW, TIE_NEXT, count_of, rank_scores};
     use crate::score::Score;
     extern crate std;
     use std::vec::Vec;
@@ -665,28 +660,60 @@ mod tests {
         }
     }
 
-    /// The `u64` path of `sort_keys` gives the order of the `u128` path whenever it applies.
+    /// The `u64` path of `rank_scores` writes the row of the `u128` path whenever it applies.
     #[test]
-    fn narrow_sort_matches_the_wide_one() {
+    fn narrow_rows_match_the_wide_ones() {
         let mut next = crate::xorshift32(0x9e37_79b9);
         for case in 0..if cfg!(miri) { 40 } else { 300 } {
             let n = 1 + case % 40;
-            let mut keys = [0u64; 40];
-            for k in keys.iter_mut().take(n) {
+            let mut scores = [0.0f64; 40];
+            for x in scores.iter_mut().take(n) {
                 // Integers and halves of both signs, few distinct values: ties are common.
-                let x = (next() % 9) as f64 * 0.5 - 2.0;
-                *k = (if case % 3 == 0 { -x } else { x }).order_key();
-                assert_eq!(*k & NARROW_LOW, 0);
+                let y = (next() % 9) as f64 * 0.5 - 2.0;
+                *x = if case % 3 == 0 { -y } else { y };
+                assert_eq!(x.order_key() & NARROW_LOW, 0);
             }
-            let (mut narrow, mut wide) = ([0u128; 40], [0u128; 40]);
-            sort_keys::<40>(&keys[..n], true, &mut narrow[..n]);
-            sort_keys::<40>(&keys[..n], false, &mut wide[..n]);
-            let idx = |o: &[u128]| o.iter().map(|&x| x & 0xFFFF).collect::<Vec<_>>();
-            assert_eq!(idx(&narrow[..n]), idx(&wide[..n]), "case {case}");
-            for p in 0..n.saturating_sub(1) {
-                let tie = |o: &[u128]| o[p] >> 16 == o[p + 1] >> 16;
-                assert_eq!(tie(&narrow), tie(&wide), "case {case}, position {p}");
-            }
+            let (mut narrow, mut wide) = ([0u16; 40], [0u16; 40]);
+            let ties = rank_scores::<40, f64>(&scores[..n], &mut narrow[..n], false);
+            assert_eq!(
+                rank_scores::<40, f64>(&scores[..n], &mut wide[..n], true),
+                ties
+            );
+            assert_eq!(narrow, wide, "case {case}");
+            assert_eq!(ties, narrow.iter().any(|&e| e & TIE_NEXT != 0));
+        }
+    }
+
+    /// `rank_scores` writes what the standard sort gives: best first, equal scores (`-0.0` and
+    /// `0.0` too) tied and in index order. Scores with few and with many significant bits (the
+    /// narrow and the wide path), and lengths past the insertion sort's.
+    #[test]
+    fn score_rows_are_the_standard_sort() {
+        let mut next = crate::xorshift32(0x2545_f491);
+        for case in 0..if cfg!(miri) { 20 } else { 400 } {
+            let n = 1 + (next() % if case % 4 == 0 { 120 } else { 30 }) as usize;
+            let scores: Vec<f64> = (0..n)
+                .map(|_| match (case % 3, next() % 4) {
+                    (0, _) | (_, 0) => (next() % 7) as f64 - 3.0,
+                    (1, _) => -0.0,
+                    _ => {
+                        let x = f64::from_bits(u64::from(next()) << 32 | u64::from(next()));
+                        if x.is_finite() { x % 1e6 } else { 0.1 }
+                    }
+                })
+                .collect();
+            let mut order: Vec<usize> = (0..n).collect();
+            order.sort_by(|&a, &b| scores[b].partial_cmp(&scores[a]).unwrap().then(a.cmp(&b)));
+            let expected: Vec<u16> = (0..n)
+                .map(|p| {
+                    let tie = p + 1 < n && scores[order[p]] == scores[order[p + 1]];
+                    order[p] as u16 | if tie { TIE_NEXT } else { 0 }
+                })
+                .collect();
+            let mut row = [0u16; 120];
+            let ties = rank_scores::<120, f64>(&scores, &mut row[..n], false);
+            assert_eq!(&row[..n], &expected[..], "case {case}");
+            assert_eq!(ties, expected.iter().any(|&e| e & TIE_NEXT != 0));
         }
     }
 
