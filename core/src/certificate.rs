@@ -26,6 +26,7 @@
 use crate::{
     Error, Population, check_k,
     fixed::{ONE, SHIFT, div_rem, mul_u64, mul_up, mul_wide_up, ratio_down, ratio_up, scaled},
+    limits::SMALL_PROFILE,
     policy::check_policy,
     population::{INDEX, TIE_NEXT},
     scratch::with_scratch,
@@ -152,6 +153,16 @@ pub fn certify<const N: usize>(
 ) -> Result<Certificate, Error> {
     check_k(k)?;
     check_policy(pi, pop.n())?;
+    certify_valid(pop, pi, k)
+}
+
+/// [`certify`] of a policy and a `k` already checked (the solvers' snapped policies): the
+/// check is a pass over the masses, not needed twice.
+pub(crate) fn certify_valid<const N: usize>(
+    pop: &Population<'_, N>,
+    pi: &[f32],
+    k: u32,
+) -> Result<Certificate, Error> {
     with_scratch!(pop.n(), N, certify_in::<N>(pop, pi, k))
 }
 
@@ -318,12 +329,28 @@ impl<const C: usize> Bounds<C> {
         let strict = pop.all_strict();
         // Exact weights (counts, or `f32` weights that scale to integers exactly: the usual
         // case) need no sign: the excess is `sum_j W_j s_j(y) - ONE sum_j W_j`, formed from `num`
-        // after the last user.
-        let exact = weights.counts
-            || (0..pop.m()).all(|j| {
+        // after the last user. When their total `T` keeps `T (k+1) ONE` below `2^64` (counts
+        // below `2^21` at `k = 1024`, and far more at the usual `k`), every `sum_j W_j s_j(y)`
+        // does too (`s_j(y) <= (k+1) ONE`, see `poly_up`): it is summed in a `u64`, two words
+        // where a 32-bit core adds four for a `u128`. The small profile sums every user with
+        // its sign, which gives the same integers (a test checks) in less flash.
+        let total = if N <= SMALL_PROFILE {
+            None
+        } else if weights.counts {
+            pop.count_total()
+        } else {
+            (0..pop.m()).try_fold(0u64, |t, j| {
                 let (up, down) = weights.get(pop, j);
-                up == down
-            });
+                (up == down).then(|| t.saturating_add(up))
+            })
+        };
+        let sums = match total {
+            None => Sums::Signed,
+            Some(t) if t <= u64::MAX / (u64::from(k + 1) * u64::from(ONE)) => Sums::Narrow,
+            Some(_) => Sums::Wide,
+        };
+        let exact = sums != Sums::Signed;
+        let mut narrow = [0u64; C];
         let mut shares = [0u64; C];
         let mut total_down = 0u128;
         for (j, row) in pop.order_rows().chunks_exact(n).enumerate() {
@@ -332,8 +359,14 @@ impl<const C: usize> Bounds<C> {
             if up == 0 {
                 continue;
             }
-            let user = (up, down, exact);
-            add_user::<C, NUM>(row, mass, k, user, strict, &mut shares, &mut bounds);
+            let user = (up, down, sums);
+            let out = (&mut shares, &mut narrow, &mut bounds);
+            add_user::<C, NUM>(row, mass, k, user, strict, out);
+        }
+        if sums == Sums::Narrow {
+            for (p, &x) in bounds.num.iter_mut().zip(narrow.iter()).take(n) {
+                *p = u128::from(x);
+            }
         }
         if exact {
             // `num` and `ONE sum_j W_j` are below 2^127: the difference is exact in i128.
@@ -392,9 +425,12 @@ const MASS_ONE: u64 = 1 << 62;
 pub(crate) fn masses_up(pi: &[f32], out: &mut [u64]) {
     // Each mass as an integer multiple of 2^-62 (exact for masses of 2^-38 and more; smaller
     // ones bracketed by floor and ceiling), so the total is an exact integer.
+    // `out` holds each mass's ceiling until the total is known.
     let mut total_down = 0u128;
-    for &p in pi {
-        total_down += u128::from(scaled(p, 62).0);
+    for (o, &p) in out.iter_mut().zip(pi) {
+        let (down, up) = scaled(p, 62);
+        total_down += u128::from(down);
+        *o = up;
     }
     if total_down == 0 {
         // Every mass below 2^-62: no useful bound; the trivial one.
@@ -404,8 +440,8 @@ pub(crate) fn masses_up(pi: &[f32], out: &mut [u64]) {
         return;
     }
     let exact_one = total_down == u128::from(MASS_ONE);
-    for (o, &p) in out.iter_mut().zip(pi) {
-        let (_, up) = scaled(p, 62);
+    for o in out.iter_mut() {
+        let up = *o;
         // ceil(up * 2^62 / total); a total of exactly 1 (the solvers' policies) needs none.
         let q = if exact_one {
             u128::from(up)
@@ -442,17 +478,17 @@ pub(crate) fn poly_up(a: u32, b: u32, k: u32) -> u64 {
 /// class's mass), and each position gets its class's share bound `s` in `shares`. The second
 /// adds each position's excess over the fair share into its candidate's sum, choosing the
 /// weight and the sign of the data-dependent excess (above or below the fair share) without a
-/// branch. `strict` says that `row` has no ties: its classes are its positions. With `exact`
-/// (every user's weight exact, `up = down`) the second pass adds `W_j s_j(y)` into `num` only,
-/// and the caller forms the excess from `num` after the last user.
+/// branch. `strict` says that `row` has no ties: its classes are its positions. With exact
+/// weights ([`Sums::Wide`] and [`Sums::Narrow`], `up = down`) the second pass adds `W_j s_j(y)`
+/// into `num`, or into `narrow` when the sums fit a `u64`, and the caller forms the excess from
+/// them after the last user.
 fn add_user<const C: usize, const NUM: bool>(
     row: &[u16],
     mass: &[u64],
     k: u32,
-    (up, down, exact): (u64, u64, bool),
+    (up, down, sums): (u64, u64, Sums),
     strict: bool,
-    shares: &mut [u64; C],
-    bounds: &mut Bounds<C>,
+    (shares, narrow, bounds): (&mut [u64; C], &mut [u64; C], &mut Bounds<C>),
 ) {
     let at = |e: u16| mass.get((e & INDEX) as usize).copied().unwrap_or(0);
     let mut below = 0u64;
@@ -495,13 +531,25 @@ fn add_user<const C: usize, const NUM: bool>(
             end = start;
         }
     }
-    if exact {
-        for (&e, &s) in row.iter().zip(shares.iter()) {
-            if let Some(x) = bounds.num.get_mut((e & INDEX) as usize) {
-                *x += mul_u64(s, up);
+    match sums {
+        Sums::Narrow => {
+            for (&e, &s) in row.iter().zip(shares.iter()) {
+                if let Some(x) = narrow.get_mut((e & INDEX) as usize) {
+                    // Below 2^64 with every sum (`Bounds::new`): the operations cannot wrap.
+                    *x = x.wrapping_add(s.wrapping_mul(up));
+                }
             }
+            return;
         }
-        return;
+        Sums::Wide => {
+            for (&e, &s) in row.iter().zip(shares.iter()) {
+                if let Some(x) = bounds.num.get_mut((e & INDEX) as usize) {
+                    *x += mul_u64(s, up);
+                }
+            }
+            return;
+        }
+        Sums::Signed => {}
     }
     let one = u64::from(ONE);
     for (&e, &s) in row.iter().zip(shares.iter()) {
@@ -524,6 +572,17 @@ fn add_user<const C: usize, const NUM: bool>(
             *x += mul_u64(s, up);
         }
     }
+}
+
+/// How [`add_user`] sums a user's shares bounds.
+#[derive(Clone, Copy, PartialEq)]
+enum Sums {
+    /// Weights rounded up or down by the sign of each excess, into `Bounds::excess`.
+    Signed,
+    /// Exact weights, `W_j s_j(y)` into `Bounds::num`.
+    Wide,
+    /// Exact weights whose sums fit a `u64`, `W_j s_j(y)` into a `u64` per candidate.
+    Narrow,
 }
 
 /// The exact integer weights of a population: counts when it has them, otherwise the binary
@@ -636,18 +695,30 @@ mod tests {
             let (mut by_position, mut by_class) = (empty(), empty());
             let mut shares = [0u64; 12];
             let row = &row[..n];
-            let user = (weights.0, weights.1, false);
-            add_user::<12, true>(row, &mass, k, user, true, &mut shares, &mut by_position);
-            add_user::<12, true>(row, &mass, k, user, false, &mut shares, &mut by_class);
-            // With exact weights, `num - ONE w` is the signed path's excess.
+            let user = (weights.0, weights.1, Sums::Signed);
+            let mut narrow = [0u64; 12];
+            let mut add = |user, strict, num: bool, bounds: &mut Bounds<12>| {
+                let out = (&mut shares, &mut narrow, bounds);
+                if num {
+                    add_user::<12, true>(row, &mass, k, user, strict, out);
+                } else {
+                    add_user::<12, false>(row, &mass, k, user, strict, out);
+                }
+            };
+            add(user, true, true, &mut by_position);
+            add(user, false, true, &mut by_class);
+            // With exact weights, `num - ONE w` is the signed path's excess, and the narrow
+            // sums are `num`.
             let (mut signed, mut plain) = (empty(), empty());
             let w = weights.0;
-            add_user::<12, false>(row, &mass, k, (w, w, false), true, &mut shares, &mut signed);
-            add_user::<12, false>(row, &mass, k, (w, w, true), true, &mut shares, &mut plain);
+            add((w, w, Sums::Signed), true, false, &mut signed);
+            add((w, w, Sums::Wide), true, false, &mut plain);
+            add((w, w, Sums::Narrow), true, false, &mut empty());
             for (y, (&e, &p)) in signed.excess.iter().zip(plain.num.iter()).enumerate() {
                 let fair = i128::from(ONE) * i128::from(w);
                 let at = if y < n { p as i128 - fair } else { 0 };
                 assert_eq!(e, at, "case {case} candidate {y}");
+                assert_eq!(u128::from(narrow[y]), p, "case {case} candidate {y}");
             }
             assert_eq!(by_position.excess, by_class.excess, "case {case}");
             assert_eq!(by_position.num, by_class.num, "case {case}");

@@ -10,6 +10,11 @@
 /// The largest number of candidates any population may have (candidate indices are 15-bit).
 pub const MAX_CANDIDATES: usize = 1 << 15;
 
+/// The capacity (candidates) up to which the crate compiles its small profile, the Cortex-M0's:
+/// paths that only save time are left out where they cost flash ([`crate::share`]'s written-out
+/// Jacobian, the certificate's `u64` sums). Results are the same bits either way.
+pub(crate) const SMALL_PROFILE: usize = 16;
+
 /// The largest `k` (number of shown responses) the crate accepts.
 ///
 /// The share costs `O(k)` per user and candidate and stays accurate far beyond this; the bound

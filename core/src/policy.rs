@@ -30,12 +30,18 @@ pub fn check_policy(pi: &[f32], n: usize) -> Result<(), Error> {
 fn total_of(pi: &[f32]) -> Result<u128, Error> {
     let mut total = 0u128;
     for &p in pi {
-        if !p.is_finite() || p < 0.0 {
-            return Err(Error::InvalidPolicy);
-        }
-        total = total.saturating_add(u128::from(scaled(p, 62).0));
+        total = total.saturating_add(u128::from(floor_of(p)?));
     }
     Ok(total)
+}
+
+/// One mass in units of `2^-62`, floored; [`Error::InvalidPolicy`] when it is not finite or
+/// is negative.
+fn floor_of(p: f32) -> Result<u64, Error> {
+    if !p.is_finite() || p < 0.0 {
+        return Err(Error::InvalidPolicy);
+    }
+    Ok(scaled(p, 62).0)
 }
 
 /// What every checked share evaluation ([`crate::share::shares`], `Tally::shares`,
@@ -71,25 +77,29 @@ pub fn snap<const N: usize>(pi: &mut [f32]) -> Result<(), Error> {
             max: N,
         });
     }
-    let total = total_of(pi)?;
+    with_scratch!(pi.len(), N, snap_in(pi))
+}
+
+/// [`snap`] with scratch for `C` candidates ([`crate::scratch`]).
+#[cfg_attr(not(target_os = "none"), inline(never))]
+fn snap_in<const C: usize>(pi: &mut [f32]) -> Result<(), Error> {
+    // The masses in units of `2^-62` (floored, as in `total_of`) and their exact sum.
+    let mut rest = [0u128; C];
+    let mut total = 0u128;
+    for (r, &p) in rest.iter_mut().zip(pi.iter()) {
+        *r = u128::from(floor_of(p)?);
+        total = total.saturating_add(*r);
+    }
     if total == 0 {
         return Err(Error::InvalidPolicy);
     }
-    with_scratch!(pi.len(), N, snap_in(pi, total));
-    Ok(())
-}
-
-/// [`snap`] with scratch for `C` candidates ([`crate::scratch`]), `total` the exact sum of the
-/// masses in units of `2^-62` (positive).
-#[cfg_attr(not(target_os = "none"), inline(never))]
-fn snap_in<const C: usize>(pi: &mut [f32], total: u128) {
     let unit = 1u128 << GRID_BITS;
     let mut units = [0u32; C];
-    let mut rest = [0u128; C];
     let mut given = 0u128;
-    for ((p, u), r) in pi.iter().zip(units.iter_mut()).zip(rest.iter_mut()) {
-        let x = u128::from(scaled(*p, 62).0) * unit;
-        let (q, rest) = div_rem(x, total);
+    for (u, r) in units.iter_mut().zip(rest.iter_mut()).take(pi.len()) {
+        let x = *r * unit;
+        // Most candidates of an equilibrium have no mass: no division for them.
+        let (q, rest) = if x == 0 { (0, 0) } else { div_rem(x, total) };
         *u = u32::try_from(q).unwrap_or(0);
         *r = rest;
         given += u128::from(*u);
@@ -117,6 +127,7 @@ fn snap_in<const C: usize>(pi: &mut [f32], total: u128) {
     for (p, &u) in pi.iter_mut().zip(units.iter()) {
         *p = u as f32 * scale;
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ pub(super) const TINY_SUPPORT: usize = 8;
 /// The capacity up to which [`jacobian_unchecked`] gives every support the one
 /// `PROFILE_SUPPORT^2` block accumulator (every support fits it): the Cortex-M0's small
 /// profile.
-pub(super) const PROFILE_SUPPORT: usize = 16;
+pub(super) const PROFILE_SUPPORT: usize = crate::limits::SMALL_PROFILE;
 
 /// The largest support [`jacobian_unchecked`] gives a `SMALL_SUPPORT^2` block accumulator.
 pub(super) const SMALL_SUPPORT: usize = 32;

@@ -12,7 +12,7 @@ use super::{
     warm::log_weights,
 };
 use crate::{
-    Certificate, Error, certificate::certify, check_len, float, policy::snap,
+    Certificate, Error, certificate::certify_valid, check_len, float, policy::snap,
     scratch::with_scratch, share::Oracle,
 };
 
@@ -567,7 +567,8 @@ impl<'a, const N: usize, const C: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N
             let cand = candidate.get_mut(..n).unwrap_or(&mut []);
             copy(cand, self.policy);
             snap::<C>(cand)?;
-            let c = certify(&self.pop.population(), cand, k)?;
+            // Snapped: a valid policy (and `k` was checked at the start).
+            let c = certify_valid(&self.pop.population(), cand, k)?;
             if certified.is_none_or(|d| c.exploitability < d.exploitability) {
                 certified = Some(c);
                 copy_used(&mut deployed, &candidate, n);
