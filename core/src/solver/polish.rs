@@ -286,17 +286,22 @@ pub(super) fn polish<const N: usize, const C: usize, O: Oracle<N> + ?Sized>(
         if negative {
             // Drop candidates whose mass left the simplex; renormalise the rest.
             let mut kept = 0usize;
+            let mut rows = [0u8; POLISH_MAX];
             for i in 0..s {
                 let xi = x.get(i).copied().unwrap_or(0.0);
                 if xi > 0.0 {
                     let y = support.get(i).copied().unwrap_or(0);
-                    if let (Some(sx), Some(sy)) = (x.get_mut(kept), support.get_mut(kept)) {
+                    if let (Some(sx), Some(sy), Some(r)) =
+                        (x.get_mut(kept), support.get_mut(kept), rows.get_mut(kept))
+                    {
                         *sx = xi;
                         *sy = y;
+                        *r = i as u8;
                     }
                     kept += 1;
                 }
             }
+            let old = s + 1;
             s = kept;
             if s == 0 {
                 break;
@@ -306,9 +311,11 @@ pub(super) fn polish<const N: usize, const C: usize, O: Oracle<N> + ?Sized>(
                 *xi /= t;
             }
             // The residual of a smaller support is not comparable: restart the stall test. The
-            // factors were of the larger system.
+            // factors were of the larger system; the next step solves with the kept system's
+            // entries of the members left (a chord step), when it was kept.
             prev_res = f32::INFINITY;
-            factored = None;
+            factored = reduced_system(sys, old, n, rows.get(..s).unwrap_or(&[]), &mut piv)
+                .then_some(s + 1);
         }
     }
     (best, evals)
@@ -316,7 +323,8 @@ pub(super) fn polish<const N: usize, const C: usize, O: Oracle<N> + ?Sized>(
 
 /// The Newton system of the support at `policy` into `sys` (`(s + 1) x (s + 1)`: the
 /// Jacobian of the shares with `-1` for the value, and the row of `sum x = 1`), factored with
-/// [`factor`]. `false` when it is singular.
+/// [`factor`]; unfactored, it is also kept after the factors when `sys` has room for both
+/// ([`kept_system`]). `false` when it is singular.
 fn newton_system<const N: usize, O: Oracle<N> + ?Sized>(
     pop: &O,
     policy: &[f32],
@@ -325,6 +333,7 @@ fn newton_system<const N: usize, O: Oracle<N> + ?Sized>(
     sys: &mut [f32],
     piv: &mut [u8; SYS],
 ) -> bool {
+    let n = policy.len();
     let s = support.len();
     let m = s + 1;
     let Some(a) = sys.get_mut(..m * m) else {
@@ -351,7 +360,58 @@ fn newton_system<const N: usize, O: Oracle<N> + ?Sized>(
             *slot = 1.0; // d(sum x)/dx
         }
     }
-    factor(a, m, piv)
+    keep_and_factor(sys, m, n, piv)
+}
+
+/// The most unknowns whose unfactored system is kept beside its factors: `2 m^2` floats fit
+/// the largest storage, `SYS^2`.
+const KEPT_MAX: usize = SYS * 7 / 10;
+const _: () = assert!(2 * KEPT_MAX * KEPT_MAX <= SYS * SYS);
+
+/// Whether the unfactored system of `m` unknowns is kept beside its factors in `sys`, for `n`
+/// candidates: when `m <= n` and `m <= KEPT_MAX`. The rule names no storage size, so a host and
+/// a device keep the same systems (and so take the same steps) whatever storage their scratch
+/// gives them; every storage the solver passes has the room (`2 C^2` floats for `C >= n`
+/// candidates, or `SYS^2`).
+fn kept_system(sys: &[f32], m: usize, n: usize) -> bool {
+    m <= n && m <= KEPT_MAX && 2 * m * m <= sys.len()
+}
+
+/// Keeps a copy of the unfactored `sys[..m * m]` after it ([`kept_system`]), then factors it.
+fn keep_and_factor(sys: &mut [f32], m: usize, n: usize, piv: &mut [u8; SYS]) -> bool {
+    if kept_system(sys, m, n)
+        && let Some((a, copy)) = sys.split_at_mut_checked(m * m)
+        && let Some(copy) = copy.get_mut(..m * m)
+    {
+        copy.copy_from_slice(a);
+    }
+    factor(sys, m, piv)
+}
+
+/// After a drop: the system of the members `kept` (indices into the support of the kept
+/// system of `old` unknowns, in order), from the kept system's entries (a chord: the Jacobian
+/// where it was taken), factored, and kept in turn. `false` when there is no kept system or
+/// the reduced one is singular.
+fn reduced_system(sys: &mut [f32], old: usize, n: usize, kept: &[u8], piv: &mut [u8; SYS]) -> bool {
+    if !kept_system(sys, old, n) {
+        return false;
+    }
+    let s = kept.len();
+    let m = s + 1;
+    let Some((a, copy)) = sys.split_at_mut_checked(old * old) else {
+        return false;
+    };
+    // The value column and the sum row sit at `old - 1` in the kept system.
+    let at = |i: usize| kept.get(i).map_or(old - 1, |&r| usize::from(r));
+    for r in 0..m {
+        for c in 0..m {
+            let x = copy.get(at(r) * old + at(c)).copied().unwrap_or(0.0);
+            if let Some(slot) = a.get_mut(r * m + c) {
+                *slot = x;
+            }
+        }
+    }
+    keep_and_factor(sys, m, n, piv)
 }
 
 /// Appends to `support[..s]` (mass 0 in `x`) every other candidate `y < n` with
@@ -392,6 +452,61 @@ fn fill(out: &mut [f32], support: &[u16], x: &[f32]) {
     for (&y, &xi) in support.iter().zip(x) {
         if let Some(o) = out.get_mut(y as usize) {
             *o = if xi > 0.0 { xi / t } else { 0.0 };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    extern crate std;
+    use std::vec::Vec;
+
+    /// After a drop, the reduced system is the kept system's entries of the members left (and
+    /// of the value and the sum), factored exactly as `factor` factors those entries, and kept
+    /// in turn; without room for a kept copy there is none.
+    #[test]
+    fn reduced_systems_are_the_kept_entries() {
+        let mut next = crate::xorshift32(11);
+        for old in 2..=12usize {
+            for _ in 0..if cfg!(miri) { 2 } else { 30 } {
+                let a: Vec<f32> = (0..old * old)
+                    .map(|_| (next() % 2001) as f32 / 1000.0 - 1.0)
+                    .collect();
+                let kept: Vec<u8> = (0..old - 1)
+                    .filter(|_| !next().is_multiple_of(3))
+                    .map(|i| i as u8)
+                    .collect();
+                let mut sys = std::vec![0.0f32; 2 * old * old];
+                sys[..old * old].copy_from_slice(&a);
+                let mut piv = [0u8; SYS];
+                keep_and_factor(&mut sys, old, old, &mut piv);
+                assert_eq!(&sys[old * old..], &a[..], "the copy");
+                let m = kept.len() + 1;
+                let at = |i: usize| kept.get(i).map_or(old - 1, |&r| usize::from(r));
+                let sub: Vec<f32> = (0..m * m).map(|e| a[at(e / m) * old + at(e % m)]).collect();
+                let mut lu = sub.clone();
+                let mut expected = [0u8; SYS];
+                let ok = factor(&mut lu, m, &mut expected);
+                let mut reduced_piv = [0u8; SYS];
+                assert_eq!(
+                    reduced_system(&mut sys, old, old, &kept, &mut reduced_piv),
+                    ok
+                );
+                if ok {
+                    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&sys[..m * m]), bits(&lu));
+                    assert_eq!(reduced_piv[..m], expected[..m]);
+                    assert_eq!(bits(&sys[m * m..2 * m * m]), bits(&sub), "kept in turn");
+                }
+                let mut small = std::vec![0.0f32; 2 * old * old - 1];
+                small[..old * old].copy_from_slice(&a);
+                keep_and_factor(&mut small, old, old, &mut piv);
+                assert!(!reduced_system(&mut small, old, old, &kept, &mut piv));
+                // Nor with more unknowns than candidates (a full support's system).
+                keep_and_factor(&mut sys, old, old - 1, &mut piv);
+                assert!(!reduced_system(&mut sys, old, old - 1, &kept, &mut piv));
+            }
         }
     }
 }
