@@ -123,22 +123,30 @@ where
 {
     if MAX <= INSERTION_MAX || v.len() <= INSERTION_MAX {
         // Each item moves left past the larger ones before it, which shift right by one (one
-        // store each, where swapping them was two loads and two stores).
-        for i in 1..v.len() {
-            let Some(&x) = v.get(i) else { break };
-            let mut j = i;
-            while let Some(&before) = j.checked_sub(1).and_then(|b| v.get(b)) {
-                if cmp(&x, &before) != core::cmp::Ordering::Less {
+        // store each, where swapping them was two loads and two stores). As cells, a window of
+        // two is read and written without an index to check.
+        let cells = core::cell::Cell::from_mut(v).as_slice_of_cells();
+        for end in 2..=cells.len() {
+            let Some(sorted) = cells.get(..end) else {
+                break;
+            };
+            let Some(last) = sorted.last() else {
+                break;
+            };
+            let x = last.get();
+            let mut hole = last;
+            for pair in sorted.windows(2).rev() {
+                let [before, slot] = pair else {
+                    break;
+                };
+                let b = before.get();
+                if cmp(&x, &b) != core::cmp::Ordering::Less {
                     break;
                 }
-                if let Some(slot) = v.get_mut(j) {
-                    *slot = before;
-                }
-                j -= 1;
+                slot.set(b);
+                hole = before;
             }
-            if let Some(slot) = v.get_mut(j) {
-                *slot = x;
-            }
+            hole.set(x);
         }
         return;
     }

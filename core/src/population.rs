@@ -540,7 +540,7 @@ fn rank_scores<const M: usize, S: Score>(scores: &[S], row: &mut [u16], wide: bo
     if !narrow {
         return rank_wide::<M, S>(scores, row);
     }
-    crate::sort_by::<M, _, _>(items, |a, b| a.cmp(b));
+    crate::sort_by::<M, u64, _>(items, u64::cmp);
     write_row(items, row, |item| item >> 16, |item| item as u16)
 }
 
@@ -566,11 +566,17 @@ fn write_row<T: Copy, L: PartialEq>(
     candidate: impl Fn(T) -> u16,
 ) -> bool {
     let mut ties = false;
-    let mut next = items.iter().skip(1).map(|&item| level(item));
-    for (slot, &item) in row.iter_mut().zip(items) {
-        let tie = next.next().is_some_and(|l| l == level(item));
+    for (slot, pair) in row.iter_mut().zip(items.windows(2)) {
+        let &[item, next] = pair else {
+            break;
+        };
+        let tie = level(next) == level(item);
         *slot = candidate(item) | if tie { TIE_NEXT } else { 0 };
         ties |= tie;
+    }
+    // The last position ties with nothing.
+    if let (Some(slot), Some(&last)) = (row.get_mut(items.len().wrapping_sub(1)), items.last()) {
+        *slot = candidate(last);
     }
     ties
 }

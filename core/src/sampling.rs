@@ -8,7 +8,7 @@
 use heapless::Vec;
 use rand_core::Rng;
 
-use crate::{Error, check_k_at_most, mixture::TimeMixture, policy::check_policy};
+use crate::{Error, check_k_at_most, mixture::TimeMixture, policy::check_policy, score::Score};
 
 /// A uniform `f32` in `[0, 1)` with 24 random bits (exact on every target).
 pub fn unit_f32<R: Rng + ?Sized>(rng: &mut R) -> f32 {
@@ -135,18 +135,15 @@ pub fn by_mass<const N: usize>(pi: &[f32]) -> Result<Vec<u16, N>, Error> {
             max: N.min(crate::MAX_CANDIDATES),
         });
     }
-    let mut out: Vec<u16, N> = Vec::new();
+    // Each candidate as one integer, its complemented mass key above its index, so that an
+    // ascending sort of integers gives the order (the sort the population's scores take).
+    let mut items: Vec<u64, N> = Vec::new();
     for (y, &p) in pi.iter().enumerate() {
-        if p > 0.0 && out.push(y as u16).is_err() {
+        let key = u64::from(!((p.order_key() >> 32) as u32));
+        if p > 0.0 && items.push(key << 16 | y as u64).is_err() {
             break;
         }
     }
-    let mass = |y: u16| pi.get(y as usize).copied().unwrap_or(0.0);
-    crate::sort_by::<N, _, _>(out.as_mut_slice(), |&a, &b| {
-        mass(b)
-            .partial_cmp(&mass(a))
-            .unwrap_or(core::cmp::Ordering::Equal)
-            .then(a.cmp(&b))
-    });
-    Ok(out)
+    crate::sort_by::<N, u64, _>(items.as_mut_slice(), u64::cmp);
+    Ok(items.iter().map(|&item| item as u16).collect())
 }

@@ -84,6 +84,32 @@ fn distinct_and_by_mass() {
     assert_eq!(r.as_slice(), &[2, 4, 0, 3]);
 }
 
+/// `by_mass` is the standard sort of the positive masses: largest first, lower index first on
+/// ties. Random masses with ties, zeros, subnormals and the largest `f32`.
+#[test]
+fn by_mass_is_the_standard_sort() {
+    let mut rng = Xoshiro128PlusPlus::seed_from_u64(12);
+    let spread = [0.0f32, 0.25, 0.5, 1e-40, 3e38, 0.125];
+    for case in 0..500 {
+        let n = 1 + (rng.next_u32() % 40) as usize;
+        let pi: Vec<f32> = (0..n)
+            .map(|_| match rng.next_u32() % 3 {
+                0 => spread[(rng.next_u32() % 6) as usize],
+                _ => (rng.next_u32() >> 8) as f32 / (1u32 << 24) as f32,
+            })
+            .collect();
+        let mut expected: Vec<u16> = (0..n as u16).filter(|&y| pi[y as usize] > 0.0).collect();
+        expected.sort_by(|&a, &b| {
+            pi[b as usize]
+                .partial_cmp(&pi[a as usize])
+                .unwrap()
+                .then(a.cmp(&b))
+        });
+        let got = by_mass::<40>(&pi).unwrap();
+        assert_eq!(got.as_slice(), &expected[..], "case {case}: {pi:?}");
+    }
+}
+
 #[test]
 fn mixture_draws_come_from_kept_iterates() {
     let users = cyclic(5);
