@@ -125,13 +125,18 @@ fn rerank(payload: &[u8], users: &mut Users, tx: &mut [u8]) -> Result<usize, Err
     // Scores and weights go in as the `f32`s they arrive as: no software `f64` on any core.
     let mut scores = [0.0f32; N];
     let mut ranks = [0u16; N];
+    // Scores are read in order, each once (past the end, as `get` reads them, 0).
+    let mut cells = match req.rows {
+        Rows::Scores(s) => Some(s.iter()),
+        _ => None,
+    };
     for j in 0..m {
         let w = req.weights.get(j);
         match req.rows {
-            Rows::Scores(s) => {
+            Rows::Scores(_) => {
                 let row = &mut scores;
-                for (y, slot) in row.iter_mut().take(n).enumerate() {
-                    *slot = s.get(j * n + y);
+                for slot in row.iter_mut().take(n) {
+                    *slot = cells.as_mut().and_then(Iterator::next).unwrap_or(0.0);
                 }
                 b.push_scores(w, &row[..n]).map_err(core_error)?;
             }
