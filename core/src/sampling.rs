@@ -145,5 +145,12 @@ pub fn by_mass<const N: usize>(pi: &[f32]) -> Result<Vec<u16, N>, Error> {
         }
     }
     crate::sort_by::<N, u64, _>(items.as_mut_slice(), u64::cmp);
-    Ok(items.iter().map(|&item| item as u16).collect())
+    let mut out: Vec<u16, N> = Vec::new();
+    for &item in items.iter() {
+        // As many as `items` holds: every push fits.
+        if out.push(item as u16).is_err() {
+            break;
+        }
+    }
+    Ok(out)
 }
