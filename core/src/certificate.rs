@@ -330,10 +330,10 @@ impl<const C: usize> Bounds<C> {
         // Exact weights (counts, or `f32` weights that scale to integers exactly: the usual
         // case) need no sign: the excess is `sum_j W_j s_j(y) - ONE sum_j W_j`, formed from `num`
         // after the last user. When their total `T` keeps `T (k+1) ONE` below `2^64` (counts
-        // below `2^21` at `k = 1024`, and far more at the usual `k`), every `sum_j W_j s_j(y)`
-        // does too (`s_j(y) <= (k+1) ONE`, see `poly_up`): it is summed in a `u64`, two words
-        // where a 32-bit core adds four for a `u128`. The small profile sums every user with
-        // its sign, which gives the same integers (a test checks) in less flash.
+        // totalling below `2^22` even at `k = 1024`, far more at the usual `k`), every
+        // `sum_j W_j s_j(y)` does too (`s_j(y) <= (k+1) ONE`, see `poly_up`): it is summed in a
+        // `u64`, two words where a 32-bit core adds four for a `u128`. The small profile sums
+        // every user with its sign, which gives the same integers (a test checks) in less flash.
         let total = if N <= SMALL_PROFILE {
             None
         } else if weights.counts {

@@ -271,7 +271,8 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
     /// The row is written straight from the groups: each group's candidates in index order,
     /// then the unlisted ones in index order as a last group. That is the order [`rank_scores`]
     /// gives scores that rank group `g` at level `g` and the unlisted below every group, ties
-    /// broken by index, so the row is the same; a test checks the two against each other. A ranking needs no sort but of a tie group.
+    /// broken by index, so the row is the same; a test checks the two against each other. A
+    /// ranking needs no sort but of a tie group.
     fn push_ranking_in<const M: usize, S: Score, G, I>(
         &mut self,
         weight: S,
@@ -523,11 +524,11 @@ fn tie_group<const M: usize>(group: &mut [u16]) -> bool {
 /// [`TIE_NEXT`] on each entry that ties with the next) and says whether it has a tie.
 ///
 /// Each candidate becomes one integer, its complemented [`Score::order_key`] above its index, so
-/// the sort is a plain ascending sort of integers and equal keys keep index order. When every key's
-/// [`NARROW_LOW`] bits are zero (at most 24 significant bits in every score, as for integers
-/// and `f32` inputs), the key keeps its 35 high bits and shares a `u64` with the index, which a
-/// 32-bit core sorts much faster than a `u128`. `wide` takes the `u128` path regardless (for
-/// the test that compares the two). `M >= row.len() = scores.len()` sizes the scratch.
+/// the sort is a plain ascending sort of integers and equal keys keep index order. When every
+/// key's [`NARROW_LOW`] bits are zero (at most 24 significant bits in every score, as for
+/// integers and `f32` inputs), the key keeps its 35 high bits and shares a `u64` with the index,
+/// which a 32-bit core sorts much faster than a `u128`. `wide` takes the `u128` path regardless
+/// (for the test that compares the two). `M >= row.len() = scores.len()` sizes the scratch.
 fn rank_scores<const M: usize, S: Score>(scores: &[S], row: &mut [u16], wide: bool) -> bool {
     let mut items = [0u64; M];
     let items = items.get_mut(..row.len()).unwrap_or(&mut []);
