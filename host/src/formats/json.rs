@@ -176,8 +176,25 @@ impl<'a> Reader<'a> {
     }
 
     /// After an element of an array or object: true at its end `close`, false after a `,`.
-    #[inline]
+    /// The separator mostly follows at once; whitespace before it takes [`Self::list_next_ws`].
+    #[inline(always)]
     fn list_next(&mut self, close: u8) -> Result<bool> {
+        match self.b.get(self.pos) {
+            Some(b',') => {
+                self.pos += 1;
+                Ok(false)
+            }
+            Some(&c) if c == close => {
+                self.pos += 1;
+                Ok(true)
+            }
+            _ => self.list_next_ws(close),
+        }
+    }
+
+    /// [`Self::list_next`] after whitespace, or its error.
+    #[inline(never)]
+    fn list_next_ws(&mut self, close: u8) -> Result<bool> {
         match self.peek()? {
             b',' => {
                 self.pos += 1;
@@ -609,6 +626,35 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
+    /// A name a ranking lists, at its opening quote: its index pushed to `out` and stamped as
+    /// ranked by user `j`, or the error about an unknown or repeated name.
+    #[inline(always)]
+    fn ranked_name(
+        &mut self,
+        j: usize,
+        names: &Names<'_>,
+        stamp: &mut [usize],
+        out: &mut Vec<u16>,
+        at: &dyn Fn(String) -> Error,
+    ) -> Result<()> {
+        let from = self.pos;
+        let found = match self.plain_string() {
+            Some(bytes) => names.get(bytes),
+            None => names.get(self.string()?.as_bytes()),
+        };
+        let fresh = found.and_then(|c| {
+            let t = stamp.get_mut(c as usize)?;
+            (*t != j + 1).then(|| *t = j + 1).map(|()| c)
+        });
+        match fresh {
+            Some(c) => {
+                out.push(c);
+                Ok(())
+            }
+            None => Err(self.name_error(from, found.is_some(), at)),
+        }
+    }
+
     /// `[["a"], ["b", "c"], "d"]`: tie groups best first, as a canonical [`Prefs::Order`]
     /// (groups sorted, empty ones dropped, unlisted candidates as a last group).
     fn ranking(
@@ -620,30 +666,12 @@ impl<'a> Reader<'a> {
     ) -> Result<Vec<u16>> {
         let n = names.count();
         let mut out: Vec<u16> = Vec::with_capacity(n);
-        let mut name = |r: &mut Self, out: &mut Vec<u16>| -> Result<()> {
-            let from = r.pos;
-            let found = match r.plain_string() {
-                Some(bytes) => names.get(bytes),
-                None => names.get(r.string()?.as_bytes()),
-            };
-            let fresh = found.and_then(|c| {
-                let t = stamp.get_mut(c as usize)?;
-                (*t != j + 1).then(|| *t = j + 1).map(|()| c)
-            });
-            match fresh {
-                Some(c) => {
-                    out.push(c);
-                    Ok(())
-                }
-                None => Err(r.name_error(from, found.is_some(), at)),
-            }
-        };
         let group_msg = "`ranking` must hold names or arrays of names";
         if !self.open_array("`ranking`: an array of tie groups")? {
             loop {
                 let from = out.len();
                 match self.peek()? {
-                    b'"' => name(self, &mut out)?,
+                    b'"' => self.ranked_name(j, names, stamp, &mut out, at)?,
                     b'[' => {
                         self.pos += 1;
                         if self.peek()? == b']' {
@@ -653,7 +681,7 @@ impl<'a> Reader<'a> {
                                 if self.peek()? != b'"' {
                                     return Err(at(group_msg.into()));
                                 }
-                                name(self, &mut out)?;
+                                self.ranked_name(j, names, stamp, &mut out, at)?;
                                 if self.list_next(b']')? {
                                     break;
                                 }
@@ -739,6 +767,117 @@ mod tests {
         for bad in [r#""\ud83d""#, r#""\x""#, "\"a\u{1}\"", r#""\u12""#] {
             let text = format!("{{\"candidates\": [{bad}], \"users\": []}}");
             assert!(parse(&text, "t").is_err(), "{bad}");
+        }
+    }
+
+    /// Random rankings (bare names, groups, empty groups, unlisted candidates) with random
+    /// whitespace between the tokens: the reader's canonical orders against ones built from
+    /// serde_json's value of the same text, and each user's line against the newlines before it.
+    #[test]
+    fn rankings_with_any_whitespace_match_serde_json() {
+        use crate::instance::TIES_NEXT;
+        use rand_xoshiro::Xoshiro256PlusPlus;
+        use rand_xoshiro::rand_core::{Rng, SeedableRng};
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(15);
+        let mut below = |b: u64| (rng.next_u64() % b) as usize;
+        for _ in 0..300 {
+            let n = 1 + below(12);
+            let names: Vec<String> = (0..n).map(|i| format!("c{i}")).collect();
+            let mut parts = Vec::new();
+            for _ in 0..1 + below(5) {
+                let mut perm: Vec<usize> = (0..n).collect();
+                for i in (1..n).rev() {
+                    perm.swap(i, below(i as u64 + 1));
+                }
+                perm.truncate(below(n as u64 + 1));
+                let mut groups = Vec::new();
+                let mut rest = &perm[..];
+                while !rest.is_empty() || below(8) == 0 {
+                    let take = below(rest.len() as u64 + 1).max(usize::from(below(4) != 0));
+                    let (g, r) = rest.split_at(take.min(rest.len()));
+                    rest = r;
+                    let quoted: Vec<String> = g.iter().map(|&c| format!("\"c{c}\"")).collect();
+                    groups.push(match (g.len(), below(2)) {
+                        (1, 0) => quoted.join(""),
+                        _ => format!("[{}]", quoted.join(",")),
+                    });
+                }
+                parts.push(format!("{{\"ranking\":[{}]}}", groups.join(",")));
+            }
+            let quoted: Vec<String> = names.iter().map(|c| format!("\"{c}\"")).collect();
+            let compact = format!(
+                "{{\"candidates\":[{}],\"users\":[{}]}}",
+                quoted.join(","),
+                parts.join(",")
+            );
+            // Whitespace after any structural character: none, one space, or a run with newlines.
+            let mut text = String::new();
+            for ch in compact.chars() {
+                text.push(ch);
+                if matches!(ch, '[' | ']' | '{' | '}' | ',' | ':') {
+                    match below(4) {
+                        0 => text.push(' '),
+                        1 => text.push_str(["\n", " \t", "\r\n  ", "  "][below(4)]),
+                        _ => {}
+                    }
+                }
+            }
+            let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let mut want = Vec::new();
+            for u in value["users"].as_array().unwrap() {
+                let mut order = Vec::new();
+                let mut seen = vec![false; n];
+                let close = |order: &mut Vec<u16>, mut g: Vec<u16>| {
+                    g.sort_unstable();
+                    let last = g.len().saturating_sub(1);
+                    order.extend(
+                        g.iter()
+                            .enumerate()
+                            .map(|(i, &c)| if i < last { c | TIES_NEXT } else { c }),
+                    );
+                };
+                for g in u["ranking"].as_array().unwrap() {
+                    let g: Vec<u16> = match g {
+                        serde_json::Value::String(s) => vec![s[1..].parse().unwrap()],
+                        _ => g
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|s| s.as_str().unwrap()[1..].parse().unwrap())
+                            .collect(),
+                    };
+                    for &c in &g {
+                        seen[usize::from(c)] = true;
+                    }
+                    close(&mut order, g);
+                }
+                let unlisted = (0..n as u16).filter(|&c| !seen[usize::from(c)]).collect();
+                close(&mut order, unlisted);
+                want.push(order);
+            }
+            // Each user's line: one plus the newlines before its object's `{` (the first `{`
+            // opens the document; names hold none).
+            let lines = text
+                .match_indices('{')
+                .skip(1)
+                .map(|(i, _)| 1 + text[..i].matches('\n').count());
+            // Identical rankings merge into the first, which keeps its line.
+            let mut distinct: Vec<(Vec<u16>, usize)> = Vec::new();
+            for (o, line) in want.into_iter().zip(lines) {
+                if !distinct.iter().any(|(d, _)| *d == o) {
+                    distinct.push((o, line));
+                }
+            }
+            let got: Vec<(Vec<u16>, usize)> = parse(&text, "t")
+                .unwrap()
+                .users
+                .into_iter()
+                .map(|u| match u.prefs {
+                    Prefs::Order(o) => (o, u.line),
+                    other => panic!("{other:?}"),
+                })
+                .collect();
+            assert_eq!(got, distinct, "{text}");
         }
     }
 
