@@ -241,7 +241,7 @@ impl CertJson {
 
 /// What `solve` prints.
 #[derive(Debug, Clone, Serialize)]
-pub struct SolveReport {
+pub struct SolveReport<'a> {
     /// Input line (batch only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
@@ -251,8 +251,8 @@ pub struct SolveReport {
     pub n: usize,
     /// User types (after merging identical orders).
     pub m: usize,
-    /// Candidate names.
-    pub candidates: Vec<String>,
+    /// Candidate names (the instance's).
+    pub candidates: &'a [String],
     /// The policy, in input order. For Hedge: the average of the iterates (not certified).
     pub policy: Vec<f64>,
     /// Share evaluations; at `k = 1` through the margin matrix, simplex pivots (plus the
@@ -452,14 +452,13 @@ pub fn solve_nlhf(pop: &Pop<'_>, s: &Settings, policy: &mut [f32]) -> Result<(So
     Ok((sol, route))
 }
 
-/// Solves and builds the `solve` report.
-pub fn solve_report(inst: &Instance, pop: &Pop<'_>, s: &Settings) -> Result<SolveReport> {
-    let sol = solve(pop, s)?;
-    report(inst, pop, s, &sol)
-}
-
 /// The `solve` report of `sol`, a solution of `pop` (built from `inst`) with settings `s`.
-pub fn report(inst: &Instance, pop: &Pop<'_>, s: &Settings, sol: &Solved) -> Result<SolveReport> {
+pub fn report<'a>(
+    inst: &'a Instance,
+    pop: &Pop<'_>,
+    s: &Settings,
+    sol: &Solved,
+) -> Result<SolveReport<'a>> {
     let average_policy_certificate = match sol.hedge {
         Some(_) => Some(CertJson::new(&certify_policy(pop, &sol.policy, s.k)?, inst)),
         None => None,
@@ -469,7 +468,7 @@ pub fn report(inst: &Instance, pop: &Pop<'_>, s: &Settings, sol: &Solved) -> Res
         k: s.k,
         n: inst.n(),
         m: inst.m(),
-        candidates: inst.candidates.clone(),
+        candidates: &inst.candidates,
         policy: sol.policy.iter().map(|&p| f64::from(p)).collect(),
         iterations: sol.iterations,
         method: s.method.name(),

@@ -25,6 +25,9 @@ struct LineError {
     error: String,
 }
 
+/// The bytes an output line is given at first: a (16, 8, 4) report takes about 550.
+const LINE_BYTES: usize = 1024;
+
 /// Lines per warm chain of `batch --warm` unless `--warm-block` says otherwise.
 pub const WARM_BLOCK: usize = 16;
 
@@ -53,7 +56,10 @@ fn one(
         let mut report = report(&inst, &pop, settings, &sol)?;
         report.line = Some(line);
         report.warm = warm.then_some(sol.warm);
-        let text = serde_json::to_string(&report).map_err(|e| Error::internal(e.to_string()))?;
+        // Room for a small rerank's report, which then needs no growth.
+        let mut text = Vec::with_capacity(LINE_BYTES);
+        serde_json::to_writer(&mut text, &report).map_err(|e| Error::internal(e.to_string()))?;
+        let text = String::from_utf8(text).map_err(|e| Error::internal(e.to_string()))?;
         Ok((text, sol.policy))
     })();
     match result {

@@ -12,7 +12,7 @@ use crate::instance::Store;
 #[derive(Serialize)]
 struct Explained<'a> {
     #[serde(flatten)]
-    report: &'a SolveReport,
+    report: &'a SolveReport<'a>,
     explain: Vec<ExplainRow>,
 }
 

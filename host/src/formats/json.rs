@@ -26,6 +26,9 @@ use crate::instance::{CAPACITY, Instance, Prefs, UserType, check_weight, close_g
 /// How deep a value may nest (as serde_json's default recursion limit).
 const MAX_DEPTH: usize = 128;
 
+/// The candidates and users the reader makes room for at first: a small rerank's.
+const SMALL: usize = 16;
+
 /// Parses a JSON instance.
 pub fn parse(text: &str, source: &str) -> Result<Instance> {
     let mut r = Reader {
@@ -468,9 +471,10 @@ impl<'a> Reader<'a> {
 
     /// The candidate names, checked distinct.
     fn candidates(&mut self) -> Result<Names<'a>> {
-        let mut names: Vec<Cow<'a, str>> = Vec::new();
+        // Sized for a small rerank's names, so that they rarely grow.
+        let mut names: Vec<Cow<'a, str>> = Vec::with_capacity(SMALL);
         // The line each name is on, for the error about a repeated one.
-        let mut lines: Vec<usize> = Vec::new();
+        let mut lines: Vec<usize> = Vec::with_capacity(SMALL);
         if !self.open_array("`candidates`: an array of names")? {
             loop {
                 if self.peek()? != b'"' {
@@ -508,7 +512,7 @@ impl<'a> Reader<'a> {
     /// The `users` array.
     fn users(&mut self, names: &Names<'_>) -> Result<Vec<UserType>> {
         let n = names.count();
-        let mut users = Vec::new();
+        let mut users = Vec::with_capacity(SMALL);
         if n == 0 {
             return Err(Error::in_file(self.source, "no candidates"));
         }
