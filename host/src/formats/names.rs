@@ -3,7 +3,9 @@
 //! A ranking names every candidate it lists, so a JSON line of (16, 8, 4) looks up 128 names.
 //! The table is built once per instance: open addressing over a power-of-two array of `u16`
 //! indices at most half full, a multiplicative hash of the name's bytes read eight at a time,
-//! and a byte comparison on a hit. A lookup reads the name's bytes twice and one or two slots.
+//! and a comparison on a hit: of one word for a name of fewer than eight bytes (its hash's last
+//! word, which tells such names apart), of the bytes otherwise. A lookup reads the name's bytes
+//! once or twice and one or two slots.
 
 use std::borrow::Cow;
 
@@ -17,6 +19,9 @@ pub struct Names<'a> {
     slots: Vec<u16>,
     /// `slots.len() - 1`; `slots.len()` is a power of two.
     mask: usize,
+    /// Per name of fewer than eight bytes its [`tail`] word, which with its length tells it
+    /// from any other name; 0 for longer names, compared byte by byte.
+    short: Vec<u64>,
 }
 
 /// The multiplier of the hash (rustc's FxHash constant).
@@ -24,8 +29,10 @@ const K: u64 = 0xf135_7aea_2e62_a9c5;
 
 /// The hash of a name: its length, then its bytes eight at a time, each word folded in by a
 /// rotate, an xor and a multiplication; the high half, which depends on every input bit. The
-/// last one to seven bytes make one more word from two overlapping reads ([`tail`]).
-fn hash(name: &[u8]) -> usize {
+/// last one to seven bytes make one more word from two overlapping reads ([`tail`]). With it,
+/// that last word: for a name of fewer than eight bytes, its [`tail`].
+#[inline(always)]
+fn hash(name: &[u8]) -> (usize, u64) {
     let mut h = name.len() as u64;
     let mut words = name.chunks_exact(8);
     for w in &mut words {
@@ -33,8 +40,9 @@ fn hash(name: &[u8]) -> usize {
         word.copy_from_slice(w);
         h = (h.rotate_left(26) ^ u64::from_le_bytes(word)).wrapping_mul(K);
     }
-    h = (h.rotate_left(26) ^ tail(words.remainder())).wrapping_mul(K);
-    (h >> 32) as usize
+    let last = tail(words.remainder());
+    h = (h.rotate_left(26) ^ last).wrapping_mul(K);
+    ((h >> 32) as usize, last)
 }
 
 /// A word of fewer than eight bytes `r`, without copying them one by one: four to seven bytes
@@ -78,6 +86,7 @@ impl<'a> Names<'a> {
             slots: vec![0; size],
             mask: size - 1,
             names: Vec::with_capacity(names.len()),
+            short: Vec::with_capacity(names.len()),
         };
         for (i, name) in names.into_iter().enumerate() {
             let Ok(entry) = u16::try_from(i + 1) else {
@@ -86,7 +95,8 @@ impl<'a> Names<'a> {
             if table.get(name.as_bytes()).is_some() {
                 return Err(NamesError::Repeated(i, name));
             }
-            let mut at = hash(name.as_bytes()) & table.mask;
+            let (h, last) = hash(name.as_bytes());
+            let mut at = h & table.mask;
             while let Some(slot) = table.slots.get_mut(at) {
                 if *slot == 0 {
                     *slot = entry;
@@ -94,6 +104,7 @@ impl<'a> Names<'a> {
                 }
                 at = (at + 1) & table.mask;
             }
+            table.short.push(if name.len() < 8 { last } else { 0 });
             table.names.push(name);
         }
         Ok(table)
@@ -102,12 +113,21 @@ impl<'a> Names<'a> {
     /// The index of `name`, if it is one of the names.
     #[inline]
     pub fn get(&self, name: &[u8]) -> Option<u16> {
-        let mut at = hash(name) & self.mask;
+        let (h, last) = hash(name);
+        let mut at = h & self.mask;
         // At most half the slots are full, so an empty one ends every probe sequence.
         loop {
             let entry = *self.slots.get(at)?;
             let index = entry.checked_sub(1)?;
-            if self.names.get(usize::from(index)).map(|n| n.as_bytes()) == Some(name) {
+            let i = usize::from(index);
+            let same = match self.names.get(i) {
+                Some(n) if name.len() < 8 => {
+                    n.len() == name.len() && self.short.get(i) == Some(&last)
+                }
+                Some(n) => n.as_bytes() == name,
+                None => false,
+            };
+            if same {
                 return Some(index);
             }
             at = (at + 1) & self.mask;
@@ -181,6 +201,33 @@ mod tests {
                     .collect();
                 if let Some(other) = seen.insert(tail(&bytes), bytes.clone()) {
                     panic!("{bytes:?} and {other:?}");
+                }
+            }
+        }
+    }
+
+    /// Names of one to seven equal bytes share their tail word within lengths 1 to 3 and
+    /// within 4 to 7: the lookup tells them apart by length. Each table lacks one of them,
+    /// which must not be found; over every byte value, some of these probes pass the slot of a
+    /// name with its tail word.
+    #[test]
+    fn short_names_with_one_tail_word_are_told_apart_by_length() {
+        for byte in 0..=255u8 {
+            let owned: Vec<Vec<u8>> = (1..=7).map(|len| vec![byte; len]).collect();
+            for missing in 0..owned.len() {
+                let names = owned
+                    .iter()
+                    .enumerate()
+                    .filter(|&(i, _)| i != missing)
+                    .map(|(_, b)| Cow::from(String::from_utf8_lossy(b).into_owned()))
+                    .collect::<Vec<_>>();
+                let bytes: Vec<Vec<u8>> = names.iter().map(|n| n.as_bytes().to_vec()).collect();
+                let table = Names::new(names).unwrap();
+                for (i, b) in bytes.iter().enumerate() {
+                    assert_eq!(table.get(b), Some(i as u16), "{b:?}");
+                }
+                if byte.is_ascii() {
+                    assert_eq!(table.get(&owned[missing]), None, "{:?}", owned[missing]);
                 }
             }
         }
