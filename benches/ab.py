@@ -8,6 +8,10 @@ For every size, each round runs `OLD bench --n N --m M --k K --threads 1 --solve
 then the same with NEW, and prints both medians (`solve_ns`, in microseconds); at the end, each
 build's medians in order. Alternating keeps a slow phase of the machine from favouring one build.
 
+With `--batch FILE` (JSON lines, e.g. the 20,000 lines of benches/README.md), each round times
+`OLD batch FILE --k 4 --threads 1`, then the same with NEW (output discarded, wall time), and
+the end prints each build's times in order and the median of the rounds' ratios NEW/OLD.
+
 With `--seeds D`, each round runs seeds 1 to D (a population each, so that one instance's
 path does not stand for a size), and the end of each size prints, per build, the sum over the
 seeds of the share evaluations per solve, and the geometric mean over the seeds of NEW's time
@@ -19,6 +23,7 @@ import json
 import math
 import subprocess
 import sys
+import time
 
 
 def bench(binary, n, m, k, solves, seed):
@@ -31,6 +36,29 @@ def bench(binary, n, m, k, solves, seed):
     return d["solve_ns"] / 1000.0, d["solve_iterations"]
 
 
+def batch(binary, path, k):
+    start = time.perf_counter()
+    subprocess.run([binary, "batch", path, "--k", str(k), "--threads", "1"],
+                   stdout=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - start
+
+
+def batch_rounds(builds, path, k, rounds):
+    times = {name: [] for name, _ in builds}
+    for r in range(rounds):
+        for name, binary in builds:
+            times[name].append(batch(binary, path, k))
+        print(f"batch round {r + 1}: old {times['old'][-1]:.3f} s, "
+              f"new {times['new'][-1]:.3f} s", flush=True)
+    for name, _ in builds:
+        print(f"batch {name}: " + " ".join(f"{x:.3f}" for x in sorted(times[name])))
+    ratios = sorted(n / o for o, n in zip(times["old"], times["new"]))
+    half = len(ratios) // 2
+    median = ratios[half] if len(ratios) % 2 else (ratios[half - 1] + ratios[half]) / 2
+    print("batch new/old per round: " + " ".join(f"{x:.3f}" for x in ratios)
+          + f"; median {median:.3f}")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("old")
@@ -40,9 +68,14 @@ def main():
     p.add_argument("--rounds", type=int, default=8)
     p.add_argument("--solves", type=int, default=2000)
     p.add_argument("--seeds", type=int, default=1, help="seeds 1 to D per size (default 1)")
+    p.add_argument("--batch", metavar="FILE", help="time `batch FILE` instead of `bench`")
+    p.add_argument("--k", type=int, default=4, help="--k of `batch` (default 4)")
     a = p.parse_args()
     sizes = a.size or [[16, 8, 4], [8, 4, 2], [16, 16, 4]]
     builds = (("old", a.old), ("new", a.new))
+    if a.batch:
+        batch_rounds(builds, a.batch, a.k, a.rounds)
+        return 0
     for n, m, k in sizes:
         # times[name][seed] over the rounds; evaluations per solve are deterministic.
         times = {name: {s: [] for s in range(1, a.seeds + 1)} for name, _ in builds}

@@ -111,7 +111,7 @@ impl<'a> Names<'a> {
     }
 
     /// The index of `name`, if it is one of the names.
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, name: &[u8]) -> Option<u16> {
         let (h, last) = hash(name);
         let mut at = h & self.mask;
