@@ -19,9 +19,10 @@ pub struct Names<'a> {
     slots: Vec<u16>,
     /// `slots.len() - 1`; `slots.len()` is a power of two.
     mask: usize,
-    /// Per name of fewer than eight bytes its [`tail`] word, which with its length tells it
-    /// from any other name; 0 for longer names, compared byte by byte.
-    short: Vec<u64>,
+    /// Per name its length and, under eight bytes, its [`tail`] word, which with the length
+    /// tells it from any other name (0 for longer names, compared byte by byte). A lookup of a
+    /// short name reads only this.
+    short: Vec<(usize, u64)>,
 }
 
 /// The multiplier of the hash (rustc's FxHash constant).
@@ -104,7 +105,8 @@ impl<'a> Names<'a> {
                 }
                 at = (at + 1) & table.mask;
             }
-            table.short.push(if name.len() < 8 { last } else { 0 });
+            let len = name.len();
+            table.short.push((len, if len < 8 { last } else { 0 }));
             table.names.push(name);
         }
         Ok(table)
@@ -120,11 +122,9 @@ impl<'a> Names<'a> {
             let entry = *self.slots.get(at)?;
             let index = entry.checked_sub(1)?;
             let i = usize::from(index);
-            let same = match self.names.get(i) {
-                Some(n) if name.len() < 8 => {
-                    n.len() == name.len() && self.short.get(i) == Some(&last)
-                }
-                Some(n) => n.as_bytes() == name,
+            let same = match self.short.get(i) {
+                Some(&(len, word)) if name.len() < 8 => len == name.len() && word == last,
+                Some(_) => self.names.get(i).is_some_and(|n| n.as_bytes() == name),
                 None => false,
             };
             if same {
