@@ -885,6 +885,35 @@ mod tests {
         }
     }
 
+    /// A candidate and ranked name with a quote, a backslash, an escape, a raw control
+    /// character or a multi-byte one at offsets 0 to 19, against serde_json.
+    #[test]
+    fn escapes_at_any_offset_read_as_serde_json_reads_them() {
+        for offset in 0..20 {
+            for special in [
+                r#"\""#, r"\\", r"\n", r"\u0041", "\u{1}", "\u{1f}", "\u{7f}", "é",
+            ] {
+                let name = format!(
+                    "\"{}{special}{}\"",
+                    "a".repeat(offset),
+                    "b".repeat(offset % 9)
+                );
+                let text = format!(
+                    "{{\"candidates\": [\"z\", {name}], \"users\": [{{\"ranking\": [{name}]}}]}}"
+                );
+                let want = serde_json::from_str::<String>(&name);
+                match (parse(&text, "t"), want) {
+                    (Ok(inst), Ok(want)) => {
+                        assert_eq!(inst.candidates[1], want, "{name}");
+                        assert_eq!(inst.users[0].prefs, Prefs::Order(vec![1, 0]), "{name}");
+                    }
+                    (Err(_), Err(_)) => {}
+                    (got, want) => panic!("{name}: {got:?} against {want:?}"),
+                }
+            }
+        }
+    }
+
     #[test]
     fn key_order_nulls_lines_and_canonical_rankings() {
         let text = "{\"users\": [\n {\"ranking\": [\"c\", [\"b\"]], \"weight\": null},\n \
