@@ -14,6 +14,7 @@ pub mod explain;
 pub mod formats;
 pub mod instance;
 pub mod order_index;
+pub mod order_set;
 pub mod plot;
 
 pub use error::{Error, Result};

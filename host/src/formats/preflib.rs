@@ -14,17 +14,24 @@
 //! then adds a note saying so (the command line prints it on stderr). When 0 appears and so does
 //! `n`, neither numbering fits and the file is refused.
 //!
-//! The reader makes two passes: the first splits the lines into a flat list of alternative
-//! numbers (no allocation per line), the second, once the numbering is known, validates each
-//! order, puts it in canonical form in a reused buffer and merges it into the user types through
-//! one hash table keyed by the order's hash (`rustc-hash`'s Fx hash). Each user type costs one
-//! allocation: its order, flat ([`Prefs::Order`]).
+//! **Two routes.** A file whose header declares `NUMBER ALTERNATIVES` before its first order
+//! (every PrefLib file does) is read in one pass: each order is validated, put in canonical form
+//! and counted as its line is read, in an [`OrderSet`] that keeps the orders flat (no allocation
+//! per line). The file's numbering is known only at its end, so the orders are keyed as written
+//! and renumbered once, per distinct order. Any other file, and any file with an error, is read
+//! by the checked route, which makes two passes: the first splits the lines into a flat list of
+//! alternative numbers, the second, once the numbering is known, validates each order and merges
+//! it into the user types. Only the checked route writes error messages, so they name the same
+//! problem and line whichever route met it first. Both give the same instance; a test checks
+//! them against each other on random files. Each user type costs one allocation: its order,
+//! flat ([`Prefs::Order`]).
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::error::{Error, Result};
-use crate::instance::{CAPACITY, Instance, Prefs, UserType, close_group};
+use crate::instance::{CAPACITY, Instance, Prefs, TIES_NEXT, UserType, close_group};
 use crate::order_index::OrderIndex;
+use crate::order_set::OrderSet;
 
 /// Set on the first alternative of a tie group in [`Rows::cells`].
 const GROUP_START: u32 = 1 << 31;
@@ -52,8 +59,241 @@ struct Header {
     declared: Option<(usize, usize)>,
 }
 
-/// Parses a PrefLib file; a file numbered from 0 adds a note to `notes`.
+/// Parses a PrefLib file; a file numbered from 0 adds a note to `notes`. A file whose header
+/// declares `NUMBER ALTERNATIVES` before its first order is read in one pass
+/// ([`parse_one_pass`]); any other file, and every file with an error, by the two passes of
+/// [`parse_checked`], which name the problem and its line.
 pub fn parse(text: &str, source: &str, notes: &mut Vec<String>) -> Result<Instance> {
+    match parse_one_pass(text, source) {
+        Some((instance, note)) => {
+            notes.extend(note);
+            Ok(instance)
+        }
+        None => parse_checked(text, source, notes),
+    }
+}
+
+/// The one-pass reader, for a file that declares `NUMBER ALTERNATIVES` before its first order.
+/// Each order is put in canonical form as it is read and counted in an [`OrderSet`]. The key is
+/// the order in the file's own numbering (which is known only at the end) without its last
+/// group: the alternatives the order leaves out, or else its last group, make that group. So
+/// `1,2,3`, `1,2` and `1,2,{3}` share one key. `None` for any other file and on any error, for
+/// [`parse_checked`] to read and report; on success, the note of [`numbering_note`].
+fn parse_one_pass(text: &str, source: &str) -> Option<(Instance, Option<String>)> {
+    // Room for every line (one fast count): no regrowth.
+    let lines = memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1;
+    let mut header = Header::default();
+    let mut named: FxHashSet<usize> = FxHashSet::default();
+    // The declared number of alternatives, fixed at the first order.
+    let mut n: Option<usize> = None;
+    // `stamp[a] == row` when the current order lists alternative `a` (numbered as written).
+    let mut stamp: Vec<u32> = Vec::new();
+    let mut row = 0u32;
+    let mut key: Vec<u16> = Vec::new();
+    let mut set = OrderSet::with_capacity(lines, text.len() / 2);
+    // The count and the first line of each distinct order, numbered as in `set`.
+    let mut counts: Vec<(u64, usize)> = Vec::with_capacity(lines);
+    let mut total = 0u64;
+    // The first line on which alternative 0 appears, and the first order that lists `n`.
+    let mut zero: Option<usize> = None;
+    let mut used_n: Option<usize> = None;
+    let bytes = text.as_bytes();
+    // The start of the current line and its number.
+    let (mut at, mut line) = (0usize, 0usize);
+    while at < bytes.len() {
+        line += 1;
+        let mut i = at;
+        skip_blanks(bytes, &mut i);
+        match bytes.get(i) {
+            None => break,
+            Some(b'\n') => {
+                at = i + 1;
+                continue;
+            }
+            Some(b'#') => {
+                let end = memchr::memchr(b'\n', bytes.get(i..)?).map_or(bytes.len(), |e| i + e);
+                let h = text.get(i + 1..end)?.trim_ascii();
+                if let Some(name) = header_line(h, line, source, &mut header).ok()? {
+                    if !named.insert(name.number) {
+                        return None;
+                    }
+                    if name.number == 0 {
+                        zero = zero.or(Some(line));
+                    }
+                    header.names.push(name);
+                }
+                if n.is_some() && header.declared.map(|d| d.0) != n {
+                    return None;
+                }
+                at = end + 1;
+                continue;
+            }
+            Some(_) => {}
+        }
+        let n = match n {
+            Some(n) => n,
+            None => {
+                let declared = header.declared?.0;
+                if declared == 0 || declared > CAPACITY {
+                    return None;
+                }
+                stamp = vec![0; declared + 1];
+                n = Some(declared);
+                declared
+            }
+        };
+        // `count:` (what `parse_count` accepts, as the checked reader reads it).
+        let from = i;
+        let mut count = 0u64;
+        while let Some(&d) = bytes.get(i).filter(|d| d.is_ascii_digit()) {
+            count = count.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+            i += 1;
+        }
+        skip_blanks(bytes, &mut i);
+        if i == from || bytes.get(i) != Some(&b':') {
+            return None;
+        }
+        i += 1;
+        row = row.checked_add(1)?;
+        key.clear();
+        read_order(bytes, &mut i, row, &mut stamp, &mut key)?;
+        at = i + 1;
+        if stamp.first() == Some(&row) {
+            zero = zero.or(Some(line));
+        }
+        if stamp.last() == Some(&row) {
+            used_n = used_n.or(Some(line));
+        }
+        if key.len() == n {
+            // Complete: its last group is the alternatives the key leaves out.
+            let last = key.len() - 1;
+            let from = key
+                .get(..last)?
+                .iter()
+                .rposition(|&e| e & TIES_NEXT == 0)
+                .map_or(0, |p| p + 1);
+            key.truncate(from);
+        }
+        total = total.checked_add(count)?;
+        match set.insert(&key)? {
+            (_, true) => counts.push((count, line)),
+            (i, false) => {
+                let c = counts.get_mut(i)?;
+                c.0 = c.0.checked_add(count)?;
+            }
+        }
+    }
+    let (n, base) = numbering(&header, |_| used_n, zero, n?, source).ok()?;
+    // `seen[c] == i + 1` when the key of user type `i` lists candidate `c`.
+    let mut seen = vec![0u32; n];
+    let mut users = Vec::with_capacity(counts.len());
+    for (i, &(count, line)) in counts.iter().enumerate() {
+        let mark = u32::try_from(i + 1).ok()?;
+        let mut order: Vec<u16> = Vec::with_capacity(n);
+        for &e in set.get(i) {
+            let c = usize::from(e & !TIES_NEXT).checked_sub(base)?;
+            *seen.get_mut(c)? = mark;
+            // `c < n <= CAPACITY < 2^15`.
+            order.push(c as u16 | (e & TIES_NEXT));
+        }
+        let listed = order.len();
+        for (c, s) in seen.iter().enumerate() {
+            if *s != mark {
+                order.push(c as u16);
+            }
+        }
+        close_group(&mut order, listed);
+        users.push(UserType {
+            weight: count as f64,
+            prefs: Prefs::Order(order),
+            line,
+        });
+    }
+    let instance = Instance {
+        source: source.to_string(),
+        candidates: candidates(header, n, base),
+        users,
+    };
+    Some((instance, numbering_note(n, base)))
+}
+
+/// Steps `*i` past spaces, tabs, form feeds and carriage returns: the ASCII whitespace of a
+/// line.
+fn skip_blanks(b: &[u8], i: &mut usize) {
+    while matches!(b.get(*i), Some(b' ' | b'\t' | b'\r' | b'\x0c')) {
+        *i += 1;
+    }
+}
+
+/// The order at `b[*i..]`, up to the end of its line (where `*i` is left), appended to `key`
+/// for [`parse_one_pass`]: alternatives as written, each tie group sorted with [`TIES_NEXT`] on
+/// all its entries but the last. Each alternative `a` listed sets `stamp[a] = row`. `None` on
+/// anything [`fast_order`] refuses, on an alternative past `stamp`, and on one listed twice.
+fn read_order(
+    b: &[u8],
+    i: &mut usize,
+    row: u32,
+    stamp: &mut [u32],
+    key: &mut Vec<u16>,
+) -> Option<()> {
+    // The alternative at `*i`, marked in `stamp`, pushed on `key`.
+    let mut push = |i: &mut usize, key: &mut Vec<u16>| -> Option<()> {
+        let from = *i;
+        let mut v = 0usize;
+        while let Some(&d) = b.get(*i).filter(|d| d.is_ascii_digit()) {
+            v = v.checked_mul(10)?.checked_add(usize::from(d - b'0'))?;
+            *i += 1;
+        }
+        let s = stamp.get_mut(v).filter(|s| *i > from && **s != row)?;
+        *s = row;
+        // `v < stamp.len() <= CAPACITY + 1 < 2^15`.
+        key.push(v as u16);
+        Some(())
+    };
+    skip_blanks(b, i);
+    if matches!(b.get(*i), None | Some(b'\n')) {
+        return Some(());
+    }
+    loop {
+        skip_blanks(b, i);
+        if b.get(*i) == Some(&b'{') {
+            *i += 1;
+            skip_blanks(b, i);
+            if b.get(*i) == Some(&b'}') {
+                *i += 1;
+            } else {
+                let from = key.len();
+                loop {
+                    push(i, key)?;
+                    skip_blanks(b, i);
+                    match b.get(*i) {
+                        Some(b',') => *i += 1,
+                        Some(b'}') => {
+                            *i += 1;
+                            break;
+                        }
+                        _ => return None,
+                    }
+                    skip_blanks(b, i);
+                }
+                if key.len() > from + 1 {
+                    close_group(key, from);
+                }
+            }
+        } else {
+            push(i, key)?;
+        }
+        skip_blanks(b, i);
+        match b.get(*i) {
+            None | Some(b'\n') => return Some(()),
+            Some(b',') => *i += 1,
+            Some(_) => return None,
+        }
+    }
+}
+
+/// The two-pass reader: any valid file, and the error of any invalid one.
+fn parse_checked(text: &str, source: &str, notes: &mut Vec<String>) -> Result<Instance> {
     let mut header = Header::default();
     let mut named: FxHashMap<usize, usize> = FxHashMap::default();
     // Room for every line (one fast count) and for a few alternatives a line: few regrowths.
@@ -108,7 +348,19 @@ pub fn parse(text: &str, source: &str, notes: &mut Vec<String>) -> Result<Instan
     }
     rows.start.push(rows.cells.len());
 
-    let (n, base) = numbering(&header, &rows, zero, max_number, source)?;
+    let used_n = |n: usize| {
+        (0..rows.count.len()).find_map(|r| {
+            let cells = rows
+                .cells
+                .get(*rows.start.get(r)?..*rows.start.get(r + 1)?)?;
+            cells
+                .iter()
+                .any(|&c| (c & !GROUP_START) as usize == n)
+                .then(|| rows.line.get(r).copied())
+                .flatten()
+        })
+    };
+    let (n, base) = numbering(&header, used_n, zero, max_number, source)?;
     if n == 0 {
         return Err(Error::in_file(
             source,
@@ -121,23 +373,8 @@ pub fn parse(text: &str, source: &str, notes: &mut Vec<String>) -> Result<Instan
             format!("{n} candidates exceed the capacity of {CAPACITY}"),
         ));
     }
-    if base == 0 {
-        notes.push(format!(
-            "alternatives are numbered from 0 (alternative 0 appears and none is numbered {n}): \
-             read as 0 to {}",
-            n - 1
-        ));
-    }
-    let mut candidates: Vec<String> = (0..n).map(|i| (i + base).to_string()).collect();
-    for name in header.names {
-        if let Some(slot) = name
-            .number
-            .checked_sub(base)
-            .and_then(|i| candidates.get_mut(i))
-        {
-            *slot = name.name;
-        }
-    }
+    notes.extend(numbering_note(n, base));
+    let candidates = candidates(header, n, base);
     let users = merge(&rows, n, base, source)?;
     if users.is_empty() {
         return Err(Error::in_file(
@@ -152,11 +389,38 @@ pub fn parse(text: &str, source: &str, notes: &mut Vec<String>) -> Result<Instan
     })
 }
 
+/// The note a file numbered from 0 gets (none for one numbered from 1).
+fn numbering_note(n: usize, base: usize) -> Option<String> {
+    (base == 0).then(|| {
+        format!(
+            "alternatives are numbered from 0 (alternative 0 appears and none is numbered {n}): \
+             read as 0 to {}",
+            n.saturating_sub(1)
+        )
+    })
+}
+
+/// The names of the `n` alternatives numbered from `base`: the header's, else the number.
+fn candidates(header: Header, n: usize, base: usize) -> Vec<String> {
+    let mut candidates: Vec<String> = (0..n).map(|i| (i + base).to_string()).collect();
+    for name in header.names {
+        if let Some(slot) = name
+            .number
+            .checked_sub(base)
+            .and_then(|i| candidates.get_mut(i))
+        {
+            *slot = name.name;
+        }
+    }
+    candidates
+}
+
 /// The number of alternatives and the number of the first one (1, or 0 when alternative 0
-/// appears and no alternative is numbered `n`).
+/// appears and no alternative is numbered `n`). `used_n(n)` is the first line of an order that
+/// lists alternative `n`, if one does.
 fn numbering(
     header: &Header,
-    rows: &Rows,
+    used_n: impl FnOnce(usize) -> Option<usize>,
     zero: Option<usize>,
     max_number: usize,
     source: &str,
@@ -182,19 +446,7 @@ fn numbering(
     let n = declared.unwrap_or(max_number.saturating_add(1));
     // Where alternative `n` appears, if it does: then numbering from 0 does not fit either.
     let named_n = header.names.iter().find(|x| x.number == n).map(|x| x.line);
-    let used_n = || {
-        (0..rows.count.len()).find_map(|r| {
-            let cells = rows
-                .cells
-                .get(*rows.start.get(r)?..*rows.start.get(r + 1)?)?;
-            cells
-                .iter()
-                .any(|&c| (c & !GROUP_START) as usize == n)
-                .then(|| rows.line.get(r).copied())
-                .flatten()
-        })
-    };
-    if let Some(n_line) = named_n.or_else(used_n) {
+    if let Some(n_line) = named_n.or_else(|| used_n(n)) {
         let what = if header
             .names
             .iter()
@@ -590,6 +842,103 @@ mod tests {
                 "{s:?}"
             );
         }
+    }
+
+    /// The one-pass reader gives the checked reader's instance and note on every file it
+    /// accepts, declines every file the checked reader refuses, and accepts every valid file
+    /// whose header comes first. Random files: numbering from 0 or 1, names, ties, empty
+    /// groups, incomplete orders, spaces, CRLF, blank lines, and now and then a bad entry, an
+    /// alternative listed twice or out of range, or a header after the orders.
+    #[test]
+    fn one_pass_and_checked_readers_agree() {
+        let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = |k: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % k
+        };
+        let (mut accepted, mut refused) = (0, 0);
+        for _ in 0..3_000 {
+            let n = 1 + next(6) as usize;
+            let base = next(2) as usize;
+            let blank = |r: u64| [" ", "", "", "\t", "  "][r as usize];
+            let mut text = String::new();
+            let late = next(12) == 0;
+            let header = |text: &mut String, r: &mut dyn FnMut(u64) -> u64| {
+                text.push_str(&format!("# NUMBER ALTERNATIVES: {n}\n"));
+                for a in 0..n {
+                    if r(3) > 0 {
+                        text.push_str(&format!("# ALTERNATIVE NAME {}: c{a}\n", a + base));
+                    }
+                }
+            };
+            if !late {
+                header(&mut text, &mut next);
+            }
+            for _ in 0..1 + next(12) {
+                let mut alts: Vec<usize> = (base..base + n).collect();
+                for i in (1..alts.len()).rev() {
+                    alts.swap(i, next(i as u64 + 1) as usize);
+                }
+                alts.truncate(next(n as u64 + 1) as usize);
+                if next(25) == 0 {
+                    alts.push(if next(2) == 0 { base + n } else { base });
+                }
+                let mut order = String::new();
+                let mut k = 0;
+                while k < alts.len() {
+                    if !order.is_empty() {
+                        order.push(',');
+                    }
+                    order.push_str(blank(next(5)));
+                    let len = (1 + next(3) as usize).min(alts.len() - k);
+                    let group: Vec<String> =
+                        alts[k..k + len].iter().map(|a| a.to_string()).collect();
+                    if len > 1 || next(4) == 0 {
+                        order.push_str(&format!(
+                            "{{{}}}",
+                            group.join(&format!(",{}", blank(next(5))))
+                        ));
+                    } else {
+                        order.push_str(&group[0]);
+                    }
+                    if next(10) == 0 {
+                        order.push_str(",{ }");
+                    }
+                    k += len;
+                }
+                if next(40) == 0 {
+                    order.push_str([",", "x", "{1", ",,2"][next(4) as usize]);
+                }
+                let eol = if next(4) == 0 { "\r\n" } else { "\n" };
+                text.push_str(&format!(
+                    "{}{}:{}{order}{eol}",
+                    blank(next(5)),
+                    1 + next(5),
+                    blank(next(5))
+                ));
+                if next(8) == 0 {
+                    text.push_str(["\n", "  \r\n", "# a comment\n"][next(3) as usize]);
+                }
+            }
+            if late {
+                header(&mut text, &mut next);
+            }
+            let mut notes = Vec::new();
+            let checked = parse_checked(&text, "t", &mut notes);
+            match (parse_one_pass(&text, "t"), checked) {
+                (Some((inst, note)), Ok(want)) => {
+                    assert_eq!(inst, want, "{text}");
+                    assert_eq!(note.into_iter().collect::<Vec<_>>(), notes, "{text}");
+                    accepted += 1;
+                }
+                (None, Ok(_)) => assert!(late, "declined a valid file:\n{text}"),
+                (Some(_), Err(e)) => panic!("accepted what is refused ({e}):\n{text}"),
+                (None, Err(_)) => refused += 1,
+            }
+        }
+        assert!(accepted > 1_500 && refused > 500, "{accepted} {refused}");
     }
 
     /// Identical weak orders merge whatever their spelling; the numbering follows the rule.

@@ -1,0 +1,144 @@
+//! A set of orders stored flat: every order's entries in one `Vec<u16>`, found by hash through an
+//! open-addressing table of indices. Inserting an order costs one hash, a probe or two and a copy
+//! of its entries: no allocation per order. The PrefLib reader counts identical ballots with it.
+
+/// Orders (slices of `u16`), each kept once and numbered in the order of first insertion.
+#[derive(Debug)]
+pub struct OrderSet {
+    /// The entries of every order, one after another.
+    flat: Vec<u16>,
+    /// Order `i` is `flat[start[i]..start[i + 1]]`; `start[0] == 0`.
+    start: Vec<usize>,
+    /// `0` for an empty slot, else one more than the order it holds. A power of two long, never
+    /// more than half full.
+    slots: Vec<u32>,
+}
+
+impl Default for OrderSet {
+    fn default() -> Self {
+        OrderSet::with_capacity(0, 0)
+    }
+}
+
+/// Fx-style mixing of the entries and the length (the high bits are the well-mixed ones).
+fn hash(order: &[u16]) -> u64 {
+    const K: u64 = 0xf135_7aea_2e62_a9c5;
+    let mut h = (order.len() as u64).wrapping_mul(K);
+    for &x in order {
+        h = (h.rotate_left(26) ^ u64::from(x)).wrapping_mul(K);
+    }
+    h
+}
+
+impl OrderSet {
+    /// An empty set with room for `orders` orders of `entries` entries in all.
+    pub fn with_capacity(orders: usize, entries: usize) -> Self {
+        let slots = orders.saturating_mul(2).max(16).next_power_of_two();
+        let mut start = Vec::with_capacity(orders.saturating_add(1));
+        start.push(0);
+        OrderSet {
+            flat: Vec::with_capacity(entries),
+            start,
+            slots: vec![0; slots],
+        }
+    }
+
+    /// How many orders the set holds.
+    pub fn len(&self) -> usize {
+        self.start.len().saturating_sub(1)
+    }
+
+    /// Whether the set holds no order.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Order `i` (empty when there is none).
+    pub fn get(&self, i: usize) -> &[u16] {
+        match (self.start.get(i), self.start.get(i + 1)) {
+            (Some(&a), Some(&b)) => self.flat.get(a..b).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+
+    /// The number of `order`, and whether this call added it (numbers count up from 0 in the
+    /// order orders were first inserted). `None` when the set already holds `u32::MAX - 1`
+    /// orders.
+    pub fn insert(&mut self, order: &[u16]) -> Option<(usize, bool)> {
+        let mask = self.slots.len() - 1;
+        let mut at = (hash(order) >> 32) as usize & mask;
+        loop {
+            let held = *self.slots.get(at)?;
+            if held == 0 {
+                break;
+            }
+            let i = held as usize - 1;
+            if self.get(i) == order {
+                return Some((i, false));
+            }
+            at = (at + 1) & mask;
+        }
+        let i = self.len();
+        let number = u32::try_from(i + 1).ok().filter(|&x| x < u32::MAX)?;
+        *self.slots.get_mut(at)? = number;
+        self.flat.extend_from_slice(order);
+        self.start.push(self.flat.len());
+        if 2 * self.len() > self.slots.len() {
+            self.grow();
+        }
+        Some((i, true))
+    }
+
+    /// Doubles the table and places every order again.
+    fn grow(&mut self) {
+        let mut slots = vec![0u32; self.slots.len() * 2];
+        let mask = slots.len() - 1;
+        for i in 0..self.len() {
+            let mut at = (hash(self.get(i)) >> 32) as usize & mask;
+            while slots.get(at).is_some_and(|&s| s != 0) {
+                at = (at + 1) & mask;
+            }
+            if let Some(s) = slots.get_mut(at) {
+                // `i + 1 < u32::MAX`, checked at insertion.
+                *s = (i + 1) as u32;
+            }
+        }
+        self.slots = slots;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every order is found again, distinct orders get distinct numbers in insertion order, and
+    /// the table grows past its first size (the brute force is a linear search).
+    #[test]
+    fn holds_each_order_once_in_insertion_order() {
+        let mut set = OrderSet::with_capacity(1, 0);
+        let mut seen: Vec<Vec<u16>> = Vec::new();
+        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..5_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 5) as usize;
+            let order: Vec<u16> = (0..len).map(|k| ((x >> (8 * k + 8)) % 4) as u16).collect();
+            let want = seen.iter().position(|o| *o == order);
+            let got = set.insert(&order);
+            match want {
+                Some(i) => assert_eq!(got, Some((i, false))),
+                None => {
+                    assert_eq!(got, Some((seen.len(), true)));
+                    seen.push(order);
+                }
+            }
+        }
+        assert_eq!(set.len(), seen.len());
+        assert!(set.len() > 300, "{}", set.len());
+        for (i, o) in seen.iter().enumerate() {
+            assert_eq!(set.get(i), o.as_slice());
+        }
+        assert_eq!(set.get(seen.len()), &[] as &[u16]);
+    }
+}
