@@ -4,7 +4,7 @@
 use ualign::{Population, Storage};
 
 use crate::error::{Error, Result};
-use crate::order_index::OrderIndex;
+use crate::order_set::OrderSet;
 
 /// Candidate capacity of every population the tool builds.
 pub const CAPACITY: usize = 1024;
@@ -187,17 +187,19 @@ impl Instance {
     /// candidates as one bottom group) into one, adding their weights. Every ranking, in either
     /// form, is left as a canonical [`Prefs::Order`] (each tie group sorted, unlisted candidates
     /// as a last group). Score rows are kept. Linear time: orders already canonical (as the
-    /// parsers give them) are not copied, and identical ones meet through one Fx hash each.
+    /// parsers give them) are not copied, and identical ones meet through one hash each in an
+    /// [`OrderSet`].
     pub fn merge_duplicate_rankings(&mut self) {
         let n = self.n();
         let mut stamp = vec![0usize; n];
-        let mut index = OrderIndex::with_capacity(self.users.len());
+        let mut index = OrderSet::with_capacity(self.users.len(), self.users.len() * n);
+        // `at[i]` is the place in `out` of the set's order `i`.
+        let mut at: Vec<usize> = Vec::with_capacity(self.users.len());
         let mut out: Vec<UserType> = Vec::with_capacity(self.users.len());
         for (j, mut u) in self.users.drain(..).enumerate() {
             let order = match std::mem::replace(&mut u.prefs, Prefs::Order(Vec::new())) {
                 Prefs::Scores(s) => {
                     u.prefs = Prefs::Scores(s);
-                    index.skip();
                     out.push(u);
                     continue;
                 }
@@ -212,13 +214,17 @@ impl Instance {
                     j + 1,
                 ),
             };
-            match index.find_or_expect(&out, &order) {
-                Some(i) => {
-                    if let Some(kept) = out.get_mut(i) {
+            // A set full at `u32::MAX - 1` orders keeps the rest unmerged: the same population.
+            match index.insert(&order) {
+                Some((i, false)) => {
+                    if let Some(kept) = at.get(i).and_then(|&o| out.get_mut(o)) {
                         kept.weight += u.weight;
                     }
                 }
-                None => {
+                new => {
+                    if new.is_some() {
+                        at.push(out.len());
+                    }
                     u.prefs = Prefs::Order(order);
                     out.push(u);
                 }

@@ -13,7 +13,6 @@ pub mod error;
 pub mod explain;
 pub mod formats;
 pub mod instance;
-pub mod order_index;
 pub mod order_set;
 pub mod plot;
 

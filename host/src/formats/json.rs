@@ -15,7 +15,7 @@
 //! newline), so naming the line of an error costs nothing more. Errors about one user name the
 //! line its object starts on and its index (`users[3]: ...`); syntax errors name their own line.
 //! The names a ranking lists are looked up in a table built once per instance
-//! ([`super::names::Names`]), straight from the text's bytes unless they hold escapes.
+//! (`names::Names`), straight from the text's bytes unless they hold escapes.
 
 use std::borrow::Cow;
 

@@ -30,7 +30,6 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::error::{Error, Result};
 use crate::instance::{CAPACITY, Instance, Prefs, TIES_NEXT, UserType, close_group};
-use crate::order_index::OrderIndex;
 use crate::order_set::OrderSet;
 
 /// Set on the first alternative of a tie group in [`Rows::cells`].
@@ -61,8 +60,8 @@ struct Header {
 
 /// Parses a PrefLib file; a file numbered from 0 adds a note to `notes`. A file whose header
 /// declares `NUMBER ALTERNATIVES` before its first order is read in one pass
-/// ([`parse_one_pass`]); any other file, and every file with an error, by the two passes of
-/// [`parse_checked`], which name the problem and its line.
+/// (`parse_one_pass`); any other file, and every file with an error, by the two passes of
+/// `parse_checked`, which name the problem and its line.
 pub fn parse(text: &str, source: &str, notes: &mut Vec<String>) -> Result<Instance> {
     match parse_one_pass(text, source) {
         Some((instance, note)) => {
@@ -487,7 +486,7 @@ fn merge(rows: &Rows, n: usize, base: usize, source: &str) -> Result<Vec<UserTyp
     let mut stamp = vec![0usize; n];
     let mut key: Vec<u16> = Vec::with_capacity(n);
     let rows_n = rows.count.len();
-    let mut index = OrderIndex::with_capacity(rows_n);
+    let mut index = OrderSet::with_capacity(rows_n, rows.cells.len() + rows_n);
     let mut users: Vec<UserType> = Vec::with_capacity(rows_n);
     let mut counts: Vec<u64> = Vec::with_capacity(rows_n);
     let mut total: u64 = 0;
@@ -542,15 +541,16 @@ fn merge(rows: &Rows, n: usize, base: usize, source: &str) -> Result<Vec<UserTyp
         total = total
             .checked_add(count)
             .ok_or_else(|| Error::at(source, line, "the counts overflow"))?;
-        match index.find_or_expect(&users, &key) {
-            Some(u) => {
+        let too_many = || Error::at(source, line, "too many distinct orders");
+        match index.insert(&key).ok_or_else(too_many)? {
+            (u, false) => {
                 if let Some(c) = counts.get_mut(u) {
                     *c = c
                         .checked_add(count)
                         .ok_or_else(|| Error::at(source, line, "the counts overflow"))?;
                 }
             }
-            None => {
+            (_, true) => {
                 counts.push(count);
                 users.push(UserType {
                     weight: 0.0,
