@@ -187,20 +187,17 @@ impl Instance {
     /// candidates as one bottom group) into one, adding their weights. Every ranking, in either
     /// form, is left as a canonical [`Prefs::Order`] (each tie group sorted, unlisted candidates
     /// as a last group). Score rows are kept. Linear time: orders already canonical (as the
-    /// parsers give them) are not copied, and identical ones meet through one hash each in an
-    /// [`OrderSet`].
+    /// parsers give them) are not copied, and identical ones meet through one hash each
+    /// ([`MergedUsers`]).
     pub fn merge_duplicate_rankings(&mut self) {
         let n = self.n();
         let mut stamp = vec![0usize; n];
-        let mut index = OrderSet::with_capacity(self.users.len(), self.users.len() * n);
-        // `at[i]` is the place in `out` of the set's order `i`.
-        let mut at: Vec<usize> = Vec::with_capacity(self.users.len());
-        let mut out: Vec<UserType> = Vec::with_capacity(self.users.len());
+        let mut merged = MergedUsers::with_capacity(self.users.len(), n);
         for (j, mut u) in self.users.drain(..).enumerate() {
             let order = match std::mem::replace(&mut u.prefs, Prefs::Order(Vec::new())) {
                 Prefs::Scores(s) => {
                     u.prefs = Prefs::Scores(s);
-                    out.push(u);
+                    merged.keep(u);
                     continue;
                 }
                 Prefs::Ranking(groups) => {
@@ -214,23 +211,9 @@ impl Instance {
                     j + 1,
                 ),
             };
-            // A set full at `u32::MAX - 1` orders keeps the rest unmerged: the same population.
-            match index.insert(&order) {
-                Some((i, false)) => {
-                    if let Some(kept) = at.get(i).and_then(|&o| out.get_mut(o)) {
-                        kept.weight += u.weight;
-                    }
-                }
-                new => {
-                    if new.is_some() {
-                        at.push(out.len());
-                    }
-                    u.prefs = Prefs::Order(order);
-                    out.push(u);
-                }
-            }
+            merged.add(order, u.weight, u.line);
         }
-        self.users = out;
+        self.users = merged.into_users();
     }
 
     /// The utility row of user type `j`: its scores, or for a ranking the Borda-style utility
@@ -400,6 +383,65 @@ where
     out
 }
 
+/// A growing list of user types, at most one per canonical [`Prefs::Order`].
+///
+/// User types are added one at a time, identical rankings merged: the second user type with a
+/// canonical order adds its weight to the first, which keeps its place and its line. The rank
+/// tables' reader and [`Instance::merge_duplicate_rankings`] build their user types so.
+#[derive(Debug, Default)]
+pub struct MergedUsers {
+    /// The orders so far.
+    set: OrderSet,
+    /// `at[i]` is the place in `users` of the set's order `i`.
+    at: Vec<usize>,
+    users: Vec<UserType>,
+}
+
+impl MergedUsers {
+    /// An empty list with room for `m` user types over `n` candidates.
+    pub fn with_capacity(m: usize, n: usize) -> Self {
+        MergedUsers {
+            set: OrderSet::with_capacity(m, m.saturating_mul(n)),
+            at: Vec::with_capacity(m),
+            users: Vec::with_capacity(m),
+        }
+    }
+
+    /// Adds a user type of `weight` ranking by `order`, a canonical [`Prefs::Order`]: to the
+    /// weight of the one with that order if there is one, else as a new user type from `line`.
+    /// `order` is copied only when it is new (and not at all when it is a `Vec`). Past
+    /// `u32::MAX - 1` distinct orders the rest are kept unmerged, which is the same population.
+    pub fn add<O: AsRef<[u16]> + Into<Vec<u16>>>(&mut self, order: O, weight: f64, line: usize) {
+        match self.set.insert(order.as_ref()) {
+            Some((i, false)) => {
+                if let Some(kept) = self.at.get(i).and_then(|&u| self.users.get_mut(u)) {
+                    kept.weight += weight;
+                }
+            }
+            new => {
+                if new.is_some() {
+                    self.at.push(self.users.len());
+                }
+                self.users.push(UserType {
+                    weight,
+                    prefs: Prefs::Order(order.into()),
+                    line,
+                });
+            }
+        }
+    }
+
+    /// Keeps `user` as it is, merged with nothing (a row of scores).
+    pub fn keep(&mut self, user: UserType) {
+        self.users.push(user);
+    }
+
+    /// The user types, in the order of their first addition.
+    pub fn into_users(self) -> Vec<UserType> {
+        self.users
+    }
+}
+
 /// Sorts the group `order[from..]` (candidate indices without flags) and sets [`TIES_NEXT`] on
 /// all its entries but the last.
 pub(crate) fn close_group(order: &mut [u16], from: usize) {
@@ -409,5 +451,54 @@ pub(crate) fn close_group(order: &mut [u16], from: usize) {
         for e in g.iter_mut().take(len.saturating_sub(1)) {
             *e |= TIES_NEXT;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Weights add up on the first user type of each order, in place, past kept rows; a
+    /// brute force (a linear search for the first equal order) gives the same list.
+    #[test]
+    fn identical_orders_add_up_on_the_first() {
+        let orders: [&[u16]; 6] = [
+            &[0, 1],
+            &[1, 0],
+            &[0, 1],
+            &[1, 0x8000 | 2],
+            &[1, 0],
+            &[0, 1],
+        ];
+        let mut merged = MergedUsers::with_capacity(2, 2);
+        let mut brute: Vec<UserType> = Vec::new();
+        for (j, o) in orders.iter().enumerate() {
+            let weight = (j + 1) as f64;
+            if j == 3 {
+                let scores = UserType {
+                    weight,
+                    prefs: Prefs::Scores(vec![1.0, 2.0]),
+                    line: 100,
+                };
+                merged.keep(scores.clone());
+                brute.push(scores);
+            }
+            merged.add(*o, weight, j + 1);
+            match brute
+                .iter_mut()
+                .find(|u| matches!(&u.prefs, Prefs::Order(x) if x[..] == **o))
+            {
+                Some(u) => u.weight += weight,
+                None => brute.push(UserType {
+                    weight,
+                    prefs: Prefs::Order(o.to_vec()),
+                    line: j + 1,
+                }),
+            }
+        }
+        let got = merged.into_users();
+        assert_eq!(got, brute);
+        let weights: Vec<f64> = got.iter().map(|u| u.weight).collect();
+        assert_eq!(weights, vec![1.0 + 3.0 + 6.0, 2.0 + 5.0, 4.0, 4.0]);
     }
 }

@@ -1,7 +1,7 @@
 //! A set of orders stored flat: every order's entries in one `Vec<u16>`, found by hash through an
 //! open-addressing table of indices. Inserting an order costs one hash, a probe or two and a copy
 //! of its entries: no allocation per order. The PrefLib reader counts identical ballots with it,
-//! and [`crate::Instance::merge_duplicate_rankings`] merges identical rankings.
+//! and [`crate::instance::MergedUsers`] merges identical rankings.
 
 /// Orders (slices of `u16`), each kept once and numbered in the order of first insertion.
 #[derive(Debug)]

@@ -49,7 +49,9 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::Values;
 use crate::error::{Error, Result};
-use crate::instance::{CAPACITY, Instance, Prefs, TIES_NEXT, UserType, check_weight, close_group};
+use crate::instance::{
+    CAPACITY, Instance, MergedUsers, Prefs, TIES_NEXT, UserType, check_weight, close_group,
+};
 
 /// Field separator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -416,8 +418,14 @@ pub fn parse(text: &str, source: &str, d: Delimiter, values: Option<Values>) -> 
     let cell =
         |r: usize, c: usize| cell_text(text, rows.span.get(r).copied().unwrap_or((0, 0)), d, c);
     let mut users = Vec::with_capacity(rows.len());
-    let mut pairs: Vec<(f64, u16)> = Vec::with_capacity(cand_cols.len());
-    let mut ranked = vec![false; cand_cols.len()];
+    // Only ranks are merged.
+    let ranked_rows = if values == Values::Ranks {
+        rows.len()
+    } else {
+        0
+    };
+    let mut merged = MergedUsers::with_capacity(ranked_rows, cand_cols.len());
+    let mut ranks = RankOrder::new(cand_cols.len());
     for (r, &line) in rows.line.iter().enumerate() {
         let weight = match weight_col {
             Some(c) => {
@@ -458,17 +466,18 @@ pub fn parse(text: &str, source: &str, d: Delimiter, values: Option<Values>) -> 
                 Prefs::Scores(scores)
             }
             Values::Ranks => {
-                pairs.clear();
+                ranks.pairs.clear();
                 for (i, (&c, name)) in cand_cols.iter().zip(&candidates).enumerate() {
                     match rows.cell(r, c) {
                         // `i < CAPACITY < 2^16`.
-                        (Kind::Number, x) if x.is_finite() => pairs.push((x, i as u16)),
+                        (Kind::Number, x) if x.is_finite() => ranks.pairs.push((x, i as u16)),
                         (Kind::Number, _) => return Err(bad(c, name, "not finite")),
                         (Kind::Empty, _) => {}
                         (Kind::Text, _) => return Err(bad(c, name, "not a number")),
                     }
                 }
-                Prefs::Order(rank_order(&mut pairs, &mut ranked))
+                merged.add(ranks.order(), weight, line);
+                continue;
             }
         };
         users.push(UserType {
@@ -477,40 +486,62 @@ pub fn parse(text: &str, source: &str, d: Delimiter, values: Option<Values>) -> 
             line,
         });
     }
-    let mut inst = Instance {
+    if values == Values::Ranks {
+        users = merged.into_users();
+    }
+    Ok(Instance {
         source: source.to_string(),
         candidates,
         users,
-    };
-    if values == Values::Ranks {
-        inst.merge_duplicate_rankings();
-    }
-    Ok(inst)
+    })
 }
 
-/// The canonical [`Prefs::Order`] of `(rank, candidate)` pairs: lower rank first, equal ranks
-/// tied, the candidates not in `pairs` (of `ranked.len()`) as a last group. `ranked` is scratch.
-fn rank_order(pairs: &mut [(f64, u16)], ranked: &mut [bool]) -> Vec<u16> {
-    pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    ranked.iter_mut().for_each(|x| *x = false);
-    let mut out: Vec<u16> = Vec::with_capacity(ranked.len());
-    for (p, &(x, i)) in pairs.iter().enumerate() {
-        // Ties with the next pair: same rank (sorted, so -0 and 0 meet too).
-        let tie = pairs.get(p + 1).is_some_and(|next| next.0 == x);
-        out.push(if tie { i | TIES_NEXT } else { i });
-        if let Some(s) = ranked.get_mut(i as usize) {
-            *s = true;
+/// The canonical [`Prefs::Order`] of a row of ranks, with its scratch.
+struct RankOrder {
+    /// `(rank, candidate)` for every ranked candidate, filled by the caller (and then sorted).
+    pairs: Vec<(f64, u16)>,
+    /// Whether each of the `n` candidates is ranked.
+    ranked: Vec<bool>,
+    /// The order.
+    out: Vec<u16>,
+}
+
+impl RankOrder {
+    /// Scratch for rows over `n` candidates.
+    fn new(n: usize) -> Self {
+        RankOrder {
+            pairs: Vec::with_capacity(n),
+            ranked: vec![false; n],
+            out: Vec::with_capacity(n),
         }
     }
-    let from = out.len();
-    for i in 0..ranked.len() {
-        if !ranked.get(i).copied().unwrap_or(true) {
-            // `i < CAPACITY < 2^15`.
-            out.push(i as u16);
+
+    /// The order of `pairs`: lower rank first, equal ranks tied (each group by candidate), the
+    /// candidates not in `pairs` as a last group.
+    fn order(&mut self) -> &[u16] {
+        // `x + 0.0` is `x` but for `-0`, which becomes `0`: equal ranks, so one sorted group.
+        self.pairs
+            .sort_unstable_by(|a, b| (a.0 + 0.0).total_cmp(&(b.0 + 0.0)).then(a.1.cmp(&b.1)));
+        self.ranked.iter_mut().for_each(|x| *x = false);
+        self.out.clear();
+        for (p, &(x, i)) in self.pairs.iter().enumerate() {
+            // Ties with the next pair: same rank (sorted, so -0 and 0 meet too).
+            let tie = self.pairs.get(p + 1).is_some_and(|next| next.0 == x);
+            self.out.push(if tie { i | TIES_NEXT } else { i });
+            if let Some(s) = self.ranked.get_mut(i as usize) {
+                *s = true;
+            }
         }
+        let from = self.out.len();
+        for (i, &r) in self.ranked.iter().enumerate() {
+            if !r {
+                // `i < CAPACITY < 2^15`.
+                self.out.push(i as u16);
+            }
+        }
+        close_group(&mut self.out, from);
+        &self.out
     }
-    close_group(&mut out, from);
-    out
 }
 
 /// The first sign that the table holds ranks (rule 7), as the error that refuses it.
@@ -674,6 +705,67 @@ fn rank_columns(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A row's order is the one its ranks define, by a brute force: a ranked candidate's group
+    /// is the number of distinct ranks below its own, candidates ascending within a group,
+    /// unranked candidates last. Random rows of whole ranks with now and then a rank of 0, `-0`
+    /// (equal to 0), past `n` or fractional, and the pairs in either order.
+    #[test]
+    fn rank_orders_are_the_ranks_groups() {
+        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |k: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % k
+        };
+        for _ in 0..20_000 {
+            let n = 1 + next(7) as usize;
+            let mut ranks = RankOrder::new(n);
+            for c in 0..n {
+                let r = match next(40) {
+                    0 => 0.0,
+                    1 => -0.0,
+                    2 => (n + 1) as f64,
+                    3 => 1.5,
+                    k if k < 12 => continue,
+                    _ => (1 + next(n as u64)) as f64,
+                };
+                ranks.pairs.push((r, c as u16));
+            }
+            if next(10) == 0 {
+                ranks.pairs.reverse();
+            }
+            let pairs = ranks.pairs.clone();
+            // The distinct ranks below each rank (`-0 == 0`).
+            let below = |r: f64| {
+                let mut d: Vec<f64> = pairs.iter().map(|p| p.0).filter(|&y| y < r).collect();
+                d.sort_by(f64::total_cmp);
+                d.dedup_by(|a, b| a == b);
+                d.len()
+            };
+            let mut want: Vec<Vec<u16>> = Vec::new();
+            let mut sorted: Vec<(usize, u16)> = pairs.iter().map(|p| (below(p.0), p.1)).collect();
+            sorted.sort_unstable();
+            for (g, c) in sorted {
+                if want.len() == g + 1
+                    && let Some(last) = want.last_mut()
+                {
+                    last.push(c);
+                } else {
+                    want.push(vec![c]);
+                }
+            }
+            let unranked: Vec<u16> = (0..n as u16)
+                .filter(|c| !pairs.iter().any(|p| p.1 == *c))
+                .collect();
+            if !unranked.is_empty() {
+                want.push(unranked);
+            }
+            let got = crate::instance::Prefs::Order(ranks.order().to_vec()).groups();
+            assert_eq!(got, Some(want), "{pairs:?}");
+        }
+    }
 
     #[test]
     fn numbers() {
