@@ -22,11 +22,13 @@
 //! by the checked route, which makes two passes: the first splits the lines into a flat list of
 //! alternative numbers, the second, once the numbering is known, validates each order and merges
 //! it into the user types. Only the checked route writes error messages, so they name the same
-//! problem and line whichever route met it first. Both give the same instance; a test checks
-//! them against each other on random files. Each user type costs one allocation: its order,
-//! flat ([`Prefs::Order`]).
+//! problem and line whichever route met it first. The routes share the grammar: a header line
+//! is read by `Header::read`, a count by `digits`, an order by `walk_order`, which hands each
+//! alternative and each tie group to the route's `OrderSink`. Both give the same instance; a
+//! test checks them against each other on random files. Each user type costs one allocation:
+//! its order, flat ([`Prefs::Order`]).
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashSet;
 
 use crate::error::{Error, Result};
 use crate::instance::{CAPACITY, Instance, Prefs, TIES_NEXT, UserType, close_group};
@@ -54,6 +56,8 @@ struct Name {
 #[derive(Default)]
 struct Header {
     names: Vec<Name>,
+    /// The numbers in `names`.
+    named: FxHashSet<usize>,
     /// `NUMBER ALTERNATIVES` and its line.
     declared: Option<(usize, usize)>,
 }
@@ -82,7 +86,6 @@ fn parse_one_pass(text: &str, source: &str) -> Option<(Instance, Option<String>)
     // Room for every line (one fast count): no regrowth.
     let lines = memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1;
     let mut header = Header::default();
-    let mut named: FxHashSet<usize> = FxHashSet::default();
     // The declared number of alternatives, fixed at the first order.
     let mut n: Option<usize> = None;
     // `stamp[a] == row` when the current order lists alternative `a` (numbered as written).
@@ -111,15 +114,9 @@ fn parse_one_pass(text: &str, source: &str) -> Option<(Instance, Option<String>)
             }
             Some(b'#') => {
                 let end = memchr::memchr(b'\n', bytes.get(i..)?).map_or(bytes.len(), |e| i + e);
-                let h = text.get(i + 1..end)?.trim_ascii();
-                if let Some(name) = header_line(h, line, source, &mut header).ok()? {
-                    if !named.insert(name.number) {
-                        return None;
-                    }
-                    if name.number == 0 {
-                        zero = zero.or(Some(line));
-                    }
-                    header.names.push(name);
+                let h = text.get(i + 1..end)?;
+                if header.read(h, line, source).ok()? == Some(0) {
+                    zero = zero.or(Some(line));
                 }
                 if n.is_some() && header.declared.map(|d| d.0) != n {
                     return None;
@@ -141,15 +138,10 @@ fn parse_one_pass(text: &str, source: &str) -> Option<(Instance, Option<String>)
                 declared
             }
         };
-        // `count:` (what `parse_count` accepts, as the checked reader reads it).
-        let from = i;
-        let mut count = 0u64;
-        while let Some(&d) = bytes.get(i).filter(|d| d.is_ascii_digit()) {
-            count = count.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
-            i += 1;
-        }
+        // `count:`, digits only (a sign or anything else goes to the checked reader).
+        let count = digits(bytes, &mut i)?;
         skip_blanks(bytes, &mut i);
-        if i == from || bytes.get(i) != Some(&b':') {
+        if bytes.get(i) != Some(&b':') {
             return None;
         }
         i += 1;
@@ -224,30 +216,31 @@ fn skip_blanks(b: &[u8], i: &mut usize) {
     }
 }
 
-/// The order at `b[*i..]`, up to the end of its line (where `*i` is left), appended to `key`
-/// for [`parse_one_pass`]: alternatives as written, each tie group sorted with [`TIES_NEXT`] on
-/// all its entries but the last. Each alternative `a` listed sets `stamp[a] = row`. `None` on
-/// anything [`fast_order`] refuses, on an alternative past `stamp`, and on one listed twice.
-fn read_order(
-    b: &[u8],
-    i: &mut usize,
-    row: u32,
-    stamp: &mut [u32],
-    key: &mut Vec<u16>,
-) -> Option<()> {
-    // The alternative at `*i`, marked in `stamp`, pushed on `key`.
-    let mut push = |i: &mut usize, key: &mut Vec<u16>| -> Option<()> {
+/// What a reader does with the parts of an order as [`walk_order`] meets them.
+trait OrderSink {
+    /// Alternative `a`, as written; `first` on the first alternative of each tie group (a bare
+    /// alternative is a group of its own). `None` stops the walk.
+    fn alt(&mut self, a: u32, first: bool) -> Option<()>;
+    /// A tie group `{...}` of `len >= 2` alternatives ends: they were the last `len` given to
+    /// [`OrderSink::alt`].
+    fn tie(&mut self, len: usize);
+}
+
+/// Walks the order at `b[*i..]` (`a,b,{c,d},e`) up to the end of its line, a `\n` or the end
+/// of `b`, where `*i` is left, and hands its parts to `sink` (an empty group `{}` gives
+/// nothing). `None` on anything the grammar does not accept, on a number past `u32`, and as soon
+/// as the sink returns `None`. Both routes read orders through it:
+/// [`read_order`] and [`fast_order`].
+fn walk_order(b: &[u8], i: &mut usize, sink: &mut impl OrderSink) -> Option<()> {
+    // The number at `*i`, as `digits` reads it, in a `u32`: at least one digit.
+    let number = |i: &mut usize| -> Option<u32> {
         let from = *i;
-        let mut v = 0usize;
+        let mut v = 0u32;
         while let Some(&d) = b.get(*i).filter(|d| d.is_ascii_digit()) {
-            v = v.checked_mul(10)?.checked_add(usize::from(d - b'0'))?;
+            v = v.checked_mul(10)?.checked_add(u32::from(d - b'0'))?;
             *i += 1;
         }
-        let s = stamp.get_mut(v).filter(|s| *i > from && **s != row)?;
-        *s = row;
-        // `v < stamp.len() <= CAPACITY + 1 < 2^15`.
-        key.push(v as u16);
-        Some(())
+        (*i > from).then_some(v)
     };
     skip_blanks(b, i);
     if matches!(b.get(*i), None | Some(b'\n')) {
@@ -261,9 +254,10 @@ fn read_order(
             if b.get(*i) == Some(&b'}') {
                 *i += 1;
             } else {
-                let from = key.len();
+                let mut len = 0usize;
                 loop {
-                    push(i, key)?;
+                    sink.alt(number(i)?, len == 0)?;
+                    len += 1;
                     skip_blanks(b, i);
                     match b.get(*i) {
                         Some(b',') => *i += 1,
@@ -275,12 +269,12 @@ fn read_order(
                     }
                     skip_blanks(b, i);
                 }
-                if key.len() > from + 1 {
-                    close_group(key, from);
+                if len > 1 {
+                    sink.tie(len);
                 }
             }
         } else {
-            push(i, key)?;
+            sink.alt(number(i)?, true)?;
         }
         skip_blanks(b, i);
         match b.get(*i) {
@@ -291,10 +285,47 @@ fn read_order(
     }
 }
 
+/// The one-pass reader's order: alternatives as written, each tie group sorted with
+/// [`TIES_NEXT`] on all its entries but the last. Each alternative `a` listed sets
+/// `stamp[a] = row`.
+struct Key<'a> {
+    key: &'a mut Vec<u16>,
+    stamp: &'a mut [u32],
+    row: u32,
+}
+
+impl OrderSink for Key<'_> {
+    /// `None` on an alternative past `stamp` and on one listed twice.
+    fn alt(&mut self, a: u32, _first: bool) -> Option<()> {
+        let s = self.stamp.get_mut(a as usize).filter(|s| **s != self.row)?;
+        *s = self.row;
+        // `a < stamp.len() <= CAPACITY + 1 < 2^15`.
+        self.key.push(a as u16);
+        Some(())
+    }
+
+    fn tie(&mut self, len: usize) {
+        let from = self.key.len().saturating_sub(len);
+        close_group(self.key, from);
+    }
+}
+
+/// The order at `b[*i..]` (read by [`walk_order`]) appended to `key` for [`parse_one_pass`], as
+/// [`Key`] builds it. `None` on anything [`walk_order`] refuses, on an alternative past `stamp`,
+/// and on one listed twice.
+fn read_order(
+    b: &[u8],
+    i: &mut usize,
+    row: u32,
+    stamp: &mut [u32],
+    key: &mut Vec<u16>,
+) -> Option<()> {
+    walk_order(b, i, &mut Key { key, stamp, row })
+}
+
 /// The two-pass reader: any valid file, and the error of any invalid one.
 fn parse_checked(text: &str, source: &str, notes: &mut Vec<String>) -> Result<Instance> {
     let mut header = Header::default();
-    let mut named: FxHashMap<usize, usize> = FxHashMap::default();
     // Room for every line (one fast count) and for a few alternatives a line: few regrowths.
     let lines = memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1;
     let mut rows = Rows {
@@ -312,19 +343,11 @@ fn parse_checked(text: &str, source: &str, notes: &mut Vec<String>) -> Result<In
             continue;
         }
         if let Some(h) = s.strip_prefix('#') {
-            if let Some(name) = header_line(h.trim_ascii(), line, source, &mut header)? {
-                if named.insert(name.number, line).is_some() {
-                    return Err(Error::at(
-                        source,
-                        line,
-                        format!("alternative {} named twice", name.number),
-                    ));
-                }
-                if name.number == 0 {
+            if let Some(number) = header.read(h, line, source)? {
+                if number == 0 {
                     zero = zero.or(Some(line));
                 }
-                max_number = max_number.max(name.number);
-                header.names.push(name);
+                max_number = max_number.max(number);
             }
             continue;
         }
@@ -573,41 +596,67 @@ fn header_number(text: &str, what: &str, source: &str, line: usize) -> Result<us
         .map_err(|_| Error::at(source, line, format!("bad {what} `{text}`")))
 }
 
-/// A header line (without its `#`); returns the alternative it names, if it names one.
-fn header_line(h: &str, line: usize, source: &str, header: &mut Header) -> Result<Option<Name>> {
-    let Some((key, value)) = h.split_once(':') else {
-        return Ok(None);
-    };
-    let key = key.trim_ascii();
-    let upper = key.to_ascii_uppercase();
-    if let Some(num) = upper.strip_prefix("ALTERNATIVE NAME") {
-        let number = header_number(num, "alternative number", source, line)?;
-        return Ok(Some(Name {
-            number,
-            name: value.trim_ascii().to_string(),
-            line,
-        }));
+impl Header {
+    /// Reads a header line (without its `#`): `NUMBER ALTERNATIVES` or an alternative's name.
+    /// Returns the number of the alternative it names, if it names one; refuses a bad number and
+    /// an alternative named twice. Both routes read the header through it.
+    fn read(&mut self, h: &str, line: usize, source: &str) -> Result<Option<usize>> {
+        let Some((key, value)) = h.split_once(':') else {
+            return Ok(None);
+        };
+        let upper = key.trim_ascii().to_ascii_uppercase();
+        if let Some(num) = upper.strip_prefix("ALTERNATIVE NAME") {
+            let number = header_number(num, "alternative number", source, line)?;
+            if !self.named.insert(number) {
+                return Err(Error::at(
+                    source,
+                    line,
+                    format!("alternative {number} named twice"),
+                ));
+            }
+            self.names.push(Name {
+                number,
+                name: value.trim_ascii().to_string(),
+                line,
+            });
+            return Ok(Some(number));
+        }
+        if upper == "NUMBER ALTERNATIVES" {
+            let n = header_number(value, "NUMBER ALTERNATIVES", source, line)?;
+            self.declared = Some((n, line));
+        }
+        Ok(None)
     }
-    if upper == "NUMBER ALTERNATIVES" {
-        let n = header_number(value, "NUMBER ALTERNATIVES", source, line)?;
-        header.declared = Some((n, line));
-    }
-    Ok(None)
 }
 
+/// The number in the digits at `b[*i..]`, `*i` left past them: `None` when there is no digit
+/// or the number overflows a `u64`. The counts and the alternatives of both routes are read
+/// through it.
+fn digits(b: &[u8], i: &mut usize) -> Option<u64> {
+    let from = *i;
+    let mut v = 0u64;
+    while let Some(&d) = b.get(*i).filter(|d| d.is_ascii_digit()) {
+        v = v.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+        *i += 1;
+    }
+    (*i > from).then_some(v)
+}
+
+/// A count (the text before a data line's `:`, trimmed): a non-negative integer below 2^64.
 fn parse_count(s: &str) -> std::result::Result<u64, String> {
-    // At most 19 digits: below 10^19 < 2^64.
-    if !s.is_empty() && s.len() <= 19 && s.bytes().all(|b| b.is_ascii_digit()) {
-        return Ok(s.bytes().fold(0u64, |v, d| v * 10 + u64::from(d - b'0')));
+    let mut i = 0usize;
+    if let Some(v) = digits(s.as_bytes(), &mut i)
+        && i == s.len()
+    {
+        return Ok(v);
     }
     if s.starts_with('-') {
         return Err(format!("negative count `{s}`"));
     }
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("count `{s}` is not a non-negative integer"));
+    if s.bytes().all(|b| b.is_ascii_digit()) && !s.is_empty() {
+        return Err(format!("count `{s}` overflows"));
     }
-    s.parse::<u64>()
-        .map_err(|_| format!("count `{s}` overflows"))
+    Err(format!("count `{s}` is not a non-negative integer"))
 }
 
 /// One alternative number (surrounding spaces allowed).
@@ -643,70 +692,22 @@ fn parse_order(order: &str, cells: &mut Vec<u32>) -> std::result::Result<(), Str
     parse_order_checked(order, cells)
 }
 
-/// The order grammar of [`parse_order`] in one pass: false (with `cells` partly filled) on
-/// anything it does not accept.
+/// The checked route's cells: alternative numbers, the first of each group marked with
+/// [`GROUP_START`].
+impl OrderSink for Vec<u32> {
+    /// `None` on a number of [`GROUP_START`] or more.
+    fn alt(&mut self, a: u32, first: bool) -> Option<()> {
+        (a < GROUP_START).then(|| self.push(if first { a | GROUP_START } else { a }))
+    }
+
+    fn tie(&mut self, _len: usize) {}
+}
+
+/// The order grammar of [`parse_order`] in one pass, by [`walk_order`]: false (with `cells`
+/// partly filled) on anything it does not accept.
 fn fast_order(b: &[u8], cells: &mut Vec<u32>) -> bool {
-    let ws = |i: &mut usize| {
-        while b.get(*i).is_some_and(u8::is_ascii_whitespace) {
-            *i += 1;
-        }
-    };
-    // The number at `*i` (at least one digit, below `GROUP_START`).
-    let number = |i: &mut usize| -> Option<u32> {
-        let from = *i;
-        let mut v = 0u32;
-        while let Some(&d) = b.get(*i).filter(|d| d.is_ascii_digit()) {
-            v = v.checked_mul(10)?.checked_add(u32::from(d - b'0'))?;
-            *i += 1;
-        }
-        (*i > from && v < GROUP_START).then_some(v)
-    };
-    if b.is_empty() {
-        return true;
-    }
     let mut i = 0usize;
-    loop {
-        ws(&mut i);
-        if b.get(i) == Some(&b'{') {
-            i += 1;
-            ws(&mut i);
-            if b.get(i) == Some(&b'}') {
-                i += 1;
-            } else {
-                let mut flag = GROUP_START;
-                loop {
-                    let Some(v) = number(&mut i) else {
-                        return false;
-                    };
-                    cells.push(v | flag);
-                    flag = 0;
-                    ws(&mut i);
-                    match b.get(i) {
-                        Some(b',') => {
-                            i += 1;
-                            ws(&mut i);
-                        }
-                        Some(b'}') => {
-                            i += 1;
-                            break;
-                        }
-                        _ => return false,
-                    }
-                }
-            }
-        } else {
-            let Some(v) = number(&mut i) else {
-                return false;
-            };
-            cells.push(v | GROUP_START);
-        }
-        ws(&mut i);
-        match b.get(i) {
-            None => return true,
-            Some(b',') => i += 1,
-            Some(_) => return false,
-        }
-    }
+    walk_order(b, &mut i, cells).is_some() && i == b.len()
 }
 
 /// [`parse_order`] checked step by step, for its error messages.
@@ -801,6 +802,20 @@ mod tests {
         assert!(order("{1,}").is_err());
         assert!(order("1 2").is_err());
         assert!(order("99999999999").is_err());
+    }
+
+    /// Counts up to `u64::MAX` read; one past it, a sign, or anything else is named.
+    #[test]
+    fn counts() {
+        assert_eq!(parse_count("0"), Ok(0));
+        assert_eq!(parse_count("007"), Ok(7));
+        assert_eq!(parse_count(&u64::MAX.to_string()), Ok(u64::MAX));
+        let err = |s: &str| parse_count(s).unwrap_err();
+        assert!(err("18446744073709551616").contains("overflows"));
+        assert!(err("-1").contains("negative"));
+        for s in ["", "1x", "+1", "1 2", "0x10"] {
+            assert!(err(s).contains("is not a non-negative integer"), "{s:?}");
+        }
     }
 
     /// The one-pass reader accepts exactly what the checked one accepts, with the same cells.
