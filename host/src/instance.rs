@@ -398,11 +398,14 @@ pub struct MergedUsers {
 }
 
 impl MergedUsers {
-    /// An empty list with room for `m` user types over `n` candidates.
+    /// An empty list with room for `m` user types whose rankings order `n` candidates; `n == 0`
+    /// when none is a ranking (rows of scores only: [`MergedUsers::keep`]), which reserves no
+    /// room for orders.
     pub fn with_capacity(m: usize, n: usize) -> Self {
+        let orders = if n == 0 { 0 } else { m };
         MergedUsers {
-            set: OrderSet::with_capacity(m, m.saturating_mul(n)),
-            at: Vec::with_capacity(m),
+            set: OrderSet::with_capacity(orders, orders.saturating_mul(n)),
+            at: Vec::with_capacity(orders),
             users: Vec::with_capacity(m),
         }
     }

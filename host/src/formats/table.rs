@@ -417,14 +417,13 @@ pub fn parse(text: &str, source: &str, d: Delimiter, values: Option<Values>) -> 
     };
     let cell =
         |r: usize, c: usize| cell_text(text, rows.span.get(r).copied().unwrap_or((0, 0)), d, c);
-    let mut users = Vec::with_capacity(rows.len());
-    // Only ranks are merged.
-    let ranked_rows = if values == Values::Ranks {
-        rows.len()
+    // Rows of ranks are merged as they are read; rows of scores are kept as they are.
+    let ranked = if values == Values::Ranks {
+        cand_cols.len()
     } else {
         0
     };
-    let mut merged = MergedUsers::with_capacity(ranked_rows, cand_cols.len());
+    let mut users = MergedUsers::with_capacity(rows.len(), ranked);
     let mut ranks = RankOrder::new(cand_cols.len());
     for (r, &line) in rows.line.iter().enumerate() {
         let weight = match weight_col {
@@ -453,7 +452,7 @@ pub fn parse(text: &str, source: &str, d: Delimiter, values: Option<Values>) -> 
                 format!("{what} `{}` of candidate {name} is {problem}", cell(r, c)),
             )
         };
-        let prefs = match values {
+        match values {
             Values::Scores => {
                 let mut scores = Vec::with_capacity(cand_cols.len());
                 for (&c, name) in cand_cols.iter().zip(&candidates) {
@@ -463,7 +462,11 @@ pub fn parse(text: &str, source: &str, d: Delimiter, values: Option<Values>) -> 
                         _ => return Err(bad(c, name, "not a number")),
                     }
                 }
-                Prefs::Scores(scores)
+                users.keep(UserType {
+                    weight,
+                    prefs: Prefs::Scores(scores),
+                    line,
+                });
             }
             Values::Ranks => {
                 ranks.pairs.clear();
@@ -476,23 +479,14 @@ pub fn parse(text: &str, source: &str, d: Delimiter, values: Option<Values>) -> 
                         (Kind::Text, _) => return Err(bad(c, name, "not a number")),
                     }
                 }
-                merged.add(ranks.order(), weight, line);
-                continue;
+                users.add(ranks.order(), weight, line);
             }
-        };
-        users.push(UserType {
-            weight,
-            prefs,
-            line,
-        });
-    }
-    if values == Values::Ranks {
-        users = merged.into_users();
+        }
     }
     Ok(Instance {
         source: source.to_string(),
         candidates,
-        users,
+        users: users.into_users(),
     })
 }
 
