@@ -15,6 +15,8 @@ pub mod formats;
 pub mod instance;
 pub mod order_set;
 pub mod plot;
+#[cfg(test)]
+mod test_rng;
 
 pub use error::{Error, Result};
 pub use formats::{Format, load, parse};

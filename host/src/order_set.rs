@@ -111,6 +111,7 @@ impl OrderSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_rng::XorShift;
 
     /// Every order is found again, distinct orders get distinct numbers in insertion order, and
     /// the table grows past its first size (the brute force is a linear search).
@@ -118,11 +119,9 @@ mod tests {
     fn holds_each_order_once_in_insertion_order() {
         let mut set = OrderSet::with_capacity(1, 0);
         let mut seen: Vec<Vec<u16>> = Vec::new();
-        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
         for _ in 0..5_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x = rng.next();
             let len = (x % 5) as usize;
             let order: Vec<u16> = (0..len).map(|k| ((x >> (8 * k + 8)) % 4) as u16).collect();
             let want = seen.iter().position(|o| *o == order);

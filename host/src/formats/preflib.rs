@@ -769,6 +769,7 @@ fn parse_order_checked(order: &str, cells: &mut Vec<u32>) -> std::result::Result
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_rng::XorShift;
 
     fn order(s: &str) -> std::result::Result<Vec<Vec<u32>>, String> {
         let mut cells = Vec::new();
@@ -835,16 +836,12 @@ mod tests {
             "0",
             "99999999999",
         ];
-        let mut x = 12345u32;
+        let mut rng = XorShift(12345);
         for _ in 0..20_000 {
             let mut s = String::new();
-            for _ in 0..(x % 7) {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                s.push_str(pieces[(x % pieces.len() as u32) as usize]);
+            for _ in 0..rng.below(7) {
+                s.push_str(pieces[rng.below(pieces.len() as u64) as usize]);
             }
-            x = x.wrapping_add(1);
             let (mut fast, mut checked) = (Vec::new(), Vec::new());
             let ok = fast_order(s.as_bytes().trim_ascii(), &mut fast);
             let want = parse_order_checked(&s, &mut checked);
@@ -866,13 +863,8 @@ mod tests {
     /// alternative listed twice or out of range, or a header after the orders.
     #[test]
     fn one_pass_and_checked_readers_agree() {
-        let mut x = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = |k: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % k
-        };
+        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+        let mut next = |k: u64| rng.below(k);
         let (mut accepted, mut refused) = (0, 0);
         for _ in 0..3_000 {
             let n = 1 + next(6) as usize;

@@ -699,6 +699,7 @@ fn rank_columns(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_rng::XorShift;
 
     /// A row's order is the one its ranks define, by a brute force: a ranked candidate's group
     /// is the number of distinct ranks below its own, candidates ascending within a group,
@@ -706,13 +707,8 @@ mod tests {
     /// (equal to 0), past `n` or fractional, and the pairs in either order.
     #[test]
     fn rank_orders_are_the_ranks_groups() {
-        let mut x = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = |k: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % k
-        };
+        let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
+        let mut next = |k: u64| rng.below(k);
         for _ in 0..20_000 {
             let n = 1 + next(7) as usize;
             let mut ranks = RankOrder::new(n);
