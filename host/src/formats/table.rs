@@ -319,6 +319,14 @@ pub fn parse(text: &str, source: &str, d: Delimiter, values: Option<Values>) -> 
             let first_is_header = fields.iter().skip(1).any(is_text)
                 || (fields.len() == 1 && fields.iter().all(is_text));
             rows.width = fields.len();
+            // Room for a row on every line left (one fast count): no regrowth.
+            let left = memchr::memchr_iter(b'\n', text.as_bytes().get(offset..).unwrap_or(&[]))
+                .count()
+                + 1;
+            rows.line.reserve(left);
+            rows.span.reserve(left);
+            rows.kind.reserve(left.saturating_mul(rows.width));
+            rows.value.reserve(left.saturating_mul(rows.width));
             if first_is_header {
                 header = Some((line, fields.iter().map(|f| f.to_string()).collect()));
                 continue;
@@ -469,11 +477,11 @@ pub fn parse(text: &str, source: &str, d: Delimiter, values: Option<Values>) -> 
                 });
             }
             Values::Ranks => {
-                ranks.pairs.clear();
+                ranks.clear();
                 for (i, (&c, name)) in cand_cols.iter().zip(&candidates).enumerate() {
                     match rows.cell(r, c) {
                         // `i < CAPACITY < 2^16`.
-                        (Kind::Number, x) if x.is_finite() => ranks.pairs.push((x, i as u16)),
+                        (Kind::Number, x) if x.is_finite() => ranks.push(x, i as u16),
                         (Kind::Number, _) => return Err(bad(c, name, "not finite")),
                         (Kind::Empty, _) => {}
                         (Kind::Text, _) => return Err(bad(c, name, "not a number")),
@@ -492,12 +500,25 @@ pub fn parse(text: &str, source: &str, d: Delimiter, values: Option<Values>) -> 
 
 /// The canonical [`Prefs::Order`] of a row of ranks, with its scratch.
 struct RankOrder {
-    /// `(rank, candidate)` for every ranked candidate, filled by the caller (and then sorted).
-    pairs: Vec<(f64, u16)>,
+    /// `(rank_key(rank), candidate)` for every ranked candidate (sorted by [`RankOrder::order`]).
+    pairs: Vec<(u64, u16)>,
     /// Whether each of the `n` candidates is ranked.
     ranked: Vec<bool>,
     /// The order.
     out: Vec<u16>,
+}
+
+/// A finite rank as an integer of the same order: `a < b` exactly when
+/// `rank_key(a) < rank_key(b)`, and `-0` and `0` give one key. So a row sorts by integer
+/// compares.
+fn rank_key(x: f64) -> u64 {
+    // `x + 0.0` is `x` but for `-0`, which becomes `0`.
+    let bits = (x + 0.0).to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | 1 << 63
+    }
 }
 
 impl RankOrder {
@@ -510,17 +531,25 @@ impl RankOrder {
         }
     }
 
-    /// The order of `pairs`: lower rank first, equal ranks tied (each group by candidate), the
-    /// candidates not in `pairs` as a last group.
+    /// Starts a new row.
+    fn clear(&mut self) {
+        self.pairs.clear();
+    }
+
+    /// Ranks `candidate` at `rank` (finite) in the current row.
+    fn push(&mut self, rank: f64, candidate: u16) {
+        self.pairs.push((rank_key(rank), candidate));
+    }
+
+    /// The order of the row: lower rank first, equal ranks tied (each group by candidate), the
+    /// candidates not ranked as a last group.
     fn order(&mut self) -> &[u16] {
-        // `x + 0.0` is `x` but for `-0`, which becomes `0`: equal ranks, so one sorted group.
-        self.pairs
-            .sort_unstable_by(|a, b| (a.0 + 0.0).total_cmp(&(b.0 + 0.0)).then(a.1.cmp(&b.1)));
+        self.pairs.sort_unstable();
         self.ranked.iter_mut().for_each(|x| *x = false);
         self.out.clear();
-        for (p, &(x, i)) in self.pairs.iter().enumerate() {
-            // Ties with the next pair: same rank (sorted, so -0 and 0 meet too).
-            let tie = self.pairs.get(p + 1).is_some_and(|next| next.0 == x);
+        for (p, &(key, i)) in self.pairs.iter().enumerate() {
+            // Ties with the next pair: the same rank.
+            let tie = self.pairs.get(p + 1).is_some_and(|next| next.0 == key);
             self.out.push(if tie { i | TIES_NEXT } else { i });
             if let Some(s) = self.ranked.get_mut(i as usize) {
                 *s = true;
@@ -704,7 +733,7 @@ mod tests {
     /// A row's order is the one its ranks define, by a brute force: a ranked candidate's group
     /// is the number of distinct ranks below its own, candidates ascending within a group,
     /// unranked candidates last. Random rows of whole ranks with now and then a rank of 0, `-0`
-    /// (equal to 0), past `n` or fractional, and the pairs in either order.
+    /// (equal to 0), past `n`, fractional, negative or tiny, and the pairs in either order.
     #[test]
     fn rank_orders_are_the_ranks_groups() {
         let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
@@ -712,21 +741,29 @@ mod tests {
         for _ in 0..20_000 {
             let n = 1 + next(7) as usize;
             let mut ranks = RankOrder::new(n);
+            let mut pairs: Vec<(f64, u16)> = Vec::new();
             for c in 0..n {
-                let r = match next(40) {
+                let r = match next(44) {
                     0 => 0.0,
                     1 => -0.0,
                     2 => (n + 1) as f64,
                     3 => 1.5,
-                    k if k < 12 => continue,
+                    4 => -1.0,
+                    5 => -2.5,
+                    6 => 5e-324,
+                    7 => -5e-324,
+                    k if k < 16 => continue,
                     _ => (1 + next(n as u64)) as f64,
                 };
-                ranks.pairs.push((r, c as u16));
+                pairs.push((r, c as u16));
             }
             if next(10) == 0 {
-                ranks.pairs.reverse();
+                pairs.reverse();
             }
-            let pairs = ranks.pairs.clone();
+            ranks.clear();
+            for &(r, c) in &pairs {
+                ranks.push(r, c);
+            }
             // The distinct ranks below each rank (`-0 == 0`).
             let below = |r: f64| {
                 let mut d: Vec<f64> = pairs.iter().map(|p| p.0).filter(|&y| y < r).collect();
