@@ -52,4 +52,5 @@ echo "== firmware: fmt; per core: clippy (as the image is built: its target, fea
 )
 
 echo "== firmware tests under QEMU, every core (each image is built by the test, then its table)"
-timeout 1200 cargo test -p ualign-tests --test firmware -- --nocapture
+# `--workspace`: the features the README's test command resolves, so its build is reused.
+timeout 1200 cargo test --workspace --test firmware -- --nocapture

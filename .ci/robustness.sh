@@ -20,7 +20,8 @@ rustup +nightly component add miri rust-src
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 
 step "property and edge-case tests"
-cargo test -p ualign-tests --test properties --test edge_cases
+# `--workspace`: the features the README's test command resolves, so its build is reused.
+cargo test --workspace --test properties --test edge_cases
 
 step "panic-free proof: core linked for thumbv7em-none-eabihf with an undefined panic handler"
 if ! (cd probe && cargo build --release); then
