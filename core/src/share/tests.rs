@@ -21,6 +21,10 @@ use crate::{
 /// bit; and the rows of a view starting at a block boundary are the whole's rows of its
 /// blocks (how a host splits a population across threads without changing a bit).
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "12 s or more under miri; safe arithmetic, run natively"
+)]
 fn block_sums_add_up_to_the_shares_bit_for_bit() {
     const N: usize = 16;
     const M: usize = 3 * BLOCK + 45;
@@ -448,6 +452,10 @@ fn small_jacobian_accumulator_gives_the_same_bits() {
 
 /// The eight-lane path gives the same bits as the one-user-at-a-time path.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "12 s or more under miri; safe arithmetic, run natively"
+)]
 fn group_path_is_bit_identical_to_the_per_user_path() {
     const N: usize = 8;
     let (n, m) = (7usize, 40usize);
@@ -618,6 +626,10 @@ fn paths_agree(pop: &Population<'_, 16>, pi: &[f32], label: &str) {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "12 s or more under miri; safe arithmetic, run natively"
+)]
 fn scalar_and_simd_paths_agree_on_strict_orders() {
     let mut next = xorshift32(0x5ca1_a2b0);
     let cases: &[(usize, usize)] = if cfg!(miri) {
@@ -637,6 +649,10 @@ fn scalar_and_simd_paths_agree_on_strict_orders() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "12 s or more under miri; safe arithmetic, run natively"
+)]
 fn scalar_and_simd_paths_agree_on_orders_with_ties() {
     let mut next = xorshift32(0x7135_2026);
     let cases: &[(usize, usize, usize)] = if cfg!(miri) {
@@ -659,6 +675,10 @@ fn scalar_and_simd_paths_agree_on_orders_with_ties() {
 /// over more than one block of users, supports accumulated in blocks and (too large for the
 /// accumulator) straight into the output.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "12 s or more under miri; safe arithmetic, run natively"
+)]
 fn scalar_and_simd_jacobians_agree() {
     const N: usize = 16;
     let mut next = xorshift32(0x0ac0_5ca1);
@@ -754,6 +774,10 @@ fn shares_f64(pop: &Population<'_, 16>, pi: &[f64], k: u32) -> [f64; 16] {
 /// orders with and without ties; a candidate listed twice gets the same row twice (the entry
 /// of each listing with the other is the Jacobian's, not a derivative).
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "12 s or more under miri; safe arithmetic, run natively"
+)]
 fn jacobian_matches_central_differences_of_the_definition() {
     let mut next = xorshift32(0x00de_f1e5);
     let (mut w, mut o) = ([0.0f32; 40], [0u16; 40 * 16]);

@@ -528,6 +528,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "12 s or more under miri; safe arithmetic, run natively"
+    )]
     fn same_bits_as_the_population() {
         // Candidates around the capacities (16, 64, 256) and the 16-candidate chunks; users
         // around a group and a block (256).
