@@ -232,16 +232,7 @@ trait OrderSink {
 /// as the sink returns `None`. Both routes read orders through it:
 /// [`read_order`] and [`fast_order`].
 fn walk_order(b: &[u8], i: &mut usize, sink: &mut impl OrderSink) -> Option<()> {
-    // The number at `*i`, as `digits` reads it, in a `u32`: at least one digit.
-    let number = |i: &mut usize| -> Option<u32> {
-        let from = *i;
-        let mut v = 0u32;
-        while let Some(&d) = b.get(*i).filter(|d| d.is_ascii_digit()) {
-            v = v.checked_mul(10)?.checked_add(u32::from(d - b'0'))?;
-            *i += 1;
-        }
-        (*i > from).then_some(v)
-    };
+    let number = |i: &mut usize| u32::try_from(digits(b, i)?).ok();
     skip_blanks(b, i);
     if matches!(b.get(*i), None | Some(b'\n')) {
         return Some(());

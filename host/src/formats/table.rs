@@ -319,14 +319,16 @@ pub fn parse(text: &str, source: &str, d: Delimiter, values: Option<Values>) -> 
             let first_is_header = fields.iter().skip(1).any(is_text)
                 || (fields.len() == 1 && fields.iter().all(is_text));
             rows.width = fields.len();
-            // Room for a row on every line left (one fast count): no regrowth.
-            let left = memchr::memchr_iter(b'\n', text.as_bytes().get(offset..).unwrap_or(&[]))
-                .count()
-                + 1;
+            // Room for a row on every line left (one fast count): no regrowth. A row's cells
+            // take a byte each at least (a separator or its line's end), so the cells are
+            // bounded by the bytes left too: blank lines reserve nothing.
+            let rest = text.as_bytes().get(offset..).unwrap_or(&[]);
+            let left = memchr::memchr_iter(b'\n', rest).count() + 1;
+            let cells = left.saturating_mul(rows.width).min(rest.len() + 1);
             rows.line.reserve(left);
             rows.span.reserve(left);
-            rows.kind.reserve(left.saturating_mul(rows.width));
-            rows.value.reserve(left.saturating_mul(rows.width));
+            rows.kind.reserve(cells);
+            rows.value.reserve(cells);
             if first_is_header {
                 header = Some((line, fields.iter().map(|f| f.to_string()).collect()));
                 continue;
