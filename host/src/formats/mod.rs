@@ -229,6 +229,12 @@ pub(crate) fn fast_decimal(b: &[u8]) -> Option<f64> {
     Some(if neg { -x } else { x })
 }
 
+/// An upper bound on the lines of `bytes` (one more than its `\n`s), in one SIMD pass: the
+/// readers reserve their per-line storage with it, so it never regrows.
+pub(crate) fn line_count(bytes: &[u8]) -> usize {
+    memchr::memchr_iter(b'\n', bytes).count() + 1
+}
+
 /// The lines of `text` with their 1-based numbers and byte offsets, split at `\n` (a `\r`
 /// before it is dropped), in one pass.
 pub(crate) fn lines(text: &str) -> impl Iterator<Item = (usize, usize, &str)> {

@@ -67,12 +67,13 @@ struct Header {
 /// (`parse_one_pass`); any other file, and every file with an error, by the two passes of
 /// `parse_checked`, which name the problem and its line.
 pub fn parse(text: &str, source: &str, notes: &mut Vec<String>) -> Result<Instance> {
-    match parse_one_pass(text, source) {
+    let lines = super::line_count(text.as_bytes());
+    match parse_one_pass(text, source, lines) {
         Some((instance, note)) => {
             notes.extend(note);
             Ok(instance)
         }
-        None => parse_checked(text, source, notes),
+        None => parse_checked(text, source, lines, notes),
     }
 }
 
@@ -81,10 +82,9 @@ pub fn parse(text: &str, source: &str, notes: &mut Vec<String>) -> Result<Instan
 /// the order in the file's own numbering (which is known only at the end) without its last
 /// group: the alternatives the order leaves out, or else its last group, make that group. So
 /// `1,2,3`, `1,2` and `1,2,{3}` share one key. `None` for any other file and on any error, for
-/// [`parse_checked`] to read and report; on success, the note of [`numbering_note`].
-fn parse_one_pass(text: &str, source: &str) -> Option<(Instance, Option<String>)> {
-    // Room for every line (one fast count): no regrowth.
-    let lines = memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1;
+/// [`parse_checked`] to read and report; on success, the note of [`numbering_note`]. `lines`
+/// is [`super::line_count`] of `text`: room for every line, so nothing regrows.
+fn parse_one_pass(text: &str, source: &str, lines: usize) -> Option<(Instance, Option<String>)> {
     let mut header = Header::default();
     // The declared number of alternatives, fixed at the first order.
     let mut n: Option<usize> = None;
@@ -314,11 +314,16 @@ fn read_order(
     walk_order(b, i, &mut Key { key, stamp, row })
 }
 
-/// The two-pass reader: any valid file, and the error of any invalid one.
-fn parse_checked(text: &str, source: &str, notes: &mut Vec<String>) -> Result<Instance> {
+/// The two-pass reader: any valid file, and the error of any invalid one. `lines` is
+/// [`super::line_count`] of `text`.
+fn parse_checked(
+    text: &str,
+    source: &str,
+    lines: usize,
+    notes: &mut Vec<String>,
+) -> Result<Instance> {
     let mut header = Header::default();
-    // Room for every line (one fast count) and for a few alternatives a line: few regrowths.
-    let lines = memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1;
+    // Room for every line and for a few alternatives a line: few regrowths.
     let mut rows = Rows {
         cells: Vec::with_capacity(text.len() / 3),
         start: Vec::with_capacity(lines + 1),
@@ -924,8 +929,9 @@ mod tests {
                 header(&mut text, &mut next);
             }
             let mut notes = Vec::new();
-            let checked = parse_checked(&text, "t", &mut notes);
-            match (parse_one_pass(&text, "t"), checked) {
+            let lines = crate::formats::line_count(text.as_bytes());
+            let checked = parse_checked(&text, "t", lines, &mut notes);
+            match (parse_one_pass(&text, "t", lines), checked) {
                 (Some((inst, note)), Ok(want)) => {
                     assert_eq!(inst, want, "{text}");
                     assert_eq!(note.into_iter().collect::<Vec<_>>(), notes, "{text}");

@@ -323,7 +323,7 @@ pub fn parse(text: &str, source: &str, d: Delimiter, values: Option<Values>) -> 
             // take a byte each at least (a separator or its line's end), so the cells are
             // bounded by the bytes left too: blank lines reserve nothing.
             let rest = text.as_bytes().get(offset..).unwrap_or(&[]);
-            let left = memchr::memchr_iter(b'\n', rest).count() + 1;
+            let left = super::line_count(rest);
             let cells = left.saturating_mul(rows.width).min(rest.len() + 1);
             rows.line.reserve(left);
             rows.span.reserve(left);
