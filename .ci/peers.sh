@@ -5,7 +5,8 @@
 #
 # Arguments are passed on to pytest (e.g. `bash .ci/peers.sh -m "not interop"`). Environment:
 # PEERS_VENV (default <target>/peers-venv), UALIGN_BIN (use this binary, skip the build), PYTHON
-# (the interpreter for the venv, default python3).
+# (the interpreter for the venv, default python3), CI_INSTALL_ONLY=1 (install the venv and stop:
+# .ci/run does that in the background while it builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -33,6 +34,10 @@ fi
     -r tests/peers/requirements.txt
 "$venv/bin/python" -m pip list --disable-pip-version-check 2>/dev/null |
     grep -Ei '^(pref.voting|preflibtools|open.spiel|cvxpy|ecos|numpy|scipy|pytest) ' || true
+if [ "${CI_INSTALL_ONLY:-0}" = 1 ]; then
+    step "installed (CI_INSTALL_ONLY=1: no build, no tests)"
+    exit 0
+fi
 
 if [ -z "${UALIGN_BIN:-}" ]; then
     step "cargo build --release -p ualign-host"

@@ -5,7 +5,9 @@
 # source), checks its types (the native stub, the inline annotations) against the built module,
 # and runs its pytest suite with the CLI and both engines required (a missing one fails instead of skipping).
 #
-# Honours CARGO_TARGET_DIR (default: <repo>/target) for the command; PYTHON (default python3).
+# Honours CARGO_TARGET_DIR (default: <repo>/target) for the command; PYTHON (default python3);
+# CI_INSTALL_ONLY=1 (install Java and the pip packages and stop: .ci/run does that in the
+# background while it builds).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,6 +27,10 @@ java -version 2>&1 | head -1
 echo "== python: pip install maturin numpy pyarrow pytest pyspark ray[data] mypy ($(date +%T))"
 "$PYTHON" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
     "maturin>=1.5,<2" numpy pyarrow pytest pyspark "ray[data]" mypy
+if [ "${CI_INSTALL_ONLY:-0}" = 1 ]; then
+    echo "== python: installed (CI_INSTALL_ONLY=1: no build, no tests) ($(date +%T))"
+    exit 0
+fi
 
 echo "== python: cargo fmt and clippy of the extension crate (its own workspace) ($(date +%T))"
 cargo fmt --manifest-path python/Cargo.toml -- --check
