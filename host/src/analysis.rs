@@ -148,30 +148,40 @@ fn directed_by(x: f32, up: bool, fast: bool) -> f64 {
     let away = up == (x > 0.0);
     let a = f64::from(x.abs());
     let signed = |v: f64| if x < 0.0 { -v } else { v };
-    // The shortest decimal that reads back as `x` (Rust's `Display`, positional).
-    let shortest = x.abs().to_string();
-    // Fast path: that decimal is the nearest one of its length, so when it lies on the wanted
-    // side it is the answer the search finds. Its `f64` is within 2^-53 of it, so a margin of
-    // 2^-50 makes the side certain; nearer (or exact) ones take the search.
+    // The shortest decimal that reads back as `x`, `m * 10^t` (`m` without trailing zeros): of
+    // its length, the nearest to `x`, or one of the two nearest on a tie. (Never `None` for a
+    // finite `x`; the `f32` itself would be a safe answer.)
+    let mut buffer = zmij::Buffer::new();
+    let shortest = buffer.format_finite(x.abs());
+    let Some((m, t)) = decimal_parts(shortest) else {
+        return f64::from(x);
+    };
     if fast && let Ok(d) = shortest.parse::<f64>() {
+        // Its `f64` is within 2^-53 of it, so a margin of 2^-50 makes its side certain; nearer
+        // (or exact) ones take the search.
         let margin = a * f64::from(f32::EPSILON) / (1u64 << 27) as f64; // 2^-50 a
-        if (away && d >= a + margin) || (!away && d <= a - margin) {
+        let wanted_side = |v: f64| (away && v >= a + margin) || (!away && v <= a - margin);
+        // On the wanted side, it is the search's first cut, and so its answer.
+        if wanted_side(d) {
             return signed(d);
+        }
+        // On the other side, `x` lies within half a unit of its last digit, so the search's
+        // first cut is `m - 1` or `m + 1` units; when that reads back as `x`, it is the answer.
+        // (Only `m = 1` loses a digit, and 0 reads back as no `x`: such an `x` takes the
+        // search.)
+        if (away && d <= a - margin) || (!away && d >= a + margin) {
+            let text = format!("{}e{t}", if away { m + 1 } else { m - 1 });
+            if text.parse::<f32>() == Ok(x.abs())
+                && let Ok(c) = text.parse::<f64>()
+                && wanted_side(c)
+            {
+                return signed(c);
+            }
         }
     }
     // No decimal shorter than the shortest one that reads back as `x` can read back as `x`:
-    // its significant digits (without the leading zeros of a fraction or the trailing zeros of
-    // a whole number) are where the search starts.
-    let significant: Vec<u8> = shortest
-        .bytes()
-        .filter(u8::is_ascii_digit)
-        .skip_while(|&d| d == b'0')
-        .collect();
-    let from = significant
-        .iter()
-        .rposition(|&d| d != b'0')
-        .map_or(1, |last| last + 1)
-        .clamp(1, 9);
+    // the digits of `m` are where the search starts.
+    let from = m.checked_ilog10().map_or(1, |l| l as usize + 1).clamp(1, 9);
     // The first 17 significant digits, rounded to nearest: when the 10th to 17th are not all
     // zero, no rounding carry reached the first 9 (it would have left zeros behind it) and the
     // exact expansion has non-zero digits after the 9th, so the cuts below are those of the
@@ -209,6 +219,37 @@ fn directed_by(x: f32, up: bool, fast: bool) -> f64 {
         }
     }
     f64::from(x)
+}
+
+/// A positive decimal as `zmij` writes it (digits with at most one `.`, then perhaps `e`, a
+/// sign and the exponent's digits) as `(m, t)`: the value `m * 10^t`, `m` without trailing
+/// zeros. `None` for zero, for anything else, and when `m` or `t` would overflow.
+fn decimal_parts(s: &str) -> Option<(u64, i32)> {
+    let (mantissa, exponent) = match s.split_once('e') {
+        Some((m, e)) => (m, e.strip_prefix('+').unwrap_or(e).parse::<i32>().ok()?),
+        None => (s, 0),
+    };
+    let (mut m, mut t) = (0u64, exponent);
+    let mut fraction = false;
+    for c in mantissa.bytes() {
+        match c {
+            b'.' if !fraction => fraction = true,
+            b'0'..=b'9' => {
+                if m != 0 || c != b'0' {
+                    m = m.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+                }
+                if fraction {
+                    t = t.checked_sub(1)?;
+                }
+            }
+            _ => return None,
+        }
+    }
+    while m != 0 && m % 10 == 0 {
+        m /= 10;
+        t = t.checked_add(1)?;
+    }
+    (m != 0).then_some((m, t))
 }
 
 /// A certificate in the output contract.
@@ -600,7 +641,7 @@ pub fn curve_table(rows: &[CurveRow]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{directed, directed_by, num_down, num_up};
+    use super::{decimal_parts, directed, directed_by, num_down, num_up};
     use crate::test_rng::XorShift;
 
     /// The search as first written: every cut of the whole exact expansion from one digit up.
@@ -652,6 +693,30 @@ mod tests {
                     assert_eq!(directed_by(v, up, false).to_bits(), want, "{v} up={up}");
                 }
             }
+        }
+    }
+
+    /// Decimals as `zmij` writes them, as `(m, t)`, worked by hand.
+    #[test]
+    fn decimal_parts_of_written_decimals() {
+        for (s, want) in [
+            ("0.000123", Some((123, -6))),
+            ("0.5", Some((5, -1))),
+            ("1.0", Some((1, 0))),
+            ("100.0", Some((1, 2))),
+            ("123456790.0", Some((12_345_679, 1))),
+            ("0.79995", Some((79_995, -5))),
+            ("1e-7", Some((1, -7))),
+            ("3.4e+38", Some((34, 37))),
+            ("1.25e-40", Some((125, -42))),
+            ("0", None),
+            ("0.000", None),
+            ("1.2.3", None),
+            ("1e", None),
+            ("-1.5", None),
+            ("340282350000000000000000000000000000000", None),
+        ] {
+            assert_eq!(decimal_parts(s), want, "{s}");
         }
     }
 
