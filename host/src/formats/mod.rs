@@ -7,6 +7,7 @@
 pub mod json;
 mod names;
 pub mod preflib;
+mod rank_rows;
 pub mod table;
 
 use std::io::Read;
@@ -105,6 +106,12 @@ pub fn parse_with(text: &str, source: &str, format: Format, opts: &Options) -> R
     let instance = match format {
         Format::Preflib => preflib::parse(text, source, &mut notes)?,
         Format::Json => json::parse(text, source)?,
+        // Rank CSV in pref_voting's form is read in one pass; anything else, and every error,
+        // by the general table reader.
+        Format::Csv if opts.values == Some(Values::Ranks) => match rank_rows::parse(text, source) {
+            Some(instance) => instance,
+            None => table::parse(text, source, table::Delimiter::Comma, opts.values)?,
+        },
         Format::Csv => table::parse(text, source, table::Delimiter::Comma, opts.values)?,
         Format::Table => table::parse(text, source, table::Delimiter::Whitespace, opts.values)?,
     };

@@ -63,7 +63,7 @@ pub enum Delimiter {
 }
 
 /// Splits `line` into trimmed fields in `out` (cleared first).
-fn split<'a>(
+pub(super) fn split<'a>(
     line: &'a str,
     d: Delimiter,
     out: &mut Vec<Cow<'a, str>>,
@@ -169,7 +169,7 @@ pub fn number(cell: &str, d: Delimiter) -> Option<f64> {
     s.parse::<f64>().ok()
 }
 
-fn is_weight_name(s: &str) -> bool {
+pub(super) fn is_weight_name(s: &str) -> bool {
     s == "#"
         || matches!(
             s.to_ascii_lowercase().as_str(),
@@ -178,7 +178,7 @@ fn is_weight_name(s: &str) -> bool {
 }
 
 /// `rank` followed by a number, with an optional `_`, `-` or space (any case): the number.
-fn rank_column(s: &str) -> Option<u64> {
+pub(super) fn rank_column(s: &str) -> Option<u64> {
     let head = s.get(..4)?;
     if !head.eq_ignore_ascii_case("rank") {
         return None;
@@ -501,7 +501,7 @@ pub fn parse(text: &str, source: &str, d: Delimiter, values: Option<Values>) -> 
 }
 
 /// The canonical [`Prefs::Order`] of a row of ranks, with its scratch.
-struct RankOrder {
+pub(super) struct RankOrder {
     /// `(rank_key(rank), candidate)` for every ranked candidate (sorted by [`RankOrder::order`]).
     pairs: Vec<(u64, u16)>,
     /// Whether each of the `n` candidates is ranked.
@@ -525,7 +525,7 @@ fn rank_key(x: f64) -> u64 {
 
 impl RankOrder {
     /// Scratch for rows over `n` candidates.
-    fn new(n: usize) -> Self {
+    pub(super) fn new(n: usize) -> Self {
         RankOrder {
             pairs: Vec::with_capacity(n),
             ranked: vec![false; n],
@@ -534,18 +534,19 @@ impl RankOrder {
     }
 
     /// Starts a new row.
-    fn clear(&mut self) {
+    pub(super) fn clear(&mut self) {
         self.pairs.clear();
     }
 
     /// Ranks `candidate` at `rank` (finite) in the current row.
-    fn push(&mut self, rank: f64, candidate: u16) {
+    #[inline]
+    pub(super) fn push(&mut self, rank: f64, candidate: u16) {
         self.pairs.push((rank_key(rank), candidate));
     }
 
     /// The order of the row: lower rank first, equal ranks tied (each group by candidate), the
     /// candidates not ranked as a last group.
-    fn order(&mut self) -> &[u16] {
+    pub(super) fn order(&mut self) -> &[u16] {
         self.pairs.sort_unstable();
         self.ranked.iter_mut().for_each(|x| *x = false);
         self.out.clear();
