@@ -41,7 +41,8 @@
 //!
 //! The reader is one pass over the lines: fields are split into a reused buffer and every cell is
 //! kept as a number and a kind, with no allocation per row; text is looked at again only to
-//! name a bad cell in an error.
+//! name a bad cell in an error. (`formats::parse_with` first offers a `--values ranks` CSV to
+//! `rank_rows`, which reads pref_voting's common form in one pass; what it declines comes here.)
 
 use std::borrow::Cow;
 
