@@ -10,8 +10,6 @@
 
 use std::borrow::Cow;
 
-use rustc_hash::FxHashSet;
-
 use super::table::{self, Delimiter, RankOrder};
 use crate::instance::{CAPACITY, Instance, MergedUsers, check_weight};
 
@@ -38,11 +36,8 @@ pub(super) fn parse(text: &str, source: &str) -> Option<Instance> {
     };
     let mut fields: Vec<Cow<'_, str>> = Vec::new();
     table::split(header, Delimiter::Comma, &mut fields).ok()?;
-    let is_text = |f: &Cow<'_, str>| !f.is_empty() && table::number(f, Delimiter::Comma).is_none();
-    let is_header =
-        fields.iter().skip(1).any(is_text) || (fields.len() == 1 && fields.iter().all(is_text));
     // No header, a label column (rule 3) or rank columns (rule 8): the general reader.
-    if !is_header
+    if !table::is_header(&fields, Delimiter::Comma)
         || fields.first().is_none_or(|f| f.is_empty())
         || fields.iter().all(|f| table::rank_column(f).is_some())
     {
@@ -57,8 +52,7 @@ pub(super) fn parse(text: &str, source: &str) -> Option<Instance> {
         .map(|(_, f)| f.to_string())
         .collect();
     let n = candidates.len();
-    let mut names = FxHashSet::default();
-    if n == 0 || n > CAPACITY || !candidates.iter().all(|c| names.insert(c.as_str())) {
+    if n == 0 || n > CAPACITY || table::repeated(&candidates).is_some() {
         return None;
     }
     // The rows: from the line after the header.
@@ -66,7 +60,6 @@ pub(super) fn parse(text: &str, source: &str) -> Option<Instance> {
         memchr::memchr(b'\n', bytes.get(offset..)?).map_or(bytes.len(), |e| offset + e + 1);
     let mut users = MergedUsers::with_capacity(super::line_count(bytes.get(at..)?), n);
     let mut ranks = RankOrder::new(n);
-    let mut rows = 0usize;
     while at < bytes.len() {
         line += 1;
         let rest = bytes.get(at..)?;
@@ -115,12 +108,13 @@ pub(super) fn parse(text: &str, source: &str) -> Option<Instance> {
             return None;
         }
         users.add(ranks.order(), weight, line);
-        rows += 1;
     }
-    (rows > 0).then(|| Instance {
+    // No rows: the general reader's error.
+    let users = users.into_users();
+    (!users.is_empty()).then(|| Instance {
         source: source.to_string(),
         candidates,
-        users: users.into_users(),
+        users,
     })
 }
 
@@ -230,6 +224,29 @@ mod tests {
             accepted > 2_500 && declined > 1_000,
             "{accepted} {declined}"
         );
+    }
+
+    /// Tables in the common form but for one problem go through `parse_with` to the general
+    /// reader's typed error, which names the line.
+    #[test]
+    fn problems_get_the_general_readers_errors() {
+        let opts = crate::formats::Options {
+            values: Some(Values::Ranks),
+        };
+        for (text, want) in [
+            ("a,b,#\n1,2,3\n1,2\n", "t:3: expected 3 fields, found 2"),
+            ("a,b,#\n1,2,3\n1,2,\n", "t:3: weight `` is not a number"),
+            (
+                "a,b,#\n1,x,3\n",
+                "t:2: rank `x` of candidate b is not a number",
+            ),
+            ("a,a,#\n1,2,3\n", "t:1: candidate \"a\" named twice"),
+            ("a,b,#\n", "t: empty population: a header but no rows"),
+        ] {
+            let got = crate::formats::parse_with(text, "t", crate::formats::Format::Csv, &opts);
+            let err = got.expect_err(text).to_string();
+            assert!(err.contains(want), "{text:?}: {err}");
+        }
     }
 
     /// pref_voting's own layout, worked by hand: ranks with a tie, an unranked candidate, the

@@ -200,6 +200,22 @@ fn names_ranks(s: &str) -> bool {
     ) || rank_column(s).is_some()
 }
 
+/// Rule 2: whether a row's `fields` make a header (a field other than the first is text, not
+/// empty and not a number, or the row is a single field of text).
+pub(super) fn is_header(fields: &[Cow<'_, str>], d: Delimiter) -> bool {
+    let is_text = |c: &Cow<'_, str>| !c.is_empty() && number(c, d).is_none();
+    fields.iter().skip(1).any(is_text) || (fields.len() == 1 && fields.iter().all(is_text))
+}
+
+/// The first name in `names` that repeats an earlier one.
+pub(super) fn repeated(names: &[String]) -> Option<&str> {
+    let mut seen = FxHashSet::default();
+    names
+        .iter()
+        .map(String::as_str)
+        .find(|&name| !seen.insert(name))
+}
+
 /// What a cell holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -316,9 +332,7 @@ pub fn parse(text: &str, source: &str, d: Delimiter, values: Option<Values>) -> 
             split(s, d, &mut fields).map_err(|m| Error::at(source, line, m))?;
             started = true;
             // Rule 2: header.
-            let is_text = |c: &Cow<'_, str>| !c.is_empty() && number(c, d).is_none();
-            let first_is_header = fields.iter().skip(1).any(is_text)
-                || (fields.len() == 1 && fields.iter().all(is_text));
+            let first_is_header = is_header(&fields, d);
             rows.width = fields.len();
             // Room for a row on every line left (one fast count): no regrowth. A row's cells
             // take a byte each at least (a separator or its line's end), so the cells are
@@ -403,18 +417,13 @@ pub fn parse(text: &str, source: &str, d: Delimiter, values: Option<Values>) -> 
             .collect(),
         None => (1..=cand_cols.len()).map(|i| format!("c{i}")).collect(),
     };
-    {
-        let mut seen = FxHashSet::default();
-        for c in &candidates {
-            if !seen.insert(c.as_str()) {
-                let line = header.as_ref().map(|h| h.0).unwrap_or(1);
-                return Err(Error::at(
-                    source,
-                    line,
-                    format!("candidate \"{c}\" named twice"),
-                ));
-            }
-        }
+    if let Some(c) = repeated(&candidates) {
+        let line = header.as_ref().map(|h| h.0).unwrap_or(1);
+        return Err(Error::at(
+            source,
+            line,
+            format!("candidate \"{c}\" named twice"),
+        ));
     }
     // Rule 7: what the values are.
     let values = match values {
