@@ -351,7 +351,6 @@ impl<const C: usize> Bounds<C> {
         };
         let exact = sums != Sums::Signed;
         let mut narrow = [0u64; C];
-        let mut shares = [0u64; C];
         let mut total_down = 0u128;
         for (j, row) in pop.order_rows().chunks_exact(n).enumerate() {
             let (up, down) = weights.get(pop, j);
@@ -360,8 +359,7 @@ impl<const C: usize> Bounds<C> {
                 continue;
             }
             let user = (up, down, sums);
-            let out = (&mut shares, &mut narrow, &mut bounds);
-            add_user::<C, NUM>(row, mass, k, user, strict, out);
+            add_user::<C, NUM>(row, mass, k, user, strict, (&mut narrow, &mut bounds));
         }
         if sums == Sums::Narrow {
             for (p, &x) in bounds.num.iter_mut().zip(narrow.iter()).take(n) {
@@ -462,7 +460,19 @@ pub(crate) fn to_fixed(x: u64) -> u32 {
 
 /// `sum_{i=0..k} a^i b^(k-i)` in units of `2^-31`, rounded up, for `b <= a <= ONE`: the
 /// recurrence `s_i = a s_{i-1} + b^i` from `s_0 = 1` (at most `(k+1) ONE < 2^42`).
+///
+/// The classes at the ends of an order, with no mass of their own, have `a = b = 0` (nothing
+/// below) or `a = b = ONE` (everything below), where every step of the recurrence is exact:
+/// `0` (for `k >= 1`) and `(k+1) ONE` without it.
 pub(crate) fn poly_up(a: u32, b: u32, k: u32) -> u64 {
+    if a == b && k > 0 {
+        if b == 0 {
+            return 0;
+        }
+        if b == ONE {
+            return u64::from(k + 1) * u64::from(ONE);
+        }
+    }
     let mut s = u64::from(ONE);
     let mut power = ONE;
     for _ in 0..k {
@@ -472,24 +482,66 @@ pub(crate) fn poly_up(a: u32, b: u32, k: u32) -> u64 {
     s
 }
 
-/// Adds one user type's `s_j(y)`, weighted by `(up, down)`, into `bounds`, in two passes over
-/// its order `row` (best first). The first walks the tie classes from the bottom: every
-/// candidate of a class has the same `b` (the mass below the class) and `a = b + c` (`c` the
-/// class's mass), and each position gets its class's share bound `s` in `shares`. The second
-/// adds each position's excess over the fair share into its candidate's sum, choosing the
-/// weight and the sign of the data-dependent excess (above or below the fair share) without a
-/// branch. `strict` says that `row` has no ties: its classes are its positions. With exact
-/// weights ([`Sums::Wide`] and [`Sums::Narrow`], `up = down`) the second pass adds `W_j s_j(y)`
+/// Adds one user type's `s_j(y)`, weighted by `(up, down)`, into `bounds` (or `narrow`): each
+/// candidate's share bound comes from [`each_share`], and the sum it joins depends on `sums`.
+/// With exact weights ([`Sums::Wide`] and [`Sums::Narrow`], `up = down`) it adds `W_j s_j(y)`
 /// into `num`, or into `narrow` when the sums fit a `u64`, and the caller forms the excess from
-/// them after the last user.
+/// them after the last user. Otherwise ([`Sums::Signed`]) it adds the excess over the fair
+/// share, choosing the weight and the sign of the data-dependent excess (above or below the fair
+/// share) without a branch. Every sum is of integers, exact, so the order of the adds does not
+/// matter.
 fn add_user<const C: usize, const NUM: bool>(
     row: &[u16],
     mass: &[u64],
     k: u32,
     (up, down, sums): (u64, u64, Sums),
     strict: bool,
-    (shares, narrow, bounds): (&mut [u64; C], &mut [u64; C], &mut Bounds<C>),
+    (narrow, bounds): (&mut [u64; C], &mut Bounds<C>),
 ) {
+    match sums {
+        Sums::Narrow => each_share(row, mass, k, strict, |y, s| {
+            if let Some(x) = narrow.get_mut(y) {
+                // Below 2^64 with every sum (`Bounds::new`): the operations cannot wrap.
+                *x = x.wrapping_add(s.wrapping_mul(up));
+            }
+        }),
+        Sums::Wide => each_share(row, mass, k, strict, |y, s| {
+            if let Some(x) = bounds.num.get_mut(y) {
+                *x += mul_u64(s, up);
+            }
+        }),
+        Sums::Signed => {
+            let one = u64::from(ONE);
+            each_share(row, mass, k, strict, |y, s| {
+                // |s - ONE| < 2^42 and the weights are below 2^40: the products are below
+                // 2^82, so they and their sums over users are exact in 128 bits. Above the
+                // fair share the weight rounded up, below it the weight rounded down, and the
+                // product negated.
+                let above = s >= one;
+                let (d, w) = if above {
+                    (s - one, up)
+                } else {
+                    (one - s, down)
+                };
+                let negate = -i128::from(!above);
+                let excess = (mul_u64(d, w) as i128 ^ negate) - negate;
+                if let Some(x) = bounds.excess.get_mut(y) {
+                    *x += excess;
+                }
+                if NUM && let Some(x) = bounds.num.get_mut(y) {
+                    *x += mul_u64(s, up);
+                }
+            });
+        }
+    }
+}
+
+/// Calls `add(y, s)` for each candidate `y` of one user type's order `row` (best first) with
+/// its share bound `s`, walking the tie classes from the bottom: every candidate of a class has
+/// the same `b` (the mass below the class) and `a = b + c` (`c` the class's mass). `strict`
+/// says that `row` has no ties: its classes are its positions.
+#[inline(always)]
+fn each_share(row: &[u16], mass: &[u64], k: u32, strict: bool, mut add: impl FnMut(usize, u64)) {
     let at = |e: u16| mass.get((e & INDEX) as usize).copied().unwrap_or(0);
     let mut below = 0u64;
     // `to_fixed(below)`: the `a` of the class below (`to_fixed(0) = 0` at the bottom).
@@ -499,17 +551,19 @@ fn add_user<const C: usize, const NUM: bool>(
         // massless neighbours: the run takes one polynomial (most candidates of an equilibrium
         // have no mass).
         let mut run: Option<u64> = None;
-        for (&e, s) in row.iter().zip(shares.iter_mut()).rev() {
+        for &e in row.iter().rev() {
             let m = at(e);
-            if m == 0 {
-                *s = *run.get_or_insert_with(|| poly_up(b, b, k));
-                continue;
-            }
-            run = None;
-            below = below.saturating_add(m);
-            let a = to_fixed(below);
-            *s = poly_up(a, b, k);
-            b = a;
+            let s = if m == 0 {
+                *run.get_or_insert_with(|| poly_up(b, b, k))
+            } else {
+                run = None;
+                below = below.saturating_add(m);
+                let a = to_fixed(below);
+                let s = poly_up(a, b, k);
+                b = a;
+                s
+            };
+            add((e & INDEX) as usize, s);
         }
     } else {
         let mut end = row.len();
@@ -523,53 +577,12 @@ fn add_user<const C: usize, const NUM: bool>(
             let c = class.iter().fold(0u64, |c, &e| c.saturating_add(at(e)));
             let a = to_fixed(below.saturating_add(c));
             let s = poly_up(a, b, k);
-            for x in shares.get_mut(start..end).unwrap_or(&mut []) {
-                *x = s;
+            for &e in class {
+                add((e & INDEX) as usize, s);
             }
             below = below.saturating_add(c);
             b = a;
             end = start;
-        }
-    }
-    match sums {
-        Sums::Narrow => {
-            for (&e, &s) in row.iter().zip(shares.iter()) {
-                if let Some(x) = narrow.get_mut((e & INDEX) as usize) {
-                    // Below 2^64 with every sum (`Bounds::new`): the operations cannot wrap.
-                    *x = x.wrapping_add(s.wrapping_mul(up));
-                }
-            }
-            return;
-        }
-        Sums::Wide => {
-            for (&e, &s) in row.iter().zip(shares.iter()) {
-                if let Some(x) = bounds.num.get_mut((e & INDEX) as usize) {
-                    *x += mul_u64(s, up);
-                }
-            }
-            return;
-        }
-        Sums::Signed => {}
-    }
-    let one = u64::from(ONE);
-    for (&e, &s) in row.iter().zip(shares.iter()) {
-        // |s - ONE| < 2^42 and the weights are below 2^40: the products are below 2^82, so
-        // they and their sums over users are exact in 128 bits. Above the fair share the
-        // weight rounded up, below it the weight rounded down, and the product negated.
-        let above = s >= one;
-        let (d, w) = if above {
-            (s - one, up)
-        } else {
-            (one - s, down)
-        };
-        let negate = -i128::from(!above);
-        let excess = (mul_u64(d, w) as i128 ^ negate) - negate;
-        let y = (e & INDEX) as usize;
-        if let Some(x) = bounds.excess.get_mut(y) {
-            *x += excess;
-        }
-        if NUM && let Some(x) = bounds.num.get_mut(y) {
-            *x += mul_u64(s, up);
         }
     }
 }
@@ -637,7 +650,27 @@ mod tests {
     /// The fixed-point polynomial brackets the `f64` one and is exact on `{0, 1}`.
     #[test]
     fn poly_up_is_an_upper_bound() {
-        for k in 1..=16u32 {
+        // The recurrence itself, without the shortcuts for `a = b` at 0 and `ONE`.
+        let recurrence = |a: u32, b: u32, k: u32| {
+            (0..k).fold((u64::from(ONE), ONE), |(s, power), _| {
+                let power = mul_up(power, b);
+                (mul_wide_up(a, s) + u64::from(power), power)
+            })
+        };
+        for k in 0..=16u32 {
+            for (a, b) in [
+                (0, 0),
+                (ONE, ONE),
+                (ONE, 0),
+                (1, 1),
+                (ONE - 1, ONE - 1),
+                (1, 0),
+            ] {
+                assert_eq!(poly_up(a, b, k), recurrence(a, b, k).0, "{a} {b} {k}");
+            }
+            if k == 0 {
+                continue;
+            }
             assert_eq!(poly_up(ONE, ONE, k), u64::from(k + 1) * u64::from(ONE));
             assert_eq!(poly_up(ONE, 0, k), u64::from(ONE));
             assert_eq!(poly_up(0, 0, k), 0);
@@ -645,6 +678,7 @@ mod tests {
             for _ in 0..if cfg!(miri) { 10 } else { 200 } {
                 let a = next() % (ONE + 1);
                 let b = next() % (a + 1);
+                assert_eq!(poly_up(a, b, k), recurrence(a, b, k).0, "{a} {b} {k}");
                 let (af, bf) = (a as f64 / ONE as f64, b as f64 / ONE as f64);
                 // Powers by repeated products (basic operations, which miri does not perturb).
                 let pow = |x: f64, e: u32| (0..e).fold(1.0, |acc, _| acc * x);
@@ -693,12 +727,11 @@ mod tests {
                 n,
             };
             let (mut by_position, mut by_class) = (empty(), empty());
-            let mut shares = [0u64; 12];
             let row = &row[..n];
             let user = (weights.0, weights.1, Sums::Signed);
             let mut narrow = [0u64; 12];
             let mut add = |user, strict, num: bool, bounds: &mut Bounds<12>| {
-                let out = (&mut shares, &mut narrow, bounds);
+                let out = (&mut narrow, bounds);
                 if num {
                     add_user::<12, true>(row, &mass, k, user, strict, out);
                 } else {

@@ -22,9 +22,23 @@ pub(crate) fn mul_up(a: u32, b: u32) -> u32 {
     u32::try_from(q).unwrap_or(u32::MAX)
 }
 
-/// `ceil(a * s / ONE)` for `a <= ONE` and `s < 2^53`, with two 32 x 32 -> 64 products (one
-/// multiply instruction each on a 32-bit core with a long multiply).
+/// `ceil(a * s / ONE)` for `a <= ONE` and `s < 2^53` (at most `u64::MAX` for any input): one
+/// 64 x 64 -> 128 product on a 64-bit core, two 32 x 32 -> 64 products on a 32-bit one
+/// ([`mul_wide_up_narrow`]), with the same result.
 pub(crate) fn mul_wide_up(a: u32, s: u64) -> u64 {
+    #[cfg(target_pointer_width = "64")]
+    {
+        let q = (u128::from(a) * u128::from(s) + u128::from(ONE - 1)) >> SHIFT;
+        u64::try_from(q).unwrap_or(u64::MAX)
+    }
+    #[cfg(not(target_pointer_width = "64"))]
+    mul_wide_up_narrow(a, s)
+}
+
+/// [`mul_wide_up`] with two 32 x 32 -> 64 products (one multiply instruction each on a 32-bit
+/// core with a long multiply).
+#[cfg_attr(target_pointer_width = "64", allow(dead_code))]
+fn mul_wide_up_narrow(a: u32, s: u64) -> u64 {
     let lo = u64::from(a) * (s & 0xFFFF_FFFF);
     let hi = u64::from(a) * (s >> 32);
     // a * s = hi * 2^32 + lo; dividing by 2^31 leaves hi * 2 exact and rounds lo up (`lo <
@@ -313,6 +327,41 @@ pub(crate) fn ratio_up(p: u128, q: u128) -> f32 {
 
 #[cfg(test)]
 mod tests {
+
+    /// The 128-bit product and the two 32-bit ones give the same ceiling, saturated at
+    /// `u64::MAX`, at the edges and on samples; both are the exact `ceil(a * s / ONE)` where it
+    /// fits.
+    #[test]
+    fn wide_products_agree() {
+        let mut next = crate::xorshift32(97);
+        let edges = [
+            0u64,
+            1,
+            2,
+            (1 << 31) - 1,
+            1 << 31,
+            (1 << 42) - 1,
+            (1 << 53) - 1,
+            u64::MAX,
+        ];
+        let mut cases = std::vec::Vec::new();
+        for &s in &edges {
+            for a in [0u32, 1, ONE - 1, ONE, u32::MAX] {
+                cases.push((a, s));
+            }
+        }
+        for _ in 0..if cfg!(miri) { 100 } else { 100_000 } {
+            let a = next() % (ONE + 1);
+            let s = (u64::from(next()) << 32 | u64::from(next())) >> (next() % 64);
+            cases.push((a, s));
+        }
+        for (a, s) in cases {
+            let exact = (u128::from(a) * u128::from(s)).div_ceil(u128::from(ONE));
+            let exact = u64::try_from(exact).unwrap_or(u64::MAX);
+            assert_eq!(mul_wide_up(a, s), exact, "{a} {s}");
+            assert_eq!(mul_wide_up_narrow(a, s), exact, "{a} {s}");
+        }
+    }
 
     /// The quotient of small numbers through `f32` division is the exact routine's, both ways,
     /// for every `p < q` with `q` up to 600 and for samples up to `2^24`.
