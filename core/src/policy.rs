@@ -104,13 +104,21 @@ fn snap_in<const C: usize>(pi: &mut [f32]) -> Result<(), Error> {
         *r = rest;
         given += u128::from(*u);
     }
-    // Fewer than n units are left; they go to the largest remainders.
+    // Fewer than n units are left; they go to the largest remainders. The remainders sum to
+    // `left * total`, each below `total`, so more than `left - 1` of them are not zero: only
+    // those are sorted (at an equilibrium, the support).
     let mut left = unit.saturating_sub(given);
     let mut order = [0u16; C];
-    let order = order.get_mut(..pi.len()).unwrap_or(&mut []);
-    for (i, o) in order.iter_mut().enumerate() {
-        *o = i as u16;
+    let mut held = 0usize;
+    for (i, &r) in rest.iter().enumerate().take(pi.len()) {
+        if r != 0
+            && let Some(o) = order.get_mut(held)
+        {
+            *o = i as u16;
+            held += 1;
+        }
     }
+    let order = order.get_mut(..held).unwrap_or(&mut []);
     let at = |i: u16| rest.get(usize::from(i)).copied().unwrap_or(0);
     crate::sort_by::<C, _, _>(order, |&a, &b| at(b).cmp(&at(a)).then(a.cmp(&b)));
     for &i in order.iter() {
@@ -197,6 +205,53 @@ mod tests {
                 assert!((f64::from(p) - f64::from(before[y]) / total).abs() <= 1.0 / 16777216.0);
             }
             assert_eq!(units, 1 << 24, "n = {n}");
+        }
+    }
+
+    /// The snap is the largest-remainder apportionment of `2^24` units among all the masses
+    /// (Hamilton's method: each mass's quota floored, the units left to the largest remainders,
+    /// the lowest index first on ties), computed here over every candidate with exact integers.
+    #[test]
+    fn snapped_policies_are_the_largest_remainders() {
+        extern crate std;
+        use std::vec::Vec;
+        let mut next = crate::xorshift32(31);
+        for case in 0..if cfg!(miri) { 20 } else { 5_000 } {
+            let n = 1 + (next() % 24) as usize;
+            let mut pi = [0.0f32; 24];
+            for p in pi.iter_mut().take(n) {
+                // Zeros, repeated masses (tied remainders) and unrelated ones.
+                *p = match next() % 4 {
+                    0 => 0.0,
+                    1 => 0.125,
+                    2 => (next() % 7) as f32 / 3.0,
+                    _ => (next() % 100_000) as f32 / 99_991.0,
+                };
+            }
+            pi[0] += 1e-3;
+            let floors: Vec<u128> = pi[..n]
+                .iter()
+                .map(|&p| floor_of(p).unwrap().into())
+                .collect();
+            let total: u128 = floors.iter().sum();
+            let unit = 1u128 << GRID_BITS;
+            let mut units: Vec<u128> = floors.iter().map(|&f| f * unit / total).collect();
+            let mut by_rest: Vec<usize> = (0..n).collect();
+            by_rest.sort_by_key(|&i| (core::cmp::Reverse(floors[i] * unit % total), i));
+            let left = unit - units.iter().sum::<u128>();
+            for &i in by_rest.iter().take(left as usize) {
+                units[i] += 1;
+            }
+            let mut snapped = pi;
+            snap::<32>(&mut snapped[..n]).unwrap();
+            for y in 0..n {
+                assert_eq!(
+                    f64::from(snapped[y]),
+                    units[y] as f64 / unit as f64,
+                    "case {case}, candidate {y} of {:?}",
+                    &pi[..n]
+                );
+            }
         }
     }
 
