@@ -16,8 +16,10 @@ pub(super) fn factor(a: &mut [f32], m: usize, piv: &mut [u8]) -> bool {
     for col in 0..m {
         let mut p = col;
         let mut best = 0.0f32;
-        for (r, row) in a.chunks_exact(m).enumerate().skip(col) {
-            let v = row.get(col).copied().unwrap_or(0.0);
+        // Rows by index, not `chunks_exact`: its count is a division by `m`, an integer
+        // division per column (tens of cycles each on x86-64).
+        for r in col..m {
+            let v = a.get(r * m + col).copied().unwrap_or(0.0);
             let v = if v < 0.0 { -v } else { v };
             if v > best {
                 best = v;
@@ -44,7 +46,10 @@ pub(super) fn factor(a: &mut [f32], m: usize, piv: &mut [u8]) -> bool {
         }
         let d = top.get(col).copied().unwrap_or(1.0);
         let top = top.get(col + 1..).unwrap_or(&[]);
-        for row in rest.chunks_exact_mut(m) {
+        for r in 0..m - col - 1 {
+            let Some(row) = rest.get_mut(r * m..(r + 1) * m) else {
+                continue;
+            };
             let Some((x, tail)) = row.get_mut(col..).and_then(|r| r.split_first_mut()) else {
                 continue;
             };
@@ -75,12 +80,12 @@ pub(super) fn solve_factored(a: &[f32], m: usize, piv: &[u8], b: &mut [f32]) {
     }
     for col in 0..m {
         let top = b.get(col).copied().unwrap_or(0.0);
-        let below = b.get_mut(col + 1..m).unwrap_or(&mut []);
-        // Column `col` below the diagonal: the first entry of each later row.
-        let rows = a.get((col + 1) * m..).unwrap_or(&[]);
-        for (x, row) in below.iter_mut().zip(rows.chunks_exact(m.max(1))) {
-            let f = row.get(col).copied().unwrap_or(0.0);
-            if f != 0.0 {
+        // Column `col` below the diagonal, by index (see `factor`).
+        for r in col + 1..m {
+            let f = a.get(r * m + col).copied().unwrap_or(0.0);
+            if f != 0.0
+                && let Some(x) = b.get_mut(r)
+            {
                 *x -= f * top;
             }
         }
