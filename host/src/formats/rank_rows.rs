@@ -96,7 +96,7 @@ pub(super) fn parse(text: &str, source: &str) -> Option<Instance> {
                 // before it (`< n <= CAPACITY < 2^16`).
                 w if digits > 0 => {
                     let i = cell - usize::from(w.is_some_and(|w| w < cell));
-                    ranks.push(value as f64, u16::try_from(i).ok()?);
+                    ranks.push_whole(value, u16::try_from(i).ok()?);
                 }
                 // Empty: an unranked candidate.
                 _ => {}
