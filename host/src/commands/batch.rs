@@ -7,7 +7,6 @@
 //! for any `--threads`.
 
 use std::io::IsTerminal;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -25,25 +24,23 @@ struct LineError {
     error: String,
 }
 
-/// The bytes an output line is given at first: a (16, 8, 4) report takes about 550.
-const LINE_BYTES: usize = 1024;
-
 /// Lines per warm chain of `batch --warm` unless `--warm-block` says otherwise.
 pub const WARM_BLOCK: usize = 16;
 
-/// Solves one line; the output object (a solve report or an error object) without newline,
-/// and the policy deployed (for the next line of a warm chain). With `warm`, the solve starts
-/// from `start` when it has as many entries as the line has candidates, and the report says
-/// whether it did.
+/// Solves one line and appends its output object (a solve report or an error object, without
+/// newline) to `out`; returns the policy deployed (for the next line of a warm chain). With
+/// `warm`, the solve starts from `start` when it has as many entries as the line has candidates,
+/// and the report says whether it did.
 fn one(
     text: &str,
     line: usize,
     source: &str,
     settings: &Settings,
-    warm: bool,
-    start: Option<&[f32]>,
-) -> (String, Option<Vec<f32>>) {
-    let result = (|| -> Result<(String, Vec<f32>)> {
+    (warm, start): (bool, Option<&[f32]>),
+    out: &mut Vec<u8>,
+) -> Option<Vec<f32>> {
+    let from = out.len();
+    let result = (|| -> Result<Vec<f32>> {
         if text.trim().is_empty() {
             return Err(Error::usage("empty line"));
         }
@@ -56,25 +53,30 @@ fn one(
         let mut report = report(&inst, &pop, settings, &sol)?;
         report.line = Some(line);
         report.warm = warm.then_some(sol.warm);
-        // Room for a small rerank's report, which then needs no growth.
-        let mut text = Vec::with_capacity(LINE_BYTES);
-        serde_json::to_writer(&mut text, &report).map_err(|e| Error::internal(e.to_string()))?;
-        let text = String::from_utf8(text).map_err(|e| Error::internal(e.to_string()))?;
-        Ok((text, sol.policy))
+        serde_json::to_writer(&mut *out, &report).map_err(|e| Error::internal(e.to_string()))?;
+        Ok(sol.policy)
     })();
     match result {
-        Ok((s, policy)) => (s, Some(policy)),
+        Ok(policy) => Some(policy),
         Err(e) => {
+            // Whatever the failed report wrote goes: the line's object is the error.
+            out.truncate(from);
             let err = LineError {
                 line,
                 error: e.message().to_string(),
             };
-            let s = serde_json::to_string(&err)
-                .unwrap_or_else(|_| format!("{{\"line\":{line},\"error\":\"?\"}}"));
-            (s, None)
+            if serde_json::to_writer(&mut *out, &err).is_err() {
+                out.truncate(from);
+                out.extend_from_slice(format!("{{\"line\":{line},\"error\":\"?\"}}").as_bytes());
+            }
+            None
         }
     }
 }
+
+/// Where a worker wrote one line's output: its line (0-based) and the bytes' range in the
+/// worker's buffer.
+type Span = (usize, std::ops::Range<usize>);
 
 /// Runs `batch`.
 pub fn run(a: &BatchArgs) -> Result<String> {
@@ -122,50 +124,73 @@ pub fn run(a: &BatchArgs) -> Result<String> {
         ProgressBar::hidden()
     };
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<String>>> = Mutex::new(vec![None; lines.len()]);
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| {
-                loop {
-                    let b = next.fetch_add(1, Ordering::Relaxed);
-                    if b >= blocks {
-                        break;
-                    }
-                    // The block's lines in order, each from the policy of the one before.
-                    let mut previous: Option<Vec<f32>> = None;
-                    for i in b * block..((b + 1) * block).min(lines.len()) {
-                        let Some(text) = lines.get(i) else { break };
-                        let (out, policy) =
-                            one(text, i + 1, &source, &settings, a.warm, previous.as_deref());
-                        previous = policy;
-                        if let Ok(mut r) = results.lock()
-                            && let Some(slot) = r.get_mut(i)
-                        {
-                            *slot = Some(out);
+    // Each worker appends its lines' output to a buffer of its own and notes where each went;
+    // the output is then put together in input order, in one buffer of the right size (no
+    // allocation per line, and no growth of the whole).
+    let written: Vec<Option<(Vec<u8>, Vec<Span>)>> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let (mut buf, mut spans) = (Vec::new(), Vec::new());
+                    loop {
+                        let b = next.fetch_add(1, Ordering::Relaxed);
+                        if b >= blocks {
+                            break;
                         }
-                        bar.inc(1);
+                        // The block's lines in order, each from the policy of the one before.
+                        let mut previous: Option<Vec<f32>> = None;
+                        for i in b * block..((b + 1) * block).min(lines.len()) {
+                            let Some(text) = lines.get(i) else { break };
+                            let from = buf.len();
+                            let chain = (a.warm, previous.as_deref());
+                            previous = one(text, i + 1, &source, &settings, chain, &mut buf);
+                            spans.push((i, from..buf.len()));
+                            bar.inc(1);
+                        }
                     }
-                }
-            });
-        }
+                    (buf, spans)
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().ok()).collect()
     });
     bar.finish_and_clear();
-    let results = results
-        .into_inner()
-        .map_err(|_| Error::internal("a batch worker failed"))?;
-    let mut out = String::new();
-    for (i, r) in results.into_iter().enumerate() {
-        match r {
-            Some(s) => out.push_str(&s),
-            None => out.push_str(
+    // Line `i`'s output: the worker and the range.
+    let mut at: Vec<Option<(usize, std::ops::Range<usize>)>> = vec![None; lines.len()];
+    let mut total = lines.len();
+    for (w, (_, spans)) in written
+        .iter()
+        .enumerate()
+        .filter_map(|(w, x)| Some((w, x.as_ref()?)))
+    {
+        for (i, range) in spans {
+            total += range.len();
+            if let Some(slot) = at.get_mut(*i) {
+                *slot = Some((w, range.clone()));
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(total);
+    for (i, slot) in at.into_iter().enumerate() {
+        let bytes = slot.and_then(|(w, range)| {
+            written
+                .get(w)
+                .and_then(|x| x.as_ref())
+                .and_then(|(buf, _)| buf.get(range))
+        });
+        match bytes {
+            Some(b) => out.extend_from_slice(b),
+            None => out.extend_from_slice(
                 to_json(&LineError {
                     line: i + 1,
                     error: "internal error: not processed".into(),
                 })?
-                .trim_end(),
+                .trim_end()
+                .as_bytes(),
             ),
         }
-        out.push('\n');
+        out.push(b'\n');
     }
+    let out = String::from_utf8(out).map_err(|e| Error::internal(e.to_string()))?;
     Ok(out)
 }
