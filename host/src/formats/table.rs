@@ -520,8 +520,10 @@ pub(super) struct RankOrder {
     counted: bool,
     /// The largest whole rank pushed in the row (what the counting sort spans).
     top: u64,
-    /// The pairs sorted by counting.
-    sorted: Vec<(u64, u16)>,
+    /// In a counted row: each candidate's rank, or `top + 1` when it is not ranked.
+    keys: Vec<u8>,
+    /// In a counted row: the rank of each entry of the order.
+    placed: Vec<u8>,
     /// Whether each of the `n` candidates is ranked.
     ranked: Vec<bool>,
     /// The order.
@@ -552,7 +554,8 @@ impl RankOrder {
             pairs: Vec::with_capacity(n),
             counted: true,
             top: 0,
-            sorted: Vec::with_capacity(n),
+            keys: Vec::with_capacity(n),
+            placed: Vec::with_capacity(n),
             ranked: vec![false; n],
             out: Vec::with_capacity(n),
         }
@@ -578,7 +581,7 @@ impl RankOrder {
     pub(super) fn push_whole(&mut self, rank: u64, candidate: u16) {
         let ascending = self.pairs.last().is_none_or(|&(_, c)| c < candidate);
         let small = rank < COUNTED;
-        self.counted &= small && ascending;
+        self.counted &= small && ascending && usize::from(candidate) < self.ranked.len();
         self.top = self.top.max(rank);
         self.pairs
             .push((if small { rank } else { rank_key(rank as f64) }, candidate));
@@ -587,45 +590,21 @@ impl RankOrder {
     /// The order of the row: lower rank first, equal ranks tied (each group by candidate), the
     /// candidates not ranked as a last group.
     pub(super) fn order(&mut self) -> &[u16] {
-        let pairs = if self.counted {
-            // A stable counting sort by rank; the candidates came in increasing order, so each
-            // rank's group is sorted by candidate, as the comparison sort sorts the pairs.
-            let mut start = [0u16; COUNTED as usize + 1];
-            for &(key, _) in &self.pairs {
-                if let Some(s) = start.get_mut(key as usize + 1) {
-                    *s += 1;
-                }
+        if self.counted {
+            return self.counted_order();
+        }
+        // Whole ranks below `COUNTED` were kept as themselves: their keys now, so that they
+        // compare with the rest.
+        for (key, _) in self.pairs.iter_mut() {
+            if *key < COUNTED {
+                *key = rank_key(*key as f64);
             }
-            let span = start.get_mut(..=self.top as usize + 1).unwrap_or(&mut []);
-            for r in 1..span.len() {
-                span[r] += span[r - 1];
-            }
-            self.sorted.clear();
-            self.sorted.resize(self.pairs.len(), (0, 0));
-            for &(key, i) in &self.pairs {
-                if let Some(s) = start.get_mut(key as usize)
-                    && let Some(slot) = self.sorted.get_mut(usize::from(*s))
-                {
-                    *slot = (key, i);
-                    *s += 1;
-                }
-            }
-            &self.sorted
-        } else {
-            // Whole ranks below `COUNTED` were kept as themselves: their keys now, so that they
-            // compare with the rest.
-            for (key, _) in self.pairs.iter_mut() {
-                if *key < COUNTED {
-                    *key = rank_key(*key as f64);
-                }
-            }
-            self.pairs.sort_unstable();
-            &self.pairs
-        };
+        }
+        self.pairs.sort_unstable();
+        let pairs = &self.pairs;
         self.ranked.iter_mut().for_each(|x| *x = false);
         // Written by index into room for every entry, without a branch per candidate on
-        // whether it was ranked (a third of the time of a pref_voting row went to mispredicting
-        // it).
+        // whether it was ranked (an unpredictable one).
         self.out.clear();
         self.out.resize(pairs.len() + self.ranked.len(), 0);
         let mut at = 0usize;
@@ -650,6 +629,60 @@ impl RankOrder {
         }
         self.out.truncate(at);
         close_group(&mut self.out, from);
+        &self.out
+    }
+
+    /// [`RankOrder::order`] of a counted row (every rank whole and below [`COUNTED`], the
+    /// candidates pushed in increasing order and below `n`): a stable counting sort of all `n`
+    /// candidates by rank, the unranked ones at rank `top + 1`, after every ranked one. The
+    /// candidates go in increasing order, so each rank's group, and the unranked group, comes
+    /// out sorted, as the comparison sort and [`close_group`] leave them; an entry ties with the
+    /// next when their ranks are equal. No branch depends on the ranks.
+    fn counted_order(&mut self) -> &[u16] {
+        let n = self.ranked.len();
+        // `top < COUNTED = 64`: every key fits a byte.
+        let unranked = (self.top + 1) as u8;
+        self.keys.clear();
+        self.keys.resize(n, unranked);
+        for &(rank, c) in &self.pairs {
+            if let Some(k) = self.keys.get_mut(usize::from(c)) {
+                *k = rank as u8;
+            }
+        }
+        let mut start = [0u16; COUNTED as usize + 2];
+        for &k in &self.keys {
+            if let Some(s) = start.get_mut(usize::from(k) + 1) {
+                *s += 1;
+            }
+        }
+        let span = start
+            .get_mut(..=usize::from(unranked) + 1)
+            .unwrap_or(&mut []);
+        for r in 1..span.len() {
+            span[r] += span[r - 1];
+        }
+        self.out.clear();
+        self.out.resize(n, 0);
+        self.placed.clear();
+        self.placed.resize(n, 0);
+        for (c, &k) in self.keys.iter().enumerate() {
+            if let Some(s) = start.get_mut(usize::from(k)) {
+                let p = usize::from(*s);
+                if let (Some(o), Some(key)) = (self.out.get_mut(p), self.placed.get_mut(p)) {
+                    // `c < n <= CAPACITY < 2^15`.
+                    *o = c as u16;
+                    *key = k;
+                }
+                *s += 1;
+            }
+        }
+        for (o, pair) in self.out.iter_mut().zip(self.placed.windows(2)) {
+            if let [a, b] = pair
+                && a == b
+            {
+                *o |= TIES_NEXT;
+            }
+        }
         &self.out
     }
 }
