@@ -478,9 +478,10 @@ pub(crate) fn to_fixed(x: u64) -> u32 {
 /// `sum_{i=0..k} a^i b^(k-i)` in units of `2^-31`, rounded up, for `b <= a <= ONE`: the
 /// recurrence `s_i = a s_{i-1} + b^i` from `s_0 = 1` (at most `(k+1) ONE < 2^42`).
 ///
-/// The classes at the ends of an order, with no mass of their own, have `a = b = 0` (nothing
-/// below) or `a = b = ONE` (everything below), where every step of the recurrence is exact:
-/// `0` (for `k >= 1`) and `(k+1) ONE` without it.
+/// The massless classes at the ends of an order have `a = b = 0` (nothing below) or
+/// `a = b = ONE` (everything below), where every step of the recurrence is exact and its result
+/// known: `0` (for `k >= 1`) and `(k+1) ONE`. Those return at once (a test compares them with
+/// the recurrence).
 pub(crate) fn poly_up(a: u32, b: u32, k: u32) -> u64 {
     if a == b && k > 0 {
         if b == 0 {

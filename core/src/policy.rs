@@ -105,7 +105,7 @@ fn snap_in<const C: usize>(pi: &mut [f32]) -> Result<(), Error> {
         given += u128::from(*u);
     }
     // Fewer than n units are left; they go to the largest remainders. The remainders sum to
-    // `left * total`, each below `total`, so more than `left - 1` of them are not zero: only
+    // `left * total`, each below `total`, so at least `left` of them are not zero: only
     // those are sorted (at an equilibrium, the support).
     let mut left = unit.saturating_sub(given);
     let mut order = [0u16; C];
