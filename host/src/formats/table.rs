@@ -518,12 +518,9 @@ pub(super) struct RankOrder {
     /// Whether every rank of the row so far is a whole number below [`COUNTED`], pushed in
     /// increasing order of candidates: then the row sorts by counting.
     counted: bool,
-    /// The largest whole rank pushed in the row (what the counting sort spans).
-    top: u64,
-    /// In a counted row: each candidate's rank, or `top + 1` when it is not ranked.
+    /// In a counted row: each candidate's rank, or one more than the largest rank when it is
+    /// not ranked.
     keys: Vec<u8>,
-    /// In a counted row: the rank of each entry of the order.
-    placed: Vec<u8>,
     /// Whether each of the `n` candidates is ranked.
     ranked: Vec<bool>,
     /// The order.
@@ -553,9 +550,7 @@ impl RankOrder {
         RankOrder {
             pairs: Vec::with_capacity(n),
             counted: true,
-            top: 0,
             keys: Vec::with_capacity(n),
-            placed: Vec::with_capacity(n),
             ranked: vec![false; n],
             out: Vec::with_capacity(n),
         }
@@ -565,7 +560,6 @@ impl RankOrder {
     pub(super) fn clear(&mut self) {
         self.pairs.clear();
         self.counted = true;
-        self.top = 0;
     }
 
     /// Ranks `candidate` at `rank` (finite) in the current row.
@@ -582,7 +576,6 @@ impl RankOrder {
         let ascending = self.pairs.last().is_none_or(|&(_, c)| c < candidate);
         let small = rank < COUNTED;
         self.counted &= small && ascending && usize::from(candidate) < self.ranked.len();
-        self.top = self.top.max(rank);
         self.pairs
             .push((if small { rank } else { rank_key(rank as f64) }, candidate));
     }
@@ -601,47 +594,37 @@ impl RankOrder {
             }
         }
         self.pairs.sort_unstable();
-        let pairs = &self.pairs;
         self.ranked.iter_mut().for_each(|x| *x = false);
-        // Written by index into room for every entry, without a branch per candidate on
-        // whether it was ranked (an unpredictable one).
         self.out.clear();
-        self.out.resize(pairs.len() + self.ranked.len(), 0);
-        let mut at = 0usize;
-        for (p, &(key, i)) in pairs.iter().enumerate() {
+        for (p, &(key, i)) in self.pairs.iter().enumerate() {
             // Ties with the next pair: the same rank.
-            let tie = pairs.get(p + 1).is_some_and(|next| next.0 == key);
-            if let Some(o) = self.out.get_mut(at) {
-                *o = if tie { i | TIES_NEXT } else { i };
-            }
-            at += 1;
+            let tie = self.pairs.get(p + 1).is_some_and(|next| next.0 == key);
+            self.out.push(if tie { i | TIES_NEXT } else { i });
             if let Some(s) = self.ranked.get_mut(i as usize) {
                 *s = true;
             }
         }
-        let from = at;
+        let from = self.out.len();
         for (i, &r) in self.ranked.iter().enumerate() {
-            // Written either way, kept (`at` moves on) when not ranked; `i < CAPACITY < 2^15`.
-            if let Some(o) = self.out.get_mut(at) {
-                *o = i as u16;
+            if !r {
+                // `i < CAPACITY < 2^15`.
+                self.out.push(i as u16);
             }
-            at += usize::from(!r);
         }
-        self.out.truncate(at);
         close_group(&mut self.out, from);
         &self.out
     }
 
     /// [`RankOrder::order`] of a counted row (every rank whole and below [`COUNTED`], the
     /// candidates pushed in increasing order and below `n`): a stable counting sort of all `n`
-    /// candidates by rank, the unranked ones at rank `top + 1`, after every ranked one. The
-    /// candidates go in increasing order, so each rank's group, and the unranked group, comes
-    /// out sorted, as the comparison sort and [`close_group`] leave them; an entry ties with the
-    /// next when their ranks are equal. No branch depends on the ranks.
+    /// candidates by rank, the unranked ones at one more than the largest rank, after every
+    /// ranked one. The candidates go in increasing order, so each rank's group, and the unranked
+    /// group, comes out sorted, as the comparison sort and [`close_group`] leave them; an entry
+    /// ties with the next when their ranks are equal. No branch depends on the ranks.
     fn counted_order(&mut self) -> &[u16] {
         let n = self.ranked.len();
-        // `top < COUNTED = 64`: every key fits a byte.
-        let unranked = (self.top + 1) as u8;
+        // Every rank is below `COUNTED = 64`: every key fits a byte.
+        let unranked = self.pairs.iter().fold(0, |top, &(rank, _)| top.max(rank)) as u8 + 1;
         self.keys.clear();
         self.keys.resize(n, unranked);
         for &(rank, c) in &self.pairs {
@@ -663,22 +646,21 @@ impl RankOrder {
         }
         self.out.clear();
         self.out.resize(n, 0);
-        self.placed.clear();
-        self.placed.resize(n, 0);
         for (c, &k) in self.keys.iter().enumerate() {
             if let Some(s) = start.get_mut(usize::from(k)) {
-                let p = usize::from(*s);
-                if let (Some(o), Some(key)) = (self.out.get_mut(p), self.placed.get_mut(p)) {
+                if let Some(o) = self.out.get_mut(usize::from(*s)) {
                     // `c < n <= CAPACITY < 2^15`.
                     *o = c as u16;
-                    *key = k;
                 }
                 *s += 1;
             }
         }
-        for (o, pair) in self.out.iter_mut().zip(self.placed.windows(2)) {
-            if let [a, b] = pair
-                && a == b
+        // The rank of an entry is its candidate's key.
+        let key = |e: u16| self.keys.get(usize::from(e)).copied();
+        for p in 1..n {
+            let next = self.out.get(p).copied();
+            if let (Some(next), Some(o)) = (next, self.out.get_mut(p - 1))
+                && key(*o) == key(next)
             {
                 *o |= TIES_NEXT;
             }
