@@ -11,11 +11,13 @@ pub(super) fn softmax(logits: &mut [f32], pi: &mut [f32]) {
             max = l;
         }
     }
-    let mut z = 0.0f32;
-    for (l, p) in logits.iter_mut().zip(pi.iter_mut()) {
+    for l in logits.iter_mut() {
         *l -= max;
-        *p = float::exp(*l);
-        z += *p;
+    }
+    float::exp_into(logits, pi);
+    let mut z = 0.0f32;
+    for &p in pi.iter().take(logits.len()) {
+        z += p;
     }
     for p in pi.iter_mut() {
         *p /= z;
