@@ -49,6 +49,69 @@ fn batch_keeps_order_and_reports_bad_lines() {
     assert!(lines[3]["error"].is_string());
 }
 
+/// A batch is read and written a window of lines at a time (4096 lines here): the lines
+/// keep their numbers and order across windows, `\r\n` ends a line as `\n` does, a line that
+/// is not UTF-8 is that line's error (the batch goes on), and warm chains of 7 lines run across
+/// the window's end (a window ends on a chain's end) the same on one thread and on two.
+#[test]
+fn batch_streams_windows_in_order_and_refuses_bad_lines_alone() {
+    let dir = tempdir();
+    let total = 5000usize;
+    let mut bytes = Vec::new();
+    for i in 1..=total {
+        match i {
+            4099 => bytes.extend_from_slice(b"{\"candidates\": [\"\xff\"]}"),
+            4100 => bytes.extend_from_slice(b"not json"),
+            _ if i % 3 == 0 => bytes.extend_from_slice(MAJMIN.as_bytes()),
+            _ => bytes.extend_from_slice(UNANIMOUS.as_bytes()),
+        }
+        bytes.extend_from_slice(if i % 2 == 0 { b"\r\n" } else { b"\n" });
+    }
+    let p = dir.join("many.jsonl");
+    std::fs::write(&p, &bytes).expect("write");
+    let file = p.to_string_lossy().into_owned();
+    let mut outputs = Vec::new();
+    for t in ["1", "2"] {
+        let o = run(&[
+            "batch",
+            &file,
+            "--k",
+            "2",
+            "--warm",
+            "--warm-block",
+            "7",
+            "--threads",
+            t,
+        ]);
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        outputs.push(o.stdout.replace(",\"threads\":2", ",\"threads\":1"));
+    }
+    assert_eq!(outputs[0], outputs[1], "threads");
+    let lines: Vec<serde_json::Value> = outputs[0]
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(lines.len(), total);
+    for (i, v) in lines.iter().enumerate() {
+        let line = i + 1;
+        assert_eq!(f(&v["line"]) as usize, line);
+        match line {
+            4099 => assert_eq!(v["error"], "not valid UTF-8 text"),
+            4100 => assert!(v["error"].is_string()),
+            _ => {
+                assert_eq!(v["k"], 2, "line {line}");
+                // Warm after a line of the same candidates (two in a row of the 2-candidate
+                // instance) in the same chain of 7.
+                let same = line % 3 != 0 && (line - 1) % 3 != 0;
+                let first = (line - 1) % 7 == 0;
+                let after_bad = line == 4101;
+                let want = !first && !after_bad && same;
+                assert_eq!(v["warm"], want, "line {line}");
+            }
+        }
+    }
+}
+
 #[test]
 fn pick_is_seeded_and_samples_the_support() {
     let dir = tempdir();

@@ -1,18 +1,23 @@
 //! `ualign batch`: one JSON instance per line, solved in parallel, printed in input order.
 //!
+//! The input is read a window of whole blocks at a time ([`Window`]); each window's blocks are
+//! solved by the threads into buffers kept from window to window, and its lines are written
+//! out before the next window is read. A line that is not UTF-8, not JSON or not a valid
+//! instance is that line's error object; the batch goes on.
+//!
 //! With `--warm`, the lines are chained in fixed blocks of [`WARM_BLOCK`] (or `--warm-block`)
 //! consecutive lines: a block's first line starts cold, and each later line starts from the
 //! policy the line before deployed when that line was solved and has as many candidates. Blocks
 //! run in parallel and a block's lines in order, so the chains, and the output, are the same
 //! for any `--threads`.
 
-use std::io::IsTerminal;
+use std::io::{BufRead, IsTerminal, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
-use super::{BatchArgs, to_json};
+use super::BatchArgs;
 use crate::analysis::{Method, Settings, check_settings, report, solve_from};
 use crate::error::{Error, Result};
 use crate::formats::json;
@@ -61,25 +66,92 @@ fn one(
         Err(e) => {
             // Whatever the failed report wrote goes: the line's object is the error.
             out.truncate(from);
-            let err = LineError {
-                line,
-                error: e.message().to_string(),
-            };
-            if serde_json::to_writer(&mut *out, &err).is_err() {
-                out.truncate(from);
-                out.extend_from_slice(format!("{{\"line\":{line},\"error\":\"?\"}}").as_bytes());
-            }
+            line_error(line, e.message(), out);
             None
         }
     }
 }
 
-/// Where a worker wrote one line's output: its line (0-based) and the bytes' range in the
-/// worker's buffer.
+/// Where a worker wrote one line's output: its index in the window and the bytes' range in
+/// the worker's buffer.
 type Span = (usize, std::ops::Range<usize>);
 
-/// Runs `batch`.
+/// A window holds at least this many lines (whole blocks) unless the input ends first, or...
+const WINDOW_LINES: usize = 4096;
+/// ...this many bytes of input: the memory a batch holds does not grow with its length.
+const WINDOW_BYTES: usize = 8 << 20;
+
+/// The lines of one window of the input: their bytes (without line endings) end to end, and
+/// each line's range.
+#[derive(Default)]
+struct Window {
+    text: Vec<u8>,
+    lines: Vec<std::ops::Range<usize>>,
+}
+
+impl Window {
+    /// Reads the next window: whole blocks of `block` lines until [`WINDOW_LINES`] lines or
+    /// [`WINDOW_BYTES`] bytes are in, or the input ends. A line ends at `\n`, and a `\r`
+    /// before it goes too (`str::lines`).
+    fn read(&mut self, input: &mut dyn BufRead, block: usize, source: &str) -> Result<()> {
+        self.text.clear();
+        self.lines.clear();
+        loop {
+            let from = self.text.len();
+            let read = input
+                .read_until(b'\n', &mut self.text)
+                .map_err(|e| Error::in_file(source, crate::formats::io_message(&e)))?;
+            if read == 0 {
+                return Ok(());
+            }
+            if self.text.last() == Some(&b'\n') {
+                self.text.pop();
+                if self.text.len() > from && self.text.last() == Some(&b'\r') {
+                    self.text.pop();
+                }
+            }
+            self.lines.push(from..self.text.len());
+            let full = self.lines.len() >= WINDOW_LINES || self.text.len() >= WINDOW_BYTES;
+            if full && self.lines.len().is_multiple_of(block) {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// One worker's output over a window: its lines' objects end to end, and where each went.
+#[derive(Default)]
+struct Written {
+    bytes: Vec<u8>,
+    spans: Vec<Span>,
+}
+
+/// Runs `batch`, writing each window's output to standard output as soon as it is solved
+/// (the returned string is empty).
 pub fn run(a: &BatchArgs) -> Result<String> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+    if run_to(a, &mut out)? {
+        written(out.flush())?;
+    }
+    Ok(String::new())
+}
+
+/// `Ok(true)` when a write went through, `Ok(false)` when the reader has gone (a closed pipe:
+/// there is nothing more to do, as `main` treats it), or the error.
+fn written(result: std::io::Result<()>) -> Result<bool> {
+    match result {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(Error::internal(format!("cannot write to stdout: {e}"))),
+    }
+}
+
+/// `batch` into `out`: the input is read a window at a time ([`Window::read`]), each
+/// window's blocks are solved in parallel into per-worker buffers kept from window to window,
+/// and the window's lines are written in input order. No buffer grows with the input. `false`
+/// when the output's reader went away ([`written`]).
+fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
     let mut settings = a.play.settings();
     check_settings(&settings)?;
     if a.warm && settings.method != Method::Optimistic {
@@ -95,10 +167,23 @@ pub fn run(a: &BatchArgs) -> Result<String> {
         (true, Some(b)) => b,
     };
     // JSON lines is the one format here: `-` (standard input) needs no --format.
-    let (text, source) = crate::formats::read_input(&a.file, Some(crate::formats::Format::Json))?;
-    let lines: Vec<&str> = text.lines().collect();
-    // Blocks of `block` consecutive lines, one line each without --warm.
-    let blocks = lines.len().div_ceil(block);
+    let (mut input, source): (Box<dyn BufRead>, String) = if a.file.as_os_str() == "-" {
+        (
+            Box::new(std::io::BufReader::with_capacity(
+                1 << 20,
+                std::io::stdin().lock(),
+            )),
+            crate::formats::STDIN_NAME.to_string(),
+        )
+    } else {
+        let source = a.file.display().to_string();
+        let file = std::fs::File::open(&a.file)
+            .map_err(|e| Error::in_file(&source, crate::formats::io_message(&e)))?;
+        (
+            Box::new(std::io::BufReader::with_capacity(1 << 20, file)),
+            source,
+        )
+    };
     // --threads counts every thread: as many blocks at once as there are threads (at most one
     // per block), and each line's share of the threads for its own solve (the answers do not
     // depend on either).
@@ -107,90 +192,125 @@ pub fn run(a: &BatchArgs) -> Result<String> {
         t => t,
     }
     .max(1);
-    let threads = budget.min(blocks.max(1));
-    match a.play.solver.threads {
-        0 => settings.cores = (budget / threads).max(1),
-        _ => settings.threads = (budget / threads).max(1),
-    }
     let bar = if std::io::stderr().is_terminal() {
-        let b =
-            ProgressBar::with_draw_target(Some(lines.len() as u64), ProgressDrawTarget::stderr());
-        if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} instances {elapsed}")
-        {
+        let b = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template("{spinner} {pos} instances {elapsed}") {
             b.set_style(style);
         }
         b
     } else {
         ProgressBar::hidden()
     };
-    let next = AtomicUsize::new(0);
-    // Each worker appends its lines' output to a buffer of its own and notes where each went;
-    // the output is then put together in input order, in one buffer of the right size (no
-    // allocation per line, and no growth of the whole).
-    let written: Vec<Option<(Vec<u8>, Vec<Span>)>> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
-                    let (mut buf, mut spans) = (Vec::new(), Vec::new());
-                    loop {
-                        let b = next.fetch_add(1, Ordering::Relaxed);
-                        if b >= blocks {
-                            break;
+    let mut window = Window::default();
+    let mut workers: Vec<Written> = Vec::new();
+    // Lines before this window.
+    let mut before = 0usize;
+    loop {
+        window.read(&mut *input, block, &source)?;
+        let lines = window.lines.len();
+        if lines == 0 {
+            break;
+        }
+        let blocks = lines.div_ceil(block);
+        let threads = budget.min(blocks);
+        match a.play.solver.threads {
+            0 => settings.cores = (budget / threads).max(1),
+            _ => settings.threads = (budget / threads).max(1),
+        }
+        workers.resize_with(threads.max(workers.len()), Written::default);
+        let next = AtomicUsize::new(0);
+        let (window, settings, bar, source) = (&window, &settings, &bar, source.as_str());
+        let done: Vec<bool> = std::thread::scope(|s| {
+            let running: Vec<_> = workers
+                .iter_mut()
+                .take(threads)
+                .map(|w| {
+                    let next = &next;
+                    s.spawn(move || {
+                        w.bytes.clear();
+                        w.spans.clear();
+                        loop {
+                            let b = next.fetch_add(1, Ordering::Relaxed);
+                            if b >= blocks {
+                                break;
+                            }
+                            // The block's lines in order, each from the policy of the one
+                            // before.
+                            let mut previous: Option<Vec<f32>> = None;
+                            for i in b * block..((b + 1) * block).min(lines) {
+                                let from = w.bytes.len();
+                                let line = before + i + 1;
+                                let text = window
+                                    .lines
+                                    .get(i)
+                                    .and_then(|r| window.text.get(r.clone()))
+                                    .unwrap_or(&[]);
+                                let chain = (a.warm, previous.as_deref());
+                                previous = match std::str::from_utf8(text) {
+                                    Ok(text) => {
+                                        one(text, line, source, settings, chain, &mut w.bytes)
+                                    }
+                                    Err(_) => {
+                                        line_error(line, "not valid UTF-8 text", &mut w.bytes);
+                                        None
+                                    }
+                                };
+                                w.spans.push((i, from..w.bytes.len()));
+                                bar.inc(1);
+                            }
                         }
-                        // The block's lines in order, each from the policy of the one before.
-                        let mut previous: Option<Vec<f32>> = None;
-                        for i in b * block..((b + 1) * block).min(lines.len()) {
-                            let Some(text) = lines.get(i) else { break };
-                            let from = buf.len();
-                            let chain = (a.warm, previous.as_deref());
-                            previous = one(text, i + 1, &source, &settings, chain, &mut buf);
-                            spans.push((i, from..buf.len()));
-                            bar.inc(1);
-                        }
-                    }
-                    (buf, spans)
+                    })
                 })
-            })
-            .collect();
-        workers.into_iter().map(|w| w.join().ok()).collect()
-    });
-    bar.finish_and_clear();
-    // Line `i`'s output: the worker and the range.
-    let mut at: Vec<Option<(usize, std::ops::Range<usize>)>> = vec![None; lines.len()];
-    let mut total = lines.len();
-    for (w, (_, spans)) in written
-        .iter()
-        .enumerate()
-        .filter_map(|(w, x)| Some((w, x.as_ref()?)))
-    {
-        for (i, range) in spans {
-            total += range.len();
-            if let Some(slot) = at.get_mut(*i) {
-                *slot = Some((w, range.clone()));
+                .collect();
+            running.into_iter().map(|r| r.join().is_ok()).collect()
+        });
+        // Line `i` of the window: the worker and the range.
+        let mut at: Vec<Option<(usize, std::ops::Range<usize>)>> = vec![None; lines];
+        for (w, written) in workers.iter().enumerate().take(threads) {
+            if done.get(w) != Some(&true) {
+                continue;
+            }
+            for (i, range) in &written.spans {
+                if let Some(slot) = at.get_mut(*i) {
+                    *slot = Some((w, range.clone()));
+                }
             }
         }
-    }
-    let mut out = Vec::with_capacity(total);
-    for (i, slot) in at.into_iter().enumerate() {
-        let bytes = slot.and_then(|(w, range)| {
-            written
-                .get(w)
-                .and_then(|x| x.as_ref())
-                .and_then(|(buf, _)| buf.get(range))
-        });
-        match bytes {
-            Some(b) => out.extend_from_slice(b),
-            None => out.extend_from_slice(
-                to_json(&LineError {
-                    line: i + 1,
-                    error: "internal error: not processed".into(),
-                })?
-                .trim_end()
-                .as_bytes(),
-            ),
+        let mut missing = Vec::new();
+        for (i, slot) in at.into_iter().enumerate() {
+            let bytes = slot.and_then(|(w, range)| workers.get(w)?.bytes.get(range));
+            let bytes = match bytes {
+                Some(b) => b,
+                None => {
+                    // A worker that panicked (none should): its lines say so.
+                    missing.clear();
+                    line_error(
+                        before + i + 1,
+                        "internal error: not processed",
+                        &mut missing,
+                    );
+                    &missing
+                }
+            };
+            if !written(out.write_all(bytes).and_then(|()| out.write_all(b"\n")))? {
+                return Ok(false);
+            }
         }
-        out.push(b'\n');
+        before += lines;
     }
-    let out = String::from_utf8(out).map_err(|e| Error::internal(e.to_string()))?;
-    Ok(out)
+    bar.finish_and_clear();
+    Ok(true)
+}
+
+/// Appends the error object of `line` to `out`.
+fn line_error(line: usize, error: &str, out: &mut Vec<u8>) {
+    let from = out.len();
+    let err = LineError {
+        line,
+        error: error.to_string(),
+    };
+    if serde_json::to_writer(&mut *out, &err).is_err() {
+        out.truncate(from);
+        out.extend_from_slice(format!("{{\"line\":{line},\"error\":\"?\"}}").as_bytes());
+    }
 }

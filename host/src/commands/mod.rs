@@ -99,7 +99,7 @@ pub enum Command {
     #[command(after_long_help = FORMATS_HELP)]
     Opponents(OpponentsArgs),
     /// Solve one JSON instance per line (lines in parallel, --threads in all), one solve object
-    /// per line out.
+    /// per line out, printed a window of lines at a time; a bad line gets an error object.
     Batch(BatchArgs),
     /// Built-in instances showing NLHF stuck near 1/2 while the k-aware equilibrium climbs.
     Demo(DemoArgs),
