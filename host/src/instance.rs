@@ -292,8 +292,12 @@ impl Instance {
         let cells = m
             .checked_mul(n)
             .ok_or_else(|| Error::in_file(file, "population too large"))?;
-        store.weights = vec![0.0; m];
-        store.order = vec![0; cells];
+        // Cleared and resized: a store kept across instances (`batch`'s, per thread) keeps
+        // its allocations.
+        store.weights.clear();
+        store.weights.resize(m, 0.0);
+        store.order.clear();
+        store.order.resize(cells, 0);
         let mut b =
             Population::<CAPACITY>::builder(n, Storage::new(&mut store.weights, &mut store.order))
                 .map_err(|e| Error::in_file(file, e))?;

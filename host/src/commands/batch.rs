@@ -42,17 +42,18 @@ fn one(
     source: &str,
     settings: &Settings,
     (warm, start): (bool, Option<&[f32]>),
-    out: &mut Vec<u8>,
+    (store, out): (&mut Store, &mut Vec<u8>),
 ) -> Option<Vec<f32>> {
     let from = out.len();
     let result = (|| -> Result<Vec<f32>> {
         if text.trim().is_empty() {
             return Err(Error::usage("empty line"));
         }
-        let inst = json::parse(text, &format!("{source}:{line}"))?;
+        // The line's errors print their message alone, under `line`: the source names the
+        // file only.
+        let inst = json::parse(text, source)?;
         // `population` validates the instance first.
-        let mut store = Store::default();
-        let pop = inst.population(&mut store)?;
+        let pop = inst.population(store)?;
         let start = start.filter(|s| warm && s.len() == pop.n());
         let sol = solve_from(&pop, settings, start)?;
         let mut report = report(&inst, &pop, settings, &sol)?;
@@ -229,6 +230,7 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
                     s.spawn(move || {
                         w.bytes.clear();
                         w.spans.clear();
+                        let mut store = Store::default();
                         loop {
                             let b = next.fetch_add(1, Ordering::Relaxed);
                             if b >= blocks {
@@ -248,7 +250,8 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
                                 let chain = (a.warm, previous.as_deref());
                                 previous = match std::str::from_utf8(text) {
                                     Ok(text) => {
-                                        one(text, line, source, settings, chain, &mut w.bytes)
+                                        let scratch = (&mut store, &mut w.bytes);
+                                        one(text, line, source, settings, chain, scratch)
                                     }
                                     Err(_) => {
                                         line_error(line, "not valid UTF-8 text", &mut w.bytes);
