@@ -50,17 +50,17 @@ pub fn exp(x: f32) -> f32 {
 #[cfg(feature = "libm")]
 const EXP_ZERO: f32 = -104.0;
 
-/// `out[i] = exp(xs[i])` for each `i` of the shorter slice: [`exp`]'s bits.
+/// `out[i] = exp(xs[i])` for each `i` of the shorter slice: [`exp`]'s bits, on a host (not
+/// `target_os = "none"`; a microcontroller's softmax calls [`exp`] in its own loop).
 ///
-/// With libm on a core with vector units (not `target_os = "none"`), most entries take
-/// [`expf_reduced`], libm's `expf` written without branches so that the compiler vectorises
-/// the loop: the softmax of a small solve spent about 6% of the solve in scalar `expf` calls.
-/// The entries that function does not cover (`|x| >= 87.3365`, NaN) then take [`exp`]. On a
-/// microcontroller the loop is [`exp`]'s: without vector units the branchless form would only
-/// do more work (it cannot skip the candidates that [`exp`] maps to zero at once).
+/// With libm, most entries take [`expf_reduced`], libm's `expf` written without branches so
+/// that the compiler vectorises the loop: the softmax of a small solve spent about 6% of the
+/// solve in scalar `expf` calls. The entries that function does not cover (`|x| >= 87.3365`,
+/// NaN) then take [`exp`].
+#[cfg(not(target_os = "none"))]
 #[inline]
 pub fn exp_into(xs: &[f32], out: &mut [f32]) {
-    #[cfg(all(feature = "libm", not(target_os = "none")))]
+    #[cfg(feature = "libm")]
     {
         for (o, &x) in out.iter_mut().zip(xs) {
             *o = if x < EXP_ZERO { 0.0 } else { expf_reduced(x) };
@@ -71,7 +71,7 @@ pub fn exp_into(xs: &[f32], out: &mut [f32]) {
             }
         }
     }
-    #[cfg(not(all(feature = "libm", not(target_os = "none"))))]
+    #[cfg(not(feature = "libm"))]
     for (o, &x) in out.iter_mut().zip(xs) {
         *o = exp(x);
     }

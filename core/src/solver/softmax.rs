@@ -11,13 +11,24 @@ pub(super) fn softmax(logits: &mut [f32], pi: &mut [f32]) {
             max = l;
         }
     }
-    for l in logits.iter_mut() {
-        *l -= max;
-    }
-    float::exp_into(logits, pi);
     let mut z = 0.0f32;
-    for &p in pi.iter().take(logits.len()) {
-        z += p;
+    // On a host the exponentials are one vectorised pass (`float::exp_into`); a
+    // microcontroller has no vector units and takes them one by one, in one loop.
+    #[cfg(not(target_os = "none"))]
+    {
+        for l in logits.iter_mut() {
+            *l -= max;
+        }
+        float::exp_into(logits, pi);
+        for &p in pi.iter().take(logits.len()) {
+            z += p;
+        }
+    }
+    #[cfg(target_os = "none")]
+    for (l, p) in logits.iter_mut().zip(pi.iter_mut()) {
+        *l -= max;
+        *p = float::exp(*l);
+        z += *p;
     }
     for p in pi.iter_mut() {
         *p /= z;
