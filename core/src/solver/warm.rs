@@ -74,8 +74,14 @@ mod tests {
         log_weights(&[0.25, 0.75, 0.0], 3, &mut l).unwrap();
         assert_eq!(a, l);
         assert!(l.iter().all(|x| x.is_finite()));
+        // micromath's `exp` and `ln` are approximations (a few percent here); libm's are not.
         let p2 = float::exp(l[2]);
-        assert!((p2 - WARM_FLOOR / 3.0).abs() < 1e-8, "{p2}");
+        let tol = if float::BACKEND == "libm" {
+            1e-8
+        } else {
+            0.05 * WARM_FLOOR / 3.0
+        };
+        assert!((p2 - WARM_FLOOR / 3.0).abs() < tol, "{p2}");
         // f32::MAX masses sum beyond f32 without overflowing.
         log_weights(&[f32::MAX, f32::MAX, 0.0], 3, &mut a).unwrap();
         assert!(a.iter().all(|x| x.is_finite()));
