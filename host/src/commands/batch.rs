@@ -77,9 +77,11 @@ fn one(
 /// the worker's buffer.
 type Span = (usize, std::ops::Range<usize>);
 
-/// A window holds at least this many lines (whole blocks) unless the input ends first, or...
+/// A window ends at the first block's end once it holds this many lines or [`WINDOW_BYTES`]
+/// bytes of input, whichever comes first (or at the input's end): the memory a batch holds
+/// does not grow with its length.
 const WINDOW_LINES: usize = 4096;
-/// ...this many bytes of input: the memory a batch holds does not grow with its length.
+/// See [`WINDOW_LINES`].
 const WINDOW_BYTES: usize = 8 << 20;
 
 /// The lines of one window of the input: their bytes (without line endings) end to end, and
@@ -91,9 +93,8 @@ struct Window {
 }
 
 impl Window {
-    /// Reads the next window: whole blocks of `block` lines until [`WINDOW_LINES`] lines or
-    /// [`WINDOW_BYTES`] bytes are in, or the input ends. A line ends at `\n`, and a `\r`
-    /// before it goes too (`str::lines`).
+    /// Reads the next window ([`WINDOW_LINES`]), whole blocks of `block` lines. A line ends
+    /// at `\n`, and a `\r` before it goes too (`str::lines`).
     fn read(&mut self, input: &mut dyn BufRead, block: usize, source: &str) -> Result<()> {
         self.text.clear();
         self.lines.clear();
