@@ -93,19 +93,22 @@ struct Window {
 }
 
 impl Window {
-    /// Reads the next window ([`WINDOW_LINES`]), whole blocks of `block` lines. A line ends
-    /// at `\n`, and a `\r` before it goes too (`str::lines`).
-    fn read(&mut self, input: &mut dyn BufRead, block: usize, source: &str) -> Result<()> {
+    /// Reads the next window ([`WINDOW_LINES`]), whole blocks of `block` lines, and returns
+    /// the bytes it consumed. A line ends at `\n`, and a `\r` before it goes too
+    /// (`str::lines`).
+    fn read(&mut self, input: &mut dyn BufRead, block: usize, source: &str) -> Result<u64> {
         self.text.clear();
         self.lines.clear();
+        let mut consumed = 0u64;
         loop {
             let from = self.text.len();
             let read = input
                 .read_until(b'\n', &mut self.text)
                 .map_err(|e| Error::in_file(source, crate::formats::io_message(&e)))?;
             if read == 0 {
-                return Ok(());
+                return Ok(consumed);
             }
+            consumed += read as u64;
             if self.text.last() == Some(&b'\n') {
                 self.text.pop();
                 if self.text.len() > from && self.text.last() == Some(&b'\r') {
@@ -115,7 +118,7 @@ impl Window {
             self.lines.push(from..self.text.len());
             let full = self.lines.len() >= WINDOW_LINES || self.text.len() >= WINDOW_BYTES;
             if full && self.lines.len().is_multiple_of(block) {
-                return Ok(());
+                return Ok(consumed);
             }
         }
     }
@@ -169,23 +172,28 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
         (true, Some(b)) => b,
     };
     // JSON lines is the one format here: `-` (standard input) needs no --format.
-    let (mut input, source): (Box<dyn BufRead>, String) = if a.file.as_os_str() == "-" {
-        (
-            Box::new(std::io::BufReader::with_capacity(
-                1 << 20,
-                std::io::stdin().lock(),
-            )),
-            crate::formats::STDIN_NAME.to_string(),
-        )
-    } else {
-        let source = a.file.display().to_string();
-        let file = std::fs::File::open(&a.file)
-            .map_err(|e| Error::in_file(&source, crate::formats::io_message(&e)))?;
-        (
-            Box::new(std::io::BufReader::with_capacity(1 << 20, file)),
-            source,
-        )
-    };
+    // The input, its name, and its size when it is a file (for the progress bar).
+    let (mut input, source, size): (Box<dyn BufRead>, String, Option<u64>) =
+        if a.file.as_os_str() == "-" {
+            (
+                Box::new(std::io::BufReader::with_capacity(
+                    1 << 20,
+                    std::io::stdin().lock(),
+                )),
+                crate::formats::STDIN_NAME.to_string(),
+                None,
+            )
+        } else {
+            let source = a.file.display().to_string();
+            let file = std::fs::File::open(&a.file)
+                .map_err(|e| Error::in_file(&source, crate::formats::io_message(&e)))?;
+            let size = file.metadata().ok().map(|m| m.len());
+            (
+                Box::new(std::io::BufReader::with_capacity(1 << 20, file)),
+                source,
+                size,
+            )
+        };
     // --threads counts every thread: as many blocks at once as there are threads (at most one
     // per block), and each line's share of the threads for its own solve (the answers do not
     // depend on either).
@@ -194,9 +202,15 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
         t => t,
     }
     .max(1);
+    // On a terminal: the bytes of the file done (a spinner for standard input), and the
+    // instances, a window at a time.
     let bar = if std::io::stderr().is_terminal() {
-        let b = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-        if let Ok(style) = ProgressStyle::with_template("{spinner} {pos} instances {elapsed}") {
+        let b = ProgressBar::with_draw_target(size, ProgressDrawTarget::stderr());
+        let template = match size {
+            Some(_) => "{bar:40} {percent}% {msg} {elapsed} (eta {eta})",
+            None => "{spinner} {msg} {elapsed}",
+        };
+        if let Ok(style) = ProgressStyle::with_template(template) {
             b.set_style(style);
         }
         b
@@ -208,7 +222,7 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
     // Lines before this window.
     let mut before = 0usize;
     loop {
-        window.read(&mut *input, block, &source)?;
+        let consumed = window.read(&mut *input, block, &source)?;
         let lines = window.lines.len();
         if lines == 0 {
             break;
@@ -221,7 +235,7 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
         }
         workers.resize_with(threads.max(workers.len()), Written::default);
         let next = AtomicUsize::new(0);
-        let (window, settings, bar, source) = (&window, &settings, &bar, source.as_str());
+        let (window, settings, source) = (&window, &settings, source.as_str());
         let done: Vec<bool> = std::thread::scope(|s| {
             let running: Vec<_> = workers
                 .iter_mut()
@@ -260,7 +274,6 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
                                     }
                                 };
                                 w.spans.push((i, from..w.bytes.len()));
-                                bar.inc(1);
                             }
                         }
                     })
@@ -301,6 +314,8 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
             }
         }
         before += lines;
+        bar.inc(consumed);
+        bar.set_message(format!("{before} instances"));
     }
     bar.finish_and_clear();
     Ok(true)
