@@ -53,7 +53,7 @@ const EXP_ZERO: f32 = -104.0;
 /// `out[i] = exp(xs[i])` for each `i` of the shorter slice: [`exp`]'s bits, on a host (not
 /// `target_os = "none"`; a microcontroller's softmax calls [`exp`] in its own loop).
 ///
-/// With libm, most entries take [`expf_reduced`], libm's `expf` written without branches so
+/// With libm, most entries take libm's `expf` written without branches (`expf_reduced`) so
 /// that the compiler vectorises the loop: the softmax of a small solve spent about 6% of the
 /// solve in scalar `expf` calls. The entries that function does not cover (`|x| >= 87.3365`,
 /// NaN) then take [`exp`].
