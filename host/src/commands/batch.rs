@@ -33,7 +33,8 @@ struct LineError {
 pub const WARM_BLOCK: usize = 16;
 
 /// Solves one line and appends its output object (a solve report or an error object, without
-/// newline) to `out`; returns the policy deployed (for the next line of a warm chain). With
+/// newline) to `out`, building its population in `store` (kept by the caller from line to
+/// line); returns the policy deployed (for the next line of a warm chain). With
 /// `warm`, the solve starts from `start` when it has as many entries as the line has candidates,
 /// and the report says whether it did.
 fn one(

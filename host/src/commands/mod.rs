@@ -372,7 +372,8 @@ pub struct DemoArgs {
     pub json: bool,
 }
 
-/// Runs a parsed command line; returns what goes to stdout.
+/// Runs a parsed command line; returns what goes to stdout (`batch` writes its own output, a
+/// window of lines at a time, and returns an empty string).
 pub fn run(cli: Cli) -> Result<String> {
     match cli.command {
         Command::Solve(a) => solve::run(&a),
