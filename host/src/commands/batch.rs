@@ -1,9 +1,10 @@
 //! `ualign batch`: one JSON instance per line, solved in parallel, printed in input order.
 //!
 //! The input is read a window of whole blocks at a time ([`Window`]); each window's blocks are
-//! solved by the threads into buffers kept from window to window, and its lines are written
-//! out before the next window is read. A line that is not UTF-8, not JSON or not a valid
-//! instance is that line's error object; the batch goes on.
+//! solved by the threads into buffers kept from window to window ([`Slot`]), and while they
+//! solve one window, the calling thread writes the window before and reads the next. A line
+//! that is not UTF-8, not JSON or not a valid instance is that line's error object; the batch
+//! goes on.
 //!
 //! With `--warm`, the lines are chained in fixed blocks of [`WARM_BLOCK`] (or `--warm-block`)
 //! consecutive lines: a block's first line starts cold, and each later line starts from the
@@ -155,8 +156,9 @@ fn written(result: std::io::Result<()>) -> Result<bool> {
 
 /// `batch` into `out`: the input is read a window at a time ([`Window::read`]), each
 /// window's blocks are solved in parallel into per-worker buffers kept from window to window,
-/// and the window's lines are written in input order. No buffer grows with the input. `false`
-/// when the output's reader went away ([`written`]).
+/// and the window's lines are written in input order ([`Slot::write`]) while the next window
+/// is solved. No buffer grows with the input. `false` when the output's reader went away
+/// ([`written`]).
 fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
     let mut settings = a.play.settings();
     check_settings(&settings)?;
@@ -218,13 +220,23 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
     } else {
         ProgressBar::hidden()
     };
-    let mut window = Window::default();
-    let mut workers: Vec<Written> = Vec::new();
-    // Lines before this window.
+    // Two slots: while the threads solve the window in one, this thread writes the window
+    // before (in the other) and reads the next into it.
+    let mut slots = [Slot::default(), Slot::default()];
+    let mut cur = 0usize;
+    let mut consumed = slots[0].window.read(&mut *input, block, &source)?;
+    // Whether the other slot holds a solved window not yet written.
+    let mut pending = false;
+    // Lines before the current window.
     let mut before = 0usize;
     loop {
-        let consumed = window.read(&mut *input, block, &source)?;
-        let lines = window.lines.len();
+        let [first, second] = &mut slots;
+        let (this, other) = if cur == 0 {
+            (first, second)
+        } else {
+            (second, first)
+        };
+        let lines = this.window.lines.len();
         if lines == 0 {
             break;
         }
@@ -234,10 +246,13 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
             0 => settings.cores = (budget / threads).max(1),
             _ => settings.threads = (budget / threads).max(1),
         }
-        workers.resize_with(threads.max(workers.len()), Written::default);
+        this.workers
+            .resize_with(threads.max(this.workers.len()), Written::default);
+        this.before = before;
         let next = AtomicUsize::new(0);
-        let (window, settings, source) = (&window, &settings, source.as_str());
-        let done: Vec<bool> = std::thread::scope(|s| {
+        let (window, settings, source) = (&this.window, &settings, source.as_str());
+        let workers = &mut this.workers;
+        let (done, io) = std::thread::scope(|s| {
             let running: Vec<_> = workers
                 .iter_mut()
                 .take(threads)
@@ -280,12 +295,59 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
                     })
                 })
                 .collect();
-            running.into_iter().map(|r| r.join().is_ok()).collect()
+            // Meanwhile: the window before out, the next one in.
+            let io = (|| -> Result<Option<u64>> {
+                if pending && !other.write(out)? {
+                    return Ok(None);
+                }
+                other.window.read(&mut *input, block, source).map(Some)
+            })();
+            let done: Vec<bool> = running.into_iter().map(|r| r.join().is_ok()).collect();
+            (done, io)
         });
+        this.done = done;
+        this.lines = lines;
+        let Some(next_consumed) = io? else {
+            return Ok(false);
+        };
+        before += lines;
+        bar.inc(consumed);
+        bar.set_message(format!("{before} instances"));
+        consumed = next_consumed;
+        pending = true;
+        cur = 1 - cur;
+    }
+    // The last window solved is in the other slot.
+    if pending
+        && let Some(last) = slots.get(1 - cur)
+        && !last.write(out)?
+    {
+        return Ok(false);
+    }
+    bar.finish_and_clear();
+    Ok(true)
+}
+
+/// A window and what the threads made of it: each worker's output, whether each worker
+/// finished, the window's line count and the lines before it.
+#[derive(Default)]
+struct Slot {
+    window: Window,
+    workers: Vec<Written>,
+    done: Vec<bool>,
+    lines: usize,
+    before: usize,
+}
+
+impl Slot {
+    /// Writes the window's lines in input order, each followed by a newline (`false` when the
+    /// output's reader went away, [`written`]). The lines of a worker that did not finish (a
+    /// panic; none should) say so.
+    fn write(&self, out: &mut dyn Write) -> Result<bool> {
         // Line `i` of the window: the worker and the range.
-        let mut at: Vec<Option<(usize, std::ops::Range<usize>)>> = vec![None; lines];
-        for (w, written) in workers.iter().enumerate().take(threads) {
-            if done.get(w) != Some(&true) {
+        let mut at: Vec<Option<(usize, std::ops::Range<usize>)>> = vec![None; self.lines];
+        for (w, written) in self.workers.iter().enumerate().take(self.done.len()) {
+            if self.done.get(w) != Some(&true) {
                 continue;
             }
             for (i, range) in &written.spans {
@@ -296,17 +358,13 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
         }
         let mut missing = Vec::new();
         for (i, slot) in at.into_iter().enumerate() {
-            let bytes = slot.and_then(|(w, range)| workers.get(w)?.bytes.get(range));
+            let bytes = slot.and_then(|(w, range)| self.workers.get(w)?.bytes.get(range));
             let bytes = match bytes {
                 Some(b) => b,
                 None => {
-                    // A worker that panicked (none should): its lines say so.
                     missing.clear();
-                    line_error(
-                        before + i + 1,
-                        "internal error: not processed",
-                        &mut missing,
-                    );
+                    let line = self.before + i + 1;
+                    line_error(line, "internal error: not processed", &mut missing);
                     &missing
                 }
             };
@@ -314,12 +372,8 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
                 return Ok(false);
             }
         }
-        before += lines;
-        bar.inc(consumed);
-        bar.set_message(format!("{before} instances"));
+        Ok(true)
     }
-    bar.finish_and_clear();
-    Ok(true)
 }
 
 /// Appends the error object of `line` to `out`.
