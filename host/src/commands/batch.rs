@@ -306,7 +306,6 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
             (done, io)
         });
         this.done = done;
-        this.lines = lines;
         let Some(next_consumed) = io? else {
             return Ok(false);
         };
@@ -329,13 +328,13 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
 }
 
 /// A window and what the threads made of it: each worker's output, whether each worker
-/// finished, the window's line count and the lines before it.
+/// finished, and the number of lines before the window. The window is kept until its output
+/// is written.
 #[derive(Default)]
 struct Slot {
     window: Window,
     workers: Vec<Written>,
     done: Vec<bool>,
-    lines: usize,
     before: usize,
 }
 
@@ -345,7 +344,8 @@ impl Slot {
     /// panic; none should) say so.
     fn write(&self, out: &mut dyn Write) -> Result<bool> {
         // Line `i` of the window: the worker and the range.
-        let mut at: Vec<Option<(usize, std::ops::Range<usize>)>> = vec![None; self.lines];
+        let mut at: Vec<Option<(usize, std::ops::Range<usize>)>> =
+            vec![None; self.window.lines.len()];
         for (w, written) in self.workers.iter().enumerate().take(self.done.len()) {
             if self.done.get(w) != Some(&true) {
                 continue;
