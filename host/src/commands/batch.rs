@@ -225,9 +225,8 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
     let mut slots = [Slot::default(), Slot::default()];
     let mut cur = 0usize;
     let mut consumed = slots[0].window.read(&mut *input, block, &source)?;
-    // Whether the other slot holds a solved window not yet written.
-    let mut pending = false;
-    // Lines before the current window.
+    // Lines before the current window: when there are some, the other slot holds the window
+    // before, solved and not yet written.
     let mut before = 0usize;
     loop {
         let [first, second] = &mut slots;
@@ -297,7 +296,7 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
                 .collect();
             // Meanwhile: the window before out, the next one in.
             let io = (|| -> Result<Option<u64>> {
-                if pending && !other.write(out)? {
+                if before > 0 && !other.write(out)? {
                     return Ok(None);
                 }
                 other.window.read(&mut *input, block, source).map(Some)
@@ -313,11 +312,10 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
         bar.inc(consumed);
         bar.set_message(format!("{before} instances"));
         consumed = next_consumed;
-        pending = true;
         cur = 1 - cur;
     }
     // The last window solved is in the other slot.
-    if pending
+    if before > 0
         && let Some(last) = slots.get(1 - cur)
         && !last.write(out)?
     {
