@@ -249,50 +249,22 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
             .resize_with(threads.max(this.workers.len()), Written::default);
         this.before = before;
         let next = AtomicUsize::new(0);
-        let (window, settings, source) = (&this.window, &settings, source.as_str());
+        let source = source.as_str();
+        let job = &Job {
+            window: &this.window,
+            next: &next,
+            blocks: (blocks, block),
+            before,
+            warm: a.warm,
+            settings: &settings,
+            source,
+        };
         let workers = &mut this.workers;
         let (done, io) = std::thread::scope(|s| {
             let running: Vec<_> = workers
                 .iter_mut()
                 .take(threads)
-                .map(|w| {
-                    let next = &next;
-                    s.spawn(move || {
-                        w.bytes.clear();
-                        w.spans.clear();
-                        let mut store = Store::default();
-                        loop {
-                            let b = next.fetch_add(1, Ordering::Relaxed);
-                            if b >= blocks {
-                                break;
-                            }
-                            // The block's lines in order, each from the policy of the one
-                            // before.
-                            let mut previous: Option<Vec<f32>> = None;
-                            for i in b * block..((b + 1) * block).min(lines) {
-                                let from = w.bytes.len();
-                                let line = before + i + 1;
-                                let text = window
-                                    .lines
-                                    .get(i)
-                                    .and_then(|r| window.text.get(r.clone()))
-                                    .unwrap_or(&[]);
-                                let chain = (a.warm, previous.as_deref());
-                                previous = match std::str::from_utf8(text) {
-                                    Ok(text) => {
-                                        let scratch = (&mut store, &mut w.bytes);
-                                        one(text, line, source, settings, chain, scratch)
-                                    }
-                                    Err(_) => {
-                                        line_error(line, "not valid UTF-8 text", &mut w.bytes);
-                                        None
-                                    }
-                                };
-                                w.spans.push((i, from..w.bytes.len()));
-                            }
-                        }
-                    })
-                })
+                .map(|w| s.spawn(move || job.run(w)))
                 .collect();
             // Meanwhile: the window before out, the next one in.
             let io = (|| -> Result<Option<u64>> {
@@ -323,6 +295,62 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
     }
     bar.finish_and_clear();
     Ok(true)
+}
+
+/// One worker's share of a window: the blocks it takes from `next` in turn, each block's lines
+/// in order.
+struct Job<'a> {
+    window: &'a Window,
+    /// The next block to take.
+    next: &'a AtomicUsize,
+    /// The window's blocks, and the lines of a block.
+    blocks: (usize, usize),
+    /// The lines before the window.
+    before: usize,
+    warm: bool,
+    settings: &'a Settings,
+    source: &'a str,
+}
+
+impl Job<'_> {
+    /// Solves blocks into `w` (cleared first) until none is left, each line from the policy of
+    /// the one before in its block.
+    fn run(&self, w: &mut Written) {
+        w.bytes.clear();
+        w.spans.clear();
+        let (blocks, block) = self.blocks;
+        let lines = self.window.lines.len();
+        let mut store = Store::default();
+        loop {
+            let b = self.next.fetch_add(1, Ordering::Relaxed);
+            if b >= blocks {
+                break;
+            }
+            let mut previous: Option<Vec<f32>> = None;
+            for i in b * block..((b + 1) * block).min(lines) {
+                let from = w.bytes.len();
+                let line = self.before + i + 1;
+                let text = self
+                    .window
+                    .lines
+                    .get(i)
+                    .and_then(|r| self.window.text.get(r.clone()))
+                    .unwrap_or(&[]);
+                let chain = (self.warm, previous.as_deref());
+                previous = match std::str::from_utf8(text) {
+                    Ok(text) => {
+                        let scratch = (&mut store, &mut w.bytes);
+                        one(text, line, self.source, self.settings, chain, scratch)
+                    }
+                    Err(_) => {
+                        line_error(line, "not valid UTF-8 text", &mut w.bytes);
+                        None
+                    }
+                };
+                w.spans.push((i, from..w.bytes.len()));
+            }
+        }
+    }
 }
 
 /// A window and what the threads made of it: each worker's output, whether each worker
