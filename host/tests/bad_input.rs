@@ -196,6 +196,15 @@ fn files_options_and_k() {
         &["solve", "/nonexistent/data.soi", "--k", "2"],
         &["/nonexistent/data.soi", "no such file"],
     );
+    // batch opens its input itself, to read it a window at a time.
+    expect_bad(
+        &["batch", "/nonexistent/lines.jsonl", "--k", "2"],
+        &["/nonexistent/lines.jsonl", "no such file"],
+    );
+    expect_bad(
+        &["batch", dir.to_str().unwrap_or("."), "--k", "2"],
+        &["is a directory"],
+    );
     expect_bad(
         &[
             "solve",
