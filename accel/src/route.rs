@@ -64,19 +64,23 @@ pub const PARALLEL_WORK: usize = 1 << 21;
 
 /// Fewest user types the wide layout is used for at vector level `simd`. It computes
 /// [`WIDE_LANES`] users at once, so with fewer most of its lanes are padding, and the
-/// population's kernel, one fused pass per order, is faster.
-/// - AVX-512 runs a group in one pass, and the two kernels meet near half a group: at (8, 4, 2)
-///   an evaluation took about 107 ns through the population and 168 ns through the wide layout,
-///   at (16, 8, 4) the two were within a few percent, and at (16, 16, 4) the wide layout took
-///   about 0.57 of the time.
-/// - AVX2 runs a group in two halves, and the two meet at three quarters of a group: at
-///   (16, 8, 4) about 460 ns through the population and 640 ns through the wide layout, both
-///   about 650 ns at (16, 12, 4), and 710 against 650 ns at (16, 16, 4).
+/// population's kernel, one fused pass per order, is faster. The layout is also built for each
+/// solve (about 0.45 us at (16, 8, 4)), and a small solve takes about ten evaluations, so the
+/// wide layout must save more than a twentieth of a microsecond per evaluation to pay.
+/// - AVX-512 runs a group in one pass. At (16, 8, 4) an evaluation takes the same time through
+///   either kernel, at (16, 10, 4) about 170 ns through the wide layout and 236 ns through the
+///   population, and at (16, 16, 4) 0.57 of the time. Solves of unrelated (16, m, 4) prompts,
+///   the layout's build included, take 6.8 us through the population and 7.1 us through the
+///   wide layout at `m = 8`, 7.1 and 7.2 us at 9, 7.7 and 7.6 us at 10.
+/// - AVX2 runs a group in two halves: at (16, 8, 4) an evaluation takes about 460 ns through
+///   the population and 640 ns through the wide layout, at (16, 12, 4) both about 650 ns, and
+///   at (16, 16, 4) 710 against 650 ns.
 ///
-/// (`ualign bench`'s `population_share_ns_median` and `share_ns_median`; benches/README.md.)
+/// (`ualign bench`'s `population_share_ns_median` and `share_ns_median`, and `ualign batch` on
+/// such prompts; benches/README.md.)
 pub fn wide_min_users(simd: Simd) -> usize {
     match simd {
-        Simd::Avx512 => WIDE_LANES / 2,
+        Simd::Avx512 => WIDE_LANES * 5 / 8,
         Simd::Avx2 => WIDE_LANES * 3 / 4,
     }
 }
@@ -414,7 +418,7 @@ mod tests {
         assert_eq!(choose(&tied).vector, None);
         assert_eq!(choose(&query(4, 256, 16)).vector, Some(Simd::Avx2));
         assert_eq!(choose(&query(4, 257, 16)).vector, None);
-        // Fewer users than three quarters of a wide group at AVX2, half at AVX-512: the
+        // Fewer users than three quarters of a wide group at AVX2, ten at AVX-512: the
         // population's kernel.
         assert_eq!(choose(&query(4, 16, 12)).vector, Some(Simd::Avx2));
         assert_eq!(choose(&query(4, 16, 11)).vector, None);
@@ -422,8 +426,8 @@ mod tests {
             simd: Some(Simd::Avx512),
             ..query(4, 16, m)
         };
-        assert_eq!(choose(&at512(8)).vector, Some(Simd::Avx512));
-        assert_eq!(choose(&at512(7)).vector, None);
+        assert_eq!(choose(&at512(10)).vector, Some(Simd::Avx512));
+        assert_eq!(choose(&at512(9)).vector, None);
         // Margins and tally run at the baseline.
         assert_eq!(choose(&query(1, 9, 10)).vector_name(), "baseline");
     }
