@@ -3,9 +3,10 @@
 //! A ranking names every candidate it lists, so a JSON line of (16, 8, 4) looks up 128 names.
 //! The table is built once per instance: open addressing over a power-of-two array of `u16`
 //! indices at most half full, a multiplicative hash of the name's bytes read eight at a time,
-//! and a comparison on a hit: of one word for a name of fewer than eight bytes (its hash's last
-//! word, which tells such names apart), of the bytes otherwise. A lookup reads the name's bytes
-//! once or twice and one or two slots.
+//! and a comparison on a hit: of one word for a name of fewer than eight bytes (its bytes, which
+//! with its length tell it apart), of the bytes otherwise. A lookup reads the name's bytes once
+//! or twice and one or two slots; the JSON reader looks a short name up by its word
+//! ([`Names::get_short`]), read from the text in one load.
 
 use std::borrow::Cow;
 
@@ -19,7 +20,7 @@ pub struct Names<'a> {
     slots: Vec<u16>,
     /// `slots.len() - 1`; `slots.len()` is a power of two.
     mask: usize,
-    /// Per name its length and, under eight bytes, its [`tail`] word, which with the length
+    /// Per name its length and, under eight bytes, its [`short_word`], which with the length
     /// tells it from any other name (0 for longer names, compared byte by byte). A lookup of a
     /// short name reads only this.
     short: Vec<(usize, u64)>,
@@ -30,10 +31,15 @@ const K: u64 = 0xf135_7aea_2e62_a9c5;
 
 /// The hash of a name: its length, then its bytes eight at a time, each word folded in by a
 /// rotate, an xor and a multiplication; the high half, which depends on every input bit. The
-/// last one to seven bytes make one more word from two overlapping reads ([`tail`]). With it,
-/// that last word: for a name of fewer than eight bytes, its [`tail`].
+/// last one to seven bytes make one more word: a name of fewer than eight bytes its
+/// [`short_word`] ([`short_hash`]), a longer one two overlapping reads ([`tail`]). With it, that
+/// last word.
 #[inline(always)]
 fn hash(name: &[u8]) -> (usize, u64) {
+    if name.len() < 8 {
+        let word = short_word(name);
+        return (short_hash(name.len(), word), word);
+    }
     let mut h = name.len() as u64;
     let mut words = name.chunks_exact(8);
     for w in &mut words {
@@ -46,7 +52,24 @@ fn hash(name: &[u8]) -> (usize, u64) {
     ((h >> 32) as usize, last)
 }
 
-/// A word of fewer than eight bytes `r`, without copying them one by one: four to seven bytes
+/// [`hash`] of a name of `len < 8` bytes whose [`short_word`] is `word`.
+#[inline(always)]
+fn short_hash(len: usize, word: u64) -> usize {
+    (((len as u64).rotate_left(26) ^ word).wrapping_mul(K) >> 32) as usize
+}
+
+/// The bytes of a name of fewer than eight bytes as a little-endian word, zero above them (with
+/// the length, the name itself).
+#[inline(always)]
+pub(super) fn short_word(name: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    for (w, &b) in word.iter_mut().zip(name) {
+        *w = b;
+    }
+    u64::from_le_bytes(word)
+}
+
+/// The last one to seven bytes `r` of a longer name as a word, without copying them one by one: four to seven bytes
 /// as their first four and their last four, one to three as the first, the middle and the last
 /// byte. Every byte is read, so with the length (which [`hash`] starts from) different bytes
 /// make different words.
@@ -115,19 +138,35 @@ impl<'a> Names<'a> {
     /// The index of `name`, if it is one of the names.
     #[inline(always)]
     pub fn get(&self, name: &[u8]) -> Option<u16> {
-        let (h, last) = hash(name);
+        if name.len() < 8 {
+            return self.get_short(name.len(), short_word(name));
+        }
+        let (h, _) = hash(name);
         let mut at = h & self.mask;
         // At most half the slots are full, so an empty one ends every probe sequence.
         loop {
             let entry = *self.slots.get(at)?;
             let index = entry.checked_sub(1)?;
             let i = usize::from(index);
-            let same = match self.short.get(i) {
-                Some(&(len, word)) if name.len() < 8 => len == name.len() && word == last,
-                Some(_) => self.names.get(i).is_some_and(|n| n.as_bytes() == name),
-                None => false,
-            };
-            if same {
+            if self.names.get(i).is_some_and(|n| n.as_bytes() == name) {
+                return Some(index);
+            }
+            at = (at + 1) & self.mask;
+        }
+    }
+
+    /// The index of the name of `len < 8` bytes whose [`short_word`] is `word`, if it is one of
+    /// the names (`None` for `len >= 8`).
+    #[inline(always)]
+    pub fn get_short(&self, len: usize, word: u64) -> Option<u16> {
+        if len >= 8 {
+            return None;
+        }
+        let mut at = short_hash(len, word) & self.mask;
+        loop {
+            let entry = *self.slots.get(at)?;
+            let index = entry.checked_sub(1)?;
+            if self.short.get(usize::from(index)) == Some(&(len, word)) {
                 return Some(index);
             }
             at = (at + 1) & self.mask;
@@ -189,7 +228,8 @@ mod tests {
         assert_eq!(table.get(b""), Some(3));
     }
 
-    /// The tail word of fewer than eight bytes differs for any two byte strings of one length.
+    /// The tail word of one to seven bytes differs for any two byte strings of one length (so
+    /// that long names differing in their last bytes hash apart).
     #[test]
     fn tail_words_tell_every_short_string_apart() {
         for len in 0..8usize {
@@ -206,10 +246,9 @@ mod tests {
         }
     }
 
-    /// Names of one to seven equal bytes share their tail word within lengths 1 to 3 and
-    /// within 4 to 7: the lookup tells them apart by length. Each table lacks one of them,
-    /// which must not be found; over every byte value, some of these probes pass the slot of a
-    /// name with its tail word.
+    /// Names of one to seven equal bytes, over every byte value: those of zero bytes share
+    /// their word, and the lookup tells them apart by length. Each table lacks one of them,
+    /// which must not be found.
     #[test]
     fn short_names_with_one_tail_word_are_told_apart_by_length() {
         for byte in 0..=255u8 {
