@@ -5,6 +5,7 @@ use ualign::{
     Certificate,
     certificate::certify,
     margins::Margins,
+    share::Oracle,
     solver::{
         Solution, SolveOptions, hedge, nlhf, nlhf_margins, optimistic_hedge, optimistic_hedge_warm,
     },
@@ -365,6 +366,19 @@ fn on_population<R>(
     Ok(oracle.serve(f))
 }
 
+/// Optimistic Hedge on `oracle`, from `start` when given (a warm start).
+fn optimistic<O: Oracle<CAPACITY> + ?Sized>(
+    oracle: &O,
+    opts: &SolveOptions,
+    start: Option<&[f32]>,
+    policy: &mut [f32],
+) -> std::result::Result<Solution, ualign::Error> {
+    match start {
+        Some(start) => optimistic_hedge_warm::<CAPACITY, _>(oracle, opts, start, policy),
+        None => optimistic_hedge::<CAPACITY, _>(oracle, opts, policy),
+    }
+}
+
 /// Runs the solver on the route [`route::plan`] takes (see [`route::choose`]).
 pub fn solve(pop: &Pop<'_>, s: &Settings) -> Result<Solved> {
     solve_from(pop, s, None)
@@ -392,23 +406,21 @@ pub fn solve_from(pop: &Pop<'_>, s: &Settings, start: Option<&[f32]>) -> Result<
                 (Sum::Margins, _) => nlhf_through_margins(pop, s.eps, s.max_iter, &mut policy)?,
                 // The solver certifies what it deploys on the tally's population, `pop` itself,
                 // as on every other route (`Oracle::population`).
-                (Sum::Tally, Some(tally)) => match start {
-                    Some(start) => {
-                        optimistic_hedge_warm::<CAPACITY, _>(&tally, &opts, start, &mut policy)
-                    }
-                    None => optimistic_hedge::<CAPACITY, _>(&tally, &opts, &mut policy),
+                (Sum::Tally, Some(tally)) => {
+                    optimistic(&tally, &opts, start, &mut policy).map_err(core)?
                 }
-                .map_err(core)?,
                 (Sum::Tally, None) => {
                     return Err(Error::internal("the tally route without a tally"));
                 }
-                (Sum::Population, _) => on_population(pop, &route, |o| match start {
-                    Some(start) => {
-                        optimistic_hedge_warm::<CAPACITY, _>(o, &opts, start, &mut policy)
-                    }
-                    None => optimistic_hedge::<CAPACITY, _>(o, &opts, &mut policy),
-                })?
-                .map_err(core)?,
+                // One thread at the baseline is the population's own oracle: no threads to
+                // serve, nothing to lay out (the same bits as through the threaded oracle).
+                (Sum::Population, _) if route.threads <= 1 && route.vector.is_none() => {
+                    optimistic(pop, &opts, start, &mut policy).map_err(core)?
+                }
+                (Sum::Population, _) => {
+                    on_population(pop, &route, |o| optimistic(o, &opts, start, &mut policy))?
+                        .map_err(core)?
+                }
             };
             Ok(Solved {
                 policy,
