@@ -506,9 +506,13 @@ fn group_matches_per_user(
     for p in pi.iter_mut() {
         *p /= total;
     }
-    // The same policy with its total pushed above 1: the clamped paths.
+    // The same policy with its total pushed above 1: the clamped paths. And one where a
+    // candidate has no mass, so that the users ranking it first have a `b` above 1 too.
     let mut above = pi;
     above[3] += 4e-7;
+    let mut massless = above;
+    massless[3] += massless[6];
+    massless[6] = 0.0;
     // 1, 2, 3, 4 and 8 take `lanes_written`, 5 and 16 the loop of `lanes` (under miri one of
     // each).
     let ks: &[u32] = if cfg!(miri) {
@@ -516,7 +520,11 @@ fn group_matches_per_user(
     } else {
         &[1, 2, 3, 4, 5, 8, 16]
     };
-    for (k, pi) in ks.iter().copied().flat_map(|k| [(k, pi), (k, above)]) {
+    for (k, pi) in ks
+        .iter()
+        .copied()
+        .flat_map(|k| [(k, pi), (k, above), (k, massless)])
+    {
         let mut fast = [0.0f32; 7];
         shares_unchecked(pop, &pi, k, &mut fast);
         // The per-user path, spelled out.
