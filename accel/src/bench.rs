@@ -48,6 +48,7 @@ use std::time::Instant;
 use rand_xoshiro::{Xoshiro128PlusPlus, rand_core::SeedableRng};
 use ualign::{
     Population, Storage,
+    population::TIE_NEXT,
     share::{LANES, Oracle},
     solver::{SolveOptions, optimistic_hedge},
     synthetic,
@@ -470,12 +471,12 @@ pub fn run_population(
         ));
     }
     // The probes read a table of the population's size and layout: its orders, rebuilt (one
-    // u16 per position, the top bit set on a tie with the next position, as core stores them).
+    // u16 per position, `TIE_NEXT` on a tie with the next position, as core stores them).
     let n = pop.n();
     let mut order = Vec::with_capacity(pop.m().saturating_mul(n));
     for j in 0..pop.m() {
         let row = pop.order(j).ok_or("a user type without an order")?;
-        order.extend(row.map(|(c, tie)| c as u16 | if tie { 0x8000 } else { 0 }));
+        order.extend(row.map(|(c, tie)| c as u16 | if tie { TIE_NEXT } else { 0 }));
     }
     measure(pop, &order, pop.weights(), k, threads, solves)
 }

@@ -11,8 +11,10 @@ use crate::{
     score::{NARROW_LOW, Score},
 };
 
-/// Set on a position whose candidate ties with the candidate at the next position.
-pub(crate) const TIE_NEXT: u16 = 0x8000;
+/// Set on a position whose candidate ties with the candidate at the next position (an order
+/// row's entry is the candidate's index, with this bit when it ties with the next entry:
+/// [`PopulationBuilder::push_order`]).
+pub const TIE_NEXT: u16 = 0x8000;
 /// Extracts the candidate index from an order entry.
 pub(crate) const INDEX: u16 = 0x7fff;
 
@@ -320,6 +322,90 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
             len += 1;
         }
         ties |= tie_group::<M>(row.get_mut(from..len).unwrap_or(&mut []));
+        let w = self.check_push(weight)?;
+        for (slot, &e) in self.next_row()?.iter_mut().zip(row.iter()) {
+            *slot = e;
+        }
+        self.commit(w, ties);
+        Ok(())
+    }
+
+    /// Adds a user type from an order row as the population stores it: every candidate once,
+    /// best first, each entry the candidate's index with [`TIE_NEXT`] set when it ties with the
+    /// next entry (on the last entry the bit ties with nothing and is ignored). Each tie group
+    /// is stored in index order. The same user type as [`push_ranking`](Self::push_ranking) of
+    /// the row's tie groups, without walking them as iterators: a parser that has the row
+    /// already (a canonical order) hands it over as it is.
+    ///
+    /// ```
+    /// # use ualign::{Population, Storage, population::TIE_NEXT};
+    /// # let (mut w, mut o) = ([0.0f32; 2], [0u16; 8]);
+    /// let mut b = Population::<4>::builder(4, Storage::new(&mut w, &mut o))?;
+    /// b.push_order(3.0, &[2, 1 | TIE_NEXT, 0, 3])?; // 2 > {0, 1} > 3
+    /// b.push_ranking(3.0, [&[2usize][..], &[0, 1]])?; // the same user type
+    /// let pop = b.finish()?;
+    /// assert!(pop.order(0).unwrap().eq(pop.order(1).unwrap()));
+    /// # Ok::<(), ualign::Error>(())
+    /// ```
+    ///
+    /// Errors (nothing is added): [`Error::TooManyUsers`], [`Error::LengthMismatch`] when the
+    /// row does not have `n` entries, [`Error::UnknownCandidate`],
+    /// [`Error::DuplicateCandidate`], [`Error::NonFiniteWeight`], [`Error::NegativeWeight`].
+    pub fn push_order<S: Score>(&mut self, weight: S, order: &[u16]) -> Result<(), Error> {
+        if order.len() != self.n {
+            return Err(Error::LengthMismatch {
+                expected: self.n,
+                found: order.len(),
+            });
+        }
+        match scratch_class::<N>(self.n) {
+            16 => self.push_order_in::<16, S>(weight, order),
+            64 => self.push_order_in::<64, S>(weight, order),
+            256 => self.push_order_in::<256, S>(weight, order),
+            _ => self.push_order_in::<N, S>(weight, order),
+        }
+    }
+
+    /// [`push_order`](Self::push_order) (of `n` entries) with scratch arrays of `M >= n`
+    /// entries.
+    fn push_order_in<const M: usize, S: Score>(
+        &mut self,
+        weight: S,
+        order: &[u16],
+    ) -> Result<(), Error> {
+        let (user, n) = (self.m, self.n);
+        let mut listed = [false; M];
+        let listed = listed
+            .get_mut(..n)
+            .ok_or(Error::TooManyCandidates { n, max: N })?;
+        let mut row = [0u16; M];
+        let row = row.get_mut(..n).unwrap_or(&mut []);
+        for (slot, &e) in row.iter_mut().zip(order) {
+            let c = e & INDEX;
+            let seen = listed
+                .get_mut(usize::from(c))
+                .ok_or(Error::UnknownCandidate {
+                    user,
+                    candidate: usize::from(c),
+                })?;
+            if *seen {
+                return Err(Error::DuplicateCandidate {
+                    user,
+                    candidate: usize::from(c),
+                });
+            }
+            *seen = true;
+            *slot = c;
+        }
+        // The tie groups, each ended by an entry without the bit (or by the row's end).
+        let mut ties = false;
+        let mut from = 0usize;
+        for (p, &e) in order.iter().enumerate() {
+            if e & TIE_NEXT == 0 || p + 1 == n {
+                ties |= tie_group::<M>(row.get_mut(from..=p).unwrap_or(&mut []));
+                from = p + 1;
+            }
+        }
         let w = self.check_push(weight)?;
         for (slot, &e) in self.next_row()?.iter_mut().zip(row.iter()) {
             *slot = e;
@@ -636,6 +722,78 @@ mod tests {
                 b.order_rows(),
                 "case {case}: {groups:?} of {n}"
             );
+            assert_eq!(a.all_strict(), b.all_strict(), "case {case}");
+        }
+    }
+
+    /// An order row pushed as it is against `push_ranking` of its tie groups: random
+    /// permutations of 1 to 300 candidates (so every scratch class) cut into groups of 1 to 3,
+    /// each group's entries in random order and a bit on the last entry now and then. Then the
+    /// refusals, each adding nothing: a short row, an unknown candidate, a repeated one.
+    #[test]
+    fn order_rows_are_the_rankings_of_their_groups() {
+        use crate::{Error, Population, Storage};
+        let mut next = crate::xorshift32(0x9e37_79b9);
+        let cases = if cfg!(miri) { 20 } else { 2000 };
+        for case in 0..cases {
+            let n = 1 + (next() % 300) as usize;
+            let mut perm: Vec<u16> = (0..n as u16).collect();
+            for i in (1..n).rev() {
+                perm.swap(i, (next() as usize) % (i + 1));
+            }
+            let mut groups: Vec<Vec<u16>> = Vec::new();
+            let mut row: Vec<u16> = Vec::new();
+            let mut at = 0;
+            while at < n {
+                let end = (at + 1 + (next() as usize) % 3).min(n);
+                let group = perm[at..end].to_vec();
+                for (i, &c) in group.iter().enumerate() {
+                    row.push(if i + 1 < group.len() { c | TIE_NEXT } else { c });
+                }
+                groups.push(group);
+                at = end;
+            }
+            if next().is_multiple_of(4) {
+                *row.last_mut().unwrap() |= TIE_NEXT;
+            }
+            let (mut w1, mut o1) = ([0.0f32; 2], std::vec![0u16; 2 * n]);
+            let mut a = Population::<512>::builder(n, Storage::new(&mut w1, &mut o1)).unwrap();
+            a.push_order(2.0, &row).unwrap();
+            let (mut w2, mut o2) = ([0.0f32; 2], std::vec![0u16; 2 * n]);
+            let mut b = Population::<512>::builder(n, Storage::new(&mut w2, &mut o2)).unwrap();
+            let ranks = groups.iter().map(|g| g.iter().map(|&c| usize::from(c)));
+            b.push_ranking(2.0, ranks).unwrap();
+            if n >= 2 {
+                let short = &row[..n - 1];
+                assert_eq!(
+                    a.push_order(1.0, short),
+                    Err(Error::LengthMismatch {
+                        expected: n,
+                        found: n - 1
+                    })
+                );
+                let mut bad = row.clone();
+                bad[0] = n as u16;
+                assert_eq!(
+                    a.push_order(1.0, &bad),
+                    Err(Error::UnknownCandidate {
+                        user: 1,
+                        candidate: n
+                    })
+                );
+                let mut twice = row.clone();
+                twice[n - 1] = twice[0] & !TIE_NEXT;
+                assert_eq!(
+                    a.push_order(1.0, &twice),
+                    Err(Error::DuplicateCandidate {
+                        user: 1,
+                        candidate: usize::from(twice[0] & !TIE_NEXT)
+                    })
+                );
+            }
+            let (a, b) = (a.finish().unwrap(), b.finish().unwrap());
+            assert_eq!(a.m(), 1, "case {case}: a refused row was added");
+            assert_eq!(a.order_rows(), b.order_rows(), "case {case}: {row:?}");
             assert_eq!(a.all_strict(), b.all_strict(), "case {case}");
         }
     }

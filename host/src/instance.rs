@@ -12,8 +12,9 @@ pub const CAPACITY: usize = 1024;
 /// The population type the tool works with.
 pub type Pop<'a> = Population<'a, CAPACITY>;
 
-/// In a [`Prefs::Order`], set on a candidate that ties with the next one in the list.
-pub const TIES_NEXT: u16 = 0x8000;
+/// In a [`Prefs::Order`], set on a candidate that ties with the next one in the list: core's
+/// own flag, so that a whole order is the row core stores (`PopulationBuilder::push_order`).
+pub const TIES_NEXT: u16 = ualign::population::TIE_NEXT;
 
 /// What one user type says about the candidates.
 #[derive(Debug, Clone, PartialEq)]
@@ -310,6 +311,8 @@ impl Instance {
                 Prefs::Ranking(g) => {
                     b.push_ranking(w, g.iter().map(|g| g.iter().map(|&c| c as usize)))
                 }
+                // A whole order is the row core stores: handed over as it is.
+                Prefs::Order(o) if o.len() == n => b.push_order(w, o),
                 Prefs::Order(o) => b.push_ranking(
                     w,
                     order_groups(o).map(|g| g.iter().map(|&e| (e & !TIES_NEXT) as usize)),
