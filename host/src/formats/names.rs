@@ -59,14 +59,28 @@ fn short_hash(len: usize, word: u64) -> usize {
 }
 
 /// The bytes of a name of fewer than eight bytes as a little-endian word, zero above them (with
-/// the length, the name itself).
+/// the length, the name itself; 0 for a longer name). Read as [`tail`] reads, in registers:
+/// four to seven bytes as their first four and their last four (the overlap ORed with itself),
+/// one to three as the first, the middle and the last byte. (Copied into a zeroed word on the
+/// stack and loaded back, the copy's stores stalled the load.)
 #[inline(always)]
 pub(super) fn short_word(name: &[u8]) -> u64 {
-    let mut word = [0u8; 8];
-    for (w, &b) in word.iter_mut().zip(name) {
-        *w = b;
+    let four = |at: usize| {
+        name.get(at..at + 4)
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            .map_or(0, |b| u64::from(u32::from_le_bytes(b)))
+    };
+    let byte = |at: usize| name.get(at).map_or(0, |&b| u64::from(b));
+    let len = name.len();
+    if len >= 8 {
+        0
+    } else if len >= 4 {
+        four(0) | four(len - 4) << (8 * (len - 4))
+    } else if len > 0 {
+        byte(0) | byte(len / 2) << (8 * (len / 2)) | byte(len - 1) << (8 * (len - 1))
+    } else {
+        0
     }
-    u64::from_le_bytes(word)
 }
 
 /// The last one to seven bytes `r` of a longer name as a word, without copying them one by one: four to seven bytes
@@ -226,6 +240,26 @@ mod tests {
         }
         // "x".repeat(0) is the empty name, at index 3.
         assert_eq!(table.get(b""), Some(3));
+    }
+
+    /// The short word of a name under eight bytes is its bytes in a zeroed little-endian word,
+    /// for every length and bytes of every value at every offset; 0 from eight bytes on.
+    #[test]
+    fn short_words_are_the_bytes_zero_padded() {
+        for len in 0..8usize {
+            for byte in 0..=255u8 {
+                for at in 0..len.max(1) {
+                    let mut name: Vec<u8> = (1..=len as u8).collect();
+                    if let Some(b) = name.get_mut(at) {
+                        *b = byte;
+                    }
+                    let mut want = [0u8; 8];
+                    want[..len].copy_from_slice(&name);
+                    assert_eq!(short_word(&name), u64::from_le_bytes(want), "{name:?}");
+                }
+            }
+        }
+        assert_eq!(short_word(b"eight by"), 0);
     }
 
     /// The tail word of one to seven bytes differs for any two byte strings of one length (so
