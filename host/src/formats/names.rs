@@ -1,12 +1,12 @@
 //! Candidate names to their indices, for the JSON reader's rankings.
 //!
-//! A ranking names every candidate it lists, so a JSON line of (16, 8, 4) looks up 128 names.
-//! The table is built once per instance: open addressing over a power-of-two array of `u16`
-//! indices at most half full, a multiplicative hash of the name's bytes read eight at a time,
-//! and a comparison on a hit: of one word for a name of fewer than eight bytes (its bytes, which
-//! with its length tell it apart), of the bytes otherwise. A lookup reads the name's bytes once
-//! or twice and one or two slots; the JSON reader looks a short name up by its word
-//! ([`Names::get_short`]), read from the text in one load.
+//! A ranking names every candidate it lists, so a JSON line of (16, 8, 4) looks up 128 names. The
+//! table is built once per instance: open addressing over a power-of-two array of `u16` indices at
+//! most a quarter full, a multiplicative hash of the name's bytes read eight at a time, and a
+//! comparison on a hit: of one word for a name of fewer than eight bytes (its bytes, which with its
+//! length tell it apart), of the bytes otherwise. A lookup reads the name's bytes once or twice and
+//! one or two slots; the JSON reader looks a short name up by its word ([`Names::get_short`]), read
+//! from the text in one load.
 
 use std::borrow::Cow;
 
@@ -119,7 +119,7 @@ impl<'a> Names<'a> {
         if names.len() >= usize::from(u16::MAX) {
             return Err(NamesError::TooMany);
         }
-        let size = (2 * names.len()).next_power_of_two().max(16);
+        let size = (4 * names.len()).next_power_of_two().max(16);
         let mut table = Names {
             slots: vec![0; size],
             mask: size - 1,
@@ -157,7 +157,7 @@ impl<'a> Names<'a> {
         }
         let (h, _) = hash(name);
         let mut at = h & self.mask;
-        // At most half the slots are full, so an empty one ends every probe sequence.
+        // At most a quarter of the slots are full, so an empty one ends every probe sequence.
         loop {
             let entry = *self.slots.get(at)?;
             let index = entry.checked_sub(1)?;
