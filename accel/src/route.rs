@@ -69,9 +69,9 @@ pub const PARALLEL_WORK: usize = 1 << 21;
 /// wide layout must save more than a twentieth of a microsecond per evaluation to pay.
 /// - AVX-512 runs a group in one pass. At (16, 8, 4) an evaluation takes the same time through
 ///   either kernel, at (16, 10, 4) about 170 ns through the wide layout and 236 ns through the
-///   population, and at (16, 16, 4) 0.57 of the time. Solves of unrelated (16, m, 4) prompts,
-///   the layout's build included, take 6.8 us through the population and 7.1 us through the
-///   wide layout at `m = 8`, 7.1 and 7.2 us at 9, 7.7 and 7.6 us at 10.
+///   population (a saving of 0.66 us over ten evaluations, more than the build), and at
+///   (16, 16, 4) 0.57 of the time. `batch` on 20,000 unrelated (16, 8, 4) or (16, 9, 4)
+///   prompts took 0.92 of the time through the population.
 /// - AVX2 runs a group in two halves: at (16, 8, 4) an evaluation takes about 460 ns through
 ///   the population and 640 ns through the wide layout, at (16, 12, 4) both about 650 ns, and
 ///   at (16, 16, 4) 710 against 650 ns.

@@ -74,9 +74,9 @@ impl<const N: usize> Group<N> {
     /// rounding; see [`clamp_masses`](super::recurrence::clamp_masses)), while the suffix sums
     /// themselves run unclamped: the operands of clamping every position's pair after the sums,
     /// as [`user_positions`](super::kernel::user_positions) does, and no change when the total
-    /// is at most 1. (A second pass for the users whose total exceeds 1, as the policies of
-    /// the dynamics often do by an ulp, made an evaluation inside a solve about a quarter
-    /// slower than one at the uniform policy.)
+    /// is at most 1. (The dynamics' policies often sum an ulp above 1: clamping as the sums
+    /// form costs two vector minimums a position, where a second pass for such users would
+    /// cost the whole pass again.)
     #[inline(always)]
     fn values(&mut self, rows: &[u16], w: &[f32], n: usize, k: u32, pi: &[f32; N]) {
         let w: [f32; LANES] = core::array::from_fn(|l| w.get(l).copied().unwrap_or(0.0));

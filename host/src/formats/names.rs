@@ -61,8 +61,8 @@ fn short_hash(len: usize, word: u64) -> usize {
 /// The bytes of a name of fewer than eight bytes as a little-endian word, zero above them (with
 /// the length, the name itself; 0 for a longer name). Read as [`tail`] reads, in registers:
 /// four to seven bytes as their first four and their last four (the overlap ORed with itself),
-/// one to three as the first, the middle and the last byte. (Copied into a zeroed word on the
-/// stack and loaded back, the copy's stores stalled the load.)
+/// one to three as the first, the middle and the last byte. (A copy into a zeroed word on the
+/// stack, loaded back, would stall the load on the copy's stores.)
 #[inline(always)]
 pub(super) fn short_word(name: &[u8]) -> u64 {
     let four = |at: usize| {
