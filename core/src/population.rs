@@ -18,6 +18,19 @@ pub const TIE_NEXT: u16 = 0x8000;
 /// Extracts the candidate index from an order entry.
 pub(crate) const INDEX: u16 = 0x7fff;
 
+/// `self.f::<M, T..>(args)` with `M` the scratch class of the builder's `n`
+/// ([`scratch_class`]): one copy of `f` per class, each with scratch arrays of `M` entries.
+macro_rules! in_class {
+    ($this:ident . $f:ident :: <$($t:ty),*> ($($arg:expr),*)) => {
+        match scratch_class::<N>($this.n) {
+            16 => $this.$f::<16, $($t),*>($($arg),*),
+            64 => $this.$f::<64, $($t),*>($($arg),*),
+            256 => $this.$f::<256, $($t),*>($($arg),*),
+            _ => $this.$f::<N, $($t),*>($($arg),*),
+        }
+    };
+}
+
 /// Caller-owned storage for the user types: one weight and `n` order entries per type.
 ///
 /// ```
@@ -260,12 +273,7 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
         I::Item: core::borrow::Borrow<usize>,
     {
         // Scratch sized for `n`, not for the capacity `N` (see `scratch_class`).
-        match scratch_class::<N>(self.n) {
-            16 => self.push_ranking_in::<16, S, G, I>(weight, groups),
-            64 => self.push_ranking_in::<64, S, G, I>(weight, groups),
-            256 => self.push_ranking_in::<256, S, G, I>(weight, groups),
-            _ => self.push_ranking_in::<N, S, G, I>(weight, groups),
-        }
+        in_class!(self.push_ranking_in::<S, G, I>(weight, groups))
     }
 
     /// [`push_ranking`](Self::push_ranking) with scratch arrays of `M >= n` entries.
@@ -322,12 +330,7 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
             len += 1;
         }
         ties |= tie_group::<M>(row.get_mut(from..len).unwrap_or(&mut []));
-        let w = self.check_push(weight)?;
-        for (slot, &e) in self.next_row()?.iter_mut().zip(row.iter()) {
-            *slot = e;
-        }
-        self.commit(w, ties);
-        Ok(())
+        self.push_row(weight, row, ties)
     }
 
     /// Adds a user type from an order row as the population stores it: every candidate once,
@@ -358,12 +361,7 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
                 found: order.len(),
             });
         }
-        match scratch_class::<N>(self.n) {
-            16 => self.push_order_in::<16, S>(weight, order),
-            64 => self.push_order_in::<64, S>(weight, order),
-            256 => self.push_order_in::<256, S>(weight, order),
-            _ => self.push_order_in::<N, S>(weight, order),
-        }
+        in_class!(self.push_order_in::<S>(weight, order))
     }
 
     /// [`push_order`](Self::push_order) (of `n` entries) with scratch arrays of `M >= n`
@@ -406,8 +404,14 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
                 from = p + 1;
             }
         }
+        self.push_row(weight, row, ties)
+    }
+
+    /// Adds the user type of order `row` (as stored, `ties` when it has a tie) and `weight`,
+    /// checked first: nothing is added on an error.
+    fn push_row<S: Score>(&mut self, weight: S, row: &[u16], ties: bool) -> Result<(), Error> {
         let w = self.check_push(weight)?;
-        for (slot, &e) in self.next_row()?.iter_mut().zip(row.iter()) {
+        for (slot, &e) in self.next_row()?.iter_mut().zip(row) {
             *slot = e;
         }
         self.commit(w, ties);
@@ -415,12 +419,7 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
     }
 
     fn push_validated<S: Score>(&mut self, weight: S, scores: &[S]) -> Result<(), Error> {
-        match scratch_class::<N>(self.n) {
-            16 => self.push_validated_in::<16, S>(weight, scores),
-            64 => self.push_validated_in::<64, S>(weight, scores),
-            256 => self.push_validated_in::<256, S>(weight, scores),
-            _ => self.push_validated_in::<N, S>(weight, scores),
-        }
+        in_class!(self.push_validated_in::<S>(weight, scores))
     }
 
     /// [`push_validated`](Self::push_validated) with scratch arrays of `M >= n` entries.

@@ -65,43 +65,47 @@ fn short_hash(len: usize, word: u64) -> usize {
 /// stack, loaded back, would stall the load on the copy's stores.)
 #[inline(always)]
 pub(super) fn short_word(name: &[u8]) -> u64 {
-    let four = |at: usize| {
-        name.get(at..at + 4)
-            .and_then(|b| <[u8; 4]>::try_from(b).ok())
-            .map_or(0, |b| u64::from(u32::from_le_bytes(b)))
-    };
-    let byte = |at: usize| name.get(at).map_or(0, |&b| u64::from(b));
     let len = name.len();
     if len >= 8 {
         0
     } else if len >= 4 {
-        four(0) | four(len - 4) << (8 * (len - 4))
+        four(name, 0) | four(name, len - 4) << (8 * (len - 4))
     } else if len > 0 {
-        byte(0) | byte(len / 2) << (8 * (len / 2)) | byte(len - 1) << (8 * (len - 1))
+        byte(name, 0)
+            | byte(name, len / 2) << (8 * (len / 2))
+            | byte(name, len - 1) << (8 * (len - 1))
     } else {
         0
     }
 }
 
-/// The last one to seven bytes `r` of a longer name as a word, without copying them one by one: four to seven bytes
-/// as their first four and their last four, one to three as the first, the middle and the last
-/// byte. Every byte is read, so with the length (which [`hash`] starts from) different bytes
-/// make different words.
+/// The last one to seven bytes `r` of a longer name as a word, without copying them one by
+/// one: four to seven bytes as their first four and their last four, one to three as the
+/// first, the middle and the last byte. Every byte is read, so with the length (which [`hash`]
+/// starts from) different bytes make different words.
 fn tail(r: &[u8]) -> u64 {
-    let four = |at: usize| {
-        r.get(at..at + 4)
-            .and_then(|b| <[u8; 4]>::try_from(b).ok())
-            .map_or(0, |b| u64::from(u32::from_le_bytes(b)))
-    };
-    let byte = |at: usize| r.get(at).map_or(0, |&b| u64::from(b));
     let len = r.len();
     if len >= 4 {
-        four(0) | four(len - 4) << 32
+        four(r, 0) | four(r, len - 4) << 32
     } else if len > 0 {
-        byte(0) | byte(len / 2) << 8 | byte(len - 1) << 16
+        byte(r, 0) | byte(r, len / 2) << 8 | byte(r, len - 1) << 16
     } else {
         0
     }
+}
+
+/// The four bytes of `r` from `at` as a little-endian word (0 when they run past its end).
+#[inline(always)]
+fn four(r: &[u8], at: usize) -> u64 {
+    r.get(at..at + 4)
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map_or(0, |b| u64::from(u32::from_le_bytes(b)))
+}
+
+/// The byte of `r` at `at` (0 past its end).
+#[inline(always)]
+fn byte(r: &[u8], at: usize) -> u64 {
+    r.get(at).map_or(0, |&b| u64::from(b))
 }
 
 /// Why names make no table.
