@@ -394,15 +394,23 @@ where
 ///
 /// User types are added one at a time, identical rankings merged: the second user type with a
 /// canonical order adds its weight to the first, which keeps its place and its line. The rank
-/// tables' reader and [`Instance::merge_duplicate_rankings`] build their user types so.
+/// tables' reader and [`Instance::merge_duplicate_rankings`] build their user types so. Up to
+/// [`LINEAR`] distinct orders a new one is compared with each; past them, they are hashed.
 #[derive(Debug, Default)]
 pub struct MergedUsers {
-    /// The orders so far.
-    set: OrderSet,
-    /// `at[i]` is the place in `users` of the set's order `i`.
+    /// The distinct orders, hashed: built from them once there are more than [`LINEAR`].
+    set: Option<OrderSet>,
+    /// The room the set is made with: orders, and their entries in all.
+    room: (usize, usize),
+    /// `at[i]` is the place in `users` of the `i`-th distinct order (the set's order `i`).
     at: Vec<usize>,
     users: Vec<UserType>,
 }
+
+/// Distinct orders up to which [`MergedUsers`] compares a new order with each one kept rather
+/// than hash it: a small rerank's user types (a JSON line's few reward heads or personas) are
+/// compared in fewer instructions than a table takes to make and fill.
+const LINEAR: usize = 16;
 
 impl MergedUsers {
     /// An empty list with room for `m` user types whose rankings order `n` candidates; `n == 0`
@@ -411,8 +419,9 @@ impl MergedUsers {
     pub fn with_capacity(m: usize, n: usize) -> Self {
         let orders = if n == 0 { 0 } else { m };
         MergedUsers {
-            set: OrderSet::with_capacity(orders, orders.saturating_mul(n)),
-            at: Vec::with_capacity(orders),
+            set: None,
+            room: (orders, orders.saturating_mul(n)),
+            at: Vec::with_capacity(orders.min(LINEAR)),
             users: Vec::with_capacity(m),
         }
     }
@@ -422,7 +431,7 @@ impl MergedUsers {
     /// `order` is copied only when it is new (and not at all when it is a `Vec`). Past
     /// `u32::MAX - 1` distinct orders the rest are kept unmerged, which is the same population.
     pub fn add<O: AsRef<[u16]> + Into<Vec<u16>>>(&mut self, order: O, weight: f64, line: usize) {
-        match self.set.insert(order.as_ref()) {
+        match self.find(order.as_ref()) {
             Some((i, false)) => {
                 if let Some(kept) = self.at.get(i).and_then(|&u| self.users.get_mut(u)) {
                     kept.weight += weight;
@@ -439,6 +448,39 @@ impl MergedUsers {
                 });
             }
         }
+    }
+
+    /// The number of `order` among the distinct orders, and whether it is new (as
+    /// [`OrderSet::insert`] numbers them): by comparison with each while there are at most
+    /// [`LINEAR`], through the set after (made from them when the next new order comes).
+    fn find(&mut self, order: &[u16]) -> Option<(usize, bool)> {
+        if self.set.is_none() {
+            let kept = |u: &usize| match self.users.get(*u) {
+                Some(UserType {
+                    prefs: Prefs::Order(o),
+                    ..
+                }) => o.as_slice() == order,
+                _ => false,
+            };
+            if let Some(i) = self.at.iter().position(kept) {
+                return Some((i, false));
+            }
+            if self.at.len() < LINEAR {
+                return Some((self.at.len(), true));
+            }
+            let mut set = OrderSet::with_capacity(self.room.0, self.room.1);
+            for u in &self.at {
+                if let Some(UserType {
+                    prefs: Prefs::Order(o),
+                    ..
+                }) = self.users.get(*u)
+                {
+                    set.insert(o);
+                }
+            }
+            self.set = Some(set);
+        }
+        self.set.as_mut()?.insert(order)
     }
 
     /// Keeps `user` as it is, merged with nothing (a row of scores).
@@ -469,7 +511,10 @@ mod tests {
     use super::*;
 
     /// Weights add up on the first user type of each order, in place, past kept rows; a
-    /// brute force (a linear search for the first equal order) gives the same list.
+    /// brute force (a linear search for the first equal order) gives the same list. Then 400
+    /// orders drawn from 60 (with ties), so that both the comparisons with each kept order and
+    /// the set that takes over past `LINEAR` distinct ones (and the handover) run, against the
+    /// brute force again.
     #[test]
     fn identical_orders_add_up_on_the_first() {
         let orders: [&[u16]; 6] = [
@@ -480,11 +525,42 @@ mod tests {
             &[1, 0],
             &[0, 1],
         ];
+        let (got, _) = merged_and_brute(orders.iter().map(|o| o.to_vec()), Some(3));
+        let weights: Vec<f64> = got.iter().map(|u| u.weight).collect();
+        assert_eq!(weights, vec![1.0 + 3.0 + 6.0, 2.0 + 5.0, 4.0, 4.0]);
+        let mut rng = crate::test_rng::XorShift(0x9e37_79b9_7f4a_7c15);
+        let pool: Vec<Vec<u16>> = (0..60)
+            .map(|_| {
+                let mut o: Vec<u16> = (0..5).collect();
+                for i in (1..5).rev() {
+                    o.swap(i, (rng.next() % (i as u64 + 1)) as usize);
+                }
+                if rng.next() % 3 == 0 {
+                    o[0] |= TIES_NEXT;
+                }
+                o
+            })
+            .collect();
+        let draws: Vec<Vec<u16>> = (0..400)
+            .map(|_| pool[(rng.next() % 60) as usize].clone())
+            .collect();
+        let (got, distinct) = merged_and_brute(draws.into_iter(), Some(17));
+        assert!(distinct > LINEAR + 10, "{distinct} distinct orders");
+        assert!(got.len() < 400);
+    }
+
+    /// The users `MergedUsers` makes of `orders` (weights 1, 2, ...; a row of scores kept
+    /// before order `keep_at`), checked against a linear search for the first equal order;
+    /// and how many distinct orders there were.
+    fn merged_and_brute(
+        orders: impl Iterator<Item = Vec<u16>>,
+        keep_at: Option<usize>,
+    ) -> (Vec<UserType>, usize) {
         let mut merged = MergedUsers::with_capacity(2, 2);
         let mut brute: Vec<UserType> = Vec::new();
-        for (j, o) in orders.iter().enumerate() {
+        for (j, o) in orders.enumerate() {
             let weight = (j + 1) as f64;
-            if j == 3 {
+            if Some(j) == keep_at {
                 let scores = UserType {
                     weight,
                     prefs: Prefs::Scores(vec![1.0, 2.0]),
@@ -493,22 +569,25 @@ mod tests {
                 merged.keep(scores.clone());
                 brute.push(scores);
             }
-            merged.add(*o, weight, j + 1);
+            merged.add(o.as_slice(), weight, j + 1);
             match brute
                 .iter_mut()
-                .find(|u| matches!(&u.prefs, Prefs::Order(x) if x[..] == **o))
+                .find(|u| matches!(&u.prefs, Prefs::Order(x) if *x == o))
             {
                 Some(u) => u.weight += weight,
                 None => brute.push(UserType {
                     weight,
-                    prefs: Prefs::Order(o.to_vec()),
+                    prefs: Prefs::Order(o),
                     line: j + 1,
                 }),
             }
         }
         let got = merged.into_users();
         assert_eq!(got, brute);
-        let weights: Vec<f64> = got.iter().map(|u| u.weight).collect();
-        assert_eq!(weights, vec![1.0 + 3.0 + 6.0, 2.0 + 5.0, 4.0, 4.0]);
+        let distinct = brute
+            .iter()
+            .filter(|u| matches!(u.prefs, Prefs::Order(_)))
+            .count();
+        (got, distinct)
     }
 }
