@@ -535,7 +535,7 @@ mod tests {
                 for i in (1..5).rev() {
                     o.swap(i, (rng.next() % (i as u64 + 1)) as usize);
                 }
-                if rng.next() % 3 == 0 {
+                if rng.next().is_multiple_of(3) {
                     o[0] |= TIES_NEXT;
                 }
                 o
