@@ -421,7 +421,7 @@ impl MergedUsers {
         MergedUsers {
             set: None,
             room: (orders, orders.saturating_mul(n)),
-            at: Vec::with_capacity(orders.min(LINEAR)),
+            at: Vec::with_capacity(orders),
             users: Vec::with_capacity(m),
         }
     }
