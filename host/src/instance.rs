@@ -451,36 +451,43 @@ impl MergedUsers {
     }
 
     /// The number of `order` among the distinct orders, and whether it is new (as
-    /// [`OrderSet::insert`] numbers them): by comparison with each while there are at most
-    /// [`LINEAR`], through the set after (made from them when the next new order comes).
+    /// [`OrderSet::insert`] numbers them): through the set once there is one, else
+    /// [`MergedUsers::find_linear`].
+    #[inline(always)]
     fn find(&mut self, order: &[u16]) -> Option<(usize, bool)> {
-        if self.set.is_none() {
-            let kept = |u: &usize| match self.users.get(*u) {
-                Some(UserType {
-                    prefs: Prefs::Order(o),
-                    ..
-                }) => o.as_slice() == order,
-                _ => false,
-            };
-            if let Some(i) = self.at.iter().position(kept) {
-                return Some((i, false));
-            }
-            if self.at.len() < LINEAR {
-                return Some((self.at.len(), true));
-            }
-            let mut set = OrderSet::with_capacity(self.room.0, self.room.1);
-            for u in &self.at {
-                if let Some(UserType {
-                    prefs: Prefs::Order(o),
-                    ..
-                }) = self.users.get(*u)
-                {
-                    set.insert(o);
-                }
-            }
-            self.set = Some(set);
+        match self.set.as_mut() {
+            Some(set) => set.insert(order),
+            None => self.find_linear(order),
         }
-        self.set.as_mut()?.insert(order)
+    }
+
+    /// [`MergedUsers::find`] while there is no set: by comparison with each distinct order
+    /// while there are at most [`LINEAR`]; at the next new one, the set is made from them.
+    fn find_linear(&mut self, order: &[u16]) -> Option<(usize, bool)> {
+        let kept = |u: &usize| match self.users.get(*u) {
+            Some(UserType {
+                prefs: Prefs::Order(o),
+                ..
+            }) => o.as_slice() == order,
+            _ => false,
+        };
+        if let Some(i) = self.at.iter().position(kept) {
+            return Some((i, false));
+        }
+        if self.at.len() < LINEAR {
+            return Some((self.at.len(), true));
+        }
+        let mut set = OrderSet::with_capacity(self.room.0, self.room.1);
+        for u in &self.at {
+            if let Some(UserType {
+                prefs: Prefs::Order(o),
+                ..
+            }) = self.users.get(*u)
+            {
+                set.insert(o);
+            }
+        }
+        self.set.insert(set).insert(order)
     }
 
     /// Keeps `user` as it is, merged with nothing (a row of scores).
