@@ -7,6 +7,7 @@
 pub mod analysis;
 pub mod commands;
 pub mod cores;
+pub mod decimal;
 #[cfg(unix)]
 pub mod device;
 pub mod error;

@@ -4,7 +4,8 @@ use serde::Serialize;
 use ualign::opponents::{multiset_count, worst_opponent};
 
 use super::{OpponentsArgs, to_json};
-use crate::analysis::{check_settings, num, num_down, num_up, solve};
+use crate::analysis::{check_settings, solve};
+use crate::decimal::{num, num_down, num_up};
 use crate::error::{Error, Result};
 use crate::instance::{CAPACITY, Store};
 

@@ -1,0 +1,361 @@
+//! The decimals of the output contract: every `f32` figure is printed as the shortest decimal
+//! that reads back as it ([`num`]), and a bound as the shortest such decimal on its safe side
+//! ([`num_down`], [`num_up`]), so that the printed text is a bound too (docs/certificates.md).
+//!
+//! A directed decimal is a cut of the figure's exact decimal expansion to `p` significant
+//! digits, for the fewest `p` whose cut reads back as the figure. The cuts are found in 128-bit
+//! integers ([`integer_search`]): the figure is `M 2^E`, a cut is a quotient, and whether it
+//! reads back is a comparison with the midpoints between the figure and its neighbours. Figures
+//! whose powers would overflow 128 bits (beyond about `1e-19` and `1e19`) are cut from their
+//! formatted expansion instead ([`string_search`]), which the tests also compare with.
+
+use std::cmp::Ordering;
+
+/// A number as JSON: the shortest decimal that reads back as the same `f32`.
+pub fn num(x: f32) -> f64 {
+    x.to_string().parse::<f64>().unwrap_or(x as f64)
+}
+
+/// A lower bound as JSON: the shortest decimal that is at most `x` and reads back as `x`, so
+/// that the printed text is a lower bound too (docs/certificates.md).
+pub fn num_down(x: f32) -> f64 {
+    directed(x, false)
+}
+
+/// An upper bound as JSON: the shortest decimal that is at least `x` and reads back as `x`.
+pub fn num_up(x: f32) -> f64 {
+    directed(x, true)
+}
+
+/// The shortest decimal on the `up` (or down) side of `x` that reads back as the `f32` `x`.
+fn directed(x: f32, up: bool) -> f64 {
+    directed_by(x, up, true)
+}
+
+/// [`directed`] through [`integer_search`] where it decides (`integers`), otherwise, or when
+/// `!integers` (which the tests compare with), through [`string_search`].
+fn directed_by(x: f32, up: bool, integers: bool) -> f64 {
+    if !x.is_finite() || x == 0.0 {
+        return f64::from(x);
+    }
+    // Away from zero is "up" for a positive number and "down" for a negative one.
+    let away = up == (x > 0.0);
+    let a = x.abs();
+    let signed = |v: f64| if x < 0.0 { -v } else { v };
+    if integers
+        && let Some((c, u)) = integer_search(a, away)
+        && let Some(v) = decimal_value(c, u)
+    {
+        return signed(v);
+    }
+    // (Never `None` for a finite `x`; the `f32` itself would be a safe answer.)
+    string_search(a, away).map_or(f64::from(x), signed)
+}
+
+/// `10^i` for `i` in `0..=38`: the powers of ten below `2^128`.
+const POW10: [u128; 39] = {
+    let mut p = [1u128; 39];
+    let mut i = 1;
+    while i < p.len() {
+        p[i] = p[i - 1] * 10;
+        i += 1;
+    }
+    p
+};
+
+/// `10^i`, when it is below `2^128`.
+fn pow10(i: i32) -> Option<u128> {
+    POW10.get(usize::try_from(i).ok()?).copied()
+}
+
+/// `x 2^s`, when it is below `2^128`.
+fn shl(x: u128, s: i32) -> Option<u128> {
+    let s = u32::try_from(s).ok()?;
+    if x == 0 {
+        Some(0)
+    } else if s <= x.leading_zeros() {
+        x.checked_shl(s)
+    } else {
+        None
+    }
+}
+
+/// A positive finite `f32` as `(M, E)`: its value is `M 2^E` with `M < 2^24`.
+fn binary_parts(a: f32) -> (u128, i32) {
+    let bits = a.to_bits();
+    let field = (bits >> 23) & 0xff;
+    let fraction = u128::from(bits & 0x7f_ffff);
+    if field == 0 {
+        (fraction, -149)
+    } else {
+        (fraction | 1 << 23, field as i32 - 150)
+    }
+}
+
+/// `floor(M 2^E / 10^u)` and whether the division is exact, when the operands fit 128 bits.
+fn cut(mant: u128, exp: i32, u: i32) -> Option<(u128, bool)> {
+    if u <= 0 {
+        let num = mant.checked_mul(pow10(-u)?)?;
+        if exp >= 0 {
+            return Some((shl(num, exp)?, true));
+        }
+        let s = exp.unsigned_abs();
+        if s >= 128 {
+            return Some((0, num == 0));
+        }
+        Some((num >> s, num & ((1u128 << s) - 1) == 0))
+    } else {
+        let den = pow10(u)?;
+        let (num, den) = if exp >= 0 {
+            (shl(mant, exp)?, den)
+        } else {
+            (mant, shl(den, -exp)?)
+        };
+        Some((num / den, num % den == 0))
+    }
+}
+
+/// The order of `c 10^u` and `l 2^f`, when both scale to integers below `2^128`.
+fn compare(c: u128, u: i32, l: u128, f: i32) -> Option<Ordering> {
+    let left = shl(c.checked_mul(pow10(u.max(0))?)?, (-f).max(0))?;
+    let right = shl(l.checked_mul(pow10((-u).max(0))?)?, f.max(0))?;
+    Some(left.cmp(&right))
+}
+
+/// The directed search in integers, for a positive finite `a`: the cut `c 10^u` of `a`'s exact
+/// expansion to `p` significant digits toward zero (or `away` from it), for the fewest `p` whose
+/// cut reads back as `a`. A cut reads back when it lies strictly between the midpoints of `a`
+/// with its neighbours, or on one when `a`'s significand is even (ties go to even). A cut
+/// toward zero is at most `a`, so only the midpoint below decides; away from zero, the one
+/// above. A longer cut lies between a shorter one and `a`, so once a cut reads back, every
+/// longer one does: the search goes down from 9 digits (enough for any `f32`) while the cuts
+/// still read back. `None` when a power or a product would not fit 128 bits, or (for no `f32`)
+/// when not even 9 digits read back.
+fn integer_search(a: f32, away: bool) -> Option<(u128, i32)> {
+    let (mant, exp) = binary_parts(a);
+    // The decimal exponent, `10^e <= a < 10^(e + 1)`: from `2^b <= a < 2^(b + 1)`,
+    // `floor(b log10 2)` (Ryu's `(b * 315653) >> 20`, exact for `|b| <= 1650`) or one more.
+    let b = exp + 127 - mant.leading_zeros() as i32;
+    let mut e = (b * 315_653) >> 20;
+    if cut(mant, exp, e + 1)?.0 != 0 {
+        e += 1;
+    }
+    if !(1..=9).contains(&cut(mant, exp, e)?.0) {
+        return None;
+    }
+    // The midpoints, in units of `2^(E - 2)`: the neighbour below is half as far when `a` is a
+    // power of two above the subnormals.
+    let below = if mant == 1 << 23 && exp > -149 {
+        4 * mant - 1
+    } else {
+        4 * mant - 2
+    };
+    let above = 4 * mant + 2;
+    let even = mant % 2 == 0;
+    let reads_back = |c: u128, u: i32| -> Option<bool> {
+        Some(if away {
+            match compare(c, u, above, exp - 2)? {
+                Ordering::Less => true,
+                Ordering::Equal => even,
+                Ordering::Greater => false,
+            }
+        } else {
+            match compare(c, u, below, exp - 2)? {
+                Ordering::Greater => true,
+                Ordering::Equal => even,
+                Ordering::Less => false,
+            }
+        })
+    };
+    let mut found = None;
+    for p in (1..=9).rev() {
+        let u = e - (p - 1);
+        let (q, exact) = cut(mant, exp, u)?;
+        let c = q + u128::from(away && !exact);
+        if !reads_back(c, u)? {
+            break;
+        }
+        found = Some((c, u));
+    }
+    found
+}
+
+/// `c 10^u` as the nearest `f64`, as its text would parse: for `c < 2^53` and `|u| <= 22` one
+/// correctly rounded product or quotient of exact operands, otherwise the text parsed.
+fn decimal_value(c: u128, u: i32) -> Option<f64> {
+    const EXACT: [f64; 23] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+        1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ];
+    if let Ok(c) = u64::try_from(c)
+        && c < 1 << 53
+        && let Some(&p) = EXACT.get(u.unsigned_abs() as usize)
+    {
+        let c = c as f64;
+        return Some(if u >= 0 { c * p } else { c / p });
+    }
+    format!("{c}e{u}").parse::<f64>().ok()
+}
+
+/// The directed search on text, for a positive finite `a`: the exact decimal expansion of `a`,
+/// cut to `p` significant digits toward (or `away` from) zero, for the fewest `p` whose cut
+/// reads back as `a` (parsed as an `f32`). `None` when none of 1 to 9 digits does (no `f32`).
+fn string_search(a: f32, away: bool) -> Option<f64> {
+    let a = f64::from(a);
+    // The first 17 significant digits, rounded to nearest: when the 10th to 17th are not all
+    // zero, no rounding carry reached the first 9 (it would have left zeros behind it) and the
+    // exact expansion has non-zero digits after the 9th, so the cuts below are those of the
+    // exact expansion. Otherwise the whole expansion (at most 105 significant digits), which
+    // is slower to format.
+    let mut exact = format!("{a:.16e}");
+    let tail_zero = |e: &str| {
+        e.split_once('e').is_none_or(|(m, _)| {
+            m.bytes()
+                .filter(u8::is_ascii_digit)
+                .skip(9)
+                .all(|d| d == b'0')
+        })
+    };
+    if tail_zero(&exact) {
+        exact = format!("{a:.120e}");
+    }
+    let (digits, exp) = exact.split_once('e')?;
+    let exp: i32 = exp.parse().ok()?;
+    let digits: Vec<u8> = digits.bytes().filter(u8::is_ascii_digit).collect();
+    for p in 1..=9usize {
+        let mut mantissa: u64 = 0;
+        for &d in digits.iter().take(p) {
+            mantissa = mantissa * 10 + u64::from(d - b'0');
+        }
+        let dropped = digits.iter().skip(p).any(|&d| d != b'0');
+        if away && dropped {
+            mantissa += 1;
+        }
+        let text = format!("{mantissa}e{}", exp - (p as i32 - 1));
+        if text.parse::<f32>() == Ok(a as f32) {
+            return text.parse::<f64>().ok();
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{directed, directed_by, integer_search, num_down, num_up};
+    use crate::test_rng::XorShift;
+
+    /// The search as first written: every cut of the whole exact expansion from one digit up.
+    fn reference(x: f32, up: bool) -> f64 {
+        if !x.is_finite() || x == 0.0 {
+            return f64::from(x);
+        }
+        let away = up == (x > 0.0);
+        let a = f64::from(x.abs());
+        let exact = format!("{a:.120e}");
+        let (digits, exp) = exact.split_once('e').unwrap();
+        let exp: i32 = exp.parse().unwrap();
+        let digits: Vec<u8> = digits.bytes().filter(u8::is_ascii_digit).collect();
+        for p in 1..=9usize {
+            let mut mantissa: u64 = 0;
+            for &d in digits.iter().take(p) {
+                mantissa = mantissa * 10 + u64::from(d - b'0');
+            }
+            if away && digits.iter().skip(p).any(|&d| d != b'0') {
+                mantissa += 1;
+            }
+            let text = format!("{mantissa}e{}", exp - (p as i32 - 1));
+            if text.parse::<f32>() == Ok(x.abs()) {
+                let v = text.parse::<f64>().unwrap();
+                return if x < 0.0 { -v } else { v };
+            }
+        }
+        f64::from(x)
+    }
+
+    /// Both routes give the reference search's answer, for `v` and `-v`, down and up.
+    fn check_both_routes(v: f32) {
+        for v in [v, -v] {
+            for up in [false, true] {
+                let want = reference(v, up).to_bits();
+                assert_eq!(directed(v, up).to_bits(), want, "{v:e} up={up}");
+                assert_eq!(directed_by(v, up, false).to_bits(), want, "{v:e} up={up}");
+            }
+        }
+    }
+
+    /// The integer search (and the string search, on its own) give the answer of the reference
+    /// search over random figures.
+    #[test]
+    fn directed_searches_are_the_reference_search() {
+        let mut rng = XorShift(0x1234_5678);
+        for i in 0..20_000u32 {
+            // The high half: xorshift64's low bits are its weakest.
+            let x = (rng.next() >> 32) as u32;
+            // Finite values of every exponent, and round decimals (which sit on the boundary).
+            let v = match i % 3 {
+                0 => f32::from_bits(x & 0x7F7F_FFFF),
+                1 => (x % 100_000) as f32 / 1e5,
+                _ => f32::from_bits(x % 0x3F80_0001),
+            };
+            check_both_routes(v);
+        }
+    }
+
+    /// The integer search's edges: powers of two (whose neighbour below is nearer), the
+    /// neighbours of powers of ten (where the decimal exponent changes), the largest `f32`,
+    /// the smallest normal and the subnormals, and the figures of `k/(k+1)`.
+    #[test]
+    fn directed_searches_agree_at_the_edges() {
+        let mut edges = vec![f32::MAX, f32::MIN_POSITIVE, f32::from_bits(1), 1.0];
+        edges.extend((1..0x7F80_0000u32).step_by(1 << 23).map(f32::from_bits));
+        edges.extend((-40..=38).map(|e| format!("1e{e}").parse::<f32>().unwrap()));
+        edges.extend((1..=1024u32).map(|k| k as f32 / (k + 1) as f32));
+        for v in edges {
+            for d in -2i32..=2 {
+                let w = v.to_bits().checked_add_signed(d).map(f32::from_bits);
+                if let Some(w) = w.filter(|w| w.is_finite() && *w > 0.0) {
+                    check_both_routes(w);
+                }
+            }
+        }
+    }
+
+    /// The integer search decides (takes no text) for every figure a certificate prints in
+    /// practice: win rates and bounds near 1, exploitabilities down to `1e-12`.
+    #[test]
+    fn integer_search_decides_the_figures_range() {
+        let mut rng = XorShift(0x9e37_79b9);
+        for _ in 0..20_000 {
+            let bits = 0x2B8C_BCCC + (rng.next() >> 32) as u32 % (0x3F80_0000 - 0x2B8C_BCCC);
+            let a = f32::from_bits(bits);
+            for away in [false, true] {
+                assert!(integer_search(a, away).is_some(), "{a:e} away={away}");
+            }
+        }
+    }
+
+    /// The printed decimal is on the safe side of the f32 and reads back as it.
+    #[test]
+    fn directed_decimals_bracket_the_value_and_read_back() {
+        let mut x = 0x3f2a_aaab_u32;
+        for _ in 0..20_000 {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let v = f32::from_bits(x & 0x3fff_ffff);
+            if !v.is_finite() {
+                continue;
+            }
+            let (d, u) = (num_down(v), num_up(v));
+            assert!(d <= f64::from(v) && u >= f64::from(v), "{v}: {d} {u}");
+            assert_eq!(d as f32, v);
+            assert_eq!(u as f32, v);
+        }
+        assert_eq!(num_down(0.5), 0.5);
+        // The f32 nearest 2/3 lies above it, the next one down below it.
+        let above = 2.0f32 / 3.0;
+        let below = f32::from_bits(above.to_bits() - 1);
+        assert_eq!(num_down(above), 0.66666668);
+        assert_eq!(num_up(above), 0.6666667);
+        assert_eq!(num_down(below), 0.6666666);
+        assert_eq!(num_down(-0.25), -0.25);
+    }
+}
