@@ -63,7 +63,7 @@ pub struct UserType {
 }
 
 /// A parsed instance: `n` candidates, `m` weighted user types.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Instance {
     /// The file the instance came from, as named on the command line (used in messages).
     pub source: String,

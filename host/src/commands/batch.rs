@@ -22,7 +22,7 @@ use super::BatchArgs;
 use crate::analysis::{Method, Settings, check_settings, report, solve_from};
 use crate::error::{Error, Result};
 use crate::formats::json;
-use crate::instance::Store;
+use crate::instance::{Instance, Store};
 
 #[derive(Serialize)]
 struct LineError {
@@ -34,8 +34,9 @@ struct LineError {
 pub const WARM_BLOCK: usize = 16;
 
 /// Solves one line and appends its output object (a solve report or an error object, without
-/// newline) to `out`, building its population in `store` (kept by the caller from line to
-/// line); returns the policy deployed (for the next line of a warm chain). With
+/// newline) to `out`, parsing into `inst` and building its population in `store` (both kept by
+/// the caller from line to line, for their storage); returns the policy deployed (for the next
+/// line of a warm chain). With
 /// `warm`, the solve starts from `start` when it has as many entries as the line has candidates,
 /// and the report says whether it did.
 fn one(
@@ -44,7 +45,7 @@ fn one(
     source: &str,
     settings: &Settings,
     (warm, start): (bool, Option<&[f32]>),
-    (store, out): (&mut Store, &mut Vec<u8>),
+    (inst, store, out): (&mut Instance, &mut Store, &mut Vec<u8>),
 ) -> Option<Vec<f32>> {
     let from = out.len();
     let result = (|| -> Result<Vec<f32>> {
@@ -53,12 +54,13 @@ fn one(
         }
         // The line's errors print their message alone, under `line`: the source names the
         // file only.
-        let inst = json::parse(text, source)?;
+        json::parse_into(text, source, inst)?;
+        let inst = &*inst;
         // `population` validates the instance first.
         let pop = inst.population(store)?;
         let start = start.filter(|s| warm && s.len() == pop.n());
         let sol = solve_from(&pop, settings, start)?;
-        let mut report = report(&inst, &pop, settings, &sol)?;
+        let mut report = report(inst, &pop, settings, &sol)?;
         report.line = Some(line);
         report.warm = warm.then_some(sol.warm);
         serde_json::to_writer(&mut *out, &report).map_err(|e| Error::internal(e.to_string()))?;
@@ -320,7 +322,7 @@ impl Job<'_> {
         w.spans.clear();
         let (blocks, block) = self.blocks;
         let lines = self.window.lines.len();
-        let mut store = Store::default();
+        let (mut inst, mut store) = (Instance::default(), Store::default());
         loop {
             let b = self.next.fetch_add(1, Ordering::Relaxed);
             if b >= blocks {
@@ -339,7 +341,7 @@ impl Job<'_> {
                 let chain = (self.warm, previous.as_deref());
                 previous = match std::str::from_utf8(text) {
                     Ok(text) => {
-                        let scratch = (&mut store, &mut w.bytes);
+                        let scratch = (&mut inst, &mut store, &mut w.bytes);
                         one(text, line, self.source, self.settings, chain, scratch)
                     }
                     Err(_) => {

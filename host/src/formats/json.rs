@@ -31,6 +31,15 @@ const SMALL: usize = 16;
 
 /// Parses a JSON instance.
 pub fn parse(text: &str, source: &str) -> Result<Instance> {
+    let mut inst = Instance::default();
+    parse_into(text, source, &mut inst)?;
+    Ok(inst)
+}
+
+/// [`parse`] into `inst`, whose storage it reuses: its names' strings and its rankings'
+/// lists take the next instance's without allocating, as `batch` parses line after line. On
+/// an error, `inst` holds no instance (only storage to reuse).
+pub fn parse_into(text: &str, source: &str, inst: &mut Instance) -> Result<()> {
     let mut r = Reader {
         text,
         b: text.as_bytes(),
@@ -43,7 +52,8 @@ pub fn parse(text: &str, source: &str) -> Result<Instance> {
         "a JSON object {\"candidates\": [...], \"users\": [...]}",
     )?;
     let mut candidates: Option<Names<'_>> = None;
-    let mut users: Option<Vec<UserType>> = None;
+    // Whether `users` has been read into `inst.users`.
+    let mut users = false;
     // Where `users` starts when it comes before `candidates`: read again once they are known.
     let mut pending: Option<(usize, usize)> = None;
     if r.peek()? != b'}' {
@@ -57,11 +67,14 @@ pub fn parse(text: &str, source: &str) -> Result<Instance> {
                     candidates = Some(r.candidates()?);
                 }
                 "users" => {
-                    if users.is_some() || pending.is_some() {
+                    if users || pending.is_some() {
                         return Err(r.err("duplicate field `users`"));
                     }
                     match &candidates {
-                        Some(c) => users = Some(r.users(c)?),
+                        Some(c) => {
+                            r.users(c, &mut inst.users)?;
+                            users = true;
+                        }
                         None => {
                             r.peek()?;
                             pending = Some((r.pos, r.line));
@@ -87,25 +100,23 @@ pub fn parse(text: &str, source: &str) -> Result<Instance> {
     let Some(candidates) = candidates else {
         return Err(Error::in_file(source, "missing field `candidates`"));
     };
-    let users = match (users, pending) {
-        (Some(u), _) => u,
-        (None, Some((pos, line))) => {
+    match (users, pending) {
+        (true, _) => {}
+        (false, Some((pos, line))) => {
             r.pos = pos;
             r.line = line;
-            r.users(&candidates)?
+            r.users(&candidates, &mut inst.users)?;
         }
-        (None, None) => return Err(Error::in_file(source, "missing field `users`")),
-    };
-    if users.is_empty() {
+        (false, None) => return Err(Error::in_file(source, "missing field `users`")),
+    }
+    if inst.users.is_empty() {
         return Err(Error::in_file(source, "empty population: no users"));
     }
-    let mut inst = Instance {
-        source: source.to_string(),
-        candidates: candidates.into_strings(),
-        users,
-    };
+    inst.source.clear();
+    inst.source.push_str(source);
+    candidates.write_into(&mut inst.candidates);
     inst.merge_duplicate_rankings();
-    Ok(inst)
+    Ok(())
 }
 
 struct Reader<'a> {
@@ -540,29 +551,45 @@ impl<'a> Reader<'a> {
         })
     }
 
-    /// The `users` array.
-    fn users(&mut self, names: &Names<'_>) -> Result<Vec<UserType>> {
+    /// The `users` array, into `users`: user `j` replaces `users[j]`, reusing its ranking's
+    /// list, and the users past the last one read go.
+    fn users(&mut self, names: &Names<'_>, users: &mut Vec<UserType>) -> Result<()> {
         let n = names.count();
-        let mut users = Vec::with_capacity(SMALL);
         if n == 0 {
             return Err(Error::in_file(self.source, "no candidates"));
         }
-        if self.open_array("`users`: an array of user objects")? {
-            return Ok(users);
-        }
-        // `stamp[c] == j + 1` when user `j` ranks candidate `c`: no clearing between users.
-        let mut stamp = vec![0usize; n];
-        loop {
-            let j = users.len();
-            users.push(self.user(j, names, &mut stamp)?);
-            if self.list_next(b']')? {
-                return Ok(users);
+        let mut j = 0usize;
+        if !self.open_array("`users`: an array of user objects")? {
+            // `stamp[c] == j + 1` when user `j` ranks candidate `c`: no clearing between users.
+            let mut stamp = vec![0usize; n];
+            loop {
+                let spare = match users.get_mut(j).map(|u| &mut u.prefs) {
+                    Some(Prefs::Order(o)) => std::mem::take(o),
+                    _ => Vec::new(),
+                };
+                let user = self.user(j, names, &mut stamp, spare)?;
+                match users.get_mut(j) {
+                    Some(slot) => *slot = user,
+                    None => users.push(user),
+                }
+                j += 1;
+                if self.list_next(b']')? {
+                    break;
+                }
             }
         }
+        users.truncate(j);
+        Ok(())
     }
 
-    /// One user object.
-    fn user(&mut self, j: usize, names: &Names<'_>, stamp: &mut [usize]) -> Result<UserType> {
+    /// One user object; a ranking is read into `spare` (cleared first).
+    fn user(
+        &mut self,
+        j: usize,
+        names: &Names<'_>,
+        stamp: &mut [usize],
+        spare: Vec<u16>,
+    ) -> Result<UserType> {
         let n = names.count();
         self.ws();
         let (line, source) = (self.line, self.source);
@@ -572,6 +599,7 @@ impl<'a> Reader<'a> {
         }
         self.pos += 1;
         let (mut weight, mut scores, mut ranking) = (None, None, None);
+        let mut spare = Some(spare);
         if self.peek()? == b'}' {
             self.pos += 1;
         } else {
@@ -596,7 +624,8 @@ impl<'a> Reader<'a> {
                     "ranking" if ranking.is_none() => Field::Ranking(if self.null()? {
                         None
                     } else {
-                        Some(self.ranking(j, names, stamp, &at)?)
+                        let out = spare.take().unwrap_or_default();
+                        Some(self.ranking(j, names, stamp, out, &at)?)
                     }),
                     "weight" | "scores" | "ranking" => {
                         return Err(at(format!("duplicate field `{key}`")));
@@ -694,16 +723,19 @@ impl<'a> Reader<'a> {
     }
 
     /// `[["a"], ["b", "c"], "d"]`: tie groups best first, as a canonical [`Prefs::Order`]
-    /// (groups sorted, empty ones dropped, unlisted candidates as a last group).
+    /// (groups sorted, empty ones dropped, unlisted candidates as a last group), in `out`
+    /// (cleared first).
     fn ranking(
         &mut self,
         j: usize,
         names: &Names<'_>,
         stamp: &mut [usize],
+        mut out: Vec<u16>,
         at: &dyn Fn(String) -> Error,
     ) -> Result<Vec<u16>> {
         let n = names.count();
-        let mut out: Vec<u16> = Vec::with_capacity(n);
+        out.clear();
+        out.reserve(n);
         let group_msg = "`ranking` must hold names or arrays of names";
         if !self.open_array("`ranking`: an array of tie groups")? {
             loop {
@@ -1016,5 +1048,43 @@ mod tests {
         }
         let deep = format!("{{\"users\": {}", "[".repeat(1000));
         assert!(parse(&deep, "t").unwrap_err().message().contains("deeply"));
+    }
+
+    /// Parsing into one instance line after line gives what parsing each alone gives, whatever
+    /// the instance held before: more or fewer candidates and users, scores where rankings were,
+    /// users before candidates, duplicates merged, and a line that failed half-way.
+    #[test]
+    fn parsing_into_a_used_instance_is_parsing_anew() {
+        let texts = [
+            r#"{"candidates": ["a", "bb", "c"], "users": [{"ranking": ["c", ["a", "bb"]]},
+                {"weight": 2, "ranking": ["a"]}, {"ranking": ["c", ["bb", "a"]]}]}"#,
+            r#"{"candidates": ["x", "a long name, past eight bytes"], "users": [
+                {"scores": [1, 2]}]}"#,
+            r#"{"users": [{"ranking": ["q"]}, {"ranking": ["p", "q", "r", "s"]},
+                {"scores": [0, 1, 2, 3]}, {"ranking": []}], "candidates": ["p", "q", "r", "s"]}"#,
+            r#"{"candidates": ["a", "b"], "users": [{"ranking": ["a", "b"]}, {"ranking": ["z"]}]}"#,
+            r#"{"candidates": ["a"], "users": [{"ranking": ["a"]}]}"#,
+            r#"{"candidates": ["d", "c", "b", "a"], "users": [{"ranking": ["a", "b", "c", "d"]},
+                {"ranking": [["a", "b"]]}, {"weight": 0.5, "ranking": ["b"]}]}"#,
+        ];
+        let mut inst = Instance::default();
+        for order in [[0, 1, 2, 3, 4, 5], [5, 3, 2, 0, 4, 1]] {
+            for i in order {
+                let text = texts[i];
+                let fresh = parse(text, "t");
+                let into = parse_into(text, "t", &mut inst);
+                match fresh {
+                    Ok(fresh) => {
+                        assert!(into.is_ok(), "{text}");
+                        assert_eq!(inst, fresh, "{text}");
+                    }
+                    Err(e) => assert_eq!(into.unwrap_err().message(), e.message(), "{text}"),
+                }
+            }
+        }
+        assert!(
+            parse(texts[3], "t").is_err(),
+            "the line that fails half-way"
+        );
     }
 }

@@ -196,9 +196,19 @@ impl<'a> Names<'a> {
         self.names.len()
     }
 
-    /// The names, owned, in candidate order.
-    pub fn into_strings(self) -> Vec<String> {
-        self.names.into_iter().map(Cow::into_owned).collect()
+    /// The names, in candidate order, into `out`: its strings take them without allocating
+    /// where they have room, and the strings past the last name go.
+    pub fn write_into(&self, out: &mut Vec<String>) {
+        out.truncate(self.names.len());
+        for (i, name) in self.names.iter().enumerate() {
+            match out.get_mut(i) {
+                Some(s) => {
+                    s.clear();
+                    s.push_str(name);
+                }
+                None => out.push(name.to_string()),
+            }
+        }
     }
 }
 
