@@ -85,6 +85,9 @@ type Span = (usize, std::ops::Range<usize>);
 /// bytes of input, whichever comes first (or at the input's end): the memory a batch holds
 /// does not grow with its length.
 const WINDOW_LINES: usize = 4096;
+/// The lines of the first window, read before any thread starts: the windows after it grow
+/// fourfold up to [`WINDOW_LINES`], read while the one before is solved.
+const FIRST_WINDOW_LINES: usize = 64;
 /// See [`WINDOW_LINES`].
 const WINDOW_BYTES: usize = 8 << 20;
 
@@ -97,10 +100,15 @@ struct Window {
 }
 
 impl Window {
-    /// Reads the next window ([`WINDOW_LINES`]), whole blocks of `block` lines, and returns
-    /// the bytes it consumed. A line ends at `\n`, and a `\r` before it goes too
-    /// (`str::lines`).
-    fn read(&mut self, input: &mut dyn BufRead, block: usize, source: &str) -> Result<u64> {
+    /// Reads the next window of up to `lines` lines ([`WINDOW_LINES`]), whole blocks of
+    /// `block` lines, and returns the bytes it consumed. A line ends at `\n`, and a `\r`
+    /// before it goes too (`str::lines`).
+    fn read(
+        &mut self,
+        input: &mut dyn BufRead,
+        (lines, block): (usize, usize),
+        source: &str,
+    ) -> Result<u64> {
         self.text.clear();
         self.lines.clear();
         let mut consumed = 0u64;
@@ -120,7 +128,7 @@ impl Window {
                 }
             }
             self.lines.push(from..self.text.len());
-            let full = self.lines.len() >= WINDOW_LINES || self.text.len() >= WINDOW_BYTES;
+            let full = self.lines.len() >= lines || self.text.len() >= WINDOW_BYTES;
             if full && self.lines.len().is_multiple_of(block) {
                 return Ok(consumed);
             }
@@ -226,7 +234,10 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
     // before (in the other) and reads the next into it.
     let mut slots = [Slot::default(), Slot::default()];
     let mut cur = 0usize;
-    let mut consumed = slots[0].window.read(&mut *input, block, &source)?;
+    let mut window = FIRST_WINDOW_LINES;
+    let mut consumed = slots[0]
+        .window
+        .read(&mut *input, (window, block), &source)?;
     // Lines before the current window: when there are some, the other slot holds the window
     // before, solved and not yet written.
     let mut before = 0usize;
@@ -262,6 +273,7 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
             source,
         };
         let workers = &mut this.workers;
+        window = (window * 4).min(WINDOW_LINES);
         let (done, io) = std::thread::scope(|s| {
             let running: Vec<_> = workers
                 .iter_mut()
@@ -273,7 +285,10 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
                 if before > 0 && !other.write(out)? {
                     return Ok(None);
                 }
-                other.window.read(&mut *input, block, source).map(Some)
+                other
+                    .window
+                    .read(&mut *input, (window, block), source)
+                    .map(Some)
             })();
             let done: Vec<bool> = running.into_iter().map(|r| r.join().is_ok()).collect();
             (done, io)
