@@ -4,10 +4,10 @@
 //!
 //! A directed decimal is a cut of the figure's exact decimal expansion to `p` significant
 //! digits, for the fewest `p` whose cut reads back as the figure. The cuts are found in 128-bit
-//! integers ([`integer_search`]): the figure is `M 2^E`, a cut is a quotient, and whether it
+//! integers (`integer_search`): the figure is `M 2^E`, a cut is a quotient, and whether it
 //! reads back is a comparison with the midpoints between the figure and its neighbours. Figures
 //! whose powers would overflow 128 bits (beyond about `1e-19` and `1e19`) are cut from their
-//! formatted expansion instead ([`string_search`]), which the tests also compare with.
+//! formatted expansion instead (`string_search`), which the tests also compare with.
 
 use std::cmp::Ordering;
 

@@ -395,7 +395,7 @@ where
 /// User types are added one at a time, identical rankings merged: the second user type with a
 /// canonical order adds its weight to the first, which keeps its place and its line. The rank
 /// tables' reader and [`Instance::merge_duplicate_rankings`] build their user types so. Up to
-/// [`LINEAR`] distinct orders a new one is compared with each; past them, they are hashed.
+/// `LINEAR` distinct orders a new one is compared with each; past them, they are hashed.
 #[derive(Debug, Default)]
 pub struct MergedUsers {
     /// The distinct orders, hashed: built from them once there are more than [`LINEAR`].

@@ -1,7 +1,7 @@
 //! `ualign batch`: one JSON instance per line, solved in parallel, printed in input order.
 //!
-//! The input is read a window of whole blocks at a time ([`Window`]); each window's blocks are
-//! solved by the threads into buffers kept from window to window ([`Slot`]), and while they
+//! The input is read a window of whole blocks at a time (`Window`); each window's blocks are
+//! solved by the threads into buffers kept from window to window (`Slot`), and while they
 //! solve one window, the calling thread writes the window before and reads the next. A line
 //! that is not UTF-8, not JSON or not a valid instance is that line's error object; the batch
 //! goes on.
