@@ -6,8 +6,9 @@
 //! digits, for the fewest `p` whose cut reads back as the figure. The cuts are found in 128-bit
 //! integers (`integer_search`): the figure is `M 2^E`, a cut is a quotient, and whether it
 //! reads back is a comparison with the midpoints between the figure and its neighbours. Figures
-//! whose powers would overflow 128 bits (beyond about `1e-19` and `1e19`) are cut from their
-//! formatted expansion instead (`string_search`), which the tests also compare with.
+//! whose powers would overflow 128 bits (below `1e-22` or from `2^127` up: no certificate's) are
+//! cut from their formatted expansion instead (`string_search`), which the tests also compare
+//! with.
 
 use std::cmp::Ordering;
 
@@ -320,17 +321,22 @@ mod tests {
         }
     }
 
-    /// The integer search decides (takes no text) for every figure a certificate prints in
-    /// practice: win rates and bounds near 1, exploitabilities down to `1e-12`.
+    /// The integer search decides (takes no text) for every figure from `1e-22` to below
+    /// `2^127`, every certificate's among them.
     #[test]
-    fn integer_search_decides_the_figures_range() {
+    fn integer_search_decides_from_1e_minus_22_to_2_to_the_127() {
+        let (lo, hi) = (1e-22f32.to_bits(), 2f32.powi(127).to_bits());
         let mut rng = XorShift(0x9e37_79b9);
-        for _ in 0..20_000 {
-            let bits = 0x2B8C_BCCC + (rng.next() >> 32) as u32 % (0x3F80_0000 - 0x2B8C_BCCC);
+        let ends = [lo, lo + 1, hi - 1];
+        let random = (0..20_000).map(|_| lo + (rng.next() >> 32) as u32 % (hi - lo));
+        for bits in ends.into_iter().chain(random) {
             let a = f32::from_bits(bits);
             for away in [false, true] {
                 assert!(integer_search(a, away).is_some(), "{a:e} away={away}");
             }
+        }
+        for away in [false, true] {
+            assert!(integer_search(f32::from_bits(lo - 1), away).is_none());
         }
     }
 
