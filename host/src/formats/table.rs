@@ -523,6 +523,9 @@ pub(super) struct RankOrder {
     keys: Vec<u8>,
     /// Whether each of the `n` candidates is ranked.
     ranked: Vec<bool>,
+    /// In a counted row over at most 64 candidates: the candidates of each rank as a bit set
+    /// (all empty between rows: [`RankOrder::masked_order`] empties each one it reads).
+    of_rank: [u64; COUNTED as usize],
     /// The order.
     out: Vec<u16>,
 }
@@ -552,6 +555,7 @@ impl RankOrder {
             counted: true,
             keys: Vec::with_capacity(n),
             ranked: vec![false; n],
+            of_rank: [0; COUNTED as usize],
             out: Vec::with_capacity(n),
         }
     }
@@ -584,7 +588,11 @@ impl RankOrder {
     /// candidates not ranked as a last group.
     pub(super) fn order(&mut self) -> &[u16] {
         if self.counted {
-            return self.counted_order();
+            return if self.ranked.len() <= 64 {
+                self.masked_order()
+            } else {
+                self.counted_order()
+            };
         }
         // Whole ranks below `COUNTED` were kept as themselves: their keys now, so that they
         // compare with the rest.
@@ -612,6 +620,43 @@ impl RankOrder {
             }
         }
         close_group(&mut self.out, from);
+        &self.out
+    }
+
+    /// [`RankOrder::order`] of a counted row over at most 64 candidates: each rank's
+    /// candidates as a bit set, and the ranks present as another. The candidates come out rank
+    /// by rank, each rank's in increasing order (lowest bit first), all but the last of a rank
+    /// tying with the next; then the unranked ones, likewise. A row costs its candidates, not
+    /// the 64 ranks: no set is zeroed but the ones it filled, as they are read.
+    fn masked_order(&mut self) -> &[u16] {
+        let n = self.ranked.len();
+        let (mut present, mut ranked) = (0u64, 0u64);
+        for &(rank, c) in &self.pairs {
+            // A counted row: `rank < COUNTED = 64` and `c < n <= 64`.
+            if let Some(set) = self.of_rank.get_mut(rank as usize) {
+                *set |= 1 << c;
+            }
+            present |= 1 << rank;
+            ranked |= 1 << c;
+        }
+        // The candidates of `set` in increasing order, as one tie group.
+        let group = |mut set: u64, out: &mut Vec<u16>| {
+            while set != 0 {
+                let c = set.trailing_zeros() as u16;
+                set &= set - 1;
+                out.push(if set != 0 { c | TIES_NEXT } else { c });
+            }
+        };
+        self.out.clear();
+        while present != 0 {
+            let rank = present.trailing_zeros() as usize;
+            present &= present - 1;
+            if let Some(set) = self.of_rank.get_mut(rank) {
+                group(std::mem::take(set), &mut self.out);
+            }
+        }
+        let all = u64::MAX >> (64 - n.clamp(1, 64));
+        group(all & !ranked, &mut self.out);
         &self.out
     }
 
@@ -840,8 +885,14 @@ mod tests {
     fn rank_orders_are_the_ranks_groups() {
         let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
         let mut next = |k: u64| rng.below(k);
-        for _ in 0..20_000 {
-            let n = 1 + next(7) as usize;
+        for case in 0..20_000 {
+            // Mostly a few candidates; now and then 64 (the most a bit set holds) or more.
+            let n = match case % 50 {
+                0 => 64,
+                1 => 65,
+                2 => 1 + next(90) as usize,
+                _ => 1 + next(7) as usize,
+            };
             let mut ranks = RankOrder::new(n);
             let mut pairs: Vec<(f64, u16)> = Vec::new();
             for c in 0..n {
