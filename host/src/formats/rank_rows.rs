@@ -60,31 +60,39 @@ pub(super) fn parse(text: &str, source: &str) -> Option<Instance> {
         memchr::memchr(b'\n', bytes.get(offset..)?).map_or(bytes.len(), |e| offset + e + 1);
     let mut users = MergedUsers::with_capacity(super::line_count(bytes.get(at..)?), n);
     let mut ranks = RankOrder::new(n);
-    while at < bytes.len() {
+    // Row by row, each read byte by byte to its end (no search for the end first).
+    while let Some(&first) = bytes.get(at) {
         line += 1;
-        let rest = bytes.get(at..)?;
-        let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
-        let row = rest.get(..end)?;
-        let row = row.strip_suffix(b"\r").unwrap_or(row);
-        at += end + 1;
-        if row.is_empty() || row.first() == Some(&b'#') {
+        // A blank line or a comment: skipped.
+        let blank =
+            first == b'\n' || (first == b'\r' && matches!(bytes.get(at + 1), None | Some(b'\n')));
+        if blank || first == b'#' {
+            at = memchr::memchr(b'\n', bytes.get(at..)?).map_or(bytes.len(), |e| at + e + 1);
             continue;
         }
         ranks.clear();
         let mut weight = 1.0f64;
         // The cell, and its value and digits so far.
         let (mut cell, mut value, mut digits) = (0usize, 0u64, 0u32);
-        // Every byte, then a `,` that ends the last cell.
-        for j in 0..=row.len() {
-            let b = row.get(j).copied().unwrap_or(b',');
-            if b.is_ascii_digit() && digits < MAX_DIGITS {
-                value = value * 10 + u64::from(b - b'0');
-                digits += 1;
-                continue;
-            }
-            if b != b',' {
-                return None;
-            }
+        // Every byte; the row's end (`\n`, `\r\n` or the text's) ends the last cell as a `,`
+        // ends the others.
+        loop {
+            let b = bytes.get(at).copied();
+            at += 1;
+            let end = match b {
+                Some(d @ b'0'..=b'9') if digits < MAX_DIGITS => {
+                    value = value * 10 + u64::from(d - b'0');
+                    digits += 1;
+                    continue;
+                }
+                Some(b',') => false,
+                Some(b'\n') | None => true,
+                Some(b'\r') if matches!(bytes.get(at), None | Some(b'\n')) => {
+                    at += 1;
+                    true
+                }
+                _ => return None,
+            };
             match weight_col {
                 Some(w) if w == cell => {
                     if digits == 0 {
@@ -103,6 +111,9 @@ pub(super) fn parse(text: &str, source: &str) -> Option<Instance> {
             }
             cell += 1;
             (value, digits) = (0, 0);
+            if end {
+                break;
+            }
         }
         if cell != width || check_weight(weight).is_err() {
             return None;
