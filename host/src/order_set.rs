@@ -8,8 +8,9 @@
 pub struct OrderSet {
     /// The entries of every order, one after another.
     flat: Vec<u16>,
-    /// Order `i` is `flat[start[i]..start[i + 1]]`; `start[0] == 0`.
-    start: Vec<usize>,
+    /// Order `i` is `flat[start[i]..start[i + 1]]`; `start[0] == 0`. `u32`: half the table a
+    /// probe of a known order reads, as `usize`.
+    start: Vec<u32>,
     /// `0` for an empty slot, else one more than the order it holds. A power of two long, never
     /// more than half full.
     slots: Vec<u32>,
@@ -71,14 +72,14 @@ impl OrderSet {
     /// Order `i` (empty when there is none).
     pub fn get(&self, i: usize) -> &[u16] {
         match (self.start.get(i), self.start.get(i + 1)) {
-            (Some(&a), Some(&b)) => self.flat.get(a..b).unwrap_or(&[]),
+            (Some(&a), Some(&b)) => self.flat.get(a as usize..b as usize).unwrap_or(&[]),
             _ => &[],
         }
     }
 
     /// The number of `order`, and whether this call added it (numbers count up from 0 in the
     /// order orders were first inserted). `None` when the set already holds `u32::MAX - 1`
-    /// orders.
+    /// orders, or when the order's entries would take the set's past `u32::MAX`.
     pub fn insert(&mut self, order: &[u16]) -> Option<(usize, bool)> {
         let mask = self.slots.len() - 1;
         let mut at = (hash(order) >> 32) as usize & mask;
@@ -95,9 +96,10 @@ impl OrderSet {
         }
         let i = self.len();
         let number = u32::try_from(i + 1).ok().filter(|&x| x < u32::MAX)?;
+        let end = u32::try_from(self.flat.len() + order.len()).ok()?;
         *self.slots.get_mut(at)? = number;
         self.flat.extend_from_slice(order);
-        self.start.push(self.flat.len());
+        self.start.push(end);
         if 2 * self.len() > self.slots.len() {
             self.grow();
         }
