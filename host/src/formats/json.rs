@@ -26,7 +26,7 @@ use crate::instance::{CAPACITY, Instance, Prefs, UserType, check_weight, close_g
 /// How deep a value may nest (as serde_json's default recursion limit).
 const MAX_DEPTH: usize = 128;
 
-/// The candidates and users the reader makes room for at first: a small rerank's.
+/// The candidate names the reader makes room for at first: a small rerank's.
 const SMALL: usize = 16;
 
 /// Parses a JSON instance.
