@@ -95,8 +95,40 @@ const WINDOW_BYTES: usize = 8 << 20;
 /// each line's range.
 #[derive(Default)]
 struct Window {
-    text: Vec<u8>,
+    text: Text,
     lines: Vec<std::ops::Range<usize>>,
+}
+
+/// A window's bytes: checked as UTF-8 as a whole by the thread that reads them, so that the
+/// workers take each line as text without checking it again; when some line is not UTF-8, left
+/// as bytes for the workers to check line by line.
+enum Text {
+    Checked(String),
+    Bytes(Vec<u8>),
+}
+
+impl Default for Text {
+    fn default() -> Self {
+        Text::Bytes(Vec::new())
+    }
+}
+
+impl Text {
+    /// The bytes, to read the next window into (the storage kept).
+    fn take_bytes(&mut self) -> Vec<u8> {
+        match std::mem::take(self) {
+            Text::Checked(s) => s.into_bytes(),
+            Text::Bytes(b) => b,
+        }
+    }
+
+    /// `bytes`, checked.
+    fn check(bytes: Vec<u8>) -> Self {
+        match String::from_utf8(bytes) {
+            Ok(s) => Text::Checked(s),
+            Err(e) => Text::Bytes(e.into_bytes()),
+        }
+    }
 }
 
 impl Window {
@@ -109,29 +141,43 @@ impl Window {
         (lines, block): (usize, usize),
         source: &str,
     ) -> Result<u64> {
-        self.text.clear();
+        let mut text = self.text.take_bytes();
+        text.clear();
         self.lines.clear();
         let mut consumed = 0u64;
         loop {
-            let from = self.text.len();
+            let from = text.len();
             let read = input
-                .read_until(b'\n', &mut self.text)
+                .read_until(b'\n', &mut text)
                 .map_err(|e| Error::in_file(source, crate::formats::io_message(&e)))?;
             if read == 0 {
-                return Ok(consumed);
+                break;
             }
             consumed += read as u64;
-            if self.text.last() == Some(&b'\n') {
-                self.text.pop();
-                if self.text.len() > from && self.text.last() == Some(&b'\r') {
-                    self.text.pop();
+            if text.last() == Some(&b'\n') {
+                text.pop();
+                if text.len() > from && text.last() == Some(&b'\r') {
+                    text.pop();
                 }
             }
-            self.lines.push(from..self.text.len());
-            let full = self.lines.len() >= lines || self.text.len() >= WINDOW_BYTES;
+            self.lines.push(from..text.len());
+            let full = self.lines.len() >= lines || text.len() >= WINDOW_BYTES;
             if full && self.lines.len().is_multiple_of(block) {
-                return Ok(consumed);
+                break;
             }
+        }
+        self.text = Text::check(text);
+        Ok(consumed)
+    }
+
+    /// Line `i` of the window as text, or `None` when it is not UTF-8 (or there is no such
+    /// line). A line's range starts and ends next to a line ending or at the window's ends, so
+    /// it is whole characters of checked text.
+    fn line(&self, i: usize) -> Option<&str> {
+        let range = self.lines.get(i)?.clone();
+        match &self.text {
+            Text::Checked(s) => s.get(range),
+            Text::Bytes(b) => std::str::from_utf8(b.get(range)?).ok(),
         }
     }
 }
@@ -347,19 +393,13 @@ impl Job<'_> {
             for i in b * block..((b + 1) * block).min(lines) {
                 let from = w.bytes.len();
                 let line = self.before + i + 1;
-                let text = self
-                    .window
-                    .lines
-                    .get(i)
-                    .and_then(|r| self.window.text.get(r.clone()))
-                    .unwrap_or(&[]);
                 let chain = (self.warm, previous.as_deref());
-                previous = match std::str::from_utf8(text) {
-                    Ok(text) => {
+                previous = match self.window.line(i) {
+                    Some(text) => {
                         let scratch = (&mut inst, &mut store, &mut w.bytes);
                         one(text, line, self.source, self.settings, chain, scratch)
                     }
-                    Err(_) => {
+                    None => {
                         line_error(line, "not valid UTF-8 text", &mut w.bytes);
                         None
                     }
