@@ -187,18 +187,27 @@ impl Instance {
     /// Merges user types with identical rankings (tie groups compared as sets, unlisted
     /// candidates as one bottom group) into one, adding their weights. Every ranking, in either
     /// form, is left as a canonical [`Prefs::Order`] (each tie group sorted, unlisted candidates
-    /// as a last group). Score rows are kept. Linear time: orders already canonical (as the
-    /// parsers give them) are not copied, and identical ones meet through one hash each
-    /// ([`MergedUsers`]).
+    /// as a last group). Score rows are kept. In place and in linear time: orders already
+    /// canonical (as the parsers give them) are not copied, identical ones meet through one
+    /// comparison or hash each (as in [`MergedUsers`]), and the user types kept move down over
+    /// the ones merged into them.
     pub fn merge_duplicate_rankings(&mut self) {
         let n = self.n();
         let mut stamp = vec![0usize; n];
-        let mut merged = MergedUsers::with_capacity(self.users.len(), n);
-        for (j, mut u) in self.users.drain(..).enumerate() {
+        let mut distinct = Distinct::with_capacity(self.users.len(), n);
+        // In place: `users[..kept]` are the user types kept, in the order of their first
+        // appearance; `users[kept..j]` the ones merged into them, dropped at the end.
+        let mut kept = 0usize;
+        for j in 0..self.users.len() {
+            let (head, rest) = self.users.split_at_mut(j);
+            let Some(u) = rest.first_mut() else {
+                break;
+            };
             let order = match std::mem::replace(&mut u.prefs, Prefs::Order(Vec::new())) {
                 Prefs::Scores(s) => {
                     u.prefs = Prefs::Scores(s);
-                    merged.keep(u);
+                    self.users.swap(kept, j);
+                    kept += 1;
                     continue;
                 }
                 Prefs::Ranking(groups) => {
@@ -212,9 +221,24 @@ impl Instance {
                     j + 1,
                 ),
             };
-            merged.add(order, u.weight, u.line);
+            let kept_users = head.get_mut(..kept).unwrap_or(&mut []);
+            match distinct.find(kept_users, &order) {
+                Some((i, false)) => {
+                    if let Some(first) = distinct.at.get(i).and_then(|&f| kept_users.get_mut(f)) {
+                        first.weight += u.weight;
+                    }
+                }
+                new => {
+                    if new.is_some() {
+                        distinct.at.push(kept);
+                    }
+                    u.prefs = Prefs::Order(order);
+                    self.users.swap(kept, j);
+                    kept += 1;
+                }
+            }
         }
-        self.users = merged.into_users();
+        self.users.truncate(kept);
     }
 
     /// The utility row of user type `j`: its scores, or for a ranking the Borda-style utility
@@ -394,20 +418,15 @@ where
 ///
 /// User types are added one at a time, identical rankings merged: the second user type with a
 /// canonical order adds its weight to the first, which keeps its place and its line. The rank
-/// tables' reader and [`Instance::merge_duplicate_rankings`] build their user types so. Up to
-/// `LINEAR` distinct orders a new one is compared with each; past them, they are hashed.
+/// tables' readers build their user types so, and [`Instance::merge_duplicate_rankings`]
+/// merges a list in place the same way (one `Distinct` finds the first of each order for both).
 #[derive(Debug, Default)]
 pub struct MergedUsers {
-    /// The distinct orders, hashed: built from them once there are more than [`LINEAR`].
-    set: Option<OrderSet>,
-    /// The room the set is made with: orders, and their entries in all.
-    room: (usize, usize),
-    /// `at[i]` is the place in `users` of the `i`-th distinct order (the set's order `i`).
-    at: Vec<usize>,
+    distinct: Distinct,
     users: Vec<UserType>,
 }
 
-/// Distinct orders up to which [`MergedUsers`] compares a new order with each one kept rather
+/// Distinct orders up to which [`Distinct`] compares a new order with each one kept rather
 /// than hash it: a small rerank's user types (a JSON line's few reward heads or personas) are
 /// compared in fewer instructions than a table takes to make and fill.
 const LINEAR: usize = 16;
@@ -417,11 +436,8 @@ impl MergedUsers {
     /// when none is a ranking (rows of scores only: [`MergedUsers::keep`]), which reserves no
     /// room for orders.
     pub fn with_capacity(m: usize, n: usize) -> Self {
-        let orders = if n == 0 { 0 } else { m };
         MergedUsers {
-            set: None,
-            room: (orders, orders.saturating_mul(n)),
-            at: Vec::with_capacity(orders),
+            distinct: Distinct::with_capacity(m, n),
             users: Vec::with_capacity(m),
         }
     }
@@ -431,15 +447,15 @@ impl MergedUsers {
     /// `order` is copied only when it is new (and not at all when it is a `Vec`). Past
     /// `u32::MAX - 1` distinct orders the rest are kept unmerged, which is the same population.
     pub fn add<O: AsRef<[u16]> + Into<Vec<u16>>>(&mut self, order: O, weight: f64, line: usize) {
-        match self.find(order.as_ref()) {
+        match self.distinct.find(&self.users, order.as_ref()) {
             Some((i, false)) => {
-                if let Some(kept) = self.at.get(i).and_then(|&u| self.users.get_mut(u)) {
+                if let Some(kept) = self.distinct.at.get(i).and_then(|&u| self.users.get_mut(u)) {
                     kept.weight += weight;
                 }
             }
             new => {
                 if new.is_some() {
-                    self.at.push(self.users.len());
+                    self.distinct.at.push(self.users.len());
                 }
                 self.users.push(UserType {
                     weight,
@@ -450,21 +466,56 @@ impl MergedUsers {
         }
     }
 
-    /// The number of `order` among the distinct orders, and whether it is new (as
-    /// [`OrderSet::insert`] numbers them): through the set once there is one, else
-    /// [`MergedUsers::find_linear`].
-    #[inline(always)]
-    fn find(&mut self, order: &[u16]) -> Option<(usize, bool)> {
-        match self.set.as_mut() {
-            Some(set) => set.insert(order),
-            None => self.find_linear(order),
+    /// Keeps `user` as it is, merged with nothing (a row of scores).
+    pub fn keep(&mut self, user: UserType) {
+        self.users.push(user);
+    }
+
+    /// The user types, in the order of their first addition.
+    pub fn into_users(self) -> Vec<UserType> {
+        self.users
+    }
+}
+
+/// The distinct canonical orders of a list of user types, and where in the list the first user
+/// type of each is.
+#[derive(Debug, Default)]
+struct Distinct {
+    /// The distinct orders, hashed: built from them once there are more than [`LINEAR`].
+    set: Option<OrderSet>,
+    /// The room the set is made with: orders, and their entries in all.
+    room: (usize, usize),
+    /// `at[i]` is the place in the list of the `i`-th distinct order (the set's order `i`).
+    at: Vec<usize>,
+}
+
+impl Distinct {
+    /// Room for `m` user types whose rankings order `n` candidates (none when `n == 0`).
+    fn with_capacity(m: usize, n: usize) -> Self {
+        let orders = if n == 0 { 0 } else { m };
+        Distinct {
+            set: None,
+            room: (orders, orders.saturating_mul(n)),
+            at: Vec::with_capacity(orders),
         }
     }
 
-    /// [`MergedUsers::find`] while there is no set: by comparison with each distinct order
-    /// while there are at most [`LINEAR`]; at the next new one, the set is made from them.
-    fn find_linear(&mut self, order: &[u16]) -> Option<(usize, bool)> {
-        let kept = |u: &usize| match self.users.get(*u) {
+    /// The number of `order` among the distinct orders of `users` (the list so far), and
+    /// whether it is new (as [`OrderSet::insert`] numbers them; a new one is the caller's to
+    /// place in the list and in `at`): through the set once there is one, else
+    /// [`Distinct::find_linear`].
+    #[inline(always)]
+    fn find(&mut self, users: &[UserType], order: &[u16]) -> Option<(usize, bool)> {
+        match self.set.as_mut() {
+            Some(set) => set.insert(order),
+            None => self.find_linear(users, order),
+        }
+    }
+
+    /// [`Distinct::find`] while there is no set: by comparison with each distinct order while
+    /// there are at most [`LINEAR`]; at the next new one, the set is made from them.
+    fn find_linear(&mut self, users: &[UserType], order: &[u16]) -> Option<(usize, bool)> {
+        let kept = |u: &usize| match users.get(*u) {
             Some(UserType {
                 prefs: Prefs::Order(o),
                 ..
@@ -482,22 +533,12 @@ impl MergedUsers {
             if let Some(UserType {
                 prefs: Prefs::Order(o),
                 ..
-            }) = self.users.get(*u)
+            }) = users.get(*u)
             {
                 set.insert(o);
             }
         }
         self.set.insert(set).insert(order)
-    }
-
-    /// Keeps `user` as it is, merged with nothing (a row of scores).
-    pub fn keep(&mut self, user: UserType) {
-        self.users.push(user);
-    }
-
-    /// The user types, in the order of their first addition.
-    pub fn into_users(self) -> Vec<UserType> {
-        self.users
     }
 }
 
@@ -554,6 +595,118 @@ mod tests {
         let (got, distinct) = merged_and_brute(draws.into_iter(), Some(17));
         assert!(distinct > LINEAR + 10, "{distinct} distinct orders");
         assert!(got.len() < 400);
+    }
+
+    /// `merge_duplicate_rankings` in place against a brute force: each ranking put in canonical
+    /// form by its groups (each sorted, the unlisted candidates as a last group), then added to
+    /// the first user type with the same form or kept as a new one. Rankings drawn from a pool
+    /// of 60 over 5 candidates, as groups, as canonical orders and as orders with an unsorted
+    /// first tie group, with rows of scores among them; 3 to 400 user types, so that both the
+    /// comparisons and the set (past `LINEAR` distinct orders) run.
+    #[test]
+    fn merging_in_place_is_merging_one_by_one() {
+        let mut rng = crate::test_rng::XorShift(0x5851_f42d_4c95_7f2d);
+        let n = 5u16;
+        let pool: Vec<Vec<Vec<u16>>> = (0..60)
+            .map(|_| {
+                let mut p: Vec<u16> = (0..n).collect();
+                for i in (1..p.len()).rev() {
+                    p.swap(i, (rng.next() % (i as u64 + 1)) as usize);
+                }
+                p.truncate(1 + (rng.next() % u64::from(n)) as usize);
+                let mut groups: Vec<Vec<u16>> = Vec::new();
+                for c in p {
+                    match groups.last_mut() {
+                        Some(g) if rng.next().is_multiple_of(3) => g.push(c),
+                        _ => groups.push(vec![c]),
+                    }
+                }
+                groups
+            })
+            .collect();
+        let form = |groups: &[Vec<u16>]| {
+            let mut out = Vec::new();
+            let mut listed = vec![false; usize::from(n)];
+            let close = |mut g: Vec<u16>, out: &mut Vec<u16>| {
+                g.sort_unstable();
+                let last = g.len().saturating_sub(1);
+                out.extend(
+                    g.iter()
+                        .enumerate()
+                        .map(|(i, &c)| if i < last { c | TIES_NEXT } else { c }),
+                );
+            };
+            for g in groups {
+                for &c in g {
+                    listed[usize::from(c)] = true;
+                }
+                close(g.clone(), &mut out);
+            }
+            close(
+                (0..n).filter(|&c| !listed[usize::from(c)]).collect(),
+                &mut out,
+            );
+            out
+        };
+        for m in [3usize, 12, 40, 400] {
+            let mut users = Vec::new();
+            let mut brute: Vec<UserType> = Vec::new();
+            for j in 0..m {
+                let weight = (j + 1) as f64;
+                let line = j + 1;
+                if rng.next().is_multiple_of(7) {
+                    let u = UserType {
+                        weight,
+                        prefs: Prefs::Scores(vec![0.0; usize::from(n)]),
+                        line,
+                    };
+                    users.push(u.clone());
+                    brute.push(u);
+                    continue;
+                }
+                let groups = &pool[(rng.next() % pool.len() as u64) as usize];
+                let canonical = form(groups);
+                let prefs = match rng.next() % 3 {
+                    0 => Prefs::Ranking(groups.clone()),
+                    1 => Prefs::Order(canonical.clone()),
+                    // The first group's candidates in reverse: the same ranking, not canonical.
+                    _ => {
+                        let mut o = canonical.clone();
+                        let end = o.iter().position(|&e| e & TIES_NEXT == 0).unwrap_or(0);
+                        let mut first: Vec<u16> =
+                            o[..=end].iter().map(|&e| e & !TIES_NEXT).collect();
+                        first.reverse();
+                        for (i, c) in first.into_iter().enumerate() {
+                            o[i] = if i < end { c | TIES_NEXT } else { c };
+                        }
+                        Prefs::Order(o)
+                    }
+                };
+                users.push(UserType {
+                    weight,
+                    prefs,
+                    line,
+                });
+                match brute
+                    .iter_mut()
+                    .find(|u| matches!(&u.prefs, Prefs::Order(o) if *o == canonical))
+                {
+                    Some(u) => u.weight += weight,
+                    None => brute.push(UserType {
+                        weight,
+                        prefs: Prefs::Order(canonical),
+                        line,
+                    }),
+                }
+            }
+            let mut inst = Instance {
+                source: "t".into(),
+                candidates: (0..n).map(|c| format!("c{c}")).collect(),
+                users,
+            };
+            inst.merge_duplicate_rankings();
+            assert_eq!(inst.users, brute, "m = {m}");
+        }
     }
 
     /// The users `MergedUsers` makes of `orders` (weights 1, 2, ...; a row of scores kept
