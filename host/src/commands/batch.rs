@@ -22,7 +22,7 @@ use super::BatchArgs;
 use crate::analysis::{Method, Settings, check_settings, report, solve_from};
 use crate::error::{Error, Result};
 use crate::formats::json;
-use crate::instance::{Instance, Store};
+use crate::instance::Store;
 
 #[derive(Serialize)]
 struct LineError {
@@ -34,18 +34,18 @@ struct LineError {
 pub const WARM_BLOCK: usize = 16;
 
 /// Solves one line and appends its output object (a solve report or an error object, without
-/// newline) to `out`, parsing into `inst` and building its population in `store` (both kept by
-/// the caller from line to line, for their storage); returns the policy deployed (for the next
-/// line of a warm chain). With
-/// `warm`, the solve starts from `start` when it has as many entries as the line has candidates,
-/// and the report says whether it did.
+/// newline) to `out`, parsing with `lines` and building its population in `store` (both kept by
+/// the caller from line to line, for their storage and the last line's candidate table); returns
+/// the policy deployed (for the next line of a warm chain). With `warm`, the solve starts from
+/// `start` when it has as many entries as the line has candidates, and the report says whether
+/// it did.
 fn one(
     text: &str,
     line: usize,
     source: &str,
     settings: &Settings,
     (warm, start): (bool, Option<&[f32]>),
-    (inst, store, out): (&mut Instance, &mut Store, &mut Vec<u8>),
+    (lines, store, out): (&mut json::Lines, &mut Store, &mut Vec<u8>),
 ) -> Option<Vec<f32>> {
     let from = out.len();
     let result = (|| -> Result<Vec<f32>> {
@@ -54,8 +54,7 @@ fn one(
         }
         // The line's errors print their message alone, under `line`: the source names the
         // file only.
-        json::parse_into(text, source, inst)?;
-        let inst = &*inst;
+        let inst = lines.parse(text, source)?;
         // `population` validates the instance first.
         let pop = inst.population(store)?;
         let start = start.filter(|s| warm && s.len() == pop.n());
@@ -383,7 +382,7 @@ impl Job<'_> {
         w.spans.clear();
         let (blocks, block) = self.blocks;
         let lines = self.window.lines.len();
-        let (mut inst, mut store) = (Instance::default(), Store::default());
+        let (mut reader, mut store) = (json::Lines::default(), Store::default());
         loop {
             let b = self.next.fetch_add(1, Ordering::Relaxed);
             if b >= blocks {
@@ -396,7 +395,7 @@ impl Job<'_> {
                 let chain = (self.warm, previous.as_deref());
                 previous = match self.window.line(i) {
                     Some(text) => {
-                        let scratch = (&mut inst, &mut store, &mut w.bytes);
+                        let scratch = (&mut reader, &mut store, &mut w.bytes);
                         one(text, line, self.source, self.settings, chain, scratch)
                     }
                     None => {

@@ -15,7 +15,9 @@
 //! newline), so naming the line of an error costs nothing more. Errors about one user name the
 //! line its object starts on and its index (`users[3]: ...`); syntax errors name their own line.
 //! The names a ranking lists are looked up in a table built once per instance
-//! (`names::Names`), straight from the text's bytes unless they hold escapes.
+//! (`names::Names`), straight from the text's bytes unless they hold escapes; [`Lines`], which
+//! reads instance after instance, keeps the table for the next one when its `candidates` array
+//! is the same text.
 
 use std::borrow::Cow;
 
@@ -31,92 +33,161 @@ const SMALL: usize = 16;
 
 /// Parses a JSON instance.
 pub fn parse(text: &str, source: &str) -> Result<Instance> {
-    let mut inst = Instance::default();
-    parse_into(text, source, &mut inst)?;
-    Ok(inst)
+    let mut lines = Lines::default();
+    lines.parse(text, source)?;
+    Ok(lines.into_instance())
 }
 
-/// [`parse`] into `inst`, whose storage it reuses: its names' strings and its rankings'
-/// lists take the next instance's without allocating, as `batch` parses line after line. On
-/// an error, `inst` holds no instance (only storage to reuse).
-pub fn parse_into(text: &str, source: &str, inst: &mut Instance) -> Result<()> {
-    let mut r = Reader {
-        text,
-        b: text.as_bytes(),
-        pos: 0,
-        line: 1,
-        source,
-    };
-    r.expect(
-        b'{',
-        "a JSON object {\"candidates\": [...], \"users\": [...]}",
-    )?;
-    let mut candidates: Option<Names<'_>> = None;
-    // Whether `users` has been read into `inst.users`.
-    let mut users = false;
-    // Where `users` starts when it comes before `candidates`: read again once they are known.
-    let mut pending: Option<(usize, usize)> = None;
-    if r.peek()? != b'}' {
-        loop {
-            let key = r.key()?;
-            match key.as_ref() {
-                "candidates" => {
-                    if candidates.is_some() {
-                        return Err(r.err("duplicate field `candidates`"));
-                    }
-                    candidates = Some(r.candidates()?);
-                }
-                "users" => {
-                    if users || pending.is_some() {
-                        return Err(r.err("duplicate field `users`"));
-                    }
-                    match &candidates {
-                        Some(c) => {
-                            r.users(c, &mut inst.users)?;
-                            users = true;
+/// A reader of JSON instances one after another (`batch`'s lines), into one instance whose
+/// storage it reuses: the names' strings and the rankings' lists take the next instance's
+/// without allocating. It keeps the table of the candidate names too: an instance whose
+/// `candidates` array is the same text as the last one read (a batch whose lines name their
+/// candidates by position, say) takes the table and the names as they are, without reading the
+/// names or building the table again.
+#[derive(Debug, Default)]
+pub struct Lines {
+    inst: Instance,
+    names: Names,
+    /// The text of the `candidates` array that `names` and `inst.candidates` were made from, and
+    /// the newlines in it; empty when they hold no array's (before the first instance, and from
+    /// the start of an instance that lists others until it is read).
+    kept: Vec<u8>,
+    kept_newlines: usize,
+}
+
+impl Lines {
+    /// Parses the next instance ([`parse`]). On an error, no instance is left to read.
+    pub fn parse(&mut self, text: &str, source: &str) -> Result<&Instance> {
+        let Lines {
+            inst,
+            names,
+            kept,
+            kept_newlines,
+        } = self;
+        let mut r = Reader {
+            text,
+            b: text.as_bytes(),
+            pos: 0,
+            line: 1,
+            source,
+        };
+        r.expect(
+            b'{',
+            "a JSON object {\"candidates\": [...], \"users\": [...]}",
+        )?;
+        // `None` until `candidates` is read; then the names read, or `None` inside when the
+        // array is the one kept and `names` and `inst.candidates` stand.
+        let mut candidates: Option<Option<Read<'_>>> = None;
+        // Whether `users` has been read into `inst.users`.
+        let mut users = false;
+        // Where `users` starts when it comes before `candidates`: read again once they are known.
+        let mut pending: Option<(usize, usize)> = None;
+        if r.peek()? != b'}' {
+            loop {
+                let key = r.key()?;
+                match key.as_ref() {
+                    "candidates" => {
+                        if candidates.is_some() {
+                            return Err(r.err("duplicate field `candidates`"));
                         }
-                        None => {
+                        r.peek()?;
+                        let (start, line) = (r.pos, r.line);
+                        let same = !kept.is_empty()
+                            && r.b.get(start..start + kept.len()) == Some(kept.as_slice());
+                        candidates = Some(if same {
+                            r.pos += kept.len();
+                            r.line += *kept_newlines;
+                            None
+                        } else {
+                            kept.clear();
+                            let list = r.candidates(names)?;
+                            Some(Read {
+                                list,
+                                text: start..r.pos,
+                                newlines: r.line - line,
+                            })
+                        });
+                    }
+                    "users" => {
+                        if users || pending.is_some() {
+                            return Err(r.err("duplicate field `users`"));
+                        }
+                        if candidates.is_some() {
+                            r.users(names, &mut inst.users)?;
+                            users = true;
+                        } else {
                             r.peek()?;
                             pending = Some((r.pos, r.line));
                             r.skip(0)?;
                         }
                     }
+                    other => {
+                        return Err(r.err(format!(
+                            "unknown field `{other}`, expected `candidates` or `users`"
+                        )));
+                    }
                 }
-                other => {
-                    return Err(r.err(format!(
-                        "unknown field `{other}`, expected `candidates` or `users`"
-                    )));
+                if r.list_next(b'}')? {
+                    break;
                 }
             }
-            if r.list_next(b'}')? {
-                break;
+        }
+        r.ws();
+        if r.pos < r.b.len() {
+            return Err(r.err("trailing characters after the JSON object"));
+        }
+        let Some(read) = candidates else {
+            return Err(Error::in_file(source, "missing field `candidates`"));
+        };
+        match (users, pending) {
+            (true, _) => {}
+            (false, Some((pos, line))) => {
+                r.pos = pos;
+                r.line = line;
+                r.users(names, &mut inst.users)?;
             }
+            (false, None) => return Err(Error::in_file(source, "missing field `users`")),
+        }
+        if inst.users.is_empty() {
+            return Err(Error::in_file(source, "empty population: no users"));
+        }
+        inst.source.clear();
+        inst.source.push_str(source);
+        if let Some(read) = read {
+            write_names(&read.list, &mut inst.candidates);
+            kept.extend_from_slice(r.b.get(read.text).unwrap_or(&[]));
+            *kept_newlines = read.newlines;
+        }
+        inst.merge_duplicate_rankings();
+        Ok(inst)
+    }
+
+    /// The last instance read (empty before the first, or after an error).
+    pub fn into_instance(self) -> Instance {
+        self.inst
+    }
+}
+
+/// A `candidates` array read afresh: its names, where its text is, and the newlines in it.
+struct Read<'a> {
+    list: Vec<Cow<'a, str>>,
+    text: std::ops::Range<usize>,
+    newlines: usize,
+}
+
+/// `names` into `out`, in order: its strings take them without allocating where they have room,
+/// and the strings past the last name go.
+fn write_names(names: &[Cow<'_, str>], out: &mut Vec<String>) {
+    out.truncate(names.len());
+    for (i, name) in names.iter().enumerate() {
+        match out.get_mut(i) {
+            Some(s) => {
+                s.clear();
+                s.push_str(name);
+            }
+            None => out.push(name.to_string()),
         }
     }
-    r.ws();
-    if r.pos < r.b.len() {
-        return Err(r.err("trailing characters after the JSON object"));
-    }
-    let Some(candidates) = candidates else {
-        return Err(Error::in_file(source, "missing field `candidates`"));
-    };
-    match (users, pending) {
-        (true, _) => {}
-        (false, Some((pos, line))) => {
-            r.pos = pos;
-            r.line = line;
-            r.users(&candidates, &mut inst.users)?;
-        }
-        (false, None) => return Err(Error::in_file(source, "missing field `users`")),
-    }
-    if inst.users.is_empty() {
-        return Err(Error::in_file(source, "empty population: no users"));
-    }
-    inst.source.clear();
-    inst.source.push_str(source);
-    candidates.write_into(&mut inst.candidates);
-    inst.merge_duplicate_rankings();
-    Ok(())
 }
 
 struct Reader<'a> {
@@ -531,8 +602,8 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// The candidate names, checked distinct.
-    fn candidates(&mut self) -> Result<Names<'a>> {
+    /// The candidate names, checked distinct, and their table built in `table`.
+    fn candidates(&mut self, table: &mut Names) -> Result<Vec<Cow<'a, str>>> {
         // Sized for a small rerank's names, so that they rarely grow.
         let mut names: Vec<Cow<'a, str>> = Vec::with_capacity(SMALL);
         // The line each name is on, for the error about a repeated one.
@@ -555,25 +626,27 @@ impl<'a> Reader<'a> {
                 }
             }
         }
-        Names::new(names).map_err(|e| match e {
-            NamesError::Repeated(i, name) => {
+        match table.build(&names) {
+            Ok(()) => Ok(names),
+            Err(NamesError::Repeated(i)) => {
                 let line = lines.get(i).copied().unwrap_or(self.line);
-                Error::at(
+                let name = names.get(i).map_or("", |n| n.as_ref());
+                Err(Error::at(
                     self.source,
                     line,
                     format!("candidate \"{name}\" listed twice"),
-                )
+                ))
             }
-            NamesError::TooMany => Error::in_file(
+            Err(NamesError::TooMany) => Err(Error::in_file(
                 self.source,
                 format!("more than {CAPACITY} candidates exceed the capacity"),
-            ),
-        })
+            )),
+        }
     }
 
     /// The `users` array, into `users`: user `j` replaces `users[j]`, reusing its ranking's
     /// list, and the users past the last one read go.
-    fn users(&mut self, names: &Names<'_>, users: &mut Vec<UserType>) -> Result<()> {
+    fn users(&mut self, names: &Names, users: &mut Vec<UserType>) -> Result<()> {
         let n = names.count();
         if n == 0 {
             return Err(Error::in_file(self.source, "no candidates"));
@@ -606,7 +679,7 @@ impl<'a> Reader<'a> {
     fn user(
         &mut self,
         j: usize,
-        names: &Names<'_>,
+        names: &Names,
         stamp: &mut [usize],
         spare: Vec<u16>,
     ) -> Result<UserType> {
@@ -719,7 +792,7 @@ impl<'a> Reader<'a> {
     fn ranked_name(
         &mut self,
         j: usize,
-        names: &Names<'_>,
+        names: &Names,
         stamp: &mut [usize],
         out: &mut Vec<u16>,
         at: &dyn Fn(String) -> Error,
@@ -758,13 +831,7 @@ impl<'a> Reader<'a> {
     /// string, the `]`, the separator, the whitespace) took about a quarter more instructions
     /// per name.
     #[inline(always)]
-    fn single_names(
-        &mut self,
-        j: usize,
-        names: &Names<'_>,
-        stamp: &mut [usize],
-        out: &mut Vec<u16>,
-    ) {
+    fn single_names(&mut self, j: usize, names: &Names, stamp: &mut [usize], out: &mut Vec<u16>) {
         const ONES: u64 = u64::from_le_bytes([1; 8]);
         const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
         const OPEN: u128 = u16::from_le_bytes(*b"[\"") as u128;
@@ -816,7 +883,7 @@ impl<'a> Reader<'a> {
     fn ranking(
         &mut self,
         j: usize,
-        names: &Names<'_>,
+        names: &Names,
         stamp: &mut [usize],
         mut out: Vec<u16>,
         at: &dyn Fn(String) -> Error,
@@ -1240,11 +1307,14 @@ mod tests {
         assert!(parse(&deep, "t").unwrap_err().message().contains("deeply"));
     }
 
-    /// Parsing into one instance line after line gives what parsing each alone gives, whatever
-    /// the instance held before: more or fewer candidates and users, scores where rankings were,
-    /// users before candidates, duplicates merged, and a line that failed half-way.
+    /// Parsing line after line with one [`Lines`] gives what parsing each alone gives, whatever
+    /// it read before: more or fewer candidates and users, scores where rankings were, users
+    /// before candidates, duplicates merged, a line that failed half-way, and lines whose
+    /// `candidates` array is the text of the one read before (its table kept): with other
+    /// users, after lines that failed, with newlines inside (the lines errors name after it),
+    /// with escapes, and the same names in other text (read again).
     #[test]
-    fn parsing_into_a_used_instance_is_parsing_anew() {
+    fn parsing_line_after_line_is_parsing_anew() {
         let texts = [
             r#"{"candidates": ["a", "bb", "c"], "users": [{"ranking": ["c", ["a", "bb"]]},
                 {"weight": 2, "ranking": ["a"]}, {"ranking": ["c", ["bb", "a"]]}]}"#,
@@ -1256,19 +1326,42 @@ mod tests {
             r#"{"candidates": ["a"], "users": [{"ranking": ["a"]}]}"#,
             r#"{"candidates": ["d", "c", "b", "a"], "users": [{"ranking": ["a", "b", "c", "d"]},
                 {"ranking": [["a", "b"]]}, {"weight": 0.5, "ranking": ["b"]}]}"#,
+            // The arrays of 0 and 1 again, other users.
+            r#"{"candidates": ["a", "bb", "c"], "users": [{"weight": 3, "ranking": ["bb"]}]}"#,
+            r#"{"candidates": ["x", "a long name, past eight bytes"], "users": [
+                {"ranking": ["a long name, past eight bytes"]}, {"scores": [0, 0]}]}"#,
+            // Newlines inside the array, an error two lines after it.
+            "{\"candidates\": [\"p\",\n \"q\",\n \"r\", \"s\"],\n \"users\": [{\"ranking\": [\"q\"]},\n\n {\"ranking\": [\"t\"]}]}",
+            "{\"candidates\": [\"p\",\n \"q\",\n \"r\", \"s\"],\n \"users\": [{\"ranking\": [\"s\", \"q\"]}]}",
+            // Escapes in the array; the same names written plainly, then as the array before.
+            r#"{"candidates": ["\u0061", "bb", "c"], "users": [{"ranking": ["a", "c"]}]}"#,
+            r#"{"candidates": ["a", "bb", "c"], "users": [{"ranking": ["c"]}]}"#,
+            r#"{"candidates": ["\u0061", "bb", "c"], "users": [{"ranking": ["bb", "a"]}]}"#,
+            // The array of 0, then a user before it: the users are read once it is known.
+            r#"{"users": [{"ranking": ["c", "bb"]}], "candidates": ["a", "bb", "c"]}"#,
         ];
-        let mut inst = Instance::default();
-        for order in [[0, 1, 2, 3, 4, 5], [5, 3, 2, 0, 4, 1]] {
+        let mut lines = Lines::default();
+        for order in [
+            (0..texts.len()).collect::<Vec<_>>(),
+            vec![5, 3, 2, 0, 4, 1],
+            vec![
+                0, 6, 3, 6, 0, 13, 6, 1, 7, 7, 8, 9, 8, 9, 10, 11, 12, 10, 12, 2, 8,
+            ],
+        ] {
             for i in order {
                 let text = texts[i];
                 let fresh = parse(text, "t");
-                let into = parse_into(text, "t", &mut inst);
+                let read = lines.parse(text, "t");
                 match fresh {
-                    Ok(fresh) => {
-                        assert!(into.is_ok(), "{text}");
-                        assert_eq!(inst, fresh, "{text}");
+                    Ok(fresh) => assert_eq!(read.ok(), Some(&fresh), "{text}"),
+                    Err(e) => {
+                        let got = read.unwrap_err();
+                        assert_eq!(
+                            (got.message(), got.line()),
+                            (e.message(), e.line()),
+                            "{text}"
+                        )
                     }
-                    Err(e) => assert_eq!(into.unwrap_err().message(), e.message(), "{text}"),
                 }
             }
         }
@@ -1276,5 +1369,7 @@ mod tests {
             parse(texts[3], "t").is_err(),
             "the line that fails half-way"
         );
+        let error = parse(texts[8], "t").unwrap_err();
+        assert_eq!(error.line(), Some(6), "{error}");
     }
 }

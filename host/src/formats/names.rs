@@ -1,29 +1,28 @@
 //! Candidate names to their indices, for the JSON reader's rankings.
 //!
 //! A ranking names every candidate it lists, so a JSON line of (16, 8, 4) looks up 128 names. The
-//! table is built once per instance: open addressing over a power-of-two array of `u16` indices at
-//! most a quarter full, a multiplicative hash of the name's bytes read eight at a time, and a
-//! comparison on a hit: of one word for a name of fewer than eight bytes (its bytes, which with its
-//! length tell it apart), of the bytes otherwise. A lookup reads the name's bytes once or twice and
-//! one or two slots; the JSON reader looks a short name up by its word ([`Names::get_short`]), read
+//! table is built once per instance, into storage kept from instance to instance: open addressing
+//! over a power-of-two array of `u16` indices at most a quarter full, a multiplicative hash of the
+//! name's bytes read eight at a time, and a comparison on a hit: of one word for a name of fewer
+//! than eight bytes (its bytes, which with its length tell it apart), of the bytes otherwise (the
+//! table keeps a copy of the longer names). A lookup reads the name's bytes once or twice and one
+//! or two slots; the JSON reader looks a short name up by its word ([`Names::get_short`]), read
 //! from the text in one load.
 
-use std::borrow::Cow;
-
-/// The names of an instance's candidates (borrowed from the text unless they held escapes) and
-/// a table from each name to its index.
-#[derive(Debug)]
-pub struct Names<'a> {
-    /// The names, in candidate order.
-    names: Vec<Cow<'a, str>>,
+/// The table from an instance's candidate names to their indices. It owns what it compares
+/// with, so it outlives the text it was built from: `json::Lines` keeps it for the next line.
+#[derive(Debug, Default)]
+pub struct Names {
     /// `index + 1` of the name whose probe sequence passes here, or 0 for an empty slot.
     slots: Vec<u16>,
-    /// `slots.len() - 1`; `slots.len()` is a power of two.
+    /// `slots.len() - 1`; `slots.len()` is a power of two (empty before the first build).
     mask: usize,
     /// Per name its length and, under eight bytes, its [`short_word`], which with the length
-    /// tells it from any other name (0 for longer names, compared byte by byte). A lookup of a
-    /// short name reads only this.
-    short: Vec<(usize, u64)>,
+    /// tells it from any other name; for a longer name, where its bytes start in `long`. A
+    /// lookup of a short name reads only this.
+    entries: Vec<(usize, u64)>,
+    /// The bytes of the names of eight bytes or more, end to end.
+    long: Vec<u8>,
 }
 
 /// The multiplier of the hash (rustc's FxHash constant).
@@ -110,47 +109,63 @@ fn byte(r: &[u8], at: usize) -> u64 {
 
 /// Why names make no table.
 #[derive(Debug, PartialEq)]
-pub enum NamesError<'a> {
+pub enum NamesError {
     /// The name at this index repeats an earlier one.
-    Repeated(usize, Cow<'a, str>),
+    Repeated(usize),
     /// More names than `u16` indices hold.
     TooMany,
 }
 
-impl<'a> Names<'a> {
-    /// The table of `names`, at most `u16::MAX - 1` of them.
-    pub fn new(names: Vec<Cow<'a, str>>) -> Result<Names<'a>, NamesError<'a>> {
+impl Names {
+    /// Builds the table of `names`, at most `u16::MAX - 1` of them, in this table's storage.
+    /// On an error the table is empty.
+    pub fn build<S: AsRef<str>>(&mut self, names: &[S]) -> Result<(), NamesError> {
+        let result = self.fill(names);
+        if result.is_err() {
+            self.entries.clear();
+            self.slots.clear();
+            self.mask = 0;
+        }
+        result
+    }
+
+    /// [`Names::build`] without the clearing on an error.
+    fn fill<S: AsRef<str>>(&mut self, names: &[S]) -> Result<(), NamesError> {
         if names.len() >= usize::from(u16::MAX) {
             return Err(NamesError::TooMany);
         }
         let size = (4 * names.len()).next_power_of_two().max(16);
-        let mut table = Names {
-            slots: vec![0; size],
-            mask: size - 1,
-            names: Vec::with_capacity(names.len()),
-            short: Vec::with_capacity(names.len()),
-        };
-        for (i, name) in names.into_iter().enumerate() {
+        self.slots.clear();
+        self.slots.resize(size, 0);
+        self.mask = size - 1;
+        self.entries.clear();
+        self.long.clear();
+        for (i, name) in names.iter().enumerate() {
+            let name = name.as_ref().as_bytes();
             let Ok(entry) = u16::try_from(i + 1) else {
                 return Err(NamesError::TooMany);
             };
-            if table.get(name.as_bytes()).is_some() {
-                return Err(NamesError::Repeated(i, name));
+            if self.get(name).is_some() {
+                return Err(NamesError::Repeated(i));
             }
-            let (h, last) = hash(name.as_bytes());
-            let mut at = h & table.mask;
-            while let Some(slot) = table.slots.get_mut(at) {
+            let (h, last) = hash(name);
+            let mut at = h & self.mask;
+            while let Some(slot) = self.slots.get_mut(at) {
                 if *slot == 0 {
                     *slot = entry;
                     break;
                 }
-                at = (at + 1) & table.mask;
+                at = (at + 1) & self.mask;
             }
             let len = name.len();
-            table.short.push((len, if len < 8 { last } else { 0 }));
-            table.names.push(name);
+            if len < 8 {
+                self.entries.push((len, last));
+            } else {
+                self.entries.push((len, self.long.len() as u64));
+                self.long.extend_from_slice(name);
+            }
         }
-        Ok(table)
+        Ok(())
     }
 
     /// The index of `name`, if it is one of the names.
@@ -165,8 +180,13 @@ impl<'a> Names<'a> {
         loop {
             let entry = *self.slots.get(at)?;
             let index = entry.checked_sub(1)?;
-            let i = usize::from(index);
-            if self.names.get(i).is_some_and(|n| n.as_bytes() == name) {
+            if let Some(&(len, from)) = self.entries.get(usize::from(index))
+                && len == name.len()
+                && usize::try_from(from)
+                    .ok()
+                    .and_then(|from| self.long.get(from..from + len))
+                    == Some(name)
+            {
                 return Some(index);
             }
             at = (at + 1) & self.mask;
@@ -184,7 +204,7 @@ impl<'a> Names<'a> {
         loop {
             let entry = *self.slots.get(at)?;
             let index = entry.checked_sub(1)?;
-            if self.short.get(usize::from(index)) == Some(&(len, word)) {
+            if self.entries.get(usize::from(index)) == Some(&(len, word)) {
                 return Some(index);
             }
             at = (at + 1) & self.mask;
@@ -193,22 +213,7 @@ impl<'a> Names<'a> {
 
     /// How many names there are.
     pub fn count(&self) -> usize {
-        self.names.len()
-    }
-
-    /// The names, in candidate order, into `out`: its strings take them without allocating
-    /// where they have room, and the strings past the last name go.
-    pub fn write_into(&self, out: &mut Vec<String>) {
-        out.truncate(self.names.len());
-        for (i, name) in self.names.iter().enumerate() {
-            match out.get_mut(i) {
-                Some(s) => {
-                    s.clear();
-                    s.push_str(name);
-                }
-                None => out.push(name.to_string()),
-            }
-        }
+        self.entries.len()
     }
 }
 
@@ -230,7 +235,8 @@ mod tests {
             })
             .collect();
         let names: Vec<&[u8]> = owned.iter().map(|s| s.as_bytes()).collect();
-        let table = Names::new(owned.iter().map(|s| Cow::from(s.as_str())).collect()).unwrap();
+        let mut table = Names::default();
+        table.build(&owned).unwrap();
         assert_eq!(table.count(), 300);
         for (i, name) in names.iter().enumerate() {
             assert_eq!(table.get(name), Some(i as u16), "{:?}", owned[i]);
@@ -306,10 +312,11 @@ mod tests {
                     .iter()
                     .enumerate()
                     .filter(|&(i, _)| i != missing)
-                    .map(|(_, b)| Cow::from(String::from_utf8_lossy(b).into_owned()))
+                    .map(|(_, b)| String::from_utf8_lossy(b).into_owned())
                     .collect::<Vec<_>>();
                 let bytes: Vec<Vec<u8>> = names.iter().map(|n| n.as_bytes().to_vec()).collect();
-                let table = Names::new(names).unwrap();
+                let mut table = Names::default();
+                table.build(&names).unwrap();
                 for (i, b) in bytes.iter().enumerate() {
                     assert_eq!(table.get(b), Some(i as u16), "{b:?}");
                 }
@@ -322,13 +329,31 @@ mod tests {
 
     #[test]
     fn a_repeated_name_is_refused_at_its_second_index() {
-        let names = ["a", "b", "c", "b"].map(Cow::from).to_vec();
+        let mut table = Names::default();
         assert_eq!(
-            Names::new(names).unwrap_err(),
-            NamesError::Repeated(3, Cow::from("b"))
+            table.build(&["a", "b", "c", "b"]),
+            Err(NamesError::Repeated(3))
         );
-        let many = (0..u16::MAX).map(|i| Cow::from(i.to_string())).collect();
-        assert_eq!(Names::new(many).unwrap_err(), NamesError::TooMany);
-        assert_eq!(Names::new(Vec::new()).unwrap().get(b"a"), None);
+        assert_eq!(table.get(b"a"), None, "a refused table is empty");
+        let many: Vec<String> = (0..u16::MAX).map(|i| i.to_string()).collect();
+        assert_eq!(table.build(&many), Err(NamesError::TooMany));
+        table.build::<&str>(&[]).unwrap();
+        assert_eq!(table.get(b"a"), None);
+    }
+
+    /// A table built again holds only the new names: every lookup of the new ones and of the
+    /// old ones against a linear search, long names among them.
+    #[test]
+    fn a_table_built_again_forgets_the_names_before() {
+        let mut table = Names::default();
+        let first = ["a", "a long candidate name", "bb", "another long one"];
+        let second = ["bb", "yet another long name", "c"];
+        table.build(&first).unwrap();
+        table.build(&second).unwrap();
+        assert_eq!(table.count(), 3);
+        for name in first.iter().chain(&second) {
+            let want = second.iter().position(|s| s == name).map(|i| i as u16);
+            assert_eq!(table.get(name.as_bytes()), want, "{name}");
+        }
     }
 }
