@@ -554,6 +554,32 @@ pub(crate) fn close_group(order: &mut [u16], from: usize) {
     }
 }
 
+/// The canonical order of a ranking's tie groups over `n` candidates, by brute force for the
+/// tests: each group sorted and flagged, the candidates no group lists as a last group.
+#[cfg(test)]
+pub(crate) fn brute_canonical(groups: impl IntoIterator<Item = Vec<u16>>, n: usize) -> Vec<u16> {
+    let mut out = Vec::new();
+    let mut listed = vec![false; n];
+    let close = |mut g: Vec<u16>, out: &mut Vec<u16>| {
+        g.sort_unstable();
+        let last = g.len().saturating_sub(1);
+        out.extend(
+            g.iter()
+                .enumerate()
+                .map(|(i, &c)| if i < last { c | TIES_NEXT } else { c }),
+        );
+    };
+    for g in groups {
+        for &c in &g {
+            listed[usize::from(c)] = true;
+        }
+        close(g, &mut out);
+    }
+    let unlisted = (0..n).filter(|&c| !listed[c]).map(|c| c as u16).collect();
+    close(unlisted, &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -624,30 +650,6 @@ mod tests {
                 groups
             })
             .collect();
-        let form = |groups: &[Vec<u16>]| {
-            let mut out = Vec::new();
-            let mut listed = vec![false; usize::from(n)];
-            let close = |mut g: Vec<u16>, out: &mut Vec<u16>| {
-                g.sort_unstable();
-                let last = g.len().saturating_sub(1);
-                out.extend(
-                    g.iter()
-                        .enumerate()
-                        .map(|(i, &c)| if i < last { c | TIES_NEXT } else { c }),
-                );
-            };
-            for g in groups {
-                for &c in g {
-                    listed[usize::from(c)] = true;
-                }
-                close(g.clone(), &mut out);
-            }
-            close(
-                (0..n).filter(|&c| !listed[usize::from(c)]).collect(),
-                &mut out,
-            );
-            out
-        };
         for m in [3usize, 12, 40, 400] {
             let mut users = Vec::new();
             let mut brute: Vec<UserType> = Vec::new();
@@ -665,7 +667,7 @@ mod tests {
                     continue;
                 }
                 let groups = &pool[(rng.next() % pool.len() as u64) as usize];
-                let canonical = form(groups);
+                let canonical = brute_canonical(groups.iter().cloned(), usize::from(n));
                 let prefs = match rng.next() % 3 {
                     0 => Prefs::Ranking(groups.clone()),
                     1 => Prefs::Order(canonical.clone()),
@@ -687,17 +689,7 @@ mod tests {
                     prefs,
                     line,
                 });
-                match brute
-                    .iter_mut()
-                    .find(|u| matches!(&u.prefs, Prefs::Order(o) if *o == canonical))
-                {
-                    Some(u) => u.weight += weight,
-                    None => brute.push(UserType {
-                        weight,
-                        prefs: Prefs::Order(canonical),
-                        line,
-                    }),
-                }
+                brute_add(&mut brute, canonical, weight, line);
             }
             let mut inst = Instance {
                 source: "t".into(),
@@ -730,17 +722,7 @@ mod tests {
                 brute.push(scores);
             }
             merged.add(o.as_slice(), weight, j + 1);
-            match brute
-                .iter_mut()
-                .find(|u| matches!(&u.prefs, Prefs::Order(x) if *x == o))
-            {
-                Some(u) => u.weight += weight,
-                None => brute.push(UserType {
-                    weight,
-                    prefs: Prefs::Order(o),
-                    line: j + 1,
-                }),
-            }
+            brute_add(&mut brute, o, weight, j + 1);
         }
         let got = merged.into_users();
         assert_eq!(got, brute);
@@ -749,5 +731,21 @@ mod tests {
             .filter(|u| matches!(u.prefs, Prefs::Order(_)))
             .count();
         (got, distinct)
+    }
+
+    /// A user type of `order` added to `brute` by a linear search: to the weight of the first
+    /// with the same order, else as a new one from `line`.
+    fn brute_add(brute: &mut Vec<UserType>, order: Vec<u16>, weight: f64, line: usize) {
+        match brute
+            .iter_mut()
+            .find(|u| matches!(&u.prefs, Prefs::Order(o) if *o == order))
+        {
+            Some(u) => u.weight += weight,
+            None => brute.push(UserType {
+                weight,
+                prefs: Prefs::Order(order),
+                line,
+            }),
+        }
     }
 }

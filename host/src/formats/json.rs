@@ -1004,7 +1004,6 @@ mod tests {
     /// serde_json's value of the same text, and each user's line against the newlines before it.
     #[test]
     fn rankings_with_any_whitespace_match_serde_json() {
-        use crate::instance::TIES_NEXT;
         use rand_xoshiro::Xoshiro256PlusPlus;
         use rand_xoshiro::rand_core::{Rng, SeedableRng};
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(15);
@@ -1052,38 +1051,18 @@ mod tests {
                 }
             }
             let value: serde_json::Value = serde_json::from_str(&text).unwrap();
-            let mut want = Vec::new();
-            for u in value["users"].as_array().unwrap() {
-                let mut order = Vec::new();
-                let mut seen = vec![false; n];
-                let close = |order: &mut Vec<u16>, mut g: Vec<u16>| {
-                    g.sort_unstable();
-                    let last = g.len().saturating_sub(1);
-                    order.extend(
-                        g.iter()
-                            .enumerate()
-                            .map(|(i, &c)| if i < last { c | TIES_NEXT } else { c }),
-                    );
-                };
-                for g in u["ranking"].as_array().unwrap() {
-                    let g: Vec<u16> = match g {
-                        serde_json::Value::String(s) => vec![s[1..].parse().unwrap()],
-                        _ => g
-                            .as_array()
-                            .unwrap()
-                            .iter()
-                            .map(|s| s.as_str().unwrap()[1..].parse().unwrap())
-                            .collect(),
-                    };
-                    for &c in &g {
-                        seen[usize::from(c)] = true;
-                    }
-                    close(&mut order, g);
-                }
-                let unlisted = (0..n as u16).filter(|&c| !seen[usize::from(c)]).collect();
-                close(&mut order, unlisted);
-                want.push(order);
-            }
+            let want = value["users"].as_array().unwrap().iter().map(|u| {
+                let groups = u["ranking"].as_array().unwrap().iter().map(|g| match g {
+                    serde_json::Value::String(s) => vec![s[1..].parse().unwrap()],
+                    _ => g
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|s| s.as_str().unwrap()[1..].parse().unwrap())
+                        .collect(),
+                });
+                crate::instance::brute_canonical(groups, n)
+            });
             // Each user's line: one plus the newlines before its object's `{` (the first `{`
             // opens the document; names hold none).
             let lines = text
