@@ -48,22 +48,16 @@ pub fn parse(text: &str, source: &str) -> Result<Instance> {
 pub struct Lines {
     inst: Instance,
     names: Names,
-    /// The text of the `candidates` array that `names` and `inst.candidates` were made from, and
-    /// the newlines in it; empty when they hold no array's (before the first instance, and from
-    /// the start of an instance that lists others until it is read).
+    /// The text of the `candidates` array that `names` and `inst.candidates` were made from;
+    /// empty when they hold no array's (before the first instance, and from the start of an
+    /// instance that lists others until it is read).
     kept: Vec<u8>,
-    kept_newlines: usize,
 }
 
 impl Lines {
     /// Parses the next instance ([`parse`]). On an error, no instance is left to read.
     pub fn parse(&mut self, text: &str, source: &str) -> Result<&Instance> {
-        let Lines {
-            inst,
-            names,
-            kept,
-            kept_newlines,
-        } = self;
+        let Lines { inst, names, kept } = self;
         let mut r = Reader {
             text,
             b: text.as_bytes(),
@@ -75,9 +69,10 @@ impl Lines {
             b'{',
             "a JSON object {\"candidates\": [...], \"users\": [...]}",
         )?;
-        // `None` until `candidates` is read; then the names read, or `None` inside when the
-        // array is the one kept and `names` and `inst.candidates` stand.
-        let mut candidates: Option<Option<Read<'_>>> = None;
+        // `None` until `candidates` is read; then the names read and where the array's text is,
+        // or `None` inside when the array is the one kept and `names` and `inst.candidates`
+        // stand.
+        let mut candidates: Option<Option<Fresh<'_>>> = None;
         // Whether `users` has been read into `inst.users`.
         let mut users = false;
         // Where `users` starts when it comes before `candidates`: read again once they are known.
@@ -91,21 +86,17 @@ impl Lines {
                             return Err(r.err("duplicate field `candidates`"));
                         }
                         r.peek()?;
-                        let (start, line) = (r.pos, r.line);
+                        let start = r.pos;
                         let same = !kept.is_empty()
                             && r.b.get(start..start + kept.len()) == Some(kept.as_slice());
                         candidates = Some(if same {
                             r.pos += kept.len();
-                            r.line += *kept_newlines;
+                            r.line += memchr::memchr_iter(b'\n', kept).count();
                             None
                         } else {
                             kept.clear();
                             let list = r.candidates(names)?;
-                            Some(Read {
-                                list,
-                                text: start..r.pos,
-                                newlines: r.line - line,
-                            })
+                            Some((list, start..r.pos))
                         });
                     }
                     "users" => {
@@ -153,26 +144,42 @@ impl Lines {
         }
         inst.source.clear();
         inst.source.push_str(source);
-        if let Some(read) = read {
-            write_names(&read.list, &mut inst.candidates);
-            kept.extend_from_slice(r.b.get(read.text).unwrap_or(&[]));
-            *kept_newlines = read.newlines;
+        if let Some((list, text)) = read {
+            write_names(&list, &mut inst.candidates);
+            kept.extend_from_slice(r.b.get(text).unwrap_or(&[]));
         }
         inst.merge_duplicate_rankings();
         Ok(inst)
     }
 
-    /// The last instance read (empty before the first, or after an error).
-    pub fn into_instance(self) -> Instance {
+    /// The instance, after a [`Lines::parse`] that returned it.
+    fn into_instance(self) -> Instance {
         self.inst
     }
 }
 
-/// A `candidates` array read afresh: its names, where its text is, and the newlines in it.
-struct Read<'a> {
-    list: Vec<Cow<'a, str>>,
-    text: std::ops::Range<usize>,
-    newlines: usize,
+/// A `candidates` array read afresh: its names, and where its text is.
+type Fresh<'a> = (Vec<Cow<'a, str>>, std::ops::Range<usize>);
+
+/// The bytes of the little-endian word `w` before the first that ends or escapes a JSON string
+/// (`"`, `\` or a control character), 8 when none does: found by word arithmetic rather than a
+/// loop (each test below flags the lowest matching byte exactly, and may flag others above it).
+#[inline(always)]
+fn plain_len(w: u64) -> usize {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    // Flags the bytes of `x` below `n` (at most 0x80): exactly at the lowest flag.
+    let below = |x: u64, n: u64| x.wrapping_sub(n * ONES) & !x & HIGH;
+    let ends = below(w ^ (u64::from(b'"') * ONES), 1)
+        | below(w ^ (u64::from(b'\\') * ONES), 1)
+        | below(w, 0x20);
+    (ends.trailing_zeros() / 8) as usize
+}
+
+/// The `len < 8` low bytes of `w`, the rest zero (0 for `len = 0`).
+#[inline(always)]
+fn low_bytes(w: u64, len: usize) -> u64 {
+    w & u64::MAX.checked_shr(64 - 8 * len as u32).unwrap_or(0)
 }
 
 /// `names` into `out`, in order: its strings take them without allocating where they have room,
@@ -352,30 +359,21 @@ impl<'a> Reader<'a> {
     }
 
     /// A string of fewer than eight bytes without escapes, at its opening quote, consumed: its
-    /// length and [`short_word`](super::names::short_word), from one eight-byte load. `None` (nothing consumed)
-    /// otherwise, or when fewer than eight bytes follow the quote, for [`Self::plain_string`].
-    /// The bytes that end a plain string (`"`, `\`, below 0x20) are found without a loop (the
-    /// lowest byte each test flags is a true match), so names of varying lengths cost no
-    /// mispredicted loop exit.
+    /// length and [`short_word`](super::names::short_word), from one eight-byte load
+    /// ([`plain_len`]), so names of varying lengths cost no mispredicted loop exit. `None`
+    /// (nothing consumed) otherwise, or when fewer than eight bytes follow the quote, for
+    /// [`Self::plain_string`].
     #[inline(always)]
     fn short_string(&mut self) -> Option<(usize, u64)> {
-        const ONES: u64 = u64::from_le_bytes([1; 8]);
-        const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
         let start = self.pos + 1;
         let bytes: [u8; 8] = self.b.get(start..start + 8)?.try_into().ok()?;
         let w = u64::from_le_bytes(bytes);
-        // Flags the bytes of `x` below `n` (at most 0x80): exactly at the lowest flag.
-        let below = |x: u64, n: u64| x.wrapping_sub(n * ONES) & !x & HIGH;
-        let ends = below(w ^ (u64::from(b'"') * ONES), 1)
-            | below(w ^ (u64::from(b'\\') * ONES), 1)
-            | below(w, 0x20);
-        let len = (ends.trailing_zeros() / 8) as usize;
+        let len = plain_len(w);
         if len >= 8 || self.b.get(start + len) != Some(&b'"') {
             return None;
         }
         self.pos = start + len + 1;
-        let mask = u64::MAX.checked_shr(64 - 8 * len as u32).unwrap_or(0);
-        Some((len, w & mask))
+        Some((len, low_bytes(w, len)))
     }
 
     /// The bytes of a string without escapes, at its opening quote, consumed; `None` (nothing
@@ -825,19 +823,15 @@ impl<'a> Reader<'a> {
     /// more or with an escape, or a name not found or ranked twice: [`Self::ranking`] reads that
     /// group, and reports the errors.
     ///
-    /// A group is read from one sixteen-byte load at its `[`: the name ends where
-    /// [`Self::short_string`] would find its end, in the word after `["`, and the next group
-    /// starts a fixed distance after that. Reading the group token by token (the `[`, the
-    /// string, the `]`, the separator, the whitespace) took about a quarter more instructions
-    /// per name.
+    /// A group is read from one sixteen-byte load at its `[`: the name ends where [`plain_len`]
+    /// finds its end in the word after `["`, and the next group starts a fixed distance after
+    /// that. Reading the group token by token (the `[`, the string, the `]`, the separator, the
+    /// whitespace) took about a quarter more instructions per name.
     #[inline(always)]
     fn single_names(&mut self, j: usize, names: &Names, stamp: &mut [usize], out: &mut Vec<u16>) {
-        const ONES: u64 = u64::from_le_bytes([1; 8]);
-        const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
         const OPEN: u128 = u16::from_le_bytes(*b"[\"") as u128;
         const SPACED: u32 = u32::from_le_bytes(*b"\"], ");
         const COMPACT: u32 = u32::from_le_bytes(*b"\"],[");
-        let below = |x: u64, n: u64| x.wrapping_sub(n * ONES) & !x & HIGH;
         loop {
             let p = self.pos;
             let Some(Ok(bytes)) = self.b.get(p..p + 16).map(<[u8; 16]>::try_from) else {
@@ -848,10 +842,7 @@ impl<'a> Reader<'a> {
                 return;
             }
             let w = (x >> 16) as u64;
-            let ends = below(w ^ (u64::from(b'"') * ONES), 1)
-                | below(w ^ (u64::from(b'\\') * ONES), 1)
-                | below(w, 0x20);
-            let len = (ends.trailing_zeros() / 8) as usize;
+            let len = plain_len(w);
             // The four bytes after the name (`len <= 8`: they are within the sixteen).
             let after = (x >> (8 * (2 + len))) as u32;
             let step = if after == SPACED {
@@ -864,8 +855,7 @@ impl<'a> Reader<'a> {
             if len >= 8 {
                 return;
             }
-            let word = w & u64::MAX.checked_shr(64 - 8 * len as u32).unwrap_or(0);
-            let Some(c) = names.get_short(len, word) else {
+            let Some(c) = names.get_short(len, low_bytes(w, len)) else {
                 return;
             };
             match stamp.get_mut(usize::from(c)) {
