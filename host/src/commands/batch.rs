@@ -121,7 +121,7 @@ impl Text {
         }
     }
 
-    /// `bytes`, checked.
+    /// `bytes` as checked text, or as they are when some line is not UTF-8.
     fn check(bytes: Vec<u8>) -> Self {
         match String::from_utf8(bytes) {
             Ok(s) => Text::Checked(s),
