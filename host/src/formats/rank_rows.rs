@@ -56,8 +56,7 @@ pub(super) fn parse(text: &str, source: &str) -> Option<Instance> {
         return None;
     }
     // The rows: from the line after the header.
-    let mut at =
-        memchr::memchr(b'\n', bytes.get(offset..)?).map_or(bytes.len(), |e| offset + e + 1);
+    let mut at = next_line(bytes, offset);
     let mut users = MergedUsers::with_capacity(super::line_count(bytes.get(at..)?), n);
     let mut ranks = RankOrder::new(n);
     // Row by row, each read byte by byte to its end (no search for the end first).
@@ -67,7 +66,7 @@ pub(super) fn parse(text: &str, source: &str) -> Option<Instance> {
         let blank =
             first == b'\n' || (first == b'\r' && matches!(bytes.get(at + 1), None | Some(b'\n')));
         if blank || first == b'#' {
-            at = memchr::memchr(b'\n', bytes.get(at..)?).map_or(bytes.len(), |e| at + e + 1);
+            at = next_line(bytes, at);
             continue;
         }
         ranks.clear();
@@ -127,6 +126,14 @@ pub(super) fn parse(text: &str, source: &str) -> Option<Instance> {
         candidates,
         users,
     })
+}
+
+/// Where the line after the one `from` is in starts: past its `\n`, or the text's end.
+fn next_line(bytes: &[u8], from: usize) -> usize {
+    bytes
+        .get(from..)
+        .and_then(|rest| memchr::memchr(b'\n', rest))
+        .map_or(bytes.len(), |e| from + e + 1)
 }
 
 #[cfg(test)]
