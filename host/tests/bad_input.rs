@@ -196,7 +196,7 @@ fn files_options_and_k() {
         &["solve", "/nonexistent/data.soi", "--k", "2"],
         &["/nonexistent/data.soi", "no such file"],
     );
-    // batch opens its input itself, to read it a window at a time.
+    // batch reads its input as a stream (`Input::open`), a window at a time.
     expect_bad(
         &["batch", "/nonexistent/lines.jsonl", "--k", "2"],
         &["/nonexistent/lines.jsonl", "no such file"],

@@ -21,7 +21,7 @@ use serde::Serialize;
 use super::BatchArgs;
 use crate::analysis::{Method, Settings, check_settings, report, solve_from};
 use crate::error::{Error, Result};
-use crate::formats::json;
+use crate::formats::{Input, io_message, json};
 use crate::instance::Store;
 
 #[derive(Serialize)]
@@ -148,7 +148,7 @@ impl Window {
             let from = text.len();
             let read = input
                 .read_until(b'\n', &mut text)
-                .map_err(|e| Error::in_file(source, crate::formats::io_message(&e)))?;
+                .map_err(|e| Error::in_file(source, io_message(&e)))?;
             if read == 0 {
                 break;
             }
@@ -229,29 +229,13 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
         (true, Some(0)) => return Err(Error::usage("--warm-block 0: must be at least 1")),
         (true, Some(b)) => b,
     };
-    // JSON lines is the one format here: `-` (standard input) needs no --format.
-    // The input, its name, and its size when it is a file (for the progress bar).
-    let (mut input, source, size): (Box<dyn BufRead>, String, Option<u64>) =
-        if a.file.as_os_str() == "-" {
-            (
-                Box::new(std::io::BufReader::with_capacity(
-                    1 << 20,
-                    std::io::stdin().lock(),
-                )),
-                crate::formats::STDIN_NAME.to_string(),
-                None,
-            )
-        } else {
-            let source = a.file.display().to_string();
-            let file = std::fs::File::open(&a.file)
-                .map_err(|e| Error::in_file(&source, crate::formats::io_message(&e)))?;
-            let size = file.metadata().ok().map(|m| m.len());
-            (
-                Box::new(std::io::BufReader::with_capacity(1 << 20, file)),
-                source,
-                size,
-            )
-        };
+    // JSON lines is the one format here: `-` (standard input) needs no --format. The size of a
+    // file is the progress bar's length.
+    let Input {
+        reader: mut input,
+        source,
+        size,
+    } = Input::open(&a.file, 1 << 20)?;
     // --threads counts every thread: as many blocks at once as there are threads (at most one
     // per block), and each line's share of the threads for its own solve (the answers do not
     // depend on either).

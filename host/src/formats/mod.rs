@@ -10,7 +10,7 @@ pub mod preflib;
 mod rank_rows;
 pub mod table;
 
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -148,31 +148,64 @@ pub fn load_with(path: &Path, format: Option<Format>, opts: &Options) -> Result<
     parse_with(&text, &source, format, opts)
 }
 
+/// An input opened as a stream: standard input for a path of `-`, else the file.
+pub struct Input {
+    /// The bytes, buffered.
+    pub reader: Box<dyn BufRead>,
+    /// Its name in messages: the path, or [`STDIN_NAME`].
+    pub source: String,
+    /// Its size in bytes when it is a file.
+    pub size: Option<u64>,
+}
+
+impl Input {
+    /// Opens `path` (standard input for `-`) with a read buffer of `capacity` bytes; a file that
+    /// cannot be opened is an error naming it.
+    pub fn open(path: &Path, capacity: usize) -> Result<Input> {
+        if path.as_os_str() == "-" {
+            return Ok(Input {
+                reader: Box::new(BufReader::with_capacity(capacity, std::io::stdin().lock())),
+                source: STDIN_NAME.to_string(),
+                size: None,
+            });
+        }
+        let source = path.display().to_string();
+        let file =
+            std::fs::File::open(path).map_err(|e| Error::in_file(&source, io_message(&e)))?;
+        let size = file.metadata().ok().map(|m| m.len());
+        Ok(Input {
+            reader: Box::new(BufReader::with_capacity(capacity, file)),
+            source,
+            size,
+        })
+    }
+}
+
 /// The text of `path` (standard input for `-`) and its name for messages. Reading standard
 /// input needs a format: without `format` it is refused with a message naming `--format`.
 pub fn read_input(path: &Path, format: Option<Format>) -> Result<(String, String)> {
-    if path.as_os_str() == "-" {
-        if format.is_none() {
+    if format.is_none() {
+        if path.as_os_str() == "-" {
             return Err(Error::usage(
                 "reading standard input (a FILE of `-`) needs --format preflib|json|csv|table",
             ));
         }
-        let mut bytes = Vec::new();
-        std::io::stdin()
-            .lock()
-            .read_to_end(&mut bytes)
-            .map_err(|e| Error::in_file(STDIN_NAME, io_message(&e)))?;
-        return Ok((utf8(bytes, STDIN_NAME)?, STDIN_NAME.to_string()));
+        if Format::from_path(path).is_none() {
+            return Err(Error::in_file(
+                &path.display().to_string(),
+                "unknown file extension: use --format preflib|json|csv|table",
+            ));
+        }
     }
-    let source = path.display().to_string();
-    if format.is_none() && Format::from_path(path).is_none() {
-        return Err(Error::in_file(
-            &source,
-            "unknown file extension: use --format preflib|json|csv|table",
-        ));
-    }
-    let bytes = std::fs::read(path).map_err(|e| Error::in_file(&source, io_message(&e)))?;
-    Ok((utf8(bytes, &source)?, source))
+    // `read_to_end` bypasses the (empty) buffer: a file is read at once, in one allocation of
+    // its size.
+    let mut input = Input::open(path, 0)?;
+    let mut bytes = Vec::new();
+    input
+        .reader
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::in_file(&input.source, io_message(&e)))?;
+    Ok((utf8(bytes, &input.source)?, input.source))
 }
 
 /// The bytes as text, or an error naming the line of the first invalid byte.
