@@ -100,6 +100,9 @@ PY
     done
     printf '\x00# ALTERNATIVE NAME 1: a\n# ALTERNATIVE NAME 2: b\n# ALTERNATIVE NAME 3: c\n3: 1,3,2\n2: 2,3,1\n' >"$C/host_parsers/preflib_small"
     printf '\x01{"candidates":["a","b","c"],"users":[{"weight":0.6,"ranking":[["a"],["c"],["b"]]},{"weight":0.4,"scores":[0,2,1]}]}' >"$C/host_parsers/json_small"
+    # JSON lines as batch reads them: the same candidates array again (kept), then another
+    # array of the same length, then a bad name.
+    printf '\x01{"candidates":["a","bb","c"],"users":[{"ranking":[["a"],["c"],["bb"]]}]}\n{"candidates":["a","bb","c"],"users":[{"weight":2,"ranking":[["c"], ["a"], ["bb"]]},{"ranking":["bb"]}]}\n{"candidates":["c","bb","a"],"users":[{"ranking":[["a"],["c"]]}]}\n{"candidates":["c","bb","a"],"users":[{"ranking":[["q"]]}]}\n' >"$C/host_parsers/json_lines"
     printf '\x02user,a,b,c\nu1,1,0.5,0\nu2,0,1,0.5\n' >"$C/host_parsers/csv_small"
     # CSV read with --values ranks (selector 2 + 4 * 2), in pref_voting's layout.
     printf '\x0aa,b,c,#\n1,2,,3\n2,1,1,1\n1,2,,4\n' >"$C/host_parsers/csv_ranks_small"

@@ -1,9 +1,12 @@
 //! The host's input parsers (PrefLib, JSON, CSV and whitespace tables, tables read with each
 //! `--values`) on arbitrary text; a parsed instance is also turned into a core population.
+//! JSON text is also read line by line as `batch` reads it, through one `json::Lines` that keeps
+//! the last line's candidate table: each line must give what a fresh parse gives, the same
+//! instance or the same error on the same line.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ualign_host::formats::{Options, Values, parse_with};
+use ualign_host::formats::{Options, Values, json, parse_with};
 use ualign_host::{Format, instance::Store};
 
 fuzz_target!(|data: &[u8]| {
@@ -25,6 +28,22 @@ fuzz_target!(|data: &[u8]| {
         (Format::Csv | Format::Table, 2) => Some(Values::Ranks),
         _ => None,
     };
+    if format == Format::Json {
+        let mut lines = json::Lines::default();
+        for line in text.split('\n') {
+            let fresh = json::parse(line, "fuzz");
+            let read = lines.parse(line, "fuzz");
+            match (fresh, read) {
+                (Ok(fresh), Ok(read)) => assert_eq!(read, &fresh, "{line:?}"),
+                (Err(fresh), Err(read)) => assert_eq!(
+                    (read.message(), read.line()),
+                    (fresh.message(), fresh.line()),
+                    "{line:?}"
+                ),
+                (fresh, read) => panic!("{line:?}: fresh {fresh:?}, line by line {read:?}"),
+            }
+        }
+    }
     if let Ok(parsed) = parse_with(text, "fuzz", format, &Options { values }) {
         let inst = parsed.instance;
         assert!(inst.n() >= 1 && inst.m() >= 1);
