@@ -2,11 +2,12 @@
 //! `--values`) on arbitrary text; a parsed instance is also turned into a core population.
 //! JSON text is also read line by line as `batch` reads it, through one `json::Lines` that keeps
 //! the last line's candidate table: each line must give what a fresh parse gives, the same
-//! instance or the same error on the same line.
+//! instance or the same error on the same line. A CSV read with `--values ranks`, which a fast
+//! reader takes when it can, must give what the general table reader gives.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ualign_host::formats::{Options, Values, json, parse_with};
+use ualign_host::formats::{Options, Values, json, parse_with, table};
 use ualign_host::{Format, instance::Store};
 
 fuzz_target!(|data: &[u8]| {
@@ -44,7 +45,20 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
-    if let Ok(parsed) = parse_with(text, "fuzz", format, &Options { values }) {
+    let result = parse_with(text, "fuzz", format, &Options { values });
+    if (format, values) == (Format::Csv, Some(Values::Ranks)) {
+        let general = table::parse(text, "fuzz", table::Delimiter::Comma, values)
+            .and_then(|inst| inst.validate().map(|()| inst));
+        match (&result, general) {
+            (Ok(parsed), Ok(general)) => assert_eq!(parsed.instance, general),
+            (Err(fast), Err(general)) => assert_eq!(
+                (fast.message(), fast.line()),
+                (general.message(), general.line())
+            ),
+            (fast, general) => panic!("fast {fast:?}, general {general:?}"),
+        }
+    }
+    if let Ok(parsed) = result {
         let inst = parsed.instance;
         assert!(inst.n() >= 1 && inst.m() >= 1);
         let mut store = Store::default();
