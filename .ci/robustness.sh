@@ -106,6 +106,8 @@ PY
     printf '\x02user,a,b,c\nu1,1,0.5,0\nu2,0,1,0.5\n' >"$C/host_parsers/csv_small"
     # CSV read with --values ranks (selector 2 + 4 * 2), in pref_voting's layout.
     printf '\x0aa,b,c,#\n1,2,,3\n2,1,1,1\n1,2,,4\n' >"$C/host_parsers/csv_ranks_small"
+    # The same with CRLF line ends and a blank line: a row's number depends on both.
+    printf '\x0aa,b,c,#\r\n1,2,,3\r\n\r\n2,1,1,1\r\n1,2,,4' >"$C/host_parsers/csv_ranks_crlf"
 
     # host_parsers needs the optional `host` feature (it pulls in the host crate and its CLI deps).
     for t in core_pipeline proto_decode host_parsers; do

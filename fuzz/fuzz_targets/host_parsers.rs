@@ -8,7 +8,21 @@
 
 use libfuzzer_sys::fuzz_target;
 use ualign_host::formats::{Options, Values, json, parse_with, table};
-use ualign_host::{Format, instance::Store};
+use ualign_host::{Error, Format, Instance, instance::Store};
+
+/// Two routes to one instance agree: the same instance, or errors with the same message on the
+/// same line.
+fn same(a: Result<&Instance, &Error>, b: Result<&Instance, &Error>, input: &str) {
+    match (a, b) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b, "{input:?}"),
+        (Err(a), Err(b)) => assert_eq!(
+            (a.message(), a.line()),
+            (b.message(), b.line()),
+            "{input:?}"
+        ),
+        (a, b) => panic!("{input:?}: {a:?} against {b:?}"),
+    }
+}
 
 fuzz_target!(|data: &[u8]| {
     let Some((&sel, rest)) = data.split_first() else {
@@ -33,30 +47,18 @@ fuzz_target!(|data: &[u8]| {
         let mut lines = json::Lines::default();
         for line in text.split('\n') {
             let fresh = json::parse(line, "fuzz");
-            let read = lines.parse(line, "fuzz");
-            match (fresh, read) {
-                (Ok(fresh), Ok(read)) => assert_eq!(read, &fresh, "{line:?}"),
-                (Err(fresh), Err(read)) => assert_eq!(
-                    (read.message(), read.line()),
-                    (fresh.message(), fresh.line()),
-                    "{line:?}"
-                ),
-                (fresh, read) => panic!("{line:?}: fresh {fresh:?}, line by line {read:?}"),
-            }
+            same(
+                lines.parse(line, "fuzz").as_ref().copied(),
+                fresh.as_ref(),
+                line,
+            );
         }
     }
     let result = parse_with(text, "fuzz", format, &Options { values });
     if (format, values) == (Format::Csv, Some(Values::Ranks)) {
         let general = table::parse(text, "fuzz", table::Delimiter::Comma, values)
             .and_then(|inst| inst.validate().map(|()| inst));
-        match (&result, general) {
-            (Ok(parsed), Ok(general)) => assert_eq!(parsed.instance, general),
-            (Err(fast), Err(general)) => assert_eq!(
-                (fast.message(), fast.line()),
-                (general.message(), general.line())
-            ),
-            (fast, general) => panic!("fast {fast:?}, general {general:?}"),
-        }
+        same(result.as_ref().map(|p| &p.instance), general.as_ref(), text);
     }
     if let Ok(parsed) = result {
         let inst = parsed.instance;
