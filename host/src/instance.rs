@@ -308,10 +308,27 @@ impl Instance {
         best
     }
 
-    /// Validates the instance and builds the core population in `store`. The weights go to
-    /// core as given, and core normalises them (`PopulationBuilder::finish`).
+    /// Builds the core population in `store`. The weights go to core as given, and core
+    /// normalises them (`PopulationBuilder::finish`).
+    ///
+    /// Errors: [`Instance::validate`]'s, with its messages. Core's builder rejects every
+    /// instance `validate` rejects (the same weights, candidates, score rows and rankings, and
+    /// more: a weight that is zero as an `f32`), so `validate` runs only when the builder fails,
+    /// to name the problem; a line read once is not checked twice. Should `validate` find
+    /// nothing, the builder's error is the message.
     pub fn population<'s>(&self, store: &'s mut Store) -> Result<Pop<'s>> {
-        self.validate()?;
+        match self.build(store) {
+            Ok(pop) => Ok(pop),
+            Err(e) => {
+                self.validate()?;
+                Err(e)
+            }
+        }
+    }
+
+    /// [`Instance::population`] without its messages: core's errors, with the file and the
+    /// line.
+    fn build<'s>(&self, store: &'s mut Store) -> Result<Pop<'s>> {
         let (n, m) = (self.n(), self.m());
         let file = self.source.as_str();
         let cells = m
@@ -583,6 +600,112 @@ pub(crate) fn brute_canonical(groups: impl IntoIterator<Item = Vec<u16>>, n: usi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `population` checks by building, and asks `validate` only when the builder fails: on
+    /// random instances with defects of every kind `validate` knows (no candidates, no user
+    /// types, weights not finite, negative, too large or all zero, score rows of the wrong
+    /// length or not finite, rankings and orders with unknown or repeated candidates), it gives
+    /// what validating first gave: a population, or the same message. A builder that
+    /// let one of these through would build where validating first refused.
+    #[test]
+    fn building_first_refuses_what_validating_first_refused() {
+        let weights = [
+            1.0,
+            0.5,
+            0.0,
+            -0.0,
+            -1.0,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            3.5e38,
+            1e-300,
+        ];
+        let scores = [0.0, 1.0, -2.5, f64::NAN, f64::INFINITY];
+        let mut rng = crate::test_rng::XorShift(0x2545_f491_4f6c_dd1d);
+        let (mut refused, mut built) = (0usize, 0usize);
+        for _ in 0..20_000 {
+            let n = rng.below(5) as usize;
+            let m = rng.below(4) as usize;
+            let mut pick = |k: usize| rng.below(k as u64) as usize;
+            let users: Vec<UserType> = (0..m)
+                .map(|j| {
+                    // Mostly valid weights and preferences, so that defects come one or two
+                    // at a time.
+                    let weight = if pick(3) == 0 {
+                        weights[pick(weights.len())]
+                    } else {
+                        1.0
+                    };
+                    // Entries past the end name an unknown candidate; repeats come from the
+                    // draws.
+                    let len = n + usize::from(pick(4) == 0);
+                    let prefs = match pick(3) {
+                        0 => Prefs::Scores(
+                            (0..(n + pick(3)).saturating_sub(1))
+                                .map(|_| if pick(8) == 0 { scores[pick(5)] } else { 1.0 })
+                                .collect(),
+                        ),
+                        1 => Prefs::Ranking(
+                            (0..pick(3))
+                                .map(|_| (0..pick(3)).map(|_| pick(len.max(1)) as u16).collect())
+                                .collect(),
+                        ),
+                        _ => {
+                            let mut o: Vec<u16> = (0..n as u16).collect();
+                            for i in (1..o.len()).rev() {
+                                o.swap(i, pick(i + 1));
+                            }
+                            if pick(4) == 0 && !o.is_empty() {
+                                let i = pick(o.len());
+                                o[i] = pick(len.max(1)) as u16;
+                            }
+                            if pick(4) == 0 {
+                                o.pop();
+                            }
+                            for e in o.iter_mut() {
+                                if pick(3) == 0 {
+                                    *e |= TIES_NEXT;
+                                }
+                            }
+                            Prefs::Order(o)
+                        }
+                    };
+                    UserType {
+                        weight,
+                        prefs,
+                        line: j + 1,
+                    }
+                })
+                .collect();
+            let inst = Instance {
+                source: "t".into(),
+                candidates: (0..n).map(|c| format!("c{c}")).collect(),
+                users,
+            };
+            let (mut first, mut then) = (Store::default(), Store::default());
+            let before = inst.validate().and_then(|()| inst.build(&mut first));
+            let now = inst.population(&mut then);
+            match (before, now) {
+                // One builder made both.
+                (Ok(_), Ok(_)) => built += 1,
+                (Err(a), Err(b)) => {
+                    assert_eq!(a.to_string(), b.to_string(), "{inst:?}");
+                    refused += 1;
+                }
+                (a, b) => panic!(
+                    "{inst:?}: validating first {:?}, now {:?}",
+                    a.err(),
+                    b.err()
+                ),
+            }
+        }
+        // Both outcomes, often.
+        assert!(
+            refused > 5_000 && built > 2_000,
+            "{refused} refused, {built} built"
+        );
+    }
 
     /// Weights add up on the first user type of each order, in place, past kept rows; a
     /// brute force (a linear search for the first equal order) gives the same list. Then 400
