@@ -14,6 +14,7 @@ pub mod error;
 pub mod explain;
 pub mod formats;
 pub mod instance;
+pub mod json_line;
 pub mod order_set;
 pub mod plot;
 #[cfg(test)]

@@ -23,6 +23,7 @@ use crate::analysis::{Method, Settings, check_settings, report, solve_from};
 use crate::error::{Error, Result};
 use crate::formats::{Input, io_message, json};
 use crate::instance::Store;
+use crate::json_line;
 
 #[derive(Serialize)]
 struct LineError {
@@ -62,7 +63,7 @@ fn one(
         let mut report = report(inst, &pop, settings, &sol)?;
         report.line = Some(line);
         report.warm = warm.then_some(sol.warm);
-        serde_json::to_writer(&mut *out, &report).map_err(|e| Error::internal(e.to_string()))?;
+        json_line::write_report(&report, out)?;
         Ok(sol.policy)
     })();
     match result {
