@@ -494,6 +494,68 @@ impl MergedUsers {
     }
 }
 
+/// User types merged as a reader reads them, in place in a list whose storage is kept from one
+/// instance to the next (`json::Lines`'s): the list [`Instance::merge_duplicate_rankings`] makes
+/// of the same user types, without its second pass over them or its check that each order is
+/// canonical (a reader's orders are). `users[..kept]` are the user types kept so far; the entries
+/// past them are the last instance's, whose orders' storage the next user types take.
+#[derive(Debug, Default)]
+pub(crate) struct Merging {
+    distinct: Distinct,
+    kept: usize,
+}
+
+impl Merging {
+    /// Starts the user types of a new instance.
+    pub(crate) fn start(&mut self) {
+        self.distinct.at.clear();
+        self.distinct.set = None;
+        self.kept = 0;
+    }
+
+    /// The storage for the next user type's order, emptied: the order of the entry it will
+    /// take, or a new list.
+    pub(crate) fn spare(&self, users: &mut [UserType]) -> Vec<u16> {
+        match users.get_mut(self.kept).map(|u| &mut u.prefs) {
+            Some(Prefs::Order(o)) => std::mem::take(o),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Adds `user` (a ranking as a canonical [`Prefs::Order`], or scores) after the user types
+    /// kept: to the weight of the first with its order if there is one (its order's storage
+    /// left for the next), else as the next kept.
+    pub(crate) fn add(&mut self, users: &mut Vec<UserType>, user: UserType) {
+        let kept = self.kept;
+        if let Prefs::Order(order) = &user.prefs {
+            let head = users.get(..kept).unwrap_or(&[]);
+            match self.distinct.find(head, order) {
+                Some((i, false)) => {
+                    if let Some(first) = self.distinct.at.get(i).and_then(|&f| users.get_mut(f)) {
+                        first.weight += user.weight;
+                    }
+                    if let Some(slot) = users.get_mut(kept) {
+                        slot.prefs = user.prefs;
+                    }
+                    return;
+                }
+                Some((_, true)) => self.distinct.at.push(kept),
+                None => {}
+            }
+        }
+        match users.get_mut(kept) {
+            Some(slot) => *slot = user,
+            None => users.push(user),
+        }
+        self.kept += 1;
+    }
+
+    /// Ends the instance: the entries past the user types kept go.
+    pub(crate) fn finish(&self, users: &mut Vec<UserType>) {
+        users.truncate(self.kept);
+    }
+}
+
 /// The distinct canonical orders of a list of user types, and where in the list the first user
 /// type of each is.
 #[derive(Debug, Default)]

@@ -23,7 +23,7 @@ use std::borrow::Cow;
 
 use super::names::{Names, NamesError};
 use crate::error::{Error, Result};
-use crate::instance::{CAPACITY, Instance, Prefs, UserType, check_weight, close_group};
+use crate::instance::{CAPACITY, Instance, Merging, Prefs, UserType, check_weight, close_group};
 
 /// How deep a value may nest (as serde_json's default recursion limit).
 const MAX_DEPTH: usize = 128;
@@ -48,6 +48,9 @@ pub fn parse(text: &str, source: &str) -> Result<Instance> {
 pub struct Lines {
     inst: Instance,
     names: Names,
+    /// The user types merged as they are read, and the marks of the candidates each ranks:
+    /// storage kept from line to line.
+    users: Users,
     /// The text of the `candidates` array that `names` and `inst.candidates` were made from;
     /// empty when they hold no array's (before the first instance, and from the start of an
     /// instance that lists others until it is read).
@@ -57,7 +60,12 @@ pub struct Lines {
 impl Lines {
     /// Parses the next instance ([`parse`]). On an error, no instance is left to read.
     pub fn parse(&mut self, text: &str, source: &str) -> Result<&Instance> {
-        let Lines { inst, names, kept } = self;
+        let Lines {
+            inst,
+            names,
+            users: scratch,
+            kept,
+        } = self;
         let mut r = Reader {
             text,
             b: text.as_bytes(),
@@ -104,7 +112,7 @@ impl Lines {
                             return Err(r.err("duplicate field `users`"));
                         }
                         if candidates.is_some() {
-                            r.users(names, &mut inst.users)?;
+                            r.users(names, &mut inst.users, scratch)?;
                             users = true;
                         } else {
                             r.peek()?;
@@ -135,7 +143,7 @@ impl Lines {
             (false, Some((pos, line))) => {
                 r.pos = pos;
                 r.line = line;
-                r.users(names, &mut inst.users)?;
+                r.users(names, &mut inst.users, scratch)?;
             }
             (false, None) => return Err(Error::in_file(source, "missing field `users`")),
         }
@@ -148,7 +156,6 @@ impl Lines {
             write_names(&list, &mut inst.candidates);
             kept.extend_from_slice(r.b.get(text).unwrap_or(&[]));
         }
-        inst.merge_duplicate_rankings();
         Ok(inst)
     }
 
@@ -156,6 +163,15 @@ impl Lines {
     fn into_instance(self) -> Instance {
         self.inst
     }
+}
+
+/// What [`Reader::users`] keeps from one instance to the next: the merging of user types with
+/// identical rankings, and `stamp[c] == j + 1` when user `j` ranks candidate `c` (no clearing
+/// between users).
+#[derive(Debug, Default)]
+struct Users {
+    merging: Merging,
+    stamp: Vec<usize>,
 }
 
 /// A `candidates` array read afresh: its names, and where its text is.
@@ -642,34 +658,36 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// The `users` array, into `users`: user `j` replaces `users[j]`, reusing its ranking's
-    /// list, and the users past the last one read go.
-    fn users(&mut self, names: &Names, users: &mut Vec<UserType>) -> Result<()> {
+    /// The `users` array, into `users`, user types with identical rankings merged as they are
+    /// read ([`Merging`]): the entries of `users` are reused, their rankings' lists too, and the
+    /// ones past the last user type kept go.
+    fn users(
+        &mut self,
+        names: &Names,
+        users: &mut Vec<UserType>,
+        scratch: &mut Users,
+    ) -> Result<()> {
         let n = names.count();
         if n == 0 {
             return Err(Error::in_file(self.source, "no candidates"));
         }
-        let mut j = 0usize;
+        let Users { merging, stamp } = scratch;
+        merging.start();
         if !self.open_array("`users`: an array of user objects")? {
-            // `stamp[c] == j + 1` when user `j` ranks candidate `c`: no clearing between users.
-            let mut stamp = vec![0usize; n];
+            stamp.clear();
+            stamp.resize(n, 0);
+            let mut j = 0usize;
             loop {
-                let spare = match users.get_mut(j).map(|u| &mut u.prefs) {
-                    Some(Prefs::Order(o)) => std::mem::take(o),
-                    _ => Vec::new(),
-                };
-                let user = self.user(j, names, &mut stamp, spare)?;
-                match users.get_mut(j) {
-                    Some(slot) => *slot = user,
-                    None => users.push(user),
-                }
+                let spare = merging.spare(users);
+                let user = self.user(j, names, stamp, spare)?;
+                merging.add(users, user);
                 j += 1;
                 if self.list_next(b']')? {
                     break;
                 }
             }
         }
-        users.truncate(j);
+        merging.finish(users);
         Ok(())
     }
 
@@ -1077,6 +1095,138 @@ mod tests {
                 .collect();
             assert_eq!(got, distinct, "{text}");
         }
+    }
+
+    /// One [`Lines`] reads documents one after another, as `batch` does: user types with
+    /// identical rankings (groups in any order, names bare or in groups, unlisted candidates)
+    /// merge into the first as they are read, weights added in order, rows of scores kept in
+    /// place, against a brute force over serde_json's value of each document. Documents of up
+    /// to 60 user types drawn from a pool of 24 rankings pass [`LINEAR`](crate::instance)
+    /// distinct orders, where a set takes over; shorter documents follow longer ones, and one
+    /// in eight fails half-way (an unknown name), so each starts from what the last left.
+    #[test]
+    fn lines_merge_identical_rankings_as_they_read() {
+        use rand_xoshiro::Xoshiro256PlusPlus;
+        use rand_xoshiro::rand_core::{Rng, SeedableRng};
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(16);
+        let mut below = |b: u64| (rng.next_u64() % b) as usize;
+        let n = 6usize;
+        let pool: Vec<Vec<Vec<usize>>> = (0..24)
+            .map(|_| {
+                let mut perm: Vec<usize> = (0..n).collect();
+                for i in (1..n).rev() {
+                    perm.swap(i, below(i as u64 + 1));
+                }
+                perm.truncate(1 + below(n as u64));
+                let mut groups: Vec<Vec<usize>> = Vec::new();
+                for c in perm {
+                    match groups.last_mut() {
+                        Some(g) if below(3) == 0 => g.push(c),
+                        _ => groups.push(vec![c]),
+                    }
+                }
+                groups
+            })
+            .collect();
+        let mut lines = Lines::default();
+        let (mut merged, mut failed) = (0usize, 0usize);
+        for _ in 0..400 {
+            let most = if below(2) == 0 { 60 } else { 8 };
+            let m = 1 + below(most);
+            let mut fails = false;
+            let broken = below(8) == 0;
+            let mut users = Vec::new();
+            for j in 0..m {
+                let weight = 1 + below(9);
+                if below(6) == 0 {
+                    let scores: Vec<String> = (0..n).map(|_| below(5).to_string()).collect();
+                    users.push(format!(
+                        "{{\"weight\": {weight}, \"scores\": [{}]}}",
+                        scores.join(", ")
+                    ));
+                    continue;
+                }
+                let groups = &pool[below(pool.len() as u64)];
+                let written: Vec<String> = groups
+                    .iter()
+                    .map(|g| {
+                        // A tie group's names in a random order.
+                        let mut g = g.clone();
+                        for i in (1..g.len()).rev() {
+                            g.swap(i, below(i as u64 + 1));
+                        }
+                        let quoted: Vec<String> = g.iter().map(|c| format!("\"c{c}\"")).collect();
+                        match (quoted.len(), below(2)) {
+                            (1, 0) => quoted.join(""),
+                            _ => format!("[{}]", quoted.join(", ")),
+                        }
+                    })
+                    .collect();
+                let mut ranking = written.join(", ");
+                if broken && j >= m / 2 && !fails {
+                    ranking.push_str(", \"nobody\"");
+                    fails = true;
+                }
+                users.push(format!(
+                    "{{\"weight\": {weight}, \"ranking\": [{ranking}]}}"
+                ));
+            }
+            let names: Vec<String> = (0..n).map(|c| format!("\"c{c}\"")).collect();
+            let text = format!(
+                "{{\"candidates\": [{}], \"users\": [\n{}]}}",
+                names.join(", "),
+                users.join(",\n")
+            );
+            let got = lines.parse(&text, "t");
+            if fails {
+                assert!(got.is_err(), "{text}");
+                failed += 1;
+                continue;
+            }
+            let got: Vec<(f64, Prefs, usize)> = got
+                .unwrap()
+                .users
+                .iter()
+                .map(|u| (u.weight, u.prefs.clone(), u.line))
+                .collect();
+            // The brute force: each user type of serde_json's value in turn, a ranking added
+            // to the first kept with its canonical order (a linear search), or kept.
+            let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let mut want: Vec<(f64, Prefs, usize)> = Vec::new();
+            for (j, u) in value["users"].as_array().unwrap().iter().enumerate() {
+                let weight = u["weight"].as_f64().unwrap();
+                let line = j + 2;
+                if let Some(scores) = u.get("scores") {
+                    let s = scores
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|x| x.as_f64().unwrap());
+                    want.push((weight, Prefs::Scores(s.collect()), line));
+                    continue;
+                }
+                let groups = u["ranking"].as_array().unwrap().iter().map(|g| match g {
+                    serde_json::Value::String(s) => vec![s[1..].parse().unwrap()],
+                    _ => g
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|s| s.as_str().unwrap()[1..].parse().unwrap())
+                        .collect(),
+                });
+                let order = Prefs::Order(crate::instance::brute_canonical(groups, n));
+                match want.iter_mut().find(|(_, p, _)| *p == order) {
+                    Some(first) => first.0 += weight,
+                    None => want.push((weight, order, line)),
+                }
+            }
+            merged += m - want.len();
+            assert_eq!(got, want, "{text}");
+        }
+        assert!(
+            merged > 2_000 && failed > 20,
+            "{merged} merged, {failed} failed"
+        );
     }
 
     /// A candidate and ranked name with a quote, a backslash, an escape, a raw control
