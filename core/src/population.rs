@@ -378,7 +378,11 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
             .ok_or(Error::TooManyCandidates { n, max: N })?;
         let mut row = [0u16; M];
         let row = row.get_mut(..n).unwrap_or(&mut []);
+        // The entries' flags, all together: none (a strict order, the usual row) leaves one
+        // candidate per group, which needs no sort and no mark.
+        let mut flags = 0u16;
         for (slot, &e) in row.iter_mut().zip(order) {
+            flags |= e;
             let c = e & INDEX;
             let seen = listed
                 .get_mut(usize::from(c))
@@ -397,11 +401,13 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
         }
         // The tie groups, each ended by an entry without the bit (or by the row's end).
         let mut ties = false;
-        let mut from = 0usize;
-        for (p, &e) in order.iter().enumerate() {
-            if e & TIE_NEXT == 0 || p + 1 == n {
-                ties |= tie_group::<M>(row.get_mut(from..=p).unwrap_or(&mut []));
-                from = p + 1;
+        if flags & TIE_NEXT != 0 {
+            let mut from = 0usize;
+            for (p, &e) in order.iter().enumerate() {
+                if e & TIE_NEXT == 0 || p + 1 == n {
+                    ties |= tie_group::<M>(row.get_mut(from..=p).unwrap_or(&mut []));
+                    from = p + 1;
+                }
             }
         }
         self.push_row(weight, row, ties)
@@ -726,8 +732,9 @@ mod tests {
     }
 
     /// An order row pushed as it is against `push_ranking` of its tie groups: random
-    /// permutations of 1 to 300 candidates (so every scratch class) cut into groups of 1 to 3,
-    /// each group's entries in random order and a bit on the last entry now and then. Then the
+    /// permutations of 1 to 300 candidates (so every scratch class) cut into groups of 1 to 3
+    /// (or, one case in three, all of 1: a strict order, which skips the groups), each group's
+    /// entries in random order and a bit on the last entry now and then. Then the
     /// refusals, each adding nothing: a short row, an unknown candidate, a repeated one.
     #[test]
     fn order_rows_are_the_rankings_of_their_groups() {
@@ -743,8 +750,10 @@ mod tests {
             let mut groups: Vec<Vec<u16>> = Vec::new();
             let mut row: Vec<u16> = Vec::new();
             let mut at = 0;
+            let strict = case % 3 == 0;
             while at < n {
-                let end = (at + 1 + (next() as usize) % 3).min(n);
+                let more = if strict { 0 } else { (next() as usize) % 3 };
+                let end = (at + 1 + more).min(n);
                 let group = perm[at..end].to_vec();
                 for (i, &c) in group.iter().enumerate() {
                     row.push(if i + 1 < group.len() { c | TIE_NEXT } else { c });
