@@ -1,8 +1,9 @@
 //! `ualign batch`: one JSON instance per line, solved in parallel, printed in input order.
 //!
 //! The input is read a window of whole blocks at a time (`Window`); each window's blocks are
-//! solved by the threads into buffers kept from window to window (`Slot`), and while they
-//! solve one window, the calling thread writes the window before and reads the next. A line
+//! solved by worker threads that live as long as the batch (`work`), into buffers kept from
+//! window to window, and while they solve one window, the calling thread writes the window
+//! before (`Solved`) and reads the next. A line
 //! that is not UTF-8, not JSON or not a valid instance is that line's error object; the batch
 //! goes on.
 //!
@@ -13,7 +14,9 @@
 //! for any `--threads`.
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
@@ -234,10 +237,10 @@ fn written(result: std::io::Result<()>) -> Result<bool> {
 }
 
 /// `batch` into `out`: the input is read a window at a time ([`Window::read`]), each
-/// window's blocks are solved in parallel into per-worker buffers kept from window to window,
-/// and the window's lines are written in input order ([`Slot::write`]) while the next window
-/// is solved. No buffer grows with the input. `false` when the output's reader went away
-/// ([`written`]).
+/// window's blocks are solved in parallel by the workers ([`work`]) into buffers kept from
+/// window to window, and the window's lines are written in input order ([`Solved::write`])
+/// while the next window is solved. No buffer grows with the input. `false` when the output's
+/// reader went away ([`written`]).
 fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
     let mut settings = a.play.settings();
     check_settings(&settings)?;
@@ -283,88 +286,158 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
     } else {
         ProgressBar::hidden()
     };
-    // Two slots: while the threads solve the window in one, this thread writes the window
-    // before (in the other) and reads the next into it.
-    let mut slots = [Slot::default(), Slot::default()];
-    let mut cur = 0usize;
-    let mut window = FIRST_WINDOW_LINES;
-    let mut consumed = slots[0]
-        .window
-        .read(&mut *input, (window, block), &source)?;
-    // Lines before the current window: when there are some, the other slot holds the window
-    // before, solved and not yet written.
-    let mut before = 0usize;
-    loop {
-        let [first, second] = &mut slots;
-        let (this, other) = if cur == 0 {
-            (first, second)
-        } else {
-            (second, first)
-        };
-        let lines = this.window.lines.len();
-        if lines == 0 {
-            break;
+    // The workers live as long as the batch: one window after another comes to them as a task
+    // (spawning threads for each window left the cores idle for a millisecond or more at
+    // each), and each keeps its reader and store from line to line. While they solve a window,
+    // this thread writes the window before and reads the next.
+    let warm = a.warm;
+    let source = source.as_str();
+    std::thread::scope(|s| -> Result<bool> {
+        let (answers, answered) = mpsc::channel::<Answer>();
+        let tasks: Vec<SyncSender<Task>> = (0..budget)
+            .map(|_| {
+                let (task, tasked) = mpsc::sync_channel::<Task>(1);
+                let answers = answers.clone();
+                s.spawn(move || work(&tasked, &answers, warm, source));
+                task
+            })
+            .collect();
+        drop(answers);
+        // The workers' buffers between windows, and the window read next (storage reused).
+        let mut buffers: Vec<Written> = (0..budget).map(|_| Written::default()).collect();
+        let mut window = FIRST_WINDOW_LINES;
+        let mut this = Window::default();
+        let mut consumed = this.read(&mut *input, (window, block), source)?;
+        let mut spare = Window::default();
+        // The window before, solved and not yet written.
+        let mut solved: Option<Solved> = None;
+        let mut before = 0usize;
+        loop {
+            let lines = this.lines.len();
+            if lines == 0 {
+                break;
+            }
+            let blocks = lines.div_ceil(block);
+            let threads = budget.min(blocks);
+            match a.play.solver.threads {
+                0 => settings.cores = (budget / threads).max(1),
+                _ => settings.threads = (budget / threads).max(1),
+            }
+            let shared = Arc::new(this);
+            let next = Arc::new(AtomicUsize::new(0));
+            let mut given = 0usize;
+            for task in tasks.iter().take(threads) {
+                let written = buffers.pop().unwrap_or_default();
+                let task_of = Task {
+                    window: Arc::clone(&shared),
+                    next: Arc::clone(&next),
+                    blocks: (blocks, block),
+                    before,
+                    settings,
+                    written,
+                };
+                // A worker that is gone (none should be) leaves its lines to the others.
+                if task.send(task_of).is_ok() {
+                    given += 1;
+                }
+            }
+            window = (window * 4).min(WINDOW_LINES);
+            // The workers just woken first: on two cores, with as many workers, the one the
+            // scheduler queued behind this thread waited out its reading (3 to 5 ms a window).
+            std::thread::yield_now();
+            // Meanwhile: the window before out, the next one in.
+            let io = (|| -> Result<Option<u64>> {
+                if let Some(done) = solved.take() {
+                    let kept = done.write(out)?;
+                    buffers.extend(done.workers.into_iter().map(|(w, _)| w));
+                    if !kept {
+                        return Ok(None);
+                    }
+                }
+                spare.read(&mut *input, (window, block), source).map(Some)
+            })();
+            let mut workers = Vec::with_capacity(given);
+            for _ in 0..given {
+                match answered.recv() {
+                    Ok(answer) => workers.push(answer),
+                    Err(_) => break,
+                }
+            }
+            // Every worker has let go of the window: its storage is the next one's to read into.
+            this = std::mem::take(&mut spare);
+            spare = Arc::try_unwrap(shared).unwrap_or_default();
+            solved = Some(Solved {
+                lines,
+                workers,
+                before,
+            });
+            let Some(next_consumed) = io? else {
+                return Ok(false);
+            };
+            before += lines;
+            bar.inc(consumed);
+            bar.set_message(format!("{before} instances"));
+            consumed = next_consumed;
         }
-        let blocks = lines.div_ceil(block);
-        let threads = budget.min(blocks);
-        match a.play.solver.threads {
-            0 => settings.cores = (budget / threads).max(1),
-            _ => settings.threads = (budget / threads).max(1),
+        if let Some(done) = solved
+            && !done.write(out)?
+        {
+            return Ok(false);
         }
-        this.workers
-            .resize_with(threads.max(this.workers.len()), Written::default);
-        this.before = before;
-        let next = AtomicUsize::new(0);
-        let source = source.as_str();
-        let job = &Job {
-            window: &this.window,
-            next: &next,
-            blocks: (blocks, block),
+        bar.finish_and_clear();
+        Ok(true)
+    })
+}
+
+/// One window as a worker takes it: the window, the counter its blocks are taken from, its
+/// blocks and the lines of a block, the lines before it, the settings of its lines, and the
+/// buffer to write into.
+struct Task {
+    window: Arc<Window>,
+    next: Arc<AtomicUsize>,
+    blocks: (usize, usize),
+    before: usize,
+    settings: Settings,
+    written: Written,
+}
+
+/// A worker's answer for a window: its buffer, and whether it finished (not after a panic).
+type Answer = (Written, bool);
+
+/// A worker: each task's blocks solved into its buffer, sent back once the worker has let go
+/// of the window. The reader and the store are kept from line to line; a panic (none should
+/// happen) leaves them afresh, and the window's lines the worker held say they were not
+/// processed.
+fn work(tasks: &Receiver<Task>, answers: &Sender<Answer>, warm: bool, source: &str) {
+    let (mut reader, mut store) = (json::Lines::default(), Store::default());
+    while let Ok(task) = tasks.recv() {
+        let Task {
+            window,
+            next,
+            blocks,
             before,
-            warm: a.warm,
+            settings,
+            mut written,
+        } = task;
+        let job = Job {
+            window: &window,
+            next: &next,
+            blocks,
+            before,
+            warm,
             settings: &settings,
             source,
         };
-        let workers = &mut this.workers;
-        window = (window * 4).min(WINDOW_LINES);
-        let (done, io) = std::thread::scope(|s| {
-            let running: Vec<_> = workers
-                .iter_mut()
-                .take(threads)
-                .map(|w| s.spawn(move || job.run(w)))
-                .collect();
-            // Meanwhile: the window before out, the next one in.
-            let io = (|| -> Result<Option<u64>> {
-                if before > 0 && !other.write(out)? {
-                    return Ok(None);
-                }
-                other
-                    .window
-                    .read(&mut *input, (window, block), source)
-                    .map(Some)
-            })();
-            let done: Vec<bool> = running.into_iter().map(|r| r.join().is_ok()).collect();
-            (done, io)
-        });
-        this.done = done;
-        let Some(next_consumed) = io? else {
-            return Ok(false);
-        };
-        before += lines;
-        bar.inc(consumed);
-        bar.set_message(format!("{before} instances"));
-        consumed = next_consumed;
-        cur = 1 - cur;
+        let run = || job.run(&mut written, &mut reader, &mut store);
+        let finished = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).is_ok();
+        if !finished {
+            (reader, store) = (json::Lines::default(), Store::default());
+        }
+        drop(window);
+        if answers.send((written, finished)).is_err() {
+            return;
+        }
     }
-    // The last window solved is in the other slot.
-    if before > 0
-        && let Some(last) = slots.get(1 - cur)
-        && !last.write(out)?
-    {
-        return Ok(false);
-    }
-    bar.finish_and_clear();
-    Ok(true)
 }
 
 /// One worker's share of a window: the blocks it takes from `next` in turn, each block's lines
@@ -384,13 +457,12 @@ struct Job<'a> {
 
 impl Job<'_> {
     /// Solves blocks into `w` (cleared first) until none is left, each line from the policy of
-    /// the one before in its block.
-    fn run(&self, w: &mut Written) {
+    /// the one before in its block, parsing with `reader` into `store`.
+    fn run(&self, w: &mut Written, reader: &mut json::Lines, store: &mut Store) {
         w.bytes.clear();
         w.spans.clear();
         let (blocks, block) = self.blocks;
         let lines = self.window.lines.len();
-        let (mut reader, mut store) = (json::Lines::default(), Store::default());
         loop {
             let b = self.next.fetch_add(1, Ordering::Relaxed);
             if b >= blocks {
@@ -403,7 +475,7 @@ impl Job<'_> {
                 let chain = (self.warm, previous.as_deref());
                 previous = match self.window.line(i) {
                     Some(text) => {
-                        let scratch = (&mut reader, &mut store, &mut w.bytes);
+                        let scratch = (&mut *reader, &mut *store, &mut w.bytes);
                         one(text, line, self.source, self.settings, chain, scratch)
                     }
                     None => {
@@ -417,27 +489,23 @@ impl Job<'_> {
     }
 }
 
-/// A window and what the threads made of it: each worker's output, whether each worker
-/// finished, and the number of lines before the window. The window is kept until its output
-/// is written.
-#[derive(Default)]
-struct Slot {
-    window: Window,
-    workers: Vec<Written>,
-    done: Vec<bool>,
+/// A window solved: its number of lines, each worker's output and whether it finished, and
+/// the number of lines before the window. Kept until its output is written.
+struct Solved {
+    lines: usize,
+    workers: Vec<Answer>,
     before: usize,
 }
 
-impl Slot {
+impl Solved {
     /// Writes the window's lines in input order, each followed by a newline (`false` when the
     /// output's reader went away, [`written`]). The lines of a worker that did not finish (a
     /// panic; none should) say so.
     fn write(&self, out: &mut dyn Write) -> Result<bool> {
         // Line `i` of the window: the worker and the range.
-        let mut at: Vec<Option<(usize, std::ops::Range<usize>)>> =
-            vec![None; self.window.lines.len()];
-        for (w, written) in self.workers.iter().enumerate().take(self.done.len()) {
-            if self.done.get(w) != Some(&true) {
+        let mut at: Vec<Option<(usize, std::ops::Range<usize>)>> = vec![None; self.lines];
+        for (w, (written, finished)) in self.workers.iter().enumerate() {
+            if !finished {
                 continue;
             }
             for (i, range) in &written.spans {
@@ -448,7 +516,7 @@ impl Slot {
         }
         let mut missing = Vec::new();
         for (i, slot) in at.into_iter().enumerate() {
-            let bytes = slot.and_then(|(w, range)| self.workers.get(w)?.bytes.get(range));
+            let bytes = slot.and_then(|(w, range)| self.workers.get(w)?.0.bytes.get(range));
             let bytes = match bytes {
                 Some(b) => b,
                 None => {
