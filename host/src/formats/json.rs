@@ -1007,6 +1007,23 @@ mod tests {
         }
     }
 
+    /// The canonical order of user object `u`'s ranking of candidates named `c0`, `c1`, ...
+    /// over `n`, from serde_json's value of it (a brute force: [`brute_canonical`]).
+    ///
+    /// [`brute_canonical`]: crate::instance::brute_canonical
+    fn serde_order(u: &serde_json::Value, n: usize) -> Vec<u16> {
+        let groups = u["ranking"].as_array().unwrap().iter().map(|g| match g {
+            serde_json::Value::String(s) => vec![s[1..].parse().unwrap()],
+            _ => g
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s.as_str().unwrap()[1..].parse().unwrap())
+                .collect(),
+        });
+        crate::instance::brute_canonical(groups, n)
+    }
+
     /// Random rankings (bare names, groups, empty groups, unlisted candidates) with random
     /// whitespace between the tokens: the reader's canonical orders against ones built from
     /// serde_json's value of the same text, and each user's line against the newlines before it.
@@ -1059,18 +1076,11 @@ mod tests {
                 }
             }
             let value: serde_json::Value = serde_json::from_str(&text).unwrap();
-            let want = value["users"].as_array().unwrap().iter().map(|u| {
-                let groups = u["ranking"].as_array().unwrap().iter().map(|g| match g {
-                    serde_json::Value::String(s) => vec![s[1..].parse().unwrap()],
-                    _ => g
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|s| s.as_str().unwrap()[1..].parse().unwrap())
-                        .collect(),
-                });
-                crate::instance::brute_canonical(groups, n)
-            });
+            let want = value["users"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| serde_order(u, n));
             // Each user's line: one plus the newlines before its object's `{` (the first `{`
             // opens the document; names hold none).
             let lines = text
@@ -1205,16 +1215,7 @@ mod tests {
                     want.push((weight, Prefs::Scores(s.collect()), line));
                     continue;
                 }
-                let groups = u["ranking"].as_array().unwrap().iter().map(|g| match g {
-                    serde_json::Value::String(s) => vec![s[1..].parse().unwrap()],
-                    _ => g
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|s| s.as_str().unwrap()[1..].parse().unwrap())
-                        .collect(),
-                });
-                let order = Prefs::Order(crate::instance::brute_canonical(groups, n));
+                let order = Prefs::Order(serde_order(u, n));
                 match want.iter_mut().find(|(_, p, _)| *p == order) {
                     Some(first) => first.0 += weight,
                     None => want.push((weight, order, line)),
