@@ -498,7 +498,8 @@ impl MergedUsers {
 /// instance to the next (`json::Lines`'s): the list [`Instance::merge_duplicate_rankings`] makes
 /// of the same user types, without its second pass over them or its check that each order is
 /// canonical (a reader's orders are). `users[..kept]` are the user types kept so far; the entries
-/// past them are the last instance's, whose orders' storage the next user types take.
+/// past them are spare (the last instance's, or an order merged away), and the next user types
+/// take their orders' storage.
 #[derive(Debug, Default)]
 pub(crate) struct Merging {
     distinct: Distinct,

@@ -3,9 +3,8 @@
 //! The input is read a window of whole blocks at a time (`Window`); each window's blocks are
 //! solved by worker threads that live as long as the batch (`work`), into buffers kept from
 //! window to window, and while they solve one window, the calling thread writes the window
-//! before (`Solved`) and reads the next. A line
-//! that is not UTF-8, not JSON or not a valid instance is that line's error object; the batch
-//! goes on.
+//! before (`Solved`) and reads the next. A line that is not UTF-8, not JSON or not a valid
+//! instance is that line's error object; the batch goes on.
 //!
 //! With `--warm`, the lines are chained in fixed blocks of [`WARM_BLOCK`] (or `--warm-block`)
 //! consecutive lines: a block's first line starts cold, and each later line starts from the
@@ -287,9 +286,9 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
         ProgressBar::hidden()
     };
     // The workers live as long as the batch: one window after another comes to them as a task
-    // (spawning threads for each window left the cores idle for a millisecond or more at
-    // each), and each keeps its reader and store from line to line. While they solve a window,
-    // this thread writes the window before and reads the next.
+    // (a thread spawned for each window often starts late, queued on the core where this
+    // thread reads), and each keeps its reader and store from line to line. While they solve a
+    // window, this thread writes the window before and reads the next.
     let warm = a.warm;
     let source = source.as_str();
     std::thread::scope(|s| -> Result<bool> {
@@ -342,8 +341,8 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
                 }
             }
             window = (window * 4).min(WINDOW_LINES);
-            // The workers just woken first: on two cores, with as many workers, the one the
-            // scheduler queued behind this thread waited out its reading (3 to 5 ms a window).
+            // The workers just woken run first: with as many workers as cores, the one queued
+            // on this thread's core would otherwise wait out its reading.
             std::thread::yield_now();
             // Meanwhile: the window before out, the next one in.
             let io = (|| -> Result<Option<u64>> {
