@@ -222,20 +222,10 @@ impl Instance {
                 ),
             };
             let kept_users = head.get_mut(..kept).unwrap_or(&mut []);
-            match distinct.find(kept_users, &order) {
-                Some((i, false)) => {
-                    if let Some(first) = distinct.at.get(i).and_then(|&f| kept_users.get_mut(f)) {
-                        first.weight += u.weight;
-                    }
-                }
-                new => {
-                    if new.is_some() {
-                        distinct.at.push(kept);
-                    }
-                    u.prefs = Prefs::Order(order);
-                    self.users.swap(kept, j);
-                    kept += 1;
-                }
+            if !distinct.merge(kept_users, &order, u.weight) {
+                u.prefs = Prefs::Order(order);
+                self.users.swap(kept, j);
+                kept += 1;
             }
         }
         self.users.truncate(kept);
@@ -464,22 +454,12 @@ impl MergedUsers {
     /// `order` is copied only when it is new (and not at all when it is a `Vec`). Past
     /// `u32::MAX - 1` distinct orders the rest are kept unmerged, which is the same population.
     pub fn add<O: AsRef<[u16]> + Into<Vec<u16>>>(&mut self, order: O, weight: f64, line: usize) {
-        match self.distinct.find(&self.users, order.as_ref()) {
-            Some((i, false)) => {
-                if let Some(kept) = self.distinct.at.get(i).and_then(|&u| self.users.get_mut(u)) {
-                    kept.weight += weight;
-                }
-            }
-            new => {
-                if new.is_some() {
-                    self.distinct.at.push(self.users.len());
-                }
-                self.users.push(UserType {
-                    weight,
-                    prefs: Prefs::Order(order.into()),
-                    line,
-                });
-            }
+        if !self.distinct.merge(&mut self.users, order.as_ref(), weight) {
+            self.users.push(UserType {
+                weight,
+                prefs: Prefs::Order(order.into()),
+                line,
+            });
         }
     }
 
@@ -529,19 +509,12 @@ impl Merging {
     pub(crate) fn add(&mut self, users: &mut Vec<UserType>, user: UserType) {
         let kept = self.kept;
         if let Prefs::Order(order) = &user.prefs {
-            let head = users.get(..kept).unwrap_or(&[]);
-            match self.distinct.find(head, order) {
-                Some((i, false)) => {
-                    if let Some(first) = self.distinct.at.get(i).and_then(|&f| users.get_mut(f)) {
-                        first.weight += user.weight;
-                    }
-                    if let Some(slot) = users.get_mut(kept) {
-                        slot.prefs = user.prefs;
-                    }
-                    return;
+            let head = users.get_mut(..kept).unwrap_or(&mut []);
+            if self.distinct.merge(head, order, user.weight) {
+                if let Some(slot) = users.get_mut(kept) {
+                    slot.prefs = user.prefs;
                 }
-                Some((_, true)) => self.distinct.at.push(kept),
-                None => {}
+                return;
             }
         }
         match users.get_mut(kept) {
@@ -577,6 +550,26 @@ impl Distinct {
             set: None,
             room: (orders, orders.saturating_mul(n)),
             at: Vec::with_capacity(orders),
+        }
+    }
+
+    /// Adds `weight` to the first user type of `users` (the user types kept so far) with
+    /// `order`, and returns `true`; or, when there is none, returns `false` with `order` noted
+    /// as a new one, whose user type the caller places next, at `users.len()`.
+    fn merge(&mut self, users: &mut [UserType], order: &[u16], weight: f64) -> bool {
+        match self.find(users, order) {
+            Some((i, false)) => {
+                if let Some(first) = self.at.get(i).and_then(|&f| users.get_mut(f)) {
+                    first.weight += weight;
+                }
+                true
+            }
+            new => {
+                if new.is_some() {
+                    self.at.push(users.len());
+                }
+                false
+            }
         }
     }
 
