@@ -494,8 +494,8 @@ impl Merging {
         self.kept = 0;
     }
 
-    /// The storage for the next user type's order, emptied: the order of the entry it will
-    /// take, or a new list.
+    /// The storage for the next user type's order (its contents left for the reader to clear):
+    /// the order of the entry it will take, or a new list.
     pub(crate) fn spare(&self, users: &mut [UserType]) -> Vec<u16> {
         match users.get_mut(self.kept).map(|u| &mut u.prefs) {
             Some(Prefs::Order(o)) => std::mem::take(o),

@@ -289,15 +289,14 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
     // (a thread spawned for each window often starts late, queued on the core where this
     // thread reads), and each keeps its reader and store from line to line. While they solve a
     // window, this thread writes the window before and reads the next.
-    let warm = a.warm;
     let source = source.as_str();
     std::thread::scope(|s| -> Result<bool> {
         let (answers, answered) = mpsc::channel::<Answer>();
-        let tasks: Vec<SyncSender<Task>> = (0..budget)
+        let tasks: Vec<SyncSender<(Task<'_>, Written)>> = (0..budget)
             .map(|_| {
-                let (task, tasked) = mpsc::sync_channel::<Task>(1);
+                let (task, tasked) = mpsc::sync_channel(1);
                 let answers = answers.clone();
-                s.spawn(move || work(&tasked, &answers, warm, source));
+                s.spawn(move || work(&tasked, &answers));
                 task
             })
             .collect();
@@ -332,11 +331,12 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
                     next: Arc::clone(&next),
                     blocks: (blocks, block),
                     before,
+                    warm: a.warm,
                     settings,
-                    written,
+                    source,
                 };
                 // A worker that is gone (none should be) leaves its lines to the others.
-                if task.send(task_of).is_ok() {
+                if task.send((task_of, written)).is_ok() {
                     given += 1;
                 }
             }
@@ -388,73 +388,45 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
     })
 }
 
-/// One window as a worker takes it: the window, the counter its blocks are taken from, its
-/// blocks and the lines of a block, the lines before it, the settings of its lines, and the
-/// buffer to write into.
-struct Task {
+/// One worker's share of a window: the blocks it takes from `next` in turn, each block's lines
+/// in order.
+struct Task<'a> {
     window: Arc<Window>,
+    /// The next block to take (shared by the window's workers).
     next: Arc<AtomicUsize>,
+    /// The window's blocks, and the lines of a block.
     blocks: (usize, usize),
+    /// The lines before the window.
     before: usize,
+    warm: bool,
+    /// The settings of the window's lines.
     settings: Settings,
-    written: Written,
+    source: &'a str,
 }
 
 /// A worker's answer for a window: its buffer, and whether it finished (not after a panic).
 type Answer = (Written, bool);
 
-/// A worker: each task's blocks solved into its buffer, sent back once the worker has let go
-/// of the window. The reader and the store are kept from line to line; a panic (none should
-/// happen) leaves them afresh, and the window's lines the worker held say they were not
-/// processed.
-fn work(tasks: &Receiver<Task>, answers: &Sender<Answer>, warm: bool, source: &str) {
+/// A worker: each task's blocks solved into the buffer that comes with it, sent back once the
+/// worker has let go of the window. The reader and the store are kept from line to line; a
+/// panic (none should happen) leaves them afresh, and the window's lines the worker held say
+/// they were not processed.
+fn work(tasks: &Receiver<(Task<'_>, Written)>, answers: &Sender<Answer>) {
     let (mut reader, mut store) = (json::Lines::default(), Store::default());
-    while let Ok(task) = tasks.recv() {
-        let Task {
-            window,
-            next,
-            blocks,
-            before,
-            settings,
-            mut written,
-        } = task;
-        let job = Job {
-            window: &window,
-            next: &next,
-            blocks,
-            before,
-            warm,
-            settings: &settings,
-            source,
-        };
-        let run = || job.run(&mut written, &mut reader, &mut store);
+    while let Ok((task, mut written)) = tasks.recv() {
+        let run = || task.run(&mut written, &mut reader, &mut store);
         let finished = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).is_ok();
         if !finished {
             (reader, store) = (json::Lines::default(), Store::default());
         }
-        drop(window);
+        drop(task);
         if answers.send((written, finished)).is_err() {
             return;
         }
     }
 }
 
-/// One worker's share of a window: the blocks it takes from `next` in turn, each block's lines
-/// in order.
-struct Job<'a> {
-    window: &'a Window,
-    /// The next block to take.
-    next: &'a AtomicUsize,
-    /// The window's blocks, and the lines of a block.
-    blocks: (usize, usize),
-    /// The lines before the window.
-    before: usize,
-    warm: bool,
-    settings: &'a Settings,
-    source: &'a str,
-}
-
-impl Job<'_> {
+impl Task<'_> {
     /// Solves blocks into `w` (cleared first) until none is left, each line from the policy of
     /// the one before in its block, parsing with `reader` into `store`.
     fn run(&self, w: &mut Written, reader: &mut json::Lines, store: &mut Store) {
@@ -475,7 +447,7 @@ impl Job<'_> {
                 previous = match self.window.line(i) {
                     Some(text) => {
                         let scratch = (&mut *reader, &mut *store, &mut w.bytes);
-                        one(text, line, self.source, self.settings, chain, scratch)
+                        one(text, line, self.source, &self.settings, chain, scratch)
                     }
                     None => {
                         line_error(line, "not valid UTF-8 text", &mut w.bytes);
