@@ -1,10 +1,11 @@
 //! `ualign batch`: one JSON instance per line, solved in parallel, printed in input order.
 //!
-//! The input is read a window of whole blocks at a time (`Window`); each window's blocks are
-//! solved by worker threads that live as long as the batch (`work`), into buffers kept from
-//! window to window, and while they solve one window, the calling thread writes the window
-//! before (`Solved`) and reads the next. A line that is not UTF-8, not JSON or not a valid
-//! instance is that line's error object; the batch goes on.
+//! The input is read a window of whole blocks at a time, straight into the window's buffer
+//! (`Window`, `Stream`). Each window's blocks are solved by the calling thread and worker
+//! threads that live as long as the batch (`Worker`, `work`), `--threads` in all, into buffers
+//! kept from window to window: the calling thread first writes the window before (`Solved`) and
+//! reads the next, then takes its share of the blocks. A line that is not UTF-8, not JSON or not
+//! a valid instance is that line's error object; the batch goes on.
 //!
 //! With `--warm`, the lines are chained in fixed blocks of [`WARM_BLOCK`] (or `--warm-block`)
 //! consecutive lines: a block's first line starts cold, and each later line starts from the
@@ -12,7 +13,7 @@
 //! run in parallel and a block's lines in order, so the chains, and the output, are the same
 //! for any `--threads`.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal, Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
@@ -135,40 +136,57 @@ impl Text {
 
 impl Window {
     /// Reads the next window of up to `lines` lines ([`WINDOW_LINES`]), whole blocks of
-    /// `block` lines, and returns the bytes it consumed. A line ends at `\n`, and a `\r`
-    /// before it goes too (`str::lines`).
+    /// `block` lines, from `stream`, and returns the bytes it consumed. A line ends at `\n`,
+    /// and a `\r` before it goes too (`str::lines`).
     fn read(
         &mut self,
-        input: &mut dyn BufRead,
+        stream: &mut Stream,
         (lines, block): (usize, usize),
         source: &str,
     ) -> Result<u64> {
         let mut text = self.text.take_bytes();
         text.clear();
         self.lines.clear();
-        let mut consumed = 0u64;
-        loop {
-            let from = text.len();
-            let read =
-                read_line(input, &mut text).map_err(|e| Error::in_file(source, io_message(&e)))?;
-            if read == 0 {
-                break;
-            }
-            consumed += read as u64;
-            if text.last() == Some(&b'\n') {
-                text.pop();
-                if text.len() > from && text.last() == Some(&b'\r') {
-                    text.pop();
+        // The bytes read past the window before come first.
+        text.append(&mut stream.rest);
+        // The next line's start, and how far the text has been searched for line ends.
+        let (mut start, mut searched) = (0usize, 0usize);
+        'read: loop {
+            let tail = text.get(searched..).unwrap_or_default();
+            for i in memchr::memchr_iter(b'\n', tail) {
+                let end = searched + i;
+                let body = if end > start && text.get(end - 1) == Some(&b'\r') {
+                    end - 1
+                } else {
+                    end
+                };
+                self.lines.push(start..body);
+                start = end + 1;
+                let full = self.lines.len() >= lines || start >= WINDOW_BYTES;
+                if full && self.lines.len().is_multiple_of(block) {
+                    break 'read;
                 }
             }
-            self.lines.push(from..text.len());
-            let full = self.lines.len() >= lines || text.len() >= WINDOW_BYTES;
-            if full && self.lines.len().is_multiple_of(block) {
+            searched = text.len();
+            if stream.ended {
+                // The last line, without a line end.
+                if start < text.len() {
+                    self.lines.push(start..text.len());
+                    start = text.len();
+                }
                 break;
             }
+            stream.ended = stream
+                .fill(&mut text)
+                .map_err(|e| Error::in_file(source, io_message(&e)))?;
         }
+        // The bytes past the window's last line are the next window's.
+        stream
+            .rest
+            .extend_from_slice(text.get(start..).unwrap_or_default());
+        text.truncate(start);
         self.text = Text::check(text);
-        Ok(consumed)
+        Ok(start as u64)
     }
 
     /// Line `i` of the window as text, or `None` when it is not UTF-8 (or there is no such
@@ -183,27 +201,27 @@ impl Window {
     }
 }
 
-/// `BufRead::read_until(b'\n', text)`, finding the newline with the `memchr` crate's vector
-/// search instead of the standard library's word-at-a-time one: most of the reading thread's
-/// time per line.
-fn read_line(input: &mut dyn BufRead, text: &mut Vec<u8>) -> std::io::Result<usize> {
-    let mut read = 0usize;
-    loop {
-        let buf = match input.fill_buf() {
-            Ok(buf) => buf,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        let (take, ended) = match memchr::memchr(b'\n', buf) {
-            Some(i) => (i + 1, true),
-            None => (buf.len(), buf.is_empty()),
-        };
-        text.extend_from_slice(buf.get(..take).unwrap_or_default());
-        input.consume(take);
-        read += take;
-        if ended {
-            return Ok(read);
-        }
+/// The bytes read at once into a window's buffer ([`Stream::fill`]).
+const CHUNK: u64 = 1 << 20;
+
+/// `batch`'s input: read straight into each window's buffer a chunk at a time (no copy through
+/// a read buffer), with the bytes read past one window's last line kept for the next.
+struct Stream {
+    /// The input, opened without a buffer of its own.
+    input: Box<dyn BufRead>,
+    /// The bytes read past the last window.
+    rest: Vec<u8>,
+    /// Whether the input has ended.
+    ended: bool,
+}
+
+impl Stream {
+    /// Appends up to [`CHUNK`] bytes of the input to `text`; `true` when there were none (the
+    /// input has ended). The standard library reads into `text`'s spare capacity.
+    fn fill(&mut self, text: &mut Vec<u8>) -> std::io::Result<bool> {
+        text.reserve(CHUNK as usize);
+        let read = (&mut self.input).take(CHUNK).read_to_end(text)?;
+        Ok(read == 0)
     }
 }
 
@@ -236,10 +254,10 @@ fn written(result: std::io::Result<()>) -> Result<bool> {
 }
 
 /// `batch` into `out`: the input is read a window at a time ([`Window::read`]), each
-/// window's blocks are solved in parallel by the workers ([`work`]) into buffers kept from
-/// window to window, and the window's lines are written in input order ([`Solved::write`])
-/// while the next window is solved. No buffer grows with the input. `false` when the output's
-/// reader went away ([`written`]).
+/// window's blocks are solved in parallel by this thread and the workers ([`Worker`], [`work`])
+/// into buffers kept from window to window, and the window's lines are written in input order
+/// ([`Solved::write`]) while the next window is solved. No buffer grows with the input. `false`
+/// when the output's reader went away ([`written`]).
 fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
     let mut settings = a.play.settings();
     check_settings(&settings)?;
@@ -257,11 +275,17 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
     };
     // JSON lines is the one format here: `-` (standard input) needs no --format. The size of a
     // file is the progress bar's length.
+    // No read buffer: `Stream` reads into the windows.
     let Input {
-        reader: mut input,
+        reader: input,
         source,
         size,
-    } = Input::open(&a.file, 1 << 20)?;
+    } = Input::open(&a.file, 0)?;
+    let mut input = Stream {
+        input,
+        rest: Vec::new(),
+        ended: false,
+    };
     // --threads counts every thread: as many blocks at once as there are threads (at most one
     // per block), and each line's share of the threads for its own solve (the answers do not
     // depend on either).
@@ -285,14 +309,15 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
     } else {
         ProgressBar::hidden()
     };
-    // The workers live as long as the batch: one window after another comes to them as a task
-    // (a thread spawned for each window often starts late, queued on the core where this
-    // thread reads), and each keeps its reader and store from line to line. While they solve a
-    // window, this thread writes the window before and reads the next.
+    // This thread and `budget - 1` workers share each window's blocks. The workers live as
+    // long as the batch: one window after another comes to them as a task (a thread spawned
+    // for each window often starts late), and each keeps its reader and store from line to
+    // line. This thread first writes the window before and reads the next, then takes its own
+    // share of the blocks: no more threads run than `--threads` says.
     let source = source.as_str();
     std::thread::scope(|s| -> Result<bool> {
         let (answers, answered) = mpsc::channel::<Answer>();
-        let tasks: Vec<SyncSender<(Task<'_>, Written)>> = (0..budget)
+        let tasks: Vec<SyncSender<(Task<'_>, Written)>> = (1..budget)
             .map(|_| {
                 let (task, tasked) = mpsc::sync_channel(1);
                 let answers = answers.clone();
@@ -301,11 +326,12 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
             })
             .collect();
         drop(answers);
+        let mut own = Worker::default();
         // The workers' buffers between windows, and the window read next (storage reused).
         let mut buffers: Vec<Written> = (0..budget).map(|_| Written::default()).collect();
         let mut window = FIRST_WINDOW_LINES;
         let mut this = Window::default();
-        let mut consumed = this.read(&mut *input, (window, block), source)?;
+        let mut consumed = this.read(&mut input, (window, block), source)?;
         let mut spare = Window::default();
         // The window before, solved and not yet written.
         let mut solved: Option<Solved> = None;
@@ -321,29 +347,24 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
                 0 => settings.cores = (budget / threads).max(1),
                 _ => settings.threads = (budget / threads).max(1),
             }
-            let shared = Arc::new(this);
-            let next = Arc::new(AtomicUsize::new(0));
+            let task = Task {
+                window: Arc::new(this),
+                next: Arc::new(AtomicUsize::new(0)),
+                blocks: (blocks, block),
+                before,
+                warm: a.warm,
+                settings,
+                source,
+            };
             let mut given = 0usize;
-            for task in tasks.iter().take(threads) {
+            for worker in tasks.iter().take(threads - 1) {
                 let written = buffers.pop().unwrap_or_default();
-                let task_of = Task {
-                    window: Arc::clone(&shared),
-                    next: Arc::clone(&next),
-                    blocks: (blocks, block),
-                    before,
-                    warm: a.warm,
-                    settings,
-                    source,
-                };
                 // A worker that is gone (none should be) leaves its lines to the others.
-                if task.send((task_of, written)).is_ok() {
+                if worker.send((task.clone(), written)).is_ok() {
                     given += 1;
                 }
             }
             window = (window * 4).min(WINDOW_LINES);
-            // The workers just woken run first: with as many workers as cores, the one queued
-            // on this thread's core would otherwise wait out its reading.
-            std::thread::yield_now();
             // Meanwhile: the window before out, the next one in.
             let io = (|| -> Result<Option<u64>> {
                 if let Some(done) = solved.take() {
@@ -353,9 +374,13 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
                         return Ok(None);
                     }
                 }
-                spare.read(&mut *input, (window, block), source).map(Some)
+                spare.read(&mut input, (window, block), source).map(Some)
             })();
-            let mut workers = Vec::with_capacity(given);
+            // Then this thread's share: the blocks the workers have not taken.
+            let mut workers = Vec::with_capacity(given + 1);
+            let mut written = buffers.pop().unwrap_or_default();
+            let finished = own.run(&task, &mut written);
+            workers.push((written, finished));
             for _ in 0..given {
                 match answered.recv() {
                     Ok(answer) => workers.push(answer),
@@ -364,7 +389,7 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
             }
             // Every worker has let go of the window: its storage is the next one's to read into.
             this = std::mem::take(&mut spare);
-            spare = Arc::try_unwrap(shared).unwrap_or_default();
+            spare = Arc::try_unwrap(task.window).unwrap_or_default();
             solved = Some(Solved {
                 lines,
                 workers,
@@ -388,8 +413,9 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
     })
 }
 
-/// One worker's share of a window: the blocks it takes from `next` in turn, each block's lines
+/// One thread's share of a window: the blocks it takes from `next` in turn, each block's lines
 /// in order.
+#[derive(Clone)]
 struct Task<'a> {
     window: Arc<Window>,
     /// The next block to take (shared by the window's workers).
@@ -407,18 +433,33 @@ struct Task<'a> {
 /// A worker's answer for a window: its buffer, and whether it finished (not after a panic).
 type Answer = (Written, bool);
 
-/// A worker: each task's blocks solved into the buffer that comes with it, sent back once the
-/// worker has let go of the window. The reader and the store are kept from line to line; a
-/// panic (none should happen) leaves them afresh, and the window's lines the worker held say
-/// they were not processed.
-fn work(tasks: &Receiver<(Task<'_>, Written)>, answers: &Sender<Answer>) {
-    let (mut reader, mut store) = (json::Lines::default(), Store::default());
-    while let Ok((task, mut written)) = tasks.recv() {
-        let run = || task.run(&mut written, &mut reader, &mut store);
+/// A thread that solves lines: its reader and store, kept from line to line.
+#[derive(Default)]
+struct Worker {
+    reader: json::Lines,
+    store: Store,
+}
+
+impl Worker {
+    /// Runs `task` into `written`; `false` after a panic (none should happen), which leaves the
+    /// reader and the store afresh, and the window's lines this thread held say they were not
+    /// processed.
+    fn run(&mut self, task: &Task<'_>, written: &mut Written) -> bool {
+        let run = || task.run(written, &mut self.reader, &mut self.store);
         let finished = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).is_ok();
         if !finished {
-            (reader, store) = (json::Lines::default(), Store::default());
+            *self = Worker::default();
         }
+        finished
+    }
+}
+
+/// A worker thread: each task's blocks solved into the buffer that comes with it ([`Worker`]),
+/// sent back once the worker has let go of the window.
+fn work(tasks: &Receiver<(Task<'_>, Written)>, answers: &Sender<Answer>) {
+    let mut worker = Worker::default();
+    while let Ok((task, mut written)) = tasks.recv() {
+        let finished = worker.run(&task, &mut written);
         drop(task);
         if answers.send((written, finished)).is_err() {
             return;
@@ -522,34 +563,93 @@ fn line_error(line: usize, error: &str, out: &mut Vec<u8>) {
 mod tests {
     use super::*;
 
-    /// `read_line` against the standard library's `read_until` on random text (newlines,
-    /// carriage returns, empty lines, no newline at the end), through buffers of 1 to 9 bytes,
-    /// so that lines span many fills, and through one larger than the text.
+    /// Input handed out at most `cap` bytes a read, so that lines span many reads.
+    struct Trickle {
+        data: Vec<u8>,
+        at: usize,
+        cap: usize,
+    }
+
+    impl std::io::Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let now = &self.data[self.at..];
+            let n = self.cap.min(buf.len()).min(now.len());
+            buf[..n].copy_from_slice(&now[..n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    /// The windows `Window::read` makes of random text (newlines, carriage returns, empty
+    /// lines, bytes that are not UTF-8, no newline at the end), read a few bytes at a time,
+    /// against the text split by hand: the same lines in order, each window whole blocks up to
+    /// its size (the last may be short), and every byte consumed once.
     #[test]
-    fn read_line_is_read_until() {
+    fn windows_are_the_lines_in_order() {
         let mut rng = crate::test_rng::XorShift(0x6a09_e667_f3bc_c909);
         for case in 0..500 {
-            let len = rng.below(200) as usize;
+            let len = rng.below(300) as usize;
             let text: Vec<u8> = (0..len)
-                .map(|_| match rng.below(8) {
-                    0 => b'\n',
-                    1 => b'\r',
+                .map(|_| match rng.below(12) {
+                    0 | 1 => b'\n',
+                    2 => b'\r',
+                    3 => 0xff,
                     _ => b'a' + rng.below(26) as u8,
                 })
                 .collect();
-            let capacity = if case % 10 == 0 { 4096 } else { 1 + case % 9 };
-            let mut ours = std::io::BufReader::with_capacity(capacity, text.as_slice());
-            let mut std = std::io::BufReader::with_capacity(capacity, text.as_slice());
-            let (mut got, mut want) = (Vec::new(), Vec::new());
+            // The lines as `batch` takes them: `\r\n` ends a line too, and a last line without
+            // a line end keeps a `\r`.
+            let mut want: Vec<&[u8]> = text.split(|&b| b == b'\n').collect();
+            let last = want.pop().unwrap_or_default();
+            for line in &mut want {
+                *line = line.strip_suffix(b"\r").unwrap_or(line);
+            }
+            if !last.is_empty() {
+                want.push(last);
+            }
+            let cap = if case % 10 == 0 { 4096 } else { 1 + case % 9 };
+            let trickle = Trickle {
+                data: text.clone(),
+                at: 0,
+                cap,
+            };
+            let mut stream = Stream {
+                input: Box::new(std::io::BufReader::with_capacity(0, trickle)),
+                rest: Vec::new(),
+                ended: false,
+            };
+            let (lines, block) = (1 + rng.below(6) as usize, 1 + rng.below(3) as usize);
+            let (mut got, mut consumed) = (Vec::new(), 0u64);
+            let mut window = Window::default();
             loop {
-                let a = read_line(&mut ours, &mut got).unwrap();
-                let b = std.read_until(b'\n', &mut want).unwrap();
-                assert_eq!((a, &got), (b, &want), "{text:?} through {capacity}");
-                if a == 0 {
+                consumed += window.read(&mut stream, (lines, block), "t").unwrap();
+                let n = window.lines.len();
+                if n == 0 {
                     break;
                 }
+                assert!(
+                    n <= lines.next_multiple_of(block),
+                    "{n} lines of {lines}, {block}"
+                );
+                if !n.is_multiple_of(block) {
+                    assert!(
+                        stream.ended && stream.rest.is_empty(),
+                        "a short window not last"
+                    );
+                }
+                for i in 0..n {
+                    let bytes = match &window.text {
+                        Text::Checked(s) => s.as_bytes(),
+                        Text::Bytes(b) => b,
+                    };
+                    let line = bytes[window.lines[i].clone()].to_vec();
+                    let text = std::str::from_utf8(&line).ok();
+                    assert_eq!(window.line(i), text, "case {case}");
+                    got.push(line);
+                }
             }
-            assert_eq!(got, text);
+            assert_eq!(got, want, "case {case}: {text:?} through {cap}");
+            assert_eq!(consumed, text.len() as u64);
         }
     }
 }
