@@ -10,8 +10,6 @@
 //! cut from their formatted expansion instead (`string_search`), which the tests also compare
 //! with.
 
-use std::cmp::Ordering;
-
 /// A number as JSON: the shortest decimal that reads back as the same `f32`.
 pub fn num(x: f32) -> f64 {
     x.to_string().parse::<f64>().unwrap_or(x as f64)
@@ -116,13 +114,6 @@ fn cut(mant: u128, exp: i32, u: i32) -> Option<(u128, bool)> {
     }
 }
 
-/// The order of `c 10^u` and `l 2^f`, when both scale to integers below `2^128`.
-fn compare(c: u128, u: i32, l: u128, f: i32) -> Option<Ordering> {
-    let left = shl(c.checked_mul(pow10(u.max(0))?)?, (-f).max(0))?;
-    let right = shl(l.checked_mul(pow10((-u).max(0))?)?, f.max(0))?;
-    Some(left.cmp(&right))
-}
-
 /// The directed search in integers, for a positive finite `a`: the cut `c 10^u` of `a`'s exact
 /// expansion to `p` significant digits toward zero (or `away` from it), for the fewest `p` whose
 /// cut reads back as `a`. A cut reads back when it lies strictly between the midpoints of `a`
@@ -130,8 +121,15 @@ fn compare(c: u128, u: i32, l: u128, f: i32) -> Option<Ordering> {
 /// toward zero is at most `a`, so only the midpoint below decides; away from zero, the one
 /// above. A longer cut lies between a shorter one and `a`, so once a cut reads back, every
 /// longer one does: the search goes down from 9 digits (enough for any `f32`) while the cuts
-/// still read back. `None` when a power or a product would not fit 128 bits, or (for no `f32`)
-/// when not even 9 digits read back.
+/// still read back.
+///
+/// Every cut and the midpoint are compared in units of the 9-digit cut's last digit `10^u9`:
+/// the `p`-digit cut toward zero is the 9-digit one with its last `9 - p` digits dropped
+/// (exact when they and the rest of the expansion are zeros), and a multiple `X` of `10^u9`
+/// lies above a midpoint `(D + f) 10^u9` (`D` an integer, `0 <= f < 1`) when `X > D`, on it
+/// when `X = D` and `f = 0`. So two 128-bit cuts (of `a` and of the midpoint) make the search,
+/// and each digit dropped is a division by ten. `None` when a power or a product would not fit
+/// 128 bits, or (for no `f32`) when not even 9 digits read back.
 fn integer_search(a: f32, away: bool) -> Option<(u128, i32)> {
     let (mant, exp) = binary_parts(a);
     // The decimal exponent, `10^e <= a < 10^(e + 1)`: from `2^b <= a < 2^(b + 1)`,
@@ -141,42 +139,42 @@ fn integer_search(a: f32, away: bool) -> Option<(u128, i32)> {
     if cut(mant, exp, e + 1)?.0 != 0 {
         e += 1;
     }
-    if !(1..=9).contains(&cut(mant, exp, e)?.0) {
+    // The 9-digit cut toward zero, below `10^9`, and whether it is exact.
+    let u9 = e - 8;
+    let (q9, exact9) = cut(mant, exp, u9)?;
+    let q9 = u64::try_from(q9).ok()?;
+    if !(100_000_000..1_000_000_000).contains(&q9) {
         return None;
     }
-    // The midpoints, in units of `2^(E - 2)`: the neighbour below is half as far when `a` is a
-    // power of two above the subnormals.
-    let below = if mant == 1 << 23 && exp > -149 {
-        4 * mant - 1
-    } else {
-        4 * mant - 2
+    // The midpoint that decides, in units of `2^(E - 2)`: the neighbour below is half as far
+    // when `a` is a power of two above the subnormals.
+    let mid = match away {
+        true => 4 * mant + 2,
+        false if mant == 1 << 23 && exp > -149 => 4 * mant - 1,
+        false => 4 * mant - 2,
     };
-    let above = 4 * mant + 2;
+    let (d, on) = cut(mid, exp - 2, u9)?;
     let even = mant % 2 == 0;
-    let reads_back = |c: u128, u: i32| -> Option<bool> {
-        Some(if away {
-            match compare(c, u, above, exp - 2)? {
-                Ordering::Less => true,
-                Ordering::Equal => even,
-                Ordering::Greater => false,
-            }
-        } else {
-            match compare(c, u, below, exp - 2)? {
-                Ordering::Greater => true,
-                Ordering::Equal => even,
-                Ordering::Less => false,
-            }
-        })
-    };
     let mut found = None;
+    // The `p`-digit cut toward zero, `10^(9 - p)`, and whether the digits dropped are zeros.
+    let (mut q, mut scale, mut exact) = (q9, 1u64, exact9);
     for p in (1..=9).rev() {
-        let u = e - (p - 1);
-        let (q, exact) = cut(mant, exp, u)?;
-        let c = q + u128::from(away && !exact);
-        if !reads_back(c, u)? {
+        let c = q + u64::from(away && !exact);
+        let x = u128::from(c) * u128::from(scale);
+        let reads_back = if x == d && on {
+            even
+        } else if away {
+            x <= d
+        } else {
+            x > d
+        };
+        if !reads_back {
             break;
         }
-        found = Some((c, u));
+        found = Some((u128::from(c), u9 + (9 - p)));
+        exact = exact && q % 10 == 0;
+        q /= 10;
+        scale *= 10;
     }
     found
 }
