@@ -201,11 +201,11 @@ impl Window {
     }
 }
 
-/// The bytes read at once into a window's buffer ([`Stream::fill`]).
-const CHUNK: u64 = 1 << 20;
+/// The most bytes one read appends to a window's buffer ([`Stream::fill`]).
+const CHUNK: usize = 256 << 10;
 
-/// `batch`'s input: read straight into each window's buffer a chunk at a time (no copy through
-/// a read buffer), with the bytes read past one window's last line kept for the next.
+/// `batch`'s input: read straight into each window's buffer (no copy through a read buffer),
+/// with the bytes read past one window's last line kept for the next.
 struct Stream {
     /// The input, opened without a buffer of its own.
     input: Box<dyn BufRead>,
@@ -216,12 +216,21 @@ struct Stream {
 }
 
 impl Stream {
-    /// Appends up to [`CHUNK`] bytes of the input to `text`; `true` when there were none (the
-    /// input has ended). The standard library reads into `text`'s spare capacity.
+    /// Appends what one read of up to [`CHUNK`] bytes gives to `text`; `true` when it gave
+    /// none (the input has ended). One read, not as many as fill the chunk: from a pipe, a
+    /// window is solved once its lines have come, not once a chunk's worth has.
     fn fill(&mut self, text: &mut Vec<u8>) -> std::io::Result<bool> {
-        text.reserve(CHUNK as usize);
-        let read = (&mut self.input).take(CHUNK).read_to_end(text)?;
-        Ok(read == 0)
+        let from = text.len();
+        text.resize(from + CHUNK, 0);
+        let read = loop {
+            match self.input.read(text.get_mut(from..).unwrap_or_default()) {
+                Ok(read) => break Ok(read),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        text.truncate(from + *read.as_ref().unwrap_or(&0));
+        Ok(read? == 0)
     }
 }
 
