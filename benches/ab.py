@@ -9,8 +9,9 @@ then the same with NEW, and prints both medians (`solve_ns`, in microseconds); a
 build's medians in order. Alternating keeps a slow phase of the machine from favouring one build.
 
 With `--batch FILE` (JSON lines, e.g. the 20,000 lines of benches/README.md), each round times
-`OLD batch FILE --k 4 --threads 1`, then the same with NEW (output discarded, wall time), and
-the end prints each build's times in order and the median of the rounds' ratios NEW/OLD.
+`OLD batch FILE --k 4 --threads T` (`--threads`, default 1), then the same with NEW (output
+discarded; wall time, and the CPU time of the run: user plus system, all its threads), and the
+end prints each build's times in order and the median of the rounds' ratios NEW/OLD.
 
 With `--seeds D`, each round runs seeds 1 to D (a population each, so that one instance's
 path does not stand for a size), and the end of each size prints, per build, the sum over the
@@ -21,6 +22,7 @@ over OLD's (each seed's fastest round of each build).
 import argparse
 import json
 import math
+import resource
 import subprocess
 import sys
 import time
@@ -36,22 +38,33 @@ def bench(binary, n, m, k, solves, seed):
     return d["solve_ns"] / 1000.0, d["solve_iterations"]
 
 
-def batch(binary, path, k):
+def cpu_of_children():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def batch(binary, path, k, threads):
+    """The wall time and the CPU time (user plus system) of one run."""
+    cpu = cpu_of_children()
     start = time.perf_counter()
-    subprocess.run([binary, "batch", path, "--k", str(k), "--threads", "1"],
+    subprocess.run([binary, "batch", path, "--k", str(k), "--threads", str(threads)],
                    stdout=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, cpu_of_children() - cpu
 
 
-def batch_rounds(builds, path, k, rounds):
+def batch_rounds(builds, path, k, threads, rounds):
     times = {name: [] for name, _ in builds}
+    cpus = {name: [] for name, _ in builds}
     for r in range(rounds):
         for name, binary in builds:
-            times[name].append(batch(binary, path, k))
-        print(f"batch round {r + 1}: old {times['old'][-1]:.3f} s, "
-              f"new {times['new'][-1]:.3f} s", flush=True)
+            wall, cpu = batch(binary, path, k, threads)
+            times[name].append(wall)
+            cpus[name].append(cpu)
+        print(f"batch round {r + 1}: old {times['old'][-1]:.3f} s ({cpus['old'][-1]:.2f} s CPU), "
+              f"new {times['new'][-1]:.3f} s ({cpus['new'][-1]:.2f} s CPU)", flush=True)
     for name, _ in builds:
         print(f"batch {name}: " + " ".join(f"{x:.3f}" for x in sorted(times[name])))
+        print(f"batch {name} CPU: " + " ".join(f"{x:.2f}" for x in sorted(cpus[name])))
     ratios = sorted(n / o for o, n in zip(times["old"], times["new"]))
     half = len(ratios) // 2
     median = ratios[half] if len(ratios) % 2 else (ratios[half - 1] + ratios[half]) / 2
@@ -70,11 +83,12 @@ def main():
     p.add_argument("--seeds", type=int, default=1, help="seeds 1 to D per size (default 1)")
     p.add_argument("--batch", metavar="FILE", help="time `batch FILE` instead of `bench`")
     p.add_argument("--k", type=int, default=4, help="--k of `batch` (default 4)")
+    p.add_argument("--threads", type=int, default=1, help="--threads of `batch` (default 1)")
     a = p.parse_args()
     sizes = a.size or [[16, 8, 4], [8, 4, 2], [16, 16, 4]]
     builds = (("old", a.old), ("new", a.new))
     if a.batch:
-        batch_rounds(builds, a.batch, a.k, a.rounds)
+        batch_rounds(builds, a.batch, a.k, a.threads, a.rounds)
         return 0
     for n, m, k in sizes:
         # times[name][seed] over the rounds; evaluations per solve are deterministic.
