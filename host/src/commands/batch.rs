@@ -97,44 +97,16 @@ const FIRST_WINDOW_LINES: usize = 64;
 /// See [`WINDOW_LINES`].
 const WINDOW_BYTES: usize = 2 << 20;
 
-/// The lines of one window of the input: their bytes (without line endings) end to end, and
-/// each line's range.
+/// The lines of one window of the input: its bytes, and each line's range (without its line
+/// ending) in them. The workers check each line as UTF-8 as they take it ([`Window::line`]).
 #[derive(Default)]
 struct Window {
-    text: Text,
+    /// The window's bytes, `text[..filled]`. Past them, bytes of earlier windows: the buffer
+    /// keeps its length from window to window, so a read into it zeroes only what it has never
+    /// held (safe code reads into initialised bytes only).
+    text: Vec<u8>,
+    filled: usize,
     lines: Vec<std::ops::Range<usize>>,
-}
-
-/// A window's bytes: checked as UTF-8 as a whole by the thread that reads them, so that the
-/// workers take each line as text without checking it again; when some line is not UTF-8, left
-/// as bytes for the workers to check line by line.
-enum Text {
-    Checked(String),
-    Bytes(Vec<u8>),
-}
-
-impl Default for Text {
-    fn default() -> Self {
-        Text::Bytes(Vec::new())
-    }
-}
-
-impl Text {
-    /// The bytes, to read the next window into (the storage kept).
-    fn take_bytes(&mut self) -> Vec<u8> {
-        match std::mem::take(self) {
-            Text::Checked(s) => s.into_bytes(),
-            Text::Bytes(b) => b,
-        }
-    }
-
-    /// `bytes` as checked text, or as they are when some line is not UTF-8.
-    fn check(bytes: Vec<u8>) -> Self {
-        match String::from_utf8(bytes) {
-            Ok(s) => Text::Checked(s),
-            Err(e) => Text::Bytes(e.into_bytes()),
-        }
-    }
 }
 
 impl Window {
@@ -147,16 +119,16 @@ impl Window {
         (lines, block): (usize, usize),
         source: &str,
     ) -> Result<u64> {
-        let mut text = self.text.take_bytes();
-        text.clear();
         self.lines.clear();
         // The bytes read past the window before come first.
-        text.append(&mut stream.rest);
-        // The next line's start, and how far the text has been searched for line ends.
+        self.filled = 0;
+        self.append(&stream.rest);
+        stream.rest.clear();
+        // The next line's start, and how far the bytes have been searched for line ends.
         let (mut start, mut searched) = (0usize, 0usize);
         'read: loop {
-            let tail = text.get(searched..).unwrap_or_default();
-            for i in memchr::memchr_iter(b'\n', tail) {
+            let text = self.text.get(..self.filled).unwrap_or_default();
+            for i in memchr::memchr_iter(b'\n', text.get(searched..).unwrap_or_default()) {
                 let end = searched + i;
                 let body = if end > start && text.get(end - 1) == Some(&b'\r') {
                     end - 1
@@ -170,41 +142,55 @@ impl Window {
                     break 'read;
                 }
             }
-            searched = text.len();
+            searched = self.filled;
             if stream.ended {
                 // The last line, without a line end.
-                if start < text.len() {
-                    self.lines.push(start..text.len());
-                    start = text.len();
+                if start < self.filled {
+                    self.lines.push(start..self.filled);
+                    start = self.filled;
                 }
                 break;
             }
-            stream.ended = stream
-                .fill(&mut text)
+            // Room for a read, zeroed only where the buffer has never reached.
+            let room = self.filled + CHUNK;
+            if self.text.len() < room {
+                self.text.resize(room, 0);
+            }
+            let into = self.text.get_mut(self.filled..room).unwrap_or_default();
+            let read = stream
+                .read(into)
                 .map_err(|e| Error::in_file(source, io_message(&e)))?;
+            self.filled += read;
+            stream.ended = read == 0;
         }
         // The bytes past the window's last line are the next window's.
-        stream
-            .rest
-            .extend_from_slice(text.get(start..).unwrap_or_default());
-        text.truncate(start);
-        self.text = Text::check(text);
+        let past = self.text.get(start..self.filled).unwrap_or_default();
+        stream.rest.extend_from_slice(past);
+        self.filled = start;
         Ok(start as u64)
     }
 
+    /// Appends `bytes` to the window's bytes.
+    fn append(&mut self, bytes: &[u8]) {
+        let end = self.filled + bytes.len();
+        if self.text.len() < end {
+            self.text.resize(end, 0);
+        }
+        if let Some(to) = self.text.get_mut(self.filled..end) {
+            to.copy_from_slice(bytes);
+        }
+        self.filled = end;
+    }
+
     /// Line `i` of the window as text, or `None` when it is not UTF-8 (or there is no such
-    /// line). A line's range starts and ends next to a line ending or at the window's ends, so
-    /// it is whole characters of checked text.
+    /// line).
     fn line(&self, i: usize) -> Option<&str> {
         let range = self.lines.get(i)?.clone();
-        match &self.text {
-            Text::Checked(s) => s.get(range),
-            Text::Bytes(b) => std::str::from_utf8(b.get(range)?).ok(),
-        }
+        std::str::from_utf8(self.text.get(..self.filled)?.get(range)?).ok()
     }
 }
 
-/// The most bytes one read appends to a window's buffer ([`Stream::fill`]).
+/// The most bytes one read appends to a window's buffer ([`Stream::read`]).
 const CHUNK: usize = 256 << 10;
 
 /// `batch`'s input: read straight into each window's buffer (no copy through a read buffer),
@@ -219,21 +205,16 @@ struct Stream {
 }
 
 impl Stream {
-    /// Appends what one read of up to [`CHUNK`] bytes gives to `text`; `true` when it gave
-    /// none (the input has ended). One read, not as many as fill the chunk: from a pipe, a
-    /// window is solved once its lines have come, not once a chunk's worth has.
-    fn fill(&mut self, text: &mut Vec<u8>) -> std::io::Result<bool> {
-        let from = text.len();
-        text.resize(from + CHUNK, 0);
-        let read = loop {
-            match self.input.read(text.get_mut(from..).unwrap_or_default()) {
-                Ok(read) => break Ok(read),
+    /// One read into `into` (again when interrupted): how many bytes it gave, 0 at the input's
+    /// end. One read, not as many as fill `into`: from a pipe, a window is solved once its
+    /// lines have come, not once a chunk's worth has.
+    fn read(&mut self, into: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            match self.input.read(into) {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => break Err(e),
+                result => return result,
             }
-        };
-        text.truncate(from + *read.as_ref().unwrap_or(&0));
-        Ok(read? == 0)
+        }
     }
 }
 
@@ -650,11 +631,7 @@ mod tests {
                     );
                 }
                 for i in 0..n {
-                    let bytes = match &window.text {
-                        Text::Checked(s) => s.as_bytes(),
-                        Text::Bytes(b) => b,
-                    };
-                    let line = bytes[window.lines[i].clone()].to_vec();
+                    let line = window.text[..window.filled][window.lines[i].clone()].to_vec();
                     let text = std::str::from_utf8(&line).ok();
                     assert_eq!(window.line(i), text, "case {case}");
                     got.push(line);
