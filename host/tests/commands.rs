@@ -51,10 +51,10 @@ fn batch_keeps_order_and_reports_bad_lines() {
 
 /// A batch is read and written a window of lines at a time (here of 70, 259, then 1029 lines at
 /// a time and the last 555: windows of 64 lines growing fourfold to 1024, each ending on a
-/// chain's end): the
-/// lines keep their numbers and order across windows, `\r\n` ends a line as `\n` does, a line that
-/// is not UTF-8 is that line's error (the batch goes on), and warm chains of 7 lines run across
-/// the window's end (a window ends on a chain's end) the same on one thread and on two.
+/// chain's end): the lines keep their numbers and order across windows, `\r\n` ends a line as
+/// `\n` does, a line that is not UTF-8 is that line's error (the batch goes on), and warm chains
+/// of 7 lines run across the window's end (a window ends on a chain's end) the same on one thread
+/// and on two.
 #[test]
 fn batch_streams_windows_in_order_and_refuses_bad_lines_alone() {
     let dir = tempdir();
