@@ -116,6 +116,14 @@ pub enum NamesError {
     TooMany,
 }
 
+/// Where a name's probe sequence ends ([`Names::find`]).
+enum Probe {
+    /// At the name equal to it: its index.
+    Found(u16),
+    /// At an empty slot (where the name would go).
+    Empty(usize),
+}
+
 impl Names {
     /// Builds the table of `names`, at most `u16::MAX - 1` of them, in this table's storage.
     /// On an error the table is empty.
@@ -145,17 +153,16 @@ impl Names {
             let Ok(entry) = u16::try_from(i + 1) else {
                 return Err(NamesError::TooMany);
             };
-            if self.get(name).is_some() {
-                return Err(NamesError::Repeated(i));
-            }
             let (h, last) = hash(name);
-            let mut at = h & self.mask;
-            while let Some(slot) = self.slots.get_mut(at) {
-                if *slot == 0 {
-                    *slot = entry;
-                    break;
+            // One probe sequence: an equal name on it is a repeat, and its first empty slot
+            // takes the name.
+            match self.find(h, name, last) {
+                Probe::Found(_) => return Err(NamesError::Repeated(i)),
+                Probe::Empty(at) => {
+                    if let Some(slot) = self.slots.get_mut(at) {
+                        *slot = entry;
+                    }
                 }
-                at = (at + 1) & self.mask;
             }
             let len = name.len();
             if len < 8 {
@@ -174,20 +181,37 @@ impl Names {
         if name.len() < 8 {
             return self.get_short(name.len(), short_word(name));
         }
-        let (h, _) = hash(name);
+        let (h, last) = hash(name);
+        match self.find(h, name, last) {
+            Probe::Found(index) => Some(index),
+            Probe::Empty(_) => None,
+        }
+    }
+
+    /// The probe sequence of `name` (its [`hash`] `h` and last word `last`): the index of the
+    /// name equal to it, or the first empty slot. At most a quarter of the slots are full, so an
+    /// empty one ends every probe sequence (a table not built yet has no slots: it ends there).
+    fn find(&self, h: usize, name: &[u8], last: u64) -> Probe {
         let mut at = h & self.mask;
-        // At most a quarter of the slots are full, so an empty one ends every probe sequence.
         loop {
-            let entry = *self.slots.get(at)?;
-            let index = entry.checked_sub(1)?;
-            if let Some(&(len, from)) = self.entries.get(usize::from(index))
-                && len == name.len()
-                && usize::try_from(from)
-                    .ok()
-                    .and_then(|from| self.long.get(from..from + len))
-                    == Some(name)
-            {
-                return Some(index);
+            let Some(index) = self.slots.get(at).and_then(|e| e.checked_sub(1)) else {
+                return Probe::Empty(at);
+            };
+            let equal = match self.entries.get(usize::from(index)) {
+                // A short name: its length and word.
+                Some(&(len, word)) if len < 8 => (len, word) == (name.len(), last),
+                // A longer one: its bytes.
+                Some(&(len, from)) => {
+                    len == name.len()
+                        && usize::try_from(from)
+                            .ok()
+                            .and_then(|from| self.long.get(from..from + len))
+                            == Some(name)
+                }
+                None => false,
+            };
+            if equal {
+                return Probe::Found(index);
             }
             at = (at + 1) & self.mask;
         }
@@ -325,6 +349,18 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A probe compares a short name's length as well as its word: `"\0\0"` probed from the
+    /// slot of `"\0"` (the same word, zero) is not found there, which building relies on to
+    /// tell them apart (`get` takes `get_short`, which checks the same).
+    #[test]
+    fn a_probe_tells_short_names_of_one_word_apart_by_length() {
+        let mut table = Names::default();
+        table.build(&["\0"]).unwrap();
+        let (h, last) = hash(b"\0");
+        assert!(matches!(table.find(h, b"\0\0", last), Probe::Empty(_)));
+        assert!(matches!(table.find(h, b"\0", last), Probe::Found(0)));
     }
 
     #[test]
