@@ -91,8 +91,8 @@ type Span = (usize, std::ops::Range<usize>);
 /// benchmark of benches/README.md, and 4% longer on lines seven times as long; windows of 256
 /// lines, four times the handovers, 3% longer too.
 const WINDOW_LINES: usize = 1024;
-/// The lines of the first window, read before any thread starts: the windows after it grow
-/// fourfold up to [`WINDOW_LINES`], read while the one before is solved.
+/// The lines of the first window, read before any line is solved: the windows after it grow
+/// fourfold up to [`WINDOW_LINES`], each read while the one before is solved.
 const FIRST_WINDOW_LINES: usize = 64;
 /// See [`WINDOW_LINES`].
 const WINDOW_BYTES: usize = 2 << 20;
