@@ -641,4 +641,46 @@ mod tests {
             assert_eq!(consumed, text.len() as u64);
         }
     }
+
+    /// Long lines end a window by its bytes: at the first block's end from [`WINDOW_BYTES`]
+    /// on, well before [`WINDOW_LINES`] lines, and every line is read once.
+    #[test]
+    fn long_lines_end_a_window_at_its_bytes() {
+        let (line, lines, block) = (100_000usize, 70usize, 3usize);
+        let text: Vec<u8> = (0..lines)
+            .flat_map(|i| {
+                let mut l = vec![b'a' + (i % 26) as u8; line - 1];
+                l.push(b'\n');
+                l
+            })
+            .collect();
+        let trickle = Trickle {
+            data: text,
+            at: 0,
+            cap: usize::MAX,
+        };
+        let mut stream = Stream {
+            input: Box::new(std::io::BufReader::with_capacity(0, trickle)),
+            rest: Vec::new(),
+            ended: false,
+        };
+        let mut window = Window::default();
+        let mut sizes = Vec::new();
+        loop {
+            let consumed = window
+                .read(&mut stream, (WINDOW_LINES, block), "t")
+                .unwrap();
+            let n = window.lines.len();
+            if n == 0 {
+                break;
+            }
+            assert_eq!(consumed, (n * line) as u64);
+            assert_eq!(window.line(n - 1).map(str::len), Some(line - 1));
+            sizes.push(n);
+        }
+        // 2 MiB is 20.97 lines of 100,000 bytes: the 21st line reaches it and closes a block
+        // of three, so each full window is 21 lines.
+        let first = WINDOW_BYTES.div_ceil(line).next_multiple_of(block);
+        assert_eq!(sizes, [first, first, first, lines - 3 * first]);
+    }
 }
