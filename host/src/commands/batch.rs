@@ -80,8 +80,8 @@ fn one(
     }
 }
 
-/// Where a worker wrote one line's output: its index in the window and the bytes' range in
-/// the worker's buffer.
+/// Where a worker wrote one line's output (its object and a newline): its index in the window
+/// and the bytes' range in the worker's buffer.
 type Span = (usize, std::ops::Range<usize>);
 
 /// A window ends at the first block's end once it holds this many lines or [`WINDOW_BYTES`]
@@ -218,7 +218,8 @@ impl Stream {
     }
 }
 
-/// One worker's output over a window: its lines' objects end to end, and where each went.
+/// One worker's output over a window: its lines (each object and its newline) end to end, and
+/// where each went.
 #[derive(Default)]
 struct Written {
     bytes: Vec<u8>,
@@ -460,36 +461,52 @@ fn work(tasks: &Receiver<(Task<'_>, Written)>, answers: &Sender<Answer>) {
     }
 }
 
+/// The lines a thread takes from a window at once, in whole blocks ([`Task::run`]): a quarter
+/// of the handovers of the shared counter, and runs of lines next to each other in one
+/// buffer, which go out in one write ([`Solved::write`]).
+const CLAIM_LINES: usize = 4;
+
 impl Task<'_> {
-    /// Solves blocks into `w` (cleared first) until none is left, each line from the policy of
-    /// the one before in its block, parsing with `reader` into `store`.
+    /// Solves blocks into `w` (cleared first), [`CLAIM_LINES`] at a time, until none is left,
+    /// parsing with `reader` into `store`.
     fn run(&self, w: &mut Written, reader: &mut json::Lines, store: &mut Store) {
         w.bytes.clear();
         w.spans.clear();
         let (blocks, block) = self.blocks;
-        let lines = self.window.lines.len();
+        let claim = CLAIM_LINES.div_ceil(block);
         loop {
-            let b = self.next.fetch_add(1, Ordering::Relaxed);
-            if b >= blocks {
+            let first = self.next.fetch_add(claim, Ordering::Relaxed);
+            if first >= blocks {
                 break;
             }
-            let mut previous: Option<Vec<f32>> = None;
-            for i in b * block..((b + 1) * block).min(lines) {
-                let from = w.bytes.len();
-                let line = self.before + i + 1;
-                let chain = (self.warm, previous.as_deref());
-                previous = match self.window.line(i) {
-                    Some(text) => {
-                        let scratch = (&mut *reader, &mut *store, &mut w.bytes);
-                        one(text, line, self.source, &self.settings, chain, scratch)
-                    }
-                    None => {
-                        line_error(line, "not valid UTF-8 text", &mut w.bytes);
-                        None
-                    }
-                };
-                w.spans.push((i, from..w.bytes.len()));
+            for b in first..(first + claim).min(blocks) {
+                self.block(b, w, reader, store);
             }
+        }
+    }
+
+    /// Solves block `b` into `w`, each line (its object and a newline) from the policy of the
+    /// one before.
+    fn block(&self, b: usize, w: &mut Written, reader: &mut json::Lines, store: &mut Store) {
+        let (_, block) = self.blocks;
+        let lines = self.window.lines.len();
+        let mut previous: Option<Vec<f32>> = None;
+        for i in b * block..((b + 1) * block).min(lines) {
+            let from = w.bytes.len();
+            let line = self.before + i + 1;
+            let chain = (self.warm, previous.as_deref());
+            previous = match self.window.line(i) {
+                Some(text) => {
+                    let scratch = (&mut *reader, &mut *store, &mut w.bytes);
+                    one(text, line, self.source, &self.settings, chain, scratch)
+                }
+                None => {
+                    line_error(line, "not valid UTF-8 text", &mut w.bytes);
+                    None
+                }
+            };
+            w.bytes.push(b'\n');
+            w.spans.push((i, from..w.bytes.len()));
         }
     }
 }
@@ -503,9 +520,8 @@ struct Solved {
 }
 
 impl Solved {
-    /// Writes the window's lines in input order, each followed by a newline (`false` when the
-    /// output's reader went away, [`written`]). The lines of a worker that did not finish (a
-    /// panic; none should) say so.
+    /// Writes the window's lines in input order (`false` when the output's reader went away,
+    /// [`written`]). The lines of a worker that did not finish (a panic; none should) say so.
     fn write(&self, out: &mut dyn Write) -> Result<bool> {
         // Line `i` of the window: the worker and the range.
         let mut at: Vec<Option<(usize, std::ops::Range<usize>)>> = vec![None; self.lines];
@@ -519,23 +535,44 @@ impl Solved {
                 }
             }
         }
+        // Runs of lines next to each other in one worker's buffer go out in one write.
+        let mut run: Option<(usize, std::ops::Range<usize>)> = None;
         let mut missing = Vec::new();
         for (i, slot) in at.into_iter().enumerate() {
-            let bytes = slot.and_then(|(w, range)| self.workers.get(w)?.0.bytes.get(range));
-            let bytes = match bytes {
-                Some(b) => b,
+            if let (Some((w, range)), Some((run_w, run_range))) = (&slot, &mut run)
+                && w == run_w
+                && range.start == run_range.end
+            {
+                run_range.end = range.end;
+                continue;
+            }
+            if !self.put(run.take(), out)? {
+                return Ok(false);
+            }
+            match slot {
+                Some(next) => run = Some(next),
                 None => {
                     missing.clear();
                     let line = self.before + i + 1;
                     line_error(line, "internal error: not processed", &mut missing);
-                    &missing
+                    missing.push(b'\n');
+                    if !written(out.write_all(&missing))? {
+                        return Ok(false);
+                    }
                 }
-            };
-            if !written(out.write_all(bytes).and_then(|()| out.write_all(b"\n")))? {
-                return Ok(false);
             }
         }
-        Ok(true)
+        self.put(run, out)
+    }
+
+    /// Writes `piece` (a worker's range of bytes), if any ([`written`]).
+    fn put(
+        &self,
+        piece: Option<(usize, std::ops::Range<usize>)>,
+        out: &mut dyn Write,
+    ) -> Result<bool> {
+        let bytes = piece.and_then(|(w, range)| self.workers.get(w)?.0.bytes.get(range));
+        written(out.write_all(bytes.unwrap_or_default()))
     }
 }
 
@@ -640,6 +677,60 @@ mod tests {
             assert_eq!(got, want, "case {case}: {text:?} through {cap}");
             assert_eq!(consumed, text.len() as u64);
         }
+    }
+
+    /// Output that counts the writes it takes.
+    #[derive(Default)]
+    struct Counted {
+        bytes: Vec<u8>,
+        writes: usize,
+    }
+
+    impl Write for Counted {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.writes += 1;
+            self.bytes.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A solved window goes out in input order, each run of lines next to each other in one
+    /// worker's buffer in one write, and the lines of a worker that did not finish say so.
+    #[test]
+    fn solved_lines_go_out_in_order_in_runs() {
+        let solved = |finished: bool| {
+            // Lines 0, 1 and 3 from the first worker (0 and 1 next to each other), 2 and 4
+            // from the second; the window follows 10 lines.
+            let first = Written {
+                bytes: b"a\nb\nd\n".to_vec(),
+                spans: vec![(0, 0..2), (1, 2..4), (3, 4..6)],
+            };
+            let second = Written {
+                bytes: b"c\ne\n".to_vec(),
+                spans: vec![(2, 0..2), (4, 2..4)],
+            };
+            Solved {
+                lines: 5,
+                workers: vec![(first, true), (second, finished)],
+                before: 10,
+            }
+        };
+        let mut out = Counted::default();
+        assert!(solved(true).write(&mut out).unwrap());
+        assert_eq!(
+            (out.bytes.as_slice(), out.writes),
+            (&b"a\nb\nc\nd\ne\n"[..], 4)
+        );
+        let mut out = Counted::default();
+        assert!(solved(false).write(&mut out).unwrap());
+        let lost =
+            |line| format!("{{\"line\":{line},\"error\":\"internal error: not processed\"}}");
+        let want = format!("a\nb\n{}\nd\n{}\n", lost(13), lost(15));
+        assert_eq!(String::from_utf8(out.bytes).unwrap(), want);
     }
 
     /// Long lines end a window by its bytes: at the first block's end from [`WINDOW_BYTES`]
