@@ -151,12 +151,7 @@ impl Window {
                 }
                 break;
             }
-            // Room for a read, zeroed only where the buffer has never reached.
-            let room = self.filled + CHUNK;
-            if self.text.len() < room {
-                self.text.resize(room, 0);
-            }
-            let into = self.text.get_mut(self.filled..room).unwrap_or_default();
+            let into = self.room(self.filled + CHUNK);
             let read = stream
                 .read(into)
                 .map_err(|e| Error::in_file(source, io_message(&e)))?;
@@ -173,13 +168,17 @@ impl Window {
     /// Appends `bytes` to the window's bytes.
     fn append(&mut self, bytes: &[u8]) {
         let end = self.filled + bytes.len();
+        self.room(end).copy_from_slice(bytes);
+        self.filled = end;
+    }
+
+    /// The buffer from the window's end to `end`, to write into: zeroed only where the buffer
+    /// has never reached.
+    fn room(&mut self, end: usize) -> &mut [u8] {
         if self.text.len() < end {
             self.text.resize(end, 0);
         }
-        if let Some(to) = self.text.get_mut(self.filled..end) {
-            to.copy_from_slice(bytes);
-        }
-        self.filled = end;
+        self.text.get_mut(self.filled..end).unwrap_or_default()
     }
 
     /// Line `i` of the window as text, or `None` when it is not UTF-8 (or there is no such
