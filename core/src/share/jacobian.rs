@@ -6,9 +6,10 @@
 //! With `a = b + c` and `S = sum_{i=0..k} a^i b^(k-i)`, a candidate `z` strictly below `y` raises
 //! both `a` and `b` (`dS/da + dS/db`), one tied with `y` (or `y` itself) raises `a` only
 //! (`dS/da`), one above `y` changes nothing. One user's rows are added in one of two ways, the
-//! same bits: by support member ([`add_row`], the SIMD path) or in the user's order, skipping
-//! the members above (the scalar path: [`strict_user_in_order`] for a strict order, in the same
-//! pass as its positions and derivatives, [`add_user_in_order`] for one with ties).
+//! same bits: by support member ([`add_row`], the SIMD path: [`strict_user_in_lanes`] for a
+//! strict order, its rows padded to whole lanes) or in the user's order, skipping the members
+//! above (the scalar path: [`strict_user_in_order`] for a strict order, in the same pass as its
+//! positions and derivatives, [`add_user_in_order`] for one with ties).
 
 use super::{
     BLOCK, LANES,
@@ -128,6 +129,16 @@ pub(crate) fn jacobian_acc<const N: usize, const C: usize, const A: usize, const
     // Supports the polish uses are accumulated over blocks of users, then flushed into the
     // output (see `flush`). Larger supports accumulate straight into the output.
     let blocked = s <= SUPPORT_MAX && s * s <= A;
+    // The block's row stride: `s` on the scalar path; on the SIMD path `s` rounded up to whole
+    // [`LANES`], so that [`add_row`] takes whole lanes (every accumulator the Jacobian takes
+    // has the room; the per-member arrays of `C >= s` entries have it unless `C` is not a
+    // multiple of `LANES`). The padding columns are never flushed.
+    let padded = s.next_multiple_of(LANES);
+    let width = if !S && padded * padded <= A && padded <= C {
+        padded
+    } else {
+        s
+    };
     let mut acc = [0.0f32; A];
     let mut in_block = 0usize;
     let mut flushed = false;
@@ -143,9 +154,12 @@ pub(crate) fn jacobian_acc<const N: usize, const C: usize, const A: usize, const
             }
         }
     }
-    // `pi` in an array of the scratch's length, for `strict_user_in_order`'s unchecked reads.
+    // `pi` in an array of the scratch's length, for the unchecked reads of
+    // `strict_user_in_order` and `strict_user_in_lanes`.
     let mut pi_c = [0.0f32; C];
-    if S && blocked {
+    // Each candidate's position in the user's order (`strict_user_in_lanes`).
+    let mut pos = [0u16; C];
+    if blocked {
         for (x, &p) in pi_c.iter_mut().zip(pi) {
             *x = p;
         }
@@ -162,6 +176,11 @@ pub(crate) fn jacobian_acc<const N: usize, const C: usize, const A: usize, const
             let d = (&mut d_same, &mut d_below);
             let kw = (k, w, N > PROFILE_SUPPORT);
             strict_user_in_order::<C>(row, &pi_c, &slot_of, s, kw, d, &mut acc, &mut lists);
+        } else if !S && blocked && strict && width == padded {
+            // The SIMD path's usual case: the members' derivatives and rows in whole lanes.
+            let scratch = (&mut a_of, &mut pos, &mut cls_s, &mut d_same, &mut d_below);
+            let support = support.get(..s).unwrap_or(&[]);
+            strict_user_in_lanes::<C>(row, &pi_c, support, (k, w, width), scratch, &mut acc);
         } else {
             if strict {
                 // Not the scalar path in blocks (taken above): the rows compare classes.
@@ -174,6 +193,7 @@ pub(crate) fn jacobian_acc<const N: usize, const C: usize, const A: usize, const
             for (cs, &z) in cls_s.iter_mut().zip(support).filter(|_| !S || !blocked) {
                 *cs = class.get(z as usize).copied().unwrap_or(0.0);
             }
+            let cls_all = &cls_s;
             let cls_s = cls_s.get(..s).unwrap_or(&[]);
             // a and b of each support member, then the derivatives of all of them.
             for ((sa, sb), &y) in d_same.iter_mut().zip(d_below.iter_mut()).zip(support) {
@@ -189,11 +209,17 @@ pub(crate) fn jacobian_acc<const N: usize, const C: usize, const A: usize, const
             if blocked && S {
                 add_user_in_order(row, &slot_of, &d_same, &d_below, s, &mut acc, &mut lists);
             } else if blocked {
-                for (i, ((&cy, (&same, &below)), row)) in
-                    cls_s.iter().zip(pairs).zip(acc.chunks_mut(s)).enumerate()
+                // The classes of the padding columns stay 0: whatever they add there is never
+                // read.
+                let cls_w = cls_all.get(..width).unwrap_or(&[]);
+                for (i, ((&cy, (&same, &below)), row)) in cls_s
+                    .iter()
+                    .zip(pairs)
+                    .zip(acc.chunks_mut(width))
+                    .enumerate()
                 {
                     // A strict order: only the member itself ties with itself.
-                    add_row(row, cls_s, cy, same, below, strict.then_some(i));
+                    add_row(row, cls_w, cy, same, below, strict.then_some(i));
                 }
             } else {
                 for ((&cy, (&same, &below)), row) in
@@ -206,14 +232,14 @@ pub(crate) fn jacobian_acc<const N: usize, const C: usize, const A: usize, const
         if blocked {
             in_block += 1;
             if in_block == BLOCK {
-                flush(&mut acc, s, stride, out, flushed);
+                flush(&mut acc, (s, width), stride, out, flushed);
                 flushed = true;
                 in_block = 0;
             }
         }
     }
     if blocked && in_block > 0 {
-        flush(&mut acc, s, stride, out, flushed);
+        flush(&mut acc, (s, width), stride, out, flushed);
     }
 }
 
@@ -284,6 +310,92 @@ pub(super) fn strict_positions(
     }
 }
 
+/// One user with a strict order, on the SIMD path in blocks of rows `width` wide (a multiple of
+/// [`LANES`]): [`strict_positions`]'s suffix sums (from the bottom, in the same order, clamped
+/// at 1 when their total passes 1), then the members' `a`, `b` and positions gathered into
+/// lanes, their [`derivatives`] weighted as [`derivatives_in_lanes`] weights them, and
+/// [`add_row`]'s rows, each over whole lanes. The same operations on the same values as
+/// [`strict_positions`], [`derivatives_in_lanes`] and [`add_row`] one after the other, so the
+/// same bits. The per-candidate arrays have the scratch's length `C` (at least `width`): indices
+/// masked to it (a power of two) need no bounds checks. The padding lanes take `a = b = 0` and
+/// position 0, and what they add lands in padding columns, which are never read.
+#[inline(always)]
+fn strict_user_in_lanes<const C: usize>(
+    row: &[u16],
+    pi: &[f32; C],
+    support: &[u16],
+    (k, w, width): (u32, f32, usize),
+    (suffix, pos, cls, same, below): LaneScratch<'_, C>,
+    acc: &mut [f32],
+) {
+    // The mass at or below each position, and each candidate's position.
+    let mut sum = 0.0f32;
+    for (p, &e) in row.iter().enumerate().rev() {
+        let y = slot_index::<C>(e);
+        sum += pi.get(y).copied().unwrap_or(0.0);
+        if let Some(x) = suffix.get_mut(p) {
+            *x = sum;
+        }
+        if let Some(q) = pos.get_mut(y) {
+            *q = p as u16;
+        }
+    }
+    let clamp = sum > 1.0;
+    // `b` of a position is the sum at the position below it; `suffix` past the last position
+    // is never written (0.0), or past the array's end.
+    let (same_lanes, _) = same.as_chunks_mut::<LANES>();
+    let (below_lanes, _) = below.as_chunks_mut::<LANES>();
+    let (cls_lanes, _) = cls.as_chunks_mut::<LANES>();
+    let lanes = same_lanes
+        .iter_mut()
+        .zip(below_lanes.iter_mut())
+        .zip(cls_lanes.iter_mut());
+    for (members, ((same, below), cls)) in support.chunks(LANES).zip(lanes) {
+        let mut a = [0.0f32; LANES];
+        let mut b = [0.0f32; LANES];
+        *cls = [0.0; LANES];
+        for (((x, z), c), &y) in a
+            .iter_mut()
+            .zip(b.iter_mut())
+            .zip(cls.iter_mut())
+            .zip(members)
+        {
+            let p = usize::from(pos.get(slot_index::<C>(y)).copied().unwrap_or(0));
+            let upper = suffix.get(p).copied().unwrap_or(0.0);
+            let lower = suffix.get(p + 1).copied().unwrap_or(0.0);
+            (*x, *z) = if clamp {
+                (at_most_one(upper), at_most_one(lower))
+            } else {
+                (upper, lower)
+            };
+            *c = p as f32;
+        }
+        let (d_a, d_b) = derivatives(a, b, k);
+        for (((p, q), &x), &y) in same.iter_mut().zip(below.iter_mut()).zip(&d_a).zip(&d_b) {
+            *p = x * w;
+            *q = (x + y) * w;
+        }
+    }
+    let cls_w = cls.get(..width).unwrap_or(&[]);
+    let members = cls
+        .iter()
+        .zip(same.iter().zip(below.iter()))
+        .take(support.len());
+    for (i, ((&cy, (&d_same, &d_below)), row)) in members.zip(acc.chunks_mut(width)).enumerate() {
+        add_row(row, cls_w, cy, d_same, d_below, Some(i));
+    }
+}
+
+/// [`strict_user_in_lanes`]'s per-candidate arrays: the suffix sums, the positions, and per
+/// member its position and derivatives.
+type LaneScratch<'a, const C: usize> = (
+    &'a mut [f32; C],
+    &'a mut [u16; C],
+    &'a mut [f32; C],
+    &'a mut [f32; C],
+    &'a mut [f32; C],
+);
+
 /// One Jacobian row of one user: `d_same` where the support member ties with the row's
 /// candidate (class `cy`), `d_below` where it sits strictly below, nothing above.
 ///
@@ -301,7 +413,19 @@ pub(super) fn add_row(
     diag: Option<usize>,
 ) {
     if let Some(diag) = diag {
-        for (o, &cz) in row.iter_mut().zip(cls_s) {
+        // Whole lanes, then the rest: a block row padded to whole lanes has no rest.
+        let len = row.len().min(cls_s.len());
+        let (Some(row), Some(cls_s)) = (row.get_mut(..len), cls_s.get(..len)) else {
+            return;
+        };
+        let (rows, row_rest) = row.as_chunks_mut::<LANES>();
+        let (classes, class_rest) = cls_s.as_chunks::<LANES>();
+        for (o, c) in rows.iter_mut().zip(classes) {
+            for (o, &cz) in o.iter_mut().zip(c) {
+                *o += if cz > cy { d_below } else { 0.0 };
+            }
+        }
+        for (o, &cz) in row_rest.iter_mut().zip(class_rest) {
             *o += if cz > cy { d_below } else { 0.0 };
         }
         if let Some(o) = row.get_mut(diag) {
@@ -482,17 +606,20 @@ impl InOrder {
     }
 }
 
-/// Adds the `s x s` block `acc` into `out` (row stride `stride`) and zeroes it: sums of blocks
+/// Adds the `s x s` block `acc` (row stride `width`) into `out` (row stride `stride`) and zeroes
+/// it, padding included: sums of blocks
 /// of users, so 100,000 users round like 400 terms, not 100,000. The first block is stored
 /// rather than added: `out` starts at zero and the entries are sums of non-negative terms (never
 /// `-0.0`), so the bits are the same.
-fn flush(acc: &mut [f32], s: usize, stride: usize, out: &mut [f32], add: bool) {
-    if s == 0 || stride == 0 {
+fn flush(acc: &mut [f32], (s, width): (usize, usize), stride: usize, out: &mut [f32], add: bool) {
+    if s == 0 || width == 0 || stride == 0 {
         return;
     }
-    for (a_row, o_row) in acc.chunks_mut(s).take(s).zip(out.chunks_mut(stride)) {
-        for (a, o) in a_row.iter_mut().zip(o_row.iter_mut()) {
+    for (a_row, o_row) in acc.chunks_mut(width).take(s).zip(out.chunks_mut(stride)) {
+        for (a, o) in a_row.iter_mut().zip(o_row.iter_mut()).take(s) {
             *o = if add { *o + *a } else { *a };
+        }
+        for a in a_row.iter_mut() {
             *a = 0.0;
         }
     }

@@ -718,6 +718,16 @@ fn scalar_and_simd_jacobians_agree() {
                 simd.map(f32::to_bits),
                 "s {s}, k {k}"
             );
+            // One of 256 entries holds all of them in blocks: on the SIMD path, rows padded to
+            // whole lanes (8 or 16 wide).
+            let (mut scalar, mut simd) = ([0.0f32; 16 * 16], [0.0f32; 16 * 16]);
+            jacobian_acc::<N, N, 256, true>(&pop, &pi[..n], k, &support[..s], stride, &mut scalar);
+            jacobian_acc::<N, N, 256, false>(&pop, &pi[..n], k, &support[..s], stride, &mut simd);
+            assert_eq!(
+                scalar.map(f32::to_bits),
+                simd.map(f32::to_bits),
+                "s {s}, k {k}, blocked"
+            );
         }
     }
 }

@@ -90,7 +90,12 @@ pub(super) fn solve_factored(a: &[f32], m: usize, piv: &[u8], b: &mut [f32]) {
             break;
         };
         let mut acc = *x;
-        for (&f, &top) in a.get(r * m..r * m + r).unwrap_or(&[]).iter().zip(done.iter()) {
+        for (&f, &top) in a
+            .get(r * m..r * m + r)
+            .unwrap_or(&[])
+            .iter()
+            .zip(done.iter())
+        {
             if f != 0.0 {
                 acc -= f * top;
             }
