@@ -209,8 +209,7 @@ pub(crate) fn jacobian_acc<const N: usize, const C: usize, const A: usize, const
             if blocked && S {
                 add_user_in_order(row, &slot_of, &d_same, &d_below, s, &mut acc, &mut lists);
             } else if blocked {
-                // The classes of the padding columns stay 0: whatever they add there is never
-                // read.
+                // Padding columns compare with class 0; what they gather is never read.
                 let cls_w = cls_all.get(..width).unwrap_or(&[]);
                 for (i, ((&cy, (&same, &below)), row)) in cls_s
                     .iter()
@@ -607,7 +606,8 @@ impl InOrder {
 }
 
 /// Adds the `s x s` block `acc` (row stride `width`) into `out` (row stride `stride`) and zeroes
-/// it, padding included: sums of blocks
+/// it (padding columns are neither read nor zeroed: what they gather is never used): sums of
+/// blocks
 /// of users, so 100,000 users round like 400 terms, not 100,000. The first block is stored
 /// rather than added: `out` starts at zero and the entries are sums of non-negative terms (never
 /// `-0.0`), so the bits are the same.
@@ -618,8 +618,6 @@ fn flush(acc: &mut [f32], (s, width): (usize, usize), stride: usize, out: &mut [
     for (a_row, o_row) in acc.chunks_mut(width).take(s).zip(out.chunks_mut(stride)) {
         for (a, o) in a_row.iter_mut().zip(o_row.iter_mut()).take(s) {
             *o = if add { *o + *a } else { *a };
-        }
-        for a in a_row.iter_mut() {
             *a = 0.0;
         }
     }

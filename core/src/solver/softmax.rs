@@ -5,25 +5,7 @@ use crate::float;
 /// `pi = softmax(logits)`, shifting the logits so their maximum is 0 (keeps them bounded over
 /// many rounds without changing the policy).
 pub(super) fn softmax(logits: &mut [f32], pi: &mut [f32]) {
-    // Four running maxima, then theirs: a chain a quarter as long. Each takes `l` only when
-    // `l > max`, as one running maximum does, so the maximum is the same value (a NaN is passed
-    // over; of equal values, a zero's sign may differ, which changes no `l - max` but a zero's
-    // sign, and no exponential).
-    let mut lanes = [f32::NEG_INFINITY; 4];
-    let mut quads = logits.chunks_exact(4);
-    for quad in &mut quads {
-        for (m, &l) in lanes.iter_mut().zip(quad) {
-            if l > *m {
-                *m = l;
-            }
-        }
-    }
-    let mut max = f32::NEG_INFINITY;
-    for &l in quads.remainder().iter().chain(&lanes) {
-        if l > max {
-            max = l;
-        }
-    }
+    let max = maximum(logits);
     let mut z = 0.0f32;
     // On a host the exponentials are one vectorised pass (`float::exp_into`); a
     // microcontroller has no vector units and takes them one by one, in one loop.
@@ -46,6 +28,39 @@ pub(super) fn softmax(logits: &mut [f32], pi: &mut [f32]) {
     for p in pi.iter_mut() {
         *p /= z;
     }
+}
+
+/// The largest of `logits` (`-inf` when empty; a NaN is passed over). On a host, four running
+/// maxima, then theirs: a chain a quarter as long. Each takes `l` only when `l > max`, as one
+/// running maximum does, so the maximum is the same value (of equal values, a zero's sign may
+/// differ, which changes no `l - max` but a zero's sign, and no exponential). A microcontroller
+/// runs one chain, in less code.
+fn maximum(logits: &[f32]) -> f32 {
+    let mut max = f32::NEG_INFINITY;
+    #[cfg(not(target_os = "none"))]
+    {
+        let mut lanes = [f32::NEG_INFINITY; 4];
+        let mut quads = logits.chunks_exact(4);
+        for quad in &mut quads {
+            for (m, &l) in lanes.iter_mut().zip(quad) {
+                if l > *m {
+                    *m = l;
+                }
+            }
+        }
+        for &l in quads.remainder().iter().chain(&lanes) {
+            if l > max {
+                max = l;
+            }
+        }
+    }
+    #[cfg(target_os = "none")]
+    for &l in logits {
+        if l > max {
+            max = l;
+        }
+    }
+    max
 }
 
 #[cfg(test)]
