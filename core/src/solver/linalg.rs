@@ -78,29 +78,17 @@ pub(super) fn solve_factored(a: &[f32], m: usize, piv: &[u8], b: &mut [f32]) {
             b.swap(p, col);
         }
     }
-    // Forward substitution row by row: entry `r` takes the multipliers of its row in column
-    // order, each times the entry of that column, which is final by then. Those are the
-    // operations elimination applies to it, in its order (column by column, as elimination
-    // goes), with the running value in a register rather than stored and reloaded per column.
-    for r in 1..m.min(b.len()) {
-        let Some((done, rest)) = b.split_at_mut_checked(r) else {
-            break;
-        };
-        let Some(x) = rest.first_mut() else {
-            break;
-        };
-        let mut acc = *x;
-        for (&f, &top) in a
-            .get(r * m..r * m + r)
-            .unwrap_or(&[])
-            .iter()
-            .zip(done.iter())
-        {
-            if f != 0.0 {
-                acc -= f * top;
+    for col in 0..m {
+        let top = b.get(col).copied().unwrap_or(0.0);
+        // Column `col` below the diagonal, by index (see `factor`).
+        for r in col + 1..m {
+            let f = a.get(r * m + col).copied().unwrap_or(0.0);
+            if f != 0.0
+                && let Some(x) = b.get_mut(r)
+            {
+                *x -= f * top;
             }
         }
-        *x = acc;
     }
     for col in (0..m).rev() {
         let row = a.get(col * m..(col + 1) * m).unwrap_or(&[]);
