@@ -412,19 +412,8 @@ pub(super) fn add_row(
     diag: Option<usize>,
 ) {
     if let Some(diag) = diag {
-        // Whole lanes, then the rest: a block row padded to whole lanes has no rest.
-        let len = row.len().min(cls_s.len());
-        let (Some(row), Some(cls_s)) = (row.get_mut(..len), cls_s.get(..len)) else {
-            return;
-        };
-        let (rows, row_rest) = row.as_chunks_mut::<LANES>();
-        let (classes, class_rest) = cls_s.as_chunks::<LANES>();
-        for (o, c) in rows.iter_mut().zip(classes) {
-            for (o, &cz) in o.iter_mut().zip(c) {
-                *o += if cz > cy { d_below } else { 0.0 };
-            }
-        }
-        for (o, &cz) in row_rest.iter_mut().zip(class_rest) {
+        // A block row padded to whole lanes leaves the vectorised loop no remainder.
+        for (o, &cz) in row.iter_mut().zip(cls_s) {
             *o += if cz > cy { d_below } else { 0.0 };
         }
         if let Some(o) = row.get_mut(diag) {
