@@ -596,10 +596,9 @@ impl InOrder {
 
 /// Adds the `s x s` block `acc` (row stride `width`) into `out` (row stride `stride`) and zeroes
 /// it (padding columns are neither read nor zeroed: what they gather is never used): sums of
-/// blocks
-/// of users, so 100,000 users round like 400 terms, not 100,000. The first block is stored
-/// rather than added: `out` starts at zero and the entries are sums of non-negative terms (never
-/// `-0.0`), so the bits are the same.
+/// blocks of users, so 100,000 users round like 400 terms, not 100,000. The first block is
+/// stored rather than added: `out` starts at zero and the entries are sums of non-negative terms
+/// (never `-0.0`), so the bits are the same.
 fn flush(acc: &mut [f32], (s, width): (usize, usize), stride: usize, out: &mut [f32], add: bool) {
     if s == 0 || width == 0 || stride == 0 {
         return;

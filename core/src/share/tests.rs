@@ -732,6 +732,44 @@ fn scalar_and_simd_jacobians_agree() {
     }
 }
 
+/// Both Jacobian paths, blocked or not, take inputs outside `Oracle::jacobian_into`'s contract
+/// without a panic: supports naming candidates past `n` (up to `u16::MAX`), repeating one or
+/// longer than `n`, policies shorter or longer than `n` or not finite, strides below the
+/// support's size and outputs too short for it. What they give then is unspecified.
+#[test]
+fn jacobians_outside_the_contract_do_not_panic() {
+    const N: usize = 16;
+    let mut next = xorshift32(0x0bad_1dea);
+    // Fewer candidates than the scratch holds, and as many (the last position's `b` read past
+    // the suffix sums).
+    for (case, n) in (0..if cfg!(miri) { 16 } else { 800 }).map(|i| (i, [12, 16][i % 2])) {
+        let (mut w, mut o) = ([0.0f32; 40], [0u16; 40 * 16]);
+        let pop = random_population(n, 40, 2 + case % 3, &mut next, &mut w, &mut o);
+        let s = 1 + (next() % 20) as usize;
+        let support: [u16; 20] = core::array::from_fn(|_| match next() % 4 {
+            0 => u16::MAX - (next() % 3) as u16,
+            1 => (n + (next() % 8) as usize) as u16,
+            _ => (next() % n as u32) as u16,
+        });
+        let len = (next() % 18) as usize;
+        let pi: [f32; 18] = core::array::from_fn(|_| match next() % 8 {
+            0 => f32::NAN,
+            1 => -1.0,
+            2 => f32::INFINITY,
+            _ => (next() % 1000) as f32 / 500.0,
+        });
+        let stride = 1 + (next() % 24) as usize;
+        let out_len = (next() % 600) as usize;
+        let k = 1 + next() % 6;
+        let mut out = [0.0f32; 600];
+        let (pi, support, out) = (&pi[..len], &support[..s], &mut out[..out_len]);
+        jacobian_acc::<N, N, 64, true>(&pop, pi, k, support, stride, out);
+        jacobian_acc::<N, N, 64, false>(&pop, pi, k, support, stride, out);
+        jacobian_acc::<N, N, 256, true>(&pop, pi, k, support, stride, out);
+        jacobian_acc::<N, N, 256, false>(&pop, pi, k, support, stride, out);
+    }
+}
+
 /// The recurrence one lane at a time (scalar FPU) and a step at a time (SIMD) are the same bits.
 #[test]
 fn lanes_by_lane_and_by_step_agree() {
