@@ -108,37 +108,14 @@ impl Certificate {
     /// [`Error::LengthMismatch`].
     pub(crate) fn estimate(g: &[f32], k: u32) -> Result<f32, Error> {
         check_k(k)?;
-        let mut max = match g.first() {
-            Some(&x) => x,
-            None => {
-                return Err(Error::LengthMismatch {
-                    expected: 1,
-                    found: 0,
-                });
-            }
+        let Some(&first) = g.first() else {
+            return Err(Error::LengthMismatch {
+                expected: 1,
+                found: 0,
+            });
         };
-        // Four running maxima, then theirs: a chain a quarter as long. Each starts at `g[0]`
-        // and takes `x` only when `x > max`, as one running maximum does, so the result is the
-        // same for every input (a NaN after the first is passed over; a NaN first stays).
-        let mut lanes = [max; 4];
-        let mut quads = g.chunks_exact(4);
-        for quad in &mut quads {
-            for (m, &x) in lanes.iter_mut().zip(quad) {
-                if x > *m {
-                    *m = x;
-                }
-            }
-        }
-        for &x in quads.remainder() {
-            if x > max {
-                max = x;
-            }
-        }
-        for &x in &lanes {
-            if x > max {
-                max = x;
-            }
-        }
+        // From `g[0]`: a NaN after the first is passed over, a NaN first stays.
+        let max = crate::float::max_from(first, g);
         let e = max - 1.0 / (k + 1) as f32;
         Ok(if e > 0.0 { e } else { 0.0 })
     }

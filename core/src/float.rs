@@ -148,6 +148,35 @@ pub fn abs(x: f32) -> f32 {
     f32::from_bits(x.to_bits() & 0x7fff_ffff)
 }
 
+/// The largest of `start` and `xs`, from four running maxima, then theirs: a chain of
+/// comparisons a quarter as long as one running maximum's. Each takes `x` only when
+/// `x > max`, as one running maximum does, so the result is the same value (a NaN in `xs` is
+/// passed over; a NaN `start` stays; of equal values, a zero's sign may differ).
+#[inline(always)]
+pub(crate) fn max_from(start: f32, xs: &[f32]) -> f32 {
+    let mut lanes = [start; 4];
+    let mut quads = xs.chunks_exact(4);
+    for quad in &mut quads {
+        for (m, &x) in lanes.iter_mut().zip(quad) {
+            if x > *m {
+                *m = x;
+            }
+        }
+    }
+    let mut max = start;
+    for &x in quads.remainder() {
+        if x > max {
+            max = x;
+        }
+    }
+    for &x in &lanes {
+        if x > max {
+            max = x;
+        }
+    }
+    max
+}
+
 #[cfg(test)]
 mod tests {
     extern crate std;

@@ -31,35 +31,16 @@ pub(super) fn softmax(logits: &mut [f32], pi: &mut [f32]) {
 }
 
 /// The largest of `logits` (`-inf` when empty; a NaN is passed over). On a host, four running
-/// maxima, then theirs: a chain a quarter as long. Each takes `l` only when `l > max`, as one
-/// running maximum does, so the maximum is the same value (of equal values, a zero's sign may
-/// differ, which changes no `l - max` but a zero's sign, and no exponential). A microcontroller
-/// runs one chain, in less code.
+/// maxima ([`float::max_from`]): the same value as one chain's (of equal values, a zero's sign
+/// may differ, which changes no `l - max` but a zero's sign, and no exponential). A
+/// microcontroller runs one chain, in less code.
 fn maximum(logits: &[f32]) -> f32 {
-    let mut max = f32::NEG_INFINITY;
     #[cfg(not(target_os = "none"))]
-    {
-        let mut lanes = [f32::NEG_INFINITY; 4];
-        let mut quads = logits.chunks_exact(4);
-        for quad in &mut quads {
-            for (m, &l) in lanes.iter_mut().zip(quad) {
-                if l > *m {
-                    *m = l;
-                }
-            }
-        }
-        for &l in quads.remainder().iter().chain(&lanes) {
-            if l > max {
-                max = l;
-            }
-        }
-    }
+    let max = float::max_from(f32::NEG_INFINITY, logits);
     #[cfg(target_os = "none")]
-    for &l in logits {
-        if l > max {
-            max = l;
-        }
-    }
+    let max = logits
+        .iter()
+        .fold(f32::NEG_INFINITY, |max, &l| if l > max { l } else { max });
     max
 }
 
