@@ -44,7 +44,7 @@ pub const WARM_BLOCK: usize = 16;
 /// `start` when it has as many entries as the line has candidates, and the report says whether
 /// it did.
 fn one(
-    text: &str,
+    text: &[u8],
     line: usize,
     source: &str,
     settings: &Settings,
@@ -53,12 +53,12 @@ fn one(
 ) -> Option<Vec<f32>> {
     let from = out.len();
     let result = (|| -> Result<Vec<f32>> {
-        if text.trim().is_empty() {
-            return Err(Error::usage("empty line"));
-        }
         // The line's errors print their message alone, under `line`: the source names the
-        // file only.
-        let inst = lines.parse(text, source)?;
+        // file only. The line is read unchecked ([`json::Lines::parse_bytes`]); when that
+        // fails, the error is the first of: not UTF-8, empty, the parser's.
+        let inst = lines
+            .parse_bytes(text, source)
+            .map_err(|e| text_error(text).unwrap_or(e))?;
         // `population` validates the instance first.
         let pop = inst.population(store)?;
         let start = start.filter(|s| warm && s.len() == pop.n());
@@ -80,6 +80,17 @@ fn one(
     }
 }
 
+/// What is wrong with a line as text, if anything: it is not UTF-8, or it is empty (or
+/// whitespace only).
+#[cold]
+fn text_error(text: &[u8]) -> Option<Error> {
+    match std::str::from_utf8(text) {
+        Err(_) => Some(Error::usage("not valid UTF-8 text")),
+        Ok(t) if t.trim().is_empty() => Some(Error::usage("empty line")),
+        Ok(_) => None,
+    }
+}
+
 /// Where a worker wrote one line's output (its object and a newline): its index in the window
 /// and the bytes' range in the worker's buffer.
 type Span = (usize, std::ops::Range<usize>);
@@ -98,7 +109,9 @@ const FIRST_WINDOW_LINES: usize = 64;
 const WINDOW_BYTES: usize = 2 << 20;
 
 /// The lines of one window of the input: its bytes, and each line's range (without its line
-/// ending) in them. The workers check each line as UTF-8 as they take it ([`Window::line`]).
+/// ending) in them. A line is not checked as UTF-8 before it is read: the reader checks what it
+/// keeps as text ([`json::Lines::parse_bytes`]), and only a line that fails is checked whole
+/// ([`one`]).
 #[derive(Default)]
 struct Window {
     /// The window's bytes, `text[..filled]`. Past them, bytes of earlier windows: the buffer
@@ -181,11 +194,11 @@ impl Window {
         self.text.get_mut(self.filled..end).unwrap_or_default()
     }
 
-    /// Line `i` of the window as text, or `None` when it is not UTF-8 (or there is no such
-    /// line).
-    fn line(&self, i: usize) -> Option<&str> {
+    /// Line `i` of the window (`None` when there is no such line), not checked as UTF-8:
+    /// [`one`] reads it as [`json::Lines::parse_bytes`] reads.
+    fn line(&self, i: usize) -> Option<&[u8]> {
         let range = self.lines.get(i)?.clone();
-        std::str::from_utf8(self.text.get(..self.filled)?.get(range)?).ok()
+        self.text.get(..self.filled)?.get(range)
     }
 }
 
@@ -494,16 +507,10 @@ impl Task<'_> {
             let from = w.bytes.len();
             let line = self.before + i + 1;
             let chain = (self.warm, previous.as_deref());
-            previous = match self.window.line(i) {
-                Some(text) => {
-                    let scratch = (&mut *reader, &mut *store, &mut w.bytes);
-                    one(text, line, self.source, &self.settings, chain, scratch)
-                }
-                None => {
-                    line_error(line, "not valid UTF-8 text", &mut w.bytes);
-                    None
-                }
-            };
+            // Every line of the window is there (`unwrap_or_default`: an empty line's error).
+            let text = self.window.line(i).unwrap_or_default();
+            let scratch = (&mut *reader, &mut *store, &mut w.bytes);
+            previous = one(text, line, self.source, &self.settings, chain, scratch);
             w.bytes.push(b'\n');
             w.spans.push((i, from..w.bytes.len()));
         }
@@ -668,8 +675,7 @@ mod tests {
                 }
                 for i in 0..n {
                     let line = window.text[..window.filled][window.lines[i].clone()].to_vec();
-                    let text = std::str::from_utf8(&line).ok();
-                    assert_eq!(window.line(i), text, "case {case}");
+                    assert_eq!(window.line(i), Some(&line[..]), "case {case}");
                     got.push(line);
                 }
             }
@@ -765,7 +771,7 @@ mod tests {
                 break;
             }
             assert_eq!(consumed, (n * line) as u64);
-            assert_eq!(window.line(n - 1).map(str::len), Some(line - 1));
+            assert_eq!(window.line(n - 1).map(<[u8]>::len), Some(line - 1));
             sizes.push(n);
         }
         // 2 MiB is 20.97 lines of 100,000 bytes: the 21st line reaches it and closes a block

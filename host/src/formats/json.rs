@@ -60,6 +60,16 @@ pub struct Lines {
 impl Lines {
     /// Parses the next instance ([`parse`]). On an error, no instance is left to read.
     pub fn parse(&mut self, text: &str, source: &str) -> Result<&Instance> {
+        self.parse_bytes(text.as_bytes(), source)
+    }
+
+    /// [`Lines::parse`] of bytes that may not be UTF-8 (`batch`'s lines, unchecked): what an
+    /// instance keeps as text (its names, and the keys and names an error quotes) is checked as
+    /// it is read, and a name a ranking lists is found among names already checked, so an
+    /// instance is read only from UTF-8 text; any other byte that is not ASCII breaks the JSON
+    /// grammar. Valid UTF-8 reads exactly as [`Lines::parse`] reads it; on other bytes the
+    /// error may differ from the one `parse` would give after checking the whole text first.
+    pub fn parse_bytes(&mut self, text: &[u8], source: &str) -> Result<&Instance> {
         let Lines {
             inst,
             names,
@@ -67,8 +77,7 @@ impl Lines {
             kept,
         } = self;
         let mut r = Reader {
-            text,
-            b: text.as_bytes(),
+            b: text,
             pos: 0,
             line: 1,
             source,
@@ -181,7 +190,7 @@ type Fresh<'a> = (Vec<Cow<'a, str>>, std::ops::Range<usize>);
 /// (`"`, `\` or a control character), 8 when none does: found by word arithmetic rather than a
 /// loop (each test below flags the lowest matching byte exactly, and may flag others above it).
 #[inline(always)]
-fn plain_len(w: u64) -> usize {
+pub(crate) fn plain_len(w: u64) -> usize {
     const ONES: u64 = u64::from_le_bytes([1; 8]);
     const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
     // Flags the bytes of `x` below `n` (at most 0x80): exactly at the lowest flag.
@@ -214,7 +223,7 @@ fn write_names(names: &[Cow<'_, str>], out: &mut Vec<String>) {
 }
 
 struct Reader<'a> {
-    text: &'a str,
+    /// The text, UTF-8 where it is read as a string ([`Reader::text`]).
     b: &'a [u8],
     pos: usize,
     /// The 1-based line of `pos`.
@@ -232,6 +241,12 @@ enum Field {
 impl<'a> Reader<'a> {
     fn err(&self, m: impl std::fmt::Display) -> Error {
         Error::at(self.source, self.line, m)
+    }
+
+    /// The bytes `range` as text, or the error that they are not UTF-8.
+    fn text(&self, range: std::ops::Range<usize>) -> Result<&'a str> {
+        std::str::from_utf8(self.b.get(range).unwrap_or_default())
+            .map_err(|_| self.err("not valid UTF-8 text"))
     }
 
     /// Skips whitespace, counting newlines. Between two tokens there is mostly no whitespace
@@ -357,6 +372,7 @@ impl<'a> Reader<'a> {
     }
 
     /// `null` (consumed, true) or not (false).
+    #[inline(always)]
     fn null(&mut self) -> Result<bool> {
         if self.peek()? == b'n' {
             self.literal(b"null")?;
@@ -417,7 +433,7 @@ impl<'a> Reader<'a> {
     fn string(&mut self) -> Result<Cow<'a, str>> {
         let from = self.pos + 1;
         if let Some((len, _)) = self.short_string() {
-            return Ok(Cow::Borrowed(self.text.get(from..from + len).unwrap_or("")));
+            return self.text(from..from + len).map(Cow::Borrowed);
         }
         self.pos += 1;
         let start = self.pos;
@@ -425,7 +441,7 @@ impl<'a> Reader<'a> {
             match self.b.get(self.pos) {
                 None => return Err(self.err("unexpected end of input in a string")),
                 Some(b'"') => {
-                    let s = self.text.get(start..self.pos).unwrap_or("");
+                    let s = self.text(start..self.pos)?;
                     self.pos += 1;
                     return Ok(Cow::Borrowed(s));
                 }
@@ -437,7 +453,7 @@ impl<'a> Reader<'a> {
             }
         }
         // Escapes: decode into an owned string.
-        let mut out = String::from(self.text.get(start..self.pos).unwrap_or(""));
+        let mut out = String::from(self.text(start..self.pos)?);
         loop {
             let run = self.pos;
             while let Some(&c) = self.b.get(self.pos) {
@@ -446,7 +462,7 @@ impl<'a> Reader<'a> {
                 }
                 self.pos += 1;
             }
-            out.push_str(self.text.get(run..self.pos).unwrap_or(""));
+            out.push_str(self.text(run..self.pos)?);
             match self.b.get(self.pos) {
                 None => return Err(self.err("unexpected end of input in a string")),
                 Some(b'"') => {
@@ -528,7 +544,21 @@ impl<'a> Reader<'a> {
     }
 
     /// A number (JSON grammar), at its first byte; may be infinite (`1e999`): callers check.
+    /// A single digit with no fraction or exponent after it (a user type's usual weight) is
+    /// read at once.
+    #[inline(always)]
     fn number(&mut self) -> Result<f64> {
+        if let Some(&[d @ b'0'..=b'9', next]) = self.b.get(self.pos..self.pos + 2)
+            && !matches!(next, b'0'..=b'9' | b'.' | b'e' | b'E')
+        {
+            self.pos += 1;
+            return Ok(f64::from(d - b'0'));
+        }
+        self.any_number()
+    }
+
+    /// [`Self::number`], any number.
+    fn any_number(&mut self) -> Result<f64> {
         let start = self.pos;
         let digits = |r: &mut Self| {
             let from = r.pos;
@@ -576,9 +606,9 @@ impl<'a> Reader<'a> {
         if let Some(x) = self.b.get(start..self.pos).and_then(super::fast_decimal) {
             return Ok(x);
         }
-        let x: f64 = self
-            .text
-            .get(start..self.pos)
+        // The number's bytes are ASCII (its grammar was checked above).
+        let x: f64 = std::str::from_utf8(self.b.get(start..self.pos).unwrap_or_default())
+            .ok()
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| self.err("invalid number"))?;
         Ok(x)
@@ -987,6 +1017,24 @@ mod tests {
             let text = format!("{{\"candidates\": [\"a\"], \"users\": [{{\"scores\": [{bad}]}}]}}");
             assert!(users(&text).is_err(), "{bad}");
             assert!(serde_json::from_str::<f64>(bad).is_err(), "{bad}");
+        }
+        // Weights, at the end of their object and before another field: a single digit is read
+        // at once, anything longer or with a fraction or exponent by the full grammar.
+        for x in [
+            "0", "1", "7", "9", "10", "99", "1.5", "2e0", "3E1", "0.25", "5e-1",
+        ] {
+            let want: f64 = serde_json::from_str(x).unwrap();
+            for user in [
+                format!("{{\"weight\": {x}, \"ranking\": [\"a\"]}}"),
+                format!("{{\"ranking\": [\"a\"], \"weight\":{x}}}"),
+            ] {
+                let text = format!("{{\"candidates\": [\"a\"], \"users\": [{user}]}}");
+                assert_eq!(users(&text).unwrap()[0].0, want, "{text}");
+            }
+        }
+        for bad in ["1.", "1e", "1e+", "01", "1x", "1-"] {
+            let text = format!("{{\"candidates\": [\"a\"], \"users\": [{{\"weight\": {bad}}}]}}");
+            assert!(users(&text).is_err(), "{bad}");
         }
         let names = [
             r#""a\"b""#,
@@ -1491,5 +1539,46 @@ mod tests {
         );
         let error = parse(texts[8], "t").unwrap_err();
         assert_eq!(error.line(), Some(6), "{error}");
+    }
+
+    /// Bytes that are not UTF-8 anywhere in a line (in a candidate's name, a ranked name, a
+    /// key, a number or between tokens) never read as an instance, and UTF-8 lines read through
+    /// `parse_bytes` as through `parse`: every position of lines with names of one to four
+    /// bytes a character, each byte replaced by a stray continuation byte, a lead byte without
+    /// its continuation, and `0xff`, and each such byte inserted.
+    #[test]
+    fn only_utf8_text_reads_as_an_instance() {
+        let lines = [
+            r#"{"candidates": ["a", "é", "日本", "😀x"], "users": [{"weight": 2, "ranking": [["é"], ["a"], "😀x"]}, {"scores": [1, 0.5, 2e0, 3]}]}"#,
+            r#"{"users":[{"ranking":[["日本"],["a"],["é"],["😀x"]]}],"candidates":["😀x","日本","é","a"]}"#,
+        ];
+        let mut lines_reader = Lines::default();
+        for line in lines {
+            let want = parse(line, "t").unwrap();
+            let got = lines_reader.parse_bytes(line.as_bytes(), "t").unwrap();
+            assert_eq!(got.candidates, want.candidates);
+            assert_eq!(got.users, want.users);
+            let bytes = line.as_bytes();
+            for i in 0..=bytes.len() {
+                for bad in [0x80u8, 0xc3, 0xe6, 0xff] {
+                    let mut replaced = bytes.to_vec();
+                    if let Some(b) = replaced.get_mut(i) {
+                        *b = bad;
+                    }
+                    let mut inserted = bytes.to_vec();
+                    inserted.insert(i, bad);
+                    for text in [replaced, inserted] {
+                        let read = lines_reader.parse_bytes(&text, "t").map(|_| ());
+                        if std::str::from_utf8(&text).is_err() {
+                            assert!(read.is_err(), "{:?} read", String::from_utf8_lossy(&text));
+                        } else {
+                            let text = std::str::from_utf8(&text).unwrap_or_default();
+                            let want = parse(text, "t").map(|_| ());
+                            assert_eq!(read.is_ok(), want.is_ok(), "{text:?}");
+                        }
+                    }
+                }
+            }
+        }
     }
 }
