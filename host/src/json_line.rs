@@ -6,6 +6,7 @@
 
 use crate::analysis::{CertJson, SolveReport};
 use crate::error::{Error, Result};
+use crate::formats::{json::plain_len, short_word};
 
 /// Appends `report` to `out` as compact JSON, without a newline.
 pub fn write_report(report: &SolveReport<'_>, out: &mut Vec<u8>) -> Result<()> {
@@ -124,6 +125,20 @@ fn float(out: &mut Vec<u8>, x: f64) -> serde_json::Result<()> {
 /// (`"`, `\` or a control character below `0x20`, serde_json's list), otherwise by
 /// serde_json.
 fn string(out: &mut Vec<u8>, s: &str) -> serde_json::Result<()> {
+    let len = s.len();
+    if len < 8 {
+        // A short name (the usual candidate's) as one word: its bytes, zero above them, need
+        // no escape when the first byte that would ([`plain_len`]) is the first zero. Written
+        // as the quote and the whole word, cut back to the name: no loop and no copy call.
+        let word = short_word(s.as_bytes());
+        if plain_len(word) == len {
+            out.push(b'"');
+            out.extend_from_slice(&word.to_le_bytes());
+            out.truncate(out.len() - (8 - len));
+            out.push(b'"');
+            return Ok(());
+        }
+    }
     if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
@@ -162,8 +177,9 @@ mod tests {
     }
 
     /// Every optional field absent and present, names that need each kind of escape (and
-    /// ones that do not: non-ASCII, DEL), and numbers of every kind: zeros of both signs,
-    /// integers, the extremes, subnormals, and what is not finite (serde_json's `null`).
+    /// ones that do not: non-ASCII, DEL), short and long (seven bytes and eight), and numbers
+    /// of every kind: zeros of both signs, integers, the extremes, subnormals, and what is not
+    /// finite (serde_json's `null`).
     #[test]
     fn the_bytes_of_serde_json() {
         let names: Vec<String> = [
@@ -171,6 +187,9 @@ mod tests {
             "",
             "a\"b",
             "back\\slash",
+            "a\\b",
+            "seven77",
+            "eight888",
             "tab\t",
             "nl\n",
             "\u{1}",

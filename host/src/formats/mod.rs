@@ -6,6 +6,7 @@
 
 pub mod json;
 mod names;
+pub(crate) use names::short_word;
 pub mod preflib;
 mod rank_rows;
 pub mod table;

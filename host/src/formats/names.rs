@@ -63,7 +63,7 @@ fn short_hash(len: usize, word: u64) -> usize {
 /// one to three as the first, the middle and the last byte. (A copy into a zeroed word on the
 /// stack, loaded back, would stall the load on the copy's stores.)
 #[inline(always)]
-pub(super) fn short_word(name: &[u8]) -> u64 {
+pub(crate) fn short_word(name: &[u8]) -> u64 {
     let len = name.len();
     if len >= 8 {
         0
