@@ -95,6 +95,15 @@ fn certificate(out: &mut Vec<u8>, c: &CertJson) -> serde_json::Result<()> {
 
 /// An unsigned integer in decimal, as serde_json writes it.
 fn uint(out: &mut Vec<u8>, x: u64) {
+    // One or two digits (most of a report's counts and indices) as a constant-size write.
+    if x < 10 {
+        out.push(b'0' + x as u8);
+        return;
+    }
+    if x < 100 {
+        out.extend_from_slice(&[b'0' + (x / 10) as u8, b'0' + (x % 10) as u8]);
+        return;
+    }
     // `u64::MAX` has 20 digits.
     let mut digits = [0u8; 20];
     let mut rest = x;
@@ -238,7 +247,8 @@ mod tests {
                 threads: i,
                 converged: optional,
                 warm: (i % 3 != 0).then_some(optional),
-                rounds: optional.then_some(i as u32),
+                // Counts at the edges of one and two digits.
+                rounds: optional.then_some([0, 9, 10, 99, 100][i % 5]),
                 deployed: if optional { "time_mixture" } else { "policy" },
                 regret_bound: optional.then_some(x),
                 average_policy_certificate: optional.then(|| cert(name, x)),
