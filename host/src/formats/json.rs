@@ -67,8 +67,10 @@ impl Lines {
     /// instance keeps as text (its names, and the keys and names an error quotes) is checked as
     /// it is read, and a name a ranking lists is found among names already checked, so an
     /// instance is read only from UTF-8 text; any other byte that is not ASCII breaks the JSON
-    /// grammar. Valid UTF-8 reads exactly as [`Lines::parse`] reads it; on other bytes the
-    /// error may differ from the one `parse` would give after checking the whole text first.
+    /// grammar. UTF-8 text reads exactly as [`Lines::parse`] reads it. Other bytes give the
+    /// first error the reader meets (a name or key that is not UTF-8, a byte the grammar does
+    /// not allow); a caller that wants to say the text is not UTF-8 checks it after the error,
+    /// as `batch` does.
     pub fn parse_bytes(&mut self, text: &[u8], source: &str) -> Result<&Instance> {
         let Lines {
             inst,
