@@ -24,7 +24,7 @@ use serde::Serialize;
 use super::BatchArgs;
 use crate::analysis::{Method, Settings, check_settings, report, solve_from};
 use crate::error::{Error, Result};
-use crate::formats::{Input, io_message, json};
+use crate::formats::{Input, NOT_UTF8, io_message, json};
 use crate::instance::Store;
 use crate::json_line;
 
@@ -85,7 +85,7 @@ fn one(
 #[cold]
 fn text_error(text: &[u8]) -> Option<Error> {
     match std::str::from_utf8(text) {
-        Err(_) => Some(Error::usage("not valid UTF-8 text")),
+        Err(_) => Some(Error::usage(NOT_UTF8)),
         Ok(t) if t.trim().is_empty() => Some(Error::usage("empty line")),
         Ok(_) => None,
     }

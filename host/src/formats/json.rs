@@ -248,7 +248,7 @@ impl<'a> Reader<'a> {
     /// The bytes `range` as text, or the error that they are not UTF-8.
     fn text(&self, range: std::ops::Range<usize>) -> Result<&'a str> {
         std::str::from_utf8(self.b.get(range).unwrap_or_default())
-            .map_err(|_| self.err("not valid UTF-8 text"))
+            .map_err(|_| self.err(super::NOT_UTF8))
     }
 
     /// Skips whitespace, counting newlines. Between two tokens there is mostly no whitespace

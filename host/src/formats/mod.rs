@@ -209,6 +209,9 @@ pub fn read_input(path: &Path, format: Option<Format>) -> Result<(String, String
     Ok((utf8(bytes, &input.source)?, input.source))
 }
 
+/// The message of text that is not UTF-8: a file's, a `batch` line's, a JSON string's.
+pub const NOT_UTF8: &str = "not valid UTF-8 text";
+
 /// The bytes as text, or an error naming the line of the first invalid byte.
 fn utf8(bytes: Vec<u8>, source: &str) -> Result<String> {
     String::from_utf8(bytes).map_err(|e| {
@@ -217,7 +220,7 @@ fn utf8(bytes: Vec<u8>, source: &str) -> Result<String> {
             .get(..e.utf8_error().valid_up_to())
             .map(|b| b.iter().filter(|&&c| c == b'\n').count() + 1)
             .unwrap_or(1);
-        Error::at(source, line, "not valid UTF-8 text")
+        Error::at(source, line, NOT_UTF8)
     })
 }
 
