@@ -2,39 +2,98 @@
 //! `serde_json::to_writer` gives for [`SolveReport`] (a test compares them on reports with every
 //! field, names that need escapes and numbers of every kind), in about half its time.
 //! `batch` writes one per input line, where serde_json's escaping of each key and name and its
-//! copy of each small piece were a tenth of a (16, 8, 4) line.
+//! copy of each small piece were a tenth of a (16, 8, 4) line. A [`Writer`] keeps the last
+//! `candidates` array it wrote, which a batch's next lines usually repeat.
 
 use crate::analysis::{CertJson, SolveReport};
 use crate::error::{Error, Result};
 use crate::formats::{json::plain_len, short_word};
 
-/// Appends `report` to `out` as compact JSON, without a newline.
-pub fn write_report(report: &SolveReport<'_>, out: &mut Vec<u8>) -> Result<()> {
-    fields(report, out).map_err(|e| Error::internal(format!("JSON output: {e}")))
+/// Writes solve reports as lines of compact JSON, keeping the last `candidates` array it wrote:
+/// a report that names the same candidates (a batch's lines mostly do) copies that array's bytes
+/// instead of writing each name again.
+#[derive(Debug, Default)]
+pub struct Writer {
+    /// The names of the last `candidates` array written, and the array's bytes (empty before
+    /// the first).
+    names: Vec<String>,
+    array: Vec<u8>,
 }
 
-/// [`write_report`] with serde_json's errors (none, writing to a `Vec`).
-fn fields(r: &SolveReport<'_>, out: &mut Vec<u8>) -> serde_json::Result<()> {
-    out.push(b'{');
-    if let Some(line) = r.line {
-        out.extend_from_slice(b"\"line\":");
-        uint(out, line as u64);
-        out.push(b',');
+impl Writer {
+    /// Appends `report` to `out` as compact JSON, without a newline.
+    pub fn write(&mut self, report: &SolveReport<'_>, out: &mut Vec<u8>) -> Result<()> {
+        self.fields(report, out)
+            .map_err(|e| Error::internal(format!("JSON output: {e}")))
     }
-    out.extend_from_slice(b"\"k\":");
-    uint(out, u64::from(r.k));
-    out.extend_from_slice(b",\"n\":");
-    uint(out, r.n as u64);
-    out.extend_from_slice(b",\"m\":");
-    uint(out, r.m as u64);
-    out.extend_from_slice(b",\"candidates\":[");
-    for (i, name) in r.candidates.iter().enumerate() {
+
+    /// [`Writer::write`] with serde_json's errors (none, writing to a `Vec`).
+    fn fields(&mut self, r: &SolveReport<'_>, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        out.push(b'{');
+        if let Some(line) = r.line {
+            out.extend_from_slice(b"\"line\":");
+            uint(out, line as u64);
+            out.push(b',');
+        }
+        out.extend_from_slice(b"\"k\":");
+        uint(out, u64::from(r.k));
+        out.extend_from_slice(b",\"n\":");
+        uint(out, r.n as u64);
+        out.extend_from_slice(b",\"m\":");
+        uint(out, r.m as u64);
+        out.extend_from_slice(b",\"candidates\":");
+        self.candidates(r.candidates, out)?;
+        rest(r, out)
+    }
+
+    /// The array of `names`: the kept bytes when they are the kept names, otherwise written and
+    /// kept.
+    fn candidates(&mut self, names: &[String], out: &mut Vec<u8>) -> serde_json::Result<()> {
+        if self.array.is_empty() || !same_names(&self.names, names) {
+            self.array.clear();
+            if let Err(e) = array(names, &mut self.array) {
+                // Nothing half-written is kept.
+                self.array.clear();
+                return Err(e);
+            }
+            names.clone_into(&mut self.names);
+        }
+        out.extend_from_slice(&self.array);
+        Ok(())
+    }
+}
+
+/// The JSON array of `names`.
+fn array(names: &[String], out: &mut Vec<u8>) -> serde_json::Result<()> {
+    out.push(b'[');
+    for (i, name) in names.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
         string(out, name)?;
     }
-    out.extend_from_slice(b"],\"policy\":[");
+    out.push(b']');
+    Ok(())
+}
+
+/// Whether `a` and `b` are the same names: short ones compared as one word each ([`short_word`]),
+/// not through a comparison call per name.
+fn same_names(a: &[String], b: &[String]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            let (x, y) = (x.as_bytes(), y.as_bytes());
+            x.len() == y.len()
+                && if x.len() < 8 {
+                    short_word(x) == short_word(y)
+                } else {
+                    x == y
+                }
+        })
+}
+
+/// The fields after `candidates`, and the closing brace.
+fn rest(r: &SolveReport<'_>, out: &mut Vec<u8>) -> serde_json::Result<()> {
+    out.extend_from_slice(b",\"policy\":[");
     for (i, &p) in r.policy.iter().enumerate() {
         if i > 0 {
             out.push(b',');
@@ -167,11 +226,16 @@ fn boolean(out: &mut Vec<u8>, b: bool) {
 mod tests {
     use super::*;
 
-    /// serde_json's bytes for the report, and ours.
+    /// serde_json's bytes for the report, and a fresh writer's.
     fn both(r: &SolveReport<'_>) -> (String, String) {
+        with(&mut Writer::default(), r)
+    }
+
+    /// serde_json's bytes for the report, and `writer`'s.
+    fn with(writer: &mut Writer, r: &SolveReport<'_>) -> (String, String) {
         let want = serde_json::to_string(r).unwrap();
         let mut got = Vec::new();
-        write_report(r, &mut got).unwrap();
+        writer.write(r, &mut got).unwrap();
         (want, String::from_utf8(got).unwrap())
     }
 
@@ -282,6 +346,61 @@ mod tests {
         };
         let (want, got) = both(&report);
         assert_eq!(got, want);
+    }
+
+    /// One writer over reports whose candidates (none at first) repeat, change in one name (short or long, in
+    /// any byte), grow, shrink and come back: serde_json's bytes every time, so the kept array
+    /// is copied only for the very names it was written from.
+    #[test]
+    fn kept_candidates_are_those_of_the_report() {
+        // A fresh writer keeps no array, not an empty one.
+        let lists: Vec<Vec<&str>> = vec![
+            vec![],
+            vec!["c0", "c1", "c2"],
+            vec!["c0", "c1", "c2"],
+            vec!["c0", "c1", "c3"],
+            vec!["c0", "c1", "c2"],
+            vec!["c0", "c1"],
+            vec!["c0", "c1", "c2", "c3"],
+            vec!["c0", "c1", "c2", "c3"],
+            vec!["c0", "c1", "c2", "c"],
+            vec!["c0", "c1", "c2", "c33"],
+            vec!["c0", "c1", "c2", "c3\u{0}"],
+            vec!["candidate eight", "seven77"],
+            vec!["candidate eight", "seven77"],
+            vec!["candidate eighT", "seven77"],
+            vec!["candidate eight", "seven7"],
+            vec!["candidate eight", "seven77", "a\"b"],
+            vec!["candidate eight", "seven77", "a\"b"],
+            vec![],
+            vec!["c0", "c1", "c2"],
+        ];
+        let mut writer = Writer::default();
+        for list in &lists {
+            let names: Vec<String> = list.iter().map(|s| s.to_string()).collect();
+            let report = SolveReport {
+                line: Some(1),
+                k: 2,
+                n: names.len(),
+                m: 3,
+                candidates: &names,
+                policy: vec![0.5; names.len()],
+                iterations: 4,
+                method: "optimistic",
+                route: "population",
+                vector: "baseline",
+                threads: 1,
+                converged: true,
+                warm: None,
+                rounds: None,
+                deployed: "policy",
+                regret_bound: None,
+                average_policy_certificate: None,
+                certificate: cert("c0", 0.25),
+            };
+            let (want, got) = with(&mut writer, &report);
+            assert_eq!(got, want, "{list:?}");
+        }
     }
 
     /// Reports of solved instances, by both methods: what `batch` writes for a line.

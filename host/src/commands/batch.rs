@@ -38,8 +38,9 @@ struct LineError {
 pub const WARM_BLOCK: usize = 16;
 
 /// Solves one line and appends its output object (a solve report or an error object, without
-/// newline) to `out`, parsing with `lines` and building its population in `store` (both kept by
-/// the caller from line to line, for their storage and the last line's candidate table); returns
+/// newline) to `out`, parsing with `lines`, building its population in `store` and writing with
+/// `writer` (all kept by the caller from line to line, for their storage, the last line's
+/// candidate table and its written `candidates` array); returns
 /// the policy deployed (for the next line of a warm chain). With `warm`, the solve starts from
 /// `start` when it has as many entries as the line has candidates, and the report says whether
 /// it did.
@@ -49,7 +50,7 @@ fn one(
     source: &str,
     settings: &Settings,
     (warm, start): (bool, Option<&[f32]>),
-    (lines, store, out): (&mut json::Lines, &mut Store, &mut Vec<u8>),
+    (lines, store, writer, out): Scratch<'_>,
 ) -> Option<Vec<f32>> {
     let from = out.len();
     let result = (|| -> Result<Vec<f32>> {
@@ -66,7 +67,7 @@ fn one(
         let mut report = report(inst, &pop, settings, &sol)?;
         report.line = Some(line);
         report.warm = warm.then_some(sol.warm);
-        json_line::write_report(&report, out)?;
+        writer.write(&report, out)?;
         Ok(sol.policy)
     })();
     match result {
@@ -79,6 +80,15 @@ fn one(
         }
     }
 }
+
+/// What a thread keeps from line to line for [`one`]: its reader, store and writer, and its
+/// output buffer.
+type Scratch<'a> = (
+    &'a mut json::Lines,
+    &'a mut Store,
+    &'a mut json_line::Writer,
+    &'a mut Vec<u8>,
+);
 
 /// What is wrong with a line as text, if anything: it is not UTF-8, or it is empty (or
 /// whitespace only).
@@ -439,19 +449,20 @@ struct Task<'a> {
 /// A worker's answer for a window: its buffer, and whether it finished (not after a panic).
 type Answer = (Written, bool);
 
-/// A thread that solves lines: its reader and store, kept from line to line.
+/// A thread that solves lines: its reader, store and writer, kept from line to line.
 #[derive(Default)]
 struct Worker {
     reader: json::Lines,
     store: Store,
+    writer: json_line::Writer,
 }
 
 impl Worker {
     /// Runs `task` into `written`; `false` after a panic (none should happen), which leaves the
-    /// reader and the store afresh, and the window's lines this thread held say they were not
+    /// reader, the store and the writer afresh, and the window's lines this thread held say they were not
     /// processed.
     fn run(&mut self, task: &Task<'_>, written: &mut Written) -> bool {
-        let run = || task.run(written, &mut self.reader, &mut self.store);
+        let run = || task.run(written, self);
         let finished = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).is_ok();
         if !finished {
             *self = Worker::default();
@@ -480,8 +491,8 @@ const CLAIM_LINES: usize = 4;
 
 impl Task<'_> {
     /// Solves blocks into `w` (cleared first), [`CLAIM_LINES`] at a time, until none is left,
-    /// parsing with `reader` into `store`.
-    fn run(&self, w: &mut Written, reader: &mut json::Lines, store: &mut Store) {
+    /// with `worker`'s reader, store and writer.
+    fn run(&self, w: &mut Written, worker: &mut Worker) {
         w.bytes.clear();
         w.spans.clear();
         let (blocks, block) = self.blocks;
@@ -492,14 +503,14 @@ impl Task<'_> {
                 break;
             }
             for b in first..(first + claim).min(blocks) {
-                self.block(b, w, reader, store);
+                self.block(b, w, worker);
             }
         }
     }
 
     /// Solves block `b` into `w`, each line (its object and a newline) from the policy of the
     /// one before.
-    fn block(&self, b: usize, w: &mut Written, reader: &mut json::Lines, store: &mut Store) {
+    fn block(&self, b: usize, w: &mut Written, worker: &mut Worker) {
         let (_, block) = self.blocks;
         let lines = self.window.lines.len();
         let mut previous: Option<Vec<f32>> = None;
@@ -509,7 +520,12 @@ impl Task<'_> {
             let chain = (self.warm, previous.as_deref());
             // Every line of the window is there (`unwrap_or_default`: an empty line's error).
             let text = self.window.line(i).unwrap_or_default();
-            let scratch = (&mut *reader, &mut *store, &mut w.bytes);
+            let scratch = (
+                &mut worker.reader,
+                &mut worker.store,
+                &mut worker.writer,
+                &mut w.bytes,
+            );
             previous = one(text, line, self.source, &self.settings, chain, scratch);
             w.bytes.push(b'\n');
             w.spans.push((i, from..w.bytes.len()));
