@@ -23,6 +23,9 @@ pub struct Names {
     entries: Vec<(usize, u64)>,
     /// The bytes of the names of eight bytes or more, end to end.
     long: Vec<u8>,
+    /// Whether no name holds a byte that JSON escapes in a string (`"`, `\` or a control
+    /// character): see [`Names::plain`].
+    plain: bool,
 }
 
 /// The multiplier of the hash (rustc's FxHash constant).
@@ -133,6 +136,7 @@ impl Names {
             self.entries.clear();
             self.slots.clear();
             self.mask = 0;
+            self.plain = false;
         }
         result
     }
@@ -148,8 +152,10 @@ impl Names {
         self.mask = size - 1;
         self.entries.clear();
         self.long.clear();
+        self.plain = true;
         for (i, name) in names.iter().enumerate() {
             let name = name.as_ref().as_bytes();
+            self.plain &= name.iter().all(|&b| b >= 0x20 && b != b'"' && b != b'\\');
             let Ok(entry) = u16::try_from(i + 1) else {
                 return Err(NamesError::TooMany);
             };
@@ -235,6 +241,14 @@ impl Names {
         }
     }
 
+    /// Whether no name holds a byte that JSON escapes in a string (`"`, `\` or a control
+    /// character). Then text in which such a byte comes before a name's closing quote names
+    /// none of these names, whatever it means: a reader may take the name's bytes up to the
+    /// first quote and look them up, and a failed lookup sends it to the slow path.
+    pub fn plain(&self) -> bool {
+        self.plain
+    }
+
     /// How many names there are.
     pub fn count(&self) -> usize {
         self.entries.len()
@@ -284,6 +298,29 @@ mod tests {
         }
         // "x".repeat(0) is the empty name, at index 3.
         assert_eq!(table.get(b""), Some(3));
+    }
+
+    /// A table is plain when no name holds a quote, a backslash or a control character (what
+    /// JSON escapes in a string; DEL and bytes above 0x7f it does not), whichever name and byte
+    /// it is; a table whose build failed is not.
+    #[test]
+    fn plain_tables_hold_no_byte_json_escapes() {
+        let mut table = Names::default();
+        assert!(!table.plain(), "empty");
+        for byte in 0u8..=0x7f {
+            let odd = String::from(char::from(byte));
+            for at in 0..3 {
+                let mut names = vec!["a".to_string(), "candidate number 1".to_string()];
+                names.insert(at, format!("x{odd}y"));
+                table.build(&names).unwrap();
+                let plain = byte >= 0x20 && byte != b'"' && byte != b'\\';
+                assert_eq!(table.plain(), plain, "{byte:#x} at {at}");
+            }
+        }
+        table.build(&["é", "\u{7f}", "日本"]).unwrap();
+        assert!(table.plain());
+        assert!(table.build(&["a", "a"]).is_err());
+        assert!(!table.plain(), "a failed build");
     }
 
     /// The short word of a name under eight bytes is its bytes in a zeroed little-endian word,
