@@ -98,7 +98,7 @@ impl Lines {
         let mut pending: Option<(usize, usize)> = None;
         if r.peek()? != b'}' {
             loop {
-                let key = r.key()?;
+                let key = r.key_of(&INSTANCE_KEYS)?;
                 match key.as_ref() {
                     "candidates" => {
                         if candidates.is_some() {
@@ -184,6 +184,17 @@ struct Users {
     merging: Merging,
     stamp: Vec<usize>,
 }
+
+/// The keys of an instance, as [`Reader::known_key`] finds them.
+const INSTANCE_KEYS: [(&[u8], &str); 2] =
+    [(b"\"candidates\":", "candidates"), (b"\"users\":", "users")];
+
+/// The keys of a user object, as [`Reader::known_key`] finds them.
+const USER_KEYS: [(&[u8], &str); 3] = [
+    (b"\"weight\":", "weight"),
+    (b"\"ranking\":", "ranking"),
+    (b"\"scores\":", "scores"),
+];
 
 /// A `candidates` array read afresh: its names, and where its text is.
 type Fresh<'a> = (Vec<Cow<'a, str>>, std::ops::Range<usize>);
@@ -366,24 +377,25 @@ impl<'a> Reader<'a> {
         Ok(k)
     }
 
-    /// A user object's key when it is `"weight"`, `"scores"` or `"ranking"` with its `:` right
-    /// after (how most writers write them), consumed; `None` (nothing consumed but whitespace)
-    /// for any other, which [`Self::key`] reads.
+    /// One of `keys` (each written `"name":`, as most writers write a key) at the next
+    /// non-blank byte, consumed with its `:`; `None` (nothing consumed but whitespace) for any
+    /// other, which [`Self::key`] reads.
     #[inline(always)]
-    fn user_key(&mut self) -> Option<&'static str> {
+    fn known_key(&mut self, keys: &[(&[u8], &'static str)]) -> Option<&'static str> {
         self.ws();
         let rest = self.b.get(self.pos..)?;
-        let (key, len) = if rest.starts_with(b"\"weight\":") {
-            ("weight", 9)
-        } else if rest.starts_with(b"\"ranking\":") {
-            ("ranking", 10)
-        } else if rest.starts_with(b"\"scores\":") {
-            ("scores", 9)
-        } else {
-            return None;
-        };
-        self.pos += len;
+        let &(text, key) = keys.iter().find(|(text, _)| rest.starts_with(text))?;
+        self.pos += text.len();
         Some(key)
+    }
+
+    /// The next key: [`Self::known_key`] of `keys`, else [`Self::key`].
+    #[inline(always)]
+    fn key_of(&mut self, keys: &[(&[u8], &'static str)]) -> Result<Cow<'a, str>> {
+        match self.known_key(keys) {
+            Some(k) => Ok(Cow::Borrowed(k)),
+            None => self.key(),
+        }
     }
 
     /// `null` (consumed, true) or not (false).
@@ -758,10 +770,7 @@ impl<'a> Reader<'a> {
             self.pos += 1;
         } else {
             loop {
-                let key = match self.user_key() {
-                    Some(k) => Cow::Borrowed(k),
-                    None => self.key()?,
-                };
+                let key = self.key_of(&USER_KEYS)?;
                 let field = match key.as_ref() {
                     "weight" if weight.is_none() => {
                         let w = if self.null()? {
@@ -1460,6 +1469,58 @@ mod tests {
             users(text).unwrap(),
             vec![(1.0, Prefs::Order(vec![1, 0, 2]), 2)]
         );
+    }
+
+    /// The instance's and a user's keys read alike whether written `"key":` (found at once)
+    /// or otherwise (spaced, or escaped), and a repeated, unknown or longer key is the same
+    /// error either way.
+    #[test]
+    fn keys_read_alike_however_written() {
+        let forms = [
+            |k: &str| format!("\"{k}\":"),
+            |k: &str| format!("\"{k}\" :"),
+            |k: &str| format!(" \"{k}\"\n:"),
+            |k: &str| format!("\"\\u00{:02x}{}\":", k.as_bytes()[0], &k[1..]),
+        ];
+        let doc = |f: &dyn Fn(&str) -> String, extra: &str| {
+            format!(
+                "{{{} [\"a\", \"b\"], {} [{{{} 2, {} [\"b\", \"a\"]}}]{extra}}}",
+                f("candidates"),
+                f("users"),
+                f("weight"),
+                f("ranking")
+            )
+        };
+        // The instance but the users' lines (the third form has a line break).
+        let read = |text: &str| {
+            let i = parse(text, "t").unwrap();
+            let users: Vec<_> = i
+                .users
+                .iter()
+                .map(|u| (u.weight, u.prefs.clone()))
+                .collect();
+            (i.candidates, users)
+        };
+        let want = read(&doc(&forms[0], ""));
+        assert_eq!(want.1, vec![(2.0, Prefs::Order(vec![1, 0]))]);
+        for f in &forms {
+            assert_eq!(read(&doc(f, "")), want);
+            for (extra, error) in [
+                (
+                    format!(", {} [\"c\"]", f("candidates")),
+                    "duplicate field `candidates`",
+                ),
+                (format!(", {} []", f("users")), "duplicate field `users`"),
+                (format!(", {} 1", f("usersX")), "unknown field `usersX`"),
+                (
+                    format!(", {} 1", f("candidate")),
+                    "unknown field `candidate`",
+                ),
+            ] {
+                let e = parse(&doc(f, &extra), "t").unwrap_err();
+                assert!(e.message().contains(error), "{extra}: {e}");
+            }
+        }
     }
 
     #[test]
