@@ -98,8 +98,16 @@ impl Lines {
         let mut pending: Option<(usize, usize)> = None;
         if r.peek()? != b'}' {
             loop {
-                let key = r.key_of(&INSTANCE_KEYS)?;
-                match key.as_ref() {
+                // A known key stays a `&'static str` (in registers); only another is read.
+                let read;
+                let key = match r.known_key(&INSTANCE_KEYS) {
+                    Some(k) => k,
+                    None => {
+                        read = r.key()?;
+                        read.as_ref()
+                    }
+                };
+                match key {
                     "candidates" => {
                         if candidates.is_some() {
                             return Err(r.err("duplicate field `candidates`"));
@@ -387,15 +395,6 @@ impl<'a> Reader<'a> {
         let &(text, key) = keys.iter().find(|(text, _)| rest.starts_with(text))?;
         self.pos += text.len();
         Some(key)
-    }
-
-    /// The next key: [`Self::known_key`] of `keys`, else [`Self::key`].
-    #[inline(always)]
-    fn key_of(&mut self, keys: &[(&[u8], &'static str)]) -> Result<Cow<'a, str>> {
-        match self.known_key(keys) {
-            Some(k) => Ok(Cow::Borrowed(k)),
-            None => self.key(),
-        }
     }
 
     /// `null` (consumed, true) or not (false).
@@ -770,8 +769,17 @@ impl<'a> Reader<'a> {
             self.pos += 1;
         } else {
             loop {
-                let key = self.key_of(&USER_KEYS)?;
-                let field = match key.as_ref() {
+                // A known key stays a `&'static str` (in registers; a `Cow` went through the
+                // stack); only another is read.
+                let read;
+                let key = match self.known_key(&USER_KEYS) {
+                    Some(k) => k,
+                    None => {
+                        read = self.key()?;
+                        read.as_ref()
+                    }
+                };
+                let field = match key {
                     "weight" if weight.is_none() => {
                         let w = if self.null()? {
                             None
