@@ -348,9 +348,9 @@ mod tests {
         assert_eq!(got, want);
     }
 
-    /// One writer over reports whose candidates (none at first) repeat, change in one name (short or long, in
-    /// any byte), grow, shrink and come back: serde_json's bytes every time, so the kept array
-    /// is copied only for the very names it was written from.
+    /// One writer over reports whose candidates (none at first) repeat, change in one name
+    /// (short or long, in any byte), grow, shrink and come back: serde_json's bytes every time,
+    /// so the kept array is copied only for the very names it was written from.
     #[test]
     fn kept_candidates_are_those_of_the_report() {
         // A fresh writer keeps no array, not an empty one.

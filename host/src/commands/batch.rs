@@ -40,10 +40,9 @@ pub const WARM_BLOCK: usize = 16;
 /// Solves one line and appends its output object (a solve report or an error object, without
 /// newline) to `out`, parsing with `lines`, building its population in `store` and writing with
 /// `writer` (all kept by the caller from line to line, for their storage, the last line's
-/// candidate table and its written `candidates` array); returns
-/// the policy deployed (for the next line of a warm chain). With `warm`, the solve starts from
-/// `start` when it has as many entries as the line has candidates, and the report says whether
-/// it did.
+/// candidate table and its written `candidates` array); returns the policy deployed (for the
+/// next line of a warm chain). With `warm`, the solve starts from `start` when it has as many
+/// entries as the line has candidates, and the report says whether it did.
 fn one(
     text: &[u8],
     line: usize,
@@ -459,8 +458,8 @@ struct Worker {
 
 impl Worker {
     /// Runs `task` into `written`; `false` after a panic (none should happen), which leaves the
-    /// reader, the store and the writer afresh, and the window's lines this thread held say they were not
-    /// processed.
+    /// reader, the store and the writer afresh, and the window's lines this thread held say they
+    /// were not processed.
     fn run(&mut self, task: &Task<'_>, written: &mut Written) -> bool {
         let run = || task.run(written, self);
         let finished = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).is_ok();
