@@ -98,16 +98,8 @@ impl Lines {
         let mut pending: Option<(usize, usize)> = None;
         if r.peek()? != b'}' {
             loop {
-                // A known key stays a `&'static str` (in registers); only another is read.
-                let read;
-                let key = match r.known_key(&INSTANCE_KEYS) {
-                    Some(k) => k,
-                    None => {
-                        read = r.key()?;
-                        read.as_ref()
-                    }
-                };
-                match key {
+                let mut read = None;
+                match r.key_in(&INSTANCE_KEYS, &mut read)? {
                     "candidates" => {
                         if candidates.is_some() {
                             return Err(r.err("duplicate field `candidates`"));
@@ -395,6 +387,23 @@ impl<'a> Reader<'a> {
         let &(text, key) = keys.iter().find(|(text, _)| rest.starts_with(text))?;
         self.pos += text.len();
         Some(key)
+    }
+
+    /// The next key: one of `keys` ([`Self::known_key`]) as it is, any other read into `read`
+    /// ([`Self::key`]) and borrowed from there. A known key stays a `&'static str`, in
+    /// registers: returned as a `Cow`, it went through the stack, and its reload waited on the
+    /// stores just made.
+    #[inline(always)]
+    fn key_in<'k>(
+        &mut self,
+        keys: &[(&[u8], &'static str)],
+        read: &'k mut Option<Cow<'a, str>>,
+    ) -> Result<&'k str> {
+        if let Some(k) = self.known_key(keys) {
+            return Ok(k);
+        }
+        let read: &'k Cow<'a, str> = Option::insert(read, self.key()?);
+        Ok(read.as_ref())
     }
 
     /// `null` (consumed, true) or not (false).
@@ -769,16 +778,8 @@ impl<'a> Reader<'a> {
             self.pos += 1;
         } else {
             loop {
-                // A known key stays a `&'static str` (in registers; a `Cow` went through the
-                // stack); only another is read.
-                let read;
-                let key = match self.known_key(&USER_KEYS) {
-                    Some(k) => k,
-                    None => {
-                        read = self.key()?;
-                        read.as_ref()
-                    }
-                };
+                let mut read = None;
+                let key = self.key_in(&USER_KEYS, &mut read)?;
                 let field = match key {
                     "weight" if weight.is_none() => {
                         let w = if self.null()? {
