@@ -1,7 +1,8 @@
 //! SVG plots of the test-time scaling curves (plotters, SVG backend only: text is written as SVG
 //! `<text>` elements, so no font library is needed), and atomic file writing.
 
-use std::path::Path;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
 
@@ -99,25 +100,102 @@ pub fn curves_svg(panels: &[(String, Vec<CurveRow>)]) -> Result<String> {
     Ok(buf)
 }
 
-/// Writes `contents` to `path` atomically: a temporary file in the same directory, then a
-/// rename, so a failure never leaves a half-written file.
+/// Writes `contents` to `path` without ever leaving it half-written: a new or regular file is
+/// written to a temporary file beside it, then renamed over it (a replaced file keeps its
+/// permissions), and the temporary file is removed when any step fails. A symbolic link is
+/// followed to the file it names, so the link stays a link. Anything else that is not a
+/// directory (a device such as `/dev/stdout`, a named pipe) is written in place: it cannot be
+/// replaced, and renaming over it would swap the device node for a plain file.
 pub fn write_atomic(path: &Path, contents: &str) -> Result<()> {
     let shown = path.display().to_string();
+    let fail = |e: std::io::Error| Error::in_file(&shown, format!("cannot write: {e}"));
+    let target = follow_links(path).map_err(fail)?;
+    let existing = match std::fs::metadata(&target) {
+        Ok(m) => Some(m),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(fail(e)),
+    };
+    match existing {
+        Some(m) if m.is_dir() => Err(Error::in_file(&shown, "cannot write: is a directory")),
+        Some(m) if !m.is_file() => {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&target)
+                .map_err(fail)?;
+            f.write_all(contents.as_bytes()).map_err(fail)
+        }
+        _ => replace(&target, contents, existing.map(|m| m.permissions())).map_err(fail),
+    }
+}
+
+/// `path` with every symbolic link at its end followed (relative links from the link's
+/// folder), at most 40 of them, as the system's own path lookup allows.
+fn follow_links(path: &Path) -> std::io::Result<PathBuf> {
+    let mut p = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let to = std::fs::read_link(&p)?;
+                p = match p.parent() {
+                    Some(dir) if to.is_relative() => dir.join(to),
+                    _ => to,
+                };
+            }
+            _ => return Ok(p),
+        }
+    }
+    Err(std::io::Error::other("too many levels of symbolic links"))
+}
+
+/// `contents` into a new temporary file in `path`'s folder (created, never opened through an
+/// existing name), then renamed to `path`; the temporary file is removed on any failure.
+fn replace(
+    path: &Path,
+    contents: &str,
+    permissions: Option<std::fs::Permissions>,
+) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
+        _ => PathBuf::from("."),
     };
     let name = path
         .file_name()
-        .ok_or_else(|| Error::in_file(&shown, "not a file name"))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".tmp{}", std::process::id()));
-    let tmp = dir.join(tmp_name);
-    std::fs::write(&tmp, contents)
-        .map_err(|e| Error::in_file(&shown, format!("cannot write: {e}")))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
+        .ok_or_else(|| std::io::Error::other("not a file name"))?;
+    let (tmp, mut file) = temporary(&dir, name)?;
+    let written = file
+        .write_all(contents.as_bytes())
+        .and_then(|()| file.sync_all())
+        .and_then(|()| match permissions {
+            Some(p) => file.set_permissions(p),
+            None => Ok(()),
+        })
+        .and_then(|()| {
+            drop(file);
+            std::fs::rename(&tmp, path)
+        });
+    if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
-        Error::in_file(&shown, format!("cannot write: {e}"))
-    })
+    }
+    written
+}
+
+/// A new file `.NAME.tmpPID.I` in `dir`, for the first `I` whose name is free.
+fn temporary(dir: &Path, name: &std::ffi::OsStr) -> std::io::Result<(PathBuf, std::fs::File)> {
+    let mut last = std::io::Error::other("no free temporary name");
+    for i in 0..100 {
+        let mut tmp_name = std::ffi::OsString::from(".");
+        tmp_name.push(name);
+        tmp_name.push(format!(".tmp{}.{i}", std::process::id()));
+        let tmp = dir.join(tmp_name);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+        {
+            Ok(f) => return Ok((tmp, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = e,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last)
 }

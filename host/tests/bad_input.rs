@@ -313,3 +313,108 @@ fn no_half_written_svg_on_bad_input() {
         .collect();
     assert_eq!(leftovers.len(), 2, "{leftovers:?}");
 }
+
+/// The names in `dir`, sorted.
+fn names_in(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A write that fails part way (a file size limit, as a full disk would) exits 2 and leaves
+/// neither the SVG nor its temporary file.
+#[cfg(unix)]
+#[test]
+fn svg_cut_short_leaves_nothing() {
+    let dir = tempdir();
+    let good = write(&dir, "good.soc", &format!("{HEAD}1: 1,2,3,4\n"));
+    // `ulimit -f 2`: at most 1 KiB (blocks of 512 bytes in dash, 1024 in bash); the SVG is
+    // larger. SIGXFSZ ignored, so the write fails with EFBIG instead of killing the process.
+    let script = "trap '' XFSZ; ulimit -f 2; exec \"$0\" curve \"$1\" --k-max 3 --svg out.svg";
+    let o = std::process::Command::new("sh")
+        .args(["-c", script, env!("CARGO_BIN_EXE_ualign"), &good])
+        .current_dir(&dir)
+        .output()
+        .expect("run sh");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("out.svg") && stderr.contains("cannot write"),
+        "{stderr}"
+    );
+    assert_eq!(names_in(&dir), ["good.soc"]);
+}
+
+/// `--svg` through a symbolic link writes the file it names and keeps the link; a link to a
+/// file not there yet creates it; a named pipe is written in place, not replaced by a file; a
+/// directory is refused.
+#[cfg(unix)]
+#[test]
+fn svg_follows_links_and_writes_pipes_in_place() {
+    use std::os::unix::fs::{FileTypeExt, symlink};
+    let dir = tempdir();
+    let good = write(&dir, "good.soc", &format!("{HEAD}1: 1,2,3,4\n"));
+    let curve = |svg: &str| run_in(&["curve", &good, "--k-max", "2", "--svg", svg], Some(&dir));
+    let is_svg = |p: &std::path::Path| {
+        std::fs::read_to_string(p).is_ok_and(|t| t.starts_with("<svg") && t.ends_with("</svg>\n"))
+    };
+    write(&dir, "target.svg", "old");
+    symlink("target.svg", dir.join("link.svg")).expect("symlink");
+    let o = curve("link.svg");
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        dir.join("link.svg")
+            .symlink_metadata()
+            .expect("link")
+            .is_symlink()
+    );
+    assert!(is_svg(&dir.join("target.svg")));
+    std::fs::create_dir(dir.join("sub")).expect("sub");
+    symlink("sub/new.svg", dir.join("dangling.svg")).expect("symlink");
+    let o = curve("dangling.svg");
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        dir.join("dangling.svg")
+            .symlink_metadata()
+            .expect("link")
+            .is_symlink()
+    );
+    assert!(is_svg(&dir.join("sub/new.svg")));
+    assert_eq!(names_in(&dir.join("sub")), ["new.svg"]);
+    let fifo = dir.join("pipe.svg");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).expect("read the pipe"))
+    };
+    let o = curve("pipe.svg");
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let text = reader.join().expect("reader");
+    assert!(
+        text.starts_with("<svg") && text.ends_with("</svg>\n"),
+        "{text}"
+    );
+    assert!(fifo.symlink_metadata().expect("pipe").file_type().is_fifo());
+    let o = curve("sub");
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("is a directory"), "{}", o.stderr);
+    assert_eq!(
+        names_in(&dir),
+        [
+            "dangling.svg",
+            "good.soc",
+            "link.svg",
+            "pipe.svg",
+            "sub",
+            "target.svg"
+        ]
+    );
+}
