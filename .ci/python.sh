@@ -3,7 +3,8 @@
 # numpy, pyarrow, pytest, pyspark, ray and mypy with pip), builds the `ualign` command for the
 # same-bits checks, installs the package with `pip install ./python` (maturin builds it from
 # source), checks its types (the native stub, the inline annotations) against the built module,
-# and runs its pytest suite with the CLI and both engines required (a missing one fails instead of skipping).
+# and runs its pytest suite with the CLI and both engines required (a missing one fails instead of
+# skipping).
 #
 # Honours CARGO_TARGET_DIR (default: <repo>/target) for the command; PYTHON (default python3);
 # CI_INSTALL_ONLY=1 (install Java and the pip packages and stop: .ci/run does that in the

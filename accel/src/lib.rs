@@ -6,8 +6,8 @@
 //! * [`parallel`]: [`parallel::ThreadedOracle`], the population's share oracle with its user
 //!   types split across threads, bit for bit the single-threaded sums.
 //! * [`simd`]: the CPU's vector level ([`simd::Simd`]) and core's wide layout run at it.
-//! * [`bench`](mod@bench): what `ualign bench` measures: the roofline probes, the work model, and its
-//!   seeded impartial-culture populations ([`bench::impartial_culture`], core's generator).
+//! * [`bench`](mod@bench): what `ualign bench` measures: the roofline probes, the work model, and
+//!   its seeded impartial-culture populations ([`bench::impartial_culture`], core's generator).
 //!
 //! Used by the `ualign` tool (`ualign-host`), the criterion benchmarks (`ualign-benches`) and the
 //! Python module. Only `ualign`, `std`, `serde_json`, `rand_xoshiro` and (on Linux, to place the

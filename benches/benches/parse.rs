@@ -98,7 +98,8 @@ fn json_users(m: usize, rng: &mut Rng, prefs: impl Fn(&mut Rng) -> String) -> St
     let names: Vec<String> = (0..N).map(|c| format!("\"{}\"", name(c))).collect();
     let mut s = format!("{{\"candidates\": [{}],\n \"users\": [\n", names.join(", "));
     for j in 0..m {
-        // The preferences are drawn before the weight (the order the benchmark's data was drawn in).
+        // The preferences are drawn before the weight (the order the benchmark's data was
+        // drawn in).
         let prefs = prefs(rng);
         let weight = 1 + rng.below(20);
         let sep = if j + 1 < m { "," } else { "" };

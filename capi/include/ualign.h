@@ -5,8 +5,8 @@
  * libualign_capi.so, both built by `cargo build --release -p ualign-capi`.
  * C99; usable from C++ (the declarations are wrapped in extern "C").
  *
- * What it computes (see docs/maths.md): n candidate responses, m weighted user types that score them
- * (higher is better, equal scores tie). Showing a user k draws from the symmetric Nash
+ * What it computes (see docs/maths.md): n candidate responses, m weighted user types that score
+ * them (higher is better, equal scores tie). Showing a user k draws from the symmetric Nash
  * equilibrium of the (k+1)-player alignment game wins against any single rival response with
  * probability at least k/(k+1). ualign_solve finds that equilibrium and certifies it exactly,
  * ualign_certify certifies any policy, ualign_picks draws the k responses reproducibly.
@@ -34,12 +34,12 @@
  * - Capacities: n <= UALIGN_MAX_CANDIDATES (1024) candidates, 1 <= k <= UALIGN_MAX_K (1024).
  *   The number of user types m is limited only by the workspace the caller provides (or by
  *   memory, for ualign_prepared_new).
- * - Stack: the solver and the certificate keep their scratch arrays, sized for 1024 candidates
- *   whatever n, on the stack. Give a thread that calls ualign_solve*, ualign_certify*,
- *   ualign_population_init or ualign_prepared_new at least UALIGN_STACK_BUDGET (256 KiB) of
- *   stack; the largest calls need about 167 KiB in a release build of the library
- *   (capi/tests/stack.rs runs them in exactly 256 KiB). An unoptimised (debug) build of the
- *   library needs up to about 440 KiB.
+ * - Stack: the solver and the certificate keep their scratch arrays on the stack, sized by the
+ *   smallest size class that holds n (32, 256 or 1024 candidates). Give a thread that calls
+ *   ualign_solve*, ualign_certify*, ualign_population_init or ualign_prepared_new at least
+ *   UALIGN_STACK_BUDGET (256 KiB) of stack; the largest calls need about 167 KiB in a release
+ *   build of the library (capi/tests/stack.rs runs them in exactly 256 KiB). An unoptimised
+ *   (debug) build of the library needs up to about 440 KiB.
  * - Every pointer must be non-null and aligned for its type, even for zero lengths. A buffer a
  *   call writes must not overlap any other buffer of the call. Violations return
  *   UALIGN_ERR_NULL_POINTER; the library cannot detect dangling or too-short buffers, so the

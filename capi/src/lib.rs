@@ -18,11 +18,12 @@
 //!   Hedge from a caller's policy (the previous equilibrium of a stream of related requests)
 //!   instead of the uniform one; the certificate is still that of the policy written.
 //! * **Candidate capacity 1024.** Populations are `ualign::Population<'_, 1024>`: `n <= 1024`,
-//!   `k <= 1024` ([`ualign::MAX_K`]). The solver and the certificate keep their scratch arrays,
-//!   sized for 1024 candidates whatever `n`, on the stack: a call needs [`STACK_BUDGET`] bytes
-//!   of stack (`capi/tests/stack.rs` runs the largest solve and certify in that much).
-//! * **Status codes, never panics.** Every entry point returns an `int` (0 = OK, a distinct negative
-//!   code per cause, see [`UALIGN_OK`] and below). Each body runs inside
+//!   `k <= 1024` ([`ualign::MAX_K`]). The solver and the certificate keep their scratch arrays
+//!   on the stack, sized by the smallest size class that holds `n` (32, 256 or 1024 candidates):
+//!   a call needs up to [`STACK_BUDGET`] bytes of stack (`capi/tests/stack.rs` runs the largest
+//!   solve and certify in that much).
+//! * **Status codes, never panics.** Every entry point returns an `int` (0 = OK, a distinct
+//!   negative code per cause, see [`UALIGN_OK`] and below). Each body runs inside
 //!   [`std::panic::catch_unwind`]; a panic (there should be none) becomes
 //!   [`UALIGN_ERR_INTERNAL`]. Every pointer is checked (non-null, aligned, byte size at most
 //!   `isize::MAX`, no overlap between a written buffer and any other buffer of the call) before a

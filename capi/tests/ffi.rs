@@ -1,7 +1,7 @@
 //! The C ABI called as C calls it: through the `extern "C"` functions and raw pointers.
 //!
-//! Checks the docs/maths.md §7 majority/minority case bit for bit against the Rust API, every bad input
-//! kind against its status code, null / misaligned / overlapping pointers, and that nothing
+//! Checks the docs/maths.md §7 majority/minority case bit for bit against the Rust API, every bad
+//! input kind against its status code, null / misaligned / overlapping pointers, and that nothing
 //! panics across the boundary.
 
 use core::ffi::CStr;

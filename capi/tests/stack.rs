@@ -2,16 +2,17 @@
 //!
 //! Runs the largest-capacity calls (n = 1024 candidates, strict orders and ties, whole and
 //! fractional weights, k from 1 to 1024; solve, cold and warm, and certify of the solved, the
-//! uniform and a point-mass policy), one-shot and prepared, on a thread whose stack is exactly the budget. An
-//! overflow hits the guard page and kills the test process, so completing is the assertion.
+//! uniform and a point-mass policy), one-shot and prepared, on a thread whose stack is exactly the
+//! budget. An overflow hits the guard page and kills the test process, so completing is the
+//! assertion.
 //!
-//! The scratch arrays are sized for the capacity, not for `n`, `m` or the number of iterations,
-//! so these calls use the most stack any call can. Measured by bisecting the thread stack size:
-//! about 167 KiB with optimised code, both in a release build (the library C callers link) and
-//! in the workspace's test profile (`opt-level = 3`), so the thread gets exactly the 256 KiB the
-//! header promises under `cargo test` as well as under `cargo test --release` (which
-//! `.ci/capi.sh` runs). A fully unoptimised build of the library needs more (about 440 KiB for
-//! the one-shot calls); the header says so.
+//! The scratch arrays are sized by the smallest size class that holds `n` (the capacity itself
+//! for `n` above 256), not by `m` or the number of iterations, so these calls use the most stack
+//! any call can. Measured by bisecting the thread stack size: about 167 KiB with optimised code,
+//! both in a release build (the library C callers link) and in the workspace's test profile
+//! (`opt-level = 3`), so the thread gets exactly the 256 KiB the header promises under `cargo test`
+//! as well as under `cargo test --release` (which `.ci/capi.sh` runs). A fully unoptimised build of
+//! the library needs more (about 440 KiB for the one-shot calls); the header says so.
 
 use core::ptr::null_mut;
 

@@ -96,8 +96,8 @@ pub enum Error {
         /// Elements given.
         found: usize,
     },
-    /// A layout that needs strict orders (see [`crate::share::wide::Wide`]) was given an order with a
-    /// tie.
+    /// A layout that needs strict orders (see [`crate::share::wide::Wide`]) was given an order with
+    /// a tie.
     TiedOrders,
     /// A sampling model parameter is out of range (Mallows dispersion outside `[0, 1]`,
     /// a Plackett-Luce weight not positive and finite).

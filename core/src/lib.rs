@@ -4,7 +4,9 @@
 //! Showing a user `k` responses drawn from the symmetric Nash equilibrium of the `(k+1)`-player
 //! alignment game guarantees that the user's favourite beats any single rival response with
 //! probability at least `k/(k+1)` (Cai & Zheng, ICML 2026). This crate computes that equilibrium,
-//! certifies any policy exactly, and samples the `k` responses, on a desktop or a microcontroller.
+//! certifies any policy (a worst-case win rate never above the exact value and an exploitability
+//! never below it, computed in integers: docs/certificates.md), and samples the `k` responses, on
+//! a desktop or a microcontroller.
 //!
 //! The data flow, top to bottom, one module per concept:
 //!

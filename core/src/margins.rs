@@ -27,8 +27,8 @@ const USERS: usize = 8;
 const BLOCK: usize = 128;
 
 /// A population together with its `k = 1` matrix `A` of pairwise preference masses (row-major,
-/// in a caller buffer of `n * n` `f64`; not the margins `A - A^T`, see the module). As an [`Oracle`] it answers `k = 1` from the matrix and any other `k` from the
-/// population.
+/// in a caller buffer of `n * n` `f64`; not the margins `A - A^T`, see the module). As an
+/// [`Oracle`] it answers `k = 1` from the matrix and any other `k` from the population.
 #[derive(Clone, Copy, Debug)]
 pub struct Margins<'a, const N: usize> {
     pop: Population<'a, N>,

@@ -1,5 +1,5 @@
-//! Deployment (docs/maths.md §6): seeded picks from a policy or a Hedge time mixture, distinct picks, and
-//! candidates ordered by mass.
+//! Deployment (docs/maths.md §6): seeded picks from a policy or a Hedge time mixture, distinct
+//! picks, and candidates ordered by mass.
 //!
 //! Any [`rand_core::Rng`] works; the documented default is `rand_xoshiro::Xoshiro128PlusPlus`
 //! seeded with `seed_from_u64`, which gives the same picks on every target for the same seed.

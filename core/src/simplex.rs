@@ -3,8 +3,8 @@
 //!
 //! At `k = 1` the share is `g = A pi` with `A[y][z] + A[z][y] = W` (the total weight, 1 up to
 //! rounding), so the game's value is `W / 2` and `pi` is an equilibrium exactly when
-//! `A pi <= W / 2` entrywise (docs/maths.md §3). Every column of `A` has the positive entry `A[z][z] = W / 2`,
-//! so the linear program
+//! `A pi <= W / 2` entrywise (docs/maths.md §3). Every column of `A` has the positive entry
+//! `A[z][z] = W / 2`, so the linear program
 //!
 //! ```text
 //! maximise  sum_z u_z   subject to   A u <= 1,  u >= 0

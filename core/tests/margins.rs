@@ -201,8 +201,8 @@ fn nlhf_through_the_matrix_reaches_the_target_certified_by_the_population() {
 }
 
 /// The simplex ends NLHF in a few pivots (a budget of `2 n + 4` leaves the dynamics no room to
-/// reach `1e-6`) with an equilibrium by definition (docs/maths.md §3): `A pi <= W / 2` entrywise, computed
-/// here in `f64` from the matrix, on random profiles with many ties (degenerate tableaux),
+/// reach `1e-6`) with an equilibrium by definition (docs/maths.md §3): `A pi <= W / 2` entrywise,
+/// computed here in `f64` from the matrix, on random profiles with many ties (degenerate tableaux),
 /// all-indifferent users, equal and unequal weights; the certificate is the population's.
 #[test]
 fn the_simplex_gives_the_maximal_lottery_in_a_few_pivots() {
@@ -252,7 +252,8 @@ fn the_simplex_gives_the_maximal_lottery_in_a_few_pivots() {
     }
 }
 
-/// docs/maths.md §7's exact cases at `k = 1`: the majority's favourite alone; a Condorcet cycle uniform.
+/// docs/maths.md §7's exact cases at `k = 1`: the majority's favourite alone; a Condorcet cycle
+/// uniform.
 #[test]
 fn the_simplex_solves_the_exact_cases() {
     let users = majority_minority();

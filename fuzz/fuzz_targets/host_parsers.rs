@@ -2,8 +2,9 @@
 //! `--values`) on arbitrary text; a parsed instance is also turned into a core population.
 //! JSON is also read line by line as `batch` reads it, as bytes through one `json::Lines` that
 //! keeps the last line's candidate table: a line that is not UTF-8 must not read, and any other
-//! must give what a fresh parse gives, the same instance or the same error on the same line. A CSV read with `--values ranks`, which a fast
-//! reader takes when it can, must give what the general table reader gives.
+//! must give what a fresh parse gives, the same instance or the same error on the same line. A CSV
+//! read with `--values ranks`, which a fast reader takes when it can, must give what the general
+//! table reader gives.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

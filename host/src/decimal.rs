@@ -1,6 +1,8 @@
-//! The decimals of the output contract: every `f32` figure is printed as the shortest decimal
-//! that reads back as it ([`num`]), and a bound as the shortest such decimal on its safe side
-//! ([`num_down`], [`num_up`]), so that the printed text is a bound too (docs/certificates.md).
+//! The decimals of the output contract: a bound is printed as the shortest decimal on its safe
+//! side that reads back as its `f32` ([`num_down`], [`num_up`]), so that the printed text is a
+//! bound too (docs/certificates.md), and the few other `f32` figures (Hedge's regret bound, the
+//! opponents' `upper_bound`) as the shortest decimal that reads back ([`num`]). A policy's
+//! masses do not come here: they print as their exact values (`f64::from`).
 //!
 //! A directed decimal is a cut of the figure's exact decimal expansion to `p` significant
 //! digits, for the fewest `p` whose cut reads back as the figure. The cuts are found in 128-bit

@@ -1,8 +1,8 @@
 //! Who a policy serves: for every user type, the chance that its favourite is among the `k`
 //! responses shown, and its own win rate against the certificate's worst opponent.
 //!
-//! The certificate (docs/maths.md §2) is a weighted average over user types: the worst-case win rate
-//! `1 - g(y*)` is `sum_j (w_j / W) (1 - g_j(y*))`. One row per type splits that average, so a
+//! The certificate (docs/maths.md §2) is a weighted average over user types: the worst-case win
+//! rate `1 - g(y*)` is `sum_j (w_j / W) (1 - g_j(y*))`. One row per type splits that average, so a
 //! policy that serves the majority well and a minority badly shows it. `solve --explain` and the
 //! Python package's `explain` both call [`explain`].
 
@@ -115,8 +115,8 @@ mod tests {
         ((b + c).powi(k + 1) - b.powi(k + 1)) / ((k + 1) as f64 * c)
     }
 
-    /// docs/maths.md §7, majority and minority at k = 2, policy (0.8, 0.2, 0): each row by the closed
-    /// form of the share, and the rows' weighted average is the certificate's win rate.
+    /// docs/maths.md §7, majority and minority at k = 2, policy (0.8, 0.2, 0): each row by the
+    /// closed form of the share, and the rows' weighted average is the certificate's win rate.
     #[test]
     fn majority_and_minority() -> Result<()> {
         let inst = instance(

@@ -1,7 +1,7 @@
 //! Message payloads: the rerank request, its reply, and the error reply.
 //!
-//! Encoders take typed slices and write a whole frame; decoders take a checked frame payload
-//! and return a zero-copy view whose arrays are read element by element (`f32`/`u16` little-endian).
+//! Encoders take typed slices and write a whole frame; decoders take a checked frame payload and
+//! return a zero-copy view whose arrays are read element by element (`f32`/`u16` little-endian).
 
 use crate::frame::{FrameError, encode_frame_with};
 use crate::wire::{Full, Reader, Short, Writer, f32_at, u16_at};

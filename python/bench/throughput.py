@@ -77,7 +77,7 @@ def main() -> None:
     ap.add_argument("--numpy-prompts", type=int, default=500)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--runs", type=int, default=1)
-    ap.add_argument("--dir", type=Path, default=Path("/tmp/ualign-bench"))
+    ap.add_argument("--dir", type=Path, default=Path("target/ualign-bench"))
     ap.add_argument("--cli", type=Path, default=REPO / "target" / "release" / "ualign")
     ap.add_argument("--engines", action="store_true", help="also Spark local[2] and Ray local")
     args = ap.parse_args()

@@ -179,8 +179,8 @@ fn masses_and_weights_are_normalised_exactly() {
     }
 }
 
-/// The opponent's chance of docs/maths.md §5 equals enumeration of every draw with the choice rule over
-/// the `k + l` slots; with `l = 1` it is the share.
+/// The opponent's chance of docs/maths.md §5 equals enumeration of every draw with the choice rule
+/// over the `k + l` slots; with `l = 1` it is the share.
 #[test]
 fn opponent_chance_equals_enumeration() {
     let mut g = Gen::new(6);

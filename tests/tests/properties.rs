@@ -1,5 +1,5 @@
-//! Property tests of core (issue 5): the identities of docs/maths.md §2 and the symmetries of the problem,
-//! on random small instances with ties.
+//! Property tests of core (issue 5): the identities of docs/maths.md §2 and the symmetries of the
+//! problem, on random small instances with ties.
 //!
 //! Tolerances (all absolute, f32 arithmetic inside core):
 //! - policies from the solvers: entries finite and `>= 0`, sum within `1e-5` of 1;

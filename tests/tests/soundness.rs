@@ -2,9 +2,9 @@
 //!
 //! Each instance is generated here (seeded), built through the public builder, and checked
 //! against the exact checker of `exact/`, which reads the instance's own description (groups and
-//! weights), never the population. Semantics (docs/maths.md §2): a policy is the distribution proportional
-//! to the exact values of its `f32` masses; a population's weights are the `f32` values of the
-//! weights given, normalised by their exact sum.
+//! weights), never the population. Semantics (docs/maths.md §2): a policy is the distribution
+//! proportional to the exact values of its `f32` masses; a population's weights are the `f32`
+//! values of the weights given, normalised by their exact sum.
 //!
 //! For every certificate printed:
 //! - `worst_case_win_rate <=` the exact `f = 1 - max_y g(y)`, and `exploitability >=` the exact
@@ -728,8 +728,8 @@ fn cyclic_profile_uniform_policy_certifies_exactly() {
     f.finish();
 }
 
-/// `opponent_win_rate` and `worst_opponent` (docs/maths.md §5): the opponent's printed chance is at least
-/// the exact one (so our printed win rate is at most ours), within `1e-6`, and the worst
+/// `opponent_win_rate` and `worst_opponent` (docs/maths.md §5): the opponent's printed chance is at
+/// least the exact one (so our printed win rate is at most ours), within `1e-6`, and the worst
 /// opponent found is within `1e-6` of the exact worst.
 #[test]
 fn opponents_are_sound() {

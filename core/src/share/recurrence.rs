@@ -46,11 +46,11 @@ macro_rules! with_usual_k {
 }
 pub(crate) use with_usual_k;
 
-/// `sum_{i=0..k} a^i b^(k-i)`, the recurrence `s_0 = 1`, `s_i = a s_{i-1} + b^i` of [`super::kernel::poly`] and
-/// [`lanes`] with the same operations in the same order (the first step's `a * 1` is `a`
-/// exactly, so it is written `a + b`). For `k` = 1, 2, 3, 4 and 8 the steps are written out: the
-/// firmware is built for size and would otherwise run them as a loop, whose counter and branch
-/// cost a scalar FPU about as much as the arithmetic.
+/// `sum_{i=0..k} a^i b^(k-i)`, the recurrence `s_0 = 1`, `s_i = a s_{i-1} + b^i` of
+/// [`super::kernel::poly`] and [`lanes`] with the same operations in the same order (the first
+/// step's `a * 1` is `a` exactly, so it is written `a + b`). For `k` = 1, 2, 3, 4 and 8 the steps
+/// are written out: the firmware is built for size and would otherwise run them as a loop, whose
+/// counter and branch cost a scalar FPU about as much as the arithmetic.
 #[inline(always)]
 pub(crate) fn sum_powers(a: f32, b: f32, k: u32) -> f32 {
     let (mut s, mut bp) = (a + b, b);

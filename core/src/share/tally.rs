@@ -1,4 +1,5 @@
-//! The share oracle over the distinct (set below, tie class) pairs of a population (docs/maths.md §2).
+//! The share oracle over the distinct (set below, tie class) pairs of a population
+//! (docs/maths.md §2).
 //!
 //! A user type's share of a candidate `y` depends on `b`, the mass of the *set* of candidates it
 //! ranks strictly below `y`, and on `c`, the mass of `y`'s tie class; not on how it orders the
@@ -465,8 +466,9 @@ mod tests {
         }
     }
 
-    /// docs/maths.md §7: the cyclic profile's shares are exactly `1/(k+1)` under the uniform policy, and
-    /// the majority/minority instance solves to `(0.8, 0.2, 0)` at `k = 2` through a tally.
+    /// docs/maths.md §7: the cyclic profile's shares are exactly `1/(k+1)` under the uniform
+    /// policy, and the majority/minority instance solves to `(0.8, 0.2, 0)` at `k = 2` through a
+    /// tally.
     #[test]
     fn exact_cases() {
         let n = 5;

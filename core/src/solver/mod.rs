@@ -1,5 +1,5 @@
-//! Self-play on the simplex (docs/maths.md §4): Hedge with its time-mixture certificate, optimistic Hedge
-//! with a certified last iterate, and the NLHF baseline (`k = 1`).
+//! Self-play on the simplex (docs/maths.md §4): Hedge with its time-mixture certificate, optimistic
+//! Hedge with a certified last iterate, and the NLHF baseline (`k = 1`).
 //!
 //! Both dynamics use the share `g_t = g(pi_t)` as the payoff vector. Every round computes `g_t`
 //! anyway, in `f32`, so an estimate of the exploitability `max_y g_t(y) - 1/(k+1)` of the current
@@ -35,9 +35,9 @@
 //!   support (at most [`POLISH_MAX`] candidates): first the candidates with the highest shares in
 //!   the best iterate of the dynamics (complementary slackness: at an equilibrium the support is
 //!   where the shares peak), then those with most mass. Candidates outside that beat the value
-//!   join, candidates whose mass turns negative leave. At `k = 1` the conditions are linear and one step lands on the
-//!   maximal lottery once the support is right, which plain optimistic Hedge approaches only
-//!   slowly on matrix games. A polished policy is accepted only when its estimated
+//!   join, candidates whose mass turns negative leave. At `k = 1` the conditions are linear and one
+//!   step lands on the maximal lottery once the support is right, which plain optimistic Hedge
+//!   approaches only slowly on matrix games. A polished policy is accepted only when its estimated
 //!   exploitability is lower; its share evaluations count as iterations. Newton stops at the
 //!   first step estimated at `epsilon`, and after two steps that improve nothing.
 //!
@@ -53,8 +53,9 @@
 //! is tried on it before the first step. Only the path changes: what is deployed is snapped and
 //! certified exactly as from a cold start. On the seeded streams of
 //! `benches/examples/warm_stream.rs` (the same users, the candidates re-scored a little per
-//! request) the median solve takes 2.4 to 16 times fewer share evaluations; a start far from the
-//! new equilibrium can take more than a cold solve.
+//! request) the median solve takes 1.6 to 34 times fewer share evaluations (1.6 to 5 at
+//! `k >= 2`; benches/README.md's warm-start table); a start far from the new equilibrium can
+//! take more than a cold solve.
 //!
 //! The modules: [`SolveOptions`] and [`Solution`] (`options`, `solution`), the step shared by
 //! both dynamics (`softmax`), the Newton polish and its small linear algebra (`polish`,

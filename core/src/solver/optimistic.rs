@@ -113,7 +113,7 @@ fn optimistic_in<const N: usize, O: Oracle<N> + ?Sized, const C: usize>(
     // candidates, zeroed at the first polish and kept across the others (held by the caller of
     // `solve`, not in the state, so that starting the state never moves it). Scratch of 3 to
     // `POLISH_MAX` candidates holds it in `2 C^2 >= (C + 1)^2` floats (2 KiB for 16 candidates,
-    // where the largest system is 9.6 KiB: what lets the solver run in 16 KiB of RAM), and so
+    // where the largest system is 9.4 KiB: what lets the solver run in 16 KiB of RAM), and so
     // does storage for [`TINY_SYSTEM`] candidates when there are no more: the first polish
     // zeroes 2 KiB instead of 8 KiB for the host's smallest scratch class, 3% of a (16, 8, 4)
     // solve. Each storage lives in a function of its own, so only the one used takes stack.
@@ -168,8 +168,9 @@ impl<const C: usize> System for Option<[[[f32; C]; C]; 2]> {
 
 /// From this round to `2 * EARLY_POLISH - 1`, the first polish comes at the first round where
 /// the dynamics are [`slow`]; from round `2 * EARLY_POLISH` on, at every power of two. (Checking
-/// every round rather than round 8 alone: the firmware's (16, 16, 4) bench instance slows down at
-/// round 11 and took 22 evaluations, now 16; the `solver_grid` totals do not change.)
+/// every round rather than round 8 alone: an instance whose dynamics slow down after round 8
+/// polishes at its first slow round instead of waiting for round 16; CHANGELOG.md has the
+/// figures.)
 const EARLY_POLISH: u32 = 8;
 
 /// From this round to `EARLY_POLISH - 1`, a slow round polishes too when the support the shares

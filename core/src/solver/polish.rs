@@ -25,10 +25,9 @@ pub(super) enum Guess {
 }
 
 /// Support guesses tried by the polish, in order; a support already tried is skipped. Shares
-/// first (`solver_grid`, when this order was chosen: 105 instances to `1e-4` took 2639
-/// evaluations and 513 Jacobians, against 2741 and 599 with the `1e-3` mass guess first; the firmware's (16, 16, 4) instance 2 Jacobians
-/// instead of 4). A wider band (`2e` to `4e`) or the union with the mass guess did worse on the
-/// grid or on the bench sizes.
+/// first: of the orders compared on `solver_grid` and the bench sizes (the `1e-3` mass guess
+/// first, a wider band of `2e` to `4e`, the union with the mass guess), it took the fewest
+/// evaluations and Jacobians (CHANGELOG.md has the figures).
 pub(super) const POLISH_GUESSES: [Guess; 6] = [
     Guess::Shares,
     Guess::Mass {
@@ -153,7 +152,7 @@ pub(super) fn polish<const N: usize, const C: usize, O: Oracle<N> + ?Sized>(
     // linear one. The masses `x` and the value `v` in f64 took the same evaluations on the
     // `solver_grid` and one Jacobian more, while a Cortex-M4F, M33 or
     // RV32IMAFC does f64 in software and a Cortex-M0 links 2 KiB of f64 routines for it. The f32
-    // system is also half an f64 one on the stack (9.6 KiB instead of 19.2 KiB for the largest
+    // system is also half an f64 one on the stack (9.4 KiB instead of 18.8 KiB for the largest
     // support; the caller sizes it by the scratch class).
     // The caller keeps it across polishes (`sys`): zeroing it is a few percent of a Cortex-M4F
     // solve, and every step zeroes the part it uses.

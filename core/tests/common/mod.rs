@@ -44,8 +44,8 @@ pub fn build<'a, const N: usize>(
     b.finish()
 }
 
-/// The share of every candidate by the textbook closed form of docs/maths.md §2, in f64, computing `b` and
-/// `c` by direct comparison of utilities (no orders, no tie flags: a second route).
+/// The share of every candidate by the textbook closed form of docs/maths.md §2, in f64, computing
+/// `b` and `c` by direct comparison of utilities (no orders, no tie flags: a second route).
 pub fn reference_shares(users: &[User], pi: &[f64], k: u32) -> Vec<f64> {
     let n = pi.len();
     let total: f64 = users.iter().map(|u| u.weight).sum();

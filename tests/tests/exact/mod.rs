@@ -1,4 +1,5 @@
-//! An exact checker for the numbers ualign prints, in rational arithmetic (docs/maths.md §2 and §5).
+//! An exact checker for the numbers ualign prints, in rational arithmetic
+//! (docs/maths.md §2 and §5).
 //!
 //! The instance is described here, independently of core: a ballot is a list of tie groups, best
 //! first, with the candidates it leaves out tied below every listed one (the convention of
@@ -379,8 +380,8 @@ impl Game {
         g
     }
 
-    /// The shares by enumeration of all `n^k` draws with the choice rule of docs/maths.md §1: the user
-    /// picks uniformly among the slots holding a candidate of its best level.
+    /// The shares by enumeration of all `n^k` draws with the choice rule of docs/maths.md §1: the
+    /// user picks uniformly among the slots holding a candidate of its best level.
     pub fn shares_brute(&self, pi: &[Q], k: u32) -> Vec<Q> {
         let n = self.n;
         let mut g = vec![Q::zero(); n];
