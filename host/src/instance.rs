@@ -1,7 +1,7 @@
 //! One parsed preference instance: candidate names and weighted user types, whatever the input
 //! format, and its conversion into a core [`Population`].
 
-use ualign::{Population, Storage};
+use ualign::{Population, Storage, population::COUNT_MAX};
 
 use crate::error::{Error, Result};
 use crate::order_set::OrderSet;
@@ -318,51 +318,136 @@ impl Instance {
 
     /// [`Instance::population`] without its messages: core's errors, with the file and the
     /// line.
+    ///
+    /// The weights go to core as given, which keeps counts (whole numbers below
+    /// [`COUNT_MAX`]) exact for certificates and uses any other weights as `f32` values
+    /// (docs/certificates.md). When every weight is a whole number and some are [`COUNT_MAX`]
+    /// or more, each of those goes as several user types with its preferences, of fewer than
+    /// [`COUNT_MAX`] each ([`count_parts`]): the same population, with every count exact.
     fn build<'s>(&self, store: &'s mut Store) -> Result<Pop<'s>> {
-        let (n, m) = (self.n(), self.m());
+        let n = self.n();
         let file = self.source.as_str();
-        let cells = m
+        let counts = self.users.iter().all(|u| is_count(u.weight))
+            && self.users.iter().any(|u| u.weight >= COUNT_MAX as f64);
+        let rows = if counts { self.count_rows()? } else { self.m() };
+        let cells = rows
             .checked_mul(n)
             .ok_or_else(|| Error::in_file(file, "population too large"))?;
         // Cleared and resized: a store kept across instances (`batch`'s, per thread) keeps
         // its allocations.
         store.weights.clear();
-        store.weights.resize(m, 0.0);
+        store.weights.resize(rows, 0.0);
         store.order.clear();
         store.order.resize(cells, 0);
         let mut b =
             Population::<CAPACITY>::builder(n, Storage::new(&mut store.weights, &mut store.order))
                 .map_err(|e| Error::in_file(file, e))?;
-        // The weights as given: the builder normalises them, and keeps counts (whole numbers
-        // below 2^22) exact for certificates (docs/certificates.md).
         for u in &self.users {
-            let w = u.weight;
-            let r = match &u.prefs {
-                Prefs::Scores(s) => b.push_scores(w, s),
-                Prefs::Ranking(g) => {
-                    b.push_ranking(w, g.iter().map(|g| g.iter().map(|&c| c as usize)))
-                }
-                // A whole order is the row core stores: handed over as it is.
-                Prefs::Order(o) if o.len() == n => b.push_order(w, o),
-                Prefs::Order(o) => b.push_ranking(
-                    w,
-                    order_groups(o).map(|g| g.iter().map(|&e| (e & !TIES_NEXT) as usize)),
-                ),
+            // Core takes a positive weight that is zero as an `f32` as zero: refused here.
+            if u.weight > 0.0 && u.weight as f32 == 0.0 {
+                let m = check_weight(u.weight).err().unwrap_or_default();
+                return Err(Error::at(file, u.line, m));
+            }
+            let (parts, size) = if counts {
+                count_parts(u.weight)
+            } else {
+                (1, u.weight)
             };
-            r.map_err(|e| Error::at(file, u.line, e))?;
+            for i in 0..parts {
+                // The first `w - parts * size` parts take one more.
+                let w = if (i as f64) < u.weight - parts as f64 * size {
+                    size + 1.0
+                } else {
+                    size
+                };
+                let r = match &u.prefs {
+                    Prefs::Scores(s) => b.push_scores(w, s),
+                    Prefs::Ranking(g) => {
+                        b.push_ranking(w, g.iter().map(|g| g.iter().map(|&c| c as usize)))
+                    }
+                    // A whole order is the row core stores: handed over as it is.
+                    Prefs::Order(o) if o.len() == n => b.push_order(w, o),
+                    Prefs::Order(o) => b.push_ranking(
+                        w,
+                        order_groups(o).map(|g| g.iter().map(|&e| (e & !TIES_NEXT) as usize)),
+                    ),
+                };
+                r.map_err(|e| Error::at(file, u.line, e))?;
+            }
         }
         b.finish().map_err(|e| Error::in_file(file, e))
     }
+
+    /// The user types of the population when counts of [`COUNT_MAX`] and more are split
+    /// ([`count_parts`]): at most [`SPLIT_CELLS`] more entries than the instance's own.
+    fn count_rows(&self) -> Result<usize> {
+        let extra_max = SPLIT_CELLS / self.n().max(1);
+        let mut extra = 0usize;
+        for u in &self.users {
+            extra = extra.saturating_add(count_parts(u.weight).0 - 1);
+            if extra > extra_max {
+                return Err(Error::at(
+                    self.source.as_str(),
+                    u.line,
+                    format!(
+                        "weight {}: whole-number weights are counts, kept exact as user types \
+                         of at most {} each, and these counts need more than {extra_max} more \
+                         of them; scale the weights down",
+                        shown(u.weight),
+                        COUNT_MAX - 1
+                    ),
+                ));
+            }
+        }
+        Ok(self.m() + extra)
+    }
 }
 
-/// Checks one weight: finite, non-negative, representable as `f32`.
+/// The most population entries (user types x candidates) that splitting counts
+/// ([`count_parts`]) may add: 32 MiB of orders.
+const SPLIT_CELLS: usize = 1 << 24;
+
+/// Whether `w` is a whole number, as a count is (finite, not negative).
+fn is_count(w: f64) -> bool {
+    w >= 0.0 && w.is_finite() && w.fract() == 0.0
+}
+
+/// A count `w` as `parts` user types of `size` or `size + 1` each, all below [`COUNT_MAX`]
+/// (one part for a smaller count; `parts` saturates for counts no population could hold).
+fn count_parts(w: f64) -> (usize, f64) {
+    let most = f64::from(COUNT_MAX - 1);
+    if w < f64::from(COUNT_MAX) {
+        return (1, w);
+    }
+    let parts = (w / most).ceil();
+    let size = (w / parts).floor();
+    (parts.min(usize::MAX as f64) as usize, size)
+}
+
+/// A weight as a message shows it: a whole number below `1e16` in full, anything else in
+/// Rust's shortest exponent form (`1e-50`, `3e38`, `2.5e0`).
+fn shown(w: f64) -> String {
+    if w.fract() == 0.0 && w.abs() < 1e16 {
+        format!("{w}")
+    } else {
+        format!("{w:e}")
+    }
+}
+
+/// Checks one weight: finite, non-negative, representable as `f32` (a positive weight that is
+/// zero as an `f32` would be dropped, so it is refused too).
 pub fn check_weight(w: f64) -> std::result::Result<(), String> {
     if !w.is_finite() {
-        Err(format!("weight {w} is not finite"))
+        Err(format!("weight {} is not finite", shown(w)))
     } else if w < 0.0 {
-        Err(format!("weight {w} is negative"))
+        Err(format!("weight {} is negative", shown(w)))
     } else if w > f32::MAX as f64 {
-        Err(format!("weight {w} is too large"))
+        Err(format!("weight {} is too large", shown(w)))
+    } else if w > 0.0 && w as f32 == 0.0 {
+        Err(format!(
+            "weight {} is too small: below the smallest positive f32, it would count as zero",
+            shown(w)
+        ))
     } else {
         Ok(())
     }
@@ -555,15 +640,18 @@ impl Distinct {
 
     /// Adds `weight` to the first user type of `users` (the user types kept so far) with
     /// `order`, and returns `true`; or, when there is none, returns `false` with `order` noted
-    /// as a new one, whose user type the caller places next, at `users.len()`.
+    /// as a new one, whose user type the caller places next, at `users.len()`. A sum above the
+    /// largest `f32` weight is not formed: that user type is placed next too (`false`), so that
+    /// merging never makes a weight the input does not hold too large.
     fn merge(&mut self, users: &mut [UserType], order: &[u16], weight: f64) -> bool {
         match self.find(users, order) {
-            Some((i, false)) => {
-                if let Some(first) = self.at.get(i).and_then(|&f| users.get_mut(f)) {
+            Some((i, false)) => match self.at.get(i).and_then(|&f| users.get_mut(f)) {
+                Some(first) if first.weight + weight <= f64::from(f32::MAX) => {
                     first.weight += weight;
+                    true
                 }
-                true
-            }
+                _ => false,
+            },
             new => {
                 if new.is_some() {
                     self.at.push(users.len());
@@ -658,6 +746,27 @@ pub(crate) fn brute_canonical(groups: impl IntoIterator<Item = Vec<u16>>, n: usi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A count's parts add up to it, each below `COUNT_MAX`, as few as that allows: around
+    /// every multiple of `COUNT_MAX - 1` up to a hundred, and at random up to `2^46`.
+    #[test]
+    fn count_parts_add_up_below_count_max() {
+        let most = u64::from(COUNT_MAX - 1);
+        let mut ws: Vec<u64> = (0..=100u64)
+            .flat_map(|i| [i * most, i * most + 1, (i * most).saturating_sub(1)])
+            .collect();
+        let mut rng = crate::test_rng::XorShift(0x9e37_79b9_7f4a_7c15);
+        ws.extend((0..10_000).map(|_| rng.below(1 << 46)));
+        for w in ws {
+            let (parts, size) = count_parts(w as f64);
+            let parts = parts as u64;
+            let size = size as u64;
+            let extra = w - parts * size;
+            assert!(extra < parts, "{w}");
+            assert!(size + u64::from(extra > 0) < u64::from(COUNT_MAX), "{w}");
+            assert_eq!(parts, w.div_ceil(most).max(1), "{w}");
+        }
+    }
 
     /// `population` checks by building, and asks `validate` only when the builder fails: on
     /// random instances with defects of every kind `validate` knows (no candidates, no user

@@ -418,3 +418,36 @@ fn svg_follows_links_and_writes_pipes_in_place() {
         ]
     );
 }
+
+/// Weights that the population could not hold as written are refused, each naming a weight
+/// the file holds: a positive weight that is zero as an `f32` (it would drop its user type),
+/// identical rankings whose weights add up past the largest `f32` (not merged, so the message
+/// is not about their sum), and counts too large to keep exact.
+#[test]
+fn weights_the_population_cannot_hold_are_refused() {
+    let dir = tempdir();
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "tiny.json",
+            "{\"candidates\": [\"a\", \"b\"],\n \"users\": [{\"ranking\": [\"a\"]},\n \
+             {\"weight\": 1e-50, \"ranking\": [\"b\"]}]}",
+            &["tiny.json:3:", "weight 1e-50 is too small"],
+        ),
+        (
+            "merged.json",
+            "{\"candidates\": [\"a\", \"b\"], \"users\": [\n{\"weight\": 2e38, \"ranking\": [\"a\"]},\n\
+             {\"weight\": 2e38, \"ranking\": [\"a\"]}]}",
+            &["merged.json:2:", "weight 2e38:", "scale the weights down"],
+        ),
+        (
+            "huge.soc",
+            "# NUMBER ALTERNATIVES: 2\n# ALTERNATIVE NAME 1: a\n# ALTERNATIVE NAME 2: b\n\
+             1: 2,1\n99999999999999: 1,2\n",
+            &["huge.soc:5:", "weight 99999999999999:", "counts"],
+        ),
+    ];
+    for (name, body, needles) in cases {
+        let file = write(&dir, name, body);
+        expect_bad(&["solve", &file, "--k", "1"], needles);
+    }
+}

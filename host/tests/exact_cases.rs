@@ -233,3 +233,49 @@ fn eval_reads_solve_output_and_hedge_reports_the_mixture() {
     assert!(e <= f(&v["regret_bound"]) + 1e-6);
     assert!(v["average_policy_certificate"].is_object());
 }
+
+/// Counts of `2^22` and more are used exactly, in every format: `a` wins 16,777,217 to
+/// 16,777,216, so `b` alone has the exact exploitability `1/(2 * 33,554,433)` and worst-case win
+/// rate `16,777,216/33,554,433`, below 1/2; the two counts round to the same `f32`, and a
+/// certificate of the rounded counts printed 1/2 and 0. Likewise counts below `2^22` that
+/// identical rankings merge past it (4,194,303 + 2 against 4,194,304). Checked against the
+/// exact fractions: the printed exploitability at least, the printed win rate at most.
+#[test]
+fn counts_from_2_pow_22_up_certify_exactly_in_every_format() {
+    let dir = tempdir();
+    type Counts<'a> = &'a [(u64, Vec<usize>)];
+    let cases: [(Counts, u64); 2] = [
+        (
+            &[(16_777_217, vec![0, 1]), (16_777_216, vec![1, 0])],
+            16_777_216,
+        ),
+        (
+            &[
+                (4_194_303, vec![0, 1]),
+                (2, vec![0, 1]),
+                (4_194_304, vec![1, 0]),
+            ],
+            4_194_304,
+        ),
+    ];
+    for (i, (orders, for_b)) in cases.into_iter().enumerate() {
+        let p = Profile {
+            names: vec!["a", "b"],
+            orders: orders.to_vec(),
+        };
+        let total: u64 = orders.iter().map(|(w, _)| w).sum();
+        let files = p.write_all(&dir, &format!("big{i}"));
+        assert_eq!(files.len(), 5, "{files:?}");
+        for file in &files {
+            let v = json(&["eval", file, "--k", "1", "--policy", "[0,1]"]);
+            let (win, e, _) = certificate(&v);
+            // e >= 1/(2 total) and win <= for_b / total, in f64 (exact to 1e-16 relative,
+            // where the two sides differ by 1e-8).
+            assert!(e * (2 * total) as f64 >= 1.0, "{file}: exploitability {e}");
+            assert!(win * total as f64 <= for_b as f64, "{file}: win rate {win}");
+            let v = json(&["solve", file, "--k", "1"]);
+            assert_eq!(floats(&v["policy"]), [1.0, 0.0], "{file}");
+            assert_eq!(certificate(&v), (0.5, 0.0, 0.5), "{file}");
+        }
+    }
+}

@@ -105,6 +105,9 @@ pub fn worst_case(users: &[User], pi: &[f64], k: u32) -> f64 {
     1.0 - shares(users, pi, k).into_iter().fold(f64::MIN, f64::max)
 }
 
+/// The most rows [`Profile::write_all`] writes a whitespace table of.
+pub const TXT_ROWS: u64 = 100_000;
+
 /// Strict rankings (0-based, best first) with integer counts.
 pub struct Profile {
     pub names: Vec<&'static str>,
@@ -126,7 +129,8 @@ impl Profile {
             .collect()
     }
 
-    /// Writes the profile in every input format; returns the paths.
+    /// Writes the profile in every input format (the whitespace table, one row per user, only
+    /// for at most [`TXT_ROWS`] users); returns the paths.
     pub fn write_all(&self, dir: &Path, stem: &str) -> Vec<String> {
         let n = self.names.len();
         let mut out = Vec::new();
@@ -169,8 +173,9 @@ impl Profile {
                 us.join(", ")
             ));
             csv.push_str(&format!("{w},{}\n", us.join(",")));
-            // Whitespace table without weights: repeat the row `w` times (counts are small).
-            for r in 0..*w {
+            // Whitespace table without weights: the row repeated `w` times (written only when
+            // the counts are small, below).
+            for r in 0..*w.min(&TXT_ROWS) {
                 txt.push_str(&format!("u{j}_{r} {}\n", us.join(" ")));
             }
         }
@@ -193,7 +198,9 @@ impl Profile {
             ),
         ));
         out.push(write(dir, &format!("{stem}.csv"), &csv));
-        out.push(write(dir, &format!("{stem}.txt"), &txt));
+        if self.orders.iter().map(|(w, _)| w).sum::<u64>() <= TXT_ROWS {
+            out.push(write(dir, &format!("{stem}.txt"), &txt));
+        }
         out
     }
 }
