@@ -451,3 +451,65 @@ fn weights_the_population_cannot_hold_are_refused() {
         expect_bad(&["solve", &file, "--k", "1"], needles);
     }
 }
+
+/// `--policy` files: a repeated key, candidates that are not names, a syntax error and a policy
+/// of the wrong length each name the file (and the line, where there is one); inline text that
+/// is also a file's name is refused, and `./NAME` reads the file.
+#[test]
+fn policy_errors_name_the_file_and_line() {
+    let dir = tempdir();
+    let good = write(&dir, "good.soc", &format!("{HEAD}1: 1,2,3,4\n"));
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "dup.json",
+            "{\"candidates\": [\"a\", \"b\", \"c\", \"d\"],\n\"policy\": [1, 0, 0, 0],\n\
+             \"policy\": [0, 1, 0, 0]}",
+            &["dup.json:3:", "duplicate field `policy`"],
+        ),
+        (
+            "names.json",
+            "{\"candidates\": \"abcd\", \"policy\": [1, 0, 0, 0]}",
+            &["names.json:1:", "invalid type"],
+        ),
+        (
+            "other.json",
+            "{\"candidates\": [\"a\", \"b\", \"c\", \"x\"], \"policy\": [1, 0, 0, 0]}",
+            &["other.json", "do not match"],
+        ),
+        (
+            "syntax.json",
+            "[1,\n0,\n0,\n]",
+            &["syntax.json:4:", "trailing comma"],
+        ),
+        (
+            "short.json",
+            "[1, 0]",
+            &["short.json", "2 entries", "4 candidates"],
+        ),
+    ];
+    for (name, body, needles) in cases {
+        let file = write(&dir, name, body);
+        expect_bad(&["eval", &good, "--k", "2", "--policy", &file], needles);
+    }
+    write(&dir, "[1,0,0,0]", "[0, 1, 0, 0]");
+    let o = run_in(
+        &["eval", "good.soc", "--k", "2", "--policy", "[1,0,0,0]"],
+        Some(&dir),
+    );
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("./[1,0,0,0]"), "{}", o.stderr);
+    let o = run_in(
+        &["eval", "good.soc", "--k", "2", "--policy", "./[1,0,0,0]"],
+        Some(&dir),
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stdout.contains("\"policy\":[0.0,1.0,0.0,0.0]"),
+        "{}",
+        o.stdout
+    );
+    expect_bad(
+        &["eval", &good, "--k", "2", "--policy", "[1,0"],
+        &["--policy", "column 4"],
+    );
+}

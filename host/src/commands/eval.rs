@@ -1,10 +1,9 @@
 //! `ualign eval`.
 
-use serde::Serialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 
 use super::{EvalArgs, to_json};
-use crate::analysis::{CertJson, certify_policy, check_k};
+use crate::analysis::{CertJson, certify_policy, check_k, check_policy_input};
 use crate::error::{Error, Result};
 use crate::instance::{Instance, Store};
 
@@ -18,60 +17,66 @@ struct EvalReport {
     certificate: CertJson,
 }
 
-/// Reads `--policy`: a JSON array, or a file holding an array or `solve`'s output.
+/// An object `--policy` reads (`solve`'s output, say): its policy, and the candidates it names,
+/// when it names them. Other fields are passed over; a repeated `policy` or `candidates` and
+/// candidates that are not an array of names are errors.
+#[derive(Deserialize)]
+struct PolicyObject {
+    candidates: Option<Vec<String>>,
+    policy: Vec<f64>,
+}
+
+/// Reads `--policy`: a JSON array given inline (text starting with `[`), or a file holding an
+/// array or an object with a `policy` array (`solve`'s output), whose `candidates`, if present,
+/// must be the instance's. The policy's checks (length, finite non-negative entries, a sum of 1)
+/// name where it came from. A `[...]` that is also the name of a file is refused: `./NAME`
+/// names the file.
 pub fn read_policy(arg: &str, inst: &Instance) -> Result<Vec<f32>> {
-    let (text, source) = if arg.trim_start().starts_with('[') {
+    let inline = arg.trim_start().starts_with('[');
+    if inline && std::path::Path::new(arg).exists() {
+        return Err(Error::usage(format!(
+            "--policy `{arg}` is both JSON text and a file's name: write `./{arg}` for the file"
+        )));
+    }
+    let (text, source) = if inline {
         (arg.to_string(), "--policy".to_string())
     } else {
         let text = std::fs::read_to_string(arg)
             .map_err(|e| Error::in_file(arg, crate::formats::io_message(&e)))?;
         (text, arg.to_string())
     };
-    let v: Value = serde_json::from_str(&text).map_err(|e| {
+    // serde_json's message without its own " at line L column C", which the error places.
+    let syntax = |e: serde_json::Error| {
         let m = e.to_string();
-        Error::in_file(
-            &source,
-            m.split(" at line ").next().unwrap_or(&m).to_string(),
-        )
-    })?;
-    let arr = match &v {
-        Value::Array(a) => a,
-        Value::Object(o) => {
-            if let Some(Value::Array(c)) = o.get("candidates") {
-                let names: Vec<&str> = c.iter().filter_map(Value::as_str).collect();
-                if names.len() != c.len()
-                    || names
-                        != inst
-                            .candidates
-                            .iter()
-                            .map(String::as_str)
-                            .collect::<Vec<_>>()
-                {
-                    return Err(Error::in_file(
-                        &source,
-                        format!("its candidates do not match those of {}", inst.source),
-                    ));
-                }
+        let m = m.split(" at line ").next().unwrap_or(&m).to_string();
+        if inline {
+            Error::in_file(&source, format!("{m} (at column {})", e.column()))
+        } else {
+            Error::at(&source, e.line(), m)
+        }
+    };
+    let policy: Vec<f64> = match text.trim_start().as_bytes().first() {
+        Some(b'[') => serde_json::from_str(&text).map_err(syntax)?,
+        Some(b'{') => {
+            let o: PolicyObject = serde_json::from_str(&text).map_err(syntax)?;
+            if o.candidates.is_some_and(|c| c != inst.candidates) {
+                return Err(Error::in_file(
+                    &source,
+                    format!("its candidates do not match those of {}", inst.source),
+                ));
             }
-            match o.get("policy") {
-                Some(Value::Array(a)) => a,
-                _ => return Err(Error::in_file(&source, "no `policy` array")),
-            }
+            o.policy
         }
         _ => {
             return Err(Error::in_file(
                 &source,
-                "expected a JSON array of probabilities",
+                "expected a JSON array of probabilities, or an object with a `policy` array",
             ));
         }
     };
-    arr.iter()
-        .map(|x| {
-            x.as_f64()
-                .map(|f| f as f32)
-                .ok_or_else(|| Error::in_file(&source, format!("policy entry {x} is not a number")))
-        })
-        .collect()
+    let pi: Vec<f32> = policy.iter().map(|&p| p as f32).collect();
+    check_policy_input(&pi, inst.n()).map_err(|e| Error::in_file(&source, e.message()))?;
+    Ok(pi)
 }
 
 /// Runs `eval`.

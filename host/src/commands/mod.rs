@@ -227,7 +227,8 @@ pub struct EvalArgs {
     #[arg(long)]
     pub k: u32,
     /// The policy: a JSON array of probabilities in input order, or a file holding one (or
-    /// holding `solve`'s output).
+    /// holding `solve`'s output, whose candidates must match). Text starting with `[` is the
+    /// array; `./NAME` names a file whose name starts with `[`.
     #[arg(long)]
     pub policy: String,
 }
