@@ -172,6 +172,10 @@ fn opponents_report_and_bounds() {
     let worst = ab.max(aa).max(bb);
     close(f(&v["opponent_win_rate"]), worst, 2e-3, "worst pair");
     assert_eq!(v["opponent"].as_array().map(|a| a.len()), Some(2));
+    // l = k + 1: the union bound is exactly 0, and a probability's bound is never below 0.
+    let v = json(&["opponents", &file, "--k", "2", "--l", "3"]);
+    assert_eq!(f(&v["lower_bound"]), 0.0, "{v}");
+    assert!(f(&v["lower_bound_approximate"]) >= 0.0, "{v}");
 }
 
 #[test]

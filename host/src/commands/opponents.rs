@@ -84,12 +84,12 @@ pub fn run(a: &OpponentsArgs) -> Result<String> {
     })
 }
 
-/// `(k+1-l)/(k+1) - l e`, the union bound of docs/maths.md §5, rounded down to an `f32`: a
-/// lower bound whose printed text is one too.
+/// `(k+1-l)/(k+1) - l e`, the union bound of docs/maths.md §5, rounded down to an `f32` and
+/// at least 0 (it bounds a probability): a lower bound whose printed text is one too.
 fn union_bound(k: u32, l: usize, e: f32) -> f32 {
     let exact = (f64::from(k) + 1.0 - l as f64) / (f64::from(k) + 1.0) - l as f64 * f64::from(e);
     // Three f64 roundings at most: four ulps below is below the exact value.
-    let below = exact - 4.0 * f64::EPSILON * exact.abs().max(1.0);
+    let below = (exact - 4.0 * f64::EPSILON * exact.abs().max(1.0)).max(0.0);
     let f = below as f32;
     if f64::from(f) > below {
         f.next_down()
