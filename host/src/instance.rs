@@ -327,9 +327,9 @@ impl Instance {
     fn build<'s>(&self, store: &'s mut Store) -> Result<Pop<'s>> {
         let n = self.n();
         let file = self.source.as_str();
-        let counts = self.users.iter().all(|u| is_count(u.weight))
-            && self.users.iter().any(|u| u.weight >= COUNT_MAX as f64);
-        let rows = if counts { self.count_rows()? } else { self.m() };
+        let split = self.users.iter().any(|u| u.weight >= f64::from(COUNT_MAX))
+            && self.users.iter().all(|u| is_count(u.weight));
+        let rows = if split { self.count_rows()? } else { self.m() };
         let cells = rows
             .checked_mul(n)
             .ok_or_else(|| Error::in_file(file, "population too large"))?;
@@ -348,11 +348,11 @@ impl Instance {
                 let m = check_weight(u.weight).err().unwrap_or_default();
                 return Err(Error::at(file, u.line, m));
             }
-            let (parts, size) = if counts {
-                count_parts(u.weight)
-            } else {
-                (1, u.weight)
-            };
+            if !split {
+                push_user(&mut b, u, u.weight, n).map_err(|e| Error::at(file, u.line, e))?;
+                continue;
+            }
+            let (parts, size) = count_parts(u.weight);
             for i in 0..parts {
                 // The first `w - parts * size` parts take one more.
                 let w = if (i as f64) < u.weight - parts as f64 * size {
@@ -360,19 +360,7 @@ impl Instance {
                 } else {
                     size
                 };
-                let r = match &u.prefs {
-                    Prefs::Scores(s) => b.push_scores(w, s),
-                    Prefs::Ranking(g) => {
-                        b.push_ranking(w, g.iter().map(|g| g.iter().map(|&c| c as usize)))
-                    }
-                    // A whole order is the row core stores: handed over as it is.
-                    Prefs::Order(o) if o.len() == n => b.push_order(w, o),
-                    Prefs::Order(o) => b.push_ranking(
-                        w,
-                        order_groups(o).map(|g| g.iter().map(|&e| (e & !TIES_NEXT) as usize)),
-                    ),
-                };
-                r.map_err(|e| Error::at(file, u.line, e))?;
+                push_user(&mut b, u, w, n).map_err(|e| Error::at(file, u.line, e))?;
             }
         }
         b.finish().map_err(|e| Error::in_file(file, e))
@@ -400,6 +388,26 @@ impl Instance {
             }
         }
         Ok(self.m() + extra)
+    }
+}
+
+/// Pushes user type `u`'s preferences with weight `w` (`n` candidates).
+#[inline(always)]
+fn push_user(
+    b: &mut ualign::population::PopulationBuilder<'_, CAPACITY>,
+    u: &UserType,
+    w: f64,
+    n: usize,
+) -> std::result::Result<(), ualign::Error> {
+    match &u.prefs {
+        Prefs::Scores(s) => b.push_scores(w, s),
+        Prefs::Ranking(g) => b.push_ranking(w, g.iter().map(|g| g.iter().map(|&c| c as usize))),
+        // A whole order is the row core stores: handed over as it is.
+        Prefs::Order(o) if o.len() == n => b.push_order(w, o),
+        Prefs::Order(o) => b.push_ranking(
+            w,
+            order_groups(o).map(|g| g.iter().map(|&e| (e & !TIES_NEXT) as usize)),
+        ),
     }
 }
 
@@ -436,20 +444,26 @@ fn shown(w: f64) -> String {
 
 /// Checks one weight: finite, non-negative, representable as `f32` (a positive weight that is
 /// zero as an `f32` would be dropped, so it is refused too).
+#[inline]
 pub fn check_weight(w: f64) -> std::result::Result<(), String> {
+    let fits = w >= 0.0 && w <= f64::from(f32::MAX) && (w == 0.0 || w as f32 != 0.0);
+    if fits { Ok(()) } else { Err(weight_error(w)) }
+}
+
+/// What [`check_weight`] says of a weight it refuses.
+#[cold]
+fn weight_error(w: f64) -> String {
     if !w.is_finite() {
-        Err(format!("weight {} is not finite", shown(w)))
+        format!("weight {} is not finite", shown(w))
     } else if w < 0.0 {
-        Err(format!("weight {} is negative", shown(w)))
-    } else if w > f32::MAX as f64 {
-        Err(format!("weight {} is too large", shown(w)))
+        format!("weight {} is negative", shown(w))
     } else if w > 0.0 && w as f32 == 0.0 {
-        Err(format!(
+        format!(
             "weight {} is too small: below the smallest positive f32, it would count as zero",
             shown(w)
-        ))
+        )
     } else {
-        Ok(())
+        format!("weight {} is too large", shown(w))
     }
 }
 
