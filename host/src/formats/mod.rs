@@ -1,5 +1,8 @@
 //! Input formats: PrefLib orders, JSON instances, CSV and whitespace score tables.
 //!
+//! Every input is read through [`Input::open`], which skips a UTF-8 byte-order mark at its
+//! start.
+//!
 //! Every parser reads its input in one pass, in time linear in its size, and names the line of
 //! an error without counting lines it did not need (PrefLib and tables go line by line; the JSON
 //! reader counts newlines as it skips whitespace).
@@ -161,11 +164,13 @@ pub struct Input {
 
 impl Input {
     /// Opens `path` (standard input for `-`) with a read buffer of `capacity` bytes; a file that
-    /// cannot be opened is an error naming it.
+    /// cannot be opened is an error naming it. A UTF-8 byte-order mark at the start of the
+    /// input is skipped (by a `SkipBom`): no reader sees it, in any format.
     pub fn open(path: &Path, capacity: usize) -> Result<Input> {
         if path.as_os_str() == "-" {
+            let stdin = SkipBom::new(std::io::stdin().lock());
             return Ok(Input {
-                reader: Box::new(BufReader::with_capacity(capacity, std::io::stdin().lock())),
+                reader: Box::new(BufReader::with_capacity(capacity, stdin)),
                 source: STDIN_NAME.to_string(),
                 size: None,
             });
@@ -175,10 +180,96 @@ impl Input {
             std::fs::File::open(path).map_err(|e| Error::in_file(&source, io_message(&e)))?;
         let size = file.metadata().ok().map(|m| m.len());
         Ok(Input {
-            reader: Box::new(BufReader::with_capacity(capacity, file)),
+            reader: Box::new(BufReader::with_capacity(capacity, SkipBom::new(file))),
             source,
             size,
         })
+    }
+}
+
+/// The UTF-8 byte-order mark (U+FEFF), which some editors write at the start of a text file.
+const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
+
+/// A reader that drops a UTF-8 byte-order mark at the very start of `inner` and passes every
+/// other byte through. Its first read takes the input's first bytes, only as many as match the
+/// mark (so it waits for no more input than a mark would need), and hands them on when they
+/// are not a whole mark. A mark is not a newline: line numbers are the same with or without it.
+struct SkipBom<R> {
+    inner: R,
+    /// The input's first bytes when they are not a mark: `head[at..len]` is still to give.
+    head: [u8; 3],
+    at: usize,
+    len: usize,
+    /// Whether the start has been read.
+    started: bool,
+}
+
+impl<R: Read> SkipBom<R> {
+    /// `inner`, its mark (if any) to be skipped.
+    fn new(inner: R) -> SkipBom<R> {
+        SkipBom {
+            inner,
+            head: [0; 3],
+            at: 0,
+            len: 0,
+            started: false,
+        }
+    }
+
+    /// Reads the input's first bytes into `head` while they match the mark, once; drops them
+    /// when they make a whole mark.
+    fn start(&mut self) -> std::io::Result<()> {
+        if self.started {
+            return Ok(());
+        }
+        while self.len < BOM.len() && self.head.get(..self.len) == BOM.get(..self.len) {
+            let Some(rest) = self.head.get_mut(self.len..) else {
+                break;
+            };
+            match self.inner.read(rest) {
+                Ok(0) => break,
+                Ok(k) => self.len += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if self.head.get(..self.len) == Some(&BOM[..]) {
+            self.len = 0;
+        }
+        self.started = true;
+        Ok(())
+    }
+
+    /// The first bytes still to give.
+    fn pending(&self) -> &[u8] {
+        self.head.get(self.at..self.len).unwrap_or(&[])
+    }
+}
+
+impl<R: Read> Read for SkipBom<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.start()?;
+        let pending = self.pending();
+        if pending.is_empty() {
+            return self.inner.read(buf);
+        }
+        let k = pending.len().min(buf.len());
+        if let (Some(to), Some(from)) = (buf.get_mut(..k), pending.get(..k)) {
+            to.copy_from_slice(from);
+        }
+        self.at += k;
+        Ok(k)
+    }
+
+    /// The pending first bytes, then `inner`'s own `read_to_end` (a file's reserves the room
+    /// its size needs at once).
+    fn read_to_end(&mut self, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+        self.start()?;
+        let pending = self.pending();
+        let k = pending.len();
+        buf.extend_from_slice(pending);
+        self.at = self.len;
+        Ok(k + self.inner.read_to_end(buf)?)
     }
 }
 
@@ -198,10 +289,13 @@ pub fn read_input(path: &Path, format: Option<Format>) -> Result<(String, String
             ));
         }
     }
-    // `read_to_end` bypasses the (empty) buffer: a file is read at once, in one allocation of
-    // its size.
+    // `read_to_end` bypasses the (empty) buffer: a file is read at once, into room reserved
+    // for its size (a failed reservation is left to `read_to_end` to report).
     let mut input = Input::open(path, 0)?;
     let mut bytes = Vec::new();
+    if let Some(size) = input.size.and_then(|s| usize::try_from(s).ok()) {
+        let _ = bytes.try_reserve_exact(size);
+    }
     input
         .reader
         .read_to_end(&mut bytes)
@@ -304,7 +398,58 @@ pub(crate) fn lines(text: &str) -> impl Iterator<Item = (usize, usize, &str)> {
 
 #[cfg(test)]
 mod tests {
+    use super::SkipBom;
     use crate::test_rng::XorShift;
+    use std::io::Read;
+
+    /// A reader that gives at most `step` bytes a read.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let k = self.0.len().min(buf.len()).min(self.1);
+            buf[..k].copy_from_slice(&self.0[..k]);
+            self.0 = &self.0[k..];
+            Ok(k)
+        }
+    }
+
+    /// A mark at the very start is dropped, however the bytes arrive and however they are
+    /// read; anything else, a part of a mark included, passes through whole.
+    #[test]
+    fn skip_bom_drops_a_leading_mark_only() {
+        let cases: [(&[u8], &[u8]); 8] = [
+            (b"\xEF\xBB\xBFa,b\n", b"a,b\n"),
+            (b"\xEF\xBB\xBF", b""),
+            (b"", b""),
+            (b"a", b"a"),
+            (b"\xEF\xBB", b"\xEF\xBB"),
+            (b"\xEF\xBBx\xBF", b"\xEF\xBBx\xBF"),
+            (b"\xEF\xBB\xBF\xEF\xBB\xBFx", b"\xEF\xBB\xBFx"),
+            (b"x\xEF\xBB\xBF", b"x\xEF\xBB\xBF"),
+        ];
+        for (input, want) in cases {
+            for step in 1..5 {
+                let mut all = Vec::new();
+                SkipBom::new(Trickle(input, step))
+                    .read_to_end(&mut all)
+                    .unwrap();
+                assert_eq!(all, want, "{input:?} by {step}, read_to_end");
+                for size in 1..5 {
+                    let mut r = SkipBom::new(Trickle(input, step));
+                    let (mut got, mut buf) = (Vec::new(), vec![0u8; size]);
+                    loop {
+                        let k = r.read(&mut buf).unwrap();
+                        if k == 0 {
+                            break;
+                        }
+                        got.extend_from_slice(&buf[..k]);
+                    }
+                    assert_eq!(got, want, "{input:?} by {step}, into {size}");
+                }
+            }
+        }
+    }
 
     /// The fast path gives `str::parse`'s bits, and declines what it does not cover.
     #[test]

@@ -1,0 +1,124 @@
+//! How the text of an input reaches its reader: a byte-order mark is skipped in every format.
+
+mod common;
+use common::*;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+const BOM: &str = "\u{feff}";
+
+/// Runs the binary with `input` on its stdin.
+fn run_stdin(args: &[&str], input: &str) -> Out {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ualign"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ualign");
+    // A refused command exits without reading: a broken pipe here is not an error.
+    let _ = child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes());
+    let o = child.wait_with_output().expect("wait");
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+/// Exit code 2, nothing on stdout, one `ualign: ` line on stderr holding every needle.
+fn expect_bad(o: &Out, needles: &[&str]) {
+    assert_eq!(o.code, 2, "expected exit 2: {}", o.stderr);
+    assert!(o.stdout.is_empty(), "stdout not empty: {}", o.stdout);
+    let line = o.stderr.trim_end();
+    assert_eq!(line.lines().count(), 1, "one message expected: {line}");
+    assert!(line.starts_with("ualign: "), "{line}");
+    for n in needles {
+        assert!(line.contains(n), "{line:?} lacks {n:?}");
+    }
+}
+
+/// The candidates a successful `solve` reports.
+fn candidates(o: &Out) -> Vec<String> {
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).expect("JSON");
+    v["candidates"]
+        .as_array()
+        .expect("candidates")
+        .iter()
+        .map(|c| c.as_str().expect("name").to_string())
+        .collect()
+}
+
+/// A byte-order mark at the start of a file or of standard input is skipped in every format:
+/// the answer is the one without it, and line numbers are unchanged.
+#[test]
+fn a_byte_order_mark_is_skipped_in_every_format() {
+    let dir = tempdir();
+    let inputs = [
+        (
+            "preflib",
+            "in.toc",
+            "# FILE NAME: in.toc\n# NUMBER ALTERNATIVES: 3\n# ALTERNATIVE NAME 1: a\n\
+             # ALTERNATIVE NAME 2: b\n# ALTERNATIVE NAME 3: c\n3: 1,3,2\n2: 2,{1,3}\n",
+        ),
+        (
+            "json",
+            "in.json",
+            "{\"candidates\": [\"a\", \"b\", \"c\"], \"users\": [{\"weight\": 2, \"ranking\": \
+             [[\"a\"], [\"c\"]]}, {\"scores\": [0, 3, 1]}]}",
+        ),
+        ("csv", "head.csv", "a,b,c\n0.5,0.25,0\n0,1,0.5\n"),
+        // Without a header the first field is a number: with the mark in it, it would be a
+        // label and the table one column short.
+        ("csv", "nohead.csv", "1.5,2,3\n3,2,1\n"),
+        ("table", "in.txt", "a b c\n0.5 0.25 0\n0 1 0.5\n"),
+    ];
+    for (format, name, text) in inputs {
+        let plain = write(&dir, name, text);
+        let marked = write(&dir, &format!("bom-{name}"), &format!("{BOM}{text}"));
+        let want = run(&["solve", &plain, "--k", "2"]);
+        let got = run(&["solve", &marked, "--k", "2"]);
+        assert_eq!(want.code, 0, "{name}: {}", want.stderr);
+        assert_eq!(got.code, 0, "bom-{name}: {}", got.stderr);
+        assert_eq!(got.stdout, want.stdout, "bom-{name}");
+        assert!(!got.stdout.contains(BOM), "bom-{name}: {}", got.stdout);
+        let stdin = run_stdin(
+            &["solve", "-", "--k", "2", "--format", format],
+            &format!("{BOM}{text}"),
+        );
+        assert_eq!(stdin.code, 0, "stdin {name}: {}", stdin.stderr);
+        assert_eq!(stdin.stdout, want.stdout, "stdin {name}");
+    }
+    // Line numbers count as without the mark.
+    let bad = write(
+        &dir,
+        "bad.soc",
+        &format!("{BOM}# NUMBER ALTERNATIVES: 2\n1: 1,1\n"),
+    );
+    expect_bad(
+        &run(&["solve", &bad, "--k", "1"]),
+        &["bad.soc:2:", "ranked twice"],
+    );
+    let bad = write(&dir, "bad.csv", &format!("{BOM}a,b\n1.5,x\n"));
+    expect_bad(&run(&["solve", &bad, "--k", "1"]), &["bad.csv:2:"]);
+    // A mark anywhere else is text, as before.
+    let inner = write(&dir, "inner.csv", &format!("a,{BOM}b\n1.5,2\n"));
+    assert_eq!(
+        candidates(&run(&["solve", &inner, "--k", "1"])),
+        ["a", "\u{feff}b"]
+    );
+    // batch reads JSON lines as a stream: the mark is skipped there too.
+    let lines = "{\"candidates\": [\"a\", \"b\"], \"users\": [{\"scores\": [1, 0]}]}\n";
+    let want = run_stdin(&["batch", "-", "--k", "1", "--threads", "1"], lines);
+    let got = run_stdin(
+        &["batch", "-", "--k", "1", "--threads", "1"],
+        &format!("{BOM}{lines}"),
+    );
+    assert_eq!((want.code, got.code), (0, 0), "{}", got.stderr);
+    assert_eq!(got.stdout, want.stdout);
+}
