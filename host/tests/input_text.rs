@@ -1,8 +1,11 @@
-//! How the text of an input reaches its reader: a byte-order mark is skipped in every format.
+//! How the text of an input reaches its reader: a byte-order mark is skipped in every format,
+//! and a file whose text is plainly another format than its extension says is refused (naming
+//! `--format`).
 
 mod common;
 use common::*;
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 const BOM: &str = "\u{feff}";
@@ -121,4 +124,71 @@ fn a_byte_order_mark_is_skipped_in_every_format() {
     );
     assert_eq!((want.code, got.code), (0, 0), "{}", got.stderr);
     assert_eq!(got.stdout, want.stdout);
+}
+
+const PL: &str = "# NUMBER ALTERNATIVES: 3\n# ALTERNATIVE NAME 1: a\n# ALTERNATIVE NAME 2: b\n\
+                  # ALTERNATIVE NAME 3: c\n3: 1,2,3\n2: 3,2,1\n1: 2,1,3\n";
+
+/// PrefLib text under a table's or JSON's extension, and JSON under another's, is refused with
+/// a message naming the file, the line and `--format`; `--format` decides.
+#[test]
+fn text_plainly_of_another_format_than_its_extension_is_refused() {
+    let dir = tempdir();
+    for name in ["pl.csv", "pl.txt", "pl.tsv", "pl.json"] {
+        let file = write(&dir, name, PL);
+        expect_bad(
+            &run(&["solve", &file, "--k", "2"]),
+            &[&format!("{name}:1:"), "PrefLib", "--format preflib"],
+        );
+        let o = run(&["solve", &file, "--k", "2", "--format", "preflib"]);
+        assert_eq!(candidates(&o), ["a", "b", "c"], "{name}");
+    }
+    // The flag decides, even against the text.
+    let file = write(&dir, "forced.txt", PL);
+    let o = run(&["solve", &file, "--k", "1", "--format", "table"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    // A PrefLib header after comments and blank lines is still the first header.
+    let file = write(&dir, "late.csv", &format!("\n# exported by hand\n\n{PL}"));
+    expect_bad(
+        &run(&["solve", &file, "--k", "2"]),
+        &["late.csv:4:", "--format preflib"],
+    );
+    // JSON under PrefLib's and tables' extensions.
+    let js = "{\"candidates\": [\"a\", \"b\"], \"users\": [{\"scores\": [1, 0]}]}";
+    for name in ["js.soc", "js.txt", "js.csv"] {
+        let file = write(&dir, name, &format!("\n  {js}"));
+        expect_bad(
+            &run(&["solve", &file, "--k", "1"]),
+            &[&format!("{name}:2:"), "JSON", "--format json"],
+        );
+        let o = run(&["solve", &file, "--k", "1", "--format", "json"]);
+        assert_eq!(candidates(&o), ["a", "b"], "{name}");
+    }
+    // Tables whose comments only look like headers are tables.
+    let table = write(
+        &dir,
+        "notes.txt",
+        "# title: scores\n# game x y\ng1 0.5 2.5\ng2 1.5 0.5\n",
+    );
+    assert_eq!(candidates(&run(&["solve", &table, "--k", "1"])), ["x", "y"]);
+}
+
+/// The shared Irish election (`.soi`) under a table's extension: refused, not read as one
+/// candidate with the counts for labels.
+#[test]
+fn a_real_preflib_file_named_as_a_table_is_refused() {
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/preflib/00001-00000001.soi");
+    let Ok(text) = std::fs::read_to_string(&src) else {
+        eprintln!("SKIPPED: {} not found", src.display());
+        return;
+    };
+    let dir = tempdir();
+    let file = write(&dir, "dublin.txt", &text);
+    expect_bad(
+        &run(&["solve", &file, "--k", "2"]),
+        &["dublin.txt:1:", "--format preflib"],
+    );
+    let o = run(&["solve", &file, "--k", "2", "--format", "preflib"]);
+    assert_eq!(candidates(&o).len(), 12);
 }

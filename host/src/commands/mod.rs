@@ -22,7 +22,9 @@ use crate::instance::Instance;
 const FORMATS_HELP: &str = "\
 INPUT FORMATS (chosen by extension, or --format; a FILE of `-` reads standard input and then
 needs --format; docs/conventions.md compares the tie conventions with pref_voting and OpenSpiel).
-A UTF-8 byte-order mark at the start is skipped.
+A UTF-8 byte-order mark at the start is skipped. Text plainly of another format than its
+extension says (a PrefLib header such as `# FILE NAME:` in a .txt or .csv, a JSON object in a
+.soc or table) is refused, naming --format, which decides.
   PrefLib (.soc .soi .toc .toi): `# ALTERNATIVE NAME i: name` header lines name the candidates;
     data lines are `count: a,b,{c,d},e` (candidate numbers, braces = tie group). Candidates an
     incomplete order leaves out tie at the bottom. Identical orders are merged into one weighted

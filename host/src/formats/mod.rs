@@ -1,7 +1,8 @@
 //! Input formats: PrefLib orders, JSON instances, CSV and whitespace score tables.
 //!
 //! Every input is read through [`Input::open`], which skips a UTF-8 byte-order mark at its
-//! start.
+//! start. The format is `--format`'s, else the extension's, and then text plainly of another
+//! format (`plain_format`: a PrefLib header in a `.txt`, say) is refused, naming `--format`.
 //!
 //! Every parser reads its input in one pass, in time linear in its size, and names the line of
 //! an error without counting lines it did not need (PrefLib and tables go line by line; the JSON
@@ -43,6 +44,16 @@ impl Format {
             "csv" => Some(Format::Csv),
             "txt" | "tsv" | "dat" | "table" | "tab" => Some(Format::Table),
             _ => None,
+        }
+    }
+
+    /// What it is called in messages.
+    pub fn title(self) -> &'static str {
+        match self {
+            Format::Preflib => "PrefLib",
+            Format::Json => "JSON",
+            Format::Csv => "a CSV table",
+            Format::Table => "a whitespace table",
         }
     }
 
@@ -139,17 +150,127 @@ pub fn report(parsed: Parsed) -> Instance {
     parsed.instance
 }
 
-/// Reads and parses a file; the format comes from `format` or else the extension. A path of
-/// `-` reads standard input, named `<stdin>` in messages; it needs `format`.
+/// Reads and parses a file; the format comes from `format` or else the extension (see
+/// [`by_extension`]). A path of `-` reads standard input, named `<stdin>` in messages; it needs
+/// `format`.
 pub fn load_with(path: &Path, format: Option<Format>, opts: &Options) -> Result<Parsed> {
     let (text, source) = read_input(path, format)?;
-    let Some(format) = format.or_else(|| Format::from_path(path)) else {
+    let format = match format {
+        Some(format) => format,
+        None => by_extension(path, &text, &source)?,
+    };
+    parse_with(&text, &source, format, opts)
+}
+
+/// The format the extension of `path` implies, for its `text` (named `source` in messages).
+/// Text that is plainly of another format ([`plain_format`]) is refused with a message naming
+/// its line and the `--format` of each reading: the extension alone does not decide.
+fn by_extension(path: &Path, text: &str, source: &str) -> Result<Format> {
+    let Some(format) = Format::from_path(path) else {
         return Err(Error::in_file(
-            &source,
+            source,
             "unknown file extension: use --format preflib|json|csv|table",
         ));
     };
-    parse_with(&text, &source, format, opts)
+    match plain_format(text) {
+        Some((plain, line, what)) if plain != format => {
+            let ext = path
+                .extension()
+                .map(|e| e.to_string_lossy())
+                .unwrap_or_default();
+            Err(Error::at(
+                source,
+                line,
+                format!(
+                    "the text is {} ({what}), but the extension .{ext} means {}: pass \
+                     --format {} to read it as {}, or --format {} to read it as {}",
+                    plain.title(),
+                    format.title(),
+                    plain.name(),
+                    plain.title(),
+                    format.name(),
+                    format.title(),
+                ),
+            ))
+        }
+        _ => Ok(format),
+    }
+}
+
+/// The header keys of PrefLib's format that a score table's comment would not plausibly begin
+/// with (`TITLE` and `DESCRIPTION` could), besides `ALTERNATIVE NAME i`.
+const PREFLIB_KEYS: [&str; 10] = [
+    "FILE NAME",
+    "DATA TYPE",
+    "MODIFICATION TYPE",
+    "RELATES TO",
+    "RELATED FILES",
+    "PUBLICATION DATE",
+    "MODIFICATION DATE",
+    "NUMBER ALTERNATIVES",
+    "NUMBER VOTERS",
+    "NUMBER UNIQUE ORDERS",
+];
+
+/// The format `text` plainly is, whatever its name says, with the line that shows it and what
+/// is there; `None` when it is not plain. Only the start of the text is read.
+///
+/// - PrefLib: among the `#` lines before its first other non-blank line, a PrefLib header
+///   `# KEY: value` with a key of [`PREFLIB_KEYS`] or `ALTERNATIVE NAME i` (in any case, as the
+///   PrefLib reader takes them), and that first other line, if there is one, a PrefLib order's
+///   `count:`. (A table's row does not begin with a number and a colon.)
+/// - JSON: its first non-blank character opens an object: `{` and then `"` or `}`. (A table's
+///   first field does not begin so, nor does a PrefLib line.)
+fn plain_format(text: &str) -> Option<(Format, usize, String)> {
+    let bytes = text.as_bytes();
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace());
+    if let Some(at) = start
+        && bytes.get(at) == Some(&b'{')
+        && let Some(next) = bytes.get(at + 1..)?.trim_ascii_start().first()
+        && matches!(next, b'"' | b'}')
+    {
+        let line = memchr::memchr_iter(b'\n', bytes.get(..at)?).count() + 1;
+        return Some((Format::Json, line, "an object".to_string()));
+    }
+    let mut header: Option<(usize, &str)> = None;
+    for (number, _, line) in lines(text) {
+        let s = line.trim_ascii();
+        if s.is_empty() {
+            continue;
+        }
+        let Some(h) = s.strip_prefix('#') else {
+            return header
+                .filter(|_| is_count(s.as_bytes()))
+                .map(|(line, key)| (Format::Preflib, line, format!("a `# {key}` header line")));
+        };
+        if header.is_none()
+            && let Some((key, _)) = h.split_once(':')
+            && is_preflib_key(key.trim_ascii())
+        {
+            header = Some((number, key.trim_ascii()));
+        }
+    }
+    header.map(|(line, key)| (Format::Preflib, line, format!("a `# {key}` header line")))
+}
+
+/// Whether `key` is a PrefLib header key of [`PREFLIB_KEYS`] or `ALTERNATIVE NAME i`, in any
+/// case.
+fn is_preflib_key(key: &str) -> bool {
+    const NAME: &str = "ALTERNATIVE NAME";
+    if let Some(head) = key.get(..NAME.len())
+        && head.eq_ignore_ascii_case(NAME)
+    {
+        let number = key.get(NAME.len()..).unwrap_or("").trim_ascii();
+        return !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit());
+    }
+    PREFLIB_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key))
+}
+
+/// Whether `s` begins as a PrefLib order does: digits, blanks, `:` (the count).
+fn is_count(s: &[u8]) -> bool {
+    let digits = s.iter().take_while(|b| b.is_ascii_digit()).count();
+    let rest = s.get(digits..).unwrap_or(&[]).trim_ascii_start();
+    digits > 0 && rest.first() == Some(&b':')
 }
 
 /// An input opened as a stream: standard input for a path of `-`, else the file.
@@ -398,7 +519,7 @@ pub(crate) fn lines(text: &str) -> impl Iterator<Item = (usize, usize, &str)> {
 
 #[cfg(test)]
 mod tests {
-    use super::SkipBom;
+    use super::{Format, SkipBom, plain_format};
     use crate::test_rng::XorShift;
     use std::io::Read;
 
@@ -448,6 +569,40 @@ mod tests {
                     assert_eq!(got, want, "{input:?} by {step}, into {size}");
                 }
             }
+        }
+    }
+
+    /// What text plainly is: PrefLib by a PrefLib header key in its leading `#` lines (and an
+    /// order's `count:` next), JSON by an opening `{"`; nothing else.
+    #[test]
+    fn plain_formats() {
+        let plain = |t: &str| plain_format(t).map(|(f, line, _)| (f, line));
+        let pl = Some((Format::Preflib, 1));
+        assert_eq!(plain("# FILE NAME: x.soi\n# TITLE: t\n3: 1,2\n"), pl);
+        assert_eq!(plain("# NUMBER ALTERNATIVES: 2\n"), pl);
+        assert_eq!(plain("# number voters : 4\n\n12 :1\n"), pl);
+        assert_eq!(plain("# ALTERNATIVE NAME 3: c\n1: 3\n"), pl);
+        assert_eq!(
+            plain("\n# TITLE: t\n# DATA TYPE: soc\n1: 1\n"),
+            Some((Format::Preflib, 3))
+        );
+        assert_eq!(
+            plain("\n  {\n \"candidates\": []}"),
+            Some((Format::Json, 2))
+        );
+        assert_eq!(plain("{}"), Some((Format::Json, 1)));
+        for t in [
+            "",
+            "a,b\n1,2\n",
+            "# TITLE: scores\n# game x y\ng 1 2\n",
+            "# https://arxiv.org/x Table 6: no-op\n# game a b\nalien 1 2\n",
+            "# DATA TYPE: float\nalien 1 2\n",
+            "# ALTERNATIVE NAME: x\n1: 1\n",
+            "3: 1,2\n# NUMBER ALTERNATIVES: 2\n",
+            "{a,b}\n1 2\n",
+            "x {\"a\"\n",
+        ] {
+            assert_eq!(plain(t), None, "{t:?}");
         }
     }
 
