@@ -1,6 +1,7 @@
 //! How the text of an input reaches its reader: a byte-order mark is skipped in every format,
-//! and a file whose text is plainly another format than its extension says is refused (naming
-//! `--format`).
+//! a file whose text is plainly another format than its extension says is refused (naming
+//! `--format`), and a PrefLib header that contradicts itself or comes after the orders is
+//! refused, naming both lines.
 
 mod common;
 use common::*;
@@ -191,4 +192,39 @@ fn a_real_preflib_file_named_as_a_table_is_refused() {
     );
     let o = run(&["solve", &file, "--k", "2", "--format", "preflib"]);
     assert_eq!(candidates(&o).len(), 12);
+}
+
+/// A PrefLib header that contradicts itself, or comes after the orders, is refused with a
+/// message naming both lines.
+#[test]
+fn contradictory_or_late_preflib_headers_are_refused() {
+    let dir = tempdir();
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "twice.soc",
+            "# NUMBER ALTERNATIVES: 3\n# NUMBER ALTERNATIVES: 2\n1: 1,2\n",
+            &["twice.soc:2:", "NUMBER ALTERNATIVES: 2", "3 on line 1"],
+        ),
+        (
+            "after.soi",
+            "# NUMBER ALTERNATIVES: 2\n3: 1,2\n# NUMBER ALTERNATIVES: 3\n",
+            &["after.soi:3:", "after the first order (line 2)"],
+        ),
+        (
+            "name-after.soi",
+            "# NUMBER ALTERNATIVES: 2\n3: 1,2\n# ALTERNATIVE NAME 1: a\n",
+            &["name-after.soi:3:", "after the first order (line 2)"],
+        ),
+    ];
+    for (name, text, needles) in cases {
+        let file = write(&dir, name, text);
+        expect_bad(&run(&["solve", &file, "--k", "1"]), needles);
+    }
+    // The same count twice, before the orders, is one count.
+    let file = write(
+        &dir,
+        "same.soc",
+        "# NUMBER ALTERNATIVES: 2\n# NUMBER ALTERNATIVES: 2\n1: 1,2\n",
+    );
+    assert_eq!(candidates(&run(&["solve", &file, "--k", "1"])), ["1", "2"]);
 }

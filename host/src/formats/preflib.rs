@@ -1,9 +1,11 @@
 //! PrefLib files (`.soc`, `.soi`, `.toc`, `.toi`).
 //!
 //! `#` lines are the header; `# ALTERNATIVE NAME i: name` names alternative `i` and
-//! `# NUMBER ALTERNATIVES: n` gives `n`. Every other non-blank line is `count: order`, where the
-//! order lists alternatives best first, separated by commas, with `{a,b}` a tie group (`{}` is
-//! an empty group and means nothing). Alternatives an incomplete order leaves out tie at the
+//! `# NUMBER ALTERNATIVES: n` gives `n` (other `#` lines are comments). These two keys come
+//! before the first order, and a second `NUMBER ALTERNATIVES` says the same `n`: anything else
+//! is refused, naming both lines. Every other non-blank line is `count: order`, where the order
+//! lists alternatives best first, separated by commas, with `{a,b}` a tie group (`{}` is an
+//! empty group and means nothing). Alternatives an incomplete order leaves out tie at the
 //! bottom. Identical orders (as weak orders: `1,2,3` and `1,2` are the same order of three) are
 //! merged into one weighted user type (the counts are added, with overflow checked).
 //!
@@ -60,6 +62,8 @@ struct Header {
     named: FxHashSet<usize>,
     /// `NUMBER ALTERNATIVES` and its line.
     declared: Option<(usize, usize)>,
+    /// The line of the first order, once the reader has met it: the header is over.
+    first_order: Option<usize>,
 }
 
 /// Parses a PrefLib file; a file numbered from 0 adds a note to `notes`. A file whose header
@@ -118,13 +122,12 @@ fn parse_one_pass(text: &str, source: &str, lines: usize) -> Option<(Instance, O
                 if header.read(h, line, source).ok()? == Some(0) {
                     zero = zero.or(Some(line));
                 }
-                if n.is_some() && header.declared.map(|d| d.0) != n {
-                    return None;
-                }
                 at = end + 1;
                 continue;
             }
-            Some(_) => {}
+            Some(_) => {
+                header.first_order.get_or_insert(line);
+            }
         }
         let n = match n {
             Some(n) => n,
@@ -347,6 +350,7 @@ fn parse_checked(
             }
             continue;
         }
+        header.first_order.get_or_insert(line);
         let Some((count, order)) = s.split_once(':') else {
             return Err(Error::at(source, line, "expected `count: order`"));
         };
@@ -593,35 +597,64 @@ fn header_number(text: &str, what: &str, source: &str, line: usize) -> Result<us
 }
 
 impl Header {
-    /// Reads a header line (without its `#`): `NUMBER ALTERNATIVES` or an alternative's name.
-    /// Returns the number of the alternative it names, if it names one; refuses a bad number and
-    /// an alternative named twice. Both routes read the header through it.
+    /// Reads a header line (without its `#`): `NUMBER ALTERNATIVES` or an alternative's name;
+    /// any other `#` line is a comment. Returns the number of the alternative it names, if it
+    /// names one. Refuses a bad number, an alternative named twice, a `NUMBER ALTERNATIVES`
+    /// that differs from an earlier one, and either key after the first order (whose meaning
+    /// they would change: the header comes first in PrefLib's format). Both routes read the
+    /// header through it.
     fn read(&mut self, h: &str, line: usize, source: &str) -> Result<Option<usize>> {
         let Some((key, value)) = h.split_once(':') else {
             return Ok(None);
         };
-        let upper = key.trim_ascii().to_ascii_uppercase();
-        if let Some(num) = upper.strip_prefix("ALTERNATIVE NAME") {
-            let number = header_number(num, "alternative number", source, line)?;
-            if !self.named.insert(number) {
-                return Err(Error::at(
-                    source,
-                    line,
-                    format!("alternative {number} named twice"),
-                ));
-            }
-            self.names.push(Name {
-                number,
-                name: value.trim_ascii().to_string(),
+        let key = key.trim_ascii();
+        let upper = key.to_ascii_uppercase();
+        let name = upper.strip_prefix("ALTERNATIVE NAME");
+        if name.is_none() && upper != "NUMBER ALTERNATIVES" {
+            return Ok(None);
+        }
+        if let Some(first) = self.first_order {
+            return Err(Error::at(
+                source,
                 line,
-            });
-            return Ok(Some(number));
+                format!(
+                    "`# {key}` after the first order (line {first}): the header comes before \
+                     the orders"
+                ),
+            ));
         }
-        if upper == "NUMBER ALTERNATIVES" {
+        let Some(num) = name else {
             let n = header_number(value, "NUMBER ALTERNATIVES", source, line)?;
-            self.declared = Some((n, line));
+            match self.declared {
+                Some((first, first_line)) if first != n => {
+                    return Err(Error::at(
+                        source,
+                        line,
+                        format!(
+                            "NUMBER ALTERNATIVES: {n} disagrees with NUMBER ALTERNATIVES: {first} \
+                             on line {first_line}"
+                        ),
+                    ));
+                }
+                Some(_) => {}
+                None => self.declared = Some((n, line)),
+            }
+            return Ok(None);
+        };
+        let number = header_number(num, "alternative number", source, line)?;
+        if !self.named.insert(number) {
+            return Err(Error::at(
+                source,
+                line,
+                format!("alternative {number} named twice"),
+            ));
         }
-        Ok(None)
+        self.names.push(Name {
+            number,
+            name: value.trim_ascii().to_string(),
+            line,
+        });
+        Ok(Some(number))
     }
 }
 
@@ -853,10 +886,10 @@ mod tests {
     }
 
     /// The one-pass reader gives the checked reader's instance and note on every file it
-    /// accepts, declines every file the checked reader refuses, and accepts every valid file
-    /// whose header comes first. Random files: numbering from 0 or 1, names, ties, empty
-    /// groups, incomplete orders, spaces, CRLF, blank lines, and now and then a bad entry, an
-    /// alternative listed twice or out of range, or a header after the orders.
+    /// accepts, declines every file the checked reader refuses, and accepts every valid file;
+    /// both refuse a header after the orders. Random files: numbering from 0 or 1, names, ties,
+    /// empty groups, incomplete orders, spaces, CRLF, blank lines, and now and then a bad entry,
+    /// an alternative listed twice or out of range, or a header after the orders.
     #[test]
     fn one_pass_and_checked_readers_agree() {
         let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
@@ -931,18 +964,66 @@ mod tests {
             let mut notes = Vec::new();
             let lines = crate::formats::line_count(text.as_bytes());
             let checked = parse_checked(&text, "t", lines, &mut notes);
+            assert!(
+                !late || checked.is_err(),
+                "a header after the orders:\n{text}"
+            );
             match (parse_one_pass(&text, "t", lines), checked) {
                 (Some((inst, note)), Ok(want)) => {
                     assert_eq!(inst, want, "{text}");
                     assert_eq!(note.into_iter().collect::<Vec<_>>(), notes, "{text}");
                     accepted += 1;
                 }
-                (None, Ok(_)) => assert!(late, "declined a valid file:\n{text}"),
+                (None, Ok(_)) => panic!("declined a valid file:\n{text}"),
                 (Some(_), Err(e)) => panic!("accepted what is refused ({e}):\n{text}"),
                 (None, Err(_)) => refused += 1,
             }
         }
         assert!(accepted > 1_500 && refused > 500, "{accepted} {refused}");
+    }
+
+    /// A header that contradicts itself or follows an order: the one-pass reader declines it
+    /// and the checked reader names the line, and the earlier line it contradicts.
+    #[test]
+    fn contradictory_and_late_headers_are_refused() {
+        let cases: &[(&str, usize, &[&str])] = &[
+            (
+                "# NUMBER ALTERNATIVES: 3\n# NUMBER ALTERNATIVES: 2\n1: 1,2\n",
+                2,
+                &["NUMBER ALTERNATIVES: 2 disagrees", ": 3 on line 1"],
+            ),
+            (
+                "# NUMBER ALTERNATIVES: 2\n3: 1,2\n# NUMBER ALTERNATIVES: 3\n",
+                3,
+                &["`# NUMBER ALTERNATIVES` after the first order (line 2)"],
+            ),
+            (
+                "1: 1,2\n\n# Number Alternatives: 2\n",
+                3,
+                &["`# Number Alternatives` after the first order (line 1)"],
+            ),
+            (
+                "# NUMBER ALTERNATIVES: 2\n1: 1,2\n# ALTERNATIVE NAME 0: z\n",
+                3,
+                &["`# ALTERNATIVE NAME 0` after the first order (line 2)"],
+            ),
+        ];
+        for (text, line, needles) in cases {
+            let lines = crate::formats::line_count(text.as_bytes());
+            assert!(parse_one_pass(text, "t", lines).is_none(), "{text}");
+            let e = parse(text, "t", &mut Vec::new()).unwrap_err();
+            assert_eq!(e.line(), Some(*line), "{e}");
+            for n in *needles {
+                assert!(e.message().contains(n), "{e} lacks {n}");
+            }
+        }
+        // One count said twice, comments after the orders, names of other spellings: read.
+        let text = "# NUMBER ALTERNATIVES: 2\n# NUMBER ALTERNATIVES: 2\n# ALTERNATIVE NAME 1: a\n\
+                    # ALTERNATIVE NAME 2: A\n1: 2,1\n# NUMBER VOTERS: 1\n# a comment: here\n";
+        let inst = parse(text, "t", &mut Vec::new()).unwrap();
+        assert_eq!(inst.candidates, ["a", "A"]);
+        let lines = crate::formats::line_count(text.as_bytes());
+        assert_eq!(parse_one_pass(text, "t", lines).map(|p| p.0), Some(inst));
     }
 
     /// Identical weak orders merge whatever their spelling; the numbering follows the rule.
