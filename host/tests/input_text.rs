@@ -215,6 +215,27 @@ fn contradictory_or_late_preflib_headers_are_refused() {
             "# NUMBER ALTERNATIVES: 2\n3: 1,2\n# ALTERNATIVE NAME 1: a\n",
             &["name-after.soi:3:", "after the first order (line 2)"],
         ),
+        (
+            "samename.soc",
+            "# NUMBER ALTERNATIVES: 2\n# ALTERNATIVE NAME 1: a\n# ALTERNATIVE NAME 2: a\n\
+             1: 1,2\n",
+            &[
+                "samename.soc:3:",
+                "candidate \"a\" named twice",
+                "alternative 1 (line 2)",
+            ],
+        ),
+        (
+            "renamed.soc",
+            "# NUMBER ALTERNATIVES: 2\n# ALTERNATIVE NAME 2: a\n# ALTERNATIVE NAME 2: b\n\
+             1: 1,2\n",
+            &["renamed.soc:3:", "alternative 2 named twice", "line 2"],
+        ),
+        (
+            "number.soc",
+            "# NUMBER ALTERNATIVES: 2\n# ALTERNATIVE NAME 1: 2\n1: 1,2\n",
+            &["number.soc:2:", "candidate \"2\" named twice"],
+        ),
     ];
     for (name, text, needles) in cases {
         let file = write(&dir, name, text);

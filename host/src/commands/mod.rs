@@ -25,9 +25,9 @@ needs --format; docs/conventions.md compares the tie conventions with pref_votin
 A UTF-8 byte-order mark at the start is skipped. Text plainly of another format than its
 extension says (a PrefLib header such as `# FILE NAME:` in a .txt or .csv, a JSON object in a
 .soc or table) is refused, naming --format, which decides.
-  PrefLib (.soc .soi .toc .toi): `# ALTERNATIVE NAME i: name` header lines name the candidates;
-    the header (NUMBER ALTERNATIVES, ALTERNATIVE NAME) comes before the data lines, and a
-    second NUMBER ALTERNATIVES must agree with the first;
+  PrefLib (.soc .soi .toc .toi): `# ALTERNATIVE NAME i: name` header lines name the candidates
+    (each once, no two alike); the header (NUMBER ALTERNATIVES, ALTERNATIVE NAME) comes before
+    the data lines, and a second NUMBER ALTERNATIVES must agree with the first;
     data lines are `count: a,b,{c,d},e` (candidate numbers, braces = tie group). Candidates an
     incomplete order leaves out tie at the bottom. Identical orders are merged into one weighted
     user type (counts added, overflow checked). Numbered from 1; read as numbered from 0 (as

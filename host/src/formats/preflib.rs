@@ -2,12 +2,13 @@
 //!
 //! `#` lines are the header; `# ALTERNATIVE NAME i: name` names alternative `i` and
 //! `# NUMBER ALTERNATIVES: n` gives `n` (other `#` lines are comments). These two keys come
-//! before the first order, and a second `NUMBER ALTERNATIVES` says the same `n`: anything else
-//! is refused, naming both lines. Every other non-blank line is `count: order`, where the order
-//! lists alternatives best first, separated by commas, with `{a,b}` a tie group (`{}` is an
-//! empty group and means nothing). Alternatives an incomplete order leaves out tie at the
-//! bottom. Identical orders (as weak orders: `1,2,3` and `1,2` are the same order of three) are
-//! merged into one weighted user type (the counts are added, with overflow checked).
+//! before the first order, a second `NUMBER ALTERNATIVES` says the same `n`, each alternative is
+//! named once and no two candidates share a name (an unnamed alternative goes by its number):
+//! anything else is refused, naming both lines. Every other non-blank line is `count: order`,
+//! where the order lists alternatives best first, separated by commas, with `{a,b}` a tie group
+//! (`{}` is an empty group and means nothing). Alternatives an incomplete order leaves out tie
+//! at the bottom. Identical orders (as weak orders: `1,2,3` and `1,2` are the same order of
+//! three) are merged into one weighted user type (the counts are added, with overflow checked).
 //!
 //! **Numbering.** PrefLib numbers alternatives `1..=n`. Files written by pref_voting and
 //! preflibtools number them `0..n`. A file is read as numbered from 0 when alternative 0
@@ -30,7 +31,7 @@
 //! test checks them against each other on random files. Each user type costs one allocation:
 //! its order, flat ([`Prefs::Order`]).
 
-use rustc_hash::FxHashSet;
+use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Result};
 use crate::instance::{CAPACITY, Instance, Prefs, TIES_NEXT, UserType, close_group};
@@ -58,8 +59,8 @@ struct Name {
 #[derive(Default)]
 struct Header {
     names: Vec<Name>,
-    /// The numbers in `names`.
-    named: FxHashSet<usize>,
+    /// The numbers in `names`, each to its place there.
+    named: FxHashMap<usize, usize>,
     /// `NUMBER ALTERNATIVES` and its line.
     declared: Option<(usize, usize)>,
     /// The line of the first order, once the reader has met it: the header is over.
@@ -205,7 +206,7 @@ fn parse_one_pass(text: &str, source: &str, lines: usize) -> Option<(Instance, O
     }
     let instance = Instance {
         source: source.to_string(),
-        candidates: candidates(header, n, base),
+        candidates: candidates(header, n, base, source).ok()?,
         users,
     };
     Some((instance, numbering_note(n, base)))
@@ -395,8 +396,8 @@ fn parse_checked(
             format!("{n} candidates exceed the capacity of {CAPACITY}"),
         ));
     }
+    let candidates = candidates(header, n, base, source)?;
     notes.extend(numbering_note(n, base));
-    let candidates = candidates(header, n, base);
     let users = merge(&rows, n, base, source)?;
     if users.is_empty() {
         return Err(Error::in_file(
@@ -423,18 +424,44 @@ fn numbering_note(n: usize, base: usize) -> Option<String> {
 }
 
 /// The names of the `n` alternatives numbered from `base`: the header's, else the number.
-fn candidates(header: Header, n: usize, base: usize) -> Vec<String> {
+/// Two alternatives of one name are refused, at the later of their lines.
+fn candidates(header: Header, n: usize, base: usize, source: &str) -> Result<Vec<String>> {
     let mut candidates: Vec<String> = (0..n).map(|i| (i + base).to_string()).collect();
+    // The line that names each candidate (0: none, it goes by its number).
+    let mut lines = vec![0usize; n];
     for name in header.names {
-        if let Some(slot) = name
-            .number
-            .checked_sub(base)
-            .and_then(|i| candidates.get_mut(i))
+        if let Some(i) = name.number.checked_sub(base)
+            && let (Some(slot), Some(line)) = (candidates.get_mut(i), lines.get_mut(i))
         {
             *slot = name.name;
+            *line = name.line;
         }
     }
-    candidates
+    let mut seen: FxHashMap<&str, usize> = FxHashMap::default();
+    seen.reserve(n);
+    for (i, name) in candidates.iter().enumerate() {
+        let Some(j) = seen.insert(name, i) else {
+            continue;
+        };
+        let line = |c: usize| lines.get(c).copied().unwrap_or(0);
+        let what = |c: usize| match line(c) {
+            0 => format!(
+                "alternative {} (unnamed, so called by its number)",
+                c + base
+            ),
+            l => format!("alternative {} (line {l})", c + base),
+        };
+        return Err(Error::at(
+            source,
+            line(i).max(line(j)),
+            format!(
+                "candidate \"{name}\" named twice: {} and {}",
+                what(j),
+                what(i)
+            ),
+        ));
+    }
+    Ok(candidates)
 }
 
 /// The number of alternatives and the number of the first one (1, or 0 when alternative 0
@@ -642,16 +669,21 @@ impl Header {
             return Ok(None);
         };
         let number = header_number(num, "alternative number", source, line)?;
-        if !self.named.insert(number) {
+        let name = value.trim_ascii();
+        if let Some(first) = self.named.get(&number).and_then(|&i| self.names.get(i)) {
             return Err(Error::at(
                 source,
                 line,
-                format!("alternative {number} named twice"),
+                format!(
+                    "alternative {number} named twice: `{}` on line {}, `{name}` here",
+                    first.name, first.line
+                ),
             ));
         }
+        self.named.insert(number, self.names.len());
         self.names.push(Name {
             number,
-            name: value.trim_ascii().to_string(),
+            name: name.to_string(),
             line,
         });
         Ok(Some(number))
@@ -889,7 +921,8 @@ mod tests {
     /// accepts, declines every file the checked reader refuses, and accepts every valid file;
     /// both refuse a header after the orders. Random files: numbering from 0 or 1, names, ties,
     /// empty groups, incomplete orders, spaces, CRLF, blank lines, and now and then a bad entry,
-    /// an alternative listed twice or out of range, or a header after the orders.
+    /// an alternative listed twice or out of range, two alternatives of one name, or a header
+    /// after the orders.
     #[test]
     fn one_pass_and_checked_readers_agree() {
         let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
@@ -905,7 +938,8 @@ mod tests {
                 text.push_str(&format!("# NUMBER ALTERNATIVES: {n}\n"));
                 for a in 0..n {
                     if r(3) > 0 {
-                        text.push_str(&format!("# ALTERNATIVE NAME {}: c{a}\n", a + base));
+                        let name = if r(30) == 0 { 0 } else { a };
+                        text.push_str(&format!("# ALTERNATIVE NAME {}: c{name}\n", a + base));
                     }
                 }
             };
@@ -1006,6 +1040,32 @@ mod tests {
                 "# NUMBER ALTERNATIVES: 2\n1: 1,2\n# ALTERNATIVE NAME 0: z\n",
                 3,
                 &["`# ALTERNATIVE NAME 0` after the first order (line 2)"],
+            ),
+            (
+                "# NUMBER ALTERNATIVES: 2\n# ALTERNATIVE NAME 1: a\n# ALTERNATIVE NAME 2: a\n\
+                 1: 1,2\n",
+                3,
+                &["candidate \"a\" named twice: alternative 1 (line 2) and alternative 2 (line 3)"],
+            ),
+            (
+                "# NUMBER ALTERNATIVES: 3\n# ALTERNATIVE NAME 3: 2\n# ALTERNATIVE NAME 1: x\n\
+                 1: 1,2\n",
+                2,
+                &[
+                    "candidate \"2\" named twice: alternative 2 (unnamed, so called by its \
+                     number) and alternative 3 (line 2)",
+                ],
+            ),
+            (
+                "# NUMBER ALTERNATIVES: 2\n# ALTERNATIVE NAME 1: 2\n1: 1,2\n",
+                2,
+                &["alternative 2 (unnamed, so called by its number)"],
+            ),
+            (
+                "# NUMBER ALTERNATIVES: 2\n# ALTERNATIVE NAME 2: a\n# ALTERNATIVE NAME 2: b\n\
+                 1: 1,2\n",
+                3,
+                &["alternative 2 named twice: `a` on line 2, `b` here"],
             ),
         ];
         for (text, line, needles) in cases {
