@@ -181,11 +181,26 @@ fn table_errors() {
             "a,b,a\n1,2,3\n",
             &["twice.csv:1:", "named twice"],
         ),
+        (
+            "two-weights.csv",
+            "weight,weight,b\n2,1.5,2.5\n",
+            &[
+                "two-weights.csv:1:",
+                "two weight columns",
+                "`weight` (column 2)",
+            ],
+        ),
     ];
     for (name, body, needles) in cases {
         let file = write(&dir, name, body);
         expect_bad(&["solve", &file, "--k", "1"], needles);
     }
+    // pref_voting's rank CSV with a second weight column.
+    let file = write(&dir, "two-counts.csv", "a,b,#,count\n1,2,3,1\n2,1,1,2\n");
+    expect_bad(
+        &["solve", &file, "--k", "1", "--values", "ranks"],
+        &["two-counts.csv:1:", "two weight columns", "`#`", "`count`"],
+    );
 }
 
 #[test]

@@ -45,7 +45,8 @@ extension says (a PrefLib header such as `# FILE NAME:` in a .txt or .csv, a JSO
       are named c1, c2, ...;
     - the first column holds row labels (not a candidate) if any row has text there or its
       header field is empty;
-    - a header column named weight, weights, count or # holds row weights (default 1);
+    - a header column named weight, weights, count or # holds row weights (default 1); two
+      such columns are refused;
     - `value±err` and `value+-err` keep the value; in whitespace tables `1,486.5` is 1486.5;
     - every value must be finite (negative scores are fine; negative weights are not).
   --values scores|ranks: scores are utilities (higher = better, equal = tie, every cell a

@@ -44,7 +44,8 @@ pub(super) fn parse(text: &str, source: &str) -> Option<Instance> {
         return None;
     }
     let width = fields.len();
-    let weight_col = fields.iter().position(|f| table::is_weight_name(f));
+    // Two weight columns: the general reader's error.
+    let weight_col = table::weight_column(&fields).ok()?;
     let candidates: Vec<String> = fields
         .iter()
         .enumerate()

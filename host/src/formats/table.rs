@@ -11,7 +11,8 @@
 //! 3. Row labels: the first column is a label column (not a candidate) when any row has text
 //!    there, or when its header field is empty (pandas writes its index column so).
 //! 4. Weights: a header column named `weight`, `weights`, `count` (any case) or `#` (as
-//!    pref_voting writes its counts) holds the weight of each row (default 1 for every row).
+//!    pref_voting writes its counts) holds the weight of each row (default 1 for every row). A
+//!    table has at most one such column: two are refused.
 //! 5. Numbers: a trailing `±x` or `+-x` (a standard error) is dropped and the value kept; in
 //!    whitespace tables, `,` thousands separators are removed (`1,486.5` is 1486.5). Every value
 //!    must be finite.
@@ -170,12 +171,35 @@ pub fn number(cell: &str, d: Delimiter) -> Option<f64> {
     s.parse::<f64>().ok()
 }
 
-pub(super) fn is_weight_name(s: &str) -> bool {
+/// A header field that names the weight column (rule 4).
+fn is_weight_name(s: &str) -> bool {
     s == "#"
         || matches!(
             s.to_ascii_lowercase().as_str(),
             "weight" | "weights" | "count"
         )
+}
+
+/// Rule 4: the index of the weight column among a header's fields, if any; two weight columns
+/// are refused (the message names both).
+pub(super) fn weight_column<S: AsRef<str>>(
+    header: &[S],
+) -> std::result::Result<Option<usize>, String> {
+    let mut named = header
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| is_weight_name(f.as_ref()));
+    let first = named.next();
+    if let (Some((a, fa)), Some((b, fb))) = (first, named.next()) {
+        return Err(format!(
+            "two weight columns, `{}` (column {}) and `{}` (column {}): a table has at most one",
+            fa.as_ref(),
+            a + 1,
+            fb.as_ref(),
+            b + 1
+        ));
+    }
+    Ok(first.map(|(c, _)| c))
 }
 
 /// `rank` followed by a number, with an optional `_`, `-` or space (any case): the number.
@@ -392,9 +416,10 @@ pub fn parse(text: &str, source: &str, d: Delimiter, values: Option<Values>) -> 
         .is_some_and(|(_, h)| h.first().is_some_and(|f| f.is_empty()))
         || (0..rows.len()).any(|r| rows.cell(r, 0).0 == Kind::Text);
     // Rule 4: weight column.
-    let weight_col = header
-        .as_ref()
-        .and_then(|(_, h)| h.iter().position(|s| is_weight_name(s)));
+    let weight_col = match &header {
+        Some((hl, h)) => weight_column(h).map_err(|m| Error::at(source, *hl, m))?,
+        None => None,
+    };
     let cand_cols: Vec<usize> = (0..width)
         .filter(|&c| !(label && c == 0) && Some(c) != weight_col)
         .collect();
@@ -991,6 +1016,30 @@ mod tests {
 
     fn read(text: &str, values: Option<Values>) -> Result<Instance> {
         parse(text, "t.csv", Delimiter::Comma, values)
+    }
+
+    /// A table has at most one weight column: two are refused, naming both.
+    #[test]
+    fn one_weight_column() {
+        for (text, names) in [
+            ("weight,weight,b\n2,1.5,2.5\n", ("weight", "weight")),
+            ("count,weight,b\n2,1.5,2.5\n", ("count", "weight")),
+            ("a,#,b,Weights\n2,1,2.5,3\n", ("#", "Weights")),
+        ] {
+            for values in [None, Some(Values::Scores), Some(Values::Ranks)] {
+                let e = read(text, values).unwrap_err();
+                assert_eq!(e.line(), Some(1), "{text:?}: {e}");
+                let m = e.message();
+                assert!(m.contains("two weight columns"), "{text:?}: {e}");
+                assert!(
+                    m.contains(&format!("`{}` (column", names.0))
+                        && m.contains(&format!("`{}` (column", names.1)),
+                    "{text:?}: {e}"
+                );
+            }
+        }
+        assert_eq!(weight_column(&["a", "count", "b"]), Ok(Some(1)));
+        assert_eq!(weight_column(&["a", "b"]), Ok(None));
     }
 
     /// The cues of rule 7, and what is read as scores without a flag.
