@@ -182,6 +182,11 @@ fn table_errors() {
             &["twice.csv:1:", "named twice"],
         ),
         (
+            "after-quote.csv",
+            "x,y\n\"1\"5,14\n",
+            &["after-quote.csv:2:", "`5` after the closing quote of field 1"],
+        ),
+        (
             "two-weights.csv",
             "weight,weight,b\n2,1.5,2.5\n",
             &[
@@ -273,7 +278,7 @@ fn files_options_and_k() {
     assert_eq!(o.code, 0, "{}", o.stderr);
     expect_bad(
         &["solve", &js, "--k", "1", "--format", "csv"],
-        &["inst.data", "empty population"],
+        &["inst.data:1:", "after the closing quote"],
     );
     expect_bad(
         &["eval", &good, "--k", "2", "--policy", "[1,0]"],

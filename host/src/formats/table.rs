@@ -38,7 +38,8 @@
 //!    cell for none. The candidates are the names that appear, in sorted order; each row is one
 //!    user type of weight 1.
 //!
-//! CSV fields may be double-quoted (`""` inside quotes is a quote).
+//! CSV fields may be double-quoted as in RFC 4180: `""` inside quotes is a quote, and after the
+//! closing quote come only spaces and then a `,` or the line's end.
 //!
 //! The reader is one pass over the lines: fields are split into a reused buffer and every cell is
 //! kept as a number and a kind, with no allocation per row; text is looked at again only to
@@ -87,36 +88,67 @@ pub(super) fn split<'a>(
             }
             out.push(Cow::Borrowed(trim(line.get(start..).unwrap_or(""))));
         }
-        Delimiter::Comma => {
-            let mut cur = String::new();
-            let mut quoted = false;
-            let mut chars = line.chars().peekable();
-            while let Some(c) = chars.next() {
-                match c {
-                    '"' if quoted => {
-                        if chars.peek() == Some(&'"') {
-                            cur.push('"');
-                            chars.next();
-                        } else {
-                            quoted = false;
-                        }
-                    }
-                    '"' if cur.trim().is_empty() => {
-                        cur.clear();
-                        quoted = true;
-                    }
-                    ',' if !quoted => {
-                        out.push(Cow::Owned(std::mem::take(&mut cur).trim().to_string()));
-                    }
-                    _ => cur.push(c),
-                }
-            }
-            if quoted {
-                return Err("unterminated quote".to_string());
-            }
-            out.push(Cow::Owned(cur.trim().to_string()));
-        }
+        Delimiter::Comma => split_quoted(line, out)?,
     }
+    Ok(())
+}
+
+/// Where [`split_quoted`] is in a field.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Quote {
+    /// Not in quotes (before any, or in a field without them).
+    Outside,
+    /// Inside quotes.
+    Inside,
+    /// Just after a quote inside quotes: the closing one, or the first of a doubled one.
+    Closing,
+    /// After the closing quote and spaces or tabs.
+    Closed,
+}
+
+/// Splits a CSV line with quotes into trimmed fields (RFC 4180): a field may be quoted after
+/// leading spaces, `""` inside quotes is a quote, and after the closing quote come only spaces
+/// or tabs and then a `,` or the line's end.
+fn split_quoted<'a>(line: &'a str, out: &mut Vec<Cow<'a, str>>) -> std::result::Result<(), String> {
+    let mut cur = String::new();
+    let mut state = Quote::Outside;
+    for c in line.chars() {
+        state = match (state, c) {
+            (Quote::Inside, '"') => Quote::Closing,
+            (Quote::Inside, c) => {
+                cur.push(c);
+                Quote::Inside
+            }
+            (Quote::Closing, '"') => {
+                cur.push('"');
+                Quote::Inside
+            }
+            (Quote::Outside, '"') if cur.trim().is_empty() => {
+                cur.clear();
+                Quote::Inside
+            }
+            (_, ',') => {
+                out.push(Cow::Owned(std::mem::take(&mut cur).trim().to_string()));
+                Quote::Outside
+            }
+            (Quote::Closing | Quote::Closed, ' ' | '\t') => Quote::Closed,
+            (Quote::Closing | Quote::Closed, c) => {
+                return Err(format!(
+                    "`{c}` after the closing quote of field {}: a quoted field ends at a `,` \
+                     or the line's end (`\"\"` is a quote inside it)",
+                    out.len() + 1
+                ));
+            }
+            (Quote::Outside, c) => {
+                cur.push(c);
+                Quote::Outside
+            }
+        };
+    }
+    if state == Quote::Inside {
+        return Err("unterminated quote".to_string());
+    }
+    out.push(Cow::Owned(cur.trim().to_string()));
     Ok(())
 }
 
@@ -1016,6 +1048,38 @@ mod tests {
 
     fn read(text: &str, values: Option<Values>) -> Result<Instance> {
         parse(text, "t.csv", Delimiter::Comma, values)
+    }
+
+    /// RFC 4180: after a closing quote come only a separator, the line's end or (inside the
+    /// quotes) a second quote.
+    #[test]
+    fn quotes_follow_rfc_4180() {
+        let mut fields = Vec::new();
+        for line in [
+            "\"1\"5,14",
+            "\"x\"y,z",
+            "a,\"b\"\"c\"d",
+            "\"a\" b,c",
+            "a,\"b\"\"\"x",
+        ] {
+            let e = split(line, Delimiter::Comma, &mut fields).unwrap_err();
+            assert!(e.contains("after the closing quote"), "{line}: {e}");
+        }
+        let e = split("a,\"b\"\"", Delimiter::Comma, &mut fields).unwrap_err();
+        assert_eq!(e, "unterminated quote");
+        for (line, want) in [
+            ("\"a,b\",\"c\"\"d\"", vec!["a,b", "c\"d"]),
+            (" \"a\" ,\"\",b", vec!["a", "", "b"]),
+            ("\"\"\"\"", vec!["\""]),
+        ] {
+            split(line, Delimiter::Comma, &mut fields).unwrap();
+            assert_eq!(fields, want, "{line}");
+        }
+        for (text, line) in [("x,y\n\"1\"5,14\n", 2), ("\"x\"y,z\n1.5,2\n", 1)] {
+            let e = read(text, None).unwrap_err();
+            assert_eq!(e.line(), Some(line), "{text:?}: {e}");
+            assert!(e.message().contains("after the closing quote"), "{e}");
+        }
     }
 
     /// A table has at most one weight column: two are refused, naming both.
