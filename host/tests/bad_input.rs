@@ -182,9 +182,26 @@ fn table_errors() {
             &["twice.csv:1:", "named twice"],
         ),
         (
+            "decimal-comma.txt",
+            "a b\n1 2\n0,5 1\n",
+            &[
+                "decimal-comma.txt:3:",
+                "`0,5`",
+                "commas are read only as thousands separators",
+            ],
+        ),
+        (
+            "error-part.txt",
+            "a b\n1 2\n3 1±2±3\n",
+            &["error-part.txt:3:", "`1±2±3`", "after `±` is not a number"],
+        ),
+        (
             "after-quote.csv",
             "x,y\n\"1\"5,14\n",
-            &["after-quote.csv:2:", "`5` after the closing quote of field 1"],
+            &[
+                "after-quote.csv:2:",
+                "`5` after the closing quote of field 1",
+            ],
         ),
         (
             "two-weights.csv",

@@ -47,7 +47,9 @@ extension says (a PrefLib header such as `# FILE NAME:` in a .txt or .csv, a JSO
       header field is empty;
     - a header column named weight, weights, count or # holds row weights (default 1); two
       such columns are refused;
-    - `value±err` and `value+-err` keep the value; in whitespace tables `1,486.5` is 1486.5;
+    - `value±err` and `value+-err` keep the value (err must be a number too); in whitespace
+      tables `1,486.5` is 1486.5, and a comma that is not a thousands separator (`0,5`) is
+      refused;
     - every value must be finite (negative scores are fine; negative weights are not).
   --values scores|ranks: scores are utilities (higher = better, equal = tie, every cell a
     number). ranks: lower = better (1 = best), equal ranks tie, an empty cell is an unranked

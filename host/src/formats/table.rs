@@ -13,9 +13,10 @@
 //! 4. Weights: a header column named `weight`, `weights`, `count` (any case) or `#` (as
 //!    pref_voting writes its counts) holds the weight of each row (default 1 for every row). A
 //!    table has at most one such column: two are refused.
-//! 5. Numbers: a trailing `±x` or `+-x` (a standard error) is dropped and the value kept; in
-//!    whitespace tables, `,` thousands separators are removed (`1,486.5` is 1486.5). Every value
-//!    must be finite.
+//! 5. Numbers: a trailing `±x` or `+-x` (a standard error, itself a number) is dropped and the
+//!    value kept; in whitespace tables, `,` thousands separators are removed (`1,486.5` is
+//!    1486.5: 1 to 3 digits, then groups of 3, before any point or exponent) and any other comma
+//!    (`0,5`, `1.5e3,0`) is refused. Every value must be finite.
 //! 6. Every row has as many fields as the header (or the first row).
 //! 7. Values (`--values`, [`Values`]): scores (higher is better, equal scores tie, every cell a
 //!    number) or ranks (lower is better, 1 = best, equal ranks tie, an empty cell is an unranked
@@ -163,44 +164,108 @@ fn trim(s: &str) -> &str {
 
 /// Parses a number cell (rule 5); `None` when it is not a number.
 pub fn number(cell: &str, d: Delimiter) -> Option<f64> {
+    match read_number(cell, d) {
+        Read::Number(x) => Some(x),
+        _ => None,
+    }
+}
+
+/// What a cell reads as (rule 5).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Read {
+    /// A number (perhaps too large to be finite, as `1e999`).
+    Number(f64),
+    /// A number but for its commas or its error: why it is refused.
+    Malformed(&'static str),
+    /// Anything else (a label, a name, a typo).
+    Text,
+}
+
+/// Why `0,5` is refused.
+const COMMAS: &str =
+    "commas are read only as thousands separators (as in `1,486.5`), not as a decimal point";
+
+/// Why `1±x` is refused.
+const NOT_AN_ERROR: &str = "the error after `±` is not a number";
+
+/// Why `1+-x` is refused.
+const NOT_AN_ERROR_ASCII: &str = "the error after `+-` is not a number";
+
+/// Reads a cell by rule 5: a number, perhaps with thousands separators (whitespace tables
+/// only) and a trailing `±error` or `+-error` whose error is a number too.
+fn read_number(cell: &str, d: Delimiter) -> Read {
     if let Some(x) = super::fast_decimal(cell.as_bytes()) {
-        return Some(x);
+        return Read::Number(x);
     }
     let s = cell.trim();
-    // Plain decimal notation: parse as is (a valid number never holds `+-`, `±` or `,`).
-    if !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'))
-        && let Ok(x) = s.parse::<f64>()
-    {
-        return Some(x);
+    if let Some(x) = plain(s) {
+        return Read::Number(x);
     }
-    let mut s = s;
-    if let Some(i) = s.find('±') {
-        s = s.get(..i)?;
-    } else if let Some(i) = s.find("+-") {
-        s = s.get(..i)?;
-    }
-    let s = s.trim();
-    let cleaned;
-    let s = if d == Delimiter::Whitespace && s.contains(',') {
-        cleaned = s.replace(',', "");
-        cleaned.as_str()
-    } else {
-        s
+    let (value, error) = match s.split_once('±') {
+        Some((v, e)) => (v, Some((e, NOT_AN_ERROR))),
+        None => match s.split_once("+-") {
+            Some((v, e)) => (v, Some((e, NOT_AN_ERROR_ASCII))),
+            None => (s, None),
+        },
     };
-    if s.is_empty() {
-        return None;
+    let x = match value_of(value.trim(), d) {
+        Read::Number(x) => x,
+        other => return other,
+    };
+    match error.map(|(e, why)| (value_of(e.trim(), d), why)) {
+        None | Some((Read::Number(_), _)) => Read::Number(x),
+        Some((Read::Malformed(why), _) | (Read::Text, why)) => Read::Malformed(why),
     }
-    // Only plain decimal notation counts as a number: Rust also parses "inf" and "NaN", which
-    // would turn a label column into data.
-    if !s
-        .bytes()
-        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'))
+}
+
+/// One number (no error): plain decimal notation, or in a whitespace table with thousands
+/// separators.
+fn value_of(s: &str, d: Delimiter) -> Read {
+    if let Some(x) = plain(s) {
+        return Read::Number(x);
+    }
+    if d == Delimiter::Whitespace
+        && s.contains(',')
+        && let Some(x) = plain(&s.replace(',', ""))
     {
+        return if thousands(s) {
+            Read::Number(x)
+        } else {
+            Read::Malformed(COMMAS)
+        };
+    }
+    Read::Text
+}
+
+/// Plain decimal notation: digits, `.`, signs and exponents, as `str::parse` reads them. Only
+/// these count: `str::parse` also reads `inf` and `NaN`.
+fn plain(s: &str) -> Option<f64> {
+    let decimal = |b: u8| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E');
+    if s.is_empty() || !s.bytes().all(decimal) {
         return None;
     }
-    s.parse::<f64>().ok()
+    s.parse().ok()
+}
+
+/// Whether the commas of `s`, a number without them, are thousands separators: after an
+/// optional sign, 1 to 3 digits (not led by a 0: `0,500` is a decimal comma), then groups of
+/// exactly 3 digits each after a comma, all before any point or exponent.
+fn thousands(s: &str) -> bool {
+    let b = s.as_bytes();
+    let b = b.strip_prefix(b"-").or(b.strip_prefix(b"+")).unwrap_or(b);
+    let end = b
+        .iter()
+        .position(|&c| matches!(c, b'.' | b'e' | b'E'))
+        .unwrap_or(b.len());
+    let (Some(int), Some(rest)) = (b.get(..end), b.get(end..)) else {
+        return false;
+    };
+    let mut groups = int.split(|&c| c == b',');
+    let first = groups.next().unwrap_or_default();
+    !rest.contains(&b',')
+        && (1..=3).contains(&first.len())
+        && first.first() != Some(&b'0')
+        && groups.all(|g| g.len() == 3)
 }
 
 /// A header field that names the weight column (rule 4).
@@ -277,6 +342,8 @@ pub(super) fn repeated(names: &[String]) -> Option<&str> {
 enum Kind {
     Number,
     Empty,
+    /// A number but for its commas or its error ([`Read::Malformed`]).
+    Malformed,
     Text,
 }
 
@@ -284,9 +351,19 @@ fn classify(cell: &str, d: Delimiter) -> (Kind, f64) {
     if cell.is_empty() {
         return (Kind::Empty, 0.0);
     }
-    match number(cell, d) {
-        Some(x) => (Kind::Number, x),
-        None => (Kind::Text, 0.0),
+    match read_number(cell, d) {
+        Read::Number(x) => (Kind::Number, x),
+        Read::Malformed(_) => (Kind::Malformed, 0.0),
+        Read::Text => (Kind::Text, 0.0),
+    }
+}
+
+/// Why a cell of `kind` read from `cell` is not a value.
+fn problem(kind: Kind, cell: &str, d: Delimiter) -> String {
+    match (kind, read_number(cell, d)) {
+        (Kind::Number, _) => "not finite".to_string(),
+        (_, Read::Malformed(why)) => format!("not a number: {why}"),
+        _ => "not a number".to_string(),
     }
 }
 
@@ -507,11 +584,9 @@ pub fn parse(text: &str, source: &str, d: Delimiter, values: Option<Values>) -> 
             Some(c) => {
                 let (k, w) = rows.cell(r, c);
                 if k != Kind::Number {
-                    return Err(Error::at(
-                        source,
-                        line,
-                        format!("weight `{}` is not a number", cell(r, c)),
-                    ));
+                    let text = cell(r, c);
+                    let why = problem(k, &text, d);
+                    return Err(Error::at(source, line, format!("weight `{text}` is {why}")));
                 }
                 check_weight(w).map_err(|m| Error::at(source, line, m))?;
                 w
@@ -522,11 +597,13 @@ pub fn parse(text: &str, source: &str, d: Delimiter, values: Option<Values>) -> 
             Values::Scores => "score",
             Values::Ranks => "rank",
         };
-        let bad = |c: usize, name: &str, problem: &str| {
+        let bad = |c: usize, name: &str, kind: Kind| {
+            let text = cell(r, c);
+            let why = problem(kind, &text, d);
             Error::at(
                 source,
                 line,
-                format!("{what} `{}` of candidate {name} is {problem}", cell(r, c)),
+                format!("{what} `{text}` of candidate {name} is {why}"),
             )
         };
         match values {
@@ -535,8 +612,7 @@ pub fn parse(text: &str, source: &str, d: Delimiter, values: Option<Values>) -> 
                 for (&c, name) in cand_cols.iter().zip(&candidates) {
                     match rows.cell(r, c) {
                         (Kind::Number, x) if x.is_finite() => scores.push(x),
-                        (Kind::Number, _) => return Err(bad(c, name, "not finite")),
-                        _ => return Err(bad(c, name, "not a number")),
+                        (k, _) => return Err(bad(c, name, k)),
                     }
                 }
                 users.keep(UserType {
@@ -551,9 +627,8 @@ pub fn parse(text: &str, source: &str, d: Delimiter, values: Option<Values>) -> 
                     match rows.cell(r, c) {
                         // `i < CAPACITY < 2^16`.
                         (Kind::Number, x) if x.is_finite() => ranks.push(x, i as u16),
-                        (Kind::Number, _) => return Err(bad(c, name, "not finite")),
                         (Kind::Empty, _) => {}
-                        (Kind::Text, _) => return Err(bad(c, name, "not a number")),
+                        (k, _) => return Err(bad(c, name, k)),
                     }
                 }
                 users.add(ranks.order(), weight, line);
@@ -1048,6 +1123,90 @@ mod tests {
 
     fn read(text: &str, values: Option<Values>) -> Result<Instance> {
         parse(text, "t.csv", Delimiter::Comma, values)
+    }
+
+    fn read_table(text: &str) -> Result<Instance> {
+        parse(text, "t.txt", Delimiter::Whitespace, None)
+    }
+
+    /// The candidates and score rows of a table read as scores.
+    fn scores(inst: &Instance) -> (Vec<String>, Vec<Vec<f64>>) {
+        let rows = inst
+            .users
+            .iter()
+            .map(|u| match &u.prefs {
+                Prefs::Scores(s) => s.clone(),
+                p => panic!("not scores: {p:?}"),
+            })
+            .collect();
+        (inst.candidates.clone(), rows)
+    }
+
+    /// In whitespace tables a comma is a thousands separator (1 to 3 digits, then groups of 3,
+    /// before any point or exponent) and nothing else; any other comma refuses the cell.
+    #[test]
+    fn commas_are_thousands_separators_only() {
+        let w = Delimiter::Whitespace;
+        for (s, x) in [
+            ("1,486.5", 1486.5),
+            ("-12,345,678", -12_345_678.0),
+            ("+1,000e2", 100_000.0),
+            ("999,999.25", 999_999.25),
+            ("1,234±5", 1234.0),
+            ("1,234+-1,000", 1234.0),
+        ] {
+            assert_eq!(number(s, w), Some(x), "{s}");
+        }
+        for s in [
+            "0,5",
+            "1,48",
+            "1,486.5,3",
+            "1.5e3,0",
+            "1,e,4,0,0",
+            ",500",
+            "1,,000",
+            "1234,567",
+            "1,0000",
+            "0,500",
+            "-0,500",
+            "1,000,",
+            "2±0,5",
+        ] {
+            assert_eq!(number(s, w), None, "{s}");
+            let e = read_table(&format!("a b\n1 2\n{s} 1\n")).unwrap_err();
+            assert_eq!(e.line(), Some(3), "{s}: {e}");
+            assert!(
+                e.message()
+                    .contains("commas are read only as thousands separators"),
+                "{s}: {e}"
+            );
+        }
+        let inst = read_table("a b\n1,486.5 2\n").unwrap();
+        assert_eq!(scores(&inst).1, vec![vec![1486.5, 2.0]]);
+    }
+
+    /// `value±err` and `value+-err` keep the value only when the error is a number too.
+    #[test]
+    fn errors_must_be_numbers() {
+        for d in [Delimiter::Whitespace, Delimiter::Comma] {
+            assert_eq!(number("1±2", d), Some(1.0));
+            assert_eq!(number("-1.5e2+-0.25", d), Some(-150.0));
+            for s in ["1±2±3", "1+-x", "1±", "1+-", "1+-2+-3", "1±inf", "1±-"] {
+                assert_eq!(number(s, d), None, "{s}");
+            }
+        }
+        for (s, sep) in [("1±2±3", "±"), ("1+-x", "+-")] {
+            let e = read_table(&format!("a b\n1 2\n3 {s}\n")).unwrap_err();
+            assert_eq!(e.line(), Some(3), "{s}: {e}");
+            assert!(
+                e.message()
+                    .contains(&format!("after `{sep}` is not a number")),
+                "{s}: {e}"
+            );
+        }
+        // A label is still a label.
+        let inst = read_table("x a b\nv±1 0.5 2\nw±2 2 1\n").unwrap();
+        assert_eq!(inst.candidates, ["a", "b"]);
     }
 
     /// RFC 4180: after a closing quote come only a separator, the line's end or (inside the
