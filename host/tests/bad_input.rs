@@ -154,7 +154,7 @@ fn table_errors() {
         (
             "inf.csv",
             "a,b\n1,2\n3,inf\n",
-            &["inf.csv:3:", "not a number"],
+            &["inf.csv:3:", "not finite"],
         ),
         (
             "huge.txt",
@@ -194,6 +194,21 @@ fn table_errors() {
             "error-part.txt",
             "a b\n1 2\n3 1±2±3\n",
             &["error-part.txt:3:", "`1±2±3`", "after `±` is not a number"],
+        ),
+        (
+            "mixed-first.csv",
+            "a,b,c\n1.5,2,3\n2x,1,1\n",
+            &[
+                "mixed-first.csv:3:",
+                "line 2 holds a number (`1.5`)",
+                "line 3 does not (`2x`)",
+                "header field empty",
+            ],
+        ),
+        (
+            "nan-first.csv",
+            "a,b,c\nNaN,2,3.5\n1,2,3\n",
+            &["nan-first.csv:2:", "`NaN`", "not finite"],
         ),
         (
             "after-quote.csv",

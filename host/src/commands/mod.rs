@@ -44,13 +44,15 @@ extension says (a PrefLib header such as `# FILE NAME:` in a .txt or .csv, a JSO
       as many fields as the rows (the Atari tables: `# game dqn a3c ...`); otherwise candidates
       are named c1, c2, ...;
     - the first column holds row labels (not a candidate) if any row has text there or its
+      header field is empty; text in some rows and numbers in others is refused unless that
       header field is empty;
     - a header column named weight, weights, count or # holds row weights (default 1); two
       such columns are refused;
     - `value±err` and `value+-err` keep the value (err must be a number too); in whitespace
       tables `1,486.5` is 1486.5, and a comma that is not a thousands separator (`0,5`) is
       refused;
-    - every value must be finite (negative scores are fine; negative weights are not).
+    - every value must be finite (negative scores are fine; negative weights are not): inf
+      and nan are refused wherever they are.
   --values scores|ranks: scores are utilities (higher = better, equal = tie, every cell a
     number). ranks: lower = better (1 = best), equal ranks tie, an empty cell is an unranked
     candidate (tied at the bottom); identical rankings merge. pref_voting's CSV (ranks, counts in

@@ -4,12 +4,14 @@
 //!
 //! 1. Blank lines are skipped. Lines starting with `#` are comments.
 //! 2. Header: the first non-comment row is a header when a field other than its first is text
-//!    (not empty and not a number), or when it is a single field of text. Without such a row,
-//!    the last comment line before the first row is the header when it has exactly as many
-//!    fields as the rows (this is how the Atari tables of `shared/data/atari` name their
-//!    columns: `# game dqn a3c ...`). Without a header, candidates are named `c1`, `c2`, ...
+//!    (not empty and not a number; `inf` and `nan` are numbers here, refused as not finite), or
+//!    when it is a single field of text. Without such a row, the last comment line before the
+//!    first row is the header when it has exactly as many fields as the rows (this is how the
+//!    Atari tables of `shared/data/atari` name their columns: `# game dqn a3c ...`). Without a
+//!    header, candidates are named `c1`, `c2`, ...
 //! 3. Row labels: the first column is a label column (not a candidate) when any row has text
-//!    there, or when its header field is empty (pandas writes its index column so).
+//!    there, or when its header field is empty (pandas writes its index column so). Unless that
+//!    field is empty, a first column of text in some rows and numbers in others is refused.
 //! 4. Weights: a header column named `weight`, `weights`, `count` (any case) or `#` (as
 //!    pref_voting writes its counts) holds the weight of each row (default 1 for every row). A
 //!    table has at most one such column: two are refused.
@@ -175,6 +177,8 @@ pub fn number(cell: &str, d: Delimiter) -> Option<f64> {
 enum Read {
     /// A number (perhaps too large to be finite, as `1e999`).
     Number(f64),
+    /// `inf`, `infinity` or `nan` (any case, signed): a number that is not finite.
+    NonFinite,
     /// A number but for its commas or its error: why it is refused.
     Malformed(&'static str),
     /// Anything else (a label, a name, a typo).
@@ -214,7 +218,9 @@ fn read_number(cell: &str, d: Delimiter) -> Read {
     };
     match error.map(|(e, why)| (value_of(e.trim(), d), why)) {
         None | Some((Read::Number(_), _)) => Read::Number(x),
-        Some((Read::Malformed(why), _) | (Read::Text, why)) => Read::Malformed(why),
+        Some((Read::Malformed(why), _) | (Read::NonFinite | Read::Text, why)) => {
+            Read::Malformed(why)
+        }
     }
 }
 
@@ -223,6 +229,9 @@ fn read_number(cell: &str, d: Delimiter) -> Read {
 fn value_of(s: &str, d: Delimiter) -> Read {
     if let Some(x) = plain(s) {
         return Read::Number(x);
+    }
+    if non_finite(s) {
+        return Read::NonFinite;
     }
     if d == Delimiter::Whitespace
         && s.contains(',')
@@ -245,6 +254,15 @@ fn plain(s: &str) -> Option<f64> {
         return None;
     }
     s.parse().ok()
+}
+
+/// Whether `s` is how `str::parse` spells a number that is not finite: `inf`, `infinity` or
+/// `nan` in any case, perhaps signed.
+fn non_finite(s: &str) -> bool {
+    let t = s.strip_prefix(['+', '-']).unwrap_or(s);
+    ["inf", "infinity", "nan"]
+        .iter()
+        .any(|w| t.eq_ignore_ascii_case(w))
 }
 
 /// Whether the commas of `s`, a number without them, are thousands separators: after an
@@ -324,7 +342,7 @@ fn names_ranks(s: &str) -> bool {
 /// Rule 2: whether a row's `fields` make a header (a field other than the first is text, not
 /// empty and not a number, or the row is a single field of text).
 pub(super) fn is_header(fields: &[Cow<'_, str>], d: Delimiter) -> bool {
-    let is_text = |c: &Cow<'_, str>| !c.is_empty() && number(c, d).is_none();
+    let is_text = |c: &Cow<'_, str>| !c.is_empty() && read_number(c, d) == Read::Text;
     fields.iter().skip(1).any(is_text) || (fields.len() == 1 && fields.iter().all(is_text))
 }
 
@@ -342,6 +360,8 @@ pub(super) fn repeated(names: &[String]) -> Option<&str> {
 enum Kind {
     Number,
     Empty,
+    /// `inf` or `nan` ([`Read::NonFinite`]).
+    NonFinite,
     /// A number but for its commas or its error ([`Read::Malformed`]).
     Malformed,
     Text,
@@ -353,6 +373,7 @@ fn classify(cell: &str, d: Delimiter) -> (Kind, f64) {
     }
     match read_number(cell, d) {
         Read::Number(x) => (Kind::Number, x),
+        Read::NonFinite => (Kind::NonFinite, 0.0),
         Read::Malformed(_) => (Kind::Malformed, 0.0),
         Read::Text => (Kind::Text, 0.0),
     }
@@ -361,7 +382,7 @@ fn classify(cell: &str, d: Delimiter) -> (Kind, f64) {
 /// Why a cell of `kind` read from `cell` is not a value.
 fn problem(kind: Kind, cell: &str, d: Delimiter) -> String {
     match (kind, read_number(cell, d)) {
-        (Kind::Number, _) => "not finite".to_string(),
+        (Kind::Number | Kind::NonFinite, _) => "not finite".to_string(),
         (_, Read::Malformed(why)) => format!("not a number: {why}"),
         _ => "not a number".to_string(),
     }
@@ -401,6 +422,46 @@ fn push_row<'a>(
         }
     }
     Ok(count)
+}
+
+/// Rule 3 for a first column whose header field is not empty: whether it holds labels, which it
+/// does when some row has text there. A column with text in one row and a number (finite or
+/// not, or malformed) in another is refused: it could be either.
+fn labels(text: &str, source: &str, d: Delimiter, rows: &Rows) -> Result<bool> {
+    let (mut number, mut word) = (None, None);
+    for r in 0..rows.len() {
+        match rows.cell(r, 0).0 {
+            Kind::Empty => continue,
+            Kind::Text => word = word.or(Some(r)),
+            Kind::Number | Kind::NonFinite | Kind::Malformed => number = number.or(Some(r)),
+        }
+        if let (Some(n), Some(w)) = (number, word) {
+            let line = |r: usize| rows.line.get(r).copied().unwrap_or(0);
+            let cell =
+                |r: usize| cell_text(text, rows.span.get(r).copied().unwrap_or((0, 0)), d, 0);
+            let how = match d {
+                Delimiter::Comma => "leave its header field empty (a header such as `,b,c`)",
+                Delimiter::Whitespace => {
+                    "make every label text, not a number (or write the table as CSV with an \
+                     empty first header field)"
+                }
+            };
+            return Err(Error::at(
+                source,
+                line(n.max(w)),
+                format!(
+                    "the first column is ambiguous: line {} holds a number (`{}`) and line {} \
+                     does not (`{}`): for row labels, {how}; for a candidate, make every cell a \
+                     number",
+                    line(n),
+                    cell(n),
+                    line(w),
+                    cell(w)
+                ),
+            ));
+        }
+    }
+    Ok(word.is_some())
 }
 
 /// Field `c` of the row at `span` (its text, for a message).
@@ -519,16 +580,16 @@ pub fn parse(text: &str, source: &str, d: Delimiter, values: Option<Values>) -> 
     {
         return rank_columns(text, source, d, &rows, *hl, h);
     }
-    // Rule 3: label column.
-    let label = header
-        .as_ref()
-        .is_some_and(|(_, h)| h.first().is_some_and(|f| f.is_empty()))
-        || (0..rows.len()).any(|r| rows.cell(r, 0).0 == Kind::Text);
     // Rule 4: weight column.
     let weight_col = match &header {
         Some((hl, h)) => weight_column(h).map_err(|m| Error::at(source, *hl, m))?,
         None => None,
     };
+    // Rule 3: label column (not the weight column, whose cells are weights).
+    let label = header
+        .as_ref()
+        .is_some_and(|(_, h)| h.first().is_some_and(|f| f.is_empty()))
+        || (weight_col != Some(0) && labels(text, source, d, &rows)?);
     let cand_cols: Vec<usize> = (0..width)
         .filter(|&c| !(label && c == 0) && Some(c) != weight_col)
         .collect();
@@ -1207,6 +1268,62 @@ mod tests {
         // A label is still a label.
         let inst = read_table("x a b\nv±1 0.5 2\nw±2 2 1\n").unwrap();
         assert_eq!(inst.candidates, ["a", "b"]);
+    }
+
+    /// A first column of numbers and text is neither clearly labels nor a candidate: refused,
+    /// naming a line of each. All text is labels; an empty header field makes labels of any.
+    #[test]
+    fn a_first_column_of_numbers_and_text_is_refused() {
+        for (text, d, lines) in [
+            ("a,b,c\n1.5,2,3\n2x,1,1\n", Delimiter::Comma, (2, 3)),
+            ("a,b,c\nx,2,3\n1,1,1\n", Delimiter::Comma, (3, 2)),
+            ("a b\n1 2\n\"2\" 0\n", Delimiter::Whitespace, (2, 3)),
+            ("a b\nalien 2\n0,5 0\n", Delimiter::Whitespace, (3, 2)),
+            ("a b c\nx 0 1\ninf 1 2\n", Delimiter::Whitespace, (3, 2)),
+        ] {
+            let e = parse(text, "t", d, None).unwrap_err();
+            let m = e.message();
+            assert!(m.contains("first column"), "{text:?}: {e}");
+            assert!(
+                m.contains(&format!("line {} holds a number", lines.0)),
+                "{text:?}: {e}"
+            );
+            assert!(
+                m.contains(&format!("line {} does not", lines.1)),
+                "{text:?}: {e}"
+            );
+            assert!(m.contains("for row labels"), "{text:?}: {e}");
+            assert_eq!(e.line(), Some(lines.0.max(lines.1)), "{text:?}: {e}");
+        }
+        // The way out the message gives: an empty header field.
+        let inst = read(",b,c\n1.5,2,3\n2x,1,1\n", None).unwrap();
+        assert_eq!(inst.candidates, ["b", "c"]);
+        let inst = read("a,b,c\nx,2,3\ny,1,1\n", None).unwrap();
+        assert_eq!(inst.candidates, ["b", "c"]);
+    }
+
+    /// `NaN` and `inf` (in any case, signed or spelt out) are numbers that are not finite:
+    /// refused in every column, never read as a label or a header.
+    #[test]
+    fn nan_and_inf_are_refused_wherever_they_are() {
+        for (text, line) in [
+            ("a,b,c\nNaN,2,3.5\n1,2,3\n", 2),
+            ("a,b,c\n1,2,3\ninf,2,3.5\n", 3),
+            ("a,b,c\n1,2,3\n2,-Infinity,3.5\n", 3),
+            ("a,b,c\n1,2,3\n2,4,nan\n", 3),
+            ("1,NaN,2\n3,4,5\n", 1),
+            ("x,1,2\ny,+inf,2\n", 2),
+        ] {
+            let e = read(text, None).unwrap_err();
+            assert!(e.message().contains("not finite"), "{text:?}: {e}");
+            assert_eq!(e.line(), Some(line), "{text:?}: {e}");
+        }
+        let e = read("weight,a\nnan,1\n", None).unwrap_err();
+        assert!(e.message().contains("weight `nan` is not finite"), "{e}");
+        // A first column of weights is not labels: its text is a bad weight.
+        let e = read("count,a,b\n2,0.5,1\nx,1,0\n", None).unwrap_err();
+        assert!(e.message().contains("weight `x` is not a number"), "{e}");
+        assert_eq!(e.line(), Some(3), "{e}");
     }
 
     /// RFC 4180: after a closing quote come only a separator, the line's end or (inside the
