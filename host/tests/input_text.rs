@@ -144,10 +144,16 @@ fn text_plainly_of_another_format_than_its_extension_is_refused() {
         let o = run(&["solve", &file, "--k", "2", "--format", "preflib"]);
         assert_eq!(candidates(&o), ["a", "b", "c"], "{name}");
     }
-    // The flag decides, even against the text.
+    // The flag decides, even against the text: read as a table, the text meets the table
+    // reader's own check (PrefLib's `1,2,3` is no number), not the format's.
     let file = write(&dir, "forced.txt", PL);
     let o = run(&["solve", &file, "--k", "1", "--format", "table"]);
-    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("thousands separators") && !o.stderr.contains("--format preflib"),
+        "{}",
+        o.stderr
+    );
     // A PrefLib header after comments and blank lines is still the first header.
     let file = write(&dir, "late.csv", &format!("\n# exported by hand\n\n{PL}"));
     expect_bad(
