@@ -62,6 +62,13 @@ pub const TALLY_MIN_SHARING: usize = 8;
 /// solve).
 pub const PARALLEL_WORK: usize = 1 << 21;
 
+/// The most threads a computation uses, and the largest `--threads` the tool takes. A few times
+/// the CPUs of the largest machines a solve runs on (two 192-core processors with two hardware
+/// threads per core have 768): more threads than CPUs only share them, and each thread reserves
+/// its stack (2 MiB of address space) and a few memory mappings, so tens of thousands of them
+/// exhaust the process's mappings and abort it.
+pub const MAX_THREADS: usize = 1024;
+
 /// Fewest user types the wide layout is used for at vector level `simd`. It computes
 /// [`WIDE_LANES`] users at once, so with fewer most of its lanes are padding, and the
 /// population's kernel, one fused pass per order, is faster. The layout is also built for each
@@ -199,7 +206,8 @@ impl Route {
 ///    the baseline;
 /// 3. the threads of `population`: `--threads` when given, else every core when the work
 ///    `m n (k+1)` reaches [`PARALLEL_WORK`] and one thread below it; never more than the blocks
-///    of users (a block is never split). Margins and tally run on one thread.
+///    of users (a block is never split) nor [`MAX_THREADS`]. Margins and tally run on one
+///    thread.
 pub fn choose(q: &Query) -> Route {
     let sum = if q.reference || matches!(q.task, Task::Hedge | Task::Bench) {
         Sum::Population
@@ -241,7 +249,7 @@ fn population_threads(q: &Query) -> usize {
         }
         t => t,
     };
-    wanted.clamp(1, blocks(q.m).max(1))
+    wanted.clamp(1, blocks(q.m).clamp(1, MAX_THREADS))
 }
 
 /// Whether a tally may pay on `n` candidates and `m` user types: at most [`TALLY_MAX_N`]
@@ -455,6 +463,19 @@ mod tests {
             ..query(4, 64, 256)
         };
         assert_eq!(choose(&one_block).threads, 1);
+        // Never more than MAX_THREADS, however many blocks and cores there are.
+        let huge = Query {
+            m: 1 << 30,
+            ..query(4, 64, 1000)
+        };
+        for (threads, cores) in [(100_000, 4), (0, 100_000)] {
+            let q = Query {
+                threads,
+                cores,
+                ..huge
+            };
+            assert_eq!(choose(&q).threads, MAX_THREADS, "{threads}, {cores}");
+        }
         // Margins and tally: one thread, whatever was asked.
         for q in [query(1, 9, 10), query(2, 9, 10_335)] {
             assert_eq!(choose(&Query { threads: 8, ..q }).threads, 1);

@@ -565,3 +565,34 @@ fn policy_errors_name_the_file_and_line() {
         &["--policy", "column 4"],
     );
 }
+
+/// The one-line JSON lines input of the bound checks.
+fn one_line(dir: &std::path::Path) -> String {
+    write(
+        dir,
+        "one.jsonl",
+        "{\"candidates\":[\"a\",\"b\"],\"users\":[{\"weight\":1,\"scores\":[1,0]}]}\n",
+    )
+}
+
+/// A --threads past its bound is refused when the arguments are parsed, naming the flag and
+/// the bound, before any thread is started; the bound itself is taken.
+#[test]
+fn thread_counts_past_the_bound_are_refused() {
+    let dir = tempdir();
+    let good = write(&dir, "good.soc", &format!("{HEAD}1: 1,2,3,4\n"));
+    let one = one_line(&dir);
+    let bench = ["bench", "--n", "4", "--m", "8", "--k", "2"];
+    for args in [
+        vec!["solve", good.as_str(), "--k", "2", "--threads", "1025"],
+        vec!["curve", good.as_str(), "--k-max", "2", "--threads", "20000"],
+        vec!["batch", one.as_str(), "--k", "2", "--threads", "1025"],
+        [bench.as_slice(), &["--threads", "1025"]].concat(),
+    ] {
+        expect_bad(&args, &["--threads", "1024"]);
+    }
+    // A one-line batch starts no worker for the largest count.
+    let o = run(&["batch", &one, "--k", "2", "--threads", "1024"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(o.stdout.lines().count(), 1, "{}", o.stdout);
+}

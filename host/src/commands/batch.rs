@@ -2,10 +2,11 @@
 //!
 //! The input is read a window of whole blocks at a time, straight into the window's buffer
 //! (`Window`, `Stream`). Each window's blocks are solved by the calling thread and worker
-//! threads that live as long as the batch (`Worker`, `work`), `--threads` in all, into buffers
-//! kept from window to window: the calling thread first writes the window before (`Solved`) and
-//! reads the next, then takes its share of the blocks. A line that is not UTF-8, not JSON or not
-//! a valid instance is that line's error object; the batch goes on.
+//! threads that live as long as the batch (`Worker`, `work`), `--threads` in all at most and
+//! never more than a window has blocks (a worker starts when a window first has a block for
+//! it), into buffers kept from window to window: the calling thread first writes the window
+//! before (`Solved`) and reads the next, then takes its share of the blocks. A line that is not
+//! UTF-8, not JSON or not a valid instance is that line's error object; the batch goes on.
 //!
 //! With `--warm`, the lines are chained in fixed blocks of [`WARM_BLOCK`] (or `--warm-block`)
 //! consecutive lines: a block's first line starts cold, and each later line starts from the
@@ -20,6 +21,7 @@ use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
+use ualign_accel::route::MAX_THREADS;
 
 use super::BatchArgs;
 use crate::analysis::{Method, Settings, check_settings, report, solve_from};
@@ -308,7 +310,7 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
         0 => ualign_accel::route::cores(),
         t => t,
     }
-    .max(1);
+    .clamp(1, MAX_THREADS);
     // On a terminal: the bytes of the file done (a spinner for standard input), and the
     // instances, a window at a time.
     let bar = if std::io::stderr().is_terminal() {
@@ -324,26 +326,19 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
     } else {
         ProgressBar::hidden()
     };
-    // This thread and `budget - 1` workers share each window's blocks. The workers live as
-    // long as the batch: one window after another comes to them as a task (a thread spawned
-    // for each window often starts late), and each keeps its reader and store from line to
-    // line. This thread first writes the window before and reads the next, then takes its own
-    // share of the blocks: no more threads run than `--threads` says.
+    // This thread and up to `budget - 1` workers share each window's blocks, one thread per
+    // block at most: a worker is started when a window first has a block for it. The workers
+    // live as long as the batch: one window after another comes to them as a task (a thread
+    // spawned for each window often starts late), and each keeps its reader and store from line
+    // to line. This thread first writes the window before and reads the next, then takes its
+    // own share of the blocks: no more threads run than `--threads` says.
     let source = source.as_str();
     std::thread::scope(|s| -> Result<bool> {
         let (answers, answered) = mpsc::channel::<Answer>();
-        let tasks: Vec<SyncSender<(Task<'_>, Written)>> = (1..budget)
-            .map(|_| {
-                let (task, tasked) = mpsc::sync_channel(1);
-                let answers = answers.clone();
-                s.spawn(move || work(&tasked, &answers));
-                task
-            })
-            .collect();
-        drop(answers);
+        let mut tasks: Vec<SyncSender<(Task<'_>, Written)>> = Vec::new();
         let mut own = Worker::default();
         // The workers' buffers between windows, and the window read next (storage reused).
-        let mut buffers: Vec<Written> = (0..budget).map(|_| Written::default()).collect();
+        let mut buffers: Vec<Written> = Vec::new();
         let mut window = FIRST_WINDOW_LINES;
         let mut this = Window::default();
         let mut consumed = this.read(&mut input, (window, block), source)?;
@@ -358,6 +353,12 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
             }
             let blocks = lines.div_ceil(block);
             let threads = budget.min(blocks);
+            while tasks.len() + 1 < threads {
+                let worker = (tasks.len() + 2, budget);
+                let asked = a.play.solver.threads;
+                let builder = std::thread::Builder::new();
+                tasks.push(start_worker(s, builder, &answers, worker, asked)?);
+            }
             match a.play.solver.threads {
                 0 => settings.cores = (budget / threads).max(1),
                 _ => settings.threads = (budget / threads).max(1),
@@ -426,6 +427,32 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
         bar.finish_and_clear();
         Ok(true)
     })
+}
+
+/// Starts thread `i` of `budget` (the calling thread is the first) in `s` with `builder`, a
+/// worker ([`work`]) answering to `answers`; returns its task channel. A thread the system cannot start is an error of
+/// `--threads` (`asked`: 0 is automatic, every core).
+fn start_worker<'scope, 'a: 'scope>(
+    s: &'scope std::thread::Scope<'scope, '_>,
+    builder: std::thread::Builder,
+    answers: &Sender<Answer>,
+    (i, budget): (usize, usize),
+    asked: usize,
+) -> Result<SyncSender<(Task<'a>, Written)>> {
+    let (task, tasked) = mpsc::sync_channel(1);
+    let answers = answers.clone();
+    match builder.spawn_scoped(s, move || work(&tasked, &answers)) {
+        Ok(_) => Ok(task),
+        Err(e) => {
+            let count = match asked {
+                0 => format!("--threads 0 (every core, {budget} threads)"),
+                t => format!("--threads {t}"),
+            };
+            Err(Error::usage(format!(
+                "{count}: the system cannot start thread {i} of {budget} ({e}); give fewer"
+            )))
+        }
+    }
 }
 
 /// One thread's share of a window: the blocks it takes from `next` in turn, each block's lines
@@ -751,6 +778,94 @@ mod tests {
             |line| format!("{{\"line\":{line},\"error\":\"internal error: not processed\"}}");
         let want = format!("a\nb\n{}\nd\n{}\n", lost(13), lost(15));
         assert_eq!(String::from_utf8(out.bytes).unwrap(), want);
+    }
+
+    /// The threads named `name` in this process (Linux): a thread started without a name takes
+    /// the name of the thread that starts it.
+    #[cfg(target_os = "linux")]
+    fn threads_named(name: &str) -> usize {
+        std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .flatten()
+            .filter(|t| {
+                std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim_end() == name)
+            })
+            .count()
+    }
+
+    /// Output that counts, at each write, the threads named `ualign-probe`.
+    #[cfg(target_os = "linux")]
+    #[derive(Default)]
+    struct ThreadProbe {
+        most: usize,
+    }
+
+    #[cfg(target_os = "linux")]
+    impl Write for ThreadProbe {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.most = self.most.max(threads_named("ualign-probe"));
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A batch starts no more threads than its windows have blocks, whatever --threads allows:
+    /// the threads counted while the output is written (the workers live until the batch ends)
+    /// are one per line of a short batch, up to --threads.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn threads_are_started_only_for_blocks() {
+        use clap::Parser;
+        let dir = std::env::temp_dir().join(format!("ualign-batch-threads-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let line = r#"{"candidates":["a","b"],"users":[{"weight":1,"scores":[1,0]}]}"#;
+        for (lines, threads, want) in [(1, "64", 1), (3, "64", 3), (5, "2", 2)] {
+            let file = dir.join(format!("{lines}.jsonl"));
+            std::fs::write(&file, format!("{line}\n").repeat(lines)).unwrap();
+            let args = ["ualign", "batch", file.to_str().unwrap(), "--k", "2"];
+            let cli =
+                super::super::Cli::try_parse_from(args.into_iter().chain(["--threads", threads]))
+                    .unwrap();
+            let super::super::Command::Batch(a) = cli.command else {
+                panic!("not batch");
+            };
+            let most = std::thread::Builder::new()
+                .name("ualign-probe".into())
+                .spawn(move || {
+                    let mut probe = ThreadProbe::default();
+                    assert!(run_to(&a, &mut probe).unwrap());
+                    probe.most
+                })
+                .unwrap()
+                .join()
+                .unwrap();
+            assert_eq!(most, want, "{lines} lines, --threads {threads}");
+        }
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    /// A worker the system cannot start (here: asked for a stack of a pebibyte) is an input
+    /// error of --threads (exit code 2), not a panic.
+    #[test]
+    fn a_thread_that_cannot_start_is_an_error_of_threads() {
+        let (answers, _answered) = mpsc::channel::<Answer>();
+        std::thread::scope(|s| {
+            for (asked, count) in [
+                (8, "--threads 8:"),
+                (0, "--threads 0 (every core, 8 threads):"),
+            ] {
+                let builder = std::thread::Builder::new().stack_size(1 << 50);
+                let started: Result<SyncSender<(Task<'static>, Written)>> =
+                    start_worker(s, builder, &answers, (2, 8), asked);
+                let e = started.expect_err("a pebibyte stack");
+                assert_eq!(e.exit_code(), 2, "{e}");
+                assert!(e.message().starts_with(count), "{e}");
+                assert!(e.message().contains("cannot start thread 2 of 8"), "{e}");
+            }
+        });
     }
 
     /// Long lines end a window by its bytes: at the first block's end from [`WINDOW_BYTES`]

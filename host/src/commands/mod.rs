@@ -10,9 +10,13 @@ pub mod opponents;
 pub mod pick;
 pub mod solve;
 
+use std::num::IntErrorKind;
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+
+use ualign_accel::route::MAX_THREADS;
 
 use crate::analysis::{Method, Settings};
 use crate::error::{Error, Result};
@@ -164,9 +168,9 @@ pub struct SolverArgs {
     /// Share evaluations at most (for hedge: the horizon T, every iterate is kept).
     #[arg(long, default_value_t = 10_000)]
     pub max_iter: u32,
-    /// Threads to compute with (0: every core, when the work pays for them). Only a count:
-    /// the answer is the same, bit for bit, for any number.
-    #[arg(long, default_value_t = 0)]
+    /// Threads to compute with (0: every core, when the work pays for them), at most 1024.
+    /// Only a count: the answer is the same, bit for bit, for any number.
+    #[arg(long, default_value_t = 0, value_parser = threads)]
     pub threads: usize,
     /// Compute what the firmware computes, bit for bit: the shares through the population,
     /// never through the margin matrix (k = 1) or a tally. The output's `route` says which
@@ -359,9 +363,9 @@ pub struct BenchArgs {
     /// Seed of the impartial-culture population (default 1).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Threads to compute with (0: every core, when the work pays for them), as in every
-    /// command.
-    #[arg(long, default_value_t = 0)]
+    /// Threads to compute with (0: every core, when the work pays for them; at most 1024), as
+    /// in every command.
+    #[arg(long, default_value_t = 0, value_parser = threads)]
     pub threads: usize,
     /// Solves to time, each from a cold start on the same population: `solve_ns` is their
     /// median, `solve_ns_min` and `solve_ns_max` their spread (thousands for small sizes).
@@ -435,6 +439,30 @@ fn bench(a: &BenchArgs) -> Result<String> {
     to_json(&report)
 }
 
+/// `--threads`: 0 (automatic) to [`MAX_THREADS`].
+fn threads(text: &str) -> std::result::Result<usize, String> {
+    count_in(
+        text,
+        0..=MAX_THREADS,
+        "0: every core, when the work pays for them",
+    )
+}
+
+/// A whole number in `range`; out of it, an error that gives the range and `why` it is so.
+fn count_in(
+    text: &str,
+    range: RangeInclusive<usize>,
+    why: &str,
+) -> std::result::Result<usize, String> {
+    let out_of_range = || format!("must be in {}..={} ({why})", range.start(), range.end());
+    match text.parse::<usize>() {
+        Ok(v) if range.contains(&v) => Ok(v),
+        Ok(_) => Err(out_of_range()),
+        Err(e) if *e.kind() == IntErrorKind::PosOverflow => Err(out_of_range()),
+        Err(e) => Err(format!("not a whole number ({e})")),
+    }
+}
+
 /// JSON text of a value, pretty when `pretty`.
 pub fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v)
@@ -454,5 +482,26 @@ mod tests {
     #[test]
     fn command_line_is_well_formed() {
         super::Cli::command().debug_assert();
+    }
+
+    /// `parse` takes `low..=high`; past it (even past what a usize holds) its error gives the
+    /// range, and text is not a number.
+    fn assert_bounded(parse: fn(&str) -> Result<usize, String>, low: usize, high: usize) {
+        let range = format!("must be in {low}..={high} (");
+        assert_eq!(parse(&low.to_string()), Ok(low));
+        assert_eq!(parse(&high.to_string()), Ok(high));
+        for bad in [(high + 1).to_string(), "1".repeat(40)] {
+            assert!(parse(&bad).is_err_and(|e| e.starts_with(&range)), "{bad}");
+        }
+        assert!(parse("-1").is_err_and(|e| e.starts_with("not a whole number")));
+        if low > 0 {
+            assert!(parse("0").is_err_and(|e| e.starts_with(&range)));
+        }
+    }
+
+    /// --threads takes 0 (automatic) to MAX_THREADS.
+    #[test]
+    fn thread_counts_are_bounded() {
+        assert_bounded(super::threads, 0, super::MAX_THREADS);
     }
 }
