@@ -596,3 +596,17 @@ fn thread_counts_past_the_bound_are_refused() {
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert_eq!(o.stdout.lines().count(), 1, "{}", o.stdout);
 }
+
+/// A --warm-block past its bound is refused when the arguments are parsed, naming the flag and
+/// the bound.
+#[test]
+fn warm_blocks_past_the_bound_are_refused() {
+    let dir = tempdir();
+    let one = one_line(&dir);
+    for block in ["0", "1025", "100000000"] {
+        expect_bad(
+            &["batch", &one, "--k", "2", "--warm", "--warm-block", block],
+            &["--warm-block", "1..=1024"],
+        );
+    }
+}

@@ -163,7 +163,7 @@ fn warm_options_are_checked() {
     for (args, what) in [
         (vec!["--warm", "--method", "hedge"], "--method optimistic"),
         (vec!["--warm-block", "3"], "--warm-block applies to --warm"),
-        (vec!["--warm", "--warm-block", "0"], "--warm-block 0"),
+        (vec!["--warm", "--warm-block", "0"], "--warm-block"),
     ] {
         let mut a = vec!["batch", file.as_str(), "--k", "2"];
         a.extend(args);

@@ -8,11 +8,11 @@
 //! before (`Solved`) and reads the next, then takes its share of the blocks. A line that is not
 //! UTF-8, not JSON or not a valid instance is that line's error object; the batch goes on.
 //!
-//! With `--warm`, the lines are chained in fixed blocks of [`WARM_BLOCK`] (or `--warm-block`)
-//! consecutive lines: a block's first line starts cold, and each later line starts from the
-//! policy the line before deployed when that line was solved and has as many candidates. Blocks
-//! run in parallel and a block's lines in order, so the chains, and the output, are the same
-//! for any `--threads`.
+//! With `--warm`, the lines are chained in fixed blocks of [`WARM_BLOCK`] (or `--warm-block`, at
+//! most [`MAX_WARM_BLOCK`]) consecutive lines: a block's first line starts cold, and each later
+//! line starts from the policy the line before deployed when that line was solved and has as
+//! many candidates. Blocks run in parallel and a block's lines in order, so the chains, and the
+//! output, are the same for any `--threads`.
 
 use std::io::{BufRead, IsTerminal, Read, Write};
 use std::sync::Arc;
@@ -38,6 +38,12 @@ struct LineError {
 
 /// Lines per warm chain of `batch --warm` unless `--warm-block` says otherwise.
 pub const WARM_BLOCK: usize = 16;
+
+/// The largest `--warm-block`: a window of the input is whole blocks ([`Window::read`]), so it
+/// holds fewer than [`WINDOW_LINES`] lines plus one block. Up to this, a window holds at most
+/// twice [`WINDOW_LINES`] lines, and lines are printed as their window is solved; a block as
+/// long as the input would hold the whole input and print nothing until its end.
+pub const MAX_WARM_BLOCK: usize = WINDOW_LINES;
 
 /// Solves one line and appends its output object (a solve report or an error object, without
 /// newline) to `out`, parsing with `lines`, building its population in `store` and writing with
@@ -287,8 +293,12 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
         (false, None) => 1,
         (false, Some(_)) => return Err(Error::usage("--warm-block applies to --warm")),
         (true, None) => WARM_BLOCK,
-        (true, Some(0)) => return Err(Error::usage("--warm-block 0: must be at least 1")),
-        (true, Some(b)) => b,
+        (true, Some(b)) if (1..=MAX_WARM_BLOCK).contains(&b) => b,
+        (true, Some(b)) => {
+            return Err(Error::usage(format!(
+                "--warm-block {b}: must be in 1..={MAX_WARM_BLOCK}"
+            )));
+        }
     };
     // JSON lines is the one format here: `-` (standard input) needs no --format. The size of a
     // file is the progress bar's length.

@@ -311,9 +311,10 @@ pub struct BatchArgs {
     /// simplex takes no start). The certificate is that of the policy printed, as always.
     #[arg(long)]
     pub warm: bool,
-    /// Lines per warm chain, with --warm (default 16): blocks run in parallel, the lines of a
-    /// block one after the other.
-    #[arg(long)]
+    /// Lines per warm chain, with --warm (default 16, at most 1024): blocks run in parallel,
+    /// the lines of a block one after the other. A window of the input holds whole blocks, so
+    /// the memory a batch holds grows with the block, never with the input.
+    #[arg(long, value_parser = warm_block)]
     pub warm_block: Option<usize>,
 }
 
@@ -448,6 +449,15 @@ fn threads(text: &str) -> std::result::Result<usize, String> {
     )
 }
 
+/// `--warm-block`: 1 to [`batch::MAX_WARM_BLOCK`].
+fn warm_block(text: &str) -> std::result::Result<usize, String> {
+    count_in(
+        text,
+        1..=batch::MAX_WARM_BLOCK,
+        "a window of the input holds whole blocks",
+    )
+}
+
 /// A whole number in `range`; out of it, an error that gives the range and `why` it is so.
 fn count_in(
     text: &str,
@@ -503,5 +513,11 @@ mod tests {
     #[test]
     fn thread_counts_are_bounded() {
         assert_bounded(super::threads, 0, super::MAX_THREADS);
+    }
+
+    /// --warm-block takes 1 to MAX_WARM_BLOCK.
+    #[test]
+    fn warm_blocks_are_bounded() {
+        assert_bounded(super::warm_block, 1, super::batch::MAX_WARM_BLOCK);
     }
 }
