@@ -68,6 +68,14 @@ pub const SOLVE_EPSILON: f32 = 1e-4;
 /// The most solves one `ualign bench --solves S` times.
 pub const MAX_SOLVES: usize = 1_000_000;
 
+/// The most entries (user types x candidates, `--m` x `--n`) of a population [`run`] draws:
+/// 2^26. At the bound, on one thread of an x86-64 server core, a share evaluation takes about a
+/// second and the whole bench two to three minutes, and the bench holds about 4 bytes per
+/// entry and 13 more per user type (the order table and the probes' copy of it, the wide
+/// layout, the weights): 270 MB at 1,024 candidates, 1.1 GB at one. Far larger sizes would
+/// take hours, or more memory than the machine has.
+pub const MAX_CELLS: usize = 1 << 26;
+
 /// Draws `m` uniformly random strict rankings over `n` candidates (impartial culture), weight 1
 /// each, into `weights` (length `>= m`) and `order` (length `>= m * n`): core's
 /// [`synthetic::impartial_culture`] drawn with `Xoshiro128PlusPlus::seed_from_u64(seed)`, the
@@ -424,7 +432,8 @@ where
 /// (`solve_iterations x share_ns_median`).
 ///
 /// Errors: a message for `n` outside `1..=1024`, `m == 0`, `k` outside `1..=MAX_K`, `solves`
-/// outside `1..=MAX_SOLVES`, or a failure of core.
+/// outside `1..=MAX_SOLVES`, more than [`MAX_CELLS`] entries `n m`, memory that cannot be had,
+/// or a failure of core.
 pub fn run(
     n: usize,
     m: usize,
@@ -439,14 +448,15 @@ pub fn run(
     if m == 0 {
         return Err("--m must be at least 1".into());
     }
-    if k == 0 || k > ualign::MAX_K {
-        return Err(format!("--k must be in 1..={}, got {k}", ualign::MAX_K));
-    }
-    let cells = m
-        .checked_mul(n)
-        .ok_or_else(|| format!("n * m overflows: {n} * {m}"))?;
-    let mut weights = vec![0.0f32; m];
-    let mut order = vec![0u16; cells];
+    check_k_and_solves(k, solves)?;
+    let cells = m.checked_mul(n).filter(|&c| c <= MAX_CELLS).ok_or_else(|| {
+        format!(
+            "--m {m} with --n {n}: more than {MAX_CELLS} entries (user types x candidates), the \
+             most the bench draws (2^26: up to 1.1 GB of tables and minutes of work)"
+        )
+    })?;
+    let mut weights = filled(0.0f32, m, "--m")?;
+    let mut order = filled(0u16, cells, "--m")?;
     let pop = impartial_culture(n, m, seed, &mut weights, &mut order).map_err(|e| e.to_string())?;
     let mut report = run_population(pop, k, threads, solves)?;
     report["seed"] = seed.into();
@@ -455,13 +465,31 @@ pub fn run(
 
 /// [`run`] on a given population (a preference file).
 ///
-/// Errors: a message for `k` outside `1..=MAX_K`, or a failure of core.
+/// Errors: a message for `k` outside `1..=MAX_K`, `solves` outside `1..=MAX_SOLVES`, memory
+/// that cannot be had, or a failure of core.
 pub fn run_population(
     pop: Population<'_, CAPACITY>,
     k: u32,
     threads: usize,
     solves: usize,
 ) -> Result<serde_json::Value, String> {
+    check_k_and_solves(k, solves)?;
+    // The probes read a table of the population's size and layout: its orders, rebuilt (one
+    // u16 per position, `TIE_NEXT` on a tie with the next position, as core stores them).
+    let n = pop.n();
+    let mut order = Vec::new();
+    order
+        .try_reserve_exact(pop.m().saturating_mul(n))
+        .map_err(|e| format!("cannot allocate the probes' copy of the population: {e}"))?;
+    for j in 0..pop.m() {
+        let row = pop.order(j).ok_or("a user type without an order")?;
+        order.extend(row.map(|(c, tie)| c as u16 | if tie { TIE_NEXT } else { 0 }));
+    }
+    measure(pop, &order, pop.weights(), k, threads, solves)
+}
+
+/// The errors of `k` outside `1..=MAX_K` and `solves` outside `1..=MAX_SOLVES`.
+fn check_k_and_solves(k: u32, solves: usize) -> Result<(), String> {
     if k == 0 || k > ualign::MAX_K {
         return Err(format!("--k must be in 1..={}, got {k}", ualign::MAX_K));
     }
@@ -470,15 +498,18 @@ pub fn run_population(
             "--solves must be in 1..={MAX_SOLVES}, got {solves}"
         ));
     }
-    // The probes read a table of the population's size and layout: its orders, rebuilt (one
-    // u16 per position, `TIE_NEXT` on a tie with the next position, as core stores them).
-    let n = pop.n();
-    let mut order = Vec::with_capacity(pop.m().saturating_mul(n));
-    for j in 0..pop.m() {
-        let row = pop.order(j).ok_or("a user type without an order")?;
-        order.extend(row.map(|(c, tie)| c as u16 | if tie { TIE_NEXT } else { 0 }));
-    }
-    measure(pop, &order, pop.weights(), k, threads, solves)
+    Ok(())
+}
+
+/// `len` copies of `x`, or an error naming `flag` (the size it comes from) when the memory
+/// cannot be had.
+fn filled<T: Clone>(x: T, len: usize, flag: &str) -> Result<Vec<T>, String> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|e| {
+        format!("{flag}: cannot allocate {len} entries for the population's tables: {e}")
+    })?;
+    v.resize(len, x);
+    Ok(v)
 }
 
 /// The measurements of [`run`] on `pop`, whose order table and weights `order` and `weights`
@@ -830,6 +861,22 @@ mod tests {
         assert!(run(5, 10, 0, 1, 1, 1).is_err());
         assert!(run(5, 10, 4, 1, 1, 0).is_err());
         assert!(run(5, 10, 4, 1, 1, MAX_SOLVES + 1).is_err());
+        // Tables past MAX_CELLS entries, or past what a usize holds, are refused before any
+        // memory is reserved, naming --m and the bound.
+        for (n, m) in [
+            (4, 100_000_000_000),
+            (1, MAX_CELLS + 1),
+            (1024, usize::MAX / 2),
+        ] {
+            let e = run(n, m, 2, 1, 1, 1).err().unwrap_or_default();
+            assert!(e.starts_with(&format!("--m {m} with --n {n}")), "{e}");
+            assert!(e.contains(&MAX_CELLS.to_string()), "{e}");
+        }
+        // Memory that cannot be had is an error too.
+        let e = filled(0u16, usize::MAX / 2, "--m")
+            .err()
+            .unwrap_or_default();
+        assert!(e.starts_with("--m: cannot allocate"), "{e}");
         // --threads 0 is automatic: one thread at this size.
         let auto = run(5, 10, 4, 1, 0, 1).map_err(|e| e.to_string());
         assert_eq!(auto.map(|v| v["threads"].as_u64()), Ok(Some(1)));

@@ -145,6 +145,14 @@ fn avx2<K: Kernel>(kernel: K) -> K::Output {
     kernel.call()
 }
 
+/// Makes `v` `len` zeros, reusing its storage; `None` when the memory cannot be had.
+fn zeroed<T: Clone + Default>(v: &mut Vec<T>, len: usize) -> Option<()> {
+    v.clear();
+    v.try_reserve_exact(len).ok()?;
+    v.resize(len, T::default());
+    Some(())
+}
+
 /// Owned storage of [`Wide`] layouts (the byte table and the padded weights).
 #[derive(Debug, Default)]
 pub struct WideStore {
@@ -154,7 +162,8 @@ pub struct WideStore {
 
 impl WideStore {
     /// Lays out each of `parts` (parts of one population) in this store: `None` when one of
-    /// them cannot be (an order with a tie, more than 256 candidates).
+    /// them cannot be (an order with a tie, more than 256 candidates) or the memory for the
+    /// layout cannot be had.
     pub fn layout<'a, const N: usize>(
         &'a mut self,
         parts: &[Population<'a, N>],
@@ -165,8 +174,8 @@ impl WideStore {
             table_len = table_len.checked_add(Wide::<N>::table_len(part.n(), part.m())?)?;
             weights_len = weights_len.checked_add(Wide::<N>::weights_len(part.m()))?;
         }
-        self.table = vec![0; table_len];
-        self.weights = vec![0.0; weights_len];
+        zeroed(&mut self.table, table_len)?;
+        zeroed(&mut self.weights, weights_len)?;
         let (mut table, mut weights) = (&mut self.table[..], &mut self.weights[..]);
         let mut out = Vec::with_capacity(parts.len());
         for part in parts {

@@ -610,3 +610,19 @@ fn warm_blocks_past_the_bound_are_refused() {
         );
     }
 }
+
+/// The impartial-culture population of `bench` is bounded; past the bound (or past what a
+/// usize holds) it is refused, naming --m and the bound, before anything is allocated.
+#[test]
+fn bench_sizes_past_the_bound_are_refused() {
+    for (n, m) in [
+        ("4", "100000000000"),
+        ("1", "4000000000000000"),
+        ("1024", "65537"),
+    ] {
+        expect_bad(
+            &["bench", "--n", n, "--m", m, "--k", "2"],
+            &["--m", "67108864"],
+        );
+    }
+}

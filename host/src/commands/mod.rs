@@ -345,7 +345,7 @@ pub struct BenchArgs {
     /// Candidates (1..=1024) of the impartial-culture population.
     #[arg(long, conflicts_with = "input")]
     pub n: Option<usize>,
-    /// User types of the impartial-culture population.
+    /// User types of the impartial-culture population (--m x --n at most 2^26 = 67108864).
     #[arg(long, conflicts_with = "input")]
     pub m: Option<usize>,
     /// Benchmark this preference file (PrefLib, JSON, CSV or whitespace table; `-` for standard
