@@ -287,6 +287,133 @@ pub fn run_on_qemu(
     session.shutdown(deadline.saturating_duration_since(Instant::now()))
 }
 
+/// The ELF header fields a firmware image for a core has: a 32-bit little-endian executable for
+/// its machine and float ABI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ImageKind {
+    /// `e_machine`: 40 (ARM) or 243 (RISC-V).
+    machine: u16,
+    /// The bits of `e_flags` that give the float ABI, and their value.
+    float_mask: u32,
+    float_abi: u32,
+    /// The machine and float ABI, for people.
+    name: &'static str,
+}
+
+/// `e_machine` of ARM.
+const EM_ARM: u16 = 40;
+/// `e_machine` of RISC-V.
+const EM_RISCV: u16 = 243;
+/// ARM's `EF_ARM_ABI_FLOAT_SOFT | EF_ARM_ABI_FLOAT_HARD`, and the hard-float bit.
+const ARM_FLOAT_MASK: u32 = 0x600;
+const ARM_FLOAT_HARD: u32 = 0x400;
+const ARM_FLOAT_SOFT: u32 = 0x200;
+/// RISC-V's `EF_RISCV_FLOAT_ABI` bits: 0 soft, 2 single, 4 double.
+const RISCV_FLOAT_MASK: u32 = 0x6;
+
+/// The image kind of a Rust target: `thumb*-none-eabihf` hard-float ARM, `thumb*-none-eabi`
+/// soft-float ARM, `riscv32*` RISC-V with the float ABI of its `f` or `d` extension (the ABI
+/// Rust's bare-metal targets take); `None` for any other target.
+fn image_kind(target: &str) -> Option<ImageKind> {
+    let mut parts = target.split('-');
+    let arch = parts.next()?;
+    let abi = parts.next_back()?;
+    if arch.starts_with("thumb") {
+        let hard = abi == "eabihf";
+        return Some(ImageKind {
+            machine: EM_ARM,
+            float_mask: ARM_FLOAT_MASK,
+            float_abi: if hard { ARM_FLOAT_HARD } else { ARM_FLOAT_SOFT },
+            name: if hard {
+                "ARM, hard-float"
+            } else {
+                "ARM, soft-float"
+            },
+        });
+    }
+    let isa = arch.strip_prefix("riscv32")?;
+    let (float_abi, name) = if isa.contains('d') {
+        (4, "RISC-V, double-float")
+    } else if isa.contains('f') {
+        (2, "RISC-V, single-float")
+    } else {
+        (0, "RISC-V, soft-float")
+    };
+    Some(ImageKind {
+        machine: EM_RISCV,
+        float_mask: RISCV_FLOAT_MASK,
+        float_abi,
+        name,
+    })
+}
+
+/// Checks that the file `elf` can be `core`'s firmware image before QEMU is started on it: an
+/// ELF executable (magic, 32-bit, little-endian, `ET_EXEC`) for the core's machine and float
+/// ABI (from its Rust target, `image_kind`). Only the 52 bytes of the header are read. The
+/// error says what is wrong, without the file's name.
+pub fn check_image(elf: &Path, core: &Core) -> Result<(), String> {
+    let mut header = [0u8; 52];
+    let mut file = std::fs::File::open(elf).map_err(|e| format!("cannot read: {e}"))?;
+    let mut got = 0;
+    while got < header.len() {
+        match file.read(header.get_mut(got..).unwrap_or_default()) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("cannot read: {e}")),
+        }
+    }
+    check_header(header.get(..got).unwrap_or_default(), core)
+}
+
+/// [`check_image`] on the first bytes of the file (up to 52).
+fn check_header(h: &[u8], core: &Core) -> Result<(), String> {
+    let for_core = format!("the {} firmware ({})", core.name, core.target);
+    if h.get(..4) != Some(b"\x7fELF".as_slice()) {
+        return Err(format!("not an ELF file, so not {for_core}"));
+    }
+    let (class, data) = (h.get(4).copied(), h.get(5).copied());
+    if class != Some(1) || data != Some(1) {
+        return Err(format!(
+            "not a 32-bit little-endian ELF file (class {}, data {}), so not {for_core}",
+            class.unwrap_or(0),
+            data.unwrap_or(0)
+        ));
+    }
+    let u16_at = |at: usize| {
+        let bytes = h.get(at..at + 2)?.try_into().ok()?;
+        Some(u16::from_le_bytes(bytes))
+    };
+    let u32_at = |at: usize| {
+        let bytes = h.get(at..at + 4)?.try_into().ok()?;
+        Some(u32::from_le_bytes(bytes))
+    };
+    let (Some(kind), Some(machine), Some(flags)) = (u16_at(16), u16_at(18), u32_at(36)) else {
+        return Err(format!("an ELF header cut short, so not {for_core}"));
+    };
+    if kind != 2 {
+        return Err(format!(
+            "ELF type {kind}, not an executable (2), so not {for_core}"
+        ));
+    }
+    let Some(want) = image_kind(core.target) else {
+        return Ok(());
+    };
+    if machine != want.machine {
+        return Err(format!(
+            "ELF machine {machine}, not {} ({}) as {for_core} needs",
+            want.machine, want.name
+        ));
+    }
+    if flags & want.float_mask != want.float_abi {
+        return Err(format!(
+            "ELF flags {flags:#x}: another float ABI than {for_core} needs ({})",
+            want.name
+        ));
+    }
+    Ok(())
+}
+
 /// Whether `core`'s QEMU (`qemu-system-arm` or `qemu-system-riscv32`) can be started.
 pub fn qemu_available(core: &Core) -> bool {
     Command::new(core.qemu)
@@ -351,4 +478,109 @@ fn cargo_build(
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ualign_proto::capacity::{CORES, core};
+
+    /// An ELF32 executable header with `machine` and `flags` (52 bytes; what QEMU needs after
+    /// it is not checked).
+    fn header(machine: u16, flags: u32) -> Vec<u8> {
+        let mut h = vec![0u8; 52];
+        h[..4].copy_from_slice(b"\x7fELF");
+        (h[4], h[5], h[6]) = (1, 1, 1);
+        h[16..18].copy_from_slice(&2u16.to_le_bytes());
+        h[18..20].copy_from_slice(&machine.to_le_bytes());
+        h[36..40].copy_from_slice(&flags.to_le_bytes());
+        h
+    }
+
+    /// The headers of the firmware images as the linker writes them (`readelf -h` of each
+    /// core's release build): each is taken for its own cores and refused for the others
+    /// (another machine or float ABI), naming the core.
+    #[test]
+    fn each_image_is_taken_for_its_cores_only() {
+        let images = [
+            ("thumbv6m-none-eabi", header(EM_ARM, 0x0500_0200)),
+            ("thumbv7m-none-eabi", header(EM_ARM, 0x0500_0200)),
+            ("thumbv7em-none-eabihf", header(EM_ARM, 0x0500_0400)),
+            ("thumbv8m.main-none-eabihf", header(EM_ARM, 0x0500_0400)),
+            ("riscv32imac-unknown-none-elf", header(EM_RISCV, 0x1)),
+            ("riscv32imafc-unknown-none-elf", header(EM_RISCV, 0x3)),
+        ];
+        for c in CORES.iter() {
+            assert!(image_kind(c.target).is_some(), "{}", c.target);
+            for (target, h) in &images {
+                let same = image_kind(target) == image_kind(c.target);
+                match check_header(h, c) {
+                    Ok(()) => assert!(same, "{target} taken for {}", c.name),
+                    Err(e) => {
+                        assert!(!same, "{target} refused for {}: {e}", c.name);
+                        assert!(e.contains(&format!("the {} firmware", c.name)), "{e}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// What is not a 32-bit little-endian executable is refused, and says why.
+    #[test]
+    fn other_files_are_refused() {
+        let m4f = core("m4f").unwrap();
+        let good = header(EM_ARM, 0x0500_0400);
+        assert_eq!(check_header(&good, m4f), Ok(()));
+        let with = |at: usize, byte: u8| {
+            let mut h = good.clone();
+            h[at] = byte;
+            h
+        };
+        for (h, why) in [
+            (
+                b"root:x:0:0:root:/root:/bin/sh\n".to_vec(),
+                "not an ELF file",
+            ),
+            (Vec::new(), "not an ELF file"),
+            (
+                with(4, 2),
+                "not a 32-bit little-endian ELF file (class 2, data 1)",
+            ),
+            (
+                with(5, 2),
+                "not a 32-bit little-endian ELF file (class 1, data 2)",
+            ),
+            (with(16, 3), "ELF type 3, not an executable"),
+            (good[..30].to_vec(), "an ELF header cut short"),
+            (header(62, 0), "ELF machine 62, not 40 (ARM, hard-float)"),
+            (
+                header(EM_ARM, 0x0500_0200),
+                "ELF flags 0x5000200: another float ABI",
+            ),
+        ] {
+            let e = check_header(&h, m4f).unwrap_err();
+            assert!(e.starts_with(why), "{e}");
+            assert!(
+                e.contains("the m4f firmware (thumbv7em-none-eabihf)"),
+                "{e}"
+            );
+        }
+    }
+
+    /// [`check_image`] reads the file's header, and an unreadable file is an error.
+    #[test]
+    fn images_are_read_from_their_files() {
+        let dir = std::env::temp_dir().join(format!("ualign-image-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("m0.elf");
+        let mut bytes = header(EM_ARM, 0x0500_0200);
+        bytes.extend_from_slice(&[0u8; 4096]);
+        std::fs::write(&file, &bytes).unwrap();
+        let (m0, m4f) = (core("m0").unwrap(), core("m4f").unwrap());
+        assert_eq!(check_image(&file, m0), Ok(()));
+        assert!(check_image(&file, m4f).is_err());
+        let missing = check_image(&dir.join("missing.elf"), m0).unwrap_err();
+        assert!(missing.starts_with("cannot read"), "{missing}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }

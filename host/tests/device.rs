@@ -220,3 +220,51 @@ fn cores_lists_every_core_with_its_commands() {
         assert!(cols[12].starts_with(core.qemu), "{line}");
     }
 }
+
+/// `device` takes the options it uses and checks them as `solve` does, and a file that is not
+/// a firmware image for the core is refused, naming it, before QEMU starts: exit 2, nothing on
+/// stdout.
+#[test]
+fn device_options_and_images_are_checked_before_qemu() {
+    let dir = std::env::temp_dir().join(format!("ualign-device-opts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("two.json");
+    std::fs::write(
+        &file,
+        r#"{"candidates": ["a","b"], "users": [{"weight": 1, "scores": [1, 0]}]}"#,
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    // Not an ELF file; the header of a RISC-V executable, which the default core (the
+    // Cortex-M4F, ARM) cannot run.
+    let text = dir.join("passwd");
+    std::fs::write(&text, "root:x:0:0:root:/root:/bin/sh\n").unwrap();
+    let mut riscv = vec![0u8; 52];
+    riscv[..4].copy_from_slice(b"\x7fELF");
+    (riscv[4], riscv[5], riscv[6]) = (1, 1, 1);
+    riscv[16] = 2;
+    riscv[18] = 243;
+    let riscv_file = dir.join("riscv.elf");
+    std::fs::write(&riscv_file, &riscv).unwrap();
+    let (t, x) = (text.to_str().unwrap(), riscv_file.to_str().unwrap());
+    let base = ["device", "--qemu", f, "--k", "2"];
+    let cases: [(&[&str], &[&str]); 6] = [
+        (&["--max-iter", "0"], &["--max-iter 0"]),
+        (&["--eps", "-1"], &["--eps"]),
+        (&["--threads", "2"], &["--threads"]),
+        (&["--reference"], &["--reference"]),
+        (&["--elf", t], &[t, "not an ELF file"]),
+        (&["--elf", x], &[x, "machine 243", "m4f"]),
+    ];
+    for (extra, needles) in cases {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        let (code, out, err) = run(&args);
+        assert_eq!((code, out.as_str()), (2, ""), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        for n in needles {
+            assert!(err.contains(n), "{args:?}: {err} lacks {n}");
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

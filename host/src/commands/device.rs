@@ -13,8 +13,8 @@ use ualign::Certificate;
 use ualign_proto::{Reply, RerankRequest, Rows, capacity, decode_frame};
 
 use super::DeviceArgs;
-use crate::analysis::CertJson;
-use crate::device::{QemuOptions, elf_path, run_on_qemu};
+use crate::analysis::{CertJson, check_settings};
+use crate::device::{QemuOptions, check_image, elf_path, run_on_qemu};
 use crate::error::{Error, Result};
 use crate::instance::Store;
 
@@ -34,19 +34,14 @@ pub fn run(a: &DeviceArgs) -> Result<String> {
         )));
     };
     let (cap_n, cap_m, cap_k) = (core.capacity.n, core.capacity.m, core.capacity.k);
-    if a.pick.k == 0 || a.pick.k as usize > cap_k {
+    if a.k == 0 || a.k as usize > cap_k {
         return Err(Error::usage(format!(
             "--k {}: the {} firmware shows 1..={cap_k} responses",
-            a.pick.k, core.name
+            a.k, core.name
         )));
     }
-    if !a.pick.solver.eps.is_finite() || a.pick.solver.eps < 0.0 {
-        return Err(Error::usage(format!(
-            "--eps {}: must be finite and non-negative",
-            a.pick.solver.eps
-        )));
-    }
-    let inst = a.pick.input.load()?;
+    check_settings(&a.stop.reference(a.k))?;
+    let inst = a.input.load()?;
     let (n, m) = (inst.n(), inst.m());
     if n > cap_n || m > cap_m {
         return Err(Error::in_file(
@@ -73,10 +68,10 @@ pub fn run(a: &DeviceArgs) -> Result<String> {
         }
     }
     let request = RerankRequest {
-        k: a.pick.k as u16,
-        seed: Some(a.pick.seed),
-        epsilon: a.pick.solver.eps,
-        max_iter: a.pick.solver.max_iter,
+        k: a.k as u16,
+        seed: Some(a.seed),
+        epsilon: a.stop.eps,
+        max_iter: a.stop.max_iter,
         measure: false,
         n: n as u16,
         weights: &weights[..],
@@ -96,6 +91,7 @@ pub fn run(a: &DeviceArgs) -> Result<String> {
             core.name
         )));
     }
+    check_image(&elf, core).map_err(|e| Error::in_file(&elf.display().to_string(), e))?;
     let opts = QemuOptions::new(core);
     let bytes =
         run_on_qemu(&elf, &opts, &frame, Duration::from_secs(120)).map_err(Error::internal)?;
@@ -103,7 +99,7 @@ pub fn run(a: &DeviceArgs) -> Result<String> {
         decode_frame(&bytes).map_err(|e| Error::internal(format!("device reply: {e:?}")))?;
     match Reply::decode(first) {
         Ok(Reply::Rerank(r)) => {
-            let certificate = Certificate::new(a.pick.k)
+            let certificate = Certificate::new(a.k)
                 .worst_case_win_rate(r.worst_case_win_rate)
                 .exploitability(r.exploitability)
                 .worst_opponent(r.worst_opponent as usize)
@@ -112,7 +108,7 @@ pub fn run(a: &DeviceArgs) -> Result<String> {
                 ys.iter().map(|y| inst.name(y as usize)).collect()
             };
             let out = json!({
-                "k": a.pick.k,
+                "k": a.k,
                 "n": n,
                 "m": m,
                 "candidates": inst.candidates,

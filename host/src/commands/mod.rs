@@ -159,15 +159,38 @@ impl Input {
     }
 }
 
-/// Solver options.
+/// When a solve stops (every command that solves, `device` too).
 #[derive(Debug, Args)]
-pub struct SolverArgs {
+pub struct StopArgs {
     /// Stop once the certified exploitability is at most this.
     #[arg(long, default_value_t = 1e-4, allow_negative_numbers = true)]
     pub eps: f32,
     /// Share evaluations at most (for hedge: the horizon T, every iterate is kept).
     #[arg(long, default_value_t = 10_000)]
     pub max_iter: u32,
+}
+
+impl StopArgs {
+    /// The settings of the firmware's computation for `k`: Optimistic Hedge through the
+    /// population, on one thread.
+    pub fn reference(&self, k: u32) -> Settings {
+        Settings {
+            k,
+            eps: self.eps,
+            max_iter: self.max_iter,
+            method: Method::Optimistic,
+            threads: 1,
+            reference: true,
+            cores: 0,
+        }
+    }
+}
+
+/// Solver options.
+#[derive(Debug, Args)]
+pub struct SolverArgs {
+    #[command(flatten)]
+    pub stop: StopArgs,
     /// Threads to compute with (0: every core, when the work pays for them), at most 1024.
     /// Only a count: the answer is the same, bit for bit, for any number.
     #[arg(long, default_value_t = 0, value_parser = threads)]
@@ -184,8 +207,8 @@ impl SolverArgs {
     pub fn settings(&self, k: u32, method: Method) -> Settings {
         Settings {
             k,
-            eps: self.eps,
-            max_iter: self.max_iter,
+            eps: self.stop.eps,
+            max_iter: self.stop.max_iter,
             method,
             threads: self.threads,
             reference: self.reference,
@@ -318,13 +341,20 @@ pub struct BatchArgs {
     pub warm_block: Option<usize>,
 }
 
-/// `device`.
+/// `device`: the options of `pick` that the firmware takes (it computes `solve --reference` on
+/// one thread: no --threads, no --reference).
 #[derive(Debug, Args)]
 pub struct DeviceArgs {
-    /// The input, `k` (at most the core's capacity), the seed of the device's picks and the
-    /// solver's settings, as `pick` takes them.
     #[command(flatten)]
-    pub pick: PickArgs,
+    pub input: Input,
+    /// Number of responses shown (at most the core's capacity).
+    #[arg(long)]
+    pub k: u32,
+    /// Seed of the device's Xoshiro128++ generator for its picks (`seed_from_u64`).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub stop: StopArgs,
     /// Run the firmware under QEMU; the only transport so far.
     #[arg(long)]
     pub qemu: bool,
@@ -334,7 +364,8 @@ pub struct DeviceArgs {
     pub core: String,
     /// The firmware ELF (default: $UALIGN_FIRMWARE_ELF, else the core's release build under
     /// firmware/target, e.g. firmware/target/thumbv7em-none-eabihf/release/ualign-firmware for
-    /// m4f; `ualign cores` prints the command that builds it).
+    /// m4f; `ualign cores` prints the command that builds it). Checked before QEMU starts: a
+    /// 32-bit ELF executable for the core's machine and float ABI.
     #[arg(long)]
     pub elf: Option<PathBuf>,
 }
@@ -519,5 +550,21 @@ mod tests {
     #[test]
     fn warm_blocks_are_bounded() {
         assert_bounded(super::warm_block, 1, super::batch::MAX_WARM_BLOCK);
+    }
+
+    /// `device` offers the options the firmware takes, not --threads or --reference.
+    #[test]
+    fn device_takes_no_thread_options() {
+        use clap::Parser;
+        let base = ["ualign", "device", "x.json", "--qemu", "--k", "2"];
+        assert!(super::Cli::try_parse_from(base).is_ok());
+        for extra in [["--threads", "2"].as_slice(), &["--reference"]] {
+            let e = super::Cli::try_parse_from(base.iter().chain(extra)).unwrap_err();
+            assert_eq!(
+                e.kind(),
+                clap::error::ErrorKind::UnknownArgument,
+                "{extra:?}"
+            );
+        }
     }
 }
