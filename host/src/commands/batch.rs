@@ -440,8 +440,8 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
 }
 
 /// Starts thread `i` of `budget` (the calling thread is the first) in `s` with `builder`, a
-/// worker ([`work`]) answering to `answers`; returns its task channel. A thread the system cannot start is an error of
-/// `--threads` (`asked`: 0 is automatic, every core).
+/// worker ([`work`]) answering to `answers`; returns its task channel. A thread the system
+/// cannot start is an error of `--threads` (`asked`: 0 is automatic, every core).
 fn start_worker<'scope, 'a: 'scope>(
     s: &'scope std::thread::Scope<'scope, '_>,
     builder: std::thread::Builder,
