@@ -11,13 +11,7 @@ fn expect_bad(args: &[&str], needles: &[&str]) {
         "ualign {args:?}: expected exit 2, got {} ({})",
         o.code, o.stderr
     );
-    assert!(o.stdout.is_empty(), "stdout not empty: {}", o.stdout);
-    let line = o.stderr.trim_end();
-    assert_eq!(line.lines().count(), 1, "one message expected: {line}");
-    assert!(line.starts_with("ualign: "), "{line}");
-    for n in needles {
-        assert!(line.contains(n), "{line:?} lacks {n:?}");
-    }
+    expect_refused(&o, needles);
 }
 
 const HEAD: &str = "# NUMBER ALTERNATIVES: 4\n# ALTERNATIVE NAME 1: a\n# ALTERNATIVE NAME 2: b\n\

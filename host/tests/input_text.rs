@@ -5,46 +5,9 @@
 
 mod common;
 use common::*;
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 
 const BOM: &str = "\u{feff}";
-
-/// Runs the binary with `input` on its stdin.
-fn run_stdin(args: &[&str], input: &str) -> Out {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ualign"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn ualign");
-    // A refused command exits without reading: a broken pipe here is not an error.
-    let _ = child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes());
-    let o = child.wait_with_output().expect("wait");
-    Out {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    }
-}
-
-/// Exit code 2, nothing on stdout, one `ualign: ` line on stderr holding every needle.
-fn expect_bad(o: &Out, needles: &[&str]) {
-    assert_eq!(o.code, 2, "expected exit 2: {}", o.stderr);
-    assert!(o.stdout.is_empty(), "stdout not empty: {}", o.stdout);
-    let line = o.stderr.trim_end();
-    assert_eq!(line.lines().count(), 1, "one message expected: {line}");
-    assert!(line.starts_with("ualign: "), "{line}");
-    for n in needles {
-        assert!(line.contains(n), "{line:?} lacks {n:?}");
-    }
-}
 
 /// The candidates a successful `solve` reports.
 fn candidates(o: &Out) -> Vec<String> {
@@ -104,12 +67,12 @@ fn a_byte_order_mark_is_skipped_in_every_format() {
         "bad.soc",
         &format!("{BOM}# NUMBER ALTERNATIVES: 2\n1: 1,1\n"),
     );
-    expect_bad(
+    expect_refused(
         &run(&["solve", &bad, "--k", "1"]),
         &["bad.soc:2:", "ranked twice"],
     );
     let bad = write(&dir, "bad.csv", &format!("{BOM}a,b\n1.5,x\n"));
-    expect_bad(&run(&["solve", &bad, "--k", "1"]), &["bad.csv:2:"]);
+    expect_refused(&run(&["solve", &bad, "--k", "1"]), &["bad.csv:2:"]);
     // A mark anywhere else is text, as before.
     let inner = write(&dir, "inner.csv", &format!("a,{BOM}b\n1.5,2\n"));
     assert_eq!(
@@ -137,7 +100,7 @@ fn text_plainly_of_another_format_than_its_extension_is_refused() {
     let dir = tempdir();
     for name in ["pl.csv", "pl.txt", "pl.tsv", "pl.json"] {
         let file = write(&dir, name, PL);
-        expect_bad(
+        expect_refused(
             &run(&["solve", &file, "--k", "2"]),
             &[&format!("{name}:1:"), "PrefLib", "--format preflib"],
         );
@@ -156,7 +119,7 @@ fn text_plainly_of_another_format_than_its_extension_is_refused() {
     );
     // A PrefLib header after comments and blank lines is still the first header.
     let file = write(&dir, "late.csv", &format!("\n# exported by hand\n\n{PL}"));
-    expect_bad(
+    expect_refused(
         &run(&["solve", &file, "--k", "2"]),
         &["late.csv:4:", "--format preflib"],
     );
@@ -164,7 +127,7 @@ fn text_plainly_of_another_format_than_its_extension_is_refused() {
     let js = "{\"candidates\": [\"a\", \"b\"], \"users\": [{\"scores\": [1, 0]}]}";
     for name in ["js.soc", "js.txt", "js.csv"] {
         let file = write(&dir, name, &format!("\n  {js}"));
-        expect_bad(
+        expect_refused(
             &run(&["solve", &file, "--k", "1"]),
             &[&format!("{name}:2:"), "JSON", "--format json"],
         );
@@ -192,7 +155,7 @@ fn a_real_preflib_file_named_as_a_table_is_refused() {
     };
     let dir = tempdir();
     let file = write(&dir, "dublin.txt", &text);
-    expect_bad(
+    expect_refused(
         &run(&["solve", &file, "--k", "2"]),
         &["dublin.txt:1:", "--format preflib"],
     );
@@ -245,7 +208,7 @@ fn contradictory_or_late_preflib_headers_are_refused() {
     ];
     for (name, text, needles) in cases {
         let file = write(&dir, name, text);
-        expect_bad(&run(&["solve", &file, "--k", "1"]), needles);
+        expect_refused(&run(&["solve", &file, "--k", "1"]), needles);
     }
     // The same count twice, before the orders, is one count.
     let file = write(

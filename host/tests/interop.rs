@@ -12,9 +12,7 @@
 mod common;
 use common::*;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use ualign_host::formats::{Options, Values, load_with};
 
@@ -366,29 +364,6 @@ fn preflib_numbering_from_zero_only_when_it_is_the_one_reading() {
         ],
         &["past.soi:2:", "unknown candidate 4", "numbered from 0"],
     );
-}
-
-/// Runs the binary with `input` on its stdin.
-fn run_stdin(args: &[&str], input: &str) -> Out {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ualign"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn ualign");
-    // A refused command exits without reading: a broken pipe here is not an error.
-    let _ = child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes());
-    let o = child.wait_with_output().expect("wait");
-    Out {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    }
 }
 
 #[test]

@@ -29,6 +29,37 @@ pub fn run_in(args: &[&str], dir: Option<&Path>) -> Out {
     }
 }
 
+/// Runs the binary with `input` on its stdin.
+pub fn run_stdin(args: &[&str], input: &str) -> Out {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ualign"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn ualign");
+    // A refused command exits without reading: a broken pipe here is not an error.
+    let _ = std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), input.as_bytes());
+    let o = child.wait_with_output().expect("wait");
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+/// Exit code 2, nothing on stdout, one `ualign: ` line on stderr holding every needle.
+pub fn expect_refused(o: &Out, needles: &[&str]) {
+    assert_eq!(o.code, 2, "expected exit 2: {}", o.stderr);
+    assert!(o.stdout.is_empty(), "stdout not empty: {}", o.stdout);
+    let line = o.stderr.trim_end();
+    assert_eq!(line.lines().count(), 1, "one message expected: {line}");
+    assert!(line.starts_with("ualign: "), "{line}");
+    for n in needles {
+        assert!(line.contains(n), "{line:?} lacks {n:?}");
+    }
+}
+
 /// Runs and expects success; returns stdout parsed as JSON.
 pub fn json(args: &[&str]) -> serde_json::Value {
     let o = run(args);
