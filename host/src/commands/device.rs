@@ -34,14 +34,14 @@ pub fn run(a: &DeviceArgs) -> Result<String> {
         )));
     };
     let (cap_n, cap_m, cap_k) = (core.capacity.n, core.capacity.m, core.capacity.k);
-    if a.k == 0 || a.k as usize > cap_k {
+    if a.picks.k == 0 || a.picks.k as usize > cap_k {
         return Err(Error::usage(format!(
             "--k {}: the {} firmware shows 1..={cap_k} responses",
-            a.k, core.name
+            a.picks.k, core.name
         )));
     }
-    check_settings(&a.stop.reference(a.k))?;
-    let inst = a.input.load()?;
+    check_settings(&a.stop.reference(a.picks.k))?;
+    let inst = a.picks.input.load()?;
     let (n, m) = (inst.n(), inst.m());
     if n > cap_n || m > cap_m {
         return Err(Error::in_file(
@@ -68,8 +68,8 @@ pub fn run(a: &DeviceArgs) -> Result<String> {
         }
     }
     let request = RerankRequest {
-        k: a.k as u16,
-        seed: Some(a.seed),
+        k: a.picks.k as u16,
+        seed: Some(a.picks.seed),
         epsilon: a.stop.eps,
         max_iter: a.stop.max_iter,
         measure: false,
@@ -99,7 +99,7 @@ pub fn run(a: &DeviceArgs) -> Result<String> {
         decode_frame(&bytes).map_err(|e| Error::internal(format!("device reply: {e:?}")))?;
     match Reply::decode(first) {
         Ok(Reply::Rerank(r)) => {
-            let certificate = Certificate::new(a.k)
+            let certificate = Certificate::new(a.picks.k)
                 .worst_case_win_rate(r.worst_case_win_rate)
                 .exploitability(r.exploitability)
                 .worst_opponent(r.worst_opponent as usize)
@@ -108,7 +108,7 @@ pub fn run(a: &DeviceArgs) -> Result<String> {
                 ys.iter().map(|y| inst.name(y as usize)).collect()
             };
             let out = json!({
-                "k": a.k,
+                "k": a.picks.k,
                 "n": n,
                 "m": m,
                 "candidates": inst.candidates,

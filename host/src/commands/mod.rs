@@ -288,17 +288,24 @@ pub struct CurveArgs {
     pub solver: SolverArgs,
 }
 
-/// `pick`.
+/// What `pick` and `device` both take: the input, `k` and the seed of the picks.
 #[derive(Debug, Args)]
-pub struct PickArgs {
+pub struct Picks {
     #[command(flatten)]
     pub input: Input,
     /// Number of responses shown.
     #[arg(long)]
     pub k: u32,
-    /// Seed of the Xoshiro128++ generator (`seed_from_u64`).
+    /// Seed of the Xoshiro128++ generator of the picks (`seed_from_u64`).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+}
+
+/// `pick`.
+#[derive(Debug, Args)]
+pub struct PickArgs {
+    #[command(flatten)]
+    pub picks: Picks,
     #[command(flatten)]
     pub solver: SolverArgs,
 }
@@ -342,17 +349,11 @@ pub struct BatchArgs {
 }
 
 /// `device`: the options of `pick` that the firmware takes (it computes `solve --reference` on
-/// one thread: no --threads, no --reference).
+/// one thread: no --threads, no --reference), with `--k` at most the core's capacity.
 #[derive(Debug, Args)]
 pub struct DeviceArgs {
     #[command(flatten)]
-    pub input: Input,
-    /// Number of responses shown (at most the core's capacity).
-    #[arg(long)]
-    pub k: u32,
-    /// Seed of the device's Xoshiro128++ generator for its picks (`seed_from_u64`).
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    pub picks: Picks,
     #[command(flatten)]
     pub stop: StopArgs,
     /// Run the firmware under QEMU; the only transport so far.

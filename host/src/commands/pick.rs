@@ -23,19 +23,19 @@ struct PickReport {
 
 /// Runs `pick`.
 pub fn run(a: &PickArgs) -> Result<String> {
-    let settings = a.solver.optimistic(a.k);
+    let settings = a.solver.optimistic(a.picks.k);
     check_settings(&settings)?;
-    let inst = a.input.load()?;
+    let inst = a.picks.input.load()?;
     let mut store = Store::default();
     let pop = inst.population(&mut store)?;
     let sol = solve(&pop, &settings)?;
-    let mut rng = Xoshiro128PlusPlus::seed_from_u64(a.seed);
-    let drawn = picks::<_, { ualign::MAX_K as usize }>(&sol.policy, a.k, &mut rng)
+    let mut rng = Xoshiro128PlusPlus::seed_from_u64(a.picks.seed);
+    let drawn = picks::<_, { ualign::MAX_K as usize }>(&sol.policy, a.picks.k, &mut rng)
         .map_err(|e| Error::internal(format!("sampling: {e}")))?;
     let unique = distinct::<{ ualign::MAX_K as usize }>(&drawn);
     to_json(&PickReport {
-        k: a.k,
-        seed: a.seed,
+        k: a.picks.k,
+        seed: a.picks.seed,
         picks: drawn.iter().map(|&y| inst.name(y as usize)).collect(),
         pick_indices: drawn.to_vec(),
         distinct: unique.iter().map(|&y| inst.name(y as usize)).collect(),
