@@ -27,7 +27,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use rand_xoshiro::{Xoshiro128PlusPlus, rand_core::SeedableRng};
 
-use ualign_accel::route::cores;
+use ualign_accel::route::{MAX_THREADS, cores};
 use ualign_host::analysis::{
     self, CertJson, Method, Settings, certify_policy, check_k, check_policy_input, check_settings,
 };
@@ -399,6 +399,7 @@ fn solve(
         let mut settings = Settings::new(k, method);
         settings.eps = eps;
         settings.max_iter = max_iter;
+        check_threads(threads)?;
         settings.threads = threads;
         settings.reference = reference;
         py.detach(|| {
@@ -774,6 +775,7 @@ fn solve_batch<'py>(
                 scores.len()
             )));
         }
+        check_threads(threads)?;
         // As `ualign batch --threads`: every thread counts, as many rows at once as there are
         // threads (at most one per row), and each row's share of them for its own solve (the
         // answers do not depend on either).
@@ -791,6 +793,16 @@ fn solve_batch<'py>(
         let results = py.detach(|| batch_rows(&scores, weights.as_ref(), &settings, seed, threads));
         batch_output(&results).map_err(py_err)?.to_pyarrow(py)
     })
+}
+
+/// `threads` as `ualign --threads` takes it: at most [`MAX_THREADS`] (0: every core).
+fn check_threads(threads: usize) -> PyResult<()> {
+    if threads > MAX_THREADS {
+        return Err(InputError::new_err(format!(
+            "threads {threads}: must be at most {MAX_THREADS} (0: one per core)"
+        )));
+    }
+    Ok(())
 }
 
 /// The native module.

@@ -179,3 +179,15 @@ def test_garbage_never_escapes_as_anything_but_input_error(tmp_path) -> None:
             ualign.pick(pi, k, 1)
         except ualign.InputError:
             pass
+
+
+def test_thread_counts_past_the_bound() -> None:
+    """As ``ualign --threads``: at most 1024 (each thread's stack and mappings would otherwise
+    run the process out of memory); the bound itself is taken."""
+    import pyarrow as pa
+
+    raises("threads 1025: must be at most 1024", ualign.solve, POP, 2, threads=1025)
+    table = pa.table({"scores": [[[1.0, 0.0], [0.0, 1.0]]]})
+    raises("threads 20000: must be at most 1024", ualign.solve_batch, table, 1, threads=20000)
+    assert ualign.solve(POP, 2, threads=1024).converged
+    assert ualign.solve_batch(table, 1, threads=1024).num_rows == 1
