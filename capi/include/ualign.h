@@ -8,8 +8,9 @@
  * What it computes (see docs/maths.md): n candidate responses, m weighted user types that score
  * them (higher is better, equal scores tie). Showing a user k draws from the symmetric Nash
  * equilibrium of the (k+1)-player alignment game wins against any single rival response with
- * probability at least k/(k+1). ualign_solve finds that equilibrium and certifies it exactly,
- * ualign_certify certifies any policy, ualign_picks draws the k responses reproducibly.
+ * probability at least k/(k+1). ualign_solve finds that equilibrium and certifies it (bounds
+ * never on the wrong side of the exact values), ualign_certify certifies any policy,
+ * ualign_picks draws the k responses reproducibly.
  * ualign_solve_warm starts the solver from a previous equilibrium (a stream of related
  * requests: the same users, the candidates re-scored), which saves share evaluations and never
  * changes what is certified.

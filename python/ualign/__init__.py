@@ -321,8 +321,9 @@ class Certificate:
         worst_opponent_name: its name.
         bound: ``k/(k+1)``, the best any product policy can guarantee.
 
-    The numbers are the command line's: the shortest decimal that reads back as the computed
-    ``float32``.
+    The numbers are the command line's: each bound the shortest decimal on its safe side that
+    reads back as the computed ``float32`` (a win rate at most it, an exploitability at least it;
+    docs/certificates.md).
     """
 
     __slots__ = (

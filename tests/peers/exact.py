@@ -5,8 +5,10 @@ list of `(weight, levels)` pairs, where `levels[y]` is candidate `y`'s level for
 (0 = best; equal levels are a tie; candidates a ballot leaves out share the level below all the
 listed ones, i.e. unlisted candidates tie at the bottom, as ualign reads them).
 
-Numbers printed by the ualign CLI are f32 values written as their shortest decimal. `f32_of`
-rounds an exact decimal to the nearest f32 (ties to even), which recovers the f32 the tool held.
+Numbers printed by the ualign CLI are f32 values, each written as a decimal that reads back as
+it: a policy's masses as their exact values, a bound as the shortest decimal on its safe side,
+other figures as the shortest decimal. `f32_of` rounds an exact decimal to the nearest f32 (ties
+to even), which recovers the f32 the tool held.
 """
 
 from __future__ import annotations
@@ -56,8 +58,8 @@ def decimal(value) -> Fraction:
 
 
 def printed(value) -> Fraction:
-    """A number in the CLI's JSON as the f32 it denotes (the shortest decimal of an f32 rounds
-    back to that f32)."""
+    """A number in the CLI's JSON as the f32 it denotes (every decimal the CLI prints for an f32
+    rounds back to that f32)."""
     return f32_of(decimal(value))
 
 
