@@ -38,8 +38,17 @@ pub fn explain(inst: &Instance, pop: &Pop<'_>, policy: &[f32], k: u32) -> Result
     let pi: Vec<f64> = policy.iter().map(|&p| p as f64 / sum).collect();
     let mass = |y: usize| pi.get(y).copied().unwrap_or(0.0);
     let worst = cert.worst_opponent;
-    let mut rows = Vec::with_capacity(pop.m());
-    for j in 0..pop.m() {
+    let mut rows = Vec::with_capacity(inst.m());
+    // The population's first user type of each of the instance's (a count split into several,
+    // `Instance::population_rows`, has one row here, with the parts' weights added).
+    let mut first = 0usize;
+    for (user, parts) in inst.population_rows().enumerate() {
+        let j = first;
+        first = first.saturating_add(parts);
+        let weight: f64 = (j..first)
+            .filter_map(|r| pop.weight(r))
+            .map(f64::from)
+            .sum();
         let order: Vec<(usize, bool)> = pop.order(j).map(Iterator::collect).unwrap_or_default();
         // Tie classes, best first: (first position, one past the last).
         let mut classes = Vec::new();
@@ -76,8 +85,8 @@ pub fn explain(inst: &Instance, pop: &Pop<'_>, policy: &[f32], k: u32) -> Result
             }
         }
         rows.push(ExplainRow {
-            user: j,
-            weight: pop.weight(j).map_or(0.0, f64::from),
+            user,
+            weight,
             favourite,
             favourite_shown: 1.0 - (1.0 - c_top).powi(k.min(i32::MAX as u32) as i32),
             win_rate: 1.0 - share(b.min(1.0), c.min(1.0), k),
@@ -150,6 +159,44 @@ mod tests {
         let avg: f64 = rows.iter().map(|r| r.weight * r.win_rate).sum();
         assert!((avg - cert.worst_case_win_rate as f64).abs() < 1e-6);
         assert!((avg - 2.0 / 3.0).abs() < 1e-6);
+        Ok(())
+    }
+
+    /// A count of `2^22` or more, which the population holds as several user types, is one row
+    /// (the instance's user type), with the parts' weights added: the majority/minority case
+    /// with counts 12,582,912 and 8,388,608 (3 : 2, each split), against the same case with
+    /// counts 3 and 2, row by row.
+    #[test]
+    fn a_split_count_is_one_row() -> Result<()> {
+        let case = |w: [u64; 2]| {
+            instance(&format!(
+                r#"{{"candidates": ["a", "b", "c"], "users": [
+                {{"weight": {}, "ranking": [["a"], ["c"], ["b"]]}},
+                {{"weight": {}, "ranking": [["b"], ["c"], ["a"]]}}]}}"#,
+                w[0], w[1]
+            ))
+        };
+        let (big, small) = (case([12_582_912, 8_388_608]), case([3, 2]));
+        assert_eq!(big.population_rows().collect::<Vec<_>>(), [4, 3]);
+        let (mut sb, mut ss) = (Store::default(), Store::default());
+        let (pb, ps) = (big.population(&mut sb)?, small.population(&mut ss)?);
+        assert_eq!((pb.m(), ps.m()), (7, 2));
+        let pi = [0.8f32, 0.2, 0.0];
+        let (rb, rs) = (explain(&big, &pb, &pi, 2)?, explain(&small, &ps, &pi, 2)?);
+        assert_eq!(rb.len(), 2);
+        for (b, s) in rb.iter().zip(&rs) {
+            assert_eq!((b.user, &b.favourite), (s.user, &s.favourite));
+            assert_eq!(
+                (b.favourite_shown, b.win_rate),
+                (s.favourite_shown, s.win_rate)
+            );
+            assert!(
+                (b.weight - s.weight).abs() < 1e-6,
+                "{} vs {}",
+                b.weight,
+                s.weight
+            );
+        }
         Ok(())
     }
 

@@ -327,8 +327,7 @@ impl Instance {
     fn build<'s>(&self, store: &'s mut Store) -> Result<Pop<'s>> {
         let n = self.n();
         let file = self.source.as_str();
-        let split = self.users.iter().any(|u| u.weight >= f64::from(COUNT_MAX))
-            && self.users.iter().all(|u| is_count(u.weight));
+        let split = self.splits_counts();
         let rows = if split { self.count_rows()? } else { self.m() };
         let cells = rows
             .checked_mul(n)
@@ -364,6 +363,22 @@ impl Instance {
             }
         }
         b.finish().map_err(|e| Error::in_file(file, e))
+    }
+
+    /// Whether the population splits counts ([`Instance::population`]): every weight is a
+    /// whole number and some are [`COUNT_MAX`] or more.
+    fn splits_counts(&self) -> bool {
+        self.users.iter().any(|u| u.weight >= f64::from(COUNT_MAX))
+            && self.users.iter().all(|u| is_count(u.weight))
+    }
+
+    /// How many user types of the population each user type of the instance became, in order:
+    /// one each, or more for a count that [`Instance::population`] splits.
+    pub fn population_rows(&self) -> impl Iterator<Item = usize> + '_ {
+        let split = self.splits_counts();
+        self.users
+            .iter()
+            .map(move |u| if split { count_parts(u.weight).0 } else { 1 })
     }
 
     /// The user types of the population when counts of [`COUNT_MAX`] and more are split

@@ -266,5 +266,16 @@ fn device_options_and_images_are_checked_before_qemu() {
             assert!(err.contains(n), "{args:?}: {err} lacks {n}");
         }
     }
+    // A count the host splits to keep it exact is refused before QEMU (its request would carry
+    // the file's one user type, the host's reference several).
+    let big = dir.join("big.json");
+    std::fs::write(
+        &big,
+        r#"{"candidates": ["a","b"], "users": [{"weight": 5000000, "scores": [1, 0]}]}"#,
+    )
+    .unwrap();
+    let (code, out, err) = run(&["device", "--qemu", big.to_str().unwrap(), "--k", "2"]);
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
+    assert!(err.contains("big.json") && err.contains("2^22"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -52,6 +52,15 @@ pub fn run(a: &DeviceArgs) -> Result<String> {
             ),
         ));
     }
+    // The request carries the file's user types; the host's population holds a count of 2^22
+    // or more as several (to keep it exact), which the device's would not.
+    if inst.population_rows().any(|parts| parts > 1) {
+        return Err(Error::in_file(
+            &inst.source,
+            "counts of 2^22 or more: the host keeps them exact as several user types each, \
+             which a request to the device does not carry; scale the weights down",
+        ));
+    }
     let mut store = Store::default();
     let pop = inst.population(&mut store)?;
     // The weights exactly as the host pushes them (as given, rounded to f32), so both sides
