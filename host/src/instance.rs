@@ -343,9 +343,8 @@ impl Instance {
                 .map_err(|e| Error::in_file(file, e))?;
         for u in &self.users {
             // Core takes a positive weight that is zero as an `f32` as zero: refused here.
-            if u.weight > 0.0 && u.weight as f32 == 0.0 {
-                let m = check_weight(u.weight).err().unwrap_or_default();
-                return Err(Error::at(file, u.line, m));
+            if zero_as_f32(u.weight) {
+                return Err(Error::at(file, u.line, weight_error(u.weight)));
             }
             if !split {
                 push_user(&mut b, u, u.weight, n).map_err(|e| Error::at(file, u.line, e))?;
@@ -461,8 +460,13 @@ fn shown(w: f64) -> String {
 /// zero as an `f32` would be dropped, so it is refused too).
 #[inline]
 pub fn check_weight(w: f64) -> std::result::Result<(), String> {
-    let fits = w >= 0.0 && w <= f64::from(f32::MAX) && (w == 0.0 || w as f32 != 0.0);
+    let fits = w >= 0.0 && w <= f64::from(f32::MAX) && !zero_as_f32(w);
     if fits { Ok(()) } else { Err(weight_error(w)) }
+}
+
+/// Whether `w` is positive but zero as an `f32` (core would drop its user type).
+fn zero_as_f32(w: f64) -> bool {
+    w > 0.0 && w as f32 == 0.0
 }
 
 /// What [`check_weight`] says of a weight it refuses.
@@ -472,7 +476,7 @@ fn weight_error(w: f64) -> String {
         format!("weight {} is not finite", shown(w))
     } else if w < 0.0 {
         format!("weight {} is negative", shown(w))
-    } else if w > 0.0 && w as f32 == 0.0 {
+    } else if zero_as_f32(w) {
         format!(
             "weight {} is too small: below the smallest positive f32, it would count as zero",
             shown(w)
