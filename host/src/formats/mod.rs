@@ -240,7 +240,7 @@ fn plain_format(text: &str) -> Option<(Format, usize, String)> {
         }
         let Some(h) = s.strip_prefix('#') else {
             return header
-                .filter(|_| is_count(s.as_bytes()))
+                .filter(|_| starts_as_order(s.as_bytes()))
                 .map(|(line, key)| (Format::Preflib, line, format!("a `# {key}` header line")));
         };
         if header.is_none()
@@ -267,7 +267,7 @@ fn is_preflib_key(key: &str) -> bool {
 }
 
 /// Whether `s` begins as a PrefLib order does: digits, blanks, `:` (the count).
-fn is_count(s: &[u8]) -> bool {
+fn starts_as_order(s: &[u8]) -> bool {
     let digits = s.iter().take_while(|b| b.is_ascii_digit()).count();
     let rest = s.get(digits..).unwrap_or(&[]).trim_ascii_start();
     digits > 0 && rest.first() == Some(&b':')
