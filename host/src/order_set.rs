@@ -2,6 +2,16 @@
 //! open-addressing table of indices. Inserting an order costs one hash, a probe or two and a copy
 //! of its entries: no allocation per order. The PrefLib reader counts identical ballots with it,
 //! and [`crate::instance::MergedUsers`] merges identical rankings.
+//!
+//! The hash is fast and unkeyed, so a file can be crafted whose orders all land on one slot,
+//! which would make inserting them take time quadratic in their number. A probe that runs
+//! longer than [`PROBE_LIMIT`] slots (at most half full, honest data essentially never does)
+//! switches the set to SipHash under a random key, as the standard library's maps use, and
+//! places every order again: a crafted file then costs one rebuild. Which hash is in use never
+//! shows: orders are numbered by first insertion either way.
+
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
 
 /// Orders (slices of `u16`), each kept once and numbered in the order of first insertion.
 #[derive(Debug)]
@@ -14,7 +24,13 @@ pub struct OrderSet {
     /// `0` for an empty slot, else one more than the order it holds. A power of two long, never
     /// more than half full.
     slots: Vec<u32>,
+    /// The keyed hash, once a probe has run past [`PROBE_LIMIT`]; [`hash`] until then.
+    keyed: Option<RandomState>,
 }
+
+/// The longest probe the unkeyed hash is trusted with. At most half full, a run of 128 occupied
+/// slots has a chance of about `0.83^128`, under `10^-10`, at a given slot.
+const PROBE_LIMIT: usize = 128;
 
 impl Default for OrderSet {
     fn default() -> Self {
@@ -56,7 +72,18 @@ impl OrderSet {
             flat: Vec::with_capacity(entries),
             start,
             slots: vec![0; slots],
+            keyed: None,
         }
+    }
+
+    /// The slot a probe for `order` starts at, in a table of `mask + 1` slots.
+    #[inline(always)]
+    fn home(&self, order: &[u16], mask: usize) -> usize {
+        let h = match &self.keyed {
+            None => hash(order),
+            Some(key) => key.hash_one(order),
+        };
+        (h >> 32) as usize & mask
     }
 
     /// How many orders the set holds.
@@ -81,8 +108,9 @@ impl OrderSet {
     /// order orders were first inserted). `None` when the set already holds `u32::MAX - 1`
     /// orders, or when the order's entries would take the set's past `u32::MAX`.
     pub fn insert(&mut self, order: &[u16]) -> Option<(usize, bool)> {
-        let mask = self.slots.len() - 1;
-        let mut at = (hash(order) >> 32) as usize & mask;
+        let mut mask = self.slots.len() - 1;
+        let mut at = self.home(order, mask);
+        let mut probes = 0;
         loop {
             let held = *self.slots.get(at)?;
             if held == 0 {
@@ -91,6 +119,14 @@ impl OrderSet {
             let i = held as usize - 1;
             if self.get(i) == order {
                 return Some((i, false));
+            }
+            probes += 1;
+            if probes > PROBE_LIMIT && self.keyed.is_none() {
+                self.rekey();
+                mask = self.slots.len() - 1;
+                at = self.home(order, mask);
+                probes = 0;
+                continue;
             }
             at = (at + 1) & mask;
         }
@@ -101,26 +137,43 @@ impl OrderSet {
         self.flat.extend_from_slice(order);
         self.start.push(end);
         if 2 * self.len() > self.slots.len() {
-            self.grow();
+            self.place_all(self.slots.len() * 2);
         }
         Some((i, true))
     }
 
-    /// Doubles the table and places every order again.
-    fn grow(&mut self) {
-        let mut slots = vec![0u32; self.slots.len() * 2];
-        let mask = slots.len() - 1;
-        for i in 0..self.len() {
-            let mut at = (hash(self.get(i)) >> 32) as usize & mask;
-            while slots.get(at).is_some_and(|&s| s != 0) {
-                at = (at + 1) & mask;
+    /// Switches to the keyed hash and places every order again.
+    #[cold]
+    fn rekey(&mut self) {
+        self.keyed = Some(RandomState::new());
+        self.place_all(self.slots.len());
+    }
+
+    /// Places every order in a new table of `size` slots (a power of two). A probe past
+    /// [`PROBE_LIMIT`] under the unkeyed hash switches to the keyed one and starts again.
+    fn place_all(&mut self, size: usize) {
+        'again: loop {
+            let mut slots = vec![0u32; size];
+            let mask = size - 1;
+            for i in 0..self.len() {
+                let mut at = self.home(self.get(i), mask);
+                let mut probes = 0;
+                while slots.get(at).is_some_and(|&s| s != 0) {
+                    probes += 1;
+                    if probes > PROBE_LIMIT && self.keyed.is_none() {
+                        self.keyed = Some(RandomState::new());
+                        continue 'again;
+                    }
+                    at = (at + 1) & mask;
+                }
+                if let Some(s) = slots.get_mut(at) {
+                    // `i + 1 < u32::MAX`, checked at insertion.
+                    *s = (i + 1) as u32;
+                }
             }
-            if let Some(s) = slots.get_mut(at) {
-                // `i + 1 < u32::MAX`, checked at insertion.
-                *s = (i + 1) as u32;
-            }
+            self.slots = slots;
+            return;
         }
-        self.slots = slots;
     }
 }
 
@@ -156,5 +209,39 @@ mod tests {
             assert_eq!(set.get(i), o.as_slice());
         }
         assert_eq!(set.get(seen.len()), &[] as &[u16]);
+        assert!(set.keyed.is_none(), "honest orders switched the hash");
+    }
+
+    /// Orders crafted so that the unkeyed hash sends all of them to one slot, at every table
+    /// size: the set switches to the keyed hash, and still numbers and finds each one.
+    #[test]
+    fn crafted_collisions_switch_to_the_keyed_hash() {
+        const K: u64 = 0xf135_7aea_2e62_a9c5;
+        // The inverse of `K` modulo 2^64 (Newton's iteration doubles the good bits).
+        let mut inv = K;
+        for _ in 0..6 {
+            inv = inv.wrapping_mul(2u64.wrapping_sub(K.wrapping_mul(inv)));
+        }
+        assert_eq!(K.wrapping_mul(inv), 1);
+        // A four-entry order hashes to `(rotl(4 K, 26) ^ word) K`: pick the hash, solve for
+        // the word.
+        let seed = 4u64.wrapping_mul(K).rotate_left(26);
+        let orders: Vec<Vec<u16>> = (1..=20_000u64)
+            .map(|low| {
+                let word = (0x1234_5678u64 << 32 | low).wrapping_mul(inv) ^ seed;
+                (0..4).map(|k| (word >> (16 * k)) as u16).collect()
+            })
+            .collect();
+        assert!(orders.iter().all(|o| hash(o) >> 32 == 0x1234_5678));
+        let mut set = OrderSet::with_capacity(0, 0);
+        for (i, o) in orders.iter().enumerate() {
+            assert_eq!(set.insert(o), Some((i, true)));
+        }
+        assert!(set.keyed.is_some());
+        for (i, o) in orders.iter().enumerate() {
+            assert_eq!(set.insert(o), Some((i, false)));
+            assert_eq!(set.get(i), o.as_slice());
+        }
+        assert_eq!(set.len(), orders.len());
     }
 }
