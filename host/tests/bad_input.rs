@@ -120,6 +120,17 @@ fn json_errors() {
             &["huge.json:2:", "out of range"],
         ),
         (
+            // A nonzero score that reads as 0 would tie `a` with `b`.
+            "tiny.json",
+            "{\"candidates\": [\"a\", \"b\"],\n \"users\": [{\"scores\": [1e-400, 0]}]}",
+            &["tiny.json:2:", "`1e-400`", "would read as 0"],
+        ),
+        (
+            "tinyweight.json",
+            "{\"candidates\": [\"a\", \"b\"],\n \"users\": [{\"weight\": 2.5E-999, \"scores\": [1, 0]},\n {\"scores\": [0, 1]}]}",
+            &["tinyweight.json:2:", "`2.5E-999`", "would read as 0"],
+        ),
+        (
             "syntax.json",
             "{\"candidates\": [\"a\",\n \"b\"",
             &["syntax.json:2:"],
@@ -154,6 +165,16 @@ fn table_errors() {
             "huge.txt",
             "x 1 2\ny 3 1e999\n",
             &["huge.txt:2:", "not finite"],
+        ),
+        (
+            "tiny.csv",
+            "a,b\n1,2\n-0.1e-330,0\n",
+            &["tiny.csv:3:", "`-0.1e-330`", "would read as 0"],
+        ),
+        (
+            "tiny.txt",
+            "x 1 2\ny 3 1,000e-400\n",
+            &["tiny.txt:2:", "`1,000e-400`", "would read as 0"],
         ),
         (
             "negw.csv",

@@ -642,10 +642,15 @@ impl<'a> Reader<'a> {
             return Ok(x);
         }
         // The number's bytes are ASCII (its grammar was checked above).
-        let x: f64 = std::str::from_utf8(self.b.get(start..self.pos).unwrap_or_default())
+        let text = self.b.get(start..self.pos).unwrap_or_default();
+        let x: f64 = std::str::from_utf8(text)
             .ok()
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| self.err("invalid number"))?;
+        if super::underflows(text, x) {
+            let text = String::from_utf8_lossy(text);
+            return Err(self.err(format_args!("number `{text}` is {}", super::TOO_SMALL)));
+        }
         Ok(x)
     }
 

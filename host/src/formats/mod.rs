@@ -449,6 +449,19 @@ pub fn io_message(e: &std::io::Error) -> String {
     }
 }
 
+/// Why a number written with a nonzero digit is refused when it reads as 0 ([`underflows`]).
+pub(crate) const TOO_SMALL: &str = "so small that it would read as 0";
+
+/// Whether the decimal `text` has a nonzero digit before its exponent yet read as `x == 0`:
+/// `1e-400` is not 0, and reading it as 0 would turn a preference into a tie.
+pub(crate) fn underflows(text: &[u8], x: f64) -> bool {
+    x == 0.0
+        && text
+            .iter()
+            .take_while(|&&b| !matches!(b, b'e' | b'E'))
+            .any(|b| matches!(b, b'1'..=b'9'))
+}
+
 /// A plain decimal `-?digits[.digits]` with at most 15 digits, exactly as `str::parse::<f64>`
 /// reads it but without its general machinery; `None` for anything else (the caller parses
 /// that in full). The integer of the digits is below `10^15 < 2^53` and `10^k` (`k <= 15`) is

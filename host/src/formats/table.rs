@@ -18,7 +18,8 @@
 //! 5. Numbers: a trailing `±x` or `+-x` (a standard error, itself a number) is dropped and the
 //!    value kept; in whitespace tables, `,` thousands separators are removed (`1,486.5` is
 //!    1486.5: 1 to 3 digits, then groups of 3, before any point or exponent) and any other comma
-//!    (`0,5`, `1.5e3,0`) is refused. Every value must be finite.
+//!    (`0,5`, `1.5e3,0`) is refused. Every value must be finite, and a value written with a
+//!    nonzero digit must not read as 0 (`1e-400`).
 //! 6. Every row has as many fields as the header (or the first row).
 //! 7. Values (`--values`, [`Values`]): scores (higher is better, equal scores tie, every cell a
 //!    number) or ranks (lower is better, 1 = best, equal ranks tie, an empty cell is an unranked
@@ -202,8 +203,8 @@ fn read_number(cell: &str, d: Delimiter) -> Read {
         return Read::Number(x);
     }
     let s = cell.trim();
-    if let Some(x) = plain(s) {
-        return Read::Number(x);
+    if let Some(r) = plain(s) {
+        return r;
     }
     let (value, error) = match s.split_once('±') {
         Some((v, e)) => (v, Some((e, NOT_AN_ERROR))),
@@ -227,18 +228,18 @@ fn read_number(cell: &str, d: Delimiter) -> Read {
 /// One number (no error): plain decimal notation, or in a whitespace table with thousands
 /// separators.
 fn value_of(s: &str, d: Delimiter) -> Read {
-    if let Some(x) = plain(s) {
-        return Read::Number(x);
+    if let Some(r) = plain(s) {
+        return r;
     }
     if non_finite(s) {
         return Read::NonFinite;
     }
     if d == Delimiter::Whitespace
         && s.contains(',')
-        && let Some(x) = plain(&s.replace(',', ""))
+        && let Some(r) = plain(&s.replace(',', ""))
     {
         return if thousands(s) {
-            Read::Number(x)
+            r
         } else {
             Read::Malformed(COMMAS)
         };
@@ -247,13 +248,19 @@ fn value_of(s: &str, d: Delimiter) -> Read {
 }
 
 /// Plain decimal notation: digits, `.`, signs and exponents, as `str::parse` reads them. Only
-/// these count: `str::parse` also reads `inf` and `NaN`.
-fn plain(s: &str) -> Option<f64> {
+/// these count: `str::parse` also reads `inf` and `NaN`. A number that reads as 0 though it has
+/// a nonzero digit is malformed ([`super::underflows`]).
+fn plain(s: &str) -> Option<Read> {
     let decimal = |b: u8| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E');
     if s.is_empty() || !s.bytes().all(decimal) {
         return None;
     }
-    s.parse().ok()
+    let x: f64 = s.parse().ok()?;
+    Some(if super::underflows(s.as_bytes(), x) {
+        Read::Malformed(super::TOO_SMALL)
+    } else {
+        Read::Number(x)
+    })
 }
 
 /// Whether `s` is how `str::parse` spells a number that is not finite: `inf`, `infinity` or
@@ -1169,6 +1176,12 @@ mod tests {
         assert_eq!(number("alien", w), None);
         assert_eq!(number("1,5", Delimiter::Comma), None);
         assert_eq!(number("", Delimiter::Comma), None);
+        // Zero written as zero is 0; a nonzero number that would read as 0 is not a number.
+        assert_eq!(number("0e-400", w), Some(0.0));
+        assert_eq!(number("-0.000E+5", w), Some(0.0));
+        assert_eq!(number("3e-324", w), Some(5e-324));
+        assert_eq!(number("2e-324", w), None);
+        assert_eq!(number("1e-400±1", w), None);
     }
 
     #[test]
