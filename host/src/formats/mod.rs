@@ -107,7 +107,9 @@ pub fn parse(text: &str, source: &str, format: Format) -> Result<Instance> {
 }
 
 /// Parses `text` (named `source` in messages) in format `format`, and validates the instance.
+/// A UTF-8 byte order mark at its start is skipped, as [`Input::open`] skips it.
 pub fn parse_with(text: &str, source: &str, format: Format, opts: &Options) -> Result<Parsed> {
+    let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
     if let (Some(_), Format::Preflib | Format::Json) = (opts.values, format) {
         return Err(Error::in_file(
             source,
@@ -582,6 +584,29 @@ mod tests {
                     assert_eq!(got, want, "{input:?} by {step}, into {size}");
                 }
             }
+        }
+    }
+
+    /// `parse` skips a leading mark in every format, as `Input::open` does: the same instance
+    /// as without it.
+    #[test]
+    fn parse_skips_a_leading_mark() {
+        let cases = [
+            (
+                Format::Preflib,
+                "# NUMBER ALTERNATIVES: 2\n2: 1,2\n1: 2,1\n",
+            ),
+            (
+                Format::Json,
+                "{\"candidates\": [\"a\", \"b\"], \"users\": [{\"scores\": [1, 0]}]}",
+            ),
+            (Format::Csv, "a,b\n1,0\n0,2\n"),
+            (Format::Table, "a b\n1 0\n0 2\n"),
+        ];
+        for (format, text) in cases {
+            let plain = super::parse(text, "t", format).unwrap();
+            let marked = super::parse(&format!("\u{FEFF}{text}"), "t", format).unwrap();
+            assert_eq!(format!("{marked:?}"), format!("{plain:?}"), "{format:?}");
         }
     }
 
