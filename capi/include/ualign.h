@@ -188,13 +188,14 @@ int ualign_solve_warm(ualign_population *pop, uint32_t k, float epsilon, uint32_
                       uint32_t *iterations, ualign_certificate *cert);
 
 /** The exact certificate of showing k draws from policy (policy_len == n entries,
- *  non-negative, finite, summing to 1 within 1e-3).
+ *  non-negative, finite, summing to 1 within 1e-3), normalised by its exact sum.
  *  Errors: NULL_POINTER, BAD_SIZE, INVALID_K, INVALID_POLICY, and the population errors. */
 int ualign_certify(ualign_population *pop, const float *policy, size_t policy_len, uint32_t k,
                    ualign_certificate *cert);
 
-/** k independent draws from policy (n entries, 1 <= n <= 1024), in draw order, into
- *  picks[0..k) (picks_len >= k), from a Xoshiro128++ generator seeded with
+/** k independent draws from policy (n entries, 1 <= n <= 1024) normalised by its sum, the
+ *  distribution ualign_certify certifies (exactly so for a policy of ualign_solve), in draw
+ *  order, into picks[0..k) (picks_len >= k), from a Xoshiro128++ generator seeded with
  *  seed_from_u64(seed): the same seed gives the same picks on every platform, and the same as
  *  ualign::sampling::picks in Rust. *distinct receives the number of distinct picks; showing
  *  only those (first occurrences, in order) gives the user the same win rate.

@@ -584,7 +584,8 @@ unsafe fn solve_population(
 }
 
 /// The exact certificate of showing `k` draws from `policy` (`policy_len == n` entries, a
-/// probability vector: non-negative, finite, summing to 1 within 1e-3) to the population.
+/// probability vector: non-negative, finite, summing to 1 within 1e-3), normalised by its exact
+/// sum, to the population.
 ///
 /// # Safety
 ///
@@ -609,7 +610,8 @@ pub unsafe extern "C" fn ualign_certify(
     })
 }
 
-/// `k` independent draws from `policy` (`n` entries, `1 <= n <= 1024`), in draw order, into
+/// `k` independent draws from `policy` (`n` entries, `1 <= n <= 1024`) normalised by its sum (the
+/// distribution [`ualign_certify`] certifies), in draw order, into
 /// `picks[0..k]` (`picks_len >= k`), with a Xoshiro128++ generator seeded by `seed_from_u64(seed)`
 /// (`ualign::sampling::picks`): the same seed gives the same picks on every target. Writes the
 /// number of distinct picks into `*distinct` (showing only the distinct ones keeps the win rate,

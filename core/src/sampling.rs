@@ -30,10 +30,22 @@ pub fn below<R: Rng + ?Sized>(rng: &mut R, n: u32) -> u32 {
     }
 }
 
-/// One draw from `pi` (assumed a policy): inverse CDF on a 24-bit uniform. Never returns a
-/// candidate of mass 0: rounding past the end falls back to the last candidate with mass.
+/// One draw from `pi` (non-negative masses), normalised: candidate `y` with probability
+/// `pi[y] / sum(pi)`, as [`crate::certify`] reads a policy. Inverse CDF on a 24-bit uniform
+/// scaled by the sum: a policy of multiples of `2^-24` that sums to 1 (every policy the solvers
+/// return) is drawn exactly, any other to the precision of its `f32` running sums. Never
+/// returns a candidate of mass 0: rounding past the end falls back to the last candidate with
+/// mass.
 pub fn draw<R: Rng + ?Sized>(pi: &[f32], rng: &mut R) -> usize {
-    let u = unit_f32(rng);
+    let (_, total) = scan(pi, f32::INFINITY);
+    scan(pi, unit_f32(rng) * total).0
+}
+
+/// The inverse CDF of `pi`'s positive masses at `u`: the first candidate whose running sum
+/// exceeds `u`, else the last with mass, with the running sum there (so at `u` infinite, the
+/// sum of every mass, in the order each draw adds them). Times 1 when the policy sums to 1, the
+/// scaled uniform is the uniform itself.
+fn scan(pi: &[f32], u: f32) -> (usize, f32) {
     let mut acc = 0.0f32;
     let mut last = 0usize;
     for (y, &p) in pi.iter().enumerate() {
@@ -41,14 +53,14 @@ pub fn draw<R: Rng + ?Sized>(pi: &[f32], rng: &mut R) -> usize {
             acc += p;
             last = y;
             if u < acc {
-                return y;
+                return (y, acc);
             }
         }
     }
-    last
+    (last, acc)
 }
 
-/// `k` independent draws from `pi`, in draw order.
+/// `k` independent draws from `pi` normalised by its sum (as [`draw`]), in draw order.
 ///
 /// ```
 /// use rand_xoshiro::{Xoshiro128PlusPlus, rand_core::SeedableRng};
@@ -104,8 +116,9 @@ fn capacity<const K: usize>() -> u32 {
 /// left out rather than panicking).
 fn draws<R: Rng + ?Sized, const K: usize>(pi: &[f32], k: u32, rng: &mut R) -> Vec<u16, K> {
     let mut out = Vec::new();
+    let (_, total) = scan(pi, f32::INFINITY);
     for _ in 0..k {
-        if out.push(draw(pi, rng) as u16).is_err() {
+        if out.push(scan(pi, unit_f32(rng) * total).0 as u16).is_err() {
             break;
         }
     }

@@ -59,6 +59,74 @@ fn draws_follow_the_policy() {
     }
 }
 
+/// Every 24-bit uniform in turn, as `unit_f32` reads a `next_u32` (its low 8 bits dropped).
+struct Sweep(u32);
+
+impl rand_core::TryRng for Sweep {
+    type Error = core::convert::Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        self.0 += 1;
+        Ok((self.0 - 1) << 8)
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        Ok(u64::from(self.try_next_u32()?))
+    }
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        dst.fill(0);
+        Ok(())
+    }
+}
+
+/// How often `draw` picks each candidate over all `2^24` uniforms: the exact distribution it
+/// deploys, in units of `2^-24`.
+fn swept(pi: &[f32]) -> Vec<u64> {
+    let mut count = vec![0u64; pi.len()];
+    let mut rng = Sweep(0);
+    for _ in 0..1u32 << 24 {
+        count[draw(pi, &mut rng)] += 1;
+    }
+    count
+}
+
+/// Over every uniform, `draw` deploys the policy `certify` certifies: a policy of multiples of
+/// `2^-24` summing to 1 exactly, and any other normalised (to within a few `2^-24` per
+/// candidate: its `f32` running sums). Drawing without the normalisation gave `[0.25; 3]` the
+/// distribution `(1/4, 1/4, 1/2)` and `[0.4995, 0.4995]` (within the tolerance `picks` accepts)
+/// `(0.4995, 0.5005)`.
+#[test]
+#[cfg_attr(miri, ignore = "2^24 draws a policy")]
+fn draws_deploy_the_normalised_policy_over_every_uniform() {
+    let exact: [&[f32]; 3] = [
+        &[0.5, 0.25, 0.125, 0.125],
+        &[3.0 / 16_777_216.0, 0.0, 1.0 - 3.0 / 16_777_216.0],
+        &[0.375, 0.0, 0.3125, 0.3125],
+    ];
+    for pi in exact {
+        let want: Vec<u64> = pi
+            .iter()
+            .map(|&p| (p as f64 * 16_777_216.0) as u64)
+            .collect();
+        assert_eq!(swept(pi), want, "{pi:?}");
+    }
+    let other: [&[f32]; 4] = [
+        &[0.25, 0.25, 0.25],
+        &[0.4995, 0.4995],
+        &[0.1, 0.2, 0.3, 0.4],
+        &[0.0, 0.7, 0.0, 0.3005, 0.0],
+    ];
+    for pi in other {
+        let sum: f64 = pi.iter().map(|&p| p as f64).sum();
+        let got = swept(pi);
+        for (y, (&p, &c)) in pi.iter().zip(&got).enumerate() {
+            let want = p as f64 / sum * 16_777_216.0;
+            assert!(
+                (c as f64 - want).abs() <= 4.0,
+                "{pi:?} y = {y}: {c} vs {want}"
+            );
+        }
+    }
+}
+
 #[test]
 fn uniform_helpers_are_in_range_and_exact() {
     let mut rng = Xoshiro128PlusPlus::seed_from_u64(5);

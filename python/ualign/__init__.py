@@ -533,7 +533,8 @@ def curve(
 def pick(policy: Any, k: int, seed: int = 0) -> np.ndarray:
     """``k`` draws (candidate indices, int64) from ``policy`` with the seeded Xoshiro128++
     generator: the same indices as ``ualign pick --k K --seed SEED`` (its ``pick_indices``)
-    when ``policy`` is the solved policy. The policy is rounded to float32 and not renormalised.
+    when ``policy`` is the solved policy. The policy is rounded to float32 and drawn normalised by
+    its sum, the distribution :func:`certify` certifies (a solved policy sums to exactly 1).
     """
     k = _k(k)
     if not _is_index(seed) or not 0 <= int(seed) < 2**64:
