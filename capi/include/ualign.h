@@ -27,7 +27,7 @@
  * - Every function that can fail returns an int status: UALIGN_OK (0) or a negative
  *   UALIGN_ERR_* code; ualign_status_str(status) describes it. Output parameters are written
  *   only on success (except ualign_population_init and ualign_prepared_new, which empty
- *   *pop and *out on failure).
+ *   *pop and *out on failure, unless it overlaps another buffer of the call).
  * - Only ualign_prepared_new allocates (failure: UALIGN_ERR_OUT_OF_MEMORY, never an abort),
  *   and only ualign_prepared_free frees. No function keeps a pointer past its return (other
  *   than the pointers recorded in a ualign_population) or lets a Rust panic escape (a caught
@@ -77,20 +77,21 @@ extern "C" {
 /** A pointer is null or misaligned, a buffer written by the call overlaps another buffer of the
  *  call, or the ualign_population was never successfully initialised. */
 #define UALIGN_ERR_NULL_POINTER (-1)
-/** A size is wrong: n == 0, n > 1024, m == 0, m * n overflows, or an input policy's length is
- *  not n. */
+/** A size is wrong: n == 0, n > 1024, m == 0, m * n overflows, an input policy's length is
+ *  not n, or a length whose size in bytes exceeds PTRDIFF_MAX or wraps the address space. */
 #define UALIGN_ERR_BAD_SIZE (-2)
 /** A score is NaN or infinite. */
 #define UALIGN_ERR_NON_FINITE_SCORE (-3)
-/** A user weight is negative. */
+/** A user weight is negative (-infinity included). */
 #define UALIGN_ERR_NEGATIVE_WEIGHT (-4)
-/** A user weight is NaN or infinite. */
+/** A user weight is NaN or +infinity. */
 #define UALIGN_ERR_NON_FINITE_WEIGHT (-5)
 /** All user weights are zero. */
 #define UALIGN_ERR_ZERO_TOTAL_WEIGHT (-6)
 /** k is 0 or larger than UALIGN_MAX_K. */
 #define UALIGN_ERR_INVALID_K (-7)
-/** epsilon is negative or not finite. */
+/** epsilon is negative, not finite, or positive but below 1e-7 (0 asks for an exact
+ *  equilibrium). */
 #define UALIGN_ERR_INVALID_EPSILON (-8)
 /** A policy has a negative or non-finite entry, or its entries do not sum to 1 (within 1e-3);
  *  a warm start has a negative or non-finite entry, or its entries sum to zero. */
@@ -156,8 +157,9 @@ typedef struct ualign_certificate {
 /** Validates the population (scores, weights, sizes, buffers), builds it into the workspace,
  *  and records n, m and the pointers in *pop.
  *  Errors: NULL_POINTER, BAD_SIZE, BUFFER_TOO_SMALL, NON_FINITE_SCORE, NEGATIVE_WEIGHT,
- *  NON_FINITE_WEIGHT, ZERO_TOTAL_WEIGHT. On failure *pop is emptied (if pop is usable), and
- *  later calls with it return UALIGN_ERR_NULL_POINTER. */
+ *  NON_FINITE_WEIGHT, ZERO_TOTAL_WEIGHT. On failure *pop is emptied (if pop is usable and
+ *  overlaps no other buffer of the call), and later calls with it return
+ *  UALIGN_ERR_NULL_POINTER. */
 int ualign_population_init(ualign_population *pop, size_t n, size_t m, const float *scores,
                            const float *weights, float *weights_buf, size_t weights_buf_len,
                            uint16_t *order_buf, size_t order_buf_len);
@@ -216,8 +218,8 @@ typedef struct ualign_prepared ualign_prepared;
 
 /** Validates scores (m * n floats, row-major) and weights (m floats) exactly as
  *  ualign_population_init does, builds the population into memory it allocates, and stores the
- *  new handle in *out. *out is set to NULL first (when out is usable), so it is NULL on every
- *  failure. Release the handle with ualign_prepared_free.
+ *  new handle in *out. *out is set to NULL first (when out is usable and overlaps neither
+ *  input), so it is NULL on every other failure. Release the handle with ualign_prepared_free.
  *  Errors: NULL_POINTER (out, scores or weights null or misaligned, or out overlapping them),
  *  BAD_SIZE, NON_FINITE_SCORE, NEGATIVE_WEIGHT, NON_FINITE_WEIGHT, ZERO_TOTAL_WEIGHT,
  *  OUT_OF_MEMORY. */

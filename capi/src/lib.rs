@@ -83,15 +83,16 @@ pub const UALIGN_ERR_NULL_POINTER: c_int = -1;
 pub const UALIGN_ERR_BAD_SIZE: c_int = -2;
 /// A score is NaN or infinite.
 pub const UALIGN_ERR_NON_FINITE_SCORE: c_int = -3;
-/// A user weight is negative.
+/// A user weight is negative (`-inf` included).
 pub const UALIGN_ERR_NEGATIVE_WEIGHT: c_int = -4;
-/// A user weight is NaN or infinite.
+/// A user weight is NaN or `+inf`.
 pub const UALIGN_ERR_NON_FINITE_WEIGHT: c_int = -5;
 /// All user weights are zero.
 pub const UALIGN_ERR_ZERO_TOTAL_WEIGHT: c_int = -6;
 /// `k` is 0 or larger than 1024.
 pub const UALIGN_ERR_INVALID_K: c_int = -7;
-/// `epsilon` is negative or not finite.
+/// `epsilon` is negative, not finite, or positive but below `1e-7`
+/// ([`ualign::solver::EPSILON_FLOOR`]; 0 asks for an exact equilibrium).
 pub const UALIGN_ERR_INVALID_EPSILON: c_int = -8;
 /// A policy has a negative or non-finite entry, or does not sum to 1 (within 1e-3); a warm
 /// start has a negative or non-finite entry, or its entries sum to zero.
@@ -202,11 +203,11 @@ pub extern "C" fn ualign_status_str(status: c_int) -> *const c_char {
         UALIGN_ERR_NULL_POINTER => c"null, misaligned or overlapping pointer",
         UALIGN_ERR_BAD_SIZE => c"bad size (n must be 1..=1024, m >= 1, policy length n)",
         UALIGN_ERR_NON_FINITE_SCORE => c"a score is NaN or infinite",
-        UALIGN_ERR_NEGATIVE_WEIGHT => c"a user weight is negative",
-        UALIGN_ERR_NON_FINITE_WEIGHT => c"a user weight is NaN or infinite",
+        UALIGN_ERR_NEGATIVE_WEIGHT => c"a user weight is negative (-inf included)",
+        UALIGN_ERR_NON_FINITE_WEIGHT => c"a user weight is NaN or +inf",
         UALIGN_ERR_ZERO_TOTAL_WEIGHT => c"the user weights add up to zero",
         UALIGN_ERR_INVALID_K => c"k must be in 1..=1024",
-        UALIGN_ERR_INVALID_EPSILON => c"epsilon must be finite and non-negative",
+        UALIGN_ERR_INVALID_EPSILON => c"epsilon must be 0 or finite and at least 1e-7",
         UALIGN_ERR_INVALID_POLICY => {
             c"a policy needs finite, non-negative entries that sum to 1 (a warm start: above 0)"
         }
@@ -442,7 +443,7 @@ unsafe fn read_population(pop: *const ualign_population) -> Result<ualign_popula
 /// `weights` (`>= 0`, not all zero), builds the population into the workspace (`weights_buf`:
 /// at least `m` floats; `order_buf`: at least `m * n` entries), and records `n`, `m` and every
 /// pointer in `*pop`. On failure `*pop` is set to an empty population (later calls then return
-/// [`UALIGN_ERR_NULL_POINTER`]) when `pop` itself is usable.
+/// [`UALIGN_ERR_NULL_POINTER`]) when `pop` itself is usable and overlaps no buffer of the call.
 ///
 /// # Safety
 ///
@@ -465,9 +466,6 @@ pub unsafe extern "C" fn ualign_population_init(
 ) -> c_int {
     guard(|| {
         let out = Region::of(pop, 1, true)?;
-        // SAFETY: `pop` passed Region::of and is valid for writes (caller contract); no slice
-        // exists yet.
-        unsafe { write_out(pop, ualign_population::EMPTY) };
         let candidate = ualign_population {
             n,
             m,
@@ -478,8 +476,16 @@ pub unsafe extern "C" fn ualign_population_init(
             order_buf,
             order_buf_len,
         };
-        let regions = population_regions(&candidate)?;
-        disjoint(&[regions[0], regions[1], regions[2], regions[3], out])?;
+        let regions = population_regions(&candidate);
+        // `*pop` overlapping a buffer of the call is refused before it is written: emptying it
+        // would write into that buffer.
+        if let Ok(r) = &regions {
+            disjoint(&[r[0], r[1], r[2], r[3], out])?;
+        }
+        // SAFETY: `pop` passed Region::of and is valid for writes (caller contract), and it
+        // overlaps no other buffer whose region is known; no slice exists yet.
+        unsafe { write_out(pop, ualign_population::EMPTY) };
+        regions?;
         {
             // SAFETY: population_regions and disjoint succeeded above; validity is the
             // caller's contract. The population is dropped at the end of this block.

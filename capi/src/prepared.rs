@@ -188,16 +188,27 @@ pub unsafe extern "C" fn ualign_prepared_new(
 ) -> c_int {
     guard(|| {
         let ro = Region::of(out, 1, true)?;
-        // SAFETY: `out` passed Region::of and is valid for writes (caller contract).
-        unsafe { write_out(out, core::ptr::null_mut()) };
         // Pointers before sizes, as ualign_population_init checks them.
-        if scores.is_null() || weights.is_null() {
-            return Err(UALIGN_ERR_NULL_POINTER);
+        let inputs = if scores.is_null() || weights.is_null() {
+            Err(UALIGN_ERR_NULL_POINTER)
+        } else {
+            check_sizes(n, m).and_then(|nm| {
+                Ok((
+                    nm,
+                    Region::of(scores, nm, false)?,
+                    Region::of(weights, m, false)?,
+                ))
+            })
+        };
+        // `*out` overlapping an input is refused before it is written: setting it to NULL
+        // would write into that input.
+        if let Ok((_, rs, rw)) = inputs {
+            disjoint(&[ro, rs, rw])?;
         }
-        let nm = check_sizes(n, m)?;
-        let rs = Region::of(scores, nm, false)?;
-        let rw = Region::of(weights, m, false)?;
-        disjoint(&[ro, rs, rw])?;
+        // SAFETY: `out` passed Region::of and is valid for writes (caller contract), and it
+        // overlaps no input whose region is known.
+        unsafe { write_out(out, core::ptr::null_mut()) };
+        let (nm, _, _) = inputs?;
         let handle = {
             // SAFETY: non-null, aligned, at most isize::MAX bytes (Region::of), valid for reads
             // (caller contract), and not written by this call while the slices live (the only

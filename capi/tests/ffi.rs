@@ -358,6 +358,18 @@ fn null_misaligned_and_overlapping_pointers_are_rejected() {
     );
     assert_eq!(overlap, UALIGN_ERR_NULL_POINTER);
     assert_eq!(shared, SCORES, "nothing written on failure");
+    // `*pop` placed inside the scores: refused before it is emptied, which would write into
+    // them.
+    let mut store = [0u64; 8];
+    let base = store.as_mut_ptr().cast::<f32>();
+    // SAFETY: `store` holds M * N floats (and a population), 8-aligned.
+    let held = unsafe { std::slice::from_raw_parts_mut(base, M * N) };
+    held.copy_from_slice(&SCORES);
+    let before = store;
+    assert!(std::mem::size_of::<ualign_population>() <= std::mem::size_of_val(&store));
+    let inside = init(base.cast(), base.cast_const(), wp, wbp, obp);
+    assert_eq!(inside, UALIGN_ERR_NULL_POINTER);
+    assert_eq!(store, before, "the scores written");
 
     assert_eq!(init(&mut pop, sp, wp, wbp, obp), UALIGN_OK);
     let mut policy = [0.0f32; N];

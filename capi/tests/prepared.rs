@@ -436,12 +436,15 @@ fn population_new_rejects_what_population_init_rejects() {
     );
     assert_eq!(bad_weights([0.0, -0.0]), UALIGN_ERR_ZERO_TOTAL_WEIGHT);
 
-    // The out-pointer placed inside the scores it is built from.
-    let mut shared = [0u64; 4];
+    // The out-pointer placed inside the scores it is built from: refused, and the scores are
+    // not written (setting `*out` to NULL first would have zeroed two of them).
+    let ones = u64::from(1.0f32.to_bits()) * 0x1_0000_0001;
+    let mut shared = [ones; 4];
     let base = shared.as_mut_ptr();
     // SAFETY: `base` is valid for 32 bytes: 8 floats read, one pointer written.
     let st = unsafe { ualign_prepared_new(base.cast(), 4, 2, base.cast::<f32>().cast_const(), wp) };
     assert_eq!(st, UALIGN_ERR_NULL_POINTER);
+    assert_eq!(shared, [ones; 4], "the scores written");
 }
 
 #[test]
