@@ -146,6 +146,23 @@ fn bits(x: u128) -> u32 {
     128 - x.leading_zeros()
 }
 
+/// `x as f32` (the nearest `f32`, ties to even; infinity past the largest) through the 64-bit
+/// conversion: above `2^64`, the top 64 bits with the bits below them ORed into the lowest as a
+/// sticky bit (which lies below the rounding point, 40 bits further down, so it turns an exact
+/// half into "above half" exactly when something was dropped) convert with the same rounding,
+/// and the power of two that scales them back is exact. A 32-bit core then links one
+/// conversion routine, not a second one for 128 bits.
+pub(crate) fn to_f32(x: u128) -> f32 {
+    let s = 64u32.saturating_sub(x.leading_zeros());
+    if s == 0 {
+        return x as u64 as f32;
+    }
+    let top = shr(x, s) as u64;
+    let sticky = u64::from(shl(x, 128 - s) != 0);
+    // 2^s for 0 < s <= 64: a normal f32.
+    ((top | sticky) as f32) * f32::from_bits((127 + s) << 23)
+}
+
 /// `x << s`, or 0 for `s >= 128`. A 32-bit core has no 128-bit shift: out of line there, one
 /// copy instead of a few dozen instructions at every use.
 #[cfg_attr(target_pointer_width = "32", inline(never))]
@@ -316,6 +333,36 @@ pub(crate) fn ratio_up(p: u128, q: u128) -> f32 {
 
 #[cfg(test)]
 mod tests {
+    /// `to_f32` is the language's `u128 as f32`: at every power of two and its neighbours, at
+    /// exact halves between two `f32`s with and without a bit below them, and at random values
+    /// of every width.
+    #[test]
+    fn to_f32_rounds_as_the_cast() {
+        let mut xs = std::vec![0u128, 1, u128::MAX, u128::MAX - 1];
+        for b in 0..128u32 {
+            let p = 1u128 << b;
+            xs.extend([p, p - 1, p + 1, p.wrapping_mul(3)]);
+            // 24 bits kept from bit b, the last odd and even: half an ulp below them (a tie),
+            // then with a bit under that half (above the tie: up, whatever the parity).
+            if b >= 25 {
+                let half = 1u128 << (b - 24);
+                for m in [0xAB_CDEFu128, 0xAB_CDEE] {
+                    let m = (m | 1 << 23) << (b - 23);
+                    xs.extend([m + half, m + half + 1, m + half - 1, m + 3 * half]);
+                    xs.extend([m | half | (1 << (b - 25))]);
+                }
+            }
+        }
+        let mut next = crate::xorshift32(17);
+        for _ in 0..if cfg!(miri) { 200 } else { 200_000 } {
+            let words: [u32; 4] = core::array::from_fn(|_| next());
+            let x = words.iter().fold(0u128, |x, &w| x << 32 | u128::from(w));
+            xs.push(x >> (next() % 128));
+        }
+        for x in xs {
+            assert_eq!(super::to_f32(x).to_bits(), (x as f32).to_bits(), "{x:#x}");
+        }
+    }
 
     /// The two 32-bit products give the exact `ceil(a * s / ONE)` of one 128-bit product,
     /// saturated at `u64::MAX`, at the edges and on samples.

@@ -503,7 +503,7 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
                 }
             }
             _ => {
-                let t = total.sum as f32;
+                let t = crate::fixed::to_f32(total.sum);
                 for w in weights.iter_mut() {
                     *w = crate::fixed::scaled(*w, total.shift).0 as f32 / t;
                 }
