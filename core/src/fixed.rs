@@ -176,9 +176,10 @@ pub(crate) fn shr(x: u128, s: u32) -> u128 {
     x.checked_shr(s).unwrap_or(0)
 }
 
-/// The `f32` `m * 2^-t` for `m < 2^24` and `0 <= t <= 149 + 23`, exactly when representable
-/// (the callers keep `m * 2^-t` within the normal range or round `m` for the subnormals).
-fn compose(m: u32, t: i32) -> f32 {
+/// The `f32` `m * 2^-t` for `m < 2^24` and `-63 <= t`, exactly when it is a normal number (the
+/// callers keep `m * 2^-t` within the normal range or round `m` for the subnormals; below the
+/// normal range the bits under the subnormal grid are dropped, and past `2^-149` it is 0).
+pub(crate) fn compose(m: u32, t: i32) -> f32 {
     if m == 0 {
         return 0.0;
     }

@@ -505,7 +505,11 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
             _ => {
                 let t = crate::fixed::to_f32(total.sum);
                 for w in weights.iter_mut() {
-                    *w = crate::fixed::scaled(*w, total.shift).0 as f32 / t;
+                    // `w 2^shift`, exactly: a weight with bits below the total's unit keeps
+                    // them (it is not the truncated term of the total), and is 0 only when
+                    // its normalised value is below the smallest `f32` (`t >= 2^39`).
+                    let (m, e) = crate::fixed::parts(*w);
+                    *w = crate::fixed::compose(m, -(e.saturating_add(total.shift))) / t;
                 }
             }
         }
@@ -521,9 +525,10 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
     }
 }
 
-/// The exact total of the weights: `sum 2^-shift`, each weight scaled by `2^shift` (the largest
-/// to below `2^63`) and truncated, so it is exact unless a weight has bits below `2^-shift`
-/// (`2^-62` of the largest weight, within a factor of 2).
+/// The total of the weights: `sum 2^-shift`, each weight scaled by `2^shift` (the largest to
+/// below `2^63`) and truncated, so it is exact unless a weight has bits below `2^-shift` (`2^-62`
+/// of the largest weight's leading power of two). The weights are normalised by it, each from its
+/// own exact value (docs/maths.md §8.2).
 #[derive(Clone, Copy, Debug)]
 struct Total {
     sum: u128,
@@ -996,6 +1001,68 @@ mod tests {
                     nearest,
                     "round {round}, user {j}: {c}/{total}"
                 );
+            }
+        }
+    }
+
+    /// Weights that are not counts are normalised as docs/maths.md §8.2 says: `f32(w) / f32(T)`
+    /// with `T` the sum of the weights, each truncated to a multiple of `2^(e - 39)` (`e` the
+    /// largest weight's exponent as `fixed::parts` gives it), computed here from the exact
+    /// integers of the scaled weights. A weight far below the others is kept, not made 0 with
+    /// its truncated term (1e-30 beside 1 was dropped).
+    #[test]
+    fn fractional_weights_are_normalised_by_the_documented_total() {
+        use crate::{Population, Storage};
+        let weights_of = |given: &[f32]| {
+            let m = given.len();
+            let (mut w, mut o) = (std::vec![0.0f32; m], std::vec![0u16; m]);
+            let mut b = Population::<1>::builder(1, Storage::new(&mut w, &mut o)).unwrap();
+            for &x in given {
+                b.push_scores(x, &[0.0f32]).unwrap();
+            }
+            b.finish().map(|p| p.weights().to_vec()).unwrap_or_default()
+        };
+        assert_eq!(weights_of(&[1.0, 1e-30]), [1.0, 1e-30]);
+        assert_eq!(weights_of(&[0.5, 1e-40, 0.5]), [0.5, 1e-40, 0.5]);
+        let mut next = crate::xorshift32(31);
+        for round in 0..if cfg!(miri) { 4 } else { 400 } {
+            let m = 1 + (next() % 12) as usize;
+            // Mantissas of 24 bits, exponents spanning 2^-70..2^40 (some far below the rest).
+            let given: std::vec::Vec<f32> = (0..m)
+                .map(|_| {
+                    let mant = (next() % (1 << 24)) as f32 + 0.5;
+                    mant * f32::from_bits((127 - 94 + (next() % 110)) << 23)
+                })
+                .collect();
+            let largest = given.iter().copied().fold(0.0f32, f32::max);
+            let (_, e) = crate::fixed::parts(largest);
+            let unit = 39 - e;
+            let scaled = |x: f32| {
+                let (mant, ex) = crate::fixed::parts(x);
+                let s = ex + unit;
+                if s >= 0 {
+                    u128::from(mant) << s
+                } else {
+                    u128::from(mant).checked_shr(-s as u32).unwrap_or(0)
+                }
+            };
+            let total: u128 = given.iter().map(|&x| scaled(x)).sum();
+            // f32(T) in the scaled units: `as f32` rounds to nearest.
+            let t = total as f32;
+            let power = |k: i32| {
+                // 2^k by halves, each step exact in f32.
+                let (mut p, step) = (1.0f32, if k >= 0 { 2.0f32 } else { 0.5f32 });
+                for _ in 0..k.unsigned_abs() {
+                    p *= step;
+                }
+                p
+            };
+            let got = weights_of(&given);
+            for (j, &x) in given.iter().enumerate() {
+                // f32(w) / f32(T) with both scaled by 2^unit, which changes neither quotient
+                // nor rounding in the normal range.
+                let want = (x * power(unit / 2) * power(unit - unit / 2)) / t;
+                assert_eq!(got[j].to_bits(), want.to_bits(), "round {round}, {given:?}");
             }
         }
     }
