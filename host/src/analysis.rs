@@ -103,9 +103,10 @@ pub fn check_k(k: u32) -> Result<()> {
 /// Checks the solver options.
 pub fn check_settings(s: &Settings) -> Result<()> {
     check_k(s.k)?;
-    if !s.eps.is_finite() || s.eps < 0.0 {
+    let floor = ualign::solver::EPSILON_FLOOR;
+    if !s.eps.is_finite() || s.eps < 0.0 || (s.eps > 0.0 && s.eps < floor) {
         return Err(Error::usage(format!(
-            "--eps {}: must be finite and non-negative",
+            "--eps {}: must be 0 (an exact equilibrium) or finite and at least {floor:e}",
             s.eps
         )));
     }

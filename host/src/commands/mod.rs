@@ -162,8 +162,9 @@ impl Input {
 /// When a solve stops (every command that solves, `device` too).
 #[derive(Debug, Args)]
 pub struct StopArgs {
-    /// Stop once the certified exploitability is at most this.
-    #[arg(long, default_value_t = 1e-4, allow_negative_numbers = true)]
+    /// Stop once the certified exploitability is at most this: 0 asks for an exact equilibrium,
+    /// any other value must be at least 1e-7.
+    #[arg(long, default_value_t = 1e-4, allow_negative_numbers = true, value_parser = eps)]
     pub eps: f32,
     /// Share evaluations at most (for hedge: the horizon T, every iterate is kept).
     #[arg(long, default_value_t = 10_000)]
@@ -488,6 +489,27 @@ fn warm_block(text: &str) -> std::result::Result<usize, String> {
         1..=batch::MAX_WARM_BLOCK,
         "a window of the input holds whole blocks",
     )
+}
+
+/// `--eps`: 0 (an exact equilibrium) or a finite `f32` of at least [`ualign::solver::EPSILON_FLOOR`],
+/// read from the text as written (`3.5e38` is past the largest `f32`, not infinity; `1e-50` is
+/// below the floor, not 0).
+fn eps(text: &str) -> std::result::Result<f32, String> {
+    let floor = ualign::solver::EPSILON_FLOOR;
+    match text.trim().parse::<f64>() {
+        Ok(0.0) => Ok(0.0),
+        Ok(v) if v < 0.0 => Err("must not be negative".into()),
+        Ok(v) if v.is_nan() || v > f64::from(f32::MAX) => {
+            Err("must be finite (at most 3.4e38)".into())
+        }
+        // Compared as the f32 the solver gets (`1e-7` is the floor's own f32).
+        Ok(v) if (v as f32) < floor => Err(format!(
+            "must be 0 (an exact equilibrium) or at least {floor:e}: certificates resolve \
+             exploitability to about (3k + 2) 2^-32"
+        )),
+        Ok(v) => Ok(v as f32),
+        Err(_) => Err("not a number".into()),
+    }
 }
 
 /// A whole number in `range`; out of it, an error that gives the range and `why` it is so.
