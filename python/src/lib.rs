@@ -210,6 +210,7 @@ fn scores_instance(
 #[pyfunction]
 #[pyo3(signature = (data, m, n, weights=None, candidates=None))]
 fn population_from_scores(
+    py: Python<'_>,
     data: &Bound<'_, PyBytes>,
     m: usize,
     n: usize,
@@ -217,16 +218,20 @@ fn population_from_scores(
     candidates: Option<Vec<String>>,
 ) -> PyResult<NativePopulation> {
     guard(|| {
-        let values: Vec<f64> = data
-            .as_bytes()
-            .chunks_exact(8)
-            .map(|b| {
-                let mut a = [0u8; 8];
-                a.copy_from_slice(b);
-                f64::from_ne_bytes(a)
+        // The bytes object is immutable and `data` keeps it alive while the GIL is released.
+        let bytes = data.as_bytes();
+        let inst = py
+            .detach(|| {
+                let values: Vec<f64> = bytes
+                    .chunks_exact(8)
+                    .map(|b| {
+                        let mut a = [0u8; 8];
+                        a.copy_from_slice(b);
+                        f64::from_ne_bytes(a)
+                    })
+                    .collect();
+                scores_instance(&values, m, n, weights.as_deref(), candidates)
             })
-            .collect();
-        let inst = scores_instance(&values, m, n, weights.as_deref(), candidates)
             .map_err(InputError::new_err)?;
         Ok(NativePopulation { inst })
     })
@@ -237,6 +242,7 @@ fn population_from_scores(
 #[pyfunction]
 #[pyo3(signature = (rankings, candidates, weights=None))]
 fn population_from_rankings(
+    py: Python<'_>,
     rankings: Vec<Vec<Vec<usize>>>,
     candidates: Vec<String>,
     weights: Option<Vec<f64>>,
@@ -244,7 +250,7 @@ fn population_from_rankings(
     guard(|| {
         let m = rankings.len();
         let n = candidates.len();
-        let checked = (|| -> Result<Instance, String> {
+        let checked = py.detach(|| -> Result<Instance, String> {
             if m == 0 {
                 return Err("empty population: rankings is empty".into());
             }
@@ -296,7 +302,7 @@ fn population_from_rankings(
             inst.merge_duplicate_rankings();
             inst.validate().map_err(|e| e.message().to_string())?;
             Ok(inst)
-        })();
+        });
         let inst = checked.map_err(InputError::new_err)?;
         Ok(NativePopulation { inst })
     })
@@ -481,18 +487,21 @@ fn curve(
 
 /// `k` draws from the policy with the seeded Xoshiro128++ generator of `ualign pick`.
 #[pyfunction]
-fn pick(policy: Vec<f64>, k: u32, seed: u64) -> PyResult<Vec<u16>> {
+fn pick(py: Python<'_>, policy: Vec<f64>, k: u32, seed: u64) -> PyResult<Vec<u16>> {
     guard(|| {
-        let pi = policy_f32(&policy);
-        check_k(k).map_err(py_err)?;
-        if pi.is_empty() {
-            return Err(InputError::new_err("the policy is empty"));
-        }
-        check_policy_input(&pi, pi.len()).map_err(py_err)?;
-        let mut rng = Xoshiro128PlusPlus::seed_from_u64(seed);
-        let drawn = ualign::sampling::picks::<_, { ualign::MAX_K as usize }>(&pi, k, &mut rng)
-            .map_err(|e| InputError::new_err(e.to_string()))?;
-        Ok(drawn.to_vec())
+        py.detach(|| {
+            let pi = policy_f32(&policy);
+            check_k(k)?;
+            if pi.is_empty() {
+                return Err(Error::usage("the policy is empty"));
+            }
+            check_policy_input(&pi, pi.len())?;
+            let mut rng = Xoshiro128PlusPlus::seed_from_u64(seed);
+            let drawn = ualign::sampling::picks::<_, { ualign::MAX_K as usize }>(&pi, k, &mut rng)
+                .map_err(|e| Error::usage(e.to_string()))?;
+            Ok(drawn.to_vec())
+        })
+        .map_err(py_err)
     })
 }
 
