@@ -61,6 +61,8 @@ def test_bad_candidates() -> None:
     raises("candidates has 3 names for 2 columns", ualign.Population.from_scores, [[1, 0]], candidates=["a", "b", "c"])
     raises('"a" listed twice', ualign.Population.from_scores, [[1, 0]], candidates=["a", "a"])
     raises("not one string", ualign.Population.from_scores, [[1, 0]], candidates="ab")
+    raises("candidates must be a sequence of names, got int", ualign.Population.from_scores, [[1, 0]], candidates=3)
+    raises("candidates: a set has no order", ualign.Population.from_scores, [[1, 0]], candidates={"a", "b"})
 
 
 @pytest.mark.parametrize(
@@ -79,6 +81,23 @@ def test_bad_candidates() -> None:
         ([["a"], ["b"]], {"weights": [1, -2]}, r"weights\[1\]: weight -2 is negative"),
         ([["a"], ["b"]], {"weights": [1]}, "weights has 1 entries for 2 rankings"),
         ([["a"], ["b"]], {"candidates": ["a", "b", "b"]}, '"b" listed twice'),
+        (None, {}, "rankings must be a list of rankings, got NoneType"),
+        # Unordered containers: a set's iteration order changes from one process to the next.
+        ([{"a", "b", "c", "d"}], {"candidates": list("abcd")}, r"rankings\[0\]: a set has no order"),
+        ([frozenset({"a", "b"})], {}, r"rankings\[0\]: a frozenset has no order"),
+        ([{"a": 1, "b": 2}], {}, r"rankings\[0\]: a dict is a mapping, not a sequence"),
+        ([[{"a", "b"}, "c"]], {}, r"rankings\[0\]: tie group .*: a set has no order"),
+        ([[frozenset({"a"}), "c"]], {}, r"rankings\[0\]: tie group .*: a frozenset has no order"),
+        ({("a", "b"), ("b", "a")}, {}, "rankings: a set has no order"),
+        ([["a"]], {"candidates": {"a"}}, "candidates: a set has no order"),
+        # Integers are indices, but these candidates are named by integers.
+        ([[2, 0, 1]], {"candidates": [2, 0, 1]}, "an integer could be a name or a 0-based index"),
+        ([[np.int64(1)]], {"candidates": np.array([5, 6])}, "integer 1 and candidates holds names"),
+        ([["2"], [0]], {"candidates": [2, 0, 1]}, "pass the names as strings"),
+        # The capacity is checked before anything as large as the index is built.
+        ([[10**12]], {}, "index 1000000000000 means 1000000000001 candidates, which exceed the capacity of 1024"),
+        ([[1024]], {}, "index 1024 means 1025 candidates, which exceed the capacity of 1024"),
+        ([["a"]], {"candidates": range(10**12)}, "candidates has more than 1024 names"),
     ],
 )
 def test_bad_rankings(rankings, kwargs, match: str) -> None:
@@ -94,9 +113,18 @@ def test_rankings_accepted_forms() -> None:
     assert b.candidates == ["a", "b", "c"]
     pi = [0.2, 0.3, 0.5]
     assert ualign.certify(a, pi, 3) == ualign.certify(b, pi, 3)
-    # Indices without names: c1 .. c(max+1).
+    # Indices without names: c1 .. c(max+1), up to the capacity.
     c = ualign.Population.from_rankings([[np.int64(3), 1]])
     assert c.candidates == ["c1", "c2", "c3", "c4"] and c.n == 4
+    assert ualign.Population.from_rankings([[ualign.CAPACITY - 1]]).n == ualign.CAPACITY
+    # Names that are integers: ranked by their strings, or by index with string names.
+    by_name = ualign.Population.from_rankings([["2", "0", "1"]], candidates=[2, 0, 1])
+    by_index = ualign.Population.from_rankings([[0, 1, 2]], candidates=["2", "0", "1"])
+    assert by_name.candidates == by_index.candidates == ["2", "0", "1"]
+    assert ualign.certify(by_name, [0.2, 0.3, 0.5], 2) == ualign.certify(by_index, [0.2, 0.3, 0.5], 2)
+    # Any ordered iterable: tuples, generators, numpy rows.
+    d = ualign.Population.from_rankings(iter([("b", "a"), np.array(["a", "b"])]), candidates=("a", "b"))
+    assert d.candidates == ["a", "b"] and d.m == 2
 
 
 def test_bad_read_arguments(tmp_path) -> None:

@@ -13,6 +13,8 @@ Bad input raises :class:`InputError` (a ``ValueError``) with the message the com
 
 from __future__ import annotations
 
+import collections.abc
+import itertools
 import json
 import numbers
 import os
@@ -70,12 +72,45 @@ def _weights(weights: Any) -> Optional[List[float]]:
     return w.tolist()
 
 
-def _names(candidates: Any) -> Optional[List[str]]:
+def _unordered(x: Any) -> Optional[str]:
+    """Why ``x`` cannot be read as a sequence when it is a set or a mapping, else None: a set's
+    iteration order changes from one process to the next, and a mapping's values would be
+    dropped."""
+    what = type(x).__name__
+    if isinstance(x, collections.abc.Mapping):
+        return f"a {what} is a mapping, not a sequence (its values would be ignored)"
+    if isinstance(x, collections.abc.Set):
+        return f"a {what} has no order (its iteration order changes from one run to the next)"
+    return None
+
+
+def _candidate_list(candidates: Any) -> Optional[List[Any]]:
+    """The candidate names as given (at most ``CAPACITY`` of them), or None."""
     if candidates is None:
         return None
     if isinstance(candidates, (str, bytes)):
         raise InputError("candidates must be a sequence of names, not one string")
-    return [str(c) for c in candidates]
+    why = _unordered(candidates)
+    if why:
+        raise InputError(f"candidates: {why}; pass a list of names, in the candidates' order")
+    try:
+        it = iter(candidates)
+    except TypeError:
+        raise InputError(
+            f"candidates must be a sequence of names, got {type(candidates).__name__}"
+        ) from None
+    names = list(itertools.islice(it, CAPACITY + 1))
+    if len(names) > CAPACITY:
+        raise InputError(
+            f"candidates has more than {CAPACITY} names: more candidates than the capacity of "
+            f"{CAPACITY}"
+        )
+    return names
+
+
+def _names(candidates: Any) -> Optional[List[str]]:
+    given = _candidate_list(candidates)
+    return None if given is None else [str(c) for c in given]
 
 
 def _policy(policy: Any) -> List[float]:
@@ -180,29 +215,50 @@ class Population:
         so ``m`` counts distinct rankings.
 
         Without ``candidates``: names in order of first appearance when the rankings use
-        names; ``c1 .. cN`` with ``N`` one more than the largest index when they use indices.
-        Rankings that mix names and indices need ``candidates``.
+        names; ``c1 .. cN`` with ``N`` one more than the largest index when they use indices
+        (at most :data:`CAPACITY`). Rankings that mix names and indices need ``candidates``.
+
+        Refused as ambiguous: a set or a dict where a list is expected (``rankings``, a ranking,
+        a tie group, ``candidates``: a set's order changes from one run to the next), and
+        integers in the rankings when ``candidates`` holds names that are not strings (an
+        integer could be a name or an index: pass the names as strings).
         """
         if isinstance(rankings, (str, bytes)):
             raise InputError("rankings must be a list of rankings, not a string")
+        why = _unordered(rankings)
+        if why:
+            raise InputError(f"rankings: {why}; pass a list of rankings")
+        try:
+            rankings = iter(rankings)
+        except TypeError:
+            raise InputError(
+                f"rankings must be a list of rankings, got {type(rankings).__name__}"
+            ) from None
         parsed: List[List[List[Any]]] = []
         for j, ranking in enumerate(rankings):
+            where = f"rankings[{j}]"
             if isinstance(ranking, (str, bytes)) or _is_index(ranking):
-                raise InputError(f"rankings[{j}]: a ranking is a list of tie groups")
+                raise InputError(f"{where}: a ranking is a list of tie groups")
+            why = _unordered(ranking)
+            if why:
+                raise InputError(f"{where}: {why}; a ranking is a list of tie groups, best first")
             groups: List[List[Any]] = []
             try:
                 ranking = list(ranking)
             except TypeError:
-                raise InputError(f"rankings[{j}]: a ranking is a list of tie groups") from None
+                raise InputError(f"{where}: a ranking is a list of tie groups") from None
             for g in ranking:
                 if isinstance(g, str) or _is_index(g):
                     groups.append([g])
                 elif isinstance(g, (list, tuple, np.ndarray)):
                     groups.append(list(g))
-                else:
+                elif _unordered(g):
                     raise InputError(
-                        f"rankings[{j}]: {g!r} is neither a candidate name nor an index"
+                        f"{where}: tie group {g!r}: {_unordered(g)}; give a tie group as a list "
+                        "or tuple"
                     )
+                else:
+                    raise InputError(f"{where}: {g!r} is neither a candidate name nor an index")
             parsed.append(groups)
         items = [c for groups in parsed for g in groups for c in g]
         for j, groups in enumerate(parsed):
@@ -212,8 +268,8 @@ class Population:
                         raise InputError(
                             f"rankings[{j}]: {c!r} is neither a candidate name nor an index"
                         )
-        names = _names(candidates)
-        if names is None:
+        given = _candidate_list(candidates)
+        if given is None:
             has_names = any(isinstance(c, str) for c in items)
             has_indices = any(_is_index(c) for c in items)
             if has_names and has_indices:
@@ -226,8 +282,24 @@ class Population:
             else:
                 if any(int(c) < 0 for c in items):
                     raise InputError("rankings: a candidate index is negative")
-                n = max((int(c) for c in items), default=-1) + 1
-                names = [f"c{i}" for i in range(1, n + 1)]
+                top = max((int(c) for c in items), default=-1)
+                if top >= CAPACITY:
+                    raise InputError(
+                        f"rankings: index {top} means {top + 1} candidates, which exceed the "
+                        f"capacity of {CAPACITY}"
+                    )
+                names = [f"c{i}" for i in range(1, top + 2)]
+        else:
+            other = [c for c in given if not isinstance(c, str)]
+            number = [int(c) for c in items if _is_index(c)]
+            if other and number:
+                raise InputError(
+                    f"rankings hold the integer {number[0]} and candidates holds names that are "
+                    f"not strings ({other[0]!r}): an integer could be a name or a 0-based index. "
+                    "To rank by name, pass the names as strings, in candidates and in the "
+                    "rankings; to rank by index, pass candidates as strings"
+                )
+            names = [str(c) for c in given]
         index = {name: i for i, name in enumerate(names)}
         out: List[List[List[int]]] = []
         for j, groups in enumerate(parsed):
