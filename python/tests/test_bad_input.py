@@ -35,6 +35,10 @@ def test_input_error_is_a_value_error() -> None:
         ([[1, float("nan")]], r"scores\[0\]\[1\] is not finite"),
         ([[1, 2], [float("inf"), 0]], r"scores\[1\]\[0\] is not finite"),
         (np.zeros((1, 1025)), "1025 candidates exceed the capacity of 1024"),
+        ([[10**400, 1]], "scores: a number is too large for a float64"),
+        (np.array([[1 + 5j, 1, 0.5]]), r"scores: complex numbers \(dtype complex128\)"),
+        ([[1 + 5j, 1]], "scores: complex numbers"),
+        (np.ma.masked_array([[1.0, 2, 3]], mask=[[0, 1, 0]]), "scores: a masked array with masked entries"),
     ],
 )
 def test_bad_scores(scores, match: str) -> None:
@@ -51,6 +55,8 @@ def test_bad_scores(scores, match: str) -> None:
         ([1, 1e39], r"weights\[1\]: weight .* is too large"),
         ([0, 0], "all weights are zero"),
         (["x", 1], "not an array of numbers"),
+        ([10**400, 1], "weights: a number is too large for a float64"),
+        (np.ma.masked_array([1.0, 2.0], mask=[0, 1]), "weights: a masked array with masked entries"),
     ],
 )
 def test_bad_weights(weights, match: str) -> None:
@@ -169,11 +175,27 @@ def test_bad_read_arguments(tmp_path) -> None:
         (lambda: ualign.pick([1.0], 2, seed=-1), "--seed"),
         (lambda: ualign.pick([1.0], 2, seed=2**64), "--seed"),
         (lambda: ualign.solve_batch({"scores": []}, 2), "needs a pyarrow.Table"),
+        (lambda: ualign.certify(POP, np.array([1, 0, 0], dtype=complex), 2), "policy: complex numbers"),
+        (lambda: ualign.shares(POP, [1, 1e-300j, 0], 2), "policy: complex numbers"),
+        (lambda: ualign.pick(np.ma.masked_array([0.5, 0.5], mask=[1, 0]), 1), "policy: a masked array"),
+        (lambda: ualign.certify(POP, np.ma.masked_array([0, 1, 0.0], mask=[1, 0, 0]), 1), "policy: a masked array"),
+        (lambda: ualign.solve(POP, 2, start=np.ma.masked_array([1, 0, 0.0], mask=[0, 0, 1])), "start: a masked array"),
+        (lambda: ualign.solve(POP, 2, start=[[1, 0, 0]]), "the start must be 1-D"),
+        (
+            lambda: ualign.Population.from_rankings(np.ma.masked_array([[1, 0, 2], [0, 1, 2]], mask=[[0, 0, 0], [0, 1, 0]])),
+            "rankings: a masked array with masked entries",
+        ),
+        (lambda: ualign.Population.from_rankings([[np.ma.masked, 1]]), r"rankings\[0\]: a masked array"),
     ],
 )
 def test_bad_arguments(call, match: str) -> None:
     with pytest.raises(ualign.InputError, match=match):
         call()
+
+
+def test_unmasked_masked_arrays_are_their_values() -> None:
+    s = np.ma.masked_array([[1.0, 0.0, 2.0], [0.0, 1.0, 2.0]], mask=False)
+    assert ualign.solve(ualign.Population.from_scores(s), 2).to_dict() == ualign.solve(POP, 2).to_dict()
 
 
 def test_garbage_never_escapes_as_anything_but_input_error(tmp_path) -> None:

@@ -55,11 +55,32 @@ def _is_index(x: Any) -> bool:
     return isinstance(x, (numbers.Integral, np.integer)) and not isinstance(x, bool)
 
 
+def _no_masked(x: Any, what: str) -> None:
+    """Refuses a numpy masked array with a masked entry (numpy would hand over the value
+    underneath the mask)."""
+    if isinstance(x, np.ma.MaskedArray) and np.ma.is_masked(x):
+        raise InputError(
+            f"{what}: a masked array with masked entries (a masked entry has no value here: "
+            "fill or drop it)"
+        )
+
+
 def _float_array(x: Any, what: str) -> np.ndarray:
     """``x`` as a float64 array, or InputError naming ``what``."""
+    _no_masked(x, what)
     try:
-        return np.asarray(x, dtype=np.float64)
+        a = np.asarray(x)
+        if a.dtype.kind == "c":
+            raise InputError(
+                f"{what}: complex numbers (dtype {a.dtype}); pass their real parts if those "
+                "are meant"
+            )
+        return a.astype(np.float64)
+    except OverflowError as e:
+        raise InputError(f"{what}: a number is too large for a float64 ({e})") from None
     except (TypeError, ValueError) as e:
+        if isinstance(e, InputError):
+            raise
         raise InputError(f"{what}: not an array of numbers ({e})") from None
 
 
@@ -113,10 +134,10 @@ def _names(candidates: Any) -> Optional[List[str]]:
     return None if given is None else [str(c) for c in given]
 
 
-def _policy(policy: Any) -> List[float]:
-    p = _float_array(policy, "policy")
+def _policy(policy: Any, what: str = "policy") -> List[float]:
+    p = _float_array(policy, what)
     if p.ndim != 1:
-        raise InputError(f"the policy must be 1-D, got {p.ndim} dimensions")
+        raise InputError(f"the {what} must be 1-D, got {p.ndim} dimensions")
     return p.tolist()
 
 
@@ -185,6 +206,9 @@ class Population:
         non-negative entry per row (default: all ones). ``candidates`` names the columns
         (default ``c1, c2, ...``, as the score-table reader names unlabelled columns).
         Every row is its own user type (rows are not merged).
+
+        Arrays here and wherever this package takes numbers (weights, policies, ``start``) are
+        real: complex numbers are refused, and so is a numpy masked array with a masked entry.
         """
         s = _float_array(scores, "scores")
         if s.ndim != 2:
@@ -228,6 +252,7 @@ class Population:
         why = _unordered(rankings)
         if why:
             raise InputError(f"rankings: {why}; pass a list of rankings")
+        _no_masked(rankings, "rankings")
         try:
             rankings = iter(rankings)
         except TypeError:
@@ -242,6 +267,7 @@ class Population:
             why = _unordered(ranking)
             if why:
                 raise InputError(f"{where}: {why}; a ranking is a list of tie groups, best first")
+            _no_masked(ranking, where)
             groups: List[List[Any]] = []
             try:
                 ranking = list(ranking)
@@ -251,6 +277,7 @@ class Population:
                 if isinstance(g, str) or _is_index(g):
                     groups.append([g])
                 elif isinstance(g, (list, tuple, np.ndarray)):
+                    _no_masked(g, where)
                     groups.append(list(g))
                 elif _unordered(g):
                     raise InputError(
@@ -264,6 +291,7 @@ class Population:
         for j, groups in enumerate(parsed):
             for g in groups:
                 for c in g:
+                    _no_masked(c, f"rankings[{j}]")
                     if not (isinstance(c, str) or _is_index(c)):
                         raise InputError(
                             f"rankings[{j}]: {c!r} is neither a candidate name nor an index"
@@ -543,7 +571,7 @@ def solve(
     k = _k(k)
     if not isinstance(method, str):
         raise InputError(f"method must be a string, got {type(method).__name__}")
-    warm = None if start is None else _policy(start)
+    warm = None if start is None else _policy(start, "start")
     report, policy, route = _ualign.solve(
         native,
         k,
