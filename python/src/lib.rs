@@ -821,6 +821,7 @@ fn _ualign(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InternalError", m.py().get_type::<InternalError>())?;
     m.add("MAX_K", ualign::MAX_K)?;
     m.add("CAPACITY", CAPACITY)?;
+    m.add("MAX_THREADS", MAX_THREADS)?;
     m.add_class::<NativePopulation>()?;
     m.add_function(wrap_pyfunction!(population_from_scores, m)?)?;
     m.add_function(wrap_pyfunction!(population_from_rankings, m)?)?;

@@ -241,3 +241,20 @@ def test_thread_counts_past_the_bound() -> None:
     raises("threads 20000: must be at most 1024", ualign.solve_batch, table, 1, threads=20000)
     assert ualign.solve(POP, 2, threads=1024).converged
     assert ualign.solve_batch(table, 1, threads=1024).num_rows == 1
+    # Beyond a machine word too (pyo3 raised OverflowError).
+    raises("threads 18446744073709551616: must be at most 1024", ualign.solve, POP, 2, threads=2**64)
+    raises("threads 18446744073709551616: must be at most 1024", ualign.solve_batch, table, 1, threads=2**64)
+    raises(r"--eps 10{400}", ualign.solve, POP, 2, eps=10**400)
+
+
+def test_tables_with_two_columns_of_one_name_are_refused() -> None:
+    import pyarrow as pa
+
+    good = [[[1.0, 0.0], [0.0, 1.0]]]
+    two_scores = pa.Table.from_arrays([pa.array(good), pa.array(good)], names=["scores", "scores"])
+    raises("the table has 2 columns named `scores`: which one to read is ambiguous", ualign.solve_batch, two_scores, 1)
+    two_ids = pa.Table.from_arrays([pa.array(good), pa.array([1]), pa.array([2])], names=["scores", "id", "id"])
+    raises("2 columns named `id`", ualign.solve_batch, two_ids, 1)
+    weights = pa.array([[1.0, 1.0]])
+    two_weights = pa.Table.from_arrays([pa.array(good), weights, weights], names=["scores", "weights", "weights"])
+    raises("2 columns named `weights`", ualign.solve_batch, two_weights, 1)

@@ -173,8 +173,16 @@ def _u32(x: Any, flag: str) -> int:
 def _eps(eps: Any) -> float:
     try:
         return float(eps)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InputError(f"--eps {eps!r}: must be a number") from None
+
+
+def _threads(threads: Any) -> int:
+    """``threads`` as ``ualign --threads`` takes it: 0 (every core) to ``MAX_THREADS``."""
+    t = _int(threads, "threads")
+    if t > _ualign.MAX_THREADS:
+        raise InputError(f"threads {t}: must be at most {_ualign.MAX_THREADS} (0: one per core)")
+    return t
 
 
 class Population:
@@ -578,7 +586,7 @@ def solve(
         _eps(eps),
         _u32(max_iter, "--max-iter"),
         method,
-        _int(threads, "threads"),
+        _threads(threads),
         bool(reference),
         warm,
     )
@@ -684,7 +692,8 @@ def solve_batch(
 
     Input columns: ``scores`` (``list<list<float>>``: per prompt, ``m`` rows of ``n`` scores,
     higher is better), optional ``weights`` (``list<float>``, one per row of scores; null means
-    all ones) and optional ``id`` (any type, passed through). Other columns are ignored.
+    all ones) and optional ``id`` (any type, passed through). Other columns are ignored; two
+    columns of one of these names are refused.
 
     Output, in input order: ``id`` (when given), ``policy`` (``list<float32>``),
     ``worst_case_win_rate``, ``exploitability``, ``iterations``, ``converged``, ``picks``
@@ -704,6 +713,13 @@ def solve_batch(
             f"solve_batch needs a pyarrow.Table or pyarrow.RecordBatch, got {type(table).__name__}"
         )
     k = _k(k)
+    for name in ("scores", "weights", "id"):
+        count = table.column_names.count(name)
+        if count > 1:
+            raise InputError(
+                f"the table has {count} columns named `{name}`: which one to read is ambiguous "
+                "(drop or rename all but one)"
+            )
     if "scores" not in table.column_names:
         raise InputError("the table has no `scores` column (list<list<float>>)")
     scores = _list_of_lists(table.column("scores"), "scores", 2)
@@ -721,7 +737,7 @@ def solve_batch(
         _eps(eps),
         _u32(max_iter, "--max-iter"),
         seed,
-        _int(threads, "threads"),
+        _threads(threads),
     )
     result = pa.Table.from_batches([out])
     if "id" in table.column_names:

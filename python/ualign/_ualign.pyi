@@ -7,6 +7,7 @@ __all__ = [
     "InputError",
     "InternalError",
     "MAX_K",
+    "MAX_THREADS",
     "NativePopulation",
     "certify",
     "curve",
@@ -22,6 +23,7 @@ __all__ = [
 
 MAX_K: int
 CAPACITY: int
+MAX_THREADS: int
 
 class InputError(ValueError): ...
 class InternalError(RuntimeError): ...
