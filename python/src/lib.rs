@@ -485,16 +485,30 @@ fn curve(
     })
 }
 
+/// Refuses a policy longer than core's [`ualign::MAX_CANDIDATES`], the most candidates a draw
+/// can name (core's message would call it invalid).
+fn check_pick_len(len: usize) -> Result<(), Error> {
+    if len > ualign::MAX_CANDIDATES {
+        return Err(Error::usage(format!(
+            "the policy has {len} entries: pick draws from at most {} candidates \
+             (MAX_CANDIDATES)",
+            ualign::MAX_CANDIDATES
+        )));
+    }
+    Ok(())
+}
+
 /// `k` draws from the policy with the seeded Xoshiro128++ generator of `ualign pick`.
 #[pyfunction]
 fn pick(py: Python<'_>, policy: Vec<f64>, k: u32, seed: u64) -> PyResult<Vec<u16>> {
     guard(|| {
         py.detach(|| {
-            let pi = policy_f32(&policy);
             check_k(k)?;
-            if pi.is_empty() {
+            if policy.is_empty() {
                 return Err(Error::usage("the policy is empty"));
             }
+            check_pick_len(policy.len())?;
+            let pi = policy_f32(&policy);
             check_policy_input(&pi, pi.len())?;
             let mut rng = Xoshiro128PlusPlus::seed_from_u64(seed);
             let drawn = ualign::sampling::picks::<_, { ualign::MAX_K as usize }>(&pi, k, &mut rng)
@@ -822,6 +836,7 @@ fn _ualign(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MAX_K", ualign::MAX_K)?;
     m.add("CAPACITY", CAPACITY)?;
     m.add("MAX_THREADS", MAX_THREADS)?;
+    m.add("MAX_CANDIDATES", ualign::MAX_CANDIDATES)?;
     m.add_class::<NativePopulation>()?;
     m.add_function(wrap_pyfunction!(population_from_scores, m)?)?;
     m.add_function(wrap_pyfunction!(population_from_rankings, m)?)?;

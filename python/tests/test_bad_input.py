@@ -198,6 +198,21 @@ def test_unmasked_masked_arrays_are_their_values() -> None:
     assert ualign.solve(ualign.Population.from_scores(s), 2).to_dict() == ualign.solve(POP, 2).to_dict()
 
 
+def test_pick_names_its_length_limit() -> None:
+    """Core draws from at most MAX_CANDIDATES = 2^15 candidates; a longer policy was refused as
+    one that does not sum to 1."""
+    from ualign import _ualign
+
+    assert _ualign.MAX_CANDIDATES == 2**15
+    longest = np.full(2**15, 2.0**-15)
+    assert ualign.pick(longest, 3, seed=1).shape == (3,)
+    too_long = np.zeros(2**15 + 1)
+    too_long[-1] = 1.0
+    want = "the policy has 32769 entries: pick draws from at most 32768 candidates"
+    raises(want, ualign.pick, too_long, 3)
+    raises(want, _ualign.pick, too_long.tolist(), 3, 0)
+
+
 def test_garbage_never_escapes_as_anything_but_input_error(tmp_path) -> None:
     """Random bytes under every extension, random arrays and policies: each call either succeeds
     or raises InputError (a Rust panic would surface as InternalError or PanicException)."""

@@ -643,11 +643,19 @@ def pick(policy: Any, k: int, seed: int = 0) -> np.ndarray:
     generator: the same indices as ``ualign pick --k K --seed SEED`` (its ``pick_indices``)
     when ``policy`` is the solved policy. The policy is rounded to float32 and drawn normalised by
     its sum, the distribution :func:`certify` certifies (a solved policy sums to exactly 1).
+    It has at most 32,768 entries (core's ``MAX_CANDIDATES``).
     """
     k = _k(k)
     if not _is_index(seed) or not 0 <= int(seed) < 2**64:
         raise InputError(f"--seed {seed!r}: must be an integer in 0..2^64")
-    return np.asarray(_ualign.pick(_policy(policy), k, int(seed)), dtype=np.int64)
+    p = _float_array(policy, "policy")
+    if p.ndim == 1 and p.size > _ualign.MAX_CANDIDATES:
+        # Before the list the native call takes is built.
+        raise InputError(
+            f"the policy has {p.size} entries: pick draws from at most "
+            f"{_ualign.MAX_CANDIDATES} candidates (MAX_CANDIDATES)"
+        )
+    return np.asarray(_ualign.pick(_policy(p), k, int(seed)), dtype=np.int64)
 
 
 def explain(pop: Population, policy: Any, k: int) -> List[Dict[str, Any]]:

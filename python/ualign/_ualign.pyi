@@ -6,6 +6,7 @@ __all__ = [
     "CAPACITY",
     "InputError",
     "InternalError",
+    "MAX_CANDIDATES",
     "MAX_K",
     "MAX_THREADS",
     "NativePopulation",
@@ -24,6 +25,7 @@ __all__ = [
 MAX_K: int
 CAPACITY: int
 MAX_THREADS: int
+MAX_CANDIDATES: int
 
 class InputError(ValueError): ...
 class InternalError(RuntimeError): ...
