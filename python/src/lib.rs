@@ -31,6 +31,7 @@ use ualign_accel::route::{MAX_THREADS, cores};
 use ualign_host::analysis::{
     self, CertJson, Method, Settings, certify_policy, check_k, check_policy_input, check_settings,
 };
+use ualign_host::formats::{self, Options, Values};
 use ualign_host::instance::{CAPACITY, Pop, check_weight};
 use ualign_host::{Error, Format, Instance, Prefs, Store, UserType};
 
@@ -321,14 +322,52 @@ fn format_named(name: &str) -> Result<Format, Error> {
     }
 }
 
+/// What a score table's numbers are, named `name` (`values=`, the command's `--values`).
+fn values_named(name: &str) -> Result<Values, Error> {
+    match name {
+        "scores" => Ok(Values::Scores),
+        "ranks" => Ok(Values::Ranks),
+        _ => Err(Error::usage(format!(
+            "values {name:?}: use \"scores\" (higher is better) or \"ranks\" (1 is best)"
+        ))),
+    }
+}
+
+/// A reader's error in the words of `ualign.read`: the command's `--values` flag is the
+/// `values=` argument here.
+fn read_err(e: Error) -> PyErr {
+    match e {
+        Error::Input {
+            file,
+            line,
+            message,
+        } => {
+            let message = message
+                .replace("say --values ranks", "pass values=\"ranks\"")
+                .replace("or --values scores", "or values=\"scores\"")
+                .replace(
+                    "--values applies to score tables (--format csv or table)",
+                    "values applies to score tables (format=\"csv\" or \"table\")",
+                );
+            py_err(Error::Input {
+                file,
+                line,
+                message,
+            })
+        }
+        e => py_err(e),
+    }
+}
+
 /// Reads a file in any format the command line reads (the format from `format` or else the
-/// extension).
+/// extension; a score table's numbers as `values` says, as `--values` does).
 #[pyfunction]
-#[pyo3(signature = (path, format=None))]
+#[pyo3(signature = (path, format=None, values=None))]
 fn read(
     py: Python<'_>,
     path: std::path::PathBuf,
     format: Option<String>,
+    values: Option<String>,
 ) -> PyResult<NativePopulation> {
     guard(|| {
         let format = format
@@ -336,9 +375,16 @@ fn read(
             .map(format_named)
             .transpose()
             .map_err(py_err)?;
+        let opts = Options {
+            values: values
+                .as_deref()
+                .map(values_named)
+                .transpose()
+                .map_err(py_err)?,
+        };
         let inst = py
-            .detach(|| ualign_host::load(&path, format))
-            .map_err(py_err)?;
+            .detach(|| formats::load_with(&path, format, &opts).map(formats::report))
+            .map_err(read_err)?;
         Ok(NativePopulation { inst })
     })
 }

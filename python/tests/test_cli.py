@@ -133,6 +133,33 @@ def test_format_override(cli, files: List[Path], tmp_path: Path) -> None:
     assert sol.to_dict() == ualign.solve(ualign.Population.read(src), 3).to_dict()
 
 
+def test_values_reads_tables_of_ranks_as_the_cli(cli, tmp_path: Path) -> None:
+    """A table that looks like ranks is refused without values= (the message names values=,
+    not the command's flag), and read as `--values ranks` or `--values scores` reads it."""
+    p = tmp_path / "ranks.csv"
+    p.write_text("a,b,c\n1,2,3\n3,1,2\n")
+    with pytest.raises(ualign.InputError) as e:
+        ualign.read(p)
+    assert "the values look like ranks" in str(e.value)
+    assert 'pass values="ranks"' in str(e.value) and 'or values="scores"' in str(e.value)
+    assert "--values" not in str(e.value)
+    for values in ("ranks", "scores"):
+        want = cli.json("solve", p, "--k", 2, "--values", values)
+        assert ualign.solve(ualign.read(p, values=values), 2).to_dict() == want
+        assert ualign.solve(ualign.Population.read(p, "csv", values), 2).to_dict() == want
+    ranks = ualign.solve(ualign.read(p, values="ranks"), 1).policy
+    scores = ualign.solve(ualign.read(p, values="scores"), 1).policy
+    assert ranks.tolist() != scores.tolist()
+    j = tmp_path / "x.json"
+    j.write_text('{"candidates": ["a"], "users": [{"scores": [1]}]}')
+    with pytest.raises(ualign.InputError, match=r'values applies to score tables \(format="csv"'):
+        ualign.read(j, values="ranks")
+    with pytest.raises(ualign.InputError, match='values "rank": use "scores"'):
+        ualign.read(p, values="rank")
+    with pytest.raises(ualign.InputError, match="values must be a string"):
+        ualign.read(p, values=1)
+
+
 def test_real_data_gives_the_cli_bits(cli, data_dir: Path) -> None:
     files = sorted(
         p

@@ -8,7 +8,8 @@ This package is a thin binding over the Rust implementation behind the ``ualign`
 the same readers, the same solver and the same certificates, bit for bit.
 ``ualign.solve(ualign.read(f), k).to_dict()`` equals the JSON of ``ualign solve f --k k``.
 
-Bad input raises :class:`InputError` (a ``ValueError``) with the message the command prints.
+Bad input raises :class:`InputError` (a ``ValueError``) with the message the command prints for
+the same problem (naming the ``values=`` argument where the command names ``--values``).
 """
 
 from __future__ import annotations
@@ -357,9 +358,14 @@ class Population:
         return cls(_ualign.population_from_rankings(out, names, _weights(weights)))
 
     @classmethod
-    def read(cls, path: Union[str, "os.PathLike[str]"], format: Optional[str] = None) -> "Population":
+    def read(
+        cls,
+        path: Union[str, "os.PathLike[str]"],
+        format: Optional[str] = None,
+        values: Optional[str] = None,
+    ) -> "Population":
         """The same as :func:`ualign.read`."""
-        return read(path, format)
+        return read(path, format, values)
 
     @property
     def n(self) -> int:
@@ -398,13 +404,23 @@ def _population(pop: Any) -> "_ualign.NativePopulation":
     return pop._native
 
 
-def read(path: Union[str, "os.PathLike[str]"], format: Optional[str] = None) -> Population:
+def read(
+    path: Union[str, "os.PathLike[str]"],
+    format: Optional[str] = None,
+    values: Optional[str] = None,
+) -> Population:
     """Reads a preference file in any format the command line reads.
 
     PrefLib (``.soc .soi .toc .toi``), JSON (``.json``), CSV (``.csv``) and whitespace tables
     (``.txt .tsv .dat .table .tab``), chosen by extension unless ``format`` is one of
     ``"preflib"``, ``"json"``, ``"csv"`` or ``"table"``. Errors name the file and line, as
     ``ualign`` prints them.
+
+    ``values`` says what a table's numbers are, as the command's ``--values``: ``"scores"``
+    (higher is better, equal scores tie) or ``"ranks"`` (1 is best, equal ranks tie, an empty
+    cell is unranked). Without it a table is read as scores unless it looks like ranks (a
+    permutation of ``1..n`` in every row, an empty cell, a ``rank`` header...), which is
+    refused with a message that asks for ``values``. Only tables take it.
     """
     try:
         p = os.fspath(path)
@@ -414,7 +430,9 @@ def read(path: Union[str, "os.PathLike[str]"], format: Optional[str] = None) -> 
         p = os.fsdecode(p)
     if format is not None and not isinstance(format, str):
         raise InputError(f"format must be a string, got {type(format).__name__}")
-    return Population(_ualign.read(p, format))
+    if values is not None and not isinstance(values, str):
+        raise InputError(f"values must be a string, got {type(values).__name__}")
+    return Population(_ualign.read(p, format, values))
 
 
 class Certificate:

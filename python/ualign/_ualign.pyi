@@ -55,7 +55,9 @@ def population_from_rankings(
     candidates: List[str],
     weights: Optional[List[float]] = None,
 ) -> NativePopulation: ...
-def read(path: str, format: Optional[str] = None) -> NativePopulation: ...
+def read(
+    path: str, format: Optional[str] = None, values: Optional[str] = None
+) -> NativePopulation: ...
 def solve(
     pop: NativePopulation,
     k: int,
