@@ -135,6 +135,57 @@ def test_input_shapes() -> None:
     assert empty.num_rows == 0 and empty.column_names == COLUMNS
 
 
+def test_list_views() -> None:
+    """pyarrow's cast of a list view to a list gave an invalid array (read as no rows, or an
+    ArrowException); list views at any level are rebuilt as lists, nulls and slices kept."""
+    ps = prompts(6, seed=4)
+    ps[2] = None
+    base = ualign.solve_batch(pa.table({"scores": ps}), 2)
+    for t in (
+        pa.list_view(pa.list_view(pa.float64())),
+        pa.list_(pa.list_view(pa.float64())),
+        pa.large_list_view(pa.list_(pa.float32())),
+    ):
+        col = pa.array(ps, type=t)
+        out = ualign.solve_batch(pa.table({"scores": col}), 2)
+        if t.value_type.value_type == pa.float32():
+            assert out.column("error").to_pylist() == base.column("error").to_pylist()
+            continue
+        assert out.equals(base), t
+        assert ualign.solve_batch(pa.table({"scores": col.slice(1)}), 2).equals(base.slice(1))
+    weights = pa.array([[1.0] * len(p) if p else None for p in ps], type=pa.list_view(pa.float64()))
+    assert ualign.solve_batch(pa.table({"scores": ps, "weights": weights}), 2).equals(base)
+
+
+def test_tensor_columns() -> None:
+    """A column of tensors, one (m, n) array per row (pyarrow's fixed_shape_tensor; Ray's types
+    are in test_engines.py), is read as the lists of its rows: it failed with "Unsupported cast
+    from double to list"."""
+    s = np.round(np.random.default_rng(6).normal(size=(5, 4, 6)), 1)
+    base = ualign.solve_batch(pa.table({"scores": [x.tolist() for x in s]}), 2, seed=3)
+    tensors = pa.FixedShapeTensorArray.from_numpy_ndarray(s)
+    assert ualign.solve_batch(pa.table({"scores": tensors}), 2, seed=3).equals(base)
+    assert ualign.solve_batch(pa.table({"scores": tensors.slice(2)}), 2, seed=3).equals(base.slice(2))
+    chunked = pa.chunked_array([tensors.slice(0, 2), tensors.slice(2)])
+    assert ualign.solve_batch(pa.table({"scores": chunked}), 2, seed=3).equals(base)
+    weights = pa.FixedShapeTensorArray.from_numpy_ndarray(np.ones((5, 4)))
+    assert ualign.solve_batch(pa.table({"scores": tensors, "weights": weights}), 2, seed=3).equals(base)
+    # float32 tensors, and a null row.
+    t = pa.fixed_shape_tensor(pa.float32(), [4, 6])
+    storage = pa.array([s[0].ravel().tolist(), None, s[2].ravel().tolist()], pa.list_(pa.float32(), 24))
+    out = ualign.solve_batch(pa.table({"scores": pa.ExtensionArray.from_storage(t, storage)}), 2)
+    assert out.column("error").to_pylist()[1] == "scores is null"
+    assert out.column("error").null_count == 2
+    # Tensors of another rank, or stored column-major, are refused.
+    cube = pa.FixedShapeTensorArray.from_numpy_ndarray(np.ones((2, 2, 2, 2)))
+    with pytest.raises(ualign.InputError, match=r"scores holds tensors of shape \(2, 2, 2\), expected 2"):
+        ualign.solve_batch(pa.table({"scores": cube}), 1)
+    t = pa.fixed_shape_tensor(pa.float64(), [2, 3], permutation=[1, 0])
+    permuted = pa.ExtensionArray.from_storage(t, pa.array([[1.0] * 6], pa.list_(pa.float64(), 6)))
+    with pytest.raises(ualign.InputError, match="permutation"):
+        ualign.solve_batch(pa.table({"scores": permuted}), 1)
+
+
 def test_picks_null_without_seed() -> None:
     out = ualign.solve_batch(pa.table({"scores": prompts(3)}), 2)
     assert out.column("picks").null_count == 3

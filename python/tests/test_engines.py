@@ -10,6 +10,7 @@ import os
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 import ualign
@@ -73,6 +74,44 @@ def test_spark_local_matches_solve_batch() -> None:
         spark.stop()
 
 
+def test_ray_tensor_columns() -> None:
+    """Ray stores numpy arrays as ArrowTensorType / ArrowTensorTypeV2 (one shape for the
+    column) or ArrowVariableShapedTensorType (a shape per row); each reads as its rows' lists
+    ("Unsupported cast from double to list" before)."""
+    need("ray")
+    from ray.air.util.tensor_extensions.arrow import (
+        ArrowTensorType,
+        ArrowTensorTypeV2,
+        ArrowVariableShapedTensorType,
+    )
+
+    s = np.round(np.random.default_rng(12).normal(size=(4, 3, 5)), 1)
+    base = ualign.solve_batch(pa.table({"scores": [x.tolist() for x in s]}), 2, seed=4)
+    flat = [x.ravel().tolist() for x in s]
+    for t, storage in (
+        (ArrowTensorType((3, 5), pa.float64()), pa.array(flat, pa.list_(pa.float64()))),
+        (ArrowTensorTypeV2((3, 5), pa.float64()), pa.array(flat, pa.large_list(pa.float64()))),
+    ):
+        col = pa.ExtensionArray.from_storage(t, storage)
+        assert ualign.solve_batch(pa.table({"scores": col}), 2, seed=4).equals(base), t
+        assert ualign.solve_batch(pa.table({"scores": col.slice(1)}), 2, seed=4).equals(base.slice(1))
+    # A shape per row, and a null row.
+    rng = np.random.default_rng(13)
+    rows = [np.round(rng.normal(size=(int(rng.integers(1, 5)), int(rng.integers(1, 7)))), 1) for _ in range(6)]
+    want = ualign.solve_batch(pa.table({"scores": [None if i == 3 else x.tolist() for i, x in enumerate(rows)]}), 2)
+    storage = pa.StructArray.from_arrays(
+        [
+            pa.array([x.ravel().tolist() for x in rows], pa.large_list(pa.float64())),
+            pa.array([list(x.shape) for x in rows], pa.list_(pa.int64())),
+        ],
+        names=["data", "shape"],
+        mask=pa.array([i == 3 for i in range(6)]),
+    )
+    col = pa.ExtensionArray.from_storage(ArrowVariableShapedTensorType(pa.float64(), 2), storage)
+    assert ualign.solve_batch(pa.table({"scores": col}), 2).equals(want)
+    assert ualign.solve_batch(pa.table({"scores": col.slice(2)}), 2).equals(want.slice(2))
+
+
 def test_ray_local_matches_solve_batch() -> None:
     ray = need("ray")
     import ualign.ray
@@ -86,5 +125,12 @@ def test_ray_local_matches_solve_batch() -> None:
         want = ualign.solve_batch(t, 3, seed=9)
         assert got.num_rows == PROMPTS
         assert rows(got) == rows(want)
+        # Rows of numpy arrays: Ray makes them a tensor column (one shape per row here).
+        good = t.filter(pc.invert(pc.is_in(t.column("id"), pa.array([17, 203]))))
+        items = [{"id": r["id"], "scores": np.array(r["scores"])} for r in good.select(["id", "scores"]).to_pylist()]
+        ds = ray.data.from_items(items)
+        assert "Tensor" in str(ds.schema().base_schema.field("scores").type)
+        got = pa.concat_tables(ray.get(ualign.ray.solve(ds, 3, seed=9).to_arrow_refs()))
+        assert rows(got) == rows(ualign.solve_batch(good.select(["id", "scores"]), 3, seed=9))
     finally:
         ray.shutdown()

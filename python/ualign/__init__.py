@@ -690,19 +690,154 @@ def explain(pop: Population, policy: Any, k: int) -> List[Dict[str, Any]]:
     return json.loads(_ualign.explain(native, _policy(policy), k))
 
 
+def _is_view(t: Any) -> bool:
+    import pyarrow as pa
+
+    return bool(pa.types.is_list_view(t) or pa.types.is_large_list_view(t))
+
+
+def _has_view(t: Any) -> bool:
+    """Whether the type ``t`` is or holds a list view (pyarrow's cast of those to lists gives
+    invalid arrays)."""
+    import pyarrow as pa
+
+    if _is_view(t):
+        return True
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        return _has_view(t.value_type)
+    return False
+
+
+def _large_lists(offsets: np.ndarray, values: Any, valid: Optional[np.ndarray] = None) -> Any:
+    """A ``large_list`` array of ``values`` cut at ``offsets`` (``len + 1`` of them), null where
+    ``valid`` is False."""
+    import pyarrow as pa
+
+    mask = None if valid is None else pa.array(~valid)
+    return pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), values, mask=mask)
+
+
+def _without_views(arr: Any) -> Any:
+    """``arr`` (an array whose type holds list views) with every list view rebuilt as a
+    ``large_list`` of the same values, nulls kept."""
+    import pyarrow as pa
+
+    t = arr.type
+    valid = ~np.asarray(arr.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    if _is_view(t):
+        sizes = np.where(valid, np.asarray(arr.sizes.to_numpy(zero_copy_only=False)), 0)
+        sizes = sizes.astype(np.int64)
+        starts = np.asarray(arr.offsets.to_numpy(zero_copy_only=False)).astype(np.int64)
+        offsets = np.zeros(len(arr) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        take = np.arange(offsets[-1], dtype=np.int64) + np.repeat(starts - offsets[:-1], sizes)
+        values = _without_views(arr.values).take(pa.array(take, pa.int64()))
+        return _large_lists(offsets, values, valid)
+    if pa.types.is_fixed_size_list(t):
+        size = t.list_size
+        offsets = (arr.offset + np.arange(len(arr) + 1, dtype=np.int64)) * size
+        return _large_lists(offsets, _without_views(arr.values), valid)
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        offsets = np.asarray(arr.offsets.to_numpy(zero_copy_only=False)).astype(np.int64)
+        return _large_lists(offsets, _without_views(arr.values), valid)
+    return arr
+
+
+#: The extension types of tensors (one per row) a column may have: pyarrow's and Ray's.
+_FIXED_TENSORS = ("arrow.fixed_shape_tensor", "ray.data.arrow_tensor", "ray.data.arrow_tensor_v2")
+_VARIABLE_TENSORS = ("ray.data.arrow_variable_shaped_tensor",)
+
+
+def _tensor_lists(arr: Any, what: str, depth: int) -> Any:
+    """A chunk of tensors of ``depth`` dimensions (pyarrow's ``fixed_shape_tensor``, Ray's
+    ``ArrowTensorType``, ``ArrowTensorTypeV2`` or ``ArrowVariableShapedTensorType``: the
+    row-major values of each row and its shape) as nested ``large_list`` arrays."""
+    t = arr.type
+    name = getattr(t, "extension_name", "")
+    rows = len(arr)
+    valid = ~np.asarray(arr.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    st = arr.storage
+    if name in _FIXED_TENSORS:
+        shape = [int(d) for d in t.shape]
+        if len(shape) != depth:
+            raise InputError(
+                f"{what} holds tensors of shape {tuple(shape)}, expected {depth} dimension"
+                f"{'s' if depth > 1 else ''}"
+            )
+        permutation = getattr(t, "permutation", None)
+        if permutation is not None and list(permutation) != list(range(depth)):
+            raise InputError(
+                f"{what} holds tensors with the permutation {list(permutation)}: only row-major "
+                "tensors are read"
+            )
+        if name == "arrow.fixed_shape_tensor":
+            size = st.type.list_size
+            starts = (st.offset + np.arange(rows + 1, dtype=np.int64)) * size
+        else:
+            starts = np.asarray(st.offsets.to_numpy(zero_copy_only=False)).astype(np.int64)
+        values = st.values
+        dims = np.tile(np.array(shape, dtype=np.int64), (rows, 1))
+    elif name in _VARIABLE_TENSORS:
+        if getattr(t, "ndim", depth) != depth:
+            raise InputError(f"{what} holds tensors of {t.ndim} dimensions, expected {depth}")
+        data, shapes = st.field("data"), st.field("shape")
+        valid &= ~np.asarray(data.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+        valid &= ~np.asarray(shapes.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+        starts = np.asarray(data.offsets.to_numpy(zero_copy_only=False)).astype(np.int64)
+        values = data.values
+        so = np.asarray(shapes.offsets.to_numpy(zero_copy_only=False)).astype(np.int64)
+        if np.any(valid & (np.diff(so) != depth)):
+            raise InputError(f"{what} holds a tensor whose shape has not {depth} dimensions")
+        sv = np.asarray(shapes.values.to_numpy(zero_copy_only=False)).astype(np.int64)
+        dims = np.zeros((rows, depth), dtype=np.int64)
+        at = so[:-1][valid]
+        for d in range(depth):
+            dims[valid, d] = sv[at + d]
+    else:
+        raise InputError(
+            f"{what} has the extension type {t}, expected "
+            f"{'list<list<float>>' if depth == 2 else 'list<float>'} or a tensor column"
+        )
+    lengths = np.diff(starts)
+    if np.any(valid & ((dims < 0).any(axis=1) | (dims.prod(axis=1) != lengths))):
+        raise InputError(f"{what} holds a tensor whose values do not fill its shape")
+    if depth == 1:
+        return _large_lists(starts, values, valid)
+    # Row i holds m_i lists of n_i values; a null row one list of whatever it holds, so that
+    # the lists stay contiguous.
+    counts = np.where(valid, dims[:, 0], 1)
+    step = np.where(valid, dims[:, 1], 0)
+    outer = np.zeros(rows + 1, dtype=np.int64)
+    np.cumsum(counts, out=outer[1:])
+    row = np.repeat(np.arange(rows), counts)
+    inner = starts[:-1][row] + step[row] * (np.arange(outer[-1], dtype=np.int64) - outer[:-1][row])
+    inner = np.append(inner, starts[-1])
+    return _large_lists(outer, _large_lists(inner, values), valid)
+
+
 def _list_of_lists(col: Any, what: str, depth: int) -> Any:
+    """Column ``col`` (a pyarrow Array or ChunkedArray) as one ``list<list<float64>>`` array
+    (``depth`` 2) or ``list<float64>`` (``depth`` 1), validated in full: any list type, list
+    views and tensor columns (pyarrow's and Ray's extension types) included."""
     import pyarrow as pa
 
     want = pa.float64()
     for _ in range(depth):
         want = pa.list_(want)
+    shape = "list<list<float>>" if depth == 2 else "list<float>"
+    chunks = list(col.chunks) if isinstance(col, pa.ChunkedArray) else [col]
     try:
-        arr = col.cast(want)
+        out = []
+        for c in chunks:
+            if isinstance(c.type, pa.BaseExtensionType):
+                c = _tensor_lists(c, what, depth)
+            elif _has_view(c.type):
+                c = _without_views(c)
+            out.append(c.cast(want))
+        arr = pa.array([], want) if not out else out[0] if len(out) == 1 else pa.concat_arrays(out)
+        arr.validate(full=True)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as e:
-        shape = "list<list<float>>" if depth == 2 else "list<float>"
         raise InputError(f"{what} has type {col.type}, expected {shape} ({e})") from None
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
     return arr
 
 
@@ -717,8 +852,10 @@ def solve_batch(
     """Solves one population per row of a pyarrow Table or RecordBatch; returns a pyarrow.Table.
 
     Input columns: ``scores`` (``list<list<float>>``: per prompt, ``m`` rows of ``n`` scores,
-    higher is better), optional ``weights`` (``list<float>``, one per row of scores; null means
-    all ones) and optional ``id`` (any type, passed through). Other columns are ignored; two
+    higher is better; any numeric type and list type, or a tensor column of ``(m, n)`` arrays:
+    pyarrow's ``fixed_shape_tensor`` or Ray's tensor types), optional ``weights``
+    (``list<float>`` or a tensor column, one per row of scores; null means all ones) and
+    optional ``id`` (any type, passed through). Other columns are ignored; two
     columns of one of these names are refused.
 
     Output, in input order: ``id`` (when given), ``policy`` (``list<float32>``),
