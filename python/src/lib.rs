@@ -406,7 +406,8 @@ fn json<T: serde::Serialize>(v: &T) -> Result<String, Error> {
 }
 
 /// Checks a warm start over `n` candidates (`n` finite, non-negative masses with a positive
-/// sum, as `ualign::solver::optimistic_hedge_warm` takes them) for `method`; returns it as `f32`.
+/// sum, as `ualign::solver::optimistic_hedge_warm` takes them) for `method`; returns it as `f32`
+/// (scaled first when its entries are beyond `f32`'s range).
 fn warm_start(start: &[f64], n: usize, method: Method) -> Result<Vec<f32>, Error> {
     if method != Method::Optimistic {
         return Err(Error::usage(
@@ -419,14 +420,21 @@ fn warm_start(start: &[f64], n: usize, method: Method) -> Result<Vec<f32>, Error
             start.len()
         )));
     }
-    let start: Vec<f32> = start.iter().map(|&p| p as f32).collect();
     if start.iter().any(|p| !p.is_finite() || *p < 0.0) {
         return Err(Error::usage("the start needs finite, non-negative entries"));
     }
-    if !start.iter().any(|&p| p > 0.0) {
+    let max = start.iter().copied().fold(0.0f64, f64::max);
+    if max <= 0.0 {
         return Err(Error::usage("the start sums to 0"));
     }
-    Ok(start)
+    let plain: Vec<f32> = start.iter().map(|&p| p as f32).collect();
+    if plain.iter().all(|p| p.is_finite()) && plain.iter().any(|&p| p > 0.0) {
+        // As `ualign batch` passes a policy on: the same bits.
+        return Ok(plain);
+    }
+    // Beyond `f32`'s range (1e300 overflows, 1e-50 rounds to 0): only the start's direction
+    // matters (core normalises it by its sum), so scale it in `f64` to a largest entry of 1.
+    Ok(start.iter().map(|&p| (p / max) as f32).collect())
 }
 
 /// Solves: returns the `solve` report as JSON text (exactly what `ualign solve` prints), the

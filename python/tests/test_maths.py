@@ -78,6 +78,13 @@ def test_warm_starts_change_the_path_not_the_certificate() -> None:
     pop = majority_minority()
     cold = ualign.solve(pop, 2, eps=1e-6)
     assert ualign.solve(pop, 2, eps=1e-6, start=cold.policy).iterations <= cold.iterations
+    # Only the start's direction matters, beyond float32's range too (1e300 overflowed it and
+    # 1e-50 rounded to 0: both were refused).
+    unit = ualign.solve(pop, 2, start=[1.0, 0.0, 0.0]).to_dict()
+    for scaled in ([1e300, 0.0, 0.0], [1e-50, 0.0, 0.0], [5e-324, 0.0, 0.0]):
+        assert ualign.solve(pop, 2, start=scaled).to_dict() == unit
+    half = ualign.solve(pop, 2, start=[1.0, 1.0, 0.0]).to_dict()
+    assert ualign.solve(pop, 2, start=[1e300, 1e300, 0.0]).to_dict() == half
     for bad in ([0.5, 0.5], [1.0, -1.0, 1.0], [0.0, 0.0, 0.0], [float("nan"), 1.0, 0.0]):
         with pytest.raises(ualign.InputError):
             ualign.solve(pop, 2, start=bad)

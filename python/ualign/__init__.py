@@ -590,8 +590,9 @@ def solve(
     starts from it (mixed with ``1e-4`` of the uniform policy) instead of from uniform, which
     saves share evaluations when the new equilibrium is near it (docs/maths.md §4.7). Only the
     path changes: the certificate is still the exact one of the policy returned. ``start`` has
-    ``n`` finite, non-negative entries with a positive sum; at ``k = 1`` through the margin
-    matrix (``route == "margins"``) the simplex takes no start and ignores it.
+    ``n`` finite, non-negative entries with a positive sum, of any magnitude (only its direction
+    matters: it is normalised); at ``k = 1`` through the margin matrix (``route == "margins"``)
+    the simplex takes no start and ignores it.
     """
     native = _population(pop)
     k = _k(k)
