@@ -40,15 +40,15 @@ def runs_another_thread(call: Callable[[], object]) -> bool:
 
 def released(call: Callable[[], object]) -> bool:
     # Holding the GIL throughout, the other thread never runs during the call. Releasing it, it
-    # runs unless the OS wakes it only after the call's work (milliseconds); three tries make
-    # that too unlikely to matter. The first call is left out: a one-time initialisation may
-    # release the GIL on its own.
+    # runs unless the OS wakes it only after the call's work (tens of milliseconds); five tries
+    # make that too unlikely to matter. The first call is left out: a one-time initialisation
+    # may release the GIL on its own.
     call()
-    return any(runs_another_thread(call) for _ in range(3))
+    return any(runs_another_thread(call) for _ in range(5))
 
 
 def test_population_from_scores_releases_the_gil() -> None:
-    m, n = 2000, 1024
+    m, n = 8000, 1024
     data = np.random.default_rng(0).normal(size=(m, n)).tobytes()
     assert released(lambda: _ualign.population_from_scores(data, m, n))
 

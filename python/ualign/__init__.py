@@ -683,8 +683,9 @@ def explain(pop: Population, policy: Any, k: int) -> List[Dict[str, Any]]:
     Each row has ``user`` (the user type's index), ``weight`` (its normalised share of the
     population), ``favourite`` (its top tie class, by name), ``favourite_shown`` (the
     probability that at least one of the ``k`` draws is a favourite) and ``win_rate`` (its own
-    win rate against the certificate's worst opponent; the weighted mean of the rows is the
-    certificate's worst-case win rate). The policy is checked as in :func:`certify`.
+    win rate against the certificate's worst opponent, a float64 estimate rather than a certified
+    bound; the weighted mean of the rows is the certificate's worst-case win rate up to that
+    rounding). The policy is checked as in :func:`certify`.
     """
     native = _population(pop)
     k = _k(k)
