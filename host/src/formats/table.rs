@@ -1029,21 +1029,24 @@ fn rank_columns(
                 ));
             }
             if !index.contains_key(f) {
+                // Refused as the first name past the capacity appears: the names (and their
+                // hash map, and each row's check for a repeat) never outgrow it.
+                if names.len() == CAPACITY {
+                    return Err(Error::at(
+                        source,
+                        line,
+                        format!(
+                            "candidate \"{f}\" is one more than the capacity of {CAPACITY} \
+                             candidates"
+                        ),
+                    ));
+                }
                 index.insert(f.to_string(), names.len());
                 names.push(f.to_string());
             }
             order.push(f.to_string());
         }
         orders.push(order);
-    }
-    if names.len() > CAPACITY {
-        return Err(Error::in_file(
-            source,
-            format!(
-                "{} candidates exceed the capacity of {CAPACITY}",
-                names.len()
-            ),
-        ));
     }
     names.sort_unstable();
     let position: FxHashMap<&str, u16> = names
@@ -1393,6 +1396,23 @@ mod tests {
         }
         assert_eq!(weight_column(&["a", "count", "b"]), Ok(Some(1)));
         assert_eq!(weight_column(&["a", "b"]), Ok(None));
+    }
+
+    /// Rank columns naming more candidates than the capacity are refused at the line of the
+    /// first name past it (the names were all collected first, whatever their number).
+    #[test]
+    fn rank_columns_stop_at_the_capacity() {
+        let mut text = String::from("Rank1,Rank2\n");
+        for r in 0..600 {
+            text.push_str(&format!("x{},x{}\n", 2 * r, 2 * r + 1));
+        }
+        let e = read(&text, Some(Values::Ranks)).unwrap_err();
+        // Name 1025 (`x1024`) is the first of row 513, on line 514.
+        assert_eq!(e.line(), Some(514), "{e}");
+        assert!(e.message().contains("\"x1024\""), "{e}");
+        assert!(e.message().contains("capacity of 1024"), "{e}");
+        let fits: String = text.lines().take(513).map(|l| format!("{l}\n")).collect();
+        assert_eq!(read(&fits, Some(Values::Ranks)).unwrap().n(), 1024);
     }
 
     /// The cues of rule 7, and what is read as scores without a flag.
