@@ -83,6 +83,12 @@ fn preflib_errors_name_file_line_and_problem() {
             "0: 1,2\n0: 2\n",
             &["allzero.soi", "all weights are zero"],
         ),
+        (
+            // Refused at its header line, before more names are collected.
+            "bigname.soi",
+            "# ALTERNATIVE NAME 1025: e\n1: 1\n",
+            &["bigname.soi:6:", "alternative 1025", "capacity of 1024"],
+        ),
     ];
     for (name, body, needles) in cases {
         let file = write(&dir, name, &format!("{HEAD}{body}"));

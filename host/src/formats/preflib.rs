@@ -669,6 +669,18 @@ impl Header {
             return Ok(None);
         };
         let number = header_number(num, "alternative number", source, line)?;
+        // Numbered from 0 or 1, an alternative past the capacity is refused here: the names
+        // (and their map, whose keys a file could choose to collide) never outgrow it.
+        if number > CAPACITY {
+            return Err(Error::at(
+                source,
+                line,
+                format!(
+                    "alternative {number}: more than the capacity of {CAPACITY} candidates \
+                     (alternatives are numbered from 1, or from 0)"
+                ),
+            ));
+        }
         let name = value.trim_ascii();
         if let Some(first) = self.named.get(&number).and_then(|&i| self.names.get(i)) {
             return Err(Error::at(
