@@ -309,19 +309,24 @@ fn files_options_and_k() {
         &["k must be at least 1"],
     );
     expect_bad(&["solve", &good, "--k", "2", "--eps", "-1"], &["--eps"]);
-    // Below the floor (was an internal error, exit 1) or past the largest f32 (was named
-    // `--eps inf`): usage errors naming the text given.
+    // Below the floor (was an internal error, exit 1; batch printed it on every line and
+    // exited 0), past the largest f32 (was named `--eps inf`) or below the smallest (was 0, an
+    // exact equilibrium): usage errors, the last two naming the text given.
     expect_bad(
         &["solve", &good, "--k", "2", "--eps", "9.9e-8"],
-        &["'9.9e-8'", "--eps", "at least 1e-7"],
+        &["--eps", "at least 1e-7"],
     );
     expect_bad(
-        &["batch", &good, "--k", "2", "--eps", "1e-50"],
-        &["'1e-50'", "at least 1e-7"],
+        &["batch", &good, "--k", "2", "--eps", "1e-8"],
+        &["--eps", "at least 1e-7"],
+    );
+    expect_bad(
+        &["solve", &good, "--k", "2", "--eps", "1e-50"],
+        &["'1e-50'", "below the smallest f32"],
     );
     expect_bad(
         &["solve", &good, "--k", "2", "--eps", "3.5e38"],
-        &["'3.5e38'", "must be finite"],
+        &["'3.5e38'", "past the largest f32"],
     );
     expect_bad(&["curve", &good, "--k-max", "0"], &["--k-max 0"]);
     expect_bad(&["curve", &good, "--k-max", "2", "--eps", "-1"], &["--eps"]);

@@ -491,24 +491,23 @@ fn warm_block(text: &str) -> std::result::Result<usize, String> {
     )
 }
 
-/// `--eps`: 0 (an exact equilibrium) or a finite `f32` of at least [`ualign::solver::EPSILON_FLOOR`],
-/// read from the text as written (`3.5e38` is past the largest `f32`, not infinity; `1e-50` is
-/// below the floor, not 0).
+/// `--eps` as the `f32` the solver takes, read from the text as written: a number past the
+/// largest `f32` (`3.5e38`) is not taken as infinity, nor a positive one below the smallest
+/// (`1e-50`) as 0, which asks for an exact equilibrium. The rest (negative, NaN, below the
+/// solvers' floor) is [`crate::analysis::check_settings`]'s to refuse, in the words the Python
+/// package uses too.
 fn eps(text: &str) -> std::result::Result<f32, String> {
-    let floor = ualign::solver::EPSILON_FLOOR;
-    match text.trim().parse::<f64>() {
-        Ok(0.0) => Ok(0.0),
-        Ok(v) if v < 0.0 => Err("must not be negative".into()),
-        Ok(v) if v.is_nan() || v > f64::from(f32::MAX) => {
-            Err("must be finite (at most 3.4e38)".into())
-        }
-        // Compared as the f32 the solver gets (`1e-7` is the floor's own f32).
-        Ok(v) if (v as f32) < floor => Err(format!(
-            "must be 0 (an exact equilibrium) or at least {floor:e}: certificates resolve \
-             exploitability to about (3k + 2) 2^-32"
-        )),
-        Ok(v) => Ok(v as f32),
-        Err(_) => Err("not a number".into()),
+    let v: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| "not a number".to_string())?;
+    let x = v as f32;
+    if v.is_finite() && x.is_infinite() {
+        Err("past the largest f32 (about 3.4e38)".into())
+    } else if v > 0.0 && x == 0.0 {
+        Err("below the smallest f32, not 0 (0 asks for an exact equilibrium)".into())
+    } else {
+        Ok(x)
     }
 }
 
