@@ -31,9 +31,9 @@ pub fn below<R: Rng + ?Sized>(rng: &mut R, n: u32) -> u32 {
 }
 
 /// One draw from `pi` (non-negative masses), normalised: candidate `y` with probability
-/// `pi[y] / sum(pi)`, as [`crate::certify`] reads a policy. Inverse CDF on a 24-bit uniform
-/// scaled by the sum: a policy of multiples of `2^-24` that sums to 1 (every policy the solvers
-/// return) is drawn exactly, any other to the precision of its `f32` running sums. Never
+/// `pi[y] / sum(pi)`, as [`crate::certificate::certify`] reads a policy. Inverse CDF on a 24-bit
+/// uniform scaled by the sum: a policy of multiples of `2^-24` that sums to 1 (every policy the
+/// solvers return) is drawn exactly, any other to the precision of its `f32` running sums. Never
 /// returns a candidate of mass 0: rounding past the end falls back to the last candidate with
 /// mass.
 pub fn draw<R: Rng + ?Sized>(pi: &[f32], rng: &mut R) -> usize {
