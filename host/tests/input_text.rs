@@ -79,6 +79,12 @@ fn a_byte_order_mark_is_skipped_in_every_format() {
         candidates(&run(&["solve", &inner, "--k", "1"])),
         ["a", "\u{feff}b"]
     );
+    // One leading mark is skipped, a second is text: a table's first candidate keeps it.
+    let twice = write(&dir, "twice.csv", &format!("{BOM}{BOM}a,b\n1.5,2\n"));
+    assert_eq!(
+        candidates(&run(&["solve", &twice, "--k", "1"])),
+        ["\u{feff}a", "b"]
+    );
     // batch reads JSON lines as a stream: the mark is skipped there too.
     let lines = "{\"candidates\": [\"a\", \"b\"], \"users\": [{\"scores\": [1, 0]}]}\n";
     let want = run_stdin(&["batch", "-", "--k", "1", "--threads", "1"], lines);

@@ -109,7 +109,17 @@ pub fn parse(text: &str, source: &str, format: Format) -> Result<Instance> {
 /// Parses `text` (named `source` in messages) in format `format`, and validates the instance.
 /// A UTF-8 byte order mark at its start is skipped, as [`Input::open`] skips it.
 pub fn parse_with(text: &str, source: &str, format: Format, opts: &Options) -> Result<Parsed> {
-    let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
+    parse_read(
+        text.strip_prefix('\u{FEFF}').unwrap_or(text),
+        source,
+        format,
+        opts,
+    )
+}
+
+/// [`parse_with`] of text already past its mark: [`load_with`]'s, which [`Input::open`] read
+/// (one leading mark is skipped, a second is text, in every way of reading a file).
+fn parse_read(text: &str, source: &str, format: Format, opts: &Options) -> Result<Parsed> {
     if let (Some(_), Format::Preflib | Format::Json) = (opts.values, format) {
         return Err(Error::in_file(
             source,
@@ -161,7 +171,7 @@ pub fn load_with(path: &Path, format: Option<Format>, opts: &Options) -> Result<
         Some(format) => format,
         None => by_extension(path, &text, &source)?,
     };
-    parse_with(&text, &source, format, opts)
+    parse_read(&text, &source, format, opts)
 }
 
 /// The format the extension of `path` implies, for its `text` (named `source` in messages).
