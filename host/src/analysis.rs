@@ -11,7 +11,7 @@ use ualign::{
     },
 };
 
-use crate::decimal::{num, num_down, num_up};
+use crate::decimal::{Masses, num, num_down, num_up};
 use crate::error::{Error, Result};
 use crate::instance::{CAPACITY, Instance, Pop};
 use ualign_accel::parallel::{Served, ThreadedOracle};
@@ -158,8 +158,9 @@ pub struct SolveReport<'a> {
     pub m: usize,
     /// Candidate names (the instance's).
     pub candidates: &'a [String],
-    /// The policy, in input order. For Hedge: the average of the iterates (not certified).
-    pub policy: Vec<f64>,
+    /// The policy, in input order, as the exact decimals of its masses. For Hedge: the average
+    /// of the iterates (not certified).
+    pub policy: Masses,
     /// Share evaluations; at `k = 1` through the margin matrix, simplex pivots (plus the
     /// evaluations of the dynamics, should the simplex's policy miss `--eps`).
     pub iterations: u32,
@@ -381,7 +382,7 @@ pub fn report<'a>(
         n: inst.n(),
         m: inst.m(),
         candidates: &inst.candidates,
-        policy: sol.policy.iter().map(|&p| f64::from(p)).collect(),
+        policy: Masses(sol.policy.clone()),
         iterations: sol.iterations,
         method: s.method.name(),
         route: sol.route.sum.name(),

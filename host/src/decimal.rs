@@ -2,7 +2,9 @@
 //! side that reads back as its `f32` ([`num_down`], [`num_up`]), so that the printed text is a
 //! bound too (docs/certificates.md), and the few other `f32` figures (Hedge's regret bound, the
 //! opponents' `upper_bound`) as the shortest decimal that reads back ([`num`]). A policy's
-//! masses do not come here: they print as their exact values (`f64::from`).
+//! masses print as their exact decimal values ([`Masses`], [`exact`]): the text of a mass is
+//! the certified `f32` itself, not a decimal within `1e-17` of it, so a reader that takes the
+//! text as an exact decimal certifies the same policy.
 //!
 //! A directed decimal is a cut of the figure's exact decimal expansion to `p` significant
 //! digits, for the fewest `p` whose cut reads back as the figure. The cuts are found in 128-bit
@@ -15,6 +17,115 @@
 /// A number as JSON: the shortest decimal that reads back as the same `f32`.
 pub fn num(x: f32) -> f64 {
     x.to_string().parse::<f64>().unwrap_or(x as f64)
+}
+
+/// A policy's masses, serialised as JSON numbers whose text is each mass's exact value
+/// ([`exact`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Masses(pub Vec<f32>);
+
+impl serde::Serialize for Masses {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeSeq};
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for &x in &self.0 {
+            let mut text = Vec::new();
+            exact(&mut text, x);
+            let text = String::from_utf8(text).map_err(S::Error::custom)?;
+            let raw = serde_json::value::RawValue::from_string(text).map_err(S::Error::custom)?;
+            seq.serialize_element(&raw)?;
+        }
+        seq.end()
+    }
+}
+
+/// Appends `x` as a JSON number whose decimal text is exactly its value: every digit of its
+/// binary fraction (`3 * 2^-24` is `0.000000178813934326171875`), a whole number with `.0`
+/// after it (`1.0`), zero as `0.0` (`-0.0`), and `null` for what is not finite, as serde_json
+/// writes those. A fraction `F 2^-s` (`F` odd) has exactly `s` decimals, the last a 5: for
+/// `s <= 36` (every mass of the `2^-24` grid) they are made eight at a time in 64-bit integers
+/// ([`eight_digits`]), otherwise by the standard library's exact formatting.
+pub fn exact(out: &mut Vec<u8>, x: f32) {
+    if x == 0.0 && x.is_sign_positive() {
+        // Most of a policy's masses.
+        out.extend_from_slice(b"0.0");
+        return;
+    }
+    if !x.is_finite() {
+        out.extend_from_slice(b"null");
+        return;
+    }
+    if x.is_sign_negative() {
+        out.push(b'-');
+    }
+    let (mant, exp) = if x == 0.0 {
+        (0, 0)
+    } else {
+        binary_parts(x.abs())
+    };
+    if exp >= 0 {
+        // A whole number below `2^128`.
+        whole(out, mant << exp);
+        out.extend_from_slice(b".0");
+        return;
+    }
+    // `s <= 149`: the whole part `mant >> s` and the odd fraction `frac 2^-s` after dropping
+    // the fraction's trailing zero bits (`mant < 2^24`: all of it is fraction from `s = 24`).
+    let s = exp.unsigned_abs();
+    let int = mant.checked_shr(s).unwrap_or(0);
+    let frac = if s >= 24 { mant } else { mant & ((1 << s) - 1) };
+    if frac == 0 {
+        whole(out, int);
+        out.extend_from_slice(b".0");
+        return;
+    }
+    let tz = frac.trailing_zeros();
+    let (frac, s) = ((frac >> tz) as u64, s - tz);
+    if s > 36 {
+        use std::io::Write;
+        // `frac < 2^24`, so `s > 36` means a value below `2^-12`: the exact digits, `s` of them.
+        let _ = write!(out, "{:.*}", s as usize, f64::from(x.abs()));
+        return;
+    }
+    whole(out, int);
+    out.push(b'.');
+    // `frac < 2^s <= 2^36`: `10^8` times it fits 64 bits. Each step takes the next eight
+    // digits; past the `s`-th they are zeros, cut off at the end.
+    let mut digits = [0u8; 40];
+    let (mut r, mask) = (frac, (1u64 << s) - 1);
+    for chunk in digits.chunks_exact_mut(8).take(s.div_ceil(8) as usize) {
+        let t = r * 100_000_000;
+        eight_digits(chunk, (t >> s) as u32);
+        r = t & mask;
+    }
+    out.extend_from_slice(digits.get(..s as usize).unwrap_or_default());
+}
+
+/// The eight decimal digits of `x < 10^8` into `to` (eight bytes), with leading zeros: two
+/// at a time from a table of the hundred pairs.
+fn eight_digits(to: &mut [u8], x: u32) {
+    const PAIRS: [[u8; 2]; 100] = {
+        let mut t = [[0; 2]; 100];
+        let mut i = 0;
+        while i < 100 {
+            t[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
+            i += 1;
+        }
+        t
+    };
+    let (hi, lo) = (x / 10_000, x % 10_000);
+    let pairs = [hi / 100, hi % 100, lo / 100, lo % 100];
+    for (to, p) in to.chunks_exact_mut(2).zip(pairs) {
+        to.copy_from_slice(PAIRS.get(p as usize).unwrap_or(&[b'0'; 2]));
+    }
+}
+
+/// The decimal digits of a whole number (one digit, a mass's, at once).
+fn whole(out: &mut Vec<u8>, x: u128) {
+    match u8::try_from(x) {
+        Ok(d) if d < 10 => out.push(b'0' + d),
+        _ => out.extend_from_slice(x.to_string().as_bytes()),
+    }
 }
 
 /// A lower bound as JSON: the shortest decimal that is at most `x` and reads back as `x`, so
@@ -242,7 +353,7 @@ fn string_search(a: f32, away: bool) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
-    use super::{directed, directed_by, integer_search, num_down, num_up};
+    use super::{Masses, directed, directed_by, exact, integer_search, num_down, num_up};
     use crate::test_rng::XorShift;
 
     /// The search as first written: every cut of the whole exact expansion from one digit up.
@@ -271,6 +382,86 @@ mod tests {
             }
         }
         f64::from(x)
+    }
+
+    /// The exact decimal of `x` by the standard library's formatting to 160 decimals (more than
+    /// any `f32` has), its trailing zeros dropped down to `.0`.
+    fn exact_reference(x: f32) -> String {
+        if !x.is_finite() {
+            return "null".into();
+        }
+        let text = format!("{:.160}", f64::from(x));
+        let text = text.trim_end_matches('0');
+        if text.ends_with('.') {
+            format!("{text}0")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn exact_text(x: f32) -> String {
+        let mut out = Vec::new();
+        exact(&mut out, x);
+        String::from_utf8(out).unwrap()
+    }
+
+    /// Every mass of the `2^-24` grid from 0 to 1 (a stride through the middle, every one near
+    /// the ends), random `f32`s of every exponent and sign, and the edges print as their exact
+    /// decimals, which read back as the same number.
+    #[test]
+    fn masses_print_as_their_exact_decimals() {
+        let grid = (0..=1u32 << 24)
+            .filter(|m| *m < 4096 || *m > (1 << 24) - 4096 || m % 251 == 0)
+            .map(|m| m as f32 / (1u32 << 24) as f32);
+        let mut rng = XorShift(0x5eed_0001);
+        let random = (0..50_000).map(|_| f32::from_bits((rng.next() >> 32) as u32));
+        let edges = [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            0.5,
+            3.0,
+            f32::MAX,
+            f32::MIN_POSITIVE,
+            f32::from_bits(1),
+            2f32.powi(-36),
+            2f32.powi(-37) * 3.0,
+            f32::NAN,
+            f32::INFINITY,
+        ];
+        let mut checked = 0;
+        for x in grid.chain(random).chain(edges) {
+            let text = exact_text(x);
+            assert_eq!(text, exact_reference(x), "{x:e}");
+            if x.is_finite() {
+                assert_eq!(
+                    text.parse::<f64>().unwrap().to_bits(),
+                    f64::from(x).to_bits()
+                );
+            }
+            checked += 1;
+        }
+        assert!(checked > 117_000, "{checked}");
+        // Known values: the grid's unit and a third on it, as their digits are.
+        assert_eq!(exact_text(2f32.powi(-24)), "0.000000059604644775390625");
+        assert_eq!(
+            exact_text(5_592_405.0 / 16_777_216.0),
+            "0.333333313465118408203125"
+        );
+        assert_eq!(exact_text(0.25), "0.25");
+        assert_eq!(exact_text(1.0), "1.0");
+        assert_eq!(exact_text(-0.0), "-0.0");
+    }
+
+    /// A policy serialises as the exact decimals of its masses.
+    #[test]
+    fn masses_serialise_exactly() {
+        let m = Masses(vec![0.0, 0.75, 1.0 / 3.0, f32::NAN]);
+        assert_eq!(
+            serde_json::to_string(&m).unwrap(),
+            "[0.0,0.75,0.3333333432674407958984375,null]"
+        );
     }
 
     /// Both routes give the reference search's answer, for `v` and `-v`, down and up.

@@ -6,6 +6,7 @@
 //! `candidates` array it wrote, which a batch's next lines usually repeat.
 
 use crate::analysis::{CertJson, SolveReport};
+use crate::decimal::exact;
 use crate::error::{Error, Result};
 use crate::formats::{json::plain_len, short_word};
 
@@ -94,11 +95,11 @@ fn same_names(a: &[String], b: &[String]) -> bool {
 /// The fields after `candidates`, and the closing brace.
 fn rest(r: &SolveReport<'_>, out: &mut Vec<u8>) -> serde_json::Result<()> {
     out.extend_from_slice(b",\"policy\":[");
-    for (i, &p) in r.policy.iter().enumerate() {
+    for (i, &p) in r.policy.0.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        float(out, p)?;
+        exact(out, p);
     }
     out.extend_from_slice(b"],\"iterations\":");
     uint(out, u64::from(r.iterations));
@@ -225,6 +226,7 @@ fn boolean(out: &mut Vec<u8>, b: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decimal::Masses;
 
     /// serde_json's bytes for the report, and a fresh writer's.
     fn both(r: &SolveReport<'_>) -> (String, String) {
@@ -303,7 +305,12 @@ mod tests {
                 n: names.len(),
                 m: usize::MAX - i,
                 candidates: &names,
-                policy: numbers.iter().map(|&y| y * (i as f64 + 1.0)).collect(),
+                policy: Masses(
+                    numbers
+                        .iter()
+                        .map(|&y| (y * (i as f64 + 1.0)) as f32)
+                        .collect(),
+                ),
                 iterations: u32::MAX - i as u32,
                 method: "optimistic",
                 route: "population",
@@ -330,7 +337,7 @@ mod tests {
             n: 0,
             m: 0,
             candidates: &[],
-            policy: Vec::new(),
+            policy: Masses::default(),
             iterations: 0,
             method: "hedge",
             route: "margins",
@@ -384,7 +391,7 @@ mod tests {
                 n: names.len(),
                 m: 3,
                 candidates: &names,
-                policy: vec![0.5; names.len()],
+                policy: Masses(vec![0.5; names.len()]),
                 iterations: 4,
                 method: "optimistic",
                 route: "population",

@@ -347,3 +347,82 @@ fn bench_takes_a_preference_file() {
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("no-such-file.soi"), "{}", out.stderr);
 }
+
+/// A decimal's exact value as `(q, s)`, `q 2^-s` with `q` odd (or 0), when it is a binary
+/// fraction `D / 10^n` with `5^n | D`, computed in integers (no float parsing); `None` otherwise.
+fn exact_binary(text: &str) -> Option<(u128, u32)> {
+    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
+    let n = frac.len() as u32;
+    let d: u128 = format!("{int}{frac}").parse().ok()?;
+    let five = 5u128.checked_pow(n)?;
+    if !d.is_multiple_of(five) {
+        return None;
+    }
+    let (mut q, mut s) = (d / five, n);
+    while q != 0 && q.is_multiple_of(2) && s > 0 {
+        q /= 2;
+        s -= 1;
+    }
+    Some((q, s))
+}
+
+/// The masses' texts of the first `"policy":[...]` in `out`.
+fn policy_texts(out: &str) -> Vec<String> {
+    let from = out.find("\"policy\":[").expect("a policy") + "\"policy\":[".len();
+    let to = from + out[from..].find(']').expect("the array's end");
+    out[from..to]
+        .split(',')
+        .map(|t| t.trim().to_string())
+        .collect()
+}
+
+/// Every printed mass is an `f32` written exactly: read in integers, each is `q 2^-s` with
+/// `q < 2^24`, and a solver's masses sum to exactly 1 (eval echoes the `f32`s it certified, the
+/// nearest to `0.1`, `0.2` and `0.7`).
+#[test]
+fn printed_masses_are_exact_f32_values() {
+    let dir = tempdir();
+    let cycle = r#"{"candidates": ["a", "b", "c"], "users": [{"ranking": ["a", "b", "c"]}, {"ranking": ["b", "c", "a"]}, {"ranking": ["c", "a", "b"]}]}"#;
+    let skew = r#"{"candidates": ["a", "b", "c", "d"], "users": [{"weight": 0.37, "scores": [1, 0.2, 0.5, 0.9]}, {"weight": 0.41, "scores": [0, 1, 0.3, 0.7]}, {"weight": 0.22, "scores": [0.6, 0.1, 1, 0]}]}"#;
+    let files = [
+        write(&dir, "majmin.json", MAJMIN),
+        write(&dir, "cycle.json", cycle),
+        write(&dir, "skew.json", skew),
+    ];
+    let lines = write(&dir, "in.jsonl", &[MAJMIN, cycle, skew].join("\n"));
+    let mut outs = Vec::new();
+    for file in &files {
+        for k in ["1", "2", "3"] {
+            outs.push((run(&["solve", file, "--k", k]), true));
+            outs.push((run(&["pick", file, "--k", k]), true));
+        }
+    }
+    let batch = run(&["batch", &lines, "--k", "2"]);
+    for line in batch.stdout.lines() {
+        let o = common::Out {
+            code: batch.code,
+            stdout: line.to_string(),
+            stderr: String::new(),
+        };
+        outs.push((o, true));
+    }
+    let eval = run(&["eval", &files[0], "--k", "2", "--policy", "[0.1,0.2,0.7]"]);
+    outs.push((eval, false));
+    let mut long = 0;
+    for (o, sums_to_one) in &outs {
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        let mut sum = 0u128;
+        for text in policy_texts(&o.stdout) {
+            let (q, s) = exact_binary(&text).unwrap_or_else(|| panic!("{text}: not binary"));
+            assert!(q < 1 << 24 && s <= 149, "{text}: not an f32");
+            assert!(s <= 30, "{text}: below the grid");
+            sum += q << (30 - s);
+            long += usize::from(text.len() > 19);
+        }
+        if *sums_to_one {
+            assert_eq!(sum, 1 << 30, "{}", o.stdout);
+        }
+    }
+    // Masses whose shortest decimal would not be exact were printed.
+    assert!(long > 0);
+}

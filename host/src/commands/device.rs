@@ -14,6 +14,7 @@ use ualign_proto::{Reply, RerankRequest, Rows, capacity, decode_frame};
 
 use super::DeviceArgs;
 use crate::analysis::{CertJson, check_settings};
+use crate::decimal::Masses;
 use crate::device::{QemuOptions, check_image, elf_path, run_on_qemu};
 use crate::error::{Error, Result};
 use crate::instance::Store;
@@ -121,7 +122,7 @@ pub fn run(a: &DeviceArgs) -> Result<String> {
                 "n": n,
                 "m": m,
                 "candidates": inst.candidates,
-                "policy": r.policy.iter().map(f64::from).collect::<Vec<_>>(),
+                "policy": Masses(r.policy.iter().collect()),
                 "iterations": r.iterations,
                 "method": "optimistic",
                 "converged": r.converged,

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{EvalArgs, to_json};
 use crate::analysis::{CertJson, certify_policy, check_k, check_policy_input};
+use crate::decimal::Masses;
 use crate::error::{Error, Result};
 use crate::instance::{Instance, Store};
 
@@ -13,7 +14,7 @@ struct EvalReport {
     n: usize,
     m: usize,
     candidates: Vec<String>,
-    policy: Vec<f64>,
+    policy: Masses,
     certificate: CertJson,
 }
 
@@ -92,7 +93,7 @@ pub fn run(a: &EvalArgs) -> Result<String> {
         n: inst.n(),
         m: inst.m(),
         candidates: inst.candidates.clone(),
-        policy: pi.iter().map(|&p| f64::from(p)).collect(),
+        policy: Masses(pi.clone()),
         certificate: CertJson::new(&cert, &inst),
     })
 }

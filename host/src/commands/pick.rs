@@ -6,6 +6,7 @@ use ualign::sampling::{distinct, picks};
 
 use super::{PickArgs, to_json};
 use crate::analysis::{CertJson, check_settings, solve};
+use crate::decimal::Masses;
 use crate::error::{Error, Result};
 use crate::instance::Store;
 
@@ -17,7 +18,7 @@ struct PickReport {
     pick_indices: Vec<u16>,
     distinct: Vec<String>,
     distinct_indices: Vec<u16>,
-    policy: Vec<f64>,
+    policy: Masses,
     certificate: CertJson,
 }
 
@@ -40,7 +41,7 @@ pub fn run(a: &PickArgs) -> Result<String> {
         pick_indices: drawn.to_vec(),
         distinct: unique.iter().map(|&y| inst.name(y as usize)).collect(),
         distinct_indices: unique.to_vec(),
-        policy: sol.policy.iter().map(|&p| f64::from(p)).collect(),
+        policy: Masses(sol.policy.clone()),
         certificate: CertJson::new(&sol.certificate, &inst),
     })
 }
