@@ -44,7 +44,7 @@ impl serde::Serialize for Masses {
 /// after it (`1.0`), zero as `0.0` (`-0.0`), and `null` for what is not finite, as serde_json
 /// writes those. A fraction `F 2^-s` (`F` odd) has exactly `s` decimals, the last a 5: for
 /// `s <= 36` (every mass of the `2^-24` grid) they are made eight at a time in 64-bit integers
-/// ([`eight_digits`]), otherwise by the standard library's exact formatting.
+/// (`eight_digits`), otherwise by the standard library's exact formatting.
 pub fn exact(out: &mut Vec<u8>, x: f32) {
     if x == 0.0 && x.is_sign_positive() {
         // Most of a policy's masses.

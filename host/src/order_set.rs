@@ -5,7 +5,7 @@
 //!
 //! The hash is fast and unkeyed, so a file can be crafted whose orders all land on one slot,
 //! which would make inserting them take time quadratic in their number. A probe that runs
-//! longer than [`PROBE_LIMIT`] slots (at most half full, honest data essentially never does)
+//! longer than `PROBE_LIMIT` slots (at most half full, honest data essentially never does)
 //! switches the set to SipHash under a random key, as the standard library's maps use, and
 //! places every order again: a crafted file then costs one rebuild. Which hash is in use never
 //! shows: orders are numbered by first insertion either way.

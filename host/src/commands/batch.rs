@@ -39,9 +39,9 @@ struct LineError {
 /// Lines per warm chain of `batch --warm` unless `--warm-block` says otherwise.
 pub const WARM_BLOCK: usize = 16;
 
-/// The largest `--warm-block`: a window of the input is whole blocks ([`Window::read`]), so it
-/// holds fewer than [`WINDOW_LINES`] lines plus one block. Up to this, a window holds at most
-/// twice [`WINDOW_LINES`] lines, and lines are printed as their window is solved; a block as
+/// The largest `--warm-block`: a window of the input is whole blocks (`Window::read`), so it
+/// holds fewer than `WINDOW_LINES` lines plus one block. Up to this, a window holds at most
+/// twice `WINDOW_LINES` lines, and lines are printed as their window is solved; a block as
 /// long as the input would hold the whole input and print nothing until its end.
 pub const MAX_WARM_BLOCK: usize = WINDOW_LINES;
 

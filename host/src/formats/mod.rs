@@ -163,7 +163,7 @@ pub fn report(parsed: Parsed) -> Instance {
 }
 
 /// Reads and parses a file; the format comes from `format` or else the extension (see
-/// [`by_extension`]). A path of `-` reads standard input, named `<stdin>` in messages; it needs
+/// `by_extension`). A path of `-` reads standard input, named `<stdin>` in messages; it needs
 /// `format`.
 pub fn load_with(path: &Path, format: Option<Format>, opts: &Options) -> Result<Parsed> {
     let (text, source) = read_input(path, format)?;
