@@ -104,7 +104,7 @@ pub fn check_k(k: u32) -> Result<()> {
 pub fn check_settings(s: &Settings) -> Result<()> {
     check_k(s.k)?;
     let floor = ualign::solver::EPSILON_FLOOR;
-    if !s.eps.is_finite() || s.eps < 0.0 || (s.eps > 0.0 && s.eps < floor) {
+    if ualign::solver::check_epsilon(s.eps).is_err() {
         return Err(Error::usage(format!(
             "--eps {}: must be 0 (an exact equilibrium) or finite and at least {floor:e}",
             s.eps

@@ -78,7 +78,7 @@ pub use crate::mixture::TimeMixture;
 pub use hedge::{HedgeSolution, hedge};
 pub use nlhf::{nlhf, nlhf_margins};
 pub use optimistic::{optimistic_hedge, optimistic_hedge_warm};
-pub use options::SolveOptions;
+pub use options::{SolveOptions, check_epsilon};
 pub use solution::Solution;
 pub use warm::WARM_FLOOR;
 

@@ -66,10 +66,28 @@ impl SolveOptions {
     /// Checks `k` and `epsilon`.
     pub(crate) fn check(&self) -> Result<(), Error> {
         check_k(self.k)?;
-        let e = self.epsilon;
-        if !e.is_finite() || e < 0.0 || (e > 0.0 && e < EPSILON_FLOOR) {
-            return Err(Error::InvalidEpsilon);
-        }
-        Ok(())
+        check_epsilon(self.epsilon)
     }
+}
+
+/// Checks a target exploitability as the solvers do: `0` (an exact equilibrium) or finite and
+/// at least [`EPSILON_FLOOR`]. Callers that name the setting in their own words (a command-line
+/// flag, a keyword argument) check with this before they solve.
+///
+/// Errors: [`Error::InvalidEpsilon`].
+///
+/// ```
+/// use ualign::{Error, solver::{EPSILON_FLOOR, check_epsilon}};
+/// assert!(check_epsilon(0.0).is_ok() && check_epsilon(1e-4).is_ok());
+/// assert!(check_epsilon(EPSILON_FLOOR).is_ok());
+/// assert_eq!(check_epsilon(EPSILON_FLOOR / 2.0), Err(Error::InvalidEpsilon));
+/// assert_eq!(check_epsilon(-1e-4), Err(Error::InvalidEpsilon));
+/// assert_eq!(check_epsilon(f32::NAN), Err(Error::InvalidEpsilon));
+/// ```
+pub fn check_epsilon(epsilon: f32) -> Result<(), Error> {
+    let e = epsilon;
+    if !e.is_finite() || e < 0.0 || (e > 0.0 && e < EPSILON_FLOOR) {
+        return Err(Error::InvalidEpsilon);
+    }
+    Ok(())
 }
