@@ -130,7 +130,11 @@ fn exact_fraction(x: f32) -> Option<([u8; 42], usize)> {
     // `F < 2^s <= 2^36`: `10^8` times it fits 64 bits. Each step takes the next eight digits;
     // past the `s`-th they are zeros, cut off by the length.
     let (mut r, mask) = (mant >> tz, (1u64 << s) - 1);
-    for chunk in text.get_mut(2..)?.chunks_exact_mut(8).take(s.div_ceil(8) as usize) {
+    for chunk in text
+        .get_mut(2..)?
+        .chunks_exact_mut(8)
+        .take(s.div_ceil(8) as usize)
+    {
         let t = r * 100_000_000;
         eight_digits(chunk, (t >> s) as u32);
         r = t & mask;
