@@ -121,8 +121,8 @@ impl OrderSet {
                 return Some((i, false));
             }
             probes += 1;
-            if probes > PROBE_LIMIT && self.keyed.is_none() {
-                self.rekey();
+            if self.switch_if_long(probes) {
+                self.place_all(self.slots.len());
                 mask = self.slots.len() - 1;
                 at = self.home(order, mask);
                 probes = 0;
@@ -142,11 +142,20 @@ impl OrderSet {
         Some((i, true))
     }
 
-    /// Switches to the keyed hash and places every order again.
+    /// Whether a probe of `probes` slots switched the set to the keyed hash: one past
+    /// [`PROBE_LIMIT`] under the unkeyed hash does, and then every order must be placed again.
+    fn switch_if_long(&mut self, probes: usize) -> bool {
+        let switch = probes > PROBE_LIMIT && self.keyed.is_none();
+        if switch {
+            self.switch();
+        }
+        switch
+    }
+
+    /// Switches to the keyed hash.
     #[cold]
-    fn rekey(&mut self) {
+    fn switch(&mut self) {
         self.keyed = Some(RandomState::new());
-        self.place_all(self.slots.len());
     }
 
     /// Places every order in a new table of `size` slots (a power of two). A probe past
@@ -160,8 +169,7 @@ impl OrderSet {
                 let mut probes = 0;
                 while slots.get(at).is_some_and(|&s| s != 0) {
                     probes += 1;
-                    if probes > PROBE_LIMIT && self.keyed.is_none() {
-                        self.keyed = Some(RandomState::new());
+                    if self.switch_if_long(probes) {
                         continue 'again;
                     }
                     at = (at + 1) & mask;
