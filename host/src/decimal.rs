@@ -42,10 +42,12 @@ impl serde::Serialize for Masses {
 /// Appends `x` as a JSON number whose decimal text is exactly its value: every digit of its
 /// binary fraction (`3 * 2^-24` is `0.000000178813934326171875`), a whole number with `.0`
 /// after it (`1.0`), zero as `0.0` (`-0.0`), and `null` for what is not finite, as serde_json
-/// writes those. A fraction `F 2^-s` (`F` odd) has exactly `s` decimals, the last a 5: for
-/// `s <= 36` (every mass of the `2^-24` grid) they are made eight at a time in 64-bit integers
-/// (`eight_digits`), otherwise by the standard library's exact formatting.
+/// writes those. A fraction `F 2^-s` (`F` odd) has exactly `s` decimals, the last a 5: a
+/// solver's masses (below 1, `s <= 24`) are made eight digits at a time in 64-bit integers
+/// ([`exact_fraction`]), the rest (what `eval` echoes of a policy it was given) by the standard
+/// library's formatting to exactly their `s` decimals.
 pub fn exact(out: &mut Vec<u8>, x: f32) {
+    use std::io::Write;
     if x == 0.0 && x.is_sign_positive() {
         // Most of a policy's masses.
         out.extend_from_slice(b"0.0");
@@ -60,50 +62,21 @@ pub fn exact(out: &mut Vec<u8>, x: f32) {
         out.extend_from_slice(b"null");
         return;
     }
-    if x.is_sign_negative() {
-        out.push(b'-');
-    }
-    let (mant, exp) = if x == 0.0 {
-        (0, 0)
+    let v = f64::from(x);
+    // The decimals of `M 2^E` (`M` odd): `-E` when `E < 0`, none otherwise.
+    let decimals = if x == 0.0 {
+        0
     } else {
-        binary_parts(x.abs())
+        let (mant, exp) = binary_parts(x.abs());
+        let tz = mant.trailing_zeros() as i32;
+        usize::try_from(-(exp + tz)).unwrap_or(0)
     };
-    if exp >= 0 {
-        // A whole number below `2^128`.
-        whole(out, mant << exp);
-        out.extend_from_slice(b".0");
-        return;
-    }
-    // `s <= 149`: the whole part `mant >> s` and the odd fraction `frac 2^-s` after dropping
-    // the fraction's trailing zero bits (`mant < 2^24`: all of it is fraction from `s = 24`).
-    let s = exp.unsigned_abs();
-    let int = mant.checked_shr(s).unwrap_or(0);
-    let frac = if s >= 24 { mant } else { mant & ((1 << s) - 1) };
-    if frac == 0 {
-        whole(out, int);
-        out.extend_from_slice(b".0");
-        return;
-    }
-    let tz = frac.trailing_zeros();
-    let (frac, s) = ((frac >> tz) as u64, s - tz);
-    if s > 36 {
-        use std::io::Write;
-        // `frac < 2^24`, so `s > 36` means a value below `2^-12`: the exact digits, `s` of them.
-        let _ = write!(out, "{:.*}", s as usize, f64::from(x.abs()));
-        return;
-    }
-    whole(out, int);
-    out.push(b'.');
-    // `frac < 2^s <= 2^36`: `10^8` times it fits 64 bits. Each step takes the next eight
-    // digits; past the `s`-th they are zeros, cut off at the end.
-    let mut digits = [0u8; 40];
-    let (mut r, mask) = (frac, (1u64 << s) - 1);
-    for chunk in digits.chunks_exact_mut(8).take(s.div_ceil(8) as usize) {
-        let t = r * 100_000_000;
-        eight_digits(chunk, (t >> s) as u32);
-        r = t & mask;
-    }
-    out.extend_from_slice(digits.get(..s as usize).unwrap_or_default());
+    // (Writing to a `Vec` cannot fail.)
+    let _ = if decimals == 0 {
+        write!(out, "{v:.0}.0")
+    } else {
+        write!(out, "{v:.decimals$}")
+    };
 }
 
 /// [`exact`]'s text of a normal `x` in `(0, 1)` whose fraction `F 2^-s` (`F` odd) has
@@ -158,14 +131,6 @@ fn eight_digits(to: &mut [u8], x: u32) {
     let pairs = [hi / 100, hi % 100, lo / 100, lo % 100];
     for (to, p) in to.chunks_exact_mut(2).zip(pairs) {
         to.copy_from_slice(PAIRS.get(p as usize).unwrap_or(&[b'0'; 2]));
-    }
-}
-
-/// The decimal digits of a whole number (one digit, a mass's, at once).
-fn whole(out: &mut Vec<u8>, x: u128) {
-    match u8::try_from(x) {
-        Ok(d) if d < 10 => out.push(b'0' + d),
-        _ => out.extend_from_slice(x.to_string().as_bytes()),
     }
 }
 
