@@ -578,8 +578,9 @@ struct Solved {
 }
 
 impl Solved {
-    /// Writes the window's lines in input order (`false` when the output's reader went away,
-    /// [`written`]). The lines of a worker that did not finish (a panic; none should) say so.
+    /// Writes the window's lines in input order and flushes them (`false` when the output's
+    /// reader went away, [`written`]). The lines of a worker that did not finish (a panic; none
+    /// should) say so.
     fn write(&self, out: &mut dyn Write) -> Result<bool> {
         // Line `i` of the window: the worker and the range.
         let mut at: Vec<Option<(usize, std::ops::Range<usize>)>> = vec![None; self.lines];
@@ -620,7 +621,12 @@ impl Solved {
                 }
             }
         }
-        self.put(run, out)
+        if !self.put(run, out)? {
+            return Ok(false);
+        }
+        // The window's lines go to the reader now, not when the output's buffer fills: a
+        // stream's consumer waits for one window at most.
+        written(out.flush())
     }
 
     /// Writes `piece` (a worker's range of bytes), if any ([`written`]).
@@ -741,6 +747,8 @@ mod tests {
     struct Counted {
         bytes: Vec<u8>,
         writes: usize,
+        /// Writes before each flush.
+        flushed_at: Vec<usize>,
     }
 
     impl Write for Counted {
@@ -751,12 +759,14 @@ mod tests {
         }
 
         fn flush(&mut self) -> std::io::Result<()> {
+            self.flushed_at.push(self.writes);
             Ok(())
         }
     }
 
     /// A solved window goes out in input order, each run of lines next to each other in one
-    /// worker's buffer in one write, and the lines of a worker that did not finish say so.
+    /// worker's buffer in one write, then a flush, and the lines of a worker that did not finish
+    /// say so.
     #[test]
     fn solved_lines_go_out_in_order_in_runs() {
         let solved = |finished: bool| {
@@ -782,6 +792,8 @@ mod tests {
             (out.bytes.as_slice(), out.writes),
             (&b"a\nb\nc\nd\ne\n"[..], 4)
         );
+        // Flushed once, after its last write: the window reaches the reader as it is written.
+        assert_eq!(out.flushed_at, [4]);
         let mut out = Counted::default();
         assert!(solved(false).write(&mut out).unwrap());
         let lost =
