@@ -89,6 +89,11 @@ fn preflib_errors_name_file_line_and_problem() {
             "# ALTERNATIVE NAME 1025: e\n1: 1\n",
             &["bigname.soi:6:", "alternative 1025", "capacity of 1024"],
         ),
+        (
+            "bare-cr.soc",
+            "3: 1,2,3,4\r2: 4,3,2,1\r",
+            &["bare-cr.soc:6:", "carriage return without a line feed"],
+        ),
     ];
     for (name, body, needles) in cases {
         let file = write(&dir, name, &format!("{HEAD}{body}"));
@@ -238,6 +243,39 @@ fn table_errors() {
                 "after-quote.csv:2:",
                 "`5` after the closing quote of field 1",
             ],
+        ),
+        // A first column of numbers the reader does not take (decimal commas, digit groups,
+        // hexadecimal) is a candidate's, refused at its first cell, not dropped as labels.
+        (
+            "comma-first.csv",
+            "a,b\n\"1,5\",2\n\"2,5\",1\n",
+            &["comma-first.csv:2:", "`1,5`", "of candidate a is not a number"],
+        ),
+        (
+            "groups-first.csv",
+            "a,b\n1 000,0.5\n2 000,0.7\n",
+            &["groups-first.csv:2:", "`1 000`", "of candidate a"],
+        ),
+        (
+            "hex-first.csv",
+            "a,b\n0x10,0\n0x20,1\n",
+            &["hex-first.csv:2:", "`0x10`", "of candidate a"],
+        ),
+        // Bare CR line ends would make one long row; a no-break space is no delimiter.
+        (
+            "bare-cr.txt",
+            "0.1 2\r0.3 1\r0.5 0.2\r",
+            &["bare-cr.txt:1:", "carriage return without a line feed"],
+        ),
+        (
+            "cr-inside.csv",
+            "a,b\n1,2\r3,4\n",
+            &["cr-inside.csv:2:", "carriage return without a line feed"],
+        ),
+        (
+            "nbsp.txt",
+            "a b\n1\u{a0}500 2\n2\u{a0}100 3\n",
+            &["nbsp.txt:2:", "`1\u{a0}500`", "of candidate a is not a number"],
         ),
         (
             "two-weights.csv",

@@ -72,6 +72,7 @@ struct Header {
 /// (`parse_one_pass`); any other file, and every file with an error, by the two passes of
 /// `parse_checked`, which name the problem and its line.
 pub fn parse(text: &str, source: &str, notes: &mut Vec<String>) -> Result<Instance> {
+    super::refuse_bare_cr(text, source)?;
     let lines = super::line_count(text.as_bytes());
     match parse_one_pass(text, source, lines) {
         Some((instance, note)) => {

@@ -77,10 +77,11 @@ pub(super) fn split<'a>(
 ) -> std::result::Result<(), String> {
     out.clear();
     match d {
-        Delimiter::Whitespace if line.is_ascii() => {
+        // Spaces and tabs only: a no-break space (`1\u{a0}500`, a thousands separator in some
+        // locales) or another Unicode space stays in its field, which then reads as no number.
+        Delimiter::Whitespace => {
             out.extend(line.split_ascii_whitespace().map(Cow::Borrowed));
         }
-        Delimiter::Whitespace => out.extend(line.split_whitespace().map(Cow::Borrowed)),
         Delimiter::Comma if memchr::memchr(b'"', line.as_bytes()).is_none() => {
             // `,` is ASCII: every cut is on a character boundary.
             let mut start = 0usize;
@@ -422,7 +423,7 @@ fn push_row<'a>(
             }
             push(trim(line.get(start..).unwrap_or("")));
         }
-        Delimiter::Whitespace if line.is_ascii() => line.split_ascii_whitespace().for_each(push),
+        Delimiter::Whitespace => line.split_ascii_whitespace().for_each(push),
         _ => {
             split(line, d, fields)?;
             fields.iter().for_each(|f| push(f));
@@ -436,16 +437,18 @@ fn push_row<'a>(
 /// not, or malformed) in another is refused: it could be either.
 fn labels(text: &str, source: &str, d: Delimiter, rows: &Rows) -> Result<bool> {
     let (mut number, mut word) = (None, None);
+    let cell = |r: usize| cell_text(text, rows.span.get(r).copied().unwrap_or((0, 0)), d, 0);
     for r in 0..rows.len() {
         match rows.cell(r, 0).0 {
             Kind::Empty => continue,
+            // A number in a notation the reader does not take is a number here: a column of
+            // them is a candidate's, refused at its first such cell, not dropped as labels.
+            Kind::Text if number_like(&cell(r)) => number = number.or(Some(r)),
             Kind::Text => word = word.or(Some(r)),
             Kind::Number | Kind::NonFinite | Kind::Malformed => number = number.or(Some(r)),
         }
         if let (Some(n), Some(w)) = (number, word) {
             let line = |r: usize| rows.line.get(r).copied().unwrap_or(0);
-            let cell =
-                |r: usize| cell_text(text, rows.span.get(r).copied().unwrap_or((0, 0)), d, 0);
             let how = match d {
                 Delimiter::Comma => "leave its header field empty (a header such as `,b,c`)",
                 Delimiter::Whitespace => {
@@ -469,6 +472,20 @@ fn labels(text: &str, source: &str, d: Delimiter, rows: &Rows) -> Result<bool> {
         }
     }
     Ok(word.is_some())
+}
+
+/// Whether `s`, which does not read as a number, is spelled like one in a notation the reader
+/// does not take: digits with a decimal comma or digit groups (`1,5`, `1 000`, `1'000`,
+/// `1\u{a0}000`, `1_000`), or hexadecimal (`0x10`), perhaps signed.
+fn number_like(s: &str) -> bool {
+    let t = s.trim();
+    let t = t.strip_prefix(['+', '-']).unwrap_or(t);
+    if let Some(hex) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        return !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit());
+    }
+    let grouping = |c: char| matches!(c, ',' | '.' | ' ' | '_' | '\'' | '\u{a0}' | '\u{202f}');
+    t.chars().next().is_some_and(|c| c.is_ascii_digit())
+        && t.chars().all(|c| c.is_ascii_digit() || grouping(c))
 }
 
 /// Field `c` of the row at `span` (its text, for a message).
@@ -518,6 +535,7 @@ pub fn parse(text: &str, source: &str, d: Delimiter, values: Option<Values>) -> 
         value: Vec::new(),
     };
     let mut started = false;
+    super::refuse_bare_cr(text, source)?;
     for (line, offset, raw) in super::lines(text) {
         let s = raw.trim();
         if s.is_empty() {
