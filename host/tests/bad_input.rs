@@ -249,7 +249,11 @@ fn table_errors() {
         (
             "comma-first.csv",
             "a,b\n\"1,5\",2\n\"2,5\",1\n",
-            &["comma-first.csv:2:", "`1,5`", "of candidate a is not a number"],
+            &[
+                "comma-first.csv:2:",
+                "`1,5`",
+                "of candidate a is not a number",
+            ],
         ),
         (
             "groups-first.csv",
@@ -260,6 +264,16 @@ fn table_errors() {
             "hex-first.csv",
             "a,b\n0x10,0\n0x20,1\n",
             &["hex-first.csv:2:", "`0x10`", "of candidate a"],
+        ),
+        // A PrefLib body under a table's name: its counts would be row labels.
+        (
+            "body.csv",
+            "5: 1,2,3\n4: 3,2,1\n",
+            &[
+                "body.csv:1:",
+                "a PrefLib order `5: 1,2,3`",
+                "--format preflib",
+            ],
         ),
         // Bare CR line ends would make one long row; a no-break space is no delimiter.
         (
@@ -275,7 +289,11 @@ fn table_errors() {
         (
             "nbsp.txt",
             "a b\n1\u{a0}500 2\n2\u{a0}100 3\n",
-            &["nbsp.txt:2:", "`1\u{a0}500`", "of candidate a is not a number"],
+            &[
+                "nbsp.txt:2:",
+                "`1\u{a0}500`",
+                "of candidate a is not a number",
+            ],
         ),
         (
             "two-weights.csv",

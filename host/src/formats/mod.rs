@@ -230,7 +230,9 @@ const PREFLIB_KEYS: [&str; 10] = [
 /// - PrefLib: among the `#` lines before its first other non-blank line, a PrefLib header
 ///   `# KEY: value` with a key of [`PREFLIB_KEYS`] or `ALTERNATIVE NAME i` (in any case, as the
 ///   PrefLib reader takes them), and that first other line, if there is one, a PrefLib order's
-///   `count:`. (A table's row does not begin with a number and a colon.)
+///   `count:`. (A table's row does not begin with a number and a colon.) Without a header,
+///   PrefLib when its first data lines (up to three) are all whole orders (`5: 1,{2,3},4`,
+///   [`is_order_line`]): a PrefLib body saved under a table's name.
 /// - JSON: its first non-blank character opens an object: `{` and then `"` or `}`. (A table's
 ///   first field does not begin so, nor does a PrefLib line.)
 fn plain_format(text: &str) -> Option<(Format, usize, String)> {
@@ -245,9 +247,24 @@ fn plain_format(text: &str) -> Option<(Format, usize, String)> {
         return Some((Format::Json, line, "an object".to_string()));
     }
     let mut header: Option<(usize, &str)> = None;
+    // Without a header: the first data lines (up to three) when all are whole orders.
+    let (mut orders, mut other) = (0usize, false);
+    let mut first_order: Option<(usize, &str)> = None;
     for (number, _, line) in lines(text) {
         let s = line.trim_ascii();
         if s.is_empty() {
+            continue;
+        }
+        if header.is_none() && !s.starts_with('#') {
+            if !is_order_line(s.as_bytes()) {
+                other = true;
+                break;
+            }
+            first_order = first_order.or(Some((number, s)));
+            orders += 1;
+            if orders == 3 {
+                break;
+            }
             continue;
         }
         let Some(h) = s.strip_prefix('#') else {
@@ -262,7 +279,26 @@ fn plain_format(text: &str) -> Option<(Format, usize, String)> {
             header = Some((number, key.trim_ascii()));
         }
     }
+    if !other && let Some((line, order)) = first_order {
+        return Some((Format::Preflib, line, format!("a PrefLib order `{order}`")));
+    }
     header.map(|(line, key)| (Format::Preflib, line, format!("a `# {key}` header line")))
+}
+
+/// Whether `s` is a whole PrefLib order line: a count, `:`, then only candidate numbers,
+/// commas, braces and blanks (`5: 1,{2,3},4`). A table's row does not read so: its first field
+/// would hold the colon (`10:00` in a header of times is followed by more colons).
+fn is_order_line(s: &[u8]) -> bool {
+    let digits = s.iter().take_while(|b| b.is_ascii_digit()).count();
+    let rest = s.get(digits..).unwrap_or(&[]).trim_ascii_start();
+    let Some(order) = rest.strip_prefix(b":") else {
+        return false;
+    };
+    digits > 0
+        && order.iter().any(u8::is_ascii_digit)
+        && order
+            .iter()
+            .all(|&b| b.is_ascii_digit() || matches!(b, b',' | b'{' | b'}' | b' ' | b'\t'))
 }
 
 /// Whether `key` is a PrefLib header key of [`PREFLIB_KEYS`] or `ALTERNATIVE NAME i`, in any
@@ -526,10 +562,15 @@ pub(crate) fn line_count(bytes: &[u8]) -> usize {
 pub(crate) fn refuse_bare_cr(text: &str, source: &str) -> Result<()> {
     let bytes = text.as_bytes();
     let mut from = 0usize;
-    while let Some(i) = bytes.get(from..).and_then(|rest| memchr::memchr(b'\r', rest)) {
+    while let Some(i) = bytes
+        .get(from..)
+        .and_then(|rest| memchr::memchr(b'\r', rest))
+    {
         let at = from + i;
         if bytes.get(at + 1) != Some(&b'\n') {
-            let line = 1 + bytes.get(..at).map_or(0, |b| memchr::memchr_iter(b'\n', b).count());
+            let line = 1 + bytes
+                .get(..at)
+                .map_or(0, |b| memchr::memchr_iter(b'\n', b).count());
             return Err(Error::at(
                 source,
                 line,
@@ -662,14 +703,26 @@ mod tests {
             Some((Format::Json, 2))
         );
         assert_eq!(plain("{}"), Some((Format::Json, 1)));
+        // A PrefLib body without its header.
+        assert_eq!(plain("5: 1,2,3\n4: 3,{2,1}\n"), pl);
+        assert_eq!(plain("\n\n2: 1\n"), Some((Format::Preflib, 3)));
+        // A key that is not PrefLib's makes no header, but the order after it is one; a
+        // header after an order is PrefLib's too (its reader refuses the order of the two).
+        assert_eq!(
+            plain("# ALTERNATIVE NAME: x\n1: 1\n"),
+            Some((Format::Preflib, 2))
+        );
+        assert_eq!(plain("3: 1,2\n# NUMBER ALTERNATIVES: 2\n"), pl);
         for t in [
             "",
             "a,b\n1,2\n",
             "# TITLE: scores\n# game x y\ng 1 2\n",
             "# https://arxiv.org/x Table 6: no-op\n# game a b\nalien 1 2\n",
             "# DATA TYPE: float\nalien 1 2\n",
-            "# ALTERNATIVE NAME: x\n1: 1\n",
-            "3: 1,2\n# NUMBER ALTERNATIVES: 2\n",
+            "# ALTERNATIVE NAME: x\n",
+            "10:00,11:00\n1,2\n",
+            "5: 1,2,3\nfoo,1\n",
+            "5:\n1,2\n",
             "{a,b}\n1 2\n",
             "x {\"a\"\n",
         ] {
