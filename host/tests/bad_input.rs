@@ -184,8 +184,8 @@ fn table_errors() {
         ),
         (
             "tiny.txt",
-            "x 1 2\ny 3 1,000e-400\n",
-            &["tiny.txt:2:", "`1,000e-400`", "would read as 0"],
+            "x 1 2\ny 3 1,000,000e-400\n",
+            &["tiny.txt:2:", "`1,000,000e-400`", "would read as 0"],
         ),
         (
             "negw.csv",

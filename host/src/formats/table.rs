@@ -18,7 +18,8 @@
 //! 5. Numbers: a trailing `±x` or `+-x` (a standard error, itself a number) is dropped and the
 //!    value kept; in whitespace tables, `,` thousands separators are removed (`1,486.5` is
 //!    1486.5: 1 to 3 digits, then groups of 3, before any point or exponent) and any other comma
-//!    (`0,5`, `1.5e3,0`) is refused. Every value must be finite, and a value written with a
+//!    (`0,5`, `1.5e3,0`) is refused, as is a single comma without a point (`1,500` could be a
+//!    decimal comma). Every value must be finite, and a value written with a
 //!    nonzero digit must not read as 0 (`1e-400`).
 //! 6. Every row has as many fields as the header (or the first row).
 //! 7. Values (`--values`, [`Values`]): scores (higher is better, equal scores tie, every cell a
@@ -191,6 +192,11 @@ enum Read {
 const COMMAS: &str =
     "commas are read only as thousands separators (as in `1,486.5`), not as a decimal point";
 
+/// Why a number with one comma and no point is refused: `1,500` is 1500 with a thousands
+/// separator and 1.5 with a decimal comma.
+const ONE_COMMA: &str = "one comma and no point could be a thousands separator or a decimal \
+                         comma (`1,500` is 1500 or 1.5): write the number without it";
+
 /// Why `1±x` is refused.
 const NOT_AN_ERROR: &str = "the error after `±` is not a number";
 
@@ -239,10 +245,12 @@ fn value_of(s: &str, d: Delimiter) -> Read {
         && s.contains(',')
         && let Some(r) = plain(&s.replace(',', ""))
     {
-        return if thousands(s) {
-            r
-        } else {
+        return if !thousands(s) {
             Read::Malformed(COMMAS)
+        } else if s.matches(',').count() == 1 && !s.contains('.') {
+            Read::Malformed(ONE_COMMA)
+        } else {
+            r
         };
     }
     Read::Text
@@ -1238,19 +1246,27 @@ mod tests {
     }
 
     /// In whitespace tables a comma is a thousands separator (1 to 3 digits, then groups of 3,
-    /// before any point or exponent) and nothing else; any other comma refuses the cell.
+    /// before any point or exponent) and nothing else; any other comma refuses the cell, and so
+    /// does a single comma without a point (it could be a decimal comma).
     #[test]
     fn commas_are_thousands_separators_only() {
         let w = Delimiter::Whitespace;
         for (s, x) in [
             ("1,486.5", 1486.5),
             ("-12,345,678", -12_345_678.0),
-            ("+1,000e2", 100_000.0),
+            ("+1,000,000e2", 100_000_000.0),
             ("999,999.25", 999_999.25),
-            ("1,234±5", 1234.0),
-            ("1,234+-1,000", 1234.0),
+            ("1,234.5±5", 1234.5),
+            ("1,234.5+-1,000,000", 1234.5),
         ] {
             assert_eq!(number(s, w), Some(x), "{s}");
+        }
+        // One comma and no point: a thousands separator or a decimal comma, refused.
+        for s in ["1,500", "+1,000e2", "-12,345", "1,234±5", "1.5±1,000"] {
+            assert_eq!(number(s, w), None, "{s}");
+            let e = read_table(&format!("a b\n1 2\n{s} 1\n")).unwrap_err();
+            assert_eq!(e.line(), Some(3), "{s}: {e}");
+            assert!(e.message().contains("`1,500` is 1500 or 1.5"), "{s}: {e}");
         }
         for s in [
             "0,5",
