@@ -265,6 +265,15 @@ fn table_errors() {
             "a,b\n0x10,0\n0x20,1\n",
             &["hex-first.csv:2:", "`0x10`", "of candidate a"],
         ),
+        // A spreadsheet's trailing comma: no unnamed, empty candidate.
+        (
+            "trailing-comma.csv",
+            "a,b,\n0.1,2,\n0.3,1,\n",
+            &[
+                "trailing-comma.csv:1:",
+                "column 3 has an empty header field",
+            ],
+        ),
         // A PrefLib body under a table's name: its counts would be row labels.
         (
             "body.csv",

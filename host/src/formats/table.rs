@@ -645,6 +645,19 @@ pub fn parse(text: &str, source: &str, d: Delimiter, values: Option<Values>) -> 
             .collect(),
         None => (1..=cand_cols.len()).map(|i| format!("c{i}")).collect(),
     };
+    if let (Some((hl, _)), Some(i)) = (&header, candidates.iter().position(|c| c.is_empty())) {
+        // An empty field heads no candidate: a header ending in a comma (as spreadsheets
+        // write one) would add an unnamed candidate that every row leaves empty.
+        let column = cand_cols.get(i).map_or(0, |c| c + 1);
+        return Err(Error::at(
+            source,
+            *hl,
+            format!(
+                "column {column} has an empty header field: a candidate needs a name (a \
+                 trailing delimiter makes an empty last column)"
+            ),
+        ));
+    }
     if let Some(c) = repeated(&candidates) {
         let line = header.as_ref().map(|h| h.0).unwrap_or(1);
         return Err(Error::at(
