@@ -90,6 +90,11 @@ fn preflib_errors_name_file_line_and_problem() {
             &["bigname.soi:6:", "alternative 1025", "capacity of 1024"],
         ),
         (
+            "cut-short.soc",
+            "# NUMBER VOTERS: 99\n3: 1,2,3,4\n",
+            &["cut-short.soc:6:", "NUMBER VOTERS: 99", "counts sum to 3"],
+        ),
+        (
             "bare-cr.soc",
             "3: 1,2,3,4\r2: 4,3,2,1\r",
             &["bare-cr.soc:6:", "carriage return without a line feed"],

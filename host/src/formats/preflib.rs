@@ -1,8 +1,8 @@
 //! PrefLib files (`.soc`, `.soi`, `.toc`, `.toi`).
 //!
 //! `#` lines are the header; `# ALTERNATIVE NAME i: name` names alternative `i` and
-//! `# NUMBER ALTERNATIVES: n` gives `n` (other `#` lines are comments). These two keys come
-//! before the first order, a second `NUMBER ALTERNATIVES` says the same `n`, each alternative is
+//! `# NUMBER ALTERNATIVES: n` gives `n` (`# NUMBER VOTERS: v`, when present, must be the sum of
+//! the counts; other `#` lines are comments). The first two keys come before the first order, a second `NUMBER ALTERNATIVES` says the same `n`, each alternative is
 //! named once and no two candidates share a name (an unnamed alternative goes by its number):
 //! anything else is refused, naming both lines. Every other non-blank line is `count: order`,
 //! where the order lists alternatives best first, separated by commas, with `{a,b}` a tie group
@@ -65,6 +65,8 @@ struct Header {
     declared: Option<(usize, usize)>,
     /// The line of the first order, once the reader has met it: the header is over.
     first_order: Option<usize>,
+    /// `NUMBER VOTERS` and its line (the first, when it is said more than once).
+    voters: Option<(u64, usize)>,
 }
 
 /// Parses a PrefLib file; a file numbered from 0 adds a note to `notes`. A file whose header
@@ -179,6 +181,8 @@ fn parse_one_pass(text: &str, source: &str, lines: usize) -> Option<(Instance, O
             }
         }
     }
+    // A disagreeing NUMBER VOTERS is reported by the checked reader.
+    header.check_voters(total, source).ok()?;
     let (n, base) = numbering(&header, |_| used_n, zero, n?, source).ok()?;
     // `seen[c] == i + 1` when the key of user type `i` lists candidate `c`.
     let mut seen = vec![0u32; n];
@@ -397,6 +401,10 @@ fn parse_checked(
             format!("{n} candidates exceed the capacity of {CAPACITY}"),
         ));
     }
+    header.check_voters(
+        rows.count.iter().fold(0u64, |t, &c| t.saturating_add(c)),
+        source,
+    )?;
     let candidates = candidates(header, n, base, source)?;
     notes.extend(numbering_note(n, base));
     let users = merge(&rows, n, base, source)?;
@@ -637,6 +645,14 @@ impl Header {
         };
         let key = key.trim_ascii();
         let upper = key.to_ascii_uppercase();
+        if upper == "NUMBER VOTERS" {
+            let v = value.trim_ascii();
+            let n = v
+                .parse()
+                .map_err(|_| Error::at(source, line, format!("bad NUMBER VOTERS `{v}`")))?;
+            self.voters = self.voters.or(Some((n, line)));
+            return Ok(None);
+        }
         let name = upper.strip_prefix("ALTERNATIVE NAME");
         if name.is_none() && upper != "NUMBER ALTERNATIVES" {
             return Ok(None);
@@ -700,6 +716,24 @@ impl Header {
             line,
         });
         Ok(Some(number))
+    }
+}
+
+impl Header {
+    /// Refuses a `NUMBER VOTERS` other than `total`, the sum of the orders' counts: a file cut
+    /// short, or orders that are not the header's.
+    fn check_voters(&self, total: u64, source: &str) -> Result<()> {
+        match self.voters {
+            Some((declared, line)) if declared != total => Err(Error::at(
+                source,
+                line,
+                format!(
+                    "NUMBER VOTERS: {declared}, but the orders' counts sum to {total} (a file \
+                     cut short, or orders that are not this header's)"
+                ),
+            )),
+            _ => Ok(()),
+        }
     }
 }
 
