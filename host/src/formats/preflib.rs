@@ -2,9 +2,10 @@
 //!
 //! `#` lines are the header; `# ALTERNATIVE NAME i: name` names alternative `i` and
 //! `# NUMBER ALTERNATIVES: n` gives `n` (`# NUMBER VOTERS: v`, when present, must be the sum of
-//! the counts; other `#` lines are comments). The first two keys come before the first order, a second `NUMBER ALTERNATIVES` says the same `n`, each alternative is
-//! named once and no two candidates share a name (an unnamed alternative goes by its number):
-//! anything else is refused, naming both lines. Every other non-blank line is `count: order`,
+//! the counts; other `#` lines are comments). The first two keys come before the first order,
+//! a second `NUMBER ALTERNATIVES` says the same `n`, each alternative is named once and no two
+//! candidates share a name (an unnamed alternative goes by its number): anything else is
+//! refused, naming both lines. Every other non-blank line is `count: order`,
 //! where the order lists alternatives best first, separated by commas, with `{a,b}` a tie group
 //! (`{}` is an empty group and means nothing). Alternatives an incomplete order leaves out tie
 //! at the bottom. Identical orders (as weak orders: `1,2,3` and `1,2` are the same order of
