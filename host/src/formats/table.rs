@@ -152,7 +152,7 @@ fn split_quoted<'a>(line: &'a str, out: &mut Vec<Cow<'a, str>>) -> std::result::
         };
     }
     if state == Quote::Inside {
-        return Err("unterminated quote".to_string());
+        return Err("unterminated quote (a quoted field cannot span lines)".to_string());
     }
     out.push(Cow::Owned(cur.trim().to_string()));
     Ok(())
@@ -1405,7 +1405,7 @@ mod tests {
             assert!(e.contains("after the closing quote"), "{line}: {e}");
         }
         let e = split("a,\"b\"\"", Delimiter::Comma, &mut fields).unwrap_err();
-        assert_eq!(e, "unterminated quote");
+        assert_eq!(e, "unterminated quote (a quoted field cannot span lines)");
         for (line, want) in [
             ("\"a,b\",\"c\"\"d\"", vec!["a,b", "c\"d"]),
             (" \"a\" ,\"\",b", vec!["a", "", "b"]),
