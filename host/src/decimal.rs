@@ -44,7 +44,7 @@ impl serde::Serialize for Masses {
 /// after it (`1.0`), zero as `0.0` (`-0.0`), and `null` for what is not finite, as serde_json
 /// writes those. A fraction `F 2^-s` (`F` odd) has exactly `s` decimals, the last a 5: a
 /// solver's masses (below 1, `s <= 24`) are made eight digits at a time in 64-bit integers
-/// ([`exact_fraction`]), the rest (what `eval` echoes of a policy it was given) by the standard
+/// (`exact_fraction`), the rest (what `eval` echoes of a policy it was given) by the standard
 /// library's formatting to exactly their `s` decimals.
 pub fn exact(out: &mut Vec<u8>, x: f32) {
     use std::io::Write;
