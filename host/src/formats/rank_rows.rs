@@ -21,8 +21,9 @@ const MAX_DIGITS: u32 = 15;
 /// this reader takes (see the module's documentation).
 pub(super) fn parse(text: &str, source: &str) -> Option<Instance> {
     let bytes = text.as_bytes();
-    // Quoted fields: the general reader.
-    if memchr::memchr(b'"', bytes).is_some() {
+    // Quoted fields, and a carriage return without a line feed (which it refuses): the general
+    // reader.
+    if memchr::memchr(b'"', bytes).is_some() || super::refuse_bare_cr(text, source).is_err() {
         return None;
     }
     // The header: the first line that is neither blank nor a comment (rules 1 and 2).
@@ -53,7 +54,12 @@ pub(super) fn parse(text: &str, source: &str) -> Option<Instance> {
         .map(|(_, f)| f.to_string())
         .collect();
     let n = candidates.len();
-    if n == 0 || n > CAPACITY || table::repeated(&candidates).is_some() {
+    // No candidates, too many, one named twice or an unnamed one: the general reader's error.
+    if n == 0
+        || n > CAPACITY
+        || table::repeated(&candidates).is_some()
+        || candidates.iter().any(String::is_empty)
+    {
         return None;
     }
     // The rows: from the line after the header.
