@@ -270,6 +270,26 @@ fn table_errors() {
             "a,b\n0x10,0\n0x20,1\n",
             &["hex-first.csv:2:", "`0x10`", "of candidate a"],
         ),
+        // A numeric first column named as labels are: not a candidate, whose scores would be
+        // the ids.
+        (
+            "ids.csv",
+            "id,a,b\n1,0.1,0.2\n2,0.3,0.1\n3,0.3,0.1\n",
+            &[
+                "ids.csv:1:",
+                "`id`, is named like row labels",
+                "header such as `,b,c`",
+            ],
+        ),
+        (
+            "ids.txt",
+            "Index a b\n1 0.1 0.2\n2 0.3 0.1\n",
+            &[
+                "ids.txt:1:",
+                "`Index`, is named like row labels",
+                "make every label text",
+            ],
+        ),
         // A spreadsheet's trailing comma: no unnamed, empty candidate.
         (
             "trailing-comma.csv",

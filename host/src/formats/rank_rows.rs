@@ -39,7 +39,9 @@ pub(super) fn parse(text: &str, source: &str) -> Option<Instance> {
     table::split(header, Delimiter::Comma, &mut fields).ok()?;
     // No header, a label column (rule 3) or rank columns (rule 8): the general reader.
     if !table::is_header(&fields, Delimiter::Comma)
-        || fields.first().is_none_or(|f| f.is_empty())
+        || fields
+            .first()
+            .is_none_or(|f| f.is_empty() || table::is_label_name(f))
         || fields.iter().all(|f| table::rank_column(f).is_some())
     {
         return None;

@@ -11,7 +11,9 @@
 //!    header, candidates are named `c1`, `c2`, ...
 //! 3. Row labels: the first column is a label column (not a candidate) when any row has text
 //!    there, or when its header field is empty (pandas writes its index column so). Unless that
-//!    field is empty, a first column of text in some rows and numbers in others is refused.
+//!    field is empty, a first column of text in some rows and numbers in others is refused, and
+//!    so is a first column of numbers whose header field names labels (`id`, `index`, ...:
+//!    `is_label_name`).
 //! 4. Weights: a header column named `weight`, `weights`, `count` (any case) or `#` (as
 //!    pref_voting writes its counts) holds the weight of each row (default 1 for every row). A
 //!    table has at most one such column: two are refused.
@@ -309,6 +311,15 @@ fn is_weight_name(s: &str) -> bool {
             s.to_ascii_lowercase().as_str(),
             "weight" | "weights" | "count"
         )
+}
+
+/// A header field that names row labels, not a candidate (`id`, `index`, `user`, ...: any
+/// case): over a column of numbers (rule 3 would make it a candidate) it is refused.
+pub(super) fn is_label_name(s: &str) -> bool {
+    matches!(
+        s.to_ascii_lowercase().as_str(),
+        "id" | "index" | "idx" | "row" | "user" | "user_id" | "userid" | "voter" | "voter_id"
+    )
 }
 
 /// Rule 4: the index of the weight column among a header's fields, if any; two weight columns
@@ -623,6 +634,27 @@ pub fn parse(text: &str, source: &str, d: Delimiter, values: Option<Values>) -> 
         .as_ref()
         .is_some_and(|(_, h)| h.first().is_some_and(|f| f.is_empty()))
         || (weight_col != Some(0) && labels(text, source, d, &rows)?);
+    if let Some((hl, h)) = &header
+        && !label
+        && weight_col != Some(0)
+        && let Some(first) = h.first().filter(|f| is_label_name(f))
+    {
+        // A column of numbers named as labels are: ids read as a candidate's scores would
+        // recommend the ids.
+        let how = match d {
+            Delimiter::Comma => "leave its header field empty (a header such as `,b,c`)",
+            Delimiter::Whitespace => "make every label text, not a number",
+        };
+        return Err(Error::at(
+            source,
+            *hl,
+            format!(
+                "the first column, `{first}`, is named like row labels but holds numbers, which \
+                 make it a candidate: for row labels, {how}; for a candidate, give it a \
+                 candidate's name"
+            ),
+        ));
+    }
     let cand_cols: Vec<usize> = (0..width)
         .filter(|&c| !(label && c == 0) && Some(c) != weight_col)
         .collect();
