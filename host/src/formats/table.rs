@@ -502,9 +502,13 @@ fn number_like(s: &str) -> bool {
     if let Some(hex) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
         return !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit());
     }
-    let grouping = |c: char| matches!(c, ',' | '.' | ' ' | '_' | '\'' | '\u{a0}' | '\u{202f}');
+    // A comma or a group separator must be there: digits and points alone (`3.5.1`) are a
+    // version or an address, a label.
+    let grouping = |c: char| matches!(c, ',' | ' ' | '_' | '\'' | '\u{a0}' | '\u{202f}');
     t.chars().next().is_some_and(|c| c.is_ascii_digit())
-        && t.chars().all(|c| c.is_ascii_digit() || grouping(c))
+        && t.chars().any(grouping)
+        && t.chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || grouping(c))
 }
 
 /// Field `c` of the row at `span` (its text, for a message).
@@ -1288,6 +1292,39 @@ mod tests {
             })
             .collect();
         (inst.candidates.clone(), rows)
+    }
+
+    /// A first column of numbers in notations the reader does not take is a candidate's (and
+    /// refused at its first cell); versions and other dotted labels stay labels.
+    #[test]
+    fn number_like_first_columns_are_values_and_dotted_labels_labels() {
+        for s in [
+            "1,5",
+            "-1,5",
+            "1 000",
+            "1'000",
+            "1\u{a0}000",
+            "1_000",
+            "1.000,5",
+            "0x1F",
+        ] {
+            assert!(number_like(s), "{s}");
+        }
+        for s in [
+            "3.5.1",
+            "10.0.0.1",
+            "1st",
+            "2020-01-05",
+            "12:30",
+            "x1,5",
+            "0x",
+            "0xg",
+            "",
+        ] {
+            assert!(!number_like(s), "{s}");
+        }
+        let inst = read_table("v a b\n3.5.1 0.1 0.2\n3.6.0 0.3 0.1\n").unwrap();
+        assert_eq!(inst.candidates, ["a", "b"]);
     }
 
     /// In whitespace tables a comma is a thousands separator (1 to 3 digits, then groups of 3,
