@@ -555,32 +555,33 @@ pub(crate) fn line_count(bytes: &[u8]) -> usize {
     memchr::memchr_iter(b'\n', bytes).count() + 1
 }
 
-/// Refuses a carriage return that no line feed follows, at its line: lines that end in bare
-/// CRs (classic Mac OS) or a stray one inside a line, which the line-based readers would take as
-/// a space inside one long line (a table of three rows read as one row of three times the
-/// candidates).
-pub(crate) fn refuse_bare_cr(text: &str, source: &str) -> Result<()> {
-    let bytes = text.as_bytes();
+/// The line of the first carriage return that no line feed follows, if there is one: lines that
+/// end in bare CRs (classic Mac OS) or a stray one inside a line, which the line-based readers
+/// would take as a space inside one long line (a table of three rows read as one row of three
+/// times the candidates).
+pub(crate) fn bare_cr_line(bytes: &[u8]) -> Option<usize> {
     let mut from = 0usize;
-    while let Some(i) = bytes
-        .get(from..)
-        .and_then(|rest| memchr::memchr(b'\r', rest))
-    {
+    while let Some(i) = memchr::memchr(b'\r', bytes.get(from..)?) {
         let at = from + i;
         if bytes.get(at + 1) != Some(&b'\n') {
-            let line = 1 + bytes
-                .get(..at)
-                .map_or(0, |b| memchr::memchr_iter(b'\n', b).count());
-            return Err(Error::at(
-                source,
-                line,
-                "a carriage return without a line feed after it: lines must end in LF or CRLF \
-                 (a file with bare CR line ends needs converting)",
-            ));
+            return Some(line_count(bytes.get(..at).unwrap_or_default()));
         }
         from = at + 1;
     }
-    Ok(())
+    None
+}
+
+/// Refuses text with a bare carriage return ([`bare_cr_line`]), at its line.
+pub(crate) fn refuse_bare_cr(text: &str, source: &str) -> Result<()> {
+    match bare_cr_line(text.as_bytes()) {
+        Some(line) => Err(Error::at(
+            source,
+            line,
+            "a carriage return without a line feed after it: lines must end in LF or CRLF \
+             (a file with bare CR line ends needs converting)",
+        )),
+        None => Ok(()),
+    }
 }
 
 /// The lines of `text` with their 1-based numbers and byte offsets, split at `\n` (a `\r`

@@ -23,7 +23,7 @@ pub(super) fn parse(text: &str, source: &str) -> Option<Instance> {
     let bytes = text.as_bytes();
     // Quoted fields, and a carriage return without a line feed (which it refuses): the general
     // reader.
-    if memchr::memchr(b'"', bytes).is_some() || super::refuse_bare_cr(text, source).is_err() {
+    if memchr::memchr(b'"', bytes).is_some() || super::bare_cr_line(bytes).is_some() {
         return None;
     }
     // The header: the first line that is neither blank nor a comment (rules 1 and 2).
