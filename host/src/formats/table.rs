@@ -468,13 +468,7 @@ fn labels(text: &str, source: &str, d: Delimiter, rows: &Rows) -> Result<bool> {
         }
         if let (Some(n), Some(w)) = (number, word) {
             let line = |r: usize| rows.line.get(r).copied().unwrap_or(0);
-            let how = match d {
-                Delimiter::Comma => "leave its header field empty (a header such as `,b,c`)",
-                Delimiter::Whitespace => {
-                    "make every label text, not a number (or write the table as CSV with an \
-                     empty first header field)"
-                }
-            };
+            let how = label_advice(d);
             return Err(Error::at(
                 source,
                 line(n.max(w)),
@@ -491,6 +485,18 @@ fn labels(text: &str, source: &str, d: Delimiter, rows: &Rows) -> Result<bool> {
         }
     }
     Ok(word.is_some())
+}
+
+/// How a table with delimiter `d` marks its first column as row labels, for the refusals of
+/// rule 3.
+fn label_advice(d: Delimiter) -> &'static str {
+    match d {
+        Delimiter::Comma => "leave its header field empty (a header such as `,b,c`)",
+        Delimiter::Whitespace => {
+            "make every label text, not a number (or write the table as CSV with an empty first \
+             header field)"
+        }
+    }
 }
 
 /// Whether `s`, which does not read as a number, is spelled like one in a notation the reader
@@ -645,10 +651,7 @@ pub fn parse(text: &str, source: &str, d: Delimiter, values: Option<Values>) -> 
     {
         // A column of numbers named as labels are: ids read as a candidate's scores would
         // recommend the ids.
-        let how = match d {
-            Delimiter::Comma => "leave its header field empty (a header such as `,b,c`)",
-            Delimiter::Whitespace => "make every label text, not a number",
-        };
+        let how = label_advice(d);
         return Err(Error::at(
             source,
             *hl,
