@@ -718,9 +718,7 @@ impl Header {
         });
         Ok(Some(number))
     }
-}
 
-impl Header {
     /// Refuses a `NUMBER VOTERS` other than `total`, the sum of the orders' counts: a file cut
     /// short, or orders that are not the header's.
     fn check_voters(&self, total: u64, source: &str) -> Result<()> {
