@@ -503,14 +503,37 @@ pub fn curve_with(
     Ok(rows)
 }
 
-/// The curve as a human-readable table.
+/// The curve as a human-readable table: every figure cut (not rounded) to four decimals, so a
+/// win rate is never printed above its certificate, and the bound is `k/(k+1)` cut the same
+/// way (`0.6666` at `k = 2`).
 pub fn curve_table(rows: &[CurveRow]) -> String {
     let mut s = String::from(" k  equilibrium    nlhf  reward_model  uniform   bound\n");
     for r in rows {
+        let bound = u64::from(r.k) * 10_000 / (u64::from(r.k) + 1);
         s.push_str(&format!(
-            "{:>2}  {:>11.4}  {:>6.4}  {:>12.4}  {:>7.4}  {:>6.4}\n",
-            r.k, r.equilibrium, r.nlhf, r.reward_model, r.uniform, r.bound
+            "{:>2}  {:>11}  {:>6}  {:>12}  {:>7}  {:>6}\n",
+            r.k,
+            four_down(r.equilibrium),
+            four_down(r.nlhf),
+            four_down(r.reward_model),
+            four_down(r.uniform),
+            format!("{}.{:04}", bound / 10_000, bound % 10_000),
         ));
     }
     s
+}
+
+/// A non-negative decimal cut to four decimals (`0.74998974` is `0.7499`): its shortest text
+/// ([`num_down`]'s decimal) with the digits after the fourth dropped, which is exact where
+/// scaling by `10^4` in `f64` could round up to the next figure.
+fn four_down(x: f64) -> String {
+    let text = format!("{x}");
+    match text.split_once('.') {
+        _ if !x.is_finite() || x < 0.0 => format!("{x:.4}"),
+        Some((whole, frac)) => {
+            let cut: String = frac.chars().chain("0000".chars()).take(4).collect();
+            format!("{whole}.{cut}")
+        }
+        None => format!("{text}.0000"),
+    }
 }

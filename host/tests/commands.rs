@@ -178,6 +178,57 @@ fn opponents_report_and_bounds() {
     assert!(f(&v["lower_bound_approximate"]) >= 0.0, "{v}");
 }
 
+/// The table's win rates are the JSON's certified figures cut to four decimals, never rounded
+/// up past them (counts 3 and 2: the equilibrium at k = 3 certifies 0.74998974, which rounding
+/// printed as 0.7500), and its bound is k/(k+1) cut the same way.
+#[test]
+fn curve_table_cuts_certified_figures_down() {
+    let dir = tempdir();
+    let text = r#"{"candidates": ["a", "b", "c"], "users": [
+        {"weight": 3, "ranking": [["a"], ["c"], ["b"]]},
+        {"weight": 2, "ranking": [["b"], ["c"], ["a"]]}]}"#;
+    let file = write(&dir, "mm.json", text);
+    let json = run(&["curve", &file, "--k-max", "6"]);
+    let table = run(&["curve", &file, "--k-max", "6", "--table"]);
+    assert_eq!(
+        (json.code, table.code),
+        (0, 0),
+        "{}{}",
+        json.stderr,
+        table.stderr
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&json.stdout).expect("json");
+    let lines: Vec<&str> = table.stdout.lines().skip(1).collect();
+    assert_eq!(lines.len(), rows.len());
+    let mut cut_somewhere = false;
+    for (line, row) in lines.iter().zip(&rows) {
+        let cells: Vec<&str> = line.split_whitespace().collect();
+        let k = row["k"].as_u64().expect("k");
+        assert_eq!(cells[0], k.to_string());
+        for (cell, key) in
+            cells[1..5]
+                .iter()
+                .zip(["equilibrium", "nlhf", "reward_model", "uniform"])
+        {
+            // The JSON's decimal, its digits after the fourth dropped, in integers.
+            let figure = row[key].to_string();
+            let (whole, frac) = figure.split_once('.').unwrap_or((&figure, ""));
+            let digits = format!("{frac:0<4}");
+            let want = format!("{whole}.{}", &digits[..4]);
+            assert_eq!(*cell, want, "k = {k}, {key}: {figure}");
+            cut_somewhere |= digits[4..].chars().any(|d| d >= '5');
+        }
+        // k/(k+1) in integers: 10^4 k / (k + 1), floored.
+        let bound = 10_000 * k / (k + 1);
+        assert_eq!(cells[5], format!("0.{bound:04}"), "k = {k}");
+    }
+    assert!(
+        cut_somewhere,
+        "no figure that rounding would have raised: {}",
+        table.stdout
+    );
+}
+
 #[test]
 fn curve_svg_is_well_formed_with_the_series() {
     let dir = tempdir();
