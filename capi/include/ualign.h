@@ -102,6 +102,9 @@ extern "C" {
 #define UALIGN_ERR_INTERNAL (-11)
 /** An allocation failed (only ualign_prepared_new allocates). */
 #define UALIGN_ERR_OUT_OF_MEMORY (-12)
+/** A positive user weight is below 2^-149 of the total weight: normalised, it would be zero,
+ *  and its user type would drop out of the game certified. */
+#define UALIGN_ERR_NEGLIGIBLE_WEIGHT (-13)
 
 /** A static, NUL-terminated English description of a status code ("unknown status" for values
  *  that are not codes). Never NULL; do not free it. */
@@ -157,7 +160,7 @@ typedef struct ualign_certificate {
 /** Validates the population (scores, weights, sizes, buffers), builds it into the workspace,
  *  and records n, m and the pointers in *pop.
  *  Errors: NULL_POINTER, BAD_SIZE, BUFFER_TOO_SMALL, NON_FINITE_SCORE, NEGATIVE_WEIGHT,
- *  NON_FINITE_WEIGHT, ZERO_TOTAL_WEIGHT. On failure *pop is emptied (if pop is usable and
+ *  NON_FINITE_WEIGHT, ZERO_TOTAL_WEIGHT, NEGLIGIBLE_WEIGHT. On failure *pop is emptied (if pop is usable and
  *  overlaps no other buffer of the call), and later calls with it return
  *  UALIGN_ERR_NULL_POINTER. */
 int ualign_population_init(ualign_population *pop, size_t n, size_t m, const float *scores,
@@ -222,7 +225,7 @@ typedef struct ualign_prepared ualign_prepared;
  *  input), so it is NULL on every other failure. Release the handle with ualign_prepared_free.
  *  Errors: NULL_POINTER (out, scores or weights null or misaligned, or out overlapping them),
  *  BAD_SIZE, NON_FINITE_SCORE, NEGATIVE_WEIGHT, NON_FINITE_WEIGHT, ZERO_TOTAL_WEIGHT,
- *  OUT_OF_MEMORY. */
+ *  NEGLIGIBLE_WEIGHT, OUT_OF_MEMORY. */
 int ualign_prepared_new(ualign_prepared **out, size_t n, size_t m, const float *scores,
                           const float *weights);
 

@@ -104,6 +104,9 @@ pub const UALIGN_ERR_INTERNAL: c_int = -11;
 /// An allocation failed: only [`ualign_prepared_new`] allocates (the handle and its
 /// population's `m` weights and `m * n` order entries).
 pub const UALIGN_ERR_OUT_OF_MEMORY: c_int = -12;
+/// A positive weight is below `2^-149` of the total weight: normalised, it would be zero, and
+/// its user type would drop out of the game certified.
+pub const UALIGN_ERR_NEGLIGIBLE_WEIGHT: c_int = -13;
 
 /// A population of `m` weighted user types over `n` candidates (`ualign_population` in C).
 ///
@@ -185,6 +188,7 @@ pub fn status_of(e: Error) -> c_int {
         Error::NegativeWeight { .. } => UALIGN_ERR_NEGATIVE_WEIGHT,
         Error::NonFiniteWeight { .. } => UALIGN_ERR_NON_FINITE_WEIGHT,
         Error::ZeroTotalWeight => UALIGN_ERR_ZERO_TOTAL_WEIGHT,
+        Error::NegligibleWeight { .. } => UALIGN_ERR_NEGLIGIBLE_WEIGHT,
         Error::InvalidK { .. } => UALIGN_ERR_INVALID_K,
         Error::InvalidEpsilon => UALIGN_ERR_INVALID_EPSILON,
         Error::InvalidPolicy => UALIGN_ERR_INVALID_POLICY,
@@ -214,6 +218,9 @@ pub extern "C" fn ualign_status_str(status: c_int) -> *const c_char {
         UALIGN_ERR_BUFFER_TOO_SMALL => c"a caller buffer is too small",
         UALIGN_ERR_INTERNAL => c"internal error (a bug in ualign; please report it)",
         UALIGN_ERR_OUT_OF_MEMORY => c"out of memory (allocating a prepared population)",
+        UALIGN_ERR_NEGLIGIBLE_WEIGHT => {
+            c"a positive user weight is below 2^-149 of the total: it would normalise to zero"
+        }
         _ => c"unknown status",
     };
     s.as_ptr()

@@ -215,6 +215,12 @@ fn every_bad_population_input_has_its_status() {
     );
     assert_eq!(bad_weights([0.0, 0.0]), UALIGN_ERR_ZERO_TOTAL_WEIGHT);
     assert_eq!(bad_weights([0.0, -0.0]), UALIGN_ERR_ZERO_TOTAL_WEIGHT);
+    // Normalised by 2^100, 2^-50 is half the smallest f32: zero.
+    assert_eq!(
+        bad_weights([2f32.powi(100), 2f32.powi(-50)]),
+        UALIGN_ERR_NEGLIGIBLE_WEIGHT
+    );
+    assert_eq!(bad_weights([2f32.powi(100), 2f32.powi(-49)]), UALIGN_OK);
 
     // Sizes: n = 0, n > 1024, m = 0.
     assert_eq!(Fixture::new(0, &[], &WEIGHTS).1, UALIGN_ERR_BAD_SIZE);
@@ -441,8 +447,9 @@ fn status_strings_and_codes_are_distinct() {
         UALIGN_ERR_BUFFER_TOO_SMALL,
         UALIGN_ERR_INTERNAL,
         UALIGN_ERR_OUT_OF_MEMORY,
+        UALIGN_ERR_NEGLIGIBLE_WEIGHT,
     ];
-    assert_eq!(codes.to_vec(), (-12..=0).rev().collect::<Vec<_>>());
+    assert_eq!(codes.to_vec(), (-13..=0).rev().collect::<Vec<_>>());
     // SAFETY: ualign_status_str returns static NUL-terminated strings.
     let text = |c| {
         unsafe { CStr::from_ptr(ualign_status_str(c)) }
@@ -454,7 +461,7 @@ fn status_strings_and_codes_are_distinct() {
     seen.sort();
     seen.dedup();
     assert_eq!(seen.len(), codes.len());
-    for c in [1, -13, i32::MIN, i32::MAX] {
+    for c in [1, -14, i32::MIN, i32::MAX] {
         assert_eq!(text(c), "unknown status");
     }
     assert_eq!(ualign_weights_buf_len(7), 7);

@@ -435,6 +435,10 @@ fn population_new_rejects_what_population_init_rejects() {
         UALIGN_ERR_NON_FINITE_WEIGHT
     );
     assert_eq!(bad_weights([0.0, -0.0]), UALIGN_ERR_ZERO_TOTAL_WEIGHT);
+    assert_eq!(
+        bad_weights([2f32.powi(100), 2f32.powi(-50)]),
+        UALIGN_ERR_NEGLIGIBLE_WEIGHT
+    );
 
     // The out-pointer placed inside the scores it is built from: refused, and the scores are
     // not written (setting `*out` to NULL first would have zeroed two of them).

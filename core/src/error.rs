@@ -102,6 +102,12 @@ pub enum Error {
     /// A sampling model parameter is out of range (Mallows dispersion outside `[0, 1]`,
     /// a Plackett-Luce weight not positive and finite).
     InvalidModelParameter,
+    /// A positive weight is so small beside the total (below `2^-149` of it) that its
+    /// normalised `f32` value is zero: the user type would drop out of the game certified.
+    NegligibleWeight {
+        /// The user type.
+        user: usize,
+    },
 }
 
 impl fmt::Display for Error {
@@ -127,6 +133,10 @@ impl fmt::Display for Error {
             }
             Error::NegativeWeight { user } => write!(f, "user type {user}: the weight is negative"),
             Error::ZeroTotalWeight => write!(f, "the weights add up to zero"),
+            Error::NegligibleWeight { user } => write!(
+                f,
+                "user type {user}: the weight is below 2^-149 of the total, zero once normalised"
+            ),
             Error::UnknownCandidate { user, candidate } => {
                 write!(f, "user type {user}: unknown candidate {candidate}")
             }

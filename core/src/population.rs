@@ -487,7 +487,9 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
     /// exactly. Integer and `f32` arithmetic only: every target gives the same bits, with or
     /// without a double-precision FPU.
     ///
-    /// Errors: [`Error::NoUsers`], [`Error::ZeroTotalWeight`].
+    /// Errors: [`Error::NoUsers`], [`Error::ZeroTotalWeight`], [`Error::NegligibleWeight`]
+    /// (a positive weight whose normalised value would be zero; the weights before it in the
+    /// storage are normalised by then: a check beforehand would not fit the Cortex-M0's flash).
     pub fn finish(self) -> Result<Population<'a, N>, Error> {
         if self.m == 0 {
             return Err(Error::NoUsers);
@@ -504,12 +506,20 @@ impl<'a, const N: usize> PopulationBuilder<'a, N> {
             }
             _ => {
                 let t = crate::fixed::to_f32(total.sum);
-                for w in weights.iter_mut() {
-                    // `w 2^shift`, exactly: a weight with bits below the total's unit keeps
-                    // them (it is not the truncated term of the total), and is 0 only when
-                    // its normalised value is below the smallest `f32` (`t >= 2^39`).
-                    let (m, e) = crate::fixed::parts(*w);
-                    *w = crate::fixed::compose(m, -(e.saturating_add(total.shift))) / t;
+                // `w 2^shift`, exactly: a weight with bits below the total's unit keeps them
+                // (it is not the truncated term of the total), and is 0 only when its
+                // normalised value is below the smallest `f32` (`t >= 2^39`).
+                let normalised = |w: f32| {
+                    let (m, e) = crate::fixed::parts(w);
+                    crate::fixed::compose(m, -(e.saturating_add(total.shift))) / t
+                };
+                for (user, w) in weights.iter_mut().enumerate() {
+                    let x = normalised(*w);
+                    // Non-negative `f32`s: zero exactly when their bits are (`-0.0` aside).
+                    if x.to_bits() == 0 && w.to_bits() & 0x7FFF_FFFF != 0 {
+                        return Err(Error::NegligibleWeight { user });
+                    }
+                    *w = x;
                 }
             }
         }

@@ -87,6 +87,23 @@ fn population_errors() {
     let (mut w, mut o) = ([0.0f32; 2], [0u16; 8]);
     let b = Population::<4>::builder(4, Storage::new(&mut w, &mut o)).unwrap();
     assert_eq!(b.finish().err(), Some(Error::NoUsers));
+
+    // Normalised by a total of 2^100, a weight of 2^-49 is 2^-149, the smallest f32; 2^-50 is
+    // half of it, which rounds to zero: refused, naming the user type.
+    for (tiny, refused) in [(-49, false), (-50, true)] {
+        let (mut w, mut o) = ([0.0f32; 3], [0u16; 6]);
+        let weights = [2f32.powi(100), 2f32.powi(tiny), 1.0];
+        let mut b = Population::<2>::builder(2, Storage::new(&mut w, &mut o)).unwrap();
+        for &x in &weights {
+            b.push_scores(x, &[1.0, 0.0]).unwrap();
+        }
+        let got = b.finish().map(|p| p.weights()[1]);
+        if refused {
+            assert_eq!(got, Err(Error::NegligibleWeight { user: 1 }));
+        } else {
+            assert_eq!(got, Ok(f32::from_bits(1)));
+        }
+    }
     // Storage too small for even one user type.
     let (mut w, mut o) = ([0.0f32; 2], [0u16; 3]);
     let mut b = Population::<4>::builder(4, Storage::new(&mut w, &mut o)).unwrap();

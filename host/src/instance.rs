@@ -361,7 +361,22 @@ impl Instance {
                 push_user(&mut b, u, w, n).map_err(|e| Error::at(file, u.line, e))?;
             }
         }
-        b.finish().map_err(|e| Error::in_file(file, e))
+        b.finish().map_err(|e| match e {
+            // Not split: core's user types are the instance's, in order.
+            ualign::Error::NegligibleWeight { user } if !split => match self.users.get(user) {
+                Some(u) => Error::at(
+                    file,
+                    u.line,
+                    format!(
+                        "weight {} is negligible: below 2^-149 of the total weight, it would \
+                         count as zero",
+                        shown(u.weight)
+                    ),
+                ),
+                None => Error::in_file(file, e),
+            },
+            e => Error::in_file(file, e),
+        })
     }
 
     /// Whether the population splits counts ([`Instance::population`]): every weight is a

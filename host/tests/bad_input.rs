@@ -604,11 +604,24 @@ fn svg_follows_links_and_writes_pipes_in_place() {
 /// Weights that the population could not hold as written are refused, each naming a weight
 /// the file holds: a positive weight that is zero as an `f32` (it would drop its user type),
 /// identical rankings whose weights add up past the largest `f32` (not merged, so the message
-/// is not about their sum), and counts too large to keep exact.
+/// is not about their sum), counts too large to keep exact, and a weight that is an `f32` but
+/// below `2^-149` of the total (normalised, it would be zero: its user type would drop out of
+/// the game certified).
 #[test]
 fn weights_the_population_cannot_hold_are_refused() {
     let dir = tempdir();
     let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "negligible.json",
+            "{\"candidates\": [\"a\", \"b\"], \"users\": [\n\
+             {\"weight\": 1e38, \"scores\": [1, 0]},\n{\"weight\": 1e38, \"scores\": [0, 1]},\n\
+             {\"weight\": 1e-9, \"scores\": [1, 0]}]}",
+            &[
+                "negligible.json:4:",
+                "weight 1e-9 is negligible",
+                "count as zero",
+            ],
+        ),
         (
             "tiny.json",
             "{\"candidates\": [\"a\", \"b\"],\n \"users\": [{\"ranking\": [\"a\"]},\n \
