@@ -266,32 +266,31 @@ impl Instance {
         }
     }
 
-    /// The weighted mean utility of every candidate (see [`Instance::utilities`]).
-    pub fn mean_utilities(&self) -> Vec<f64> {
-        let n = self.n();
-        let mut sum = vec![0.0f64; n];
-        let mut total = 0.0f64;
-        for (j, user) in self.users.iter().enumerate() {
-            total += user.weight;
-            for (s, u) in sum.iter_mut().zip(self.utilities(j)) {
-                *s += user.weight * u;
-            }
-        }
-        if total > 0.0 {
-            for s in sum.iter_mut() {
-                *s /= total;
-            }
-        }
-        sum
-    }
-
-    /// The reward-model pick: the candidate with the highest weighted mean utility (lowest
-    /// index on ties).
+    /// The reward-model pick: the candidate with the highest weighted mean utility
+    /// ([`Instance::utilities`]; the lowest index on ties).
+    ///
+    /// The means are compared as weighted sums with every weight divided by the largest
+    /// weight's power of two and every utility by the largest utility's: the sums cannot
+    /// overflow (scores near the largest `f64` summed to infinity, and two infinite means tied),
+    /// and since the divisions are by powers of two, they order the candidates as the exact
+    /// sums' floating-point values would wherever those are finite.
     pub fn reward_model_pick(&self) -> usize {
-        let mean = self.mean_utilities();
+        let n = self.n();
+        let largest_utility = (0..self.m())
+            .flat_map(|j| self.utilities(j))
+            .fold(0.0f64, |a, u| a.max(u.abs()));
+        let largest_weight = self.users.iter().fold(0.0f64, |a, u| a.max(u.weight));
+        let (su, sw) = (power_of_two(largest_utility), power_of_two(largest_weight));
+        let mut sum = vec![0.0f64; n];
+        for (j, user) in self.users.iter().enumerate() {
+            let w = user.weight / sw;
+            for (s, u) in sum.iter_mut().zip(self.utilities(j)) {
+                *s += w * (u / su);
+            }
+        }
         let mut best = 0usize;
-        for (y, &x) in mean.iter().enumerate() {
-            if mean.get(best).is_some_and(|&b| x > b) {
+        for (y, &x) in sum.iter().enumerate() {
+            if sum.get(best).is_some_and(|&b| x > b) {
                 best = y;
             }
         }
@@ -477,6 +476,13 @@ fn shown(w: f64) -> String {
 pub fn check_weight(w: f64) -> std::result::Result<(), String> {
     let fits = w >= 0.0 && w <= f64::from(f32::MAX) && !zero_as_f32(w);
     if fits { Ok(()) } else { Err(weight_error(w)) }
+}
+
+/// The power of two at or below the finite, non-negative `x` (its exponent bits alone), or 1
+/// for zero and subnormal `x`: dividing by it is exact and leaves `x` below 2.
+fn power_of_two(x: f64) -> f64 {
+    let p = f64::from_bits(x.to_bits() & 0x7FF0_0000_0000_0000);
+    if p == 0.0 || !p.is_finite() { 1.0 } else { p }
 }
 
 /// Whether `w` is positive but zero as an `f32` (core would drop its user type).

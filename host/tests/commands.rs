@@ -229,6 +229,48 @@ fn curve_table_cuts_certified_figures_down() {
     );
 }
 
+/// The reward-model pick of scores near the largest `f64` is the candidate of the highest mean,
+/// and its row is that point mass's certificate (the weighted sums overflowed to infinity,
+/// tied, and the lowest index, `a`, was picked: 0 at k = 2 in the first two cases).
+#[test]
+fn reward_model_picks_from_scores_near_the_largest_f64() {
+    let dir = tempdir();
+    // Three users each: both sums overflow (`a`'s on the way, in the second case).
+    for (scores, pick) in [
+        (["[1e308, 1.7e308]"; 3], "[0, 1]"),
+        (
+            ["[1.7e308, 1e308]", "[1.7e308, 1e308]", "[-1.7e308, 1e308]"],
+            "[0, 1]",
+        ),
+        (["[1.7e308, 1.6e308]"; 3], "[1, 0]"),
+    ] {
+        let users: Vec<String> = scores
+            .iter()
+            .map(|s| format!("{{\"weight\": 0.75, \"scores\": {s}}}"))
+            .collect();
+        let text = format!(
+            "{{\"candidates\": [\"a\", \"b\"], \"users\": [{}]}}",
+            users.join(", ")
+        );
+        let file = write(&dir, "big.json", &text);
+        let curve = run(&["curve", &file, "--k-max", "2"]);
+        let point = run(&["eval", &file, "--k", "2", "--policy", pick]);
+        assert_eq!(
+            (curve.code, point.code),
+            (0, 0),
+            "{}{}",
+            curve.stderr,
+            point.stderr
+        );
+        let rows: serde_json::Value = serde_json::from_str(&curve.stdout).expect("json");
+        let eval: serde_json::Value = serde_json::from_str(&point.stdout).expect("json");
+        assert_eq!(
+            rows[1]["reward_model"], eval["certificate"]["worst_case_win_rate"],
+            "{scores:?}"
+        );
+    }
+}
+
 #[test]
 fn curve_svg_is_well_formed_with_the_series() {
     let dir = tempdir();
