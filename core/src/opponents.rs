@@ -35,10 +35,10 @@ pub struct OpponentReport<const L: usize> {
     pub opponent_win_rate: f32,
     /// Our win rate against it, `1 - opponent_win_rate`.
     pub win_rate: f32,
-    /// `(k+1-l)/(k+1)`: what an exact equilibrium guarantees (union bound; subtract `l * e` for
-    /// an approximate one).
+    /// `(k+1-l)/(k+1)` rounded down (0 for `l > k + 1`): what an exact equilibrium guarantees
+    /// (union bound; subtract `l * e` for an approximate one).
     pub lower_bound: f32,
-    /// `k/(k+l)`: no method guarantees more in general.
+    /// `k/(k+l)` rounded up: no method guarantees more in general.
     pub upper_bound: f32,
 }
 
@@ -160,8 +160,11 @@ pub fn worst_opponent<const N: usize, const L: usize>(
         multiset,
         opponent_win_rate: ratio_up(num, den),
         win_rate: ratio_down(den - num, den),
-        lower_bound: (k as f32 + 1.0 - l as f32) / (k as f32 + 1.0),
-        upper_bound: k as f32 / (k as f32 + l as f32),
+        lower_bound: ratio_down(
+            (u128::from(k) + 1).saturating_sub(l as u128),
+            u128::from(k) + 1,
+        ),
+        upper_bound: ratio_up(u128::from(k), u128::from(k) + l as u128),
     })
 }
 

@@ -126,7 +126,10 @@ fn draws<R: Rng + ?Sized, const K: usize>(pi: &[f32], k: u32, rng: &mut R) -> Ve
 }
 
 /// The distinct members of `picks`, in order of first appearance. Showing these instead of all
-/// `k` slots gives the user the same win rate (docs/maths.md §6).
+/// `k` slots shows the user the same favourite; only a tie with the rival's response is split
+/// among distinct candidates instead of slots, so the win rate may differ, and certificates
+/// speak about showing all `k` slots (docs/maths.md §6.2: one candidate drawn twice against a
+/// rival with the same response wins `2/3` as two slots, `1/2` as one).
 pub fn distinct<const K: usize>(picks: &[u16]) -> Vec<u16, K> {
     let mut out: Vec<u16, K> = Vec::new();
     for &y in picks {

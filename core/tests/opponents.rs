@@ -86,14 +86,25 @@ fn worst_multiset_is_the_enumerated_maximum_and_respects_the_bounds() {
             assert!((rep.win_rate + rep.opponent_win_rate - 1.0).abs() < 1e-6);
             let z: Vec<usize> = rep.multiset.iter().map(|&y| y as usize).collect();
             assert!((brute(&users, &to_f64(&pi), k, &z) - best).abs() < 1e-6);
+            // The bounds are the f32s next to the exact fractions, on their safe sides:
+            // `x q` is exact in f64 (24 bits of `x` times at most 11 of `q`).
+            let times = |x: f32, q: usize| f64::from(x) * q as f64;
+            let (lower, upper) = (rep.lower_bound, rep.upper_bound);
+            let (p, q) = ((k as usize + 1).saturating_sub(l) as f64, k as usize + 1);
+            assert!(
+                times(lower, q) <= p && times(lower.next_up(), q) > p,
+                "{rep:?}"
+            );
+            let (p, q) = (k as f64, k as usize + l);
+            assert!(
+                times(upper, q) >= p && times(upper.next_down(), q) < p,
+                "{rep:?}"
+            );
             // Union bound against an approximate equilibrium.
-            let lower = (k as f32 + 1.0 - l as f32) / (k as f32 + 1.0);
-            assert_eq!(rep.lower_bound, lower);
             assert!(
                 rep.win_rate >= lower - l as f32 * e - 1e-5,
                 "case {case} l={l}: {rep:?}"
             );
-            assert_eq!(rep.upper_bound, k as f32 / (k as f32 + l as f32));
         }
     }
 }

@@ -5,7 +5,7 @@ use ualign::opponents::{multiset_count, worst_opponent};
 
 use super::{OpponentsArgs, to_json};
 use crate::analysis::{check_settings, solve};
-use crate::decimal::{num, num_down, num_up};
+use crate::decimal::{num_down, num_up};
 use crate::error::{Error, Result};
 use crate::instance::{CAPACITY, Store};
 
@@ -76,9 +76,9 @@ pub fn run(a: &OpponentsArgs) -> Result<String> {
         opponent_indices: report.multiset.to_vec(),
         opponent_win_rate: num_up(report.opponent_win_rate),
         win_rate: num_down(report.win_rate),
-        lower_bound: num_down(union_bound(a.k, a.l, 0.0)),
+        lower_bound: num_down(report.lower_bound),
         lower_bound_approximate: num_down(union_bound(a.k, a.l, e)),
-        upper_bound: num(report.upper_bound),
+        upper_bound: num_up(report.upper_bound),
         exploitability: num_up(e),
         multisets: count,
     })
