@@ -647,9 +647,11 @@ fn weights_the_population_cannot_hold_are_refused() {
     }
 }
 
-/// `--policy` files: a repeated key, candidates that are not names, a syntax error and a policy
-/// of the wrong length each name the file (and the line, where there is one); inline text that
-/// is also a file's name is refused, and `./NAME` reads the file.
+/// `--policy` files: a repeated key, candidates that are not names, a syntax error, a policy
+/// of the wrong length, an entry too large for an `f32` and `solve --method hedge`'s output
+/// (whose `policy`, the iterates' average, is not the time mixture it deployed and certified)
+/// each name the file (and the line, where there is one); inline text that is also a file's
+/// name is refused, and `./NAME` reads the file.
 #[test]
 fn policy_errors_name_the_file_and_line() {
     let dir = tempdir();
@@ -681,6 +683,16 @@ fn policy_errors_name_the_file_and_line() {
             "[1, 0]",
             &["short.json", "2 entries", "4 candidates"],
         ),
+        (
+            "huge.json",
+            "[1, 0, 0, 1e39]",
+            &["huge.json", "entry 3", "1e39", "too large for an f32"],
+        ),
+        (
+            "hedge.json",
+            "{\"policy\": [0.5, 0.5, 0, 0], \"method\": \"hedge\", \"deployed\": \"time_mixture\"}",
+            &["hedge.json", "`time_mixture`", "`policy` array on its own"],
+        ),
     ];
     for (name, body, needles) in cases {
         let file = write(&dir, name, body);
@@ -700,6 +712,14 @@ fn policy_errors_name_the_file_and_line() {
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(
         o.stdout.contains("\"policy\":[0.0,1.0,0.0,0.0]"),
+        "{}",
+        o.stdout
+    );
+    // A mass of -0 is 0, and prints so.
+    let o = run(&["eval", &good, "--k", "2", "--policy", "[1, 0, 0, -0.0]"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stdout.contains("\"policy\":[1.0,0.0,0.0,0.0]"),
         "{}",
         o.stdout
     );

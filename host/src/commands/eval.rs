@@ -25,6 +25,7 @@ struct EvalReport {
 struct PolicyObject {
     candidates: Option<Vec<String>>,
     policy: Vec<f64>,
+    deployed: Option<String>,
 }
 
 /// Reads `--policy`: a JSON array given inline (text starting with `[`), or a file holding an
@@ -66,6 +67,16 @@ pub fn read_policy(arg: &str, inst: &Instance) -> Result<Vec<f32>> {
                     format!("its candidates do not match those of {}", inst.source),
                 ));
             }
+            // `solve --method hedge` deploys the time mixture of its iterates (its
+            // `certificate`), and its `policy` is their average, a different policy.
+            if o.deployed.as_deref() == Some("time_mixture") {
+                return Err(Error::in_file(
+                    &source,
+                    "its `deployed` is `time_mixture`: what it certifies is a draw from one of \
+                     the dynamics' iterates, and its `policy` is their average, another policy; \
+                     to certify the average, give its `policy` array on its own",
+                ));
+            }
             o.policy
         }
         _ => {
@@ -75,7 +86,18 @@ pub fn read_policy(arg: &str, inst: &Instance) -> Result<Vec<f32>> {
             ));
         }
     };
-    let pi: Vec<f32> = policy.iter().map(|&p| p as f32).collect();
+    if let Some((i, p)) = policy
+        .iter()
+        .enumerate()
+        .find(|&(_, &p)| p.is_finite() && p.abs() > f64::from(f32::MAX))
+    {
+        return Err(Error::in_file(
+            &source,
+            format!("entry {i} of the policy, {p:e}, is too large for an f32"),
+        ));
+    }
+    // `-0.0` is 0 (and prints as `0.0`).
+    let pi: Vec<f32> = policy.iter().map(|&p| p as f32 + 0.0).collect();
     check_policy_input(&pi, inst.n()).map_err(|e| Error::in_file(&source, e.message()))?;
     Ok(pi)
 }
