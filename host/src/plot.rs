@@ -105,10 +105,29 @@ pub fn curves_svg(panels: &[(String, Vec<CurveRow>)]) -> Result<String> {
 /// permissions), and the temporary file is removed when any step fails. A symbolic link is
 /// followed to the file it names, so the link stays a link. Anything else that is not a
 /// directory (a device such as `/dev/stdout`, a named pipe) is written in place: it cannot be
-/// replaced, and renaming over it would swap the device node for a plain file.
+/// replaced, and renaming over it would swap the device node for a plain file. `-`, which
+/// means standard input elsewhere, is refused.
 pub fn write_atomic(path: &Path, contents: &str) -> Result<()> {
     let shown = path.display().to_string();
+    if path == Path::new("-") {
+        return Err(Error::usage(
+            "--svg -: the SVG is written to a file; give its name (`/dev/stdout` for standard \
+             output)",
+        ));
+    }
     let fail = |e: std::io::Error| Error::in_file(&shown, format!("cannot write: {e}"));
+    // A device or a pipe, through the system's own lookup of any links (`/dev/stdout` is a
+    // link to `/proc/self/fd/1`, itself one to a name like `pipe:[1234]` that is no path).
+    if let Ok(m) = std::fs::metadata(path)
+        && !m.is_file()
+        && !m.is_dir()
+    {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(fail)?;
+        return f.write_all(contents.as_bytes()).map_err(fail);
+    }
     let target = follow_links(path).map_err(fail)?;
     let existing = match std::fs::metadata(&target) {
         Ok(m) => Some(m),
@@ -117,13 +136,6 @@ pub fn write_atomic(path: &Path, contents: &str) -> Result<()> {
     };
     match existing {
         Some(m) if m.is_dir() => Err(Error::in_file(&shown, "cannot write: is a directory")),
-        Some(m) if !m.is_file() => {
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .open(&target)
-                .map_err(fail)?;
-            f.write_all(contents.as_bytes()).map_err(fail)
-        }
         _ => replace(&target, contents, existing.map(|m| m.permissions())).map_err(fail),
     }
 }

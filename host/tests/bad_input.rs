@@ -532,8 +532,9 @@ fn svg_cut_short_leaves_nothing() {
 }
 
 /// `--svg` through a symbolic link writes the file it names and keeps the link; a link to a
-/// file not there yet creates it; a named pipe is written in place, not replaced by a file; a
-/// directory is refused.
+/// file not there yet creates it; a named pipe is written in place, not replaced by a file, and
+/// so is `/dev/stdout` when it is a pipe (a link to a link to `pipe:[N]`, which is no path); a
+/// directory and `-` are refused.
 #[cfg(unix)]
 #[test]
 fn svg_follows_links_and_writes_pipes_in_place() {
@@ -588,6 +589,13 @@ fn svg_follows_links_and_writes_pipes_in_place() {
     let o = curve("sub");
     assert_eq!(o.code, 2, "{}", o.stderr);
     assert!(o.stderr.contains("is a directory"), "{}", o.stderr);
+    let o = curve("-");
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("--svg -"), "{}", o.stderr);
+    // `run_in` captures standard output through a pipe.
+    let o = curve("/dev/stdout");
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.starts_with("<svg"), "{}", o.stdout);
     assert_eq!(
         names_in(&dir),
         [
