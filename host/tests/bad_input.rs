@@ -457,6 +457,49 @@ fn files_options_and_k() {
     expect_bad(&["opponents", &good, "--k", "2", "--l", "0"], &["--l 0"]);
 }
 
+/// The opponents search's budget counts `k`: a user type's work for one multiset grows with
+/// `k^2` (the draw-count recurrence), so 1,716 multisets of 6 over 8 candidates and 5,000 user
+/// types are refused at `k = 64` (about 40 s of work, which the budget of `n` units a user type
+/// took), before the solve.
+#[test]
+fn opponent_searches_too_long_for_their_k_are_refused() {
+    let dir = tempdir();
+    let mut perm: Vec<usize> = (1..=8).collect();
+    let mut body = String::new();
+    for _ in 0..5000 {
+        let line: Vec<String> = perm.iter().map(|c| c.to_string()).collect();
+        body.push_str(&format!("1: {}\n", line.join(",")));
+        // The next permutation in lexicographic order.
+        let i = (0..7)
+            .rev()
+            .find(|&i| perm[i] < perm[i + 1])
+            .expect("more permutations");
+        let j = (i + 1..8)
+            .rev()
+            .find(|&j| perm[j] > perm[i])
+            .expect("a larger one");
+        perm.swap(i, j);
+        perm[i + 1..].reverse();
+    }
+    let names: String = (1..=8)
+        .map(|c| format!("# ALTERNATIVE NAME {c}: c{c}\n"))
+        .collect();
+    let file = write(
+        &dir,
+        "many.soc",
+        &format!("# NUMBER ALTERNATIVES: 8\n{names}{body}"),
+    );
+    expect_bad(
+        &["opponents", &file, "--k", "64", "--l", "6"],
+        &[
+            "--l 6",
+            "1716 opponent multisets",
+            "5000 user types at --k 64",
+            "smaller l or k",
+        ],
+    );
+}
+
 #[test]
 fn no_half_written_svg_on_bad_input() {
     let dir = tempdir();

@@ -11,8 +11,19 @@ use crate::instance::{CAPACITY, Store};
 
 /// Largest opponent size accepted.
 pub const MAX_L: usize = 16;
-/// Budget of (multisets x user types x candidates) the exhaustive search may spend.
-const BUDGET: u64 = 2_000_000_000;
+/// Budget of work the exhaustive search may spend, in units of [`user_cost`].
+const BUDGET: u64 = 20_000_000_000;
+
+/// The work of one user type for one multiset, in units of about one step of the
+/// draw-count recurrence: the scan of its order (`n`), `k + 1` 128-bit divisions (about ten
+/// steps each) and the recurrence's `k (k+1)/2` steps (`ualign::opponents`' `chance`). Timed
+/// on 20,000 user types over 8 candidates, `l = 3`: 0.1 us a user type and multiset at
+/// `k = 4` and 4.7 us at `k = 64`, 68 and 2,738 units, so the budget is about the same time
+/// at every `k` (it was `n` units alone, which let `k = 64` run forty times longer).
+fn user_cost(n: usize, k: u32) -> u64 {
+    let k = u64::from(k);
+    n as u64 + 10 * (k + 1) + k * (k + 1) / 2
+}
 
 #[derive(Serialize)]
 struct OpponentsReport {
@@ -48,15 +59,18 @@ pub fn run(a: &OpponentsArgs) -> Result<String> {
     let inst = a.input.load()?;
     let mut store = Store::default();
     let pop = inst.population(&mut store)?;
-    let cost = (pop.m() as u64).saturating_mul(pop.n() as u64).max(1);
+    let cost = (pop.m() as u64)
+        .saturating_mul(user_cost(pop.n(), a.k))
+        .max(1);
     let limit = (BUDGET / cost).max(1);
     let count = multiset_count(pop.n(), a.l).unwrap_or(u64::MAX);
     if count > limit {
         return Err(Error::usage(format!(
-            "--l {}: {count} opponent multisets over {} candidates and {} user types is too many to enumerate (limit {limit}); use a smaller l",
+            "--l {}: {count} opponent multisets over {} candidates and {} user types at --k {} is too many to enumerate (limit {limit}); use a smaller l or k",
             a.l,
             pop.n(),
-            pop.m()
+            pop.m(),
+            a.k
         )));
     }
     let sol = solve(&pop, &settings)?;
