@@ -356,6 +356,8 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
         // The window before, solved and not yet written.
         let mut solved: Option<Solved> = None;
         let mut before = 0usize;
+        // Lines a worker's panic left unprocessed (none should be).
+        let mut lost = 0usize;
         loop {
             let lines = this.lines.len();
             if lines == 0 {
@@ -416,11 +418,13 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
             // Every worker has let go of the window: its storage is the next one's to read into.
             this = std::mem::take(&mut spare);
             spare = Arc::try_unwrap(task.window).unwrap_or_default();
-            solved = Some(Solved {
+            let done = Solved {
                 lines,
                 workers,
                 before,
-            });
+            };
+            lost += done.lost();
+            solved = Some(done);
             let Some(next_consumed) = io? else {
                 return Ok(false);
             };
@@ -435,6 +439,13 @@ fn run_to(a: &BatchArgs, out: &mut dyn Write) -> Result<bool> {
             return Ok(false);
         }
         bar.finish_and_clear();
+        if lost > 0 {
+            // Every line is written, those lines saying so; the exit code says it too.
+            return Err(Error::internal(format!(
+                "{lost} lines were not processed (a panic in ualign: please report it); their \
+                 output lines say so"
+            )));
+        }
         Ok(true)
     })
 }
@@ -578,6 +589,17 @@ struct Solved {
 }
 
 impl Solved {
+    /// The lines a worker that did not finish held: written as not processed.
+    fn lost(&self) -> usize {
+        let kept: usize = self
+            .workers
+            .iter()
+            .filter(|(_, finished)| *finished)
+            .map(|(written, _)| written.spans.len())
+            .sum();
+        self.lines.saturating_sub(kept)
+    }
+
     /// Writes the window's lines in input order and flushes them (`false` when the output's
     /// reader went away, [`written`]). The lines of a worker that did not finish (a panic; none
     /// should) say so.
@@ -800,6 +822,8 @@ mod tests {
             |line| format!("{{\"line\":{line},\"error\":\"internal error: not processed\"}}");
         let want = format!("a\nb\n{}\nd\n{}\n", lost(13), lost(15));
         assert_eq!(String::from_utf8(out.bytes).unwrap(), want);
+        // Counted, so that the run ends with an error after writing every line.
+        assert_eq!((solved(true).lost(), solved(false).lost()), (0, 2));
     }
 
     /// The threads named `name` in this process (Linux): a thread started without a name takes
