@@ -155,6 +155,13 @@ fn opponents_report_and_bounds() {
     // l = 1 is the single worst response: the certificate, 2/3 at k = 2.
     let v = json(&["opponents", &file, "--k", "2", "--l", "1"]);
     close(f(&v["win_rate"]), 2.0 / 3.0, 1e-4, "l=1");
+    // The policy the figures are about is printed: its own certificate is the report's.
+    let policy = v["policy"].to_string();
+    let e = json(&["eval", &file, "--k", "2", "--policy", &policy]);
+    assert_eq!(
+        e["certificate"]["exploitability"], v["exploitability"],
+        "{v}"
+    );
     close(f(&v["lower_bound"]), 2.0 / 3.0, 1e-6, "(k+1-l)/(k+1)");
     close(f(&v["upper_bound"]), 2.0 / 3.0, 1e-6, "k/(k+l)");
     // l = 2 at k = 2: bounds 1/3 and 1/2; the exact worst pair is computed independently.

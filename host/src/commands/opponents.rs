@@ -5,7 +5,7 @@ use ualign::opponents::{multiset_count, worst_opponent};
 
 use super::{OpponentsArgs, to_json};
 use crate::analysis::{check_settings, solve};
-use crate::decimal::{num_down, num_up};
+use crate::decimal::{Masses, num_down, num_up};
 use crate::error::{Error, Result};
 use crate::instance::{CAPACITY, Store};
 
@@ -40,6 +40,8 @@ struct OpponentsReport {
     upper_bound: f64,
     exploitability: f64,
     multisets: u64,
+    /// The policy the search ran against (the solve's), which the figures are about.
+    policy: Masses,
 }
 
 /// Runs `opponents`.
@@ -95,6 +97,7 @@ pub fn run(a: &OpponentsArgs) -> Result<String> {
         upper_bound: num_up(report.upper_bound),
         exploitability: num_up(e),
         multisets: count,
+        policy: Masses(sol.policy.clone()),
     })
 }
 
