@@ -272,8 +272,9 @@ impl Instance {
     /// The means are compared as weighted sums with every weight divided by the largest
     /// weight's power of two and every utility by the largest utility's: the sums cannot
     /// overflow (scores near the largest `f64` summed to infinity, and two infinite means tied),
-    /// and since the divisions are by powers of two, they order the candidates as the exact
-    /// sums' floating-point values would wherever those are finite.
+    /// and since the divisions are by powers of two, they are exact: the sums order the
+    /// candidates as the unscaled ones would wherever those are finite, unless a scaled term
+    /// falls below the normal `f64` range (a weight `2^-1000` of the largest).
     pub fn reward_model_pick(&self) -> usize {
         let n = self.n();
         let largest_utility = (0..self.m())
