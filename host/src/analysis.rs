@@ -431,6 +431,24 @@ pub fn certify_policy(pop: &Pop<'_>, pi: &[f32], k: u32) -> Result<Certificate> 
     certify(pop, pi, k).map_err(core)
 }
 
+/// The `k` picks the tool draws from `pi` with `seed` (`ualign::sampling::picks` with
+/// Xoshiro128++ `seed_from_u64(seed)`: `pick`, `device`'s check of the firmware's picks, and the
+/// Python package), and the distinct ones among them in order of first appearance.
+///
+/// Errors: core's, for a `k` or a policy it refuses.
+pub fn seeded_picks(
+    pi: &[f32],
+    k: u32,
+    seed: u64,
+) -> std::result::Result<(Vec<u16>, Vec<u16>), ualign::Error> {
+    use rand_xoshiro::{Xoshiro128PlusPlus, rand_core::SeedableRng};
+    const K: usize = ualign::MAX_K as usize;
+    let mut rng = Xoshiro128PlusPlus::seed_from_u64(seed);
+    let drawn = ualign::sampling::picks::<_, K>(pi, k, &mut rng)?;
+    let unique = ualign::sampling::distinct::<K>(&drawn);
+    Ok((drawn.to_vec(), unique.to_vec()))
+}
+
 /// One row of the test-time scaling table.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CurveRow {

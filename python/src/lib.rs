@@ -25,7 +25,6 @@ use pyo3::create_exception;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use rand_xoshiro::{Xoshiro128PlusPlus, rand_core::SeedableRng};
 
 use ualign_accel::route::{MAX_THREADS, cores};
 use ualign_host::analysis::{
@@ -564,10 +563,9 @@ fn pick(py: Python<'_>, policy: Vec<f64>, k: u32, seed: u64) -> PyResult<Vec<u16
             check_pick_len(policy.len())?;
             let pi = policy_f32(&policy);
             check_policy_input(&pi, pi.len())?;
-            let mut rng = Xoshiro128PlusPlus::seed_from_u64(seed);
-            let drawn = ualign::sampling::picks::<_, { ualign::MAX_K as usize }>(&pi, k, &mut rng)
-                .map_err(|e| Error::usage(e.to_string()))?;
-            Ok(drawn.to_vec())
+            let (drawn, _) =
+                analysis::seeded_picks(&pi, k, seed).map_err(|e| Error::usage(e.to_string()))?;
+            Ok(drawn)
         })
         .map_err(py_err)
     })
@@ -666,13 +664,8 @@ fn batch_row(
     let sol = analysis::solve(&pop, settings).map_err(|e| e.message().to_string())?;
     let picks = match seed {
         Some(seed) => {
-            let mut rng = Xoshiro128PlusPlus::seed_from_u64(seed);
-            let drawn = ualign::sampling::picks::<_, { ualign::MAX_K as usize }>(
-                &sol.policy,
-                settings.k,
-                &mut rng,
-            )
-            .map_err(|e| format!("sampling: {e}"))?;
+            let (drawn, _) = analysis::seeded_picks(&sol.policy, settings.k, seed)
+                .map_err(|e| format!("sampling: {e}"))?;
             Some(drawn.iter().map(|&y| i32::from(y)).collect())
         }
         None => None,

@@ -8,16 +8,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use rand_xoshiro::Xoshiro128PlusPlus;
-use rand_xoshiro::rand_core::SeedableRng;
 use serde::Serialize;
 use ualign::Certificate;
-use ualign::sampling::{distinct, picks};
 use ualign_proto::msg::RerankReplyView;
 use ualign_proto::{Reply, RerankRequest, Rows, capacity, decode_frame};
 
 use super::DeviceArgs;
-use crate::analysis::{CertJson, certify_policy, check_policy_input, check_settings};
+use crate::analysis::{CertJson, certify_policy, check_settings, seeded_picks};
 use crate::decimal::Masses;
 use crate::device::{QemuOptions, check_image, elf_path, run_on_qemu};
 use crate::error::{Error, Result};
@@ -216,10 +213,10 @@ fn check_reply(
         ));
     }
     let policy: Vec<f32> = r.policy.iter().collect();
-    check_policy_input(&policy, pop.n())
-        .map_err(|e| format!("has a policy that is not one: {}", e.message()))?;
+    // `certify_policy` checks the policy first (`check_policy_input`): its refusals are of a
+    // policy that is not one.
     let certificate = certify_policy(pop, &policy, k)
-        .map_err(|e| format!("has a policy the host cannot certify: {}", e.message()))?;
+        .map_err(|e| format!("has a policy that is not one: {}", e.message()))?;
     let bits = |c: &Certificate| {
         (
             c.worst_case_win_rate.to_bits(),
@@ -244,25 +241,21 @@ fn check_reply(
             r.converged, certificate.exploitability
         ));
     }
-    let mut rng = Xoshiro128PlusPlus::seed_from_u64(seed);
-    let picks = picks::<_, { ualign::MAX_K as usize }>(&policy, k, &mut rng)
+    let (picks, distinct) = seeded_picks(&policy, k, seed)
         .map_err(|e| format!("has a policy the host cannot draw from: {e}"))?;
-    let unique = distinct::<{ ualign::MAX_K as usize }>(&picks);
     let (sent_picks, sent_distinct): (Vec<u16>, Vec<u16>) =
         (r.picks.iter().collect(), r.distinct.iter().collect());
-    if sent_picks != picks.as_slice() || sent_distinct != unique.as_slice() {
+    if sent_picks != picks || sent_distinct != distinct {
         return Err(format!(
             "draws {sent_picks:?} (distinct {sent_distinct:?}) with seed {seed}, where the host \
-             draws {:?} (distinct {:?}) from its policy",
-            picks.as_slice(),
-            unique.as_slice()
+             draws {picks:?} (distinct {distinct:?}) from its policy"
         ));
     }
     Ok(Checked {
         policy,
         certificate,
-        picks: picks.to_vec(),
-        distinct: unique.to_vec(),
+        picks,
+        distinct,
     })
 }
 
@@ -280,6 +273,8 @@ fn default_elf(core: &capacity::Core) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand_xoshiro::{Xoshiro128PlusPlus, rand_core::SeedableRng};
+    use ualign::sampling::{distinct, picks};
     use ualign::{Population, Storage};
     use ualign_proto::RerankReply;
 

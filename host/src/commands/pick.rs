@@ -1,11 +1,9 @@
 //! `ualign pick`.
 
-use rand_xoshiro::{Xoshiro128PlusPlus, rand_core::SeedableRng};
 use serde::Serialize;
-use ualign::sampling::{distinct, picks};
 
 use super::{PickArgs, to_json};
-use crate::analysis::{CertJson, check_settings, solve};
+use crate::analysis::{CertJson, check_settings, seeded_picks, solve};
 use crate::decimal::Masses;
 use crate::error::{Error, Result};
 use crate::instance::Store;
@@ -30,17 +28,15 @@ pub fn run(a: &PickArgs) -> Result<String> {
     let mut store = Store::default();
     let pop = inst.population(&mut store)?;
     let sol = solve(&pop, &settings)?;
-    let mut rng = Xoshiro128PlusPlus::seed_from_u64(a.picks.seed);
-    let drawn = picks::<_, { ualign::MAX_K as usize }>(&sol.policy, a.picks.k, &mut rng)
+    let (drawn, unique) = seeded_picks(&sol.policy, a.picks.k, a.picks.seed)
         .map_err(|e| Error::internal(format!("sampling: {e}")))?;
-    let unique = distinct::<{ ualign::MAX_K as usize }>(&drawn);
     to_json(&PickReport {
         k: a.picks.k,
         seed: a.picks.seed,
         picks: drawn.iter().map(|&y| inst.name(y as usize)).collect(),
-        pick_indices: drawn.to_vec(),
+        pick_indices: drawn,
         distinct: unique.iter().map(|&y| inst.name(y as usize)).collect(),
-        distinct_indices: unique.to_vec(),
+        distinct_indices: unique,
         policy: Masses(sol.policy.clone()),
         certificate: CertJson::new(&sol.certificate, &inst),
     })
