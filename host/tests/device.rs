@@ -175,47 +175,27 @@ fn device_matches_solve(core: &Core, elf: &Path) {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// The keys of a JSON object's text in the order they are written (serde_json's maps sort them).
+/// The keys of a JSON object's text in the order they are written (serde_json's maps sort them):
+/// serde's parser, with a visitor that keeps each key and passes over its value.
 fn top_level_keys(text: &str) -> Vec<String> {
-    let (mut keys, mut depth, mut in_string, mut escaped) = (Vec::new(), 0, false, false);
-    let mut current: Option<String> = None;
-    let mut expect_key = false;
-    for c in text.chars() {
-        if in_string {
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => {
-                    in_string = false;
-                    if let Some(k) = current.take() {
-                        keys.push(k);
-                    }
-                }
-                _ => {}
-            }
-            if let Some(k) = current.as_mut().filter(|_| in_string) {
-                k.push(c);
-            }
-            continue;
+    use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+    struct Keys;
+    impl<'de> Visitor<'de> for Keys {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
         }
-        match c {
-            '"' => {
-                in_string = true;
-                if depth == 1 && expect_key {
-                    current = Some(String::new());
-                }
-                expect_key = false;
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<String>, A::Error> {
+            let mut keys = Vec::new();
+            while let Some((key, IgnoredAny)) = map.next_entry::<String, IgnoredAny>()? {
+                keys.push(key);
             }
-            '{' | '[' => {
-                depth += 1;
-                expect_key = depth == 1;
-            }
-            '}' | ']' => depth -= 1,
-            ',' => expect_key = depth == 1,
-            _ => {}
+            Ok(keys)
         }
     }
-    keys
+    serde_json::Deserializer::from_str(text)
+        .deserialize_map(Keys)
+        .unwrap()
 }
 
 #[test]
