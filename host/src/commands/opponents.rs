@@ -18,7 +18,7 @@ const BUDGET: u64 = 20_000_000_000;
 /// draw-count recurrence: the scan of its order (`n`), `k + 1` 128-bit divisions (about ten
 /// steps each) and the recurrence's `k (k+1)/2` steps (`ualign::opponents`' `chance`). Timed
 /// side by side (`ualign opponents FILE --k K --l 3` on 20,000 user types over 8 candidates,
-/// `K` 4 and 64), a user type and multiset took about 45 times as long at `k = 64` as at
+/// `K` 4 and 64), a user type and multiset took 40 to 50 times as long at `k = 64` as at
 /// `k = 4`, where these units give 2,738 and 68 (40 times): the budget is about the same time
 /// at every `k` (it was `n` units alone, which let `k = 64` run forty times longer).
 fn user_cost(n: usize, k: u32) -> u64 {
