@@ -25,9 +25,9 @@ if ! command -v java >/dev/null; then
 fi
 java -version 2>&1 | head -1
 
-echo "== python: pip install maturin numpy pyarrow pytest pyspark ray[data] mypy ($(date +%T))"
+echo "== python: pip install maturin numpy pandas pyarrow pytest pyspark ray[data] mypy ($(date +%T))"
 "$PYTHON" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
-    "maturin>=1.5,<2" numpy pyarrow pytest pyspark "ray[data]" mypy
+    "maturin>=1.5,<2" numpy pandas pyarrow pytest pyspark "ray[data]" mypy
 if [ "${CI_INSTALL_ONLY:-0}" = 1 ]; then
     echo "== python: installed (CI_INSTALL_ONLY=1: no build, no tests) ($(date +%T))"
     exit 0

@@ -179,6 +179,7 @@ fn inputs(m: usize) -> Vec<(&'static str, Format, Options, String)> {
     let scores = Options::default();
     let ranks = Options {
         values: Some(Values::Ranks),
+        header: None,
     };
     vec![
         ("preflib", Format::Preflib, scores, preflib(m, &mut rng)),

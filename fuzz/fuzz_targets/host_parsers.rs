@@ -8,7 +8,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ualign_host::formats::{Options, Values, json, parse_with, table};
+use ualign_host::formats::{Header, Options, Values, json, parse_with, table};
 use ualign_host::{Error, Format, Instance, instance::Store};
 
 /// Two routes to one instance agree: the same instance, or errors with the same message on the
@@ -60,12 +60,19 @@ fuzz_target!(|data: &[u8]| {
         (Format::Csv | Format::Table, 2) => Some(Values::Ranks),
         _ => None,
     };
-    let result = parse_with(text, "fuzz", format, &Options { values });
-    if (format, values) == (Format::Csv, Some(Values::Ranks)) {
+    // And the next: `--header` (found, the first row or none) for the tables.
+    let header = match (format, sel / 12 % 3) {
+        (Format::Csv | Format::Table, 1) => Some(Header::FirstRow),
+        (Format::Csv | Format::Table, 2) => Some(Header::None),
+        _ => None,
+    };
+    let opts = Options { values, header };
+    let result = parse_with(text, "fuzz", format, &opts);
+    if (format, values) == (Format::Csv, Some(Values::Ranks)) && header != Some(Header::None) {
         // `parse_with` skips a leading byte order mark, as reading a file does; the general
         // reader is given the text after it.
         let plain = text.strip_prefix('\u{FEFF}').unwrap_or(text);
-        let general = table::parse(plain, "fuzz", table::Delimiter::Comma, values)
+        let general = table::parse(plain, "fuzz", table::Delimiter::Comma, &opts)
             .and_then(|inst| inst.validate().map(|()| inst));
         same(result.as_ref().map(|p| &p.instance), general.as_ref(), plain);
     }

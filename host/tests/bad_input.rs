@@ -349,6 +349,45 @@ fn table_errors() {
         &["solve", &file, "--k", "1", "--values", "ranks"],
         &["two-counts.csv:1:", "two weight columns", "`#`", "`count`"],
     );
+    // A first row of column numbers (pandas' default columns) could be a header or data: the
+    // message names the flag that decides, on every route that reads a table.
+    for (name, body) in [
+        ("numbers.csv", "0,1,2\n0.5,0.2,0.1\n0.3,0.9,0.4\n"),
+        ("index.csv", ",0,1,2\n0,0.5,0.2,0.1\n1,0.3,0.9,0.4\n"),
+        ("ones.txt", "# scores\n\n1 2 3\n0.5 0.2 0.1\n"),
+    ] {
+        let file = write(&dir, name, body);
+        let line = if name == "ones.txt" { 3 } else { 1 };
+        let needles = [
+            format!("{name}:{line}:"),
+            "could name the candidates".into(),
+            "--header first-row".into(),
+            "--header none".into(),
+        ];
+        let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+        expect_bad(&["solve", &file, "--k", "1"], &needles);
+        expect_bad(&["solve", &file, "--k", "1", "--values", "ranks"], &needles);
+        expect_bad(&["bench", "--input", &file, "--k", "1"], &needles);
+    }
+    let file = write(
+        &dir,
+        "x.json",
+        r#"{"candidates": ["a"], "users": [{"scores": [1]}]}"#,
+    );
+    expect_bad(
+        &["solve", &file, "--k", "1", "--header", "none"],
+        &[
+            "x.json:",
+            "--header applies to score tables",
+            "not to json input",
+        ],
+    );
+    expect_refused(
+        &run(&[
+            "bench", "--n", "4", "--m", "4", "--k", "1", "--header", "none",
+        ]),
+        &["--header apply to --input"],
+    );
 }
 
 #[test]

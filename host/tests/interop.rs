@@ -45,7 +45,15 @@ fn names(v: &serde_json::Value) -> Vec<String> {
 /// Margins with unlisted candidates tied at the bottom, from the instance ualign read, in the
 /// order of `order` (candidate names).
 fn margins_read(file: &Path, values: Option<Values>, order: &[String]) -> Vec<Vec<f64>> {
-    let parsed = load_with(file, None, &Options { values }).expect("reads");
+    let parsed = load_with(
+        file,
+        None,
+        &Options {
+            values,
+            header: None,
+        },
+    )
+    .expect("reads");
     let inst = parsed.instance;
     let idx: Vec<usize> = order
         .iter()

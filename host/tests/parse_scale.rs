@@ -99,6 +99,7 @@ fn two_hundred_thousand_user_types_parse_in_every_format() {
     let scores = Options::default();
     let as_ranks = Options {
         values: Some(Values::Ranks),
+        header: None,
     };
     for (name, text, format, opts) in [
         ("preflib", &preflib, Format::Preflib, scores),

@@ -30,7 +30,7 @@ use ualign_accel::route::{MAX_THREADS, cores};
 use ualign_host::analysis::{
     self, CertJson, Method, Settings, certify_policy, check_k, check_policy_input, check_settings,
 };
-use ualign_host::formats::{self, Options, Values};
+use ualign_host::formats::{self, Header, Options, Values};
 use ualign_host::instance::{CAPACITY, Pop, check_weight};
 use ualign_host::{Error, Format, Instance, Prefs, Store, UserType};
 
@@ -332,8 +332,20 @@ fn values_named(name: &str) -> Result<Values, Error> {
     }
 }
 
-/// A reader's error in the words of `ualign.read`: the command's `--values` flag is the
-/// `values=` argument here.
+/// Whether a score table's first row names its candidates, named `name` (`header=`, the
+/// command's `--header`).
+fn header_named(name: &str) -> Result<Header, Error> {
+    match name {
+        "first-row" => Ok(Header::FirstRow),
+        "none" => Ok(Header::None),
+        _ => Err(Error::usage(format!(
+            "header {name:?}: use \"first-row\" (it names the candidates) or \"none\" (no header)"
+        ))),
+    }
+}
+
+/// A reader's error in the words of `ualign.read`: the command's `--values` and `--header`
+/// flags are the `values=` and `header=` arguments here.
 fn read_err(e: Error) -> PyErr {
     match e {
         Error::Input {
@@ -347,6 +359,12 @@ fn read_err(e: Error) -> PyErr {
                 .replace(
                     "--values applies to score tables (--format csv or table)",
                     "values applies to score tables (format=\"csv\" or \"table\")",
+                )
+                .replace("say --header first-row", "pass header=\"first-row\"")
+                .replace("or --header none", "or header=\"none\"")
+                .replace(
+                    "--header applies to score tables (--format csv or table)",
+                    "header applies to score tables (format=\"csv\" or \"table\")",
                 );
             py_err(Error::Input {
                 file,
@@ -359,14 +377,16 @@ fn read_err(e: Error) -> PyErr {
 }
 
 /// Reads a file in any format the command line reads (the format from `format` or else the
-/// extension; a score table's numbers as `values` says, as `--values` does).
+/// extension; a score table's numbers as `values` says, as `--values` does, and its header as
+/// `header` says, as `--header` does).
 #[pyfunction]
-#[pyo3(signature = (path, format=None, values=None))]
+#[pyo3(signature = (path, format=None, values=None, header=None))]
 fn read(
     py: Python<'_>,
     path: std::path::PathBuf,
     format: Option<String>,
     values: Option<String>,
+    header: Option<String>,
 ) -> PyResult<NativePopulation> {
     guard(|| {
         let format = format
@@ -378,6 +398,11 @@ fn read(
             values: values
                 .as_deref()
                 .map(values_named)
+                .transpose()
+                .map_err(py_err)?,
+            header: header
+                .as_deref()
+                .map(header_named)
                 .transpose()
                 .map_err(py_err)?,
         };

@@ -160,6 +160,54 @@ def test_values_reads_tables_of_ranks_as_the_cli(cli, tmp_path: Path) -> None:
         ualign.read(p, values=1)
 
 
+def test_header_decides_pandas_column_numbers(cli, tmp_path: Path) -> None:
+    """pandas writes a frame's default columns as the numbers 0, 1, 2, ...: such a first row
+    could name the candidates or be a user type's scores, so it is refused without header= (the
+    message names header=, not the command's flag), and read as `--header` reads it."""
+    import pandas as pd
+
+    scores = [[0.5, 0.2, 0.1], [0.3, 0.9, 0.4], [0.1, 0.8, 0.9]]
+    frame = pd.DataFrame(scores)
+    named = tmp_path / "named.csv"
+    frame.set_axis(["a", "b", "c"], axis=1).to_csv(named, index=False)
+    for index in (False, True):
+        p = tmp_path / f"index_{index}.csv"
+        frame.to_csv(p, index=index)
+        with pytest.raises(ualign.InputError) as e:
+            ualign.read(p)
+        assert "could name the candidates" in str(e.value)
+        assert 'pass header="first-row"' in str(e.value) and 'or header="none"' in str(e.value)
+        assert "--header" not in str(e.value)
+        pop = ualign.read(p, header="first-row")
+        assert pop.candidates == ["0", "1", "2"] and pop.m == 3
+        # The scores are the frame's: the same answer as the same frame under text names, and
+        # as the command's.
+        want = ualign.solve(ualign.read(named), 2).to_dict()
+        got = ualign.solve(pop, 2).to_dict()
+        assert got == cli.json("solve", p, "--k", 2, "--header", "first-row")
+        assert got["certificate"].pop("worst_opponent") == "0"
+        assert want["certificate"].pop("worst_opponent") == "a"
+        assert got["policy"] == want["policy"] and got["certificate"] == want["certificate"]
+    # Without an index column, `none` makes the numbers a fourth user type's scores: the
+    # command's answer, and the answer for those four rows of scores given as JSON.
+    p = tmp_path / "index_False.csv"
+    as_json = tmp_path / "four.json"
+    users = [{"scores": row} for row in [[0, 1, 2]] + scores]
+    as_json.write_text(json.dumps({"candidates": ["c1", "c2", "c3"], "users": users}))
+    none = ualign.solve(ualign.read(p, header="none"), 2).to_dict()
+    assert ualign.read(p, header="none").m == 4
+    assert none == cli.json("solve", p, "--k", 2, "--header", "none")
+    assert none == ualign.solve(ualign.read(as_json), 2).to_dict()
+    j = tmp_path / "x.json"
+    j.write_text('{"candidates": ["a"], "users": [{"scores": [1]}]}')
+    with pytest.raises(ualign.InputError, match=r'header applies to score tables \(format="csv"'):
+        ualign.read(j, header="none")
+    with pytest.raises(ualign.InputError, match='header "first": use "first-row"'):
+        ualign.read(p, header="first")
+    with pytest.raises(ualign.InputError, match="header must be a string"):
+        ualign.read(p, header=True)
+
+
 def test_real_data_gives_the_cli_bits(cli, data_dir: Path) -> None:
     files = sorted(
         p

@@ -363,9 +363,10 @@ class Population:
         path: Union[str, "os.PathLike[str]"],
         format: Optional[str] = None,
         values: Optional[str] = None,
+        header: Optional[str] = None,
     ) -> "Population":
         """The same as :func:`ualign.read`."""
-        return read(path, format, values)
+        return read(path, format, values, header)
 
     @property
     def n(self) -> int:
@@ -408,6 +409,7 @@ def read(
     path: Union[str, "os.PathLike[str]"],
     format: Optional[str] = None,
     values: Optional[str] = None,
+    header: Optional[str] = None,
 ) -> Population:
     """Reads a preference file in any format the command line reads.
 
@@ -421,6 +423,13 @@ def read(
     cell is unranked). Without it a table is read as scores unless it looks like ranks (a
     permutation of ``1..n`` in every row, an empty cell, a ``rank`` header...), which is
     refused with a message that asks for ``values``. Only tables take it.
+
+    ``header`` says whether a table's first row names its candidates, as the command's
+    ``--header``: ``"first-row"`` (whatever it holds) or ``"none"`` (every row is data, even
+    after a comment line; candidates are ``c1``, ``c2``, ...). Without it a first row with text
+    is the header, and a first row of the whole numbers ``0, 1, 2, ...`` or ``1, 2, 3, ...`` in
+    order (what pandas' ``to_csv`` writes for a frame's default columns) could be either and is
+    refused with a message that asks for ``header``. Only tables take it.
     """
     try:
         p = os.fspath(path)
@@ -432,7 +441,9 @@ def read(
         raise InputError(f"format must be a string, got {type(format).__name__}")
     if values is not None and not isinstance(values, str):
         raise InputError(f"values must be a string, got {type(values).__name__}")
-    return Population(_ualign.read(p, format, values))
+    if header is not None and not isinstance(header, str):
+        raise InputError(f"header must be a string, got {type(header).__name__}")
+    return Population(_ualign.read(p, format, values, header))
 
 
 class Certificate:

@@ -56,7 +56,10 @@ def population_from_rankings(
     weights: Optional[List[float]] = None,
 ) -> NativePopulation: ...
 def read(
-    path: str, format: Optional[str] = None, values: Optional[str] = None
+    path: str,
+    format: Optional[str] = None,
+    values: Optional[str] = None,
+    header: Optional[str] = None,
 ) -> NativePopulation: ...
 def solve(
     pop: NativePopulation,

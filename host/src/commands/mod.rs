@@ -20,7 +20,7 @@ use ualign_accel::route::MAX_THREADS;
 
 use crate::analysis::{Method, Settings};
 use crate::error::{Error, Result};
-use crate::formats::{self, Format, Values};
+use crate::formats::{self, Format, Header, Values};
 use crate::instance::Instance;
 
 const FORMATS_HELP: &str = "\
@@ -46,7 +46,9 @@ extension says (a PrefLib header such as `# FILE NAME:` in a .txt or .csv, a JSO
     - the first row is a header if a field other than its first is text (not empty, not a
       number); otherwise the last `#` comment line before the first row is the header if it has
       as many fields as the rows (the Atari tables: `# game dqn a3c ...`); otherwise candidates
-      are named c1, c2, ...;
+      are named c1, c2, ...; without either, a first row of the whole numbers 0,1,2,... or
+      1,2,3,... in order (after a label field, if any) could name the candidates (as pandas
+      writes a frame's column numbers) or be data, and is refused unless --header decides;
     - the first column holds row labels (not a candidate) if any row has text there or its
       header field is empty; text in some rows and numbers in others is refused unless that
       header field is empty;
@@ -57,6 +59,8 @@ extension says (a PrefLib header such as `# FILE NAME:` in a .txt or .csv, a JSO
       refused;
     - every value must be finite (negative scores are fine; negative weights are not): inf
       and nan are refused wherever they are.
+  --header first-row|none: the first row names the candidates whatever it holds, or the table
+    has no header (not even a comment line): every row is data, candidates are c1, c2, ...
   --values scores|ranks: scores are utilities (higher = better, equal = tie, every cell a
     number). ranks: lower = better (1 = best), equal ranks tie, an empty cell is an unranked
     candidate (tied at the bottom); identical rankings merge. pref_voting's CSV (ranks, counts in
@@ -146,6 +150,10 @@ pub struct Input {
     /// ranks tie, empty = unranked). Required when a table looks like ranks (see INPUT FORMATS).
     #[arg(long, value_enum)]
     pub values: Option<Values>,
+    /// Whether a score table's first row names its candidates (first-row) or is data (none).
+    /// Required when it could be either (see INPUT FORMATS).
+    #[arg(long, value_enum)]
+    pub header: Option<Header>,
 }
 
 impl Input {
@@ -154,6 +162,7 @@ impl Input {
     pub fn load(&self) -> Result<Instance> {
         let opts = formats::Options {
             values: self.values,
+            header: self.header,
         };
         formats::load_with(&self.file, self.format, &opts).map(formats::report)
     }
@@ -391,6 +400,10 @@ pub struct BenchArgs {
     /// What the numbers of a score table given with --input are (see `solve --help`).
     #[arg(long, value_enum)]
     pub values: Option<Values>,
+    /// Whether the first row of a score table given with --input names its candidates (see
+    /// `solve --help`).
+    #[arg(long, value_enum)]
+    pub header: Option<Header>,
     /// Number of responses shown.
     #[arg(long)]
     pub k: u32,
@@ -446,12 +459,17 @@ pub fn run(cli: Cli) -> Result<String> {
 
 /// `bench`: on the file of --input, else on a seeded impartial-culture population.
 fn bench(a: &BenchArgs) -> Result<String> {
-    if (a.format.is_some() || a.values.is_some()) && a.input.is_none() {
-        return Err(Error::usage("--format and --values apply to --input"));
+    if (a.format.is_some() || a.values.is_some() || a.header.is_some()) && a.input.is_none() {
+        return Err(Error::usage(
+            "--format, --values and --header apply to --input",
+        ));
     }
     let report = match (&a.input, a.n, a.m) {
         (Some(file), _, _) => {
-            let opts = formats::Options { values: a.values };
+            let opts = formats::Options {
+                values: a.values,
+                header: a.header,
+            };
             let inst = formats::load_with(file, a.format, &opts).map(formats::report)?;
             let mut store = crate::instance::Store::default();
             let pop = inst.population(&mut store)?;

@@ -78,6 +78,16 @@ pub enum Values {
     Ranks,
 }
 
+/// Whether a score table's first row names its candidates: `--header`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Header {
+    /// The first row that is not a comment names the candidates, whatever it holds.
+    FirstRow,
+    /// No header: every row that is not a comment is a user type's, and the candidates are
+    /// named `c1`, `c2`, ...
+    None,
+}
+
 /// How to read an input beyond its format.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Options {
@@ -85,6 +95,10 @@ pub struct Options {
     /// (see [`table`]), which is then refused with a message naming `--values`. Only score
     /// tables take it: giving it for PrefLib or JSON input is an error.
     pub values: Option<Values>,
+    /// Whether a score table has a header row. `None`: found from the table (see [`table`]),
+    /// and a first row that could be either is refused with a message naming `--header`. Only
+    /// score tables take it: giving it for PrefLib or JSON input is an error.
+    pub header: Option<Header>,
 }
 
 /// A parsed instance and what the reader has to say about how it read it (one line each, for
@@ -120,14 +134,21 @@ pub fn parse_with(text: &str, source: &str, format: Format, opts: &Options) -> R
 /// [`parse_with`] of text already past its mark: [`load_with`]'s, which [`Input::open`] read
 /// (one leading mark is skipped, a second is text, in every way of reading a file).
 fn parse_read(text: &str, source: &str, format: Format, opts: &Options) -> Result<Parsed> {
-    if let (Some(_), Format::Preflib | Format::Json) = (opts.values, format) {
-        return Err(Error::in_file(
-            source,
-            format!(
-                "--values applies to score tables (--format csv or table), not to {} input",
-                format.name()
-            ),
-        ));
+    if let Format::Preflib | Format::Json = format {
+        let flag = match (opts.values, opts.header) {
+            (Some(_), _) => Some("--values"),
+            (None, Some(_)) => Some("--header"),
+            (None, None) => None,
+        };
+        if let Some(flag) = flag {
+            return Err(Error::in_file(
+                source,
+                format!(
+                    "{flag} applies to score tables (--format csv or table), not to {} input",
+                    format.name()
+                ),
+            ));
+        }
     }
     let mut notes = Vec::new();
     let instance = match format {
@@ -135,12 +156,15 @@ fn parse_read(text: &str, source: &str, format: Format, opts: &Options) -> Resul
         Format::Json => json::parse(text, source)?,
         // Rank CSV in pref_voting's form is read in one pass; anything else, and every error,
         // by the general table reader.
-        Format::Csv if opts.values == Some(Values::Ranks) => match rank_rows::parse(text, source) {
-            Some(instance) => instance,
-            None => table::parse(text, source, table::Delimiter::Comma, opts.values)?,
-        },
-        Format::Csv => table::parse(text, source, table::Delimiter::Comma, opts.values)?,
-        Format::Table => table::parse(text, source, table::Delimiter::Whitespace, opts.values)?,
+        // (Its form has a header row: not with `--header none`.)
+        Format::Csv if opts.values == Some(Values::Ranks) && opts.header != Some(Header::None) => {
+            match rank_rows::parse(text, source) {
+                Some(instance) => instance,
+                None => table::parse(text, source, table::Delimiter::Comma, opts)?,
+            }
+        }
+        Format::Csv => table::parse(text, source, table::Delimiter::Comma, opts)?,
+        Format::Table => table::parse(text, source, table::Delimiter::Whitespace, opts)?,
     };
     instance.validate()?;
     Ok(Parsed { instance, notes })

@@ -236,9 +236,13 @@ mod tests {
     fn accepted_tables_read_as_the_general_reader_reads_them() {
         let mut r = XorShift(0x5eed_2026);
         let (mut accepted, mut declined) = (0, 0);
+        let ranks = crate::formats::Options {
+            values: Some(Values::Ranks),
+            header: None,
+        };
         for case in 0..5_000 {
             let text = random_table(&mut r);
-            let general = table::parse(&text, "t", Delimiter::Comma, Some(Values::Ranks));
+            let general = table::parse(&text, "t", Delimiter::Comma, &ranks);
             match parse(&text, "t") {
                 Some(fast) => {
                     accepted += 1;
@@ -259,6 +263,7 @@ mod tests {
     fn problems_get_the_general_readers_errors() {
         let opts = crate::formats::Options {
             values: Some(Values::Ranks),
+            header: None,
         };
         for (text, want) in [
             ("a,b,#\n1,2,3\n1,2\n", "t:3: expected 3 fields, found 2"),

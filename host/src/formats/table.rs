@@ -8,7 +8,12 @@
 //!    when it is a single field of text. Without such a row, the last comment line before the
 //!    first row is the header when it has exactly as many fields as the rows (this is how the
 //!    Atari tables of `shared/data/atari` name their columns: `# game dqn a3c ...`). Without a
-//!    header, candidates are named `c1`, `c2`, ...
+//!    header, candidates are named `c1`, `c2`, ... Without either, a first row that holds the
+//!    whole numbers `0, 1, 2, ...` or `1, 2, 3, ...` in order (after a first field that is
+//!    empty or names labels, if there is one: pandas writes a frame's default columns so) could
+//!    name the candidates or be a user type's values, and is refused with a message naming
+//!    `--header` ([`Header`]): `first-row` makes the first row the header whatever it holds,
+//!    `none` reads every row as data and no comment line as a header.
 //! 3. Row labels: the first column is a label column (not a candidate) when any row has text
 //!    there, or when its header field is empty (pandas writes its index column so). Unless that
 //!    field is empty, a first column of text in some rows and numbers in others is refused, and
@@ -57,7 +62,7 @@ use std::borrow::Cow;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::Values;
+use super::{Header, Options, Values};
 use crate::error::{Error, Result};
 use crate::instance::{
     CAPACITY, Instance, MergedUsers, Prefs, TIES_NEXT, UserType, check_weight, close_group,
@@ -373,6 +378,41 @@ pub(super) fn is_header(fields: &[Cow<'_, str>], d: Delimiter) -> bool {
     fields.iter().skip(1).any(is_text) || (fields.len() == 1 && fields.iter().all(is_text))
 }
 
+/// Rule 2's ambiguous row: at least two fields holding the whole numbers `0, 1, 2, ...` or
+/// `1, 2, 3, ...` in order, after a first field that is empty or names labels (`index`, `id`,
+/// ...) if there is one, as pandas writes the numbers of a frame's columns (and its index
+/// column's name). They could name the candidates or be a user type's values.
+fn counts_columns(fields: &[Cow<'_, str>], d: Delimiter) -> bool {
+    let labelled = fields
+        .first()
+        .is_some_and(|f| f.is_empty() || is_label_name(f));
+    let cells = fields.get(usize::from(labelled)..).unwrap_or_default();
+    let value = |c: &Cow<'_, str>| match read_number(c, d) {
+        Read::Number(x) => Some(x),
+        _ => None,
+    };
+    let from = |start: f64| {
+        cells
+            .iter()
+            .enumerate()
+            .all(|(i, c)| value(c) == Some(start + i as f64))
+    };
+    cells.len() >= 2 && (from(0.0) || from(1.0))
+}
+
+/// The message refusing a first row, `row`, that [`counts_columns`] (its first 40 characters).
+fn column_numbers(row: &str) -> String {
+    let mut shown: String = row.chars().take(40).collect();
+    if shown.len() < row.len() {
+        shown.push_str("...");
+    }
+    format!(
+        "the first row `{shown}` could name the candidates (as pandas writes a frame's column \
+         numbers) or be a user type's values: say --header first-row (it names them) or \
+         --header none (it is data)"
+    )
+}
+
 /// The first name in `names` that repeats an earlier one.
 pub(super) fn repeated(names: &[String]) -> Option<&str> {
     let mut seen = FxHashSet::default();
@@ -552,7 +592,8 @@ impl Rows {
 }
 
 /// Parses a score table; `values` as `--values` (see rule 7).
-pub fn parse(text: &str, source: &str, d: Delimiter, values: Option<Values>) -> Result<Instance> {
+pub fn parse(text: &str, source: &str, d: Delimiter, opts: &Options) -> Result<Instance> {
+    let values = opts.values;
     let mut header: Option<(usize, Vec<String>)> = None;
     let mut last_comment: Option<(usize, &str)> = None;
     let mut fields: Vec<Cow<'_, str>> = Vec::new();
@@ -592,15 +633,25 @@ pub fn parse(text: &str, source: &str, d: Delimiter, values: Option<Values>) -> 
             rows.span.reserve(left);
             rows.kind.reserve(cells);
             rows.value.reserve(cells);
+            let first_is_header = match opts.header {
+                Some(Header::FirstRow) => true,
+                Some(Header::None) => false,
+                None => first_is_header,
+            };
             if first_is_header {
                 header = Some((line, fields.iter().map(|f| f.to_string()).collect()));
                 continue;
             }
-            if let Some((cl, c)) = last_comment {
-                let mut hf = Vec::new();
-                split(c, d, &mut hf).map_err(|m| Error::at(source, cl, m))?;
-                if hf.len() == fields.len() {
-                    header = Some((cl, hf.iter().map(|f| f.to_string()).collect()));
+            if opts.header.is_none() {
+                if let Some((cl, c)) = last_comment {
+                    let mut hf = Vec::new();
+                    split(c, d, &mut hf).map_err(|m| Error::at(source, cl, m))?;
+                    if hf.len() == fields.len() {
+                        header = Some((cl, hf.iter().map(|f| f.to_string()).collect()));
+                    }
+                }
+                if header.is_none() && counts_columns(&fields, d) {
+                    return Err(Error::at(source, line, column_numbers(s)));
                 }
             }
         }
@@ -1277,11 +1328,19 @@ mod tests {
     }
 
     fn read(text: &str, values: Option<Values>) -> Result<Instance> {
-        parse(text, "t.csv", Delimiter::Comma, values)
+        parse(
+            text,
+            "t.csv",
+            Delimiter::Comma,
+            &Options {
+                values,
+                header: None,
+            },
+        )
     }
 
     fn read_table(text: &str) -> Result<Instance> {
-        parse(text, "t.txt", Delimiter::Whitespace, None)
+        parse(text, "t.txt", Delimiter::Whitespace, &Options::default())
     }
 
     /// The candidates and score rows of a table read as scores.
@@ -1416,7 +1475,7 @@ mod tests {
             ("a b\nalien 2\n0,5 0\n", Delimiter::Whitespace, (3, 2)),
             ("a b c\nx 0 1\ninf 1 2\n", Delimiter::Whitespace, (3, 2)),
         ] {
-            let e = parse(text, "t", d, None).unwrap_err();
+            let e = parse(text, "t", d, &Options::default()).unwrap_err();
             let m = e.message();
             assert!(m.contains("first column"), "{text:?}: {e}");
             assert!(
@@ -1534,6 +1593,64 @@ mod tests {
         assert_eq!(read(&fits, Some(Values::Ranks)).unwrap().n(), 1024);
     }
 
+    /// Rule 2's ambiguous first row is refused without `--header`, and read as `--header`
+    /// says; rows that are not column numbers, and headers found otherwise, are not refused.
+    #[test]
+    fn column_numbers_need_the_header_flag() {
+        let with = |text: &str, header| {
+            parse(
+                text,
+                "t.csv",
+                Delimiter::Comma,
+                &Options {
+                    values: None,
+                    header,
+                },
+            )
+        };
+        let refused = [
+            ("0,1,2\n0.5,0.2,0.1\n", 1),
+            ("1,2,3\n0.5,0.2,0.1\n", 1),
+            (",0,1,2\nx,0.5,0.2,0.1\n", 1),
+            ("index,1,2\n0,0.5,0.2\n", 1),
+            ("0.0,1.0\n0.5,0.2\n", 1),
+            ("# note\n\n0,1\n0.5,0.2\n", 3),
+        ];
+        for (text, line) in refused {
+            let e = with(text, None).unwrap_err();
+            assert!(e.message().contains("--header first-row"), "{text:?}: {e}");
+            assert_eq!(e.line(), Some(line), "{text:?}: {e}");
+        }
+        // Not column numbers (out of order, a gap, from 2, one field, a label that is not a
+        // label column's name), or a comment line that heads the table: read as before.
+        for (text, n, m) in [
+            ("2,1,0\n0.5,0.2,0.1\n", 3, 2),
+            ("0,2,3\n0.5,0.2,0.1\n", 3, 2),
+            ("2,3\n0.5,0.2\n", 2, 2),
+            ("1\n0.5\n", 1, 2),
+            ("x,0,1\ny,0.5,0.2\n", 2, 2),
+            ("# a,b\n0,1\n0.5,0.2\n", 2, 2),
+        ] {
+            let inst = with(text, None).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+            assert_eq!((inst.n(), inst.m()), (n, m), "{text:?}");
+        }
+        let text = "0,1,2\n0.5,0.2,0.1\n0.3,0.9,0.4\n";
+        let first = with(text, Some(Header::FirstRow)).unwrap();
+        assert_eq!(first.candidates, ["0", "1", "2"]);
+        assert_eq!(first.m(), 2);
+        let none = with(text, Some(Header::None)).unwrap();
+        assert_eq!(none.candidates, ["c1", "c2", "c3"]);
+        assert_eq!(none.m(), 3);
+        // `none` reads no comment line as a header either, `first-row` takes text rows too.
+        let none = with("# a,b\nx,y\n0.5,0.2\n", Some(Header::None)).unwrap_err();
+        assert!(none.message().contains("`x`"), "{none}");
+        let none = with("# a,b\n0.1,0.2\n0.5,0.2\n", Some(Header::None)).unwrap();
+        assert_eq!(none.candidates, ["c1", "c2"]);
+        assert_eq!(none.m(), 2);
+        let first = with("a,b\n0.5,0.2\n", Some(Header::FirstRow)).unwrap();
+        assert_eq!(first.candidates, ["a", "b"]);
+    }
+
     /// The cues of rule 7, and what is read as scores without a flag.
     #[test]
     fn what_looks_like_ranks() {
@@ -1543,7 +1660,7 @@ mod tests {
             ("x,rank\n0.5,2\n", Some(1)),
             ("a,b,c\n0.5,,2\n", Some(2)),
             ("a,b,c\n1,2,3\n3,3,1\n", None),
-            ("1,2\n2,1\n", None),
+            ("2,1\n1,2\n", None),
         ] {
             let e = read(text, None).unwrap_err();
             assert!(e.message().contains("--values"), "{text:?}: {e}");
