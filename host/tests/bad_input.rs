@@ -179,7 +179,7 @@ fn table_errors() {
         ),
         (
             "huge.txt",
-            "x 1 2\ny 3 1e999\n",
+            "x 2 1\ny 3 1e999\n",
             &["huge.txt:2:", "not finite"],
         ),
         (
@@ -189,7 +189,7 @@ fn table_errors() {
         ),
         (
             "tiny.txt",
-            "x 1 2\ny 3 1,000,000e-400\n",
+            "x 2 1\ny 3 1,000,000e-400\n",
             &["tiny.txt:2:", "`1,000,000e-400`", "would read as 0"],
         ),
         (
@@ -368,6 +368,18 @@ fn table_errors() {
         expect_bad(&["solve", &file, "--k", "1"], &needles);
         expect_bad(&["solve", &file, "--k", "1", "--values", "ranks"], &needles);
         expect_bad(&["bench", "--input", &file, "--k", "1"], &needles);
+    }
+    // A table separated by tabs or semicolons read as CSV: one column of labels.
+    for (name, body) in [("tabs.csv", "a\tb\n1\t2\n"), ("semi.csv", "a;b\n1;2\n")] {
+        let file = write(&dir, name, body);
+        expect_bad(
+            &["solve", &file, "--k", "1"],
+            &[
+                &format!("{name}:1:"),
+                "no candidate columns",
+                "--format table",
+            ],
+        );
     }
     let file = write(
         &dir,

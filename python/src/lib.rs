@@ -344,8 +344,8 @@ fn header_named(name: &str) -> Result<Header, Error> {
     }
 }
 
-/// A reader's error in the words of `ualign.read`: the command's `--values` and `--header`
-/// flags are the `values=` and `header=` arguments here.
+/// A reader's error in the words of `ualign.read`: the command's `--values`, `--header` and
+/// `--format` flags are the `values=`, `header=` and `format=` arguments here.
 fn read_err(e: Error) -> PyErr {
     match e {
         Error::Input {
@@ -353,7 +353,7 @@ fn read_err(e: Error) -> PyErr {
             line,
             message,
         } => {
-            let message = message
+            let mut message = message
                 .replace("say --values ranks", "pass values=\"ranks\"")
                 .replace("or --values scores", "or values=\"scores\"")
                 .replace(
@@ -365,7 +365,15 @@ fn read_err(e: Error) -> PyErr {
                 .replace(
                     "--header applies to score tables (--format csv or table)",
                     "header applies to score tables (format=\"csv\" or \"table\")",
+                )
+                .replace(
+                    "--format preflib|json|csv|table",
+                    "format=\"preflib\", \"json\", \"csv\" or \"table\"",
                 );
+            for name in ["preflib", "json", "csv", "table"] {
+                message =
+                    message.replace(&format!("--format {name}"), &format!("format=\"{name}\""));
+            }
             py_err(Error::Input {
                 file,
                 line,

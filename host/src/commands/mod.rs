@@ -45,15 +45,19 @@ extension says (a PrefLib header such as `# FILE NAME:` in a .txt or .csv, a JSO
     - blank lines are skipped; `#` lines are comments;
     - the first row is a header if a field other than its first is text (not empty, not a
       number); otherwise the last `#` comment line before the first row is the header if it has
-      as many fields as the rows (the Atari tables: `# game dqn a3c ...`); otherwise candidates
-      are named c1, c2, ...; without either, a first row of the whole numbers 0,1,2,... or
-      1,2,3,... in order (after a label field, if any) could name the candidates (as pandas
-      writes a frame's column numbers) or be data, and is refused unless --header decides;
+      as many fields as the rows (the Atari tables: `# game dqn a3c ...`; `#,a,b`, or `#` and
+      a tab, heads a count column `#`); otherwise candidates are named c1, c2, ...;
+    - a first row that could be a header or data is refused unless --header decides: one of
+      consecutive whole numbers (0,1,2,... as pandas writes a frame's columns, years) after an
+      empty or text first field if any, without a header found otherwise; a header that also
+      holds a number past its first field (0.9,NA,0.1: a row with a missing value);
+    - in a whitespace table, a first row that is one field holding commas is refused (--format
+      csv reads commas);
     - the first column holds row labels (not a candidate) if any row has text there or its
       header field is empty; text in some rows and numbers in others is refused unless that
       header field is empty;
-    - a header column named weight, weights, count or # holds row weights (default 1); two
-      such columns are refused;
+    - a header column named weight, weights, count, counts, votes, frequency, freq or #
+      holds row weights (default 1); two such columns are refused;
     - `value±err` and `value+-err` keep the value (err must be a number too); in whitespace
       tables `1,486.5` is 1486.5, and a comma that is not a thousands separator (`0,5`) is
       refused;

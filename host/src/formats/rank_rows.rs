@@ -37,8 +37,10 @@ pub(super) fn parse(text: &str, source: &str) -> Option<Instance> {
     };
     let mut fields: Vec<Cow<'_, str>> = Vec::new();
     table::split(header, Delimiter::Comma, &mut fields).ok()?;
-    // No header, a label column (rule 3) or rank columns (rule 8): the general reader.
+    // No header, one that could be data (rule 2), a label column (rule 3) or rank columns
+    // (rule 8): the general reader.
     if !table::is_header(&fields, Delimiter::Comma)
+        || table::mixed_header(&fields, Delimiter::Comma)
         || fields
             .first()
             .is_none_or(|f| f.is_empty() || table::is_label_name(f))

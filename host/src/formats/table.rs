@@ -7,21 +7,31 @@
 //!    (not empty and not a number; `inf` and `nan` are numbers here, refused as not finite), or
 //!    when it is a single field of text. Without such a row, the last comment line before the
 //!    first row is the header when it has exactly as many fields as the rows (this is how the
-//!    Atari tables of `shared/data/atari` name their columns: `# game dqn a3c ...`). Without a
-//!    header, candidates are named `c1`, `c2`, ... Without either, a first row that holds the
-//!    whole numbers `0, 1, 2, ...` or `1, 2, 3, ...` in order (after a first field that is
-//!    empty or names labels, if there is one: pandas writes a frame's default columns so) could
-//!    name the candidates or be a user type's values, and is refused with a message naming
-//!    `--header` ([`Header`]): `first-row` makes the first row the header whatever it holds,
-//!    `none` reads every row as data and no comment line as a header.
+//!    Atari tables of `shared/data/atari` name their columns: `# game dqn a3c ...`); when the
+//!    delimiter follows its `#` at once (`#,a,b` in CSV, `#` then a tab in a whitespace table)
+//!    the `#` is its first field, a count column's name. Without a header, candidates are named
+//!    `c1`, `c2`, ... Two kinds of first row could be a header or data, and are refused with a
+//!    message naming `--header` ([`Header`]; `first-row` makes the first row the header
+//!    whatever it holds, `none` reads every row as data and no comment line as a header):
+//!    - without a header found otherwise, a row of consecutive whole numbers in increasing order
+//!      (`0, 1, 2, ...` as pandas writes a frame's default columns, `1, 2, 3, ...`, years),
+//!      after a first field that is empty or text if there is one (pandas writes its index
+//!      column's name there);
+//!    - a header found by its text that also holds a number, `nan` or `inf` past its first
+//!      field, leaving aside a weight column's name (`0.9,NA,0.1`: a row with a missing value).
+//!
+//!    In a whitespace table, a first row that is one field holding commas is refused, naming
+//!    `--format csv` (a CSV, whose rows would read as one number with thousands separators).
 //! 3. Row labels: the first column is a label column (not a candidate) when any row has text
 //!    there, or when its header field is empty (pandas writes its index column so). Unless that
 //!    field is empty, a first column of text in some rows and numbers in others is refused, and
 //!    so is a first column of numbers whose header field names labels (`id`, `index`, ...:
-//!    `is_label_name`).
-//! 4. Weights: a header column named `weight`, `weights`, `count` (any case) or `#` (as
-//!    pref_voting writes its counts) holds the weight of each row (default 1 for every row). A
-//!    table has at most one such column: two are refused.
+//!    `is_label_name`). A first column of numbers in a notation the reader does not take
+//!    (`1,5`, `1 000`, `0x10`, `50%`) is a candidate's, refused as values, not labels.
+//! 4. Weights: a header column named `weight`, `weights`, `count`, `counts`, `votes`,
+//!    `frequency`, `freq` (any case) or `#` (as pref_voting writes its counts) holds the weight
+//!    of each row (default 1 for every row). A table has at most one such column: two are
+//!    refused.
 //! 5. Numbers: a trailing `±x` or `+-x` (a standard error, itself a number) is dropped and the
 //!    value kept; in whitespace tables, `,` thousands separators are removed (`1,486.5` is
 //!    1486.5: 1 to 3 digits, then groups of 3, before any point or exponent) and any other comma
@@ -314,7 +324,7 @@ fn is_weight_name(s: &str) -> bool {
     s == "#"
         || matches!(
             s.to_ascii_lowercase().as_str(),
-            "weight" | "weights" | "count"
+            "weight" | "weights" | "count" | "counts" | "votes" | "frequency" | "freq"
         )
 }
 
@@ -378,39 +388,90 @@ pub(super) fn is_header(fields: &[Cow<'_, str>], d: Delimiter) -> bool {
     fields.iter().skip(1).any(is_text) || (fields.len() == 1 && fields.iter().all(is_text))
 }
 
-/// Rule 2's ambiguous row: at least two fields holding the whole numbers `0, 1, 2, ...` or
-/// `1, 2, 3, ...` in order, after a first field that is empty or names labels (`index`, `id`,
-/// ...) if there is one, as pandas writes the numbers of a frame's columns (and its index
-/// column's name). They could name the candidates or be a user type's values.
-fn counts_columns(fields: &[Cow<'_, str>], d: Delimiter) -> bool {
+/// Rule 2's ambiguous row: at least two fields holding consecutive whole numbers in increasing
+/// order (`0, 1, 2, ...` as pandas writes a frame's default columns, `1, 2, 3, ...`, years,
+/// ids), after a first field that is empty or text if there is one (pandas writes its index
+/// column's name there). They could name the candidates or be a user type's values.
+fn numbered_columns(fields: &[Cow<'_, str>], d: Delimiter) -> bool {
     let labelled = fields
         .first()
-        .is_some_and(|f| f.is_empty() || is_label_name(f));
+        .is_some_and(|f| f.is_empty() || read_number(f, d) == Read::Text);
     let cells = fields.get(usize::from(labelled)..).unwrap_or_default();
-    let value = |c: &Cow<'_, str>| match read_number(c, d) {
-        Read::Number(x) => Some(x),
+    let whole = |c: &Cow<'_, str>| match read_number(c, d) {
+        Read::Number(x) if x.fract() == 0.0 && x.abs() < 9.0e15 => Some(x),
         _ => None,
     };
-    let from = |start: f64| {
-        cells
+    let Some(start) = cells.first().and_then(whole) else {
+        return false;
+    };
+    cells.len() >= 2
+        && cells
             .iter()
             .enumerate()
-            .all(|(i, c)| value(c) == Some(start + i as f64))
-    };
-    cells.len() >= 2 && (from(0.0) || from(1.0))
+            .all(|(i, c)| whole(c) == Some(start + i as f64))
 }
 
-/// The message refusing a first row, `row`, that [`counts_columns`] (its first 40 characters).
+/// The message refusing a first row, `row`, of [`numbered_columns`] (its first 40 characters).
 fn column_numbers(row: &str) -> String {
+    format!(
+        "the first row `{}` could name the candidates (numbered columns, as pandas writes a \
+         frame's) or be a user type's values: say --header first-row (it names them) or \
+         --header none (it is data)",
+        shown(row)
+    )
+}
+
+/// Rule 2's other ambiguous row: a header found by its text that also holds a number (or
+/// `nan`, `inf`) past its first field, leaving aside a weight column's name. It could be a
+/// header of some numbered candidates, or a user type's row with a missing value (`NA`) or a
+/// typo.
+pub(super) fn mixed_header(fields: &[Cow<'_, str>], d: Delimiter) -> bool {
+    let rest = || fields.iter().skip(1).filter(|f| !is_weight_name(f));
+    let text = |f: &Cow<'_, str>| !f.is_empty() && read_number(f, d) == Read::Text;
+    rest().any(text) && rest().any(|f| !f.is_empty() && !text(f))
+}
+
+/// The message refusing a first row, `row`, of [`mixed_header`].
+fn mixed_names(row: &str) -> String {
+    format!(
+        "the first row `{}` mixes text and numbers: a header naming some candidates by \
+         numbers, or a user type's values with one missing? say --header first-row (it names \
+         the candidates) or --header none (it is data)",
+        shown(row)
+    )
+}
+
+/// The first 40 characters of `row`, for a message.
+fn shown(row: &str) -> String {
     let mut shown: String = row.chars().take(40).collect();
     if shown.len() < row.len() {
         shown.push_str("...");
     }
-    format!(
-        "the first row `{shown}` could name the candidates (as pandas writes a frame's column \
-         numbers) or be a user type's values: say --header first-row (it names them) or \
-         --header none (it is data)"
-    )
+    shown
+}
+
+/// Rule 2's comment header: the fields of `comment` (a line starting with `#`) when they are
+/// as many as the rows' `width`. The `#` is a field of its own, a count column's name, when the
+/// delimiter follows it at once (`#,a,b` in CSV, `#` and a tab in a whitespace table: as
+/// pref_voting names its count column); otherwise the comment's text after it is split.
+fn comment_header(
+    comment: &str,
+    d: Delimiter,
+    width: usize,
+) -> Result<Option<Vec<String>>, String> {
+    let body = comment.get(1..).unwrap_or_default();
+    let next = match d {
+        Delimiter::Comma => ',',
+        Delimiter::Whitespace => '\t',
+    };
+    let text = if body.starts_with(next) {
+        comment
+    } else {
+        body.trim()
+    };
+    let mut fields = Vec::new();
+    split(text, d, &mut fields)?;
+    Ok((fields.len() == width).then(|| fields.iter().map(|f| f.to_string()).collect()))
 }
 
 /// The first name in `names` that repeats an earlier one.
@@ -541,12 +602,18 @@ fn label_advice(d: Delimiter) -> &'static str {
 
 /// Whether `s`, which does not read as a number, is spelled like one in a notation the reader
 /// does not take: digits with a decimal comma or digit groups (`1,5`, `1 000`, `1'000`,
-/// `1\u{a0}000`, `1_000`), or hexadecimal (`0x10`), perhaps signed.
+/// `1\u{a0}000`, `1_000`), hexadecimal (`0x10`), perhaps signed, or a percentage (`50%`).
 fn number_like(s: &str) -> bool {
     let t = s.trim();
     let t = t.strip_prefix(['+', '-']).unwrap_or(t);
     if let Some(hex) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
         return !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit());
+    }
+    // A percentage (`50%`, `12.5 %`).
+    if let Some(p) = t.strip_suffix('%') {
+        let p = p.trim_end();
+        return p.chars().next().is_some_and(|c| c.is_ascii_digit())
+            && p.chars().all(|c| c.is_ascii_digit() || c == '.');
     }
     // A comma or a group separator must be there: digits and points alone (`3.5.1`) are a
     // version or an address, a label.
@@ -611,15 +678,28 @@ pub fn parse(text: &str, source: &str, d: Delimiter, opts: &Options) -> Result<I
         if s.is_empty() {
             continue;
         }
-        if let Some(c) = s.strip_prefix('#') {
+        if s.starts_with('#') {
             if !started {
-                last_comment = Some((line, c.trim()));
+                last_comment = Some((line, s));
             }
             continue;
         }
         if !started {
             split(s, d, &mut fields).map_err(|m| Error::at(source, line, m))?;
             started = true;
+            // One field holding commas in a whitespace table: a CSV read as one column of
+            // numbers with thousands separators (`850,920,780`) or one name.
+            if d == Delimiter::Whitespace && fields.len() == 1 && s.contains(',') {
+                return Err(Error::at(
+                    source,
+                    line,
+                    format!(
+                        "the first row `{}` is one field holding commas: if its fields are \
+                         separated by commas, say --format csv",
+                        shown(s)
+                    ),
+                ));
+            }
             // Rule 2: header.
             let first_is_header = is_header(&fields, d);
             rows.width = fields.len();
@@ -636,6 +716,9 @@ pub fn parse(text: &str, source: &str, d: Delimiter, opts: &Options) -> Result<I
             let first_is_header = match opts.header {
                 Some(Header::FirstRow) => true,
                 Some(Header::None) => false,
+                None if first_is_header && mixed_header(&fields, d) => {
+                    return Err(Error::at(source, line, mixed_names(s)));
+                }
                 None => first_is_header,
             };
             if first_is_header {
@@ -644,13 +727,11 @@ pub fn parse(text: &str, source: &str, d: Delimiter, opts: &Options) -> Result<I
             }
             if opts.header.is_none() {
                 if let Some((cl, c)) = last_comment {
-                    let mut hf = Vec::new();
-                    split(c, d, &mut hf).map_err(|m| Error::at(source, cl, m))?;
-                    if hf.len() == fields.len() {
-                        header = Some((cl, hf.iter().map(|f| f.to_string()).collect()));
-                    }
+                    header = comment_header(c, d, fields.len())
+                        .map_err(|m| Error::at(source, cl, m))?
+                        .map(|h| (cl, h));
                 }
-                if header.is_none() && counts_columns(&fields, d) {
+                if header.is_none() && numbered_columns(&fields, d) {
                     return Err(Error::at(source, line, column_numbers(s)));
                 }
             }
@@ -717,7 +798,19 @@ pub fn parse(text: &str, source: &str, d: Delimiter, opts: &Options) -> Result<I
         .filter(|&c| !(label && c == 0) && Some(c) != weight_col)
         .collect();
     if cand_cols.is_empty() {
-        return Err(Error::in_file(source, "no candidate columns"));
+        let line = header
+            .as_ref()
+            .map_or(rows.line.first().copied(), |h| Some(h.0));
+        let message = if width == 1 {
+            "no candidate columns: every row is one field, a label (a table separated by tabs \
+             or spaces needs --format table; a CSV's fields are separated by commas)"
+        } else {
+            "no candidate columns"
+        };
+        return Err(match line {
+            Some(line) => Error::at(source, line, message),
+            None => Error::in_file(source, message),
+        });
     }
     if cand_cols.len() > CAPACITY {
         return Err(Error::in_file(
@@ -1369,6 +1462,8 @@ mod tests {
             "1_000",
             "1.000,5",
             "0x1F",
+            "50%",
+            "12.5 %",
         ] {
             assert!(number_like(s), "{s}");
         }
@@ -1381,10 +1476,17 @@ mod tests {
             "x1,5",
             "0x",
             "0xg",
+            "%",
+            "x%",
             "",
         ] {
             assert!(!number_like(s), "{s}");
         }
+        // A first column of percentages is a candidate's values, refused as such (it was read
+        // as row labels, and the candidate dropped).
+        let e = read("a,b,c\n50%,0.2,0.3\n10%,0.5,0.4\n", None).unwrap_err();
+        assert!(e.message().contains("`50%`"), "{e}");
+        assert_eq!(e.line(), Some(2), "{e}");
         let inst = read_table("v a b\n3.5.1 0.1 0.2\n3.6.0 0.3 0.1\n").unwrap();
         assert_eq!(inst.candidates, ["a", "b"]);
     }
@@ -1506,7 +1608,7 @@ mod tests {
             ("a,b,c\n1,2,3\n2,-Infinity,3.5\n", 3),
             ("a,b,c\n1,2,3\n2,4,nan\n", 3),
             ("1,NaN,2\n3,4,5\n", 1),
-            ("x,1,2\ny,+inf,2\n", 2),
+            ("x,2,1\ny,+inf,2\n", 2),
         ] {
             let e = read(text, None).unwrap_err();
             assert!(e.message().contains("not finite"), "{text:?}: {e}");
@@ -1573,6 +1675,14 @@ mod tests {
             }
         }
         assert_eq!(weight_column(&["a", "count", "b"]), Ok(Some(1)));
+        for name in ["counts", "Votes", "frequency", "FREQ"] {
+            assert_eq!(weight_column(&[name, "a", "b"]), Ok(Some(0)), "{name}");
+        }
+        // A count column under one of those names weights its rows, not a candidate.
+        let inst = read("votes,a,b\n30,0.9,0.1\n10,0.1,0.9\n", None).unwrap();
+        assert_eq!(inst.candidates, ["a", "b"]);
+        let weights: Vec<f64> = inst.users.iter().map(|u| u.weight).collect();
+        assert_eq!(weights, [30.0, 10.0]);
         assert_eq!(weight_column(&["a", "b"]), Ok(None));
     }
 
@@ -1593,10 +1703,10 @@ mod tests {
         assert_eq!(read(&fits, Some(Values::Ranks)).unwrap().n(), 1024);
     }
 
-    /// Rule 2's ambiguous first row is refused without `--header`, and read as `--header`
-    /// says; rows that are not column numbers, and headers found otherwise, are not refused.
+    /// Rule 2's ambiguous first rows are refused without `--header`, and read as `--header`
+    /// says; rows that are neither, and headers found otherwise, are not refused.
     #[test]
-    fn column_numbers_need_the_header_flag() {
+    fn ambiguous_first_rows_need_the_header_flag() {
         let with = |text: &str, header| {
             parse(
                 text,
@@ -1609,26 +1719,34 @@ mod tests {
             )
         };
         let refused = [
-            ("0,1,2\n0.5,0.2,0.1\n", 1),
-            ("1,2,3\n0.5,0.2,0.1\n", 1),
-            (",0,1,2\nx,0.5,0.2,0.1\n", 1),
-            ("index,1,2\n0,0.5,0.2\n", 1),
-            ("0.0,1.0\n0.5,0.2\n", 1),
-            ("# note\n\n0,1\n0.5,0.2\n", 3),
+            ("0,1,2\n0.5,0.2,0.1\n", 1, "numbered columns"),
+            ("1,2,3\n0.5,0.2,0.1\n", 1, "numbered columns"),
+            (",0,1,2\nx,0.5,0.2,0.1\n", 1, "numbered columns"),
+            ("index,1,2\n0,0.5,0.2\n", 1, "numbered columns"),
+            ("model,0,1,2\nu1,0.9,0.5,0.1\n", 1, "numbered columns"),
+            ("model,2019,2020\nu1,0.9,0.5\n", 1, "numbered columns"),
+            ("2,3\n0.5,0.2\n", 1, "numbered columns"),
+            ("0.0,1.0\n0.5,0.2\n", 1, "numbered columns"),
+            ("# note\n\n0,1\n0.5,0.2\n", 3, "numbered columns"),
+            ("0.9,NA,0.1\n0.1,0.5,0.9\n", 1, "mixes text and numbers"),
+            ("x,a,2\ny,0.1,0.5\n", 1, "mixes text and numbers"),
+            ("a,nan,c\n0.1,0.5,0.9\n", 1, "mixes text and numbers"),
         ];
-        for (text, line) in refused {
+        for (text, line, why) in refused {
             let e = with(text, None).unwrap_err();
+            assert!(e.message().contains(why), "{text:?}: {e}");
             assert!(e.message().contains("--header first-row"), "{text:?}: {e}");
             assert_eq!(e.line(), Some(line), "{text:?}: {e}");
         }
-        // Not column numbers (out of order, a gap, from 2, one field, a label that is not a
-        // label column's name), or a comment line that heads the table: read as before.
+        // Not numbered columns (out of order, a gap, fractions, one field), a header of text
+        // with a weight column, or a comment line that heads the table: read as before.
         for (text, n, m) in [
             ("2,1,0\n0.5,0.2,0.1\n", 3, 2),
             ("0,2,3\n0.5,0.2,0.1\n", 3, 2),
-            ("2,3\n0.5,0.2\n", 2, 2),
+            ("1.5,2.5\n0.5,0.2\n", 2, 2),
             ("1\n0.5\n", 1, 2),
-            ("x,0,1\ny,0.5,0.2\n", 2, 2),
+            ("x,2,1\ny,0.5,0.2\n", 2, 2),
+            ("a,b,weight\n0.5,0.2,1\n", 2, 1),
             ("# a,b\n0,1\n0.5,0.2\n", 2, 2),
         ] {
             let inst = with(text, None).unwrap_or_else(|e| panic!("{text:?}: {e}"));
@@ -1649,6 +1767,63 @@ mod tests {
         assert_eq!(none.m(), 2);
         let first = with("a,b\n0.5,0.2\n", Some(Header::FirstRow)).unwrap();
         assert_eq!(first.candidates, ["a", "b"]);
+        let first = with("0.9,NA,0.1\n0.1,0.5,0.9\n", Some(Header::FirstRow)).unwrap();
+        assert_eq!(first.candidates, ["0.9", "NA", "0.1"]);
+    }
+
+    /// A comment line whose `#` the delimiter follows at once heads the table with `#`, a count
+    /// column's name, as its first field (when it has as many fields as the rows); with a space
+    /// after the `#` it is a comment naming the columns (the Atari tables).
+    #[test]
+    fn a_count_column_first_is_not_a_comment() {
+        let scores = Some(Values::Scores);
+        for (text, d) in [
+            (
+                "#,a,b,c\n30,0.9,0.5,0.1\n10,0.1,0.5,0.9\n",
+                Delimiter::Comma,
+            ),
+            (
+                "#\ta\tb\tc\n30\t0.9\t0.5\t0.1\n10\t0.1\t0.5\t0.9\n",
+                Delimiter::Whitespace,
+            ),
+        ] {
+            let read = |values| {
+                parse(
+                    text,
+                    "t",
+                    d,
+                    &Options {
+                        values,
+                        header: None,
+                    },
+                )
+            };
+            let inst = read(scores).unwrap();
+            assert_eq!(inst.candidates, ["a", "b", "c"], "{text:?}");
+            let weights: Vec<f64> = inst.users.iter().map(|u| u.weight).collect();
+            assert_eq!(weights, [30.0, 10.0], "{text:?}");
+            // `#` is pref_voting's count column, which holds ranks: without `--values`, asked.
+            let e = read(None).unwrap_err();
+            assert!(e.message().contains("--values"), "{text:?}: {e}");
+        }
+        let atari = "# game x y\nalien 0.9 0.5\npong 0.1 0.5\n";
+        let inst = parse(atari, "t", Delimiter::Whitespace, &Options::default()).unwrap();
+        assert_eq!(inst.candidates, ["x", "y"]);
+    }
+
+    /// A whitespace table whose first row is one field holding commas is a CSV read as the
+    /// wrong format: refused, naming `--format csv`.
+    #[test]
+    fn commas_in_a_whitespace_table_ask_for_csv() {
+        for text in ["a,b,c\n850,920,780\n", "1,200,300\n2,100,400\n"] {
+            let e = parse(text, "t.txt", Delimiter::Whitespace, &Options::default()).unwrap_err();
+            assert!(e.message().contains("--format csv"), "{text:?}: {e}");
+            assert_eq!(e.line(), Some(1), "{text:?}: {e}");
+        }
+        // Thousands separators in a table of several columns stay numbers.
+        let text = "a b\n1,486.5 2\n";
+        let inst = parse(text, "t.txt", Delimiter::Whitespace, &Options::default()).unwrap();
+        assert_eq!(inst.candidates, ["a", "b"]);
     }
 
     /// The cues of rule 7, and what is read as scores without a flag.
