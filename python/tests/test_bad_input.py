@@ -119,15 +119,19 @@ def test_rankings_accepted_forms() -> None:
     assert b.candidates == ["a", "b", "c"]
     pi = [0.2, 0.3, 0.5]
     assert ualign.certify(a, pi, 3) == ualign.certify(b, pi, 3)
-    # Indices without names: c1 .. c(max+1), up to the capacity.
-    c = ualign.Population.from_rankings([[np.int64(3), 1]])
+    # Indices without names: c1 .. c(max+1), up to the capacity (index 0 among them).
+    c = ualign.Population.from_rankings([[np.int64(3), 0]])
     assert c.candidates == ["c1", "c2", "c3", "c4"] and c.n == 4
-    assert ualign.Population.from_rankings([[ualign.CAPACITY - 1]]).n == ualign.CAPACITY
-    # Names that are integers: ranked by their strings, or by index with string names.
+    assert ualign.Population.from_rankings([[ualign.CAPACITY - 1, 0]]).n == ualign.CAPACITY
+    # Names that are integers: ranked by their strings, or by index with other names.
     by_name = ualign.Population.from_rankings([["2", "0", "1"]], candidates=[2, 0, 1])
-    by_index = ualign.Population.from_rankings([[0, 1, 2]], candidates=["2", "0", "1"])
-    assert by_name.candidates == by_index.candidates == ["2", "0", "1"]
-    assert ualign.certify(by_name, [0.2, 0.3, 0.5], 2) == ualign.certify(by_index, [0.2, 0.3, 0.5], 2)
+    by_index = ualign.Population.from_rankings([[0, 1, 2]], candidates=["x", "y", "z"])
+    assert by_name.candidates == ["2", "0", "1"]
+    named, indexed = (ualign.certify(p, [0.2, 0.3, 0.5], 2).to_dict() for p in (by_name, by_index))
+    assert named.pop("worst_opponent") == "2" and indexed.pop("worst_opponent") == "x"
+    assert named == indexed
+    # Integers beside names that are numbers could be either: refused.
+    raises("could be a name or a 0-based index", ualign.Population.from_rankings, [[0, 1, 2]], candidates=["2", "0", "1"])
     # Any ordered iterable: tuples, generators, numpy rows.
     d = ualign.Population.from_rankings(iter([("b", "a"), np.array(["a", "b"])]), candidates=("a", "b"))
     assert d.candidates == ["a", "b"] and d.m == 2

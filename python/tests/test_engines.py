@@ -70,6 +70,11 @@ def test_spark_local_matches_solve_batch() -> None:
         assert got.num_rows == PROMPTS
         assert rows(got) == rows(want)
         assert sum(r["error"] is not None for r in rows(got)) == 2
+        # A column named like an input in another case is not dropped in silence.
+        from pyspark.sql import functions as F
+
+        with pytest.raises(ualign.InputError, match="a column `Weights`, not `weights`"):
+            ualign.spark.solve(df.withColumn("Weights", F.lit(1.0)), 3)
     finally:
         spark.stop()
 

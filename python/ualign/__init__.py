@@ -52,6 +52,10 @@ MAX_K: int = _ualign.MAX_K
 CAPACITY: int = _ualign.CAPACITY
 
 
+#: The names of a score table's weight column (the command's readers, rule 4).
+_WEIGHT_NAMES = ("#", "weight", "weights", "count", "counts", "votes", "frequency", "freq")
+
+
 def _is_index(x: Any) -> bool:
     return isinstance(x, (numbers.Integral, np.integer)) and not isinstance(x, bool)
 
@@ -66,6 +70,12 @@ def _no_masked(x: Any, what: str) -> None:
         )
 
 
+def _is_pandas(x: Any, kind: str) -> bool:
+    """Whether ``x`` is a pandas object of class ``kind`` (``"DataFrame"``, ``"Series"``),
+    without importing pandas."""
+    return type(x).__name__ == kind and type(x).__module__.split(".")[0] == "pandas"
+
+
 def _float_array(x: Any, what: str) -> np.ndarray:
     """``x`` as a float64 array, or InputError naming ``what``."""
     _no_masked(x, what)
@@ -76,7 +86,14 @@ def _float_array(x: Any, what: str) -> np.ndarray:
                 f"{what}: complex numbers (dtype {a.dtype}); pass their real parts if those "
                 "are meant"
             )
-        return a.astype(np.float64)
+        if a.dtype.kind in "mM":
+            raise InputError(
+                f"{what}: dates or durations (dtype {a.dtype}) are not numbers here (a missing "
+                "one, NaT, would read as the smallest); convert them to numbers first"
+            )
+        f = a.astype(np.float64)
+        _exact_integers(a, f, what)
+        return f
     except OverflowError as e:
         raise InputError(f"{what}: a number is too large for a float64 ({e})") from None
     except (TypeError, ValueError) as e:
@@ -85,9 +102,58 @@ def _float_array(x: Any, what: str) -> np.ndarray:
         raise InputError(f"{what}: not an array of numbers ({e})") from None
 
 
-def _weights(weights: Any) -> Optional[List[float]]:
+def _exact_integers(a: np.ndarray, f: np.ndarray, what: str) -> None:
+    """Refuses an integer of ``a`` (beyond ``2^53``) that its float64 in ``f`` does not equal:
+    two such integers could round to one float64 and tie."""
+    if a.dtype.kind not in "iuO" or a.size == 0:
+        return
+    big = np.abs(f) >= 2.0**53
+    if not big.any():
+        return
+    for x, y in zip(a[big].ravel().tolist(), f[big].ravel().tolist()):
+        if isinstance(x, (numbers.Integral, np.integer)) and int(x) != int(y):
+            raise InputError(
+                f"{what}: the integer {int(x)} is not a float64 (integers beyond 2^53 round, "
+                "and two of them could tie): subtract an offset, or pass floats"
+            )
+
+
+def _series_positions(x: Any, what: str, labels: Optional[Any] = None) -> None:
+    """Refuses a pandas Series ``x`` whose labels could be matched otherwise than by position:
+    against ``labels`` (the labels of what it describes: a frame's index, the candidates'
+    names), labels that are not those in that order; without them, integer labels other than
+    ``0, 1, 2, ...`` (positions of another order)."""
+    if not _is_pandas(x, "Series"):
+        return
+    index = list(x.index)
+    if labels is not None:
+        if index == list(labels) or index == list(range(len(index))):
+            return
+        what_order = "in another order" if sorted(map(str, index)) == sorted(map(str, labels)) else "other labels"
+        raise InputError(
+            f"{what} is a Series labelled {_show(index)}, {what_order} than {_show(labels)}: "
+            f"pass {what}.reindex(...) to match by label, or {what}.to_numpy() to match by "
+            "position"
+        )
+    if all(_is_index(i) for i in index) and index != list(range(len(index))):
+        raise InputError(
+            f"{what} is a Series labelled {_show(index)}, not 0, 1, 2, ...: its labels could "
+            f"be positions of another order; pass {what}.to_numpy() to match by position"
+        )
+
+
+def _show(items: Any) -> str:
+    """The first few of ``items``, for a message."""
+    items = list(items)
+    shown = ", ".join(map(str, items[:4]))
+    return f"({shown}, ...)" if len(items) > 4 else f"({shown})"
+
+
+def _weights(weights: Any, rows: Optional[Any] = None) -> Optional[List[float]]:
+    """The weights as floats; a Series of them is matched with ``rows`` (a frame's index)."""
     if weights is None:
         return None
+    _series_positions(weights, "weights", rows)
     w = _float_array(weights, "weights")
     if w.ndim != 1:
         raise InputError(f"weights must be 1-D, got {w.ndim} dimensions")
@@ -101,6 +167,9 @@ def _unordered(x: Any) -> Optional[str]:
     what = type(x).__name__
     if isinstance(x, collections.abc.Mapping):
         return f"a {what} is a mapping, not a sequence (its values would be ignored)"
+    if isinstance(x, type({}.keys())):
+        # A dict's keys keep the order they were inserted in.
+        return None
     if isinstance(x, collections.abc.Set):
         return f"a {what} has no order (its iteration order changes from one run to the next)"
     return None
@@ -132,10 +201,23 @@ def _candidate_list(candidates: Any) -> Optional[List[Any]]:
 
 def _names(candidates: Any) -> Optional[List[str]]:
     given = _candidate_list(candidates)
-    return None if given is None else [str(c) for c in given]
+    return None if given is None else [_name(c) for c in given]
 
 
-def _policy(policy: Any, what: str = "policy") -> List[float]:
+def _name(c: Any) -> str:
+    """A candidate's name: a string, or a number written as ``str`` writes it."""
+    if isinstance(c, str):
+        return c
+    if isinstance(c, (numbers.Number, np.number)) and not isinstance(c, (bool, np.bool_)):
+        return str(c)
+    raise InputError(
+        f"candidates: {c!r} is not a name (a candidate is named by a string or a number)"
+    )
+
+
+def _policy(policy: Any, what: str = "policy", names: Optional[List[str]] = None) -> List[float]:
+    """A policy as floats; a Series of it is matched with the candidates' ``names``."""
+    _series_positions(policy, what, names)
     p = _float_array(policy, what)
     if p.ndim != 1:
         raise InputError(f"the {what} must be 1-D, got {p.ndim} dimensions")
@@ -172,10 +254,29 @@ def _u32(x: Any, flag: str) -> int:
 
 
 def _eps(eps: Any) -> float:
+    """``eps`` as ``--eps`` takes it: a number whose float32 is what it says (the solver's
+    target is a float32)."""
+    if isinstance(eps, (bool, np.bool_)):
+        raise InputError(f"--eps {eps!r}: must be a number")
     try:
-        return float(eps)
+        x = float(eps)
     except (TypeError, ValueError, OverflowError):
         raise InputError(f"--eps {eps!r}: must be a number") from None
+    with np.errstate(over="ignore", under="ignore"):
+        single = float(np.float32(x))
+    if np.isfinite(x) and not np.isfinite(single):
+        raise InputError(f"--eps {eps!r}: past the largest f32 (about 3.4e38)")
+    if x > 0.0 and single == 0.0:
+        raise InputError(
+            f"--eps {eps!r}: below the smallest f32, not 0 (0 asks for an exact equilibrium)"
+        )
+    return x
+
+
+def _bool(x: Any, what: str) -> bool:
+    if not isinstance(x, (bool, np.bool_)):
+        raise InputError(f"{what} must be True or False, got {x!r}")
+    return bool(x)
 
 
 def _threads(threads: Any) -> int:
@@ -216,19 +317,67 @@ class Population:
         (default ``c1, c2, ...``, as the score-table reader names unlabelled columns).
         Every row is its own user type (rows are not merged).
 
+        A pandas DataFrame's columns name the candidates (``candidates``, if given, must be
+        them, in order), and a Series of ``weights`` is matched with its index (by label, when
+        the index is the frame's). Refused as ambiguous: a frame's column named like the rows'
+        weights (``weight``, ``count``, ...: pass ``weights=frame.pop(name)``), rows given as
+        Series labelled in different orders, a Series whose labels are not the frame's, one
+        column (one candidate: if the rows are candidates, pass ``scores.T``), and integers
+        beyond ``2^53`` that a float64 rounds (two of them could tie).
+
         Arrays here and wherever this package takes numbers (weights, policies, ``start``) are
-        real: complex numbers are refused, and so is a numpy masked array with a masked entry.
+        real: complex numbers, dates and durations are refused, and so is a numpy masked array
+        with a masked entry.
         """
+        rows = None
+        if _is_pandas(scores, "DataFrame"):
+            columns = [_name(c) for c in scores.columns]
+            for c in columns:
+                if c.lower() in _WEIGHT_NAMES:
+                    raise InputError(
+                        f'scores: the frame\'s column "{c}" could be a candidate or the rows\' '
+                        f'weights: pass weights=frame.pop("{c}") for weights, or rename it for '
+                        "a candidate"
+                    )
+            names = _names(candidates)
+            if names is not None and names != columns:
+                raise InputError(
+                    f"scores is a frame whose columns {_show(columns)} are not candidates "
+                    f"{_show(names)}: leave candidates out to name them by the columns, or pass "
+                    "the frame's values (scores.to_numpy()) to name them by candidates"
+                )
+            candidates, rows = columns, list(scores.index)
+        elif isinstance(scores, (list, tuple)) and any(_is_pandas(r, "Series") for r in scores):
+            labels = [list(r.index) if _is_pandas(r, "Series") else None for r in scores]
+            if any(label != labels[0] for label in labels):
+                raise InputError(
+                    "scores: rows given as Series labelled in different orders (or mixed with "
+                    "unlabelled rows) would be stacked by position: reindex them to one order, "
+                    "or pass a DataFrame"
+                )
+            names = _names(candidates)
+            columns = [_name(c) for c in labels[0] or []]
+            if names is not None and names != columns:
+                raise InputError(
+                    f"scores: rows given as Series labelled {_show(columns)}, not candidates "
+                    f"{_show(names)}: leave candidates out to name them by the labels"
+                )
+            candidates = columns
         s = _float_array(scores, "scores")
         if s.ndim != 2:
             raise InputError(
                 f"scores must be 2-D (one row per user type, one column per candidate), "
                 f"got {s.ndim} dimensions"
             )
-        s = np.ascontiguousarray(s)
         m, n = s.shape
+        if n == 1 and m > 1:
+            raise InputError(
+                f"scores has one column: {m} user types and one candidate, which every policy "
+                "shows (if the rows are the candidates, pass scores.T: one row per user type)"
+            )
+        s = np.ascontiguousarray(s)
         native = _ualign.population_from_scores(
-            s.tobytes(), m, n, _weights(weights), _names(candidates)
+            s.tobytes(), m, n, _weights(weights, rows), _names(candidates)
         )
         return cls(native)
 
@@ -252,9 +401,11 @@ class Population:
         (at most :data:`CAPACITY`). Rankings that mix names and indices need ``candidates``.
 
         Refused as ambiguous: a set or a dict where a list is expected (``rankings``, a ranking,
-        a tie group, ``candidates``: a set's order changes from one run to the next), and
-        integers in the rankings when ``candidates`` holds names that are not strings (an
-        integer could be a name or an index: pass the names as strings).
+        a tie group, ``candidates``: a set's order changes from one run to the next),
+        integers in the rankings when ``candidates`` holds names that are not strings or that
+        are numbers (``"1"``: an integer could be a name or an index; write the rankings'
+        entries as strings to rank by name), and indices without ``candidates`` when no ranking
+        lists the index 0 (numbered from 1?).
         """
         if isinstance(rankings, (str, bytes)):
             raise InputError("rankings must be a list of rankings, not a string")
@@ -325,6 +476,12 @@ class Population:
                         f"rankings: index {top} means {top + 1} candidates, which exceed the "
                         f"capacity of {CAPACITY}"
                     )
+                if items and not any(int(c) == 0 for c in items):
+                    raise InputError(
+                        "rankings: no ranking lists the index 0, so the indices may be "
+                        "numbered from 1: indices are 0-based (subtract 1), and candidates "
+                        "names a candidate no ranking lists"
+                    )
                 names = [f"c{i}" for i in range(1, top + 2)]
         else:
             other = [c for c in given if not isinstance(c, str)]
@@ -336,7 +493,15 @@ class Population:
                     "To rank by name, pass the names as strings, in candidates and in the "
                     "rankings; to rank by index, pass candidates as strings"
                 )
-            names = [str(c) for c in given]
+            names = [_name(c) for c in given]
+            numbered = [c for c in given if isinstance(c, str) and c.strip().lstrip("+-").isdigit()]
+            if numbered and number:
+                raise InputError(
+                    f"rankings hold the integer {number[0]} and candidates holds names that are "
+                    f'numbers ("{numbered[0]}"): an integer could be a name or a 0-based index. '
+                    "To rank by name, write the rankings' entries as strings; to rank by index, "
+                    "name the candidates otherwise"
+                )
         index = {name: i for i, name in enumerate(names)}
         out: List[List[List[int]]] = []
         for j, groups in enumerate(parsed):
@@ -596,6 +761,8 @@ def solve(
     through the population, never the margin matrix or a tally). The GIL is released while it
     runs.
 
+    ``reference`` is ``True`` or ``False`` (a string such as ``"False"`` is refused).
+
     ``start`` (optimistic only) is a warm start: for a stream of related requests (the same
     users, the candidates re-scored), pass the previous request's ``policy`` and the solver
     starts from it (mixed with ``1e-4`` of the uniform policy) instead of from uniform, which
@@ -609,7 +776,7 @@ def solve(
     k = _k(k)
     if not isinstance(method, str):
         raise InputError(f"method must be a string, got {type(method).__name__}")
-    warm = None if start is None else _policy(start, "start")
+    warm = None if start is None else _policy(start, "start", native.candidates)
     report, policy, route = _ualign.solve(
         native,
         k,
@@ -617,7 +784,7 @@ def solve(
         _u32(max_iter, "--max-iter"),
         method,
         _threads(threads),
-        bool(reference),
+        _bool(reference, "reference"),
         warm,
     )
     return Solution(json.loads(report), policy, route)
@@ -628,11 +795,14 @@ def certify(pop: Population, policy: Any, k: int) -> Certificate:
 
     The policy (length ``n``, finite, non-negative, summing to 1 within ``1e-3``) is rounded to
     float32 and renormalised as ``ualign eval --policy`` does, so
-    ``certify(pop, p, k).to_dict()`` equals the ``certificate`` object it prints.
+    ``certify(pop, p, k).to_dict()`` equals the ``certificate`` object it prints. A pandas
+    Series is matched with the candidates: its labels must be their names in order (or
+    ``0, 1, 2, ...``); others are refused (``policy.reindex(pop.candidates)`` matches by label).
     """
     native = _population(pop)
     k = _k(k)
-    return Certificate(k, json.loads(_ualign.certify(native, _policy(policy), k)))
+    policy = _policy(policy, names=native.candidates)
+    return Certificate(k, json.loads(_ualign.certify(native, policy, k)))
 
 
 def shares(pop: Population, policy: Any, k: int) -> np.ndarray:
@@ -645,7 +815,8 @@ def shares(pop: Population, policy: Any, k: int) -> np.ndarray:
     """
     native = _population(pop)
     k = _k(k)
-    return np.asarray(_ualign.shares(native, _policy(policy), k), dtype=np.float32)
+    policy = _policy(policy, names=native.candidates)
+    return np.asarray(_ualign.shares(native, policy, k), dtype=np.float32)
 
 
 def curve(
@@ -700,7 +871,7 @@ def explain(pop: Population, policy: Any, k: int) -> List[Dict[str, Any]]:
     """
     native = _population(pop)
     k = _k(k)
-    return json.loads(_ualign.explain(native, _policy(policy), k))
+    return json.loads(_ualign.explain(native, _policy(policy, names=native.candidates), k))
 
 
 def _is_view(t: Any) -> bool:
@@ -869,7 +1040,8 @@ def solve_batch(
     pyarrow's ``fixed_shape_tensor`` or Ray's tensor types), optional ``weights``
     (``list<float>`` or a tensor column, one per row of scores; null means all ones) and
     optional ``id`` (any type, passed through). Other columns are ignored; two
-    columns of one of these names are refused.
+    columns of one of these names are refused, and so is a column named like one of them in
+    another case or number (``weight``, ``Scores``, ``ID``: read or ignored?).
 
     Output, in input order: ``id`` (when given), ``policy`` (``list<float32>``),
     ``worst_case_win_rate``, ``exploitability``, ``iterations``, ``converged``, ``picks``
@@ -889,6 +1061,7 @@ def solve_batch(
             f"solve_batch needs a pyarrow.Table or pyarrow.RecordBatch, got {type(table).__name__}"
         )
     k = _k(k)
+    _near_input_names(table.column_names, "table")
     for name in ("scores", "weights", "id"):
         count = table.column_names.count(name)
         if count > 1:
@@ -919,6 +1092,19 @@ def solve_batch(
     if "id" in table.column_names:
         result = result.add_column(0, "id", table.column("id"))
     return result
+
+
+def _near_input_names(names: Iterable[str], what: str) -> None:
+    """Refuses a column named like one :func:`solve_batch` reads in another case or number
+    (``weight``, ``Scores``, ``ID``): it would be ignored where it was likely meant."""
+    for name in names:
+        near = name.strip().lower()
+        near = {"weight": "weights", "score": "scores", "ids": "id"}.get(near, near)
+        if near in ("scores", "weights", "id") and name != near:
+            raise InputError(
+                f"the {what} has a column `{name}`, not `{near}`: read as `{near}` or ignored? "
+                f"rename it `{near}` to read it, or drop it"
+            )
 
 
 _BATCH_OPTIONS = ("eps", "seed", "threads", "max_iter")

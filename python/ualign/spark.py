@@ -56,6 +56,7 @@ def solve(df: Any, k: int, **opts: Any) -> Any:
     """
     import pyarrow as pa
 
+    ualign._near_input_names(df.columns, "DataFrame")
     schema = output_schema(df)
     cols = [c for c in ("id", "scores", "weights") if c in df.columns]
     if "scores" not in cols:
