@@ -178,6 +178,11 @@ fn table_errors() {
             &["inf.csv:3:", "not finite"],
         ),
         (
+            "big-integer.csv",
+            "a,b\n9007199254740993,1\n",
+            &["big-integer.csv:2:", "not exactly a double"],
+        ),
+        (
             "huge.txt",
             "x 2 1\ny 3 1e999\n",
             &["huge.txt:2:", "not finite"],

@@ -534,6 +534,34 @@ pub(crate) fn underflows(text: &[u8], x: f64) -> bool {
             .any(|b| matches!(b, b'1'..=b'9'))
 }
 
+/// Why an integer that reads as another double is refused ([`inexact_integer`]).
+pub(crate) const NOT_EXACT: &str = "an integer that is not exactly a double (integers beyond 2^53 round, and two of them could \
+     tie)";
+
+/// Whether the decimal `text` is an integer (digits, perhaps signed: no point, no exponent)
+/// that `x`, the double it reads as, does not equal: `9007199254740993` reads as
+/// `9007199254740992`, and two scores of that kind would tie (or a count change). Integers of at
+/// most 15 digits are exact; longer ones are compared with the exact decimal of `x`.
+pub(crate) fn inexact_integer(text: &[u8], x: f64) -> bool {
+    let digits = match text.split_first() {
+        Some((b'-' | b'+', rest)) => rest,
+        _ => text,
+    };
+    if digits.len() <= 15 || !digits.iter().all(u8::is_ascii_digit) || !x.is_finite() {
+        return false;
+    }
+    let start = digits
+        .iter()
+        .position(|&d| d != b'0')
+        .unwrap_or(digits.len());
+    let digits = digits.get(start..).unwrap_or_default();
+    let exact = format!("{:.0}", x.abs());
+    if digits.is_empty() {
+        return exact != "0";
+    }
+    exact.as_bytes() != digits
+}
+
 /// A plain decimal `-?digits[.digits]` with at most 15 digits, exactly as `str::parse::<f64>`
 /// reads it but without its general machinery; `None` for anything else (the caller parses
 /// that in full). The integer of the digits is below `10^15 < 2^53` and `10^k` (`k <= 15`) is
@@ -633,7 +661,7 @@ pub(crate) fn lines(text: &str) -> impl Iterator<Item = (usize, usize, &str)> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Format, SkipBom, plain_format};
+    use super::{Format, SkipBom, inexact_integer, plain_format};
     use crate::test_rng::XorShift;
     use std::io::Read;
 
@@ -756,6 +784,37 @@ mod tests {
     }
 
     /// The fast path gives `str::parse`'s bits, and declines what it does not cover.
+    /// `inexact_integer` against exact integer arithmetic: an integer literal is inexact
+    /// exactly when the double it parses to, converted back to an integer, differs.
+    #[test]
+    fn inexact_integers_are_those_a_double_changes() {
+        let mut rng = XorShift(0x5eed_0053);
+        for _ in 0..20_000 {
+            let x = rng.next() >> (rng.next() % 40);
+            for text in [x.to_string(), format!("-{x}"), format!("000{x}")] {
+                let v: f64 = text.parse().unwrap();
+                let back = v.abs() as u128;
+                assert_eq!(
+                    inexact_integer(text.as_bytes(), v),
+                    back != u128::from(x),
+                    "{text}"
+                );
+            }
+        }
+        for (text, inexact) in [
+            ("9007199254740992", false),
+            ("9007199254740993", true),
+            ("00000000000000000000", false),
+            ("340282366920938463463374607431768211456", false),
+            ("340282366920938463463374607431768211457", true),
+            ("1e300", false),
+            ("12345678901234567.5", false),
+        ] {
+            let v: f64 = text.parse().unwrap();
+            assert_eq!(inexact_integer(text.as_bytes(), v), inexact, "{text}");
+        }
+    }
+
     #[test]
     fn fast_decimal_is_parse() {
         let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);

@@ -284,6 +284,8 @@ fn plain(s: &str) -> Option<Read> {
     let x: f64 = s.parse().ok()?;
     Some(if super::underflows(s.as_bytes(), x) {
         Read::Malformed(super::TOO_SMALL)
+    } else if super::inexact_integer(s.as_bytes(), x) {
+        Read::Malformed(super::NOT_EXACT)
     } else {
         Read::Number(x)
     })
