@@ -106,6 +106,11 @@ PY
     printf '\x02user,a,b,c\nu1,1,0.5,0\nu2,0,1,0.5\n' >"$C/host_parsers/csv_small"
     # CSV read with --values ranks (selector 2 + 4 * 2), in pref_voting's layout.
     printf '\x0aa,b,c,#\n1,2,,3\n2,1,1,1\n1,2,,4\n' >"$C/host_parsers/csv_ranks_small"
+    # pandas' numbered columns: refused without --header, read with --header first-row
+    # (selector 2 + 12 * 1) and none (2 + 12 * 2).
+    printf '\x02,0,1,2\n0,0.5,0.2,0.1\n1,0.3,0.9,0.4\n' >"$C/host_parsers/csv_pandas"
+    printf '\x0e0,1,2\n0.5,0.2,0.1\n0.3,0.9,0.4\n' >"$C/host_parsers/csv_header_first_row"
+    printf '\x1a0,1,2\n0.5,0.2,0.1\n#,a,b\n' >"$C/host_parsers/csv_header_none"
     # The same with CRLF line ends and a blank line: a row's number depends on both.
     printf '\x0aa,b,c,#\r\n1,2,,3\r\n\r\n2,1,1,1\r\n1,2,,4' >"$C/host_parsers/csv_ranks_crlf"
 
