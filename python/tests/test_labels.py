@@ -89,7 +89,8 @@ def test_integers_a_float64_rounds_are_refused() -> None:
 
 
 def test_dates_are_not_numbers() -> None:
-    t = pd.DataFrame({"a": pd.to_datetime(["2024-01-01", None]), "b": pd.to_datetime(["2024", "2025"])})
+    when = {"a": pd.to_datetime(["2024-01-01", None]), "b": pd.to_datetime(["2024", "2025"])}
+    t = pd.DataFrame(when)
     with pytest.raises(ualign.InputError, match="dates or durations"):
         P.from_scores(t)
 

@@ -129,7 +129,8 @@ def _series_positions(x: Any, what: str, labels: Optional[Any] = None) -> None:
     if labels is not None:
         if index == list(labels) or index == list(range(len(index))):
             return
-        what_order = "in another order" if sorted(map(str, index)) == sorted(map(str, labels)) else "other labels"
+        same = sorted(map(str, index)) == sorted(map(str, labels))
+        what_order = "in another order" if same else "other labels"
         raise InputError(
             f"{what} is a Series labelled {_show(index)}, {what_order} than {_show(labels)}: "
             f"pass {what}.reindex(...) to match by label, or {what}.to_numpy() to match by "
@@ -318,8 +319,8 @@ class Population:
         Every row is its own user type (rows are not merged).
 
         A pandas DataFrame's columns name the candidates (``candidates``, if given, must be
-        them, in order), and a Series of ``weights`` is matched with its index (by label, when
-        the index is the frame's). Refused as ambiguous: a frame's column named like the rows'
+        them, in order), and a Series of ``weights`` must carry the frame's index in order (or
+        ``0, 1, 2, ...``). Refused as ambiguous: a frame's column named like the rows'
         weights (``weight``, ``count``, ...: pass ``weights=frame.pop(name)``), rows given as
         Series labelled in different orders, a Series whose labels are not the frame's, one
         column (one candidate: if the rows are candidates, pass ``scores.T``), and integers
