@@ -535,8 +535,8 @@ pub(crate) fn underflows(text: &[u8], x: f64) -> bool {
 }
 
 /// Why an integer that reads as another double is refused ([`inexact_integer`]).
-pub(crate) const NOT_EXACT: &str = "an integer that is not exactly a double (integers beyond 2^53 round, and two of them could \
-     tie)";
+pub(crate) const NOT_EXACT: &str = "an integer that is not exactly a double (integers beyond \
+                                      2^53 round, and two of them could tie)";
 
 /// Whether the decimal `text` is an integer (digits, perhaps signed: no point, no exponent)
 /// that `x`, the double it reads as, does not equal: `9007199254740993` reads as

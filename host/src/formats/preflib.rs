@@ -3,11 +3,11 @@
 //! `#` lines are the header; `# ALTERNATIVE NAME i: name` names alternative `i` and
 //! `# NUMBER ALTERNATIVES: n` gives `n` (`# NUMBER VOTERS: v`, when present, must be the sum of
 //! the counts, and `# NUMBER UNIQUE ORDERS: u` the number of lines of orders or of distinct
-//! orders; each says one number however often it is said; other `#` lines are comments). The first two keys come before the first order,
-//! a second `NUMBER ALTERNATIVES` says the same `n`, each alternative is named once and no two
-//! candidates share a name (an unnamed alternative goes by its number): anything else is
-//! refused, naming both lines. Every other non-blank line is `count: order`,
-//! where the order lists alternatives best first, separated by commas, with `{a,b}` a tie group
+//! orders; each of the three says one number however often it is said; other `#` lines are
+//! comments). The first two keys come before the first order, each alternative is named once
+//! and no two candidates share a name (an unnamed alternative goes by its number): anything else
+//! is refused, naming both lines. Every other non-blank line is `count: order`, where the order
+//! lists alternatives best first, separated by commas, with `{a,b}` a tie group
 //! (`{}` is an empty group and means nothing). Alternatives an incomplete order leaves out tie
 //! at the bottom. Identical orders (as weak orders: `1,2,3` and `1,2` are the same order of
 //! three) are merged into one weighted user type (the counts are added, with overflow checked).
