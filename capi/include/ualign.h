@@ -9,7 +9,10 @@
  * them (higher is better, equal scores tie). Showing a user k draws from the symmetric Nash
  * equilibrium of the (k+1)-player alignment game wins against any single rival response with
  * probability at least k/(k+1). ualign_solve finds that equilibrium and certifies it (bounds
- * never on the wrong side of the exact values), ualign_certify certifies any policy,
+ * never on the wrong side of the exact values for the policy written and the population's
+ * weights as normalised: whole-number weights below 2^22 exactly, others as their float32
+ * shares of the total, each rounded to nearest; docs/certificates.md), ualign_certify
+ * certifies any policy,
  * ualign_picks draws the k responses reproducibly.
  * ualign_solve_warm starts the solver from a previous equilibrium (a stream of related
  * requests: the same users, the candidates re-scored), which saves share evaluations and never
@@ -27,7 +30,9 @@
  * - Every function that can fail returns an int status: UALIGN_OK (0) or a negative
  *   UALIGN_ERR_* code; ualign_status_str(status) describes it. Output parameters are written
  *   only on success (except ualign_population_init and ualign_prepared_new, which empty
- *   *pop and *out on failure, unless it overlaps another buffer of the call).
+ *   *pop and *out on failure, unless it overlaps another buffer of the call: at its length,
+ *   or at its first element when the call's sizes are wrong). The ualign_population struct
+ *   passed to a call is one of its buffers: outputs written over it are refused.
  * - Only ualign_prepared_new allocates (failure: UALIGN_ERR_OUT_OF_MEMORY, never an abort),
  *   and only ualign_prepared_free frees. No function keeps a pointer past its return (other
  *   than the pointers recorded in a ualign_population) or lets a Rust panic escape (a caught
@@ -102,7 +107,7 @@ extern "C" {
 #define UALIGN_ERR_INTERNAL (-11)
 /** An allocation failed (only ualign_prepared_new allocates). */
 #define UALIGN_ERR_OUT_OF_MEMORY (-12)
-/** A positive user weight is below 2^-149 of the total weight: normalised, it would be zero,
+/** A positive user weight is at most about 2^-150 of the total: normalised, it rounds to zero,
  *  and its user type would drop out of the game certified. */
 #define UALIGN_ERR_NEGLIGIBLE_WEIGHT (-13)
 
@@ -114,7 +119,9 @@ const char *ualign_status_str(int status);
 
 /* A population of m user types over n candidates needs, owned by the caller:
  *   scores       m * n floats, row-major: scores[j * n + y] is user type j's score of candidate y
- *   weights      m floats, user type weights (>= 0, finite, not all zero; normalised internally)
+ *   weights      m floats, user type weights (>= 0, finite, not all zero), normalised to their
+ *                float32 shares of the total (exact for whole numbers below 2^22): the
+ *                certificates are of those shares
  *   weights_buf  at least UALIGN_WEIGHTS_BUF_LEN(m)   = m      floats    (workspace)
  *   order_buf    at least UALIGN_ORDER_BUF_LEN(n, m)  = m * n  uint16_t  (workspace)
  * All four must stay alive, and scores and weights unchanged, while the population is used:
@@ -151,7 +158,9 @@ typedef struct ualign_certificate {
     uint32_t k;                  /**< number of shown responses */
     float worst_case_win_rate;   /**< 1 - max_y g(y): chance of beating the best single rival */
     float exploitability;        /**< max_y g(y) - 1/(k+1), >= 0; 0 at an exact equilibrium */
-    uint32_t worst_opponent;     /**< argmax_y g(y), the best rival response (lowest index on ties) */
+    uint32_t worst_opponent;     /**< the best rival response: the largest bound on g(y)
+                                      (lowest index on ties of the bounds; candidates whose g
+                                      ties exactly may have different bounds) */
     float bound;                 /**< k/(k+1), the best any product policy can guarantee */
 } ualign_certificate;
 
@@ -231,7 +240,7 @@ int ualign_prepared_new(ualign_prepared **out, size_t n, size_t m, const float *
 
 /** ualign_solve on a prepared population: the same arguments after pop, the same checks and,
  *  bit for bit, the same policy, iterations and certificate.
- *  Errors: NULL_POINTER, BUFFER_TOO_SMALL, INVALID_K, INVALID_EPSILON. */
+ *  Errors: NULL_POINTER, BAD_SIZE, BUFFER_TOO_SMALL, INVALID_K, INVALID_EPSILON. */
 int ualign_solve_prepared(const ualign_prepared *pop, uint32_t k, float epsilon,
                           uint32_t max_iter, float *policy, size_t policy_len,
                           uint32_t *iterations, ualign_certificate *cert);

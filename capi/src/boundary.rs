@@ -36,6 +36,37 @@ impl Region {
         })
     }
 
+    /// The `bytes` from `p`, for a pointer of a call that failed its checks (perhaps
+    /// misaligned): never a slice, only to check that a written region stays off it
+    /// ([`Region::overlaps_given`]). `None` for a null pointer and for a length no buffer can
+    /// have (more than `isize::MAX` bytes, or wrapping the address space).
+    fn span(p: *const u8, bytes: usize) -> Option<Region> {
+        let start = p as usize;
+        (!p.is_null() && bytes <= isize::MAX as usize && start.checked_add(bytes).is_some())
+            .then_some(Region {
+                start,
+                bytes,
+                written: false,
+            })
+    }
+
+    /// Whether this region overlaps any of the buffers a failed call was given, `given` (each
+    /// pointer with its length): at those lengths when the call's sizes were valid (`sized`)
+    /// and every one is a length a buffer can have ([`Region::span`]), else at their first
+    /// elements only (a size is wrong, so only the pointers are known).
+    pub(crate) fn overlaps_given(&self, given: &[(*const u8, usize, usize)], sized: bool) -> bool {
+        let at =
+            |&(p, len, size): &(*const u8, usize, usize)| Region::span(p, len.saturating_mul(size));
+        let spans: Option<Vec<Region>> = sized.then(|| given.iter().map(at).collect()).flatten();
+        let spans = spans.unwrap_or_else(|| {
+            given
+                .iter()
+                .filter_map(|&(p, _, size)| Region::span(p, size))
+                .collect()
+        });
+        spans.iter().any(|o| self.overlaps(o))
+    }
+
     fn overlaps(&self, other: &Region) -> bool {
         self.bytes > 0
             && other.bytes > 0
@@ -80,6 +111,12 @@ pub(crate) fn guard(body: impl FnOnce() -> Result<(), c_int>) -> c_int {
         Ok(Err(code)) => code,
         Err(_) => UALIGN_ERR_INTERNAL,
     }
+}
+
+/// A buffer a call was given, for [`Region::overlaps_given`]: its start, its length and its
+/// element size.
+pub(crate) fn given<T>(p: *const T, len: usize) -> (*const u8, usize, usize) {
+    (p.cast(), len, size_of::<T>())
 }
 
 /// Writes `value` through an out-pointer that was validated as a [`Region`].

@@ -51,7 +51,7 @@ mod prepared;
 
 use core::ffi::{c_char, c_int};
 
-use boundary::{Region, disjoint, disjoint_both, guard, write_out};
+use boundary::{Region, disjoint, disjoint_both, given, guard, write_out};
 pub use prepared::{
     ualign_certify_prepared, ualign_prepared, ualign_prepared_free, ualign_prepared_new,
     ualign_solve_prepared, ualign_solve_prepared_warm,
@@ -104,8 +104,8 @@ pub const UALIGN_ERR_INTERNAL: c_int = -11;
 /// An allocation failed: only [`ualign_prepared_new`] allocates (the handle and its
 /// population's `m` weights and `m * n` order entries).
 pub const UALIGN_ERR_OUT_OF_MEMORY: c_int = -12;
-/// A positive weight is below `2^-149` of the total weight: normalised, it would be zero, and
-/// its user type would drop out of the game certified.
+/// A positive weight is at most about `2^-150` of the total weight: normalised, it rounds to
+/// zero, and its user type would drop out of the game certified.
 pub const UALIGN_ERR_NEGLIGIBLE_WEIGHT: c_int = -13;
 
 /// A population of `m` weighted user types over `n` candidates (`ualign_population` in C).
@@ -219,7 +219,7 @@ pub extern "C" fn ualign_status_str(status: c_int) -> *const c_char {
         UALIGN_ERR_INTERNAL => c"internal error (a bug in ualign; please report it)",
         UALIGN_ERR_OUT_OF_MEMORY => c"out of memory (allocating a prepared population)",
         UALIGN_ERR_NEGLIGIBLE_WEIGHT => {
-            c"a positive user weight is below 2^-149 of the total: it would normalise to zero"
+            c"a positive user weight is at most about 2^-150 of the total: it would normalise to zero"
         }
         _ => c"unknown status",
     };
@@ -268,6 +268,12 @@ fn population_regions(pop: &ualign_population) -> Result<[Region; 4], c_int> {
         return Err(UALIGN_ERR_BUFFER_TOO_SMALL);
     }
     Ok(regions)
+}
+
+/// The population's regions and the `ualign_population` struct's own (read): an output of the
+/// call written over the struct is refused as any overlap is.
+fn with_struct(r: [Region; 4], pop: *const ualign_population) -> Result<[Region; 5], c_int> {
+    Ok([r[0], r[1], r[2], r[3], Region::of(pop, 1, false)?])
 }
 
 /// Builds the population of `n` candidates from `scores` (`m x n` row-major) and `weights`
@@ -485,9 +491,22 @@ pub unsafe extern "C" fn ualign_population_init(
         };
         let regions = population_regions(&candidate);
         // `*pop` overlapping a buffer of the call is refused before it is written: emptying it
-        // would write into that buffer.
-        if let Ok(r) = &regions {
-            disjoint(&[r[0], r[1], r[2], r[3], out])?;
+        // would write into that buffer. Buffers that failed their checks are taken at the
+        // lengths given (when those are lengths a buffer can have), and on such a failure an
+        // overlapping `*pop` is left as it was.
+        match &regions {
+            Ok(r) => disjoint(&[r[0], r[1], r[2], r[3], out])?,
+            Err(e) => {
+                let given = [
+                    given(scores, n.saturating_mul(m)),
+                    given(weights, m),
+                    given(weights_buf, weights_buf_len),
+                    given(order_buf, order_buf_len),
+                ];
+                if out.overlaps_given(&given, check_sizes(n, m).is_ok()) {
+                    return Err(*e);
+                }
+            }
         }
         // SAFETY: `pop` passed Region::of and is valid for writes (caller contract), and it
         // overlaps no other buffer whose region is known; no slice exists yet.
@@ -588,7 +607,7 @@ unsafe fn solve_population(
     guard(|| {
         // SAFETY: caller contract on `pop`.
         let p = unsafe { read_population(pop) }?;
-        let inputs = population_regions(&p)?;
+        let inputs = with_struct(population_regions(&p)?, pop)?;
         // SAFETY: caller contract on the start and the outputs; `build` runs after `solve_into`
         // checked them disjoint from the population's regions, whose validity is the caller's
         // contract.
@@ -616,7 +635,7 @@ pub unsafe extern "C" fn ualign_certify(
     guard(|| {
         // SAFETY: caller contract on `pop`.
         let p = unsafe { read_population(pop) }?;
-        let inputs = population_regions(&p)?;
+        let inputs = with_struct(population_regions(&p)?, pop)?;
         // SAFETY: caller contract on `policy` and `cert`; `build` runs after `certify_into`
         // checked them disjoint from the population's regions (validity: caller contract).
         unsafe { certify_into(&inputs, p.n, || build(&p), policy, policy_len, k, cert) }

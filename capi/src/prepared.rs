@@ -28,7 +28,7 @@ use std::alloc::Layout;
 
 use ualign::Population;
 
-use crate::boundary::{Region, disjoint, guard, write_out};
+use crate::boundary::{Region, disjoint, given, guard, write_out};
 use crate::{
     MAX_CANDIDATES, SolveOut, Start, UALIGN_ERR_BAD_SIZE, UALIGN_ERR_NULL_POINTER,
     UALIGN_ERR_OUT_OF_MEMORY, build_from, certify_into, check_sizes, solve_into,
@@ -202,8 +202,16 @@ pub unsafe extern "C" fn ualign_prepared_new(
         };
         // `*out` overlapping an input is refused before it is written: setting it to NULL
         // would write into that input.
-        if let Ok((_, rs, rw)) = inputs {
-            disjoint(&[ro, rs, rw])?;
+        match inputs {
+            Ok((_, rs, rw)) => disjoint(&[ro, rs, rw])?,
+            Err(e) => {
+                // Inputs that failed their checks, at the lengths given (when a buffer can have
+                // them): an overlapping `*out` is left as it was.
+                let given = [given(scores, n.saturating_mul(m)), given(weights, m)];
+                if ro.overlaps_given(&given, check_sizes(n, m).is_ok()) {
+                    return Err(e);
+                }
+            }
         }
         // SAFETY: `out` passed Region::of and is valid for writes (caller contract), and it
         // overlaps no input whose region is known.

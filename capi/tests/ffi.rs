@@ -428,6 +428,77 @@ fn null_misaligned_and_overlapping_pointers_are_rejected() {
             ualign_solve(&mut pop, 2, 1e-4, 100, pp, N, &mut it, &mut cert),
             UALIGN_OK
         );
+        // Outputs written over the `ualign_population` struct itself: refused, the struct
+        // kept (they overwrote its sizes and pointers).
+        let before = (pop.n, pop.m, pop.scores, pop.order_buf);
+        let over = (&raw mut pop).cast::<ualign_certificate>();
+        assert_eq!(
+            ualign_solve(&mut pop, 2, 1e-4, 100, pp, N, &mut it, over),
+            e
+        );
+        let n_field = (&raw mut pop.n).cast::<u32>();
+        assert_eq!(
+            ualign_solve(&mut pop, 2, 1e-4, 100, pp, N, n_field, &mut cert),
+            e
+        );
+        assert_eq!(ualign_certify(&mut pop, cp, N, 2, over), e);
+        assert_eq!((pop.n, pop.m, pop.scores, pop.order_buf), before);
+    }
+}
+
+/// A failed call whose `*pop` or `*out` shares memory with a buffer it could not validate (a
+/// null pointer beside it, a bad size) leaves that memory alone: emptying `*pop` would have
+/// written into the caller's weights or scores.
+#[test]
+fn failed_calls_do_not_write_into_buffers_they_could_not_check() {
+    #[repr(C, align(8))]
+    struct Shared([f32; 16]);
+    let ones = [1.0f32; 16];
+    let (mut wbuf, mut obuf) = ([0.0f32; 16], [0u16; 64]);
+    let mut shared = Shared(ones);
+    let base = shared.0.as_mut_ptr();
+    assert!(std::mem::size_of::<ualign_population>() <= std::mem::size_of::<Shared>());
+    let (wb, ob) = (wbuf.as_mut_ptr(), obuf.as_mut_ptr());
+    // SAFETY (every call): each non-null pointer is valid for the length passed; the population
+    // and the weights share `shared`, as a C union would.
+    unsafe {
+        // Null scores; the weights (valid sizes) hold `*pop`.
+        let st = ualign_population_init(base.cast(), 3, 16, null(), base, wb, 16, ob, 64);
+        assert_eq!(st, UALIGN_ERR_NULL_POINTER);
+        assert_eq!(shared.0, ones, "the weights written");
+        // Too many candidates: the sizes are wrong, so only the scores' start is known.
+        let st = ualign_population_init(base.cast(), 2000, 1, base, ones.as_ptr(), wb, 1, ob, 64);
+        assert_eq!(st, UALIGN_ERR_BAD_SIZE);
+        assert_eq!(shared.0, ones, "the scores written");
+        // A workspace too small.
+        let st = ualign_population_init(base.cast(), 2, 4, base, ones.as_ptr(), wb, 4, ob, 7);
+        assert_eq!(st, UALIGN_ERR_BUFFER_TOO_SMALL);
+        assert_eq!(shared.0, ones, "the scores written");
+        // The prepared form: null scores beside the weights; no candidates beside the scores.
+        let out = base.cast::<*mut ualign_prepared>();
+        assert_eq!(
+            ualign_prepared_new(out, 2, 4, null(), base),
+            UALIGN_ERR_NULL_POINTER
+        );
+        assert_eq!(
+            ualign_prepared_new(out, 0, 1, base, ones.as_ptr()),
+            UALIGN_ERR_BAD_SIZE
+        );
+        assert_eq!(shared.0, ones, "an input written");
+        // Apart from the inputs, a failure empties `*pop` and nulls `*out`, as documented.
+        let mut pop = ualign_population {
+            n: 7,
+            ..ualign_population::EMPTY
+        };
+        let st = ualign_population_init(&mut pop, 2000, 1, base, ones.as_ptr(), wb, 1, ob, 64);
+        assert_eq!(st, UALIGN_ERR_BAD_SIZE);
+        assert_eq!(pop.n, ualign_population::EMPTY.n);
+        let mut handle = core::ptr::dangling_mut::<ualign_prepared>();
+        assert_eq!(
+            ualign_prepared_new(&mut handle, 0, 1, base, ones.as_ptr()),
+            UALIGN_ERR_BAD_SIZE
+        );
+        assert!(handle.is_null());
     }
 }
 

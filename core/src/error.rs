@@ -102,8 +102,9 @@ pub enum Error {
     /// A sampling model parameter is out of range (Mallows dispersion outside `[0, 1]`,
     /// a Plackett-Luce weight not positive and finite).
     InvalidModelParameter,
-    /// A positive weight is so small beside the total (below `2^-149` of it) that its
-    /// normalised `f32` value is zero: the user type would drop out of the game certified.
+    /// A positive weight is so small beside the total (at most about `2^-150` of it) that its
+    /// normalised `f32` value rounds to zero: the user type would drop out of the game
+    /// certified.
     NegligibleWeight {
         /// The user type.
         user: usize,

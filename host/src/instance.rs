@@ -368,8 +368,8 @@ impl Instance {
                     file,
                     u.line,
                     format!(
-                        "weight {} is negligible: below 2^-149 of the total weight, it would \
-                         count as zero",
+                        "weight {} is negligible: at most about 2^-150 of the total weight, it \
+                         would count as zero",
                         shown(u.weight)
                     ),
                 ),

@@ -712,8 +712,8 @@ fn svg_follows_links_and_writes_pipes_in_place() {
 /// the file holds: a positive weight that is zero as an `f32` (it would drop its user type),
 /// identical rankings whose weights add up past the largest `f32` (not merged, so the message
 /// is not about their sum), counts too large to keep exact, and a weight that is an `f32` but
-/// below `2^-149` of the total (normalised, it would be zero: its user type would drop out of
-/// the game certified).
+/// at most about `2^-150` of the total (normalised, it would round to zero: its user type would
+/// drop out of the game certified).
 #[test]
 fn weights_the_population_cannot_hold_are_refused() {
     let dir = tempdir();
