@@ -151,14 +151,24 @@ def test_values_reads_tables_of_ranks_as_the_cli(cli, tmp_path: Path) -> None:
     ranks = ualign.solve(ualign.read(p, values="ranks"), 1).policy
     scores = ualign.solve(ualign.read(p, values="scores"), 1).policy
     assert ranks.tolist() != scores.tolist()
+
+
+@pytest.mark.parametrize(
+    "arg, good, bad, first",
+    [("values", "ranks", "rank", "scores"), ("header", "none", "first", "first-row")],
+)
+def test_table_arguments_are_checked(tmp_path: Path, arg: str, good: str, bad: str, first: str) -> None:
+    """`values=` and `header=` apply to tables only, and take only their own words."""
+    p = tmp_path / "t.csv"
+    p.write_text("a,b\n0.5,0.2\n")
     j = tmp_path / "x.json"
     j.write_text('{"candidates": ["a"], "users": [{"scores": [1]}]}')
-    with pytest.raises(ualign.InputError, match=r'values applies to score tables \(format="csv"'):
-        ualign.read(j, values="ranks")
-    with pytest.raises(ualign.InputError, match='values "rank": use "scores"'):
-        ualign.read(p, values="rank")
-    with pytest.raises(ualign.InputError, match="values must be a string"):
-        ualign.read(p, values=1)
+    with pytest.raises(ualign.InputError, match=rf'{arg} applies to score tables \(format="csv"'):
+        ualign.read(j, **{arg: good})
+    with pytest.raises(ualign.InputError, match=f'{arg} "{bad}": use "{first}"'):
+        ualign.read(p, **{arg: bad})
+    with pytest.raises(ualign.InputError, match=f"{arg} must be a string"):
+        ualign.read(p, **{arg: 1})
 
 
 def test_header_decides_pandas_column_numbers(cli, tmp_path: Path) -> None:
@@ -199,14 +209,6 @@ def test_header_decides_pandas_column_numbers(cli, tmp_path: Path) -> None:
     assert ualign.read(p, header="none").m == 4
     assert none == cli.json("solve", p, "--k", 2, "--header", "none")
     assert none == ualign.solve(ualign.read(as_json), 2).to_dict()
-    j = tmp_path / "x.json"
-    j.write_text('{"candidates": ["a"], "users": [{"scores": [1]}]}')
-    with pytest.raises(ualign.InputError, match=r'header applies to score tables \(format="csv"'):
-        ualign.read(j, header="none")
-    with pytest.raises(ualign.InputError, match='header "first": use "first-row"'):
-        ualign.read(p, header="first")
-    with pytest.raises(ualign.InputError, match="header must be a string"):
-        ualign.read(p, header=True)
 
 
 def test_format_errors_name_the_format_argument(tmp_path: Path) -> None:
