@@ -132,8 +132,8 @@ fn json_errors() {
         ),
         (
             "huge.json",
-            "{\"candidates\": [\"a\", \"b\"],\n \"users\": [{\"scores\": [1e999, 2]}]}",
-            &["huge.json:2:", "out of range"],
+            "{\"candidates\": [\"a\", \"b\"],\n \"users\": [{\"weight\": 1,\n\"scores\": [1e999, 2]}]}",
+            &["huge.json:3:", "number `1e999` is too large to be finite"],
         ),
         (
             // A nonzero score that reads as 0 would tie `a` with `b`.

@@ -655,6 +655,10 @@ impl<'a> Reader<'a> {
             let text = String::from_utf8_lossy(text);
             return Err(self.err(format_args!("number `{text}` is {}", super::NOT_EXACT)));
         }
+        if x.is_infinite() {
+            let text = String::from_utf8_lossy(text);
+            return Err(self.err(format_args!("number `{text}` is too large to be finite")));
+        }
         Ok(x)
     }
 
