@@ -9,7 +9,8 @@ the same readers, the same solver and the same certificates, bit for bit.
 ``ualign.solve(ualign.read(f), k).to_dict()`` equals the JSON of ``ualign solve f --k k``.
 
 Bad input raises :class:`InputError` (a ``ValueError``) with the message the command prints for
-the same problem (naming the ``values=`` argument where the command names ``--values``).
+the same problem (naming the ``values=``, ``header=`` and ``format=`` arguments where the command
+names ``--values``, ``--header`` and ``--format``).
 """
 
 from __future__ import annotations
