@@ -31,8 +31,8 @@ extension says (a PrefLib header such as `# FILE NAME:` in a .txt or .csv, a JSO
 .soc or table) is refused, naming --format, which decides.
   PrefLib (.soc .soi .toc .toi): `# ALTERNATIVE NAME i: name` header lines name the candidates
     (each once, no two alike); the header (NUMBER ALTERNATIVES, ALTERNATIVE NAME) comes before
-    the data lines, and a second NUMBER ALTERNATIVES must agree with the first; NUMBER VOTERS
-    must be the counts' sum and NUMBER UNIQUE ORDERS the lines of orders (or distinct orders);
+    the data lines, and a second NUMBER ALTERNATIVES or NUMBER VOTERS must agree with the
+    first; NUMBER VOTERS must be the counts' sum;
     data lines are `count: a,b,{c,d},e` (candidate numbers, braces = tie group). Candidates an
     incomplete order leaves out tie at the bottom. Identical orders are merged into one weighted
     user type (counts added, overflow checked). Numbered from 1; read as numbered from 0 (as

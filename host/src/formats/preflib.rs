@@ -2,11 +2,11 @@
 //!
 //! `#` lines are the header; `# ALTERNATIVE NAME i: name` names alternative `i` and
 //! `# NUMBER ALTERNATIVES: n` gives `n` (`# NUMBER VOTERS: v`, when present, must be the sum of
-//! the counts, and `# NUMBER UNIQUE ORDERS: u` the number of lines of orders or of distinct
-//! orders; each of the three says one number however often it is said; other `#` lines are
-//! comments). The first two keys come before the first order, each alternative is named once
-//! and no two candidates share a name (an unnamed alternative goes by its number): anything else
-//! is refused, naming both lines. Every other non-blank line is `count: order`, where the order
+//! the counts; each of the two says one number however often it is said; other `#` lines, such
+//! as `NUMBER UNIQUE ORDERS`, which writers count in different ways, are comments). The first
+//! two keys come before the first order, each alternative is named once and no two candidates
+//! share a name (an unnamed alternative goes by its number): anything else is refused, naming
+//! both lines. Every other non-blank line is `count: order`, where the order
 //! lists alternatives best first, separated by commas, with `{a,b}` a tie group
 //! (`{}` is an empty group and means nothing). Alternatives an incomplete order leaves out tie
 //! at the bottom. Identical orders (as weak orders: `1,2,3` and `1,2` are the same order of
@@ -69,8 +69,6 @@ struct Header {
     first_order: Option<usize>,
     /// `NUMBER VOTERS` and its line (the first, when it is said more than once).
     voters: Option<(u64, usize)>,
-    /// `NUMBER UNIQUE ORDERS` and its line (the first, when it is said more than once).
-    unique: Option<(u64, usize)>,
 }
 
 /// Parses a PrefLib file; a file numbered from 0 adds a note to `notes`. A file whose header
@@ -185,10 +183,8 @@ fn parse_one_pass(text: &str, source: &str, lines: usize) -> Option<(Instance, O
             }
         }
     }
-    // A disagreeing NUMBER VOTERS or NUMBER UNIQUE ORDERS is reported by the checked reader.
-    header
-        .check_counts(total, (row as usize, counts.len()), source)
-        .ok()?;
+    // A disagreeing NUMBER VOTERS is reported by the checked reader.
+    header.check_voters(total, source).ok()?;
     let (n, base) = numbering(&header, |_| used_n, zero, n?, source).ok()?;
     // `seen[c] == i + 1` when the key of user type `i` lists candidate `c`.
     let mut seen = vec![0u32; n];
@@ -407,11 +403,13 @@ fn parse_checked(
             format!("{n} candidates exceed the capacity of {CAPACITY}"),
         ));
     }
-    let total = rows.count.iter().fold(0u64, |t, &c| t.saturating_add(c));
-    let users = merge(&rows, n, base, source)?;
-    header.check_counts(total, (rows.count.len(), users.len()), source)?;
+    header.check_voters(
+        rows.count.iter().fold(0u64, |t, &c| t.saturating_add(c)),
+        source,
+    )?;
     let candidates = candidates(header, n, base, source)?;
     notes.extend(numbering_note(n, base));
+    let users = merge(&rows, n, base, source)?;
     if users.is_empty() {
         return Err(Error::in_file(
             source,
@@ -649,28 +647,24 @@ impl Header {
         };
         let key = key.trim_ascii();
         let upper = key.to_ascii_uppercase();
-        let count = match upper.as_str() {
-            "NUMBER VOTERS" => Some(&mut self.voters),
-            "NUMBER UNIQUE ORDERS" => Some(&mut self.unique),
-            _ => None,
-        };
-        if let Some(slot) = count {
+        if upper == "NUMBER VOTERS" {
             let v = value.trim_ascii();
             let n: u64 = v
                 .parse()
-                .map_err(|_| Error::at(source, line, format!("bad {upper} `{v}`")))?;
-            match *slot {
+                .map_err(|_| Error::at(source, line, format!("bad NUMBER VOTERS `{v}`")))?;
+            match self.voters {
                 Some((first, first_line)) if first != n => {
                     return Err(Error::at(
                         source,
                         line,
                         format!(
-                            "{upper}: {n} disagrees with {upper}: {first} on line {first_line}"
+                            "NUMBER VOTERS: {n} disagrees with NUMBER VOTERS: {first} on line \
+                             {first_line}"
                         ),
                     ));
                 }
                 Some(_) => {}
-                None => *slot = Some((n, line)),
+                None => self.voters = Some((n, line)),
             }
             return Ok(None);
         }
@@ -739,16 +733,9 @@ impl Header {
         Ok(Some(number))
     }
 
-    /// Refuses a `NUMBER VOTERS` other than `total`, the sum of the orders' counts, and a
-    /// `NUMBER UNIQUE ORDERS` other than both `orders`, the lines of orders, and `distinct`, the
-    /// orders once identical ones are merged: a file cut short, or orders that are not the
-    /// header's.
-    fn check_counts(
-        &self,
-        total: u64,
-        (orders, distinct): (usize, usize),
-        source: &str,
-    ) -> Result<()> {
+    /// Refuses a `NUMBER VOTERS` other than `total`, the sum of the orders' counts: a file cut
+    /// short, or orders that are not the header's.
+    fn check_voters(&self, total: u64, source: &str) -> Result<()> {
         if let Some((declared, line)) = self.voters
             && declared != total
         {
@@ -758,20 +745,6 @@ impl Header {
                 format!(
                     "NUMBER VOTERS: {declared}, but the orders' counts sum to {total} (a file \
                      cut short, or orders that are not this header's)"
-                ),
-            ));
-        }
-        if let Some((declared, line)) = self.unique
-            && declared != orders as u64
-            && declared != distinct as u64
-        {
-            return Err(Error::at(
-                source,
-                line,
-                format!(
-                    "NUMBER UNIQUE ORDERS: {declared}, but the file has {orders} lines of orders \
-                     ({distinct} distinct orders) (a file cut short, or orders that are not this \
-                     header's)"
                 ),
             ));
         }
@@ -1161,17 +1134,6 @@ mod tests {
                 3,
                 &["NUMBER VOTERS: 99 disagrees with NUMBER VOTERS: 6 on line 2"],
             ),
-            (
-                "# NUMBER ALTERNATIVES: 2\n# NUMBER UNIQUE ORDERS: 2\n1: 1,2\n\
-                 # NUMBER UNIQUE ORDERS: 3\n",
-                4,
-                &["NUMBER UNIQUE ORDERS: 3 disagrees with NUMBER UNIQUE ORDERS: 2 on line 2"],
-            ),
-            (
-                "# NUMBER ALTERNATIVES: 2\n# NUMBER UNIQUE ORDERS: 7\n1: 1,2\n1: 2,1\n2: 1,2\n",
-                2,
-                &["NUMBER UNIQUE ORDERS: 7, but the file has 3 lines of orders (2 distinct"],
-            ),
         ];
         for (text, line, needles) in cases {
             let lines = crate::formats::line_count(text.as_bytes());
@@ -1189,16 +1151,14 @@ mod tests {
         assert_eq!(inst.candidates, ["a", "A"]);
         let lines = crate::formats::line_count(text.as_bytes());
         assert_eq!(parse_one_pass(text, "t", lines).map(|p| p.0), Some(inst));
-        // NUMBER UNIQUE ORDERS counting the lines, or the distinct orders: read by both routes.
-        for unique in [3, 2] {
-            let text = format!(
-                "# NUMBER ALTERNATIVES: 2\n# NUMBER UNIQUE ORDERS: {unique}\n1: 1,2\n1: 2,1\n2: 1\n"
-            );
-            let inst = parse(&text, "t", &mut Vec::new()).unwrap();
-            assert_eq!(inst.users.len(), 2);
-            let lines = crate::formats::line_count(text.as_bytes());
-            assert_eq!(parse_one_pass(&text, "t", lines).map(|p| p.0), Some(inst));
-        }
+        // NUMBER UNIQUE ORDERS, which writers count in different ways (pref_voting: 30 for
+        // 40 lines of 28 distinct weak orders), is a comment: read by both routes.
+        let text = "# NUMBER ALTERNATIVES: 2\n# NUMBER UNIQUE ORDERS: 7\n1: 1,2\n1: 2,1\n2: 1\n\
+                    # NUMBER UNIQUE ORDERS: 3\n";
+        let inst = parse(text, "t", &mut Vec::new()).unwrap();
+        assert_eq!(inst.users.len(), 2);
+        let lines = crate::formats::line_count(text.as_bytes());
+        assert_eq!(parse_one_pass(text, "t", lines).map(|p| p.0), Some(inst));
     }
 
     /// Identical weak orders merge whatever their spelling; the numbering follows the rule.
