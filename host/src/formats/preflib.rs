@@ -628,17 +628,45 @@ fn merge(rows: &Rows, n: usize, base: usize, source: &str) -> Result<Vec<UserTyp
 }
 
 /// The number a header line gives for `what`.
-fn header_number(text: &str, what: &str, source: &str, line: usize) -> Result<usize> {
+fn header_number<T: std::str::FromStr>(
+    text: &str,
+    what: &str,
+    source: &str,
+    line: usize,
+) -> Result<T> {
     let text = text.trim_ascii();
     text.parse()
         .map_err(|_| Error::at(source, line, format!("bad {what} `{text}`")))
 }
 
+/// Records `n`, said by header key `what` on `line`, in `slot` (the first saying and its line),
+/// or refuses it when an earlier line said another number.
+fn said_once<T: PartialEq + std::fmt::Display + Copy>(
+    slot: &mut Option<(T, usize)>,
+    n: T,
+    (what, line): (&str, usize),
+    source: &str,
+) -> Result<()> {
+    match *slot {
+        Some((first, first_line)) if first != n => Err(Error::at(
+            source,
+            line,
+            format!("{what}: {n} disagrees with {what}: {first} on line {first_line}"),
+        )),
+        Some(_) => Ok(()),
+        None => {
+            *slot = Some((n, line));
+            Ok(())
+        }
+    }
+}
+
 impl Header {
     /// Reads a header line (without its `#`): `NUMBER ALTERNATIVES` or an alternative's name;
     /// any other `#` line is a comment. Returns the number of the alternative it names, if it
-    /// names one. Refuses a bad number, an alternative named twice, a `NUMBER ALTERNATIVES`
-    /// that differs from an earlier one, and either key after the first order (whose meaning
+    /// names one. Refuses a bad number, an alternative named twice, a `NUMBER ALTERNATIVES` or
+    /// `NUMBER VOTERS` that differs from an earlier one, and either of the first two keys after
+    /// the first order (whose meaning
     /// they would change: the header comes first in PrefLib's format). Both routes read the
     /// header through it.
     fn read(&mut self, h: &str, line: usize, source: &str) -> Result<Option<usize>> {
@@ -648,24 +676,8 @@ impl Header {
         let key = key.trim_ascii();
         let upper = key.to_ascii_uppercase();
         if upper == "NUMBER VOTERS" {
-            let v = value.trim_ascii();
-            let n: u64 = v
-                .parse()
-                .map_err(|_| Error::at(source, line, format!("bad NUMBER VOTERS `{v}`")))?;
-            match self.voters {
-                Some((first, first_line)) if first != n => {
-                    return Err(Error::at(
-                        source,
-                        line,
-                        format!(
-                            "NUMBER VOTERS: {n} disagrees with NUMBER VOTERS: {first} on line \
-                             {first_line}"
-                        ),
-                    ));
-                }
-                Some(_) => {}
-                None => self.voters = Some((n, line)),
-            }
+            let n = header_number(value, "NUMBER VOTERS", source, line)?;
+            said_once(&mut self.voters, n, ("NUMBER VOTERS", line), source)?;
             return Ok(None);
         }
         let name = upper.strip_prefix("ALTERNATIVE NAME");
@@ -684,20 +696,7 @@ impl Header {
         }
         let Some(num) = name else {
             let n = header_number(value, "NUMBER ALTERNATIVES", source, line)?;
-            match self.declared {
-                Some((first, first_line)) if first != n => {
-                    return Err(Error::at(
-                        source,
-                        line,
-                        format!(
-                            "NUMBER ALTERNATIVES: {n} disagrees with NUMBER ALTERNATIVES: {first} \
-                             on line {first_line}"
-                        ),
-                    ));
-                }
-                Some(_) => {}
-                None => self.declared = Some((n, line)),
-            }
+            said_once(&mut self.declared, n, ("NUMBER ALTERNATIVES", line), source)?;
             return Ok(None);
         };
         let number = header_number(num, "alternative number", source, line)?;
