@@ -916,6 +916,10 @@ fn _ualign(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MAX_K", ualign::MAX_K)?;
     m.add("CAPACITY", CAPACITY)?;
     m.add("MAX_THREADS", MAX_THREADS)?;
+    m.add(
+        "WEIGHT_COLUMN_NAMES",
+        formats::table::WEIGHT_COLUMN_NAMES.to_vec(),
+    )?;
     m.add("MAX_CANDIDATES", ualign::MAX_CANDIDATES)?;
     m.add_class::<NativePopulation>()?;
     m.add_function(wrap_pyfunction!(population_from_scores, m)?)?;

@@ -53,8 +53,8 @@ MAX_K: int = _ualign.MAX_K
 CAPACITY: int = _ualign.CAPACITY
 
 
-#: The names of a score table's weight column (the command's readers, rule 4).
-_WEIGHT_NAMES = ("#", "weight", "weights", "count", "counts", "votes", "frequency", "freq")
+#: The names of a score table's weight column (the command's readers, rule 4), any case.
+_WEIGHT_NAMES = tuple(_ualign.WEIGHT_COLUMN_NAMES)
 
 
 def _is_index(x: Any) -> bool:

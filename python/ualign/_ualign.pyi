@@ -10,6 +10,7 @@ __all__ = [
     "MAX_K",
     "MAX_THREADS",
     "NativePopulation",
+    "WEIGHT_COLUMN_NAMES",
     "certify",
     "curve",
     "explain",
@@ -26,6 +27,7 @@ MAX_K: int
 CAPACITY: int
 MAX_THREADS: int
 MAX_CANDIDATES: int
+WEIGHT_COLUMN_NAMES: List[str]
 
 class InputError(ValueError): ...
 class InternalError(RuntimeError): ...

@@ -321,13 +321,23 @@ fn thousands(s: &str) -> bool {
         && groups.all(|g| g.len() == 3)
 }
 
+/// The names of a weight column (rule 4): `#` as written, the others in any case.
+pub const WEIGHT_COLUMN_NAMES: [&str; 8] = [
+    "#",
+    "weight",
+    "weights",
+    "count",
+    "counts",
+    "votes",
+    "frequency",
+    "freq",
+];
+
 /// A header field that names the weight column (rule 4).
 fn is_weight_name(s: &str) -> bool {
-    s == "#"
-        || matches!(
-            s.to_ascii_lowercase().as_str(),
-            "weight" | "weights" | "count" | "counts" | "votes" | "frequency" | "freq"
-        )
+    WEIGHT_COLUMN_NAMES
+        .iter()
+        .any(|name| s.eq_ignore_ascii_case(name))
 }
 
 /// A header field that names row labels, not a candidate (`id`, `index`, `user`, ...: any
