@@ -834,10 +834,8 @@ impl<'a> Reader<'a> {
                 }
             }
         }
+        // Finite: the reader refuses a number too large where it reads it.
         let weight = weight.flatten().unwrap_or(1.0);
-        if !weight.is_finite() {
-            return Err(at("number out of range".into()));
-        }
         check_weight(weight).map_err(at)?;
         let prefs = match (scores.flatten(), ranking.flatten()) {
             (Some(s), None) => Prefs::Scores(s),
@@ -862,11 +860,8 @@ impl<'a> Reader<'a> {
                 if !matches!(self.peek()?, b'-' | b'0'..=b'9') {
                     return Err(at("`scores` must hold numbers".into()));
                 }
-                let x = self.number()?;
-                if !x.is_finite() {
-                    return Err(at("number out of range".into()));
-                }
-                out.push(x);
+                // Finite, as any number the reader returns.
+                out.push(self.number()?);
                 if self.list_next(b']')? {
                     break;
                 }
