@@ -3,9 +3,9 @@
 //! without a new Jacobian.
 
 /// Factors the `m x m` row-major `a` in place by Gaussian elimination with partial pivoting:
-/// `U` on and above the diagonal, the multipliers of `L` below it, and `piv[col]` the row
-/// swapped with row `col` at step `col`. `false` when the matrix is singular to working
-/// precision (a pivot below `1e-9`), or `piv` holds fewer than `m` entries.
+/// `U` above the diagonal, the reciprocals of its pivots on it, the multipliers of `L` below
+/// it, and `piv[col]` the row swapped with row `col` at step `col`. `false` when the matrix is
+/// singular to working precision (a pivot below `1e-9`), or `piv` holds fewer than `m` entries.
 pub(super) fn factor(a: &mut [f32], m: usize, piv: &mut [u8]) -> bool {
     if piv.len() < m || m > usize::from(u8::MAX) {
         return false;
@@ -44,7 +44,12 @@ pub(super) fn factor(a: &mut [f32], m: usize, piv: &mut [u8]) -> bool {
         {
             top.swap_with_slice(other);
         }
-        let d = top.get(col).copied().unwrap_or(1.0);
+        // The pivot's reciprocal, stored in its place: each multiplier is then a
+        // multiplication, and so is each step of the back substitution.
+        let inv = 1.0 / top.get(col).copied().unwrap_or(1.0);
+        if let Some(d) = top.get_mut(col) {
+            *d = inv;
+        }
         let top = top.get(col + 1..).unwrap_or(&[]);
         for r in 0..m - col - 1 {
             let Some(row) = rest.get_mut(r * m..(r + 1) * m) else {
@@ -53,7 +58,7 @@ pub(super) fn factor(a: &mut [f32], m: usize, piv: &mut [u8]) -> bool {
             let Some((x, tail)) = row.get_mut(col..).and_then(|r| r.split_first_mut()) else {
                 continue;
             };
-            let f = *x / d;
+            let f = *x * inv;
             *x = f;
             if f == 0.0 {
                 continue;
@@ -69,7 +74,8 @@ pub(super) fn factor(a: &mut [f32], m: usize, piv: &mut [u8]) -> bool {
 /// Solves `a x = b` in place (`b` becomes `x`) with the factors and pivots of [`factor`]: the
 /// row swaps, then forward and back substitution. Every entry of `b` meets the operations that
 /// elimination applied to its row, in the same order, so the bits are those of eliminating `a`
-/// and `b` together.
+/// and `b` together (multipliers and unknowns scaled by the pivots' reciprocals, the unknowns
+/// taken out of the rows above by columns).
 pub(super) fn solve_factored(a: &[f32], m: usize, piv: &[u8], b: &mut [f32]) {
     // The factors' rows moved with every later swap, so all swaps come first.
     for col in 0..m {
@@ -90,15 +96,21 @@ pub(super) fn solve_factored(a: &[f32], m: usize, piv: &[u8], b: &mut [f32]) {
             }
         }
     }
+    // Back substitution by columns: each unknown, once known, is taken out of the rows above
+    // at once, so the chain from one unknown to the next is one multiplication and one
+    // subtraction (by rows, it is a whole row's dot product).
     for col in (0..m).rev() {
-        let row = a.get(col * m..(col + 1) * m).unwrap_or(&[]);
-        let (mut acc, d) = (b.get(col).copied().unwrap_or(0.0), row.get(col).copied());
-        let after = b.get(col + 1..m).unwrap_or(&[]);
-        for (&u, &x) in row.get(col + 1..).unwrap_or(&[]).iter().zip(after) {
-            acc -= u * x;
-        }
-        if let Some(x) = b.get_mut(col) {
-            *x = acc / d.unwrap_or(1.0);
+        let d = a.get(col * m + col).copied().unwrap_or(1.0);
+        let Some((above, rest)) = b.split_at_mut_checked(col) else {
+            continue;
+        };
+        let Some(x) = rest.first_mut() else {
+            continue;
+        };
+        *x *= d;
+        let x = *x;
+        for (r, acc) in above.iter_mut().enumerate() {
+            *acc -= a.get(r * m + col).copied().unwrap_or(0.0) * x;
         }
     }
 }
@@ -109,8 +121,9 @@ mod tests {
     extern crate std;
     use std::vec::Vec;
 
-    /// Gaussian elimination with partial pivoting applied to `b` as it goes: the textbook
-    /// route, which factoring then solving must reproduce bit for bit.
+    /// Gaussian elimination with partial pivoting applied to `b` as it goes, each pivot's
+    /// reciprocal taken once, then back substitution by columns: the textbook route, which
+    /// factoring then solving must reproduce bit for bit.
     fn eliminate(a: &mut [f32], b: &mut [f32], m: usize) -> bool {
         for col in 0..m {
             let mut p = col;
@@ -131,9 +144,9 @@ mod tests {
                 }
                 b.swap(p, col);
             }
-            let d = a[col * m + col];
+            let inv = 1.0 / a[col * m + col];
             for r in col + 1..m {
-                let f = a[r * m + col] / d;
+                let f = a[r * m + col] * inv;
                 if f == 0.0 {
                     continue;
                 }
@@ -144,11 +157,10 @@ mod tests {
             }
         }
         for col in (0..m).rev() {
-            let mut acc = b[col];
-            for c in col + 1..m {
-                acc -= a[col * m + c] * b[c];
+            b[col] *= 1.0 / a[col * m + col];
+            for r in 0..col {
+                b[r] -= a[r * m + col] * b[col];
             }
-            b[col] = acc / a[col * m + col];
         }
         true
     }
