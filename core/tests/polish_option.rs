@@ -103,7 +103,7 @@ fn without_the_polish_no_jacobian_and_a_certified_policy() {
 }
 
 /// Optimistic Hedge written out a second time (docs/maths.md §4.3): from uniform, the step
-/// `k + 1` grown by 5% after a round that does not raise the estimated exploitability, halved
+/// `2.25 ln n` grown by 5% after a round that does not raise the estimated exploitability, halved
 /// after one that more than doubles it, capped at `1e6 (k + 1)`, and a round estimated above six
 /// times the best sent back to the best iterate with half the step; the deployed policy is the
 /// iterate of lowest estimate, snapped. At `k >= 2` with the polish off and a target out of

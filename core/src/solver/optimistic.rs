@@ -166,6 +166,10 @@ impl<const C: usize> System for Option<[[[f32; C]; C]; 2]> {
     }
 }
 
+/// The first step of the dynamics, per `ln n`: `eta_1 = 2.25 ln n` (the
+/// [module docs](crate::solver) say why).
+const START_STEP: f32 = 2.25;
+
 /// From this round to `2 * EARLY_POLISH - 1`, the first polish comes at the first round where
 /// the dynamics are [`slow`]; from round `2 * EARLY_POLISH` on, at every power of two. (Checking
 /// every round rather than round 8 alone: an instance whose dynamics slow down after round 8
@@ -319,7 +323,7 @@ impl<'a, const N: usize, const C: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N
             best: Certificate::new(k).exploitability,
             v,
             iterations: 1,
-            eta: (k + 1) as f32,
+            eta: START_STEP * float::ln(n.max(2) as f32),
             eta_max: 1e6 * (k + 1) as f32,
             last_e: 0.0,
             lead_e: 0.0,

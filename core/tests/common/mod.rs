@@ -162,7 +162,9 @@ pub fn dynamics<const N: usize>(
     let mut g_prev = g.clone();
     let (mut best_e, mut best) = (estimate(&g), pi.clone());
     let (mut best_logits, mut best_g) = (logits.clone(), g.clone());
-    let (mut eta, mut last_e, mut iterations) = ((k + 1) as f32, best_e, 1u32);
+    // The step starts at `2.25 ln n`.
+    let eta0 = 2.25 * float::ln(n.max(2) as f32);
+    let (mut eta, mut last_e, mut iterations) = (eta0, best_e, 1u32);
     while best_e > 0.0 && iterations < rounds {
         for y in 0..n {
             logits[y] += eta * (2.0 * g[y] - g_prev[y]);
