@@ -259,7 +259,9 @@ struct Written {
 /// (the returned string is empty).
 pub fn run(a: &BatchArgs) -> Result<String> {
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+    // A run of lines at least the buffer's size (one thread's whole window) goes to stdout
+    // without a copy into it; shorter ones (a few lines each, from several threads) gather in it.
+    let mut out = std::io::BufWriter::with_capacity(64 << 10, stdout.lock());
     if run_to(a, &mut out)? {
         written(out.flush())?;
     }
