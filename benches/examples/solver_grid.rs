@@ -1,8 +1,11 @@
 //! Share evaluations the solver spends, over a seeded grid of impartial-culture instances: the
-//! figure the polish heuristics of `ualign::solver` were tuned and are documented against.
+//! figure the polish heuristics of `ualign::solver` were tuned and are documented against. A
+//! third grid draws the same sizes from users who agree on a common quality
+//! ([`ScoreStream`]'s first request): shares far from flat, where the dynamics' first step
+//! matters most.
 //!
 //! ```sh
-//! cargo run --release -p ualign-benches --example solver_grid            # both grids
+//! cargo run --release -p ualign-benches --example solver_grid            # the three grids
 //! cargo run --release -p ualign-benches --example solver_grid -- 64 1000 4 1 1e-4
 //! ```
 //!
@@ -16,7 +19,7 @@ use ualign::{
     share::Oracle,
     solver::{Solution, SolveOptions, nlhf_margins, optimistic_hedge},
 };
-use ualign_benches::{CAPACITY, IcStore};
+use ualign_benches::{CAPACITY, IcStore, ScoreStream};
 
 /// An oracle that logs what the solver asks of it.
 struct Traced<'a, 'p> {
@@ -53,10 +56,33 @@ impl Oracle<CAPACITY> for Traced<'_, '_> {
     }
 }
 
+/// Where a grid's instances come from.
+#[derive(Clone, Copy)]
+enum Model {
+    /// Impartial culture ([`IcStore`]).
+    Ic,
+    /// Scores of a common quality plus each user's taste ([`ScoreStream`]).
+    Quality,
+}
+
 /// One solve, and the Jacobians it took.
 fn solve(n: usize, m: usize, k: u32, seed: u64, epsilon: f32, trace: bool) -> (Solution, u64) {
-    let mut store = IcStore::new(n, m, seed);
-    let pop = store.population().expect("a valid grid instance");
+    solve_model(Model::Ic, (n, m, k, seed), epsilon, trace)
+}
+
+/// [`solve`] on an instance of `model`.
+fn solve_model(
+    model: Model,
+    (n, m, k, seed): (usize, usize, u32, u64),
+    epsilon: f32,
+    trace: bool,
+) -> (Solution, u64) {
+    let (mut ic, mut scores) = (IcStore::new(n, m, seed), ScoreStream::new(n, m, seed, 0.0));
+    let pop = match model {
+        Model::Ic => ic.population(),
+        Model::Quality => scores.next_population(),
+    }
+    .expect("a valid grid instance");
     let oracle = Traced {
         pop: &pop,
         log: trace.then(|| RefCell::new(Vec::new())),
@@ -74,13 +100,13 @@ fn solve(n: usize, m: usize, k: u32, seed: u64, epsilon: f32, trace: bool) -> (S
     (sol, oracle.jacobians.get())
 }
 
-fn grid(name: &str, sizes: &[(usize, usize)], ks: &[u32], epsilon: f32) {
+fn grid(name: &str, model: Model, sizes: &[(usize, usize)], ks: &[u32], epsilon: f32) {
     let (mut total, mut worst, mut failed, mut count) = (0u64, 0u32, 0u32, 0u32);
     let mut jacobians = 0u64;
     for &(n, m) in sizes {
         for &k in ks {
             for seed in 5..8 {
-                let (sol, jac) = solve(n, m, k, seed, epsilon, false);
+                let (sol, jac) = solve_model(model, (n, m, k, seed), epsilon, false);
                 total += u64::from(sol.iterations);
                 jacobians += jac;
                 worst = worst.max(sol.iterations);
@@ -155,7 +181,21 @@ fn main() {
         (64, 1000),
         (9, 3000),
     ];
-    grid("k in 1, 2, 4, 8, 16", &sizes, &[1, 2, 4, 8, 16], 1e-4);
+    grid(
+        "k in 1, 2, 4, 8, 16",
+        Model::Ic,
+        &sizes,
+        &[1, 2, 4, 8, 16],
+        1e-4,
+    );
     let k1 = [(5, 7), (8, 8), (16, 16), (24, 100), (32, 64), (64, 1000)];
-    grid("k = 1", &k1, &[1], 1e-6);
+    grid("k = 1", Model::Ic, &k1, &[1], 1e-6);
+    let ks = [1, 2, 4, 8, 16];
+    grid(
+        "quality + taste, k in 1, 2, 4, 8, 16",
+        Model::Quality,
+        &sizes,
+        &ks,
+        1e-4,
+    );
 }

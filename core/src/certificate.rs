@@ -104,20 +104,17 @@ impl Certificate {
     }
 
     /// The exploitability read off `f32` shares `g`, `max g - 1/(k+1)` and at least 0 (no
-    /// guarantee): what the solvers steer by between certificates. An empty `g` gives
-    /// [`Error::LengthMismatch`].
-    pub(crate) fn estimate(g: &[f32], k: u32) -> Result<f32, Error> {
-        check_k(k)?;
+    /// guarantee): what the solvers steer by between certificates (their `k` checked). An
+    /// empty `g` shows nothing: infinity.
+    pub(crate) fn estimate(g: &[f32], k: u32) -> f32 {
         let Some(&first) = g.first() else {
-            return Err(Error::LengthMismatch {
-                expected: 1,
-                found: 0,
-            });
+            return f32::INFINITY;
         };
         // From `g[0]`: a NaN after the first is passed over, a NaN first stays.
         let max = crate::float::max_from(first, g);
-        let e = max - 1.0 / (k + 1) as f32;
-        Ok(if e > 0.0 { e } else { 0.0 })
+        // `k + 1` exactly for every valid `k` (at most `MAX_K + 1 < 2^24`), and no overflow.
+        let e = max - 1.0 / (k as f32 + 1.0);
+        if e > 0.0 { e } else { 0.0 }
     }
 }
 
@@ -710,10 +707,10 @@ mod tests {
                 .fold(g[0], |m, &x| if x > m { x } else { m });
             let e = max - 1.0 / (k + 1) as f32;
             let expected = if e > 0.0 { e } else { 0.0 };
-            let got = Certificate::estimate(&g, k).unwrap();
+            let got = Certificate::estimate(&g, k);
             assert_eq!(got.to_bits(), expected.to_bits(), "{g:?} at k = {k}");
         }
-        assert!(Certificate::estimate(&[], 1).is_err());
+        assert_eq!(Certificate::estimate(&[], 1), f32::INFINITY);
     }
 
     /// A strict order gives the same sums through its positions as through the walk of its

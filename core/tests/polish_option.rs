@@ -102,23 +102,47 @@ fn without_the_polish_no_jacobian_and_a_certified_policy() {
     );
 }
 
-/// Optimistic Hedge written out a second time (docs/maths.md §4.3): from uniform, the step
-/// `2.25 ln n` grown by 5% after a round that does not raise the estimated exploitability, halved
-/// after one that more than doubles it, capped at `1e6 (k + 1)`, and a round estimated above six
-/// times the best sent back to the best iterate with half the step; the deployed policy is the
-/// iterate of lowest estimate, snapped. At `k >= 2` with the polish off and a target out of
-/// reach, this is what the solver deploys, bit for bit, after exactly `max_iter` rounds.
+/// Optimistic Hedge written out a second time (docs/maths.md §4.3): from uniform, the first
+/// step `min(k + 1, 2.25 ln n)` (`2.25 ln n` at `k = 1`, at least `2 / (max g - min g)`), grown
+/// by 5% after a round that does not raise the estimated exploitability, halved after one that
+/// more than doubles it, capped at `1e6 (k + 1)`, and a round estimated above six times the best
+/// sent back to the best iterate with half the step; the deployed policy is the iterate of lowest
+/// estimate, snapped. With the polish off and a target out of reach, this is what the solver
+/// deploys, bit for bit, after exactly `max_iter` rounds (at `k = 1` up to three, before the
+/// running mean is certified too).
 #[test]
 fn without_the_polish_the_policy_is_the_best_iterate_of_the_dynamics() {
     let mut r = rng(4711);
-    for case in 0..16 {
+    for case in 0..24 {
         let n = 2 + (r.next_u32() % 14) as usize;
         let m = 3 + (r.next_u32() % 40) as usize;
-        let k = 2 + r.next_u32() % 4;
-        let users = random_users(&mut r, n, m, if case % 2 == 0 { 4 } else { 1000 });
+        // At `k = 1` the running mean is certified too from round 4: three rounds at most.
+        let k = if case % 4 == 3 {
+            1
+        } else {
+            2 + r.next_u32() % 15
+        };
+        let levels = if case % 2 == 0 { 4 } else { 1000 };
+        let mut users = random_users(&mut r, n, m, levels);
+        if case % 3 == 2 {
+            // Users who agree on a common quality: shares far from flat at the start, where
+            // the first step is `min(k + 1, 2.25 ln n)`.
+            let quality: Vec<f64> = (0..n)
+                .map(|_| (3 * (r.next_u32() % levels)) as f64)
+                .collect();
+            for u in users.iter_mut() {
+                for (x, q) in u.utility.iter_mut().zip(&quality) {
+                    *x += q;
+                }
+            }
+        }
         let mut owned = Owned::new(n, m);
         let pop = build::<N>(&mut owned, n, &users).unwrap();
-        let rounds = 40 + (r.next_u32() % 200);
+        let rounds = if k == 1 {
+            2 + r.next_u32() % 2
+        } else {
+            40 + (r.next_u32() % 200)
+        };
         let opts = SolveOptions::new(k)
             .epsilon(0.0)
             .max_iter(rounds)
@@ -126,7 +150,7 @@ fn without_the_polish_the_policy_is_the_best_iterate_of_the_dynamics() {
         let mut pi = vec![0.0f32; n];
         let sol = optimistic_hedge(&pop, &opts, &mut pi).unwrap();
 
-        let (want, iterations) = dynamics(&pop, k, rounds, vec![0.0; n]);
+        let (want, iterations) = dynamics(&pop, k, rounds, vec![0.0; n], false);
         assert_eq!(sol.iterations, iterations, "case {case}");
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&pi), bits(&want), "case {case}: n {n}, k {k}");

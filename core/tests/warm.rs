@@ -202,7 +202,7 @@ fn the_start_is_the_mixture_with_the_uniform_floor() {
                 float::ln(((1.0 - f64::from(WARM_FLOOR)) * (f64::from(p) / sum) + floor) as f32)
             })
             .collect();
-        let (want, iterations) = dynamics(&pop, k, rounds, logits);
+        let (want, iterations) = dynamics(&pop, k, rounds, logits, true);
         assert_eq!(sol.iterations, iterations, "case {case}");
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&pi), bits(&want), "case {case}: n {n}, k {k}");

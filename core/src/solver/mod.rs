@@ -15,15 +15,21 @@
 //!   bound is what the time-mixture certificate relies on when it is quoted in advance. The
 //!   certificate we report is the exact one, `max_y mean_t g_t(y) - 1/(k+1)`, never the bound.
 //! * **Optimistic Hedge** has no certificate to protect, only its measured exploitability, so its
-//!   step adapts. It starts at `eta = 2.25 ln n`: from the uniform policy, the first rounds must
-//!   open gaps of order `ln n` between the log-weights of the equilibrium's support and of the
-//!   rest before the support holds most of the mass. On seeded impartial-culture instances the
-//!   best first step grew with `n` and barely moved with `k` from 1 to 16; this rule takes 15%
-//!   fewer share evaluations than `eta = k + 1` (a step on the shares' own scale) over
-//!   `solver_grid`'s 105 instances to `1e-4`, and 44% fewer at `k = 1` to `1e-6` (CHANGELOG.md
-//!   has the figures). After a round that lowers the exploitability the step grows by 5%; after
-//!   one that more than doubles it, it halves; otherwise it stays. The step thus settles just
-//!   below the largest stable value for the instance, with no tuning by the user. (Shrinking on
+//!   step adapts. Shares live on a scale of `1/(k+1)`, so the first step is `k + 1` (a round
+//!   then moves the log-weights by `O(1)`). From uniform it takes three corrections found on
+//!   seeded instances (`solver_grid`'s three grids); a warm start, near an equilibrium already,
+//!   keeps `k + 1`. It is at most `2.25 ln n`: at large `k` the shares' scale
+//!   overshoots. At `k = 1` (the two-player margin game, whose iterates cycle) it is `2.25 ln n`:
+//!   a step of 2 is too small there. And it is at least `1 / e`, `e` the exploitability of the
+//!   start: the best reply's share is `e` above the policy's mean share `1/(k+1)`, so the first
+//!   step raises its log-weight at least 1 above the mean. Where the shares start nearly flat
+//!   (many users who disagree; impartial culture at (64, 1000, 4) starts at `e` about 0.02) a
+//!   step on the shares' scale barely moves the policy. Against `k + 1` alone, `solver_grid`
+//!   takes a third fewer share evaluations on impartial culture to `1e-4`, 11% fewer at `k = 1`
+//!   to `1e-6`, and 29% fewer on users who agree on a common quality (CHANGELOG.md has the
+//!   figures). After a round that lowers the exploitability the step grows by 5%; after one
+//!   that more than doubles it, it halves; otherwise it stays. The step thus settles just below
+//!   the largest stable value for the instance, with no tuning by the user. (Shrinking on
 //!   *every* increase would be wrong: at `k = 1` the iterates cycle, every other round looks
 //!   worse, and the step would decay to nothing.) It is capped at `1e6 (k+1)` so the
 //!   log-weights stay finite. At `k >= 2` a round estimated above six times the best the

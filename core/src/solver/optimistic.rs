@@ -166,9 +166,24 @@ impl<const C: usize> System for Option<[[[f32; C]; C]; 2]> {
     }
 }
 
-/// The first step of the dynamics, per `ln n`: `eta_1 = 2.25 ln n` (the
-/// [module docs](crate::solver) say why).
-const START_STEP: f32 = 2.25;
+/// The largest first step of the dynamics, per `ln n`: where the shares' scale would give more
+/// (`k + 1 > 2.25 ln n`), and at `k = 1` (the [module docs](crate::solver) say why).
+const START_STEP_PER_LN_N: f32 = 2.25;
+
+/// The first step from uniform: `min(k + 1, 2.25 ln n)` (at `k = 1`, `2.25 ln n`), raised to
+/// `1 / e` where the exploitability `e` of the start is smaller than its reciprocal: the step
+/// then raises the best reply's log-weight at least 1 above the policy's mean (docs/maths.md
+/// §4.3). At `e = 0` no step is taken. (A warm start takes `k + 1`.)
+fn first_step(e: f32, n: usize, k: u32) -> f32 {
+    let largest = START_STEP_PER_LN_N * float::ln(n.max(2) as f32);
+    let scale = (k + 1) as f32;
+    let step = if k > 1 && scale < largest {
+        scale
+    } else {
+        largest
+    };
+    if e * step < 1.0 { 1.0 / e } else { step }
+}
 
 /// From this round to `2 * EARLY_POLISH - 1`, the first polish comes at the first round where
 /// the dynamics are [`slow`]; from round `2 * EARLY_POLISH` on, at every power of two. (Checking
@@ -323,7 +338,7 @@ impl<'a, const N: usize, const C: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N
             best: Certificate::new(k).exploitability,
             v,
             iterations: 1,
-            eta: START_STEP * float::ln(n.max(2) as f32),
+            eta: 0.0,
             eta_max: 1e6 * (k + 1) as f32,
             last_e: 0.0,
             lead_e: 0.0,
@@ -345,7 +360,13 @@ impl<'a, const N: usize, const C: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N
         }
         softmax(logits, pi);
         pop.shares_into(pi, k, g);
-        let e = Certificate::estimate(g, k)?;
+        let e = Certificate::estimate(g, k);
+        s.eta = if s.warm {
+            // Near an equilibrium already: the shares' scale (a larger step overshoots there).
+            (k + 1) as f32
+        } else {
+            first_step(e, n, k).min(s.eta_max)
+        };
         copy(s.policy, pi);
         s.best = e;
         s.last_e = e;
@@ -379,7 +400,7 @@ impl<'a, const N: usize, const C: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N
         copy(g_prev, g);
         self.pop.shares_into(pi, k, g);
         self.iterations += 1;
-        let e = Certificate::estimate(g, k)?;
+        let e = Certificate::estimate(g, k);
         let w = 1.0 / self.iterations as f32;
         for (a, &p) in self.v.mean.iter_mut().zip(pi.iter()) {
             *a += w * (p - *a);
@@ -461,7 +482,7 @@ impl<'a, const N: usize, const C: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N
         {
             self.pop.shares_into(m, self.k, scratch);
             self.iterations = self.iterations.saturating_add(1);
-            let e = Certificate::estimate(scratch, self.k)?;
+            let e = Certificate::estimate(scratch, self.k);
             if e < self.best {
                 self.best = e;
                 copy(self.policy, m);
@@ -594,5 +615,28 @@ impl<'a, const N: usize, const C: usize, O: Oracle<N> + ?Sized> Optimistic<'a, N
             converged: certificate.exploitability <= epsilon,
             certificate,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_step;
+
+    /// The first step's cases, at 16 candidates (`2.25 ln 16 = 6.2383246`): the shares' scale
+    /// `k + 1` below it, `2.25 ln 16` above it and at `k = 1`, and `1 / e` when the start's
+    /// exploitability `e` is smaller than the step's reciprocal (at `e = 0`, no step is taken).
+    #[test]
+    fn the_first_step() {
+        let ln16 = 2.25 * 16f64.ln();
+        let close = |x: f32, want: f64| (f64::from(x) - want).abs() < 1e-5 * want;
+        assert!(close(first_step(0.3, 16, 4), 5.0));
+        assert!(close(first_step(0.4, 16, 2), 3.0));
+        assert!(close(first_step(0.3, 16, 2), 1.0 / 0.3));
+        assert!(close(first_step(0.3, 16, 16), ln16));
+        assert!(close(first_step(0.3, 16, 1), ln16));
+        assert!(close(first_step(0.05, 16, 4), 20.0));
+        assert!(close(first_step(0.05, 16, 1), 20.0));
+        assert!(close(first_step(0.7, 2, 8), 2.25 * 2f64.ln()));
+        assert!(first_step(0.0, 16, 4).is_infinite());
     }
 }

@@ -173,9 +173,8 @@ pub(super) fn polish<const N: usize, const C: usize, O: Oracle<N> + ?Sized>(
         pop.shares_into(policy, k, g);
         evals += 1;
         stale += 1;
-        if let Ok(e) = Certificate::estimate(g.get(..n).unwrap_or(&[]), k)
-            && e < best
-        {
+        let e = Certificate::estimate(g.get(..n).unwrap_or(&[]), k);
+        if e < best {
             best = e;
             stale = 0;
             if let Some(o) = out.get_mut(..n) {

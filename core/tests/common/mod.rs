@@ -141,13 +141,16 @@ pub fn to_f64(p: &[f32]) -> Vec<f64> {
 /// Optimistic Hedge written out a second time, as `ualign::solver` runs it without the polish:
 /// from `logits` (zeros: the uniform policy), the best iterate (lowest `f32` estimate, the
 /// first on ties) after `rounds` share evaluations, or fewer if an estimate reaches 0, snapped
-/// to the grid. At `k >= 2` a round estimated above six times the best goes back to the best
-/// iterate (its log-weights, its shares as both the last and the one before) with half the step.
+/// to the grid. The first step is `k + 1` from a warm start (`warm`), else
+/// `min(k + 1, 2.25 ln n)` (`2.25 ln n` at `k = 1`) or `1 / e` when larger. At `k >= 2` a round
+/// estimated above six times the best goes back to the best iterate (its log-weights, its shares
+/// as both the last and the one before) with half the step.
 pub fn dynamics<const N: usize>(
     pop: &Population<'_, N>,
     k: u32,
     rounds: u32,
     mut logits: Vec<f32>,
+    warm: bool,
 ) -> (Vec<f32>, u32) {
     let n = pop.n();
     let estimate = |g: &[f32]| {
@@ -162,8 +165,22 @@ pub fn dynamics<const N: usize>(
     let mut g_prev = g.clone();
     let (mut best_e, mut best) = (estimate(&g), pi.clone());
     let (mut best_logits, mut best_g) = (logits.clone(), g.clone());
-    // The step starts at `2.25 ln n`.
-    let eta0 = 2.25 * float::ln(n.max(2) as f32);
+    // The first step: `min(k + 1, 2.25 ln n)` (`2.25 ln n` at `k = 1`), or `1 / e` (`e` the
+    // start's estimate) when that is larger.
+    let largest = 2.25 * float::ln(n.max(2) as f32);
+    let eta0 = if k == 1 {
+        largest
+    } else {
+        ((k + 1) as f32).min(largest)
+    };
+    let eta0 = if warm {
+        (k + 1) as f32
+    } else if best_e * eta0 < 1.0 {
+        1.0 / best_e
+    } else {
+        eta0
+    };
+    let eta0 = eta0.min(1e6 * (k + 1) as f32);
     let (mut eta, mut last_e, mut iterations) = (eta0, best_e, 1u32);
     while best_e > 0.0 && iterations < rounds {
         for y in 0..n {
