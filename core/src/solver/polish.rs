@@ -200,8 +200,9 @@ pub(super) fn polish<const N: usize, const C: usize, O: Oracle<N> + ?Sized>(
         // the support misses them, which no Newton step can fix, so they join with mass 0 (and
         // leave again if their mass turns negative). A support that would outgrow
         // [`POLISH_MAX`] was a wrong guess: the attempt ends. (`cargo run --release -p
-        // ualign-benches --example solver_grid`: its 105 instances to 1e-4 took 2741 share
-        // evaluations, 3077 when only the most violated candidate entered per step; session 3.)
+        // ualign-benches --example solver_grid`: when this was chosen, its 105 instances to
+        // 1e-4 took 2741 share evaluations, 3077 when only the most violated candidate entered
+        // per step.)
         let bar = 2.0 * res.max(NEWTON_TOL);
         match add_missing(g, n, v, bar, &mut support, &mut x, s) {
             Some(grown) if grown > s => {
