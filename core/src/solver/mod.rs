@@ -18,9 +18,9 @@
 //!   step adapts. Shares live on a scale of `1/(k+1)`, so the first step is `k + 1` (a round
 //!   then moves the log-weights by `O(1)`). From uniform it takes three corrections found on
 //!   seeded instances (`solver_grid`'s three grids); a warm start, near an equilibrium already,
-//!   keeps `k + 1`. It is at most `2.25 ln n`: at large `k` the shares' scale
-//!   overshoots. At `k = 1` (the two-player margin game, whose iterates cycle) it is `2.25 ln n`:
-//!   a step of 2 is too small there. And it is at least `1 / e`, `e` the exploitability of the
+//!   keeps `k + 1`. It is at most `2.25 ln n`: at large `k` the shares' scale overshoots. At
+//!   `k = 1` (the two-player margin game, whose iterates cycle) it is `2.25 ln n`: a step of 2
+//!   is too small there. And it is at least `1 / e`, `e` the exploitability of the
 //!   start: the best reply's share is `e` above the policy's mean share `1/(k+1)`, so the first
 //!   step raises its log-weight at least 1 above the mean. Where the shares start nearly flat
 //!   (many users who disagree; impartial culture at (64, 1000, 4) starts at `e` about 0.02) a

@@ -171,9 +171,9 @@ impl<const C: usize> System for Option<[[[f32; C]; C]; 2]> {
 const START_STEP_PER_LN_N: f32 = 2.25;
 
 /// The first step from uniform: `min(k + 1, 2.25 ln n)` (at `k = 1`, `2.25 ln n`), raised to
-/// `1 / e` where the exploitability `e` of the start is smaller than its reciprocal: the step
-/// then raises the best reply's log-weight at least 1 above the policy's mean (docs/maths.md
-/// §4.3). At `e = 0` no step is taken. (A warm start takes `k + 1`.)
+/// `1 / e` where that is larger (`e` the start's estimated exploitability), so that the step
+/// raises the best reply's log-weight at least 1 above the policy's mean (docs/maths.md §4.3).
+/// At `e = 0` no step is taken. (A warm start takes `k + 1`.)
 fn first_step(e: f32, n: usize, k: u32) -> f32 {
     let largest = START_STEP_PER_LN_N * float::ln(n.max(2) as f32);
     let scale = (k + 1) as f32;
