@@ -77,10 +77,17 @@ fn solve_model(
     epsilon: f32,
     trace: bool,
 ) -> (Solution, u64) {
-    let (mut ic, mut scores) = (IcStore::new(n, m, seed), ScoreStream::new(n, m, seed, 0.0));
+    // Only the model's own store is drawn; the population borrows it.
+    let (mut ic, mut scores);
     let pop = match model {
-        Model::Ic => ic.population(),
-        Model::Quality => scores.next_population(),
+        Model::Ic => {
+            ic = IcStore::new(n, m, seed);
+            ic.population()
+        }
+        Model::Quality => {
+            scores = ScoreStream::new(n, m, seed, 0.0);
+            scores.next_population()
+        }
     }
     .expect("a valid grid instance");
     let oracle = Traced {
