@@ -6,11 +6,11 @@
 //! as `NUMBER UNIQUE ORDERS`, which writers count in different ways, are comments). The first
 //! two keys come before the first order, each alternative is named once and no two candidates
 //! share a name (an unnamed alternative goes by its number): anything else is refused, naming
-//! both lines. Every other non-blank line is `count: order`, where the order
-//! lists alternatives best first, separated by commas, with `{a,b}` a tie group
-//! (`{}` is an empty group and means nothing). Alternatives an incomplete order leaves out tie
-//! at the bottom. Identical orders (as weak orders: `1,2,3` and `1,2` are the same order of
-//! three) are merged into one weighted user type (the counts are added, with overflow checked).
+//! both lines. Every other non-blank line is `count: order`, where the order lists alternatives
+//! best first, separated by commas, with `{a,b}` a tie group (`{}` is an empty group and means
+//! nothing). Alternatives an incomplete order leaves out tie at the bottom. Identical orders (as
+//! weak orders: `1,2,3` and `1,2` are the same order of three) are merged into one weighted user
+//! type (the counts are added, with overflow checked).
 //!
 //! **Numbering.** PrefLib numbers alternatives `1..=n`. Files written by pref_voting and
 //! preflibtools number them `0..n`. A file is read as numbered from 0 when alternative 0
@@ -662,13 +662,12 @@ fn said_once<T: PartialEq + std::fmt::Display + Copy>(
 }
 
 impl Header {
-    /// Reads a header line (without its `#`): `NUMBER ALTERNATIVES` or an alternative's name;
-    /// any other `#` line is a comment. Returns the number of the alternative it names, if it
-    /// names one. Refuses a bad number, an alternative named twice, a `NUMBER ALTERNATIVES` or
+    /// Reads a header line (without its `#`): `NUMBER ALTERNATIVES` or an alternative's name; any
+    /// other `#` line is a comment. Returns the number of the alternative it names, if it names
+    /// one. Refuses a bad number, an alternative named twice, a `NUMBER ALTERNATIVES` or
     /// `NUMBER VOTERS` that differs from an earlier one, and either of the first two keys after
-    /// the first order (whose meaning
-    /// they would change: the header comes first in PrefLib's format). Both routes read the
-    /// header through it.
+    /// the first order (whose meaning they would change: the header comes first in PrefLib's
+    /// format). Both routes read the header through it.
     fn read(&mut self, h: &str, line: usize, source: &str) -> Result<Option<usize>> {
         let Some((key, value)) = h.split_once(':') else {
             return Ok(None);
