@@ -30,6 +30,7 @@ use crate::{
     policy::check_policy,
     population::{INDEX, TIE_NEXT},
     scratch::with_scratch,
+    share::with_usual_k,
 };
 
 /// The certificate of `(pi, k)`.
@@ -465,6 +466,13 @@ pub(crate) fn poly_up(a: u32, b: u32, k: u32) -> u64 {
             return u64::from(k + 1) * u64::from(ONE);
         }
     }
+    recurrence_up(a, b, k)
+}
+
+/// [`poly_up`] without its shortcuts (the same value for every input): the recurrence itself,
+/// with no branch but the loop's, which a constant `k` writes out.
+#[inline(always)]
+fn recurrence_up(a: u32, b: u32, k: u32) -> u64 {
     let mut s = u64::from(ONE);
     let mut power = ONE;
     for _ in 0..k {
@@ -531,51 +539,82 @@ fn add_user<const C: usize, const NUM: bool>(
 /// Calls `add(y, s)` for each candidate `y` of one user type's order `row` (best first) with
 /// its share bound `s`, walking the tie classes from the bottom: every candidate of a class has
 /// the same `b` (the mass below the class) and `a = b + c` (`c` the class's mass). `strict`
-/// says that `row` has no ties: its classes are its positions.
+/// says that `row` has no ties: its classes are its positions, which [`strict_positions`]
+/// walks on a host and [`strict_runs`] on a microcontroller (the same bounds).
 #[inline(always)]
 fn each_share(row: &[u16], mass: &[u64], k: u32, strict: bool, mut add: impl FnMut(usize, u64)) {
+    if strict {
+        if cfg!(target_os = "none") {
+            strict_runs(row, mass, k, &mut add);
+        } else {
+            with_usual_k!(k, k => strict_positions(row, mass, k, &mut add));
+        }
+        return;
+    }
     let at = |e: u16| mass.get((e & INDEX) as usize).copied().unwrap_or(0);
     let mut below = 0u64;
     // `to_fixed(below)`: the `a` of the class below (`to_fixed(0) = 0` at the bottom).
     let mut b = 0u32;
-    if strict {
-        // A candidate without mass has `a = b`, and so has every candidate of its run of
-        // massless neighbours: the run takes one polynomial (most candidates of an equilibrium
-        // have no mass).
-        let mut run: Option<u64> = None;
-        for &e in row.iter().rev() {
-            let m = at(e);
-            let s = if m == 0 {
-                *run.get_or_insert_with(|| poly_up(b, b, k))
-            } else {
-                run = None;
-                below = below.saturating_add(m);
-                let a = to_fixed(below);
-                let s = poly_up(a, b, k);
-                b = a;
-                s
-            };
+    let mut end = row.len();
+    while end > 0 {
+        // The class is row[start..end]: position p ties with p + 1 when TIE_NEXT is set.
+        let mut start = end - 1;
+        while start > 0 && row.get(start - 1).is_some_and(|&e| e & TIE_NEXT != 0) {
+            start -= 1;
+        }
+        let class = row.get(start..end).unwrap_or(&[]);
+        let c = class.iter().fold(0u64, |c, &e| c.saturating_add(at(e)));
+        let a = to_fixed(below.saturating_add(c));
+        let s = poly_up(a, b, k);
+        for &e in class {
             add((e & INDEX) as usize, s);
         }
-    } else {
-        let mut end = row.len();
-        while end > 0 {
-            // The class is row[start..end]: position p ties with p + 1 when TIE_NEXT is set.
-            let mut start = end - 1;
-            while start > 0 && row.get(start - 1).is_some_and(|&e| e & TIE_NEXT != 0) {
-                start -= 1;
-            }
-            let class = row.get(start..end).unwrap_or(&[]);
-            let c = class.iter().fold(0u64, |c, &e| c.saturating_add(at(e)));
-            let a = to_fixed(below.saturating_add(c));
+        below = below.saturating_add(c);
+        b = a;
+        end = start;
+    }
+}
+
+/// [`each_share`] of a strict order on a host: every position takes its own polynomial, with
+/// no branch on its mass (the usual `k` each in a copy of its own, the recurrence written out).
+/// Which candidates of an order hold mass follows no pattern a branch predictor can learn, and
+/// the branches of [`strict_runs`] cost more there than the polynomials they save: 4% of a
+/// `batch` line of (16, 8, 4), and 8% with the copies per `k` (benches/README.md). A massless
+/// position has `a = b`, the value [`strict_runs`] gives its run, so the bounds are the same.
+#[inline(always)]
+fn strict_positions(row: &[u16], mass: &[u64], k: u32, add: &mut impl FnMut(usize, u64)) {
+    let (mut below, mut b) = (0u64, 0u32);
+    for &e in row.iter().rev() {
+        let y = (e & INDEX) as usize;
+        below = below.saturating_add(mass.get(y).copied().unwrap_or(0));
+        let a = to_fixed(below);
+        add(y, recurrence_up(a, b, k));
+        b = a;
+    }
+}
+
+/// [`each_share`] of a strict order on a microcontroller, which pays for every multiplication
+/// and little for a branch: a candidate without mass has `a = b`, and so has every candidate of
+/// its run of massless neighbours, so the run takes one polynomial (most candidates of an
+/// equilibrium have no mass), and [`poly_up`]'s shortcuts take the runs at the ends.
+#[inline(always)]
+fn strict_runs(row: &[u16], mass: &[u64], k: u32, add: &mut impl FnMut(usize, u64)) {
+    let mut below = 0u64;
+    let mut b = 0u32;
+    let mut run: Option<u64> = None;
+    for &e in row.iter().rev() {
+        let m = mass.get((e & INDEX) as usize).copied().unwrap_or(0);
+        let s = if m == 0 {
+            *run.get_or_insert_with(|| poly_up(b, b, k))
+        } else {
+            run = None;
+            below = below.saturating_add(m);
+            let a = to_fixed(below);
             let s = poly_up(a, b, k);
-            for &e in class {
-                add((e & INDEX) as usize, s);
-            }
-            below = below.saturating_add(c);
             b = a;
-            end = start;
-        }
+            s
+        };
+        add((e & INDEX) as usize, s);
     }
 }
 
@@ -683,6 +722,40 @@ mod tests {
                     "{a} {b} {k}"
                 );
             }
+        }
+    }
+
+    /// A strict order's bounds are the same walked position by position (a host's, through the
+    /// copies per `k`) and run by run (a microcontroller's): orders with most candidates
+    /// massless, masses at the scale of a solver's policy, at the ends (`0` and all the mass on
+    /// one candidate), and every `k` with a copy of its own and others.
+    #[test]
+    fn strict_orders_walk_alike_by_position_and_by_run() {
+        extern crate alloc;
+        use alloc::vec::Vec;
+        let mut next = crate::xorshift32(0x5eed_c0de);
+        for case in 0..if cfg!(miri) { 40 } else { 4_000 } {
+            let n = 1 + (next() % 24) as usize;
+            let k = [1, 2, 3, 4, 8, 0, 5, 16][case % 8];
+            let mut row: Vec<u16> = (0..n as u16).collect();
+            for i in (1..n).rev() {
+                row.swap(i, (next() as usize) % (i + 1));
+            }
+            let mass: Vec<u64> = (0..n)
+                .map(|_| match next() % 8 {
+                    0..=4 => 0,
+                    5 => MASS_ONE,
+                    _ => u64::from(next()) << (next() % 31),
+                })
+                .collect();
+            let mut by_position = Vec::new();
+            each_share(&row, &mass, k, true, |y, s| by_position.push((y, s)));
+            let mut by_run = Vec::new();
+            strict_runs(&row, &mass, k, &mut |y, s| by_run.push((y, s)));
+            assert_eq!(
+                by_position, by_run,
+                "case {case}: k = {k}, row {row:?}, mass {mass:?}"
+            );
         }
     }
 

@@ -40,6 +40,7 @@ pub mod wide;
 pub use blocks::blocks;
 pub use jacobian::SUPPORT_MAX;
 pub(crate) use kernel::shares_unchecked;
+pub(crate) use recurrence::with_usual_k;
 
 use crate::{Error, Population, policy::check_shares_call};
 use blocks::Sink;
