@@ -311,13 +311,13 @@ pub(super) fn strict_positions(
 
 /// One user with a strict order, on the SIMD path in blocks of rows `width` wide (a multiple of
 /// [`LANES`]): [`strict_positions`]'s suffix sums (from the bottom, in the same order, clamped
-/// at 1 when their total passes 1), then the members' `a`, `b` and positions gathered into
-/// lanes, their [`derivatives`] weighted as [`derivatives_in_lanes`] weights them, and
-/// [`add_row`]'s rows, each over whole lanes. The same operations on the same values as
-/// [`strict_positions`], [`derivatives_in_lanes`] and [`add_row`] one after the other, so the
-/// same bits. The per-candidate arrays have the scratch's length `C` (at least `width`): indices
-/// masked to it (a power of two) need no bounds checks. The padding lanes take `a = b = 0` and
-/// position 0, and what they add lands in padding columns, which are never read.
+/// at 1, which changes one only when their total passes 1), then the members' `a`, `b` and
+/// positions gathered into lanes, their [`derivatives`] weighted as [`derivatives_in_lanes`]
+/// weights them, and [`add_row`]'s rows, each over whole lanes. The same operations on the same
+/// values as [`strict_positions`], [`derivatives_in_lanes`] and [`add_row`] one after the
+/// other, so the same bits. The per-candidate arrays have the scratch's length `C` (at least
+/// `width`): indices masked to it (a power of two) need no bounds checks. The padding lanes take
+/// `a = b = 0` and position 0, and what they add lands in padding columns, which are never read.
 #[inline(always)]
 fn strict_user_in_lanes<const C: usize>(
     row: &[u16],
@@ -339,7 +339,6 @@ fn strict_user_in_lanes<const C: usize>(
             *q = p as u16;
         }
     }
-    let clamp = sum > 1.0;
     // `b` of a position is the sum at the position below it; `suffix` past the last position
     // is never written (0.0), or past the array's end.
     let (same_lanes, _) = same.as_chunks_mut::<LANES>();
@@ -362,11 +361,11 @@ fn strict_user_in_lanes<const C: usize>(
             let p = usize::from(pos.get(slot_index::<C>(y)).copied().unwrap_or(0));
             let upper = suffix.get(p).copied().unwrap_or(0.0);
             let lower = suffix.get(p + 1).copied().unwrap_or(0.0);
-            (*x, *z) = if clamp {
-                (at_most_one(upper), at_most_one(lower))
-            } else {
-                (upper, lower)
-            };
+            // Clamped whatever the total: a sum of non-negative masses only grows, so no clamp
+            // changes a sum when the total is at most 1 (and a branch on the total, which the
+            // dynamics' policies pass by an ulp about as often as not, costs more than two
+            // minimums).
+            (*x, *z) = (at_most_one(upper), at_most_one(lower));
             *c = p as f32;
         }
         let (d_a, d_b) = derivatives(a, b, k);
