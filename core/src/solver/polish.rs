@@ -81,12 +81,15 @@ pub(super) fn support_where(
     let mut support = [0u16; POLISH_MAX];
     let mut s = 0usize;
     for (y, &x) in values.iter().enumerate().take(n) {
-        if keep(x) {
-            *support.get_mut(s)? = y as u16;
-            s += 1;
+        // Every candidate is written at the next free place and counted only when kept (the
+        // next one writes over it otherwise): no branch on the values, whose pattern a branch
+        // predictor does not learn.
+        if let Some(slot) = support.get_mut(s) {
+            *slot = y as u16;
         }
+        s += usize::from(keep(x));
     }
-    (s > 0).then_some((support, s))
+    (s > 0 && s <= POLISH_MAX).then_some((support, s))
 }
 
 /// The candidates of `pi[..n]` holding more than `threshold` times the largest mass.
