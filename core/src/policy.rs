@@ -111,12 +111,11 @@ fn snap_in<const C: usize>(pi: &mut [f32]) -> Result<(), Error> {
     let mut order = [0u16; C];
     let mut held = 0usize;
     for (i, &r) in rest.iter().enumerate().take(pi.len()) {
-        if r != 0
-            && let Some(o) = order.get_mut(held)
-        {
+        // Written at the next place and counted when not zero: no branch on which are zero.
+        if let Some(o) = order.get_mut(held) {
             *o = i as u16;
-            held += 1;
         }
+        held += usize::from(r != 0);
     }
     let order = order.get_mut(..held).unwrap_or(&mut []);
     let at = |i: u16| rest.get(usize::from(i)).copied().unwrap_or(0);
