@@ -916,11 +916,11 @@ impl<'a> Reader<'a> {
     /// A group is read from sixteen bytes at its `[`, each part a load at a fixed or known
     /// offset (the `["`, the eight bytes after it, the four from the closing quote): the name
     /// ends at the first quote in the word after `["` ([`quote_len`]), and the next group
-    /// starts a fixed distance after that. (Shifting the parts out of one 128-bit value took
-    /// about ten more instructions per name.) Should an escape or a control character come before that quote, the bytes up to it
-    /// are no plain table's name, and the lookup ends the run there. Reading the group token by
-    /// token (the `[`, the string, the `]`, the separator, the whitespace) took about a quarter
-    /// more instructions per name.
+    /// starts a fixed distance after that. Should an escape or a control character come before
+    /// that quote, the bytes up to it are no plain table's name, and the lookup ends the run
+    /// there. Reading the group token by token (the `[`, the string, the `]`, the separator,
+    /// the whitespace) took about a quarter more instructions per name, and shifting the parts
+    /// out of one 128-bit value about ten more.
     #[inline(always)]
     fn single_names(&mut self, j: usize, names: &Names, stamp: &mut [usize], out: &mut Vec<u16>) {
         const OPEN: &[u8] = b"[\"";
