@@ -372,19 +372,20 @@ impl<const C: usize> Bounds<C> {
 
     /// The certificate these bounds prove.
     pub(crate) fn certificate(&self, k: u32) -> Certificate {
-        // The largest excess over the fair share, and where (the lowest index on ties).
+        // The largest excess over the fair share, and where (the lowest index on ties), by
+        // selects rather than a branch on each comparison, whose outcomes follow the shares.
+        // (Below every excess, `i128::MIN` is no excess over the fair share when `n = 0`.)
         let mut worst = 0usize;
-        let mut best: Option<i128> = None;
+        let mut best = i128::MIN;
         for (y, &e) in self.excess.iter().take(self.n).enumerate() {
-            if best.is_none_or(|b| e > b) {
-                best = Some(e);
-                worst = y;
-            }
+            let larger = e > best;
+            best = if larger { e } else { best };
+            worst = if larger { y } else { worst };
         }
         let den = self.den;
         let fair_k = self.fair * u128::from(k);
         let (worst_case_win_rate, exploitability) = match best {
-            Some(e) if e > 0 => {
+            e if e > 0 => {
                 let excess = e.unsigned_abs();
                 let f = if excess >= fair_k {
                     0.0
