@@ -64,13 +64,49 @@ pub(crate) fn parts(x: f32) -> (u32, i32) {
 }
 
 /// `floor(m * 2^(e + shift))` and `ceil(m * 2^(e + shift))` for a non-negative finite `x` with
-/// `x = m * 2^e` ([`parts`]), saturating at `u64::MAX`.
-///
-/// Both shifts are made and the one `e + shift` asks for is kept, rather than a branch on its
-/// sign: the masses of a policy are mostly zeros (far below the point) among values above it,
-/// in no pattern a branch predictor learns. A shift right by 63 or more leaves 0 of any
-/// `m < 2^24`, exact only for `m = 0`: the floor 0 and the ceiling `1` unless `x` is zero.
+/// `x = m * 2^e` ([`parts`]), saturating at `u64::MAX`: [`scaled_by_selects`] on a host,
+/// [`scaled_by_cases`] on a microcontroller (the same values).
 pub(crate) fn scaled(x: f32, shift: i32) -> (u64, u64) {
+    if cfg!(target_os = "none") {
+        scaled_by_cases(x, shift)
+    } else {
+        scaled_by_selects(x, shift)
+    }
+}
+
+/// [`scaled`] with a branch per case: a microcontroller, which predicts no branch and pays for
+/// every operation, runs only the shift its case needs (a 64-bit shift is several instructions
+/// on a 32-bit core).
+#[inline(always)]
+fn scaled_by_cases(x: f32, shift: i32) -> (u64, u64) {
+    let (m, e) = parts(x);
+    let m = u64::from(m);
+    let e = e.saturating_add(shift);
+    if m == 0 {
+        (0, 0)
+    } else if e >= 0 {
+        if e >= 40 {
+            (u64::MAX, u64::MAX)
+        } else {
+            (m << e, m << e)
+        }
+    } else if e <= -64 {
+        (0, 1)
+    } else {
+        let d = (-e) as u32;
+        let floor = m >> d;
+        let exact = floor << d == m;
+        (floor, floor + u64::from(!exact))
+    }
+}
+
+/// [`scaled`] on a host: both shifts are made and the one `e + shift` asks for is kept, rather
+/// than a branch on its sign. The masses of a policy are mostly zeros (far below the point)
+/// among values above it, in no pattern a branch predictor learns. A shift right by 63 or more
+/// leaves 0 of any `m < 2^24`, exact only for `m = 0`: the floor 0 and the ceiling `1` unless
+/// `x` is zero.
+#[inline(always)]
+fn scaled_by_selects(x: f32, shift: i32) -> (u64, u64) {
     let (m, e) = parts(x);
     let m = u64::from(m);
     let e = e.saturating_add(shift);
@@ -673,8 +709,8 @@ mod tests {
         }
     }
 
-    /// `parts` and `scaled` as first written, a branch per case: the reference the branch-free
-    /// ones must match on every input.
+    /// `parts` as first written, a branch on the exponent field: the reference the branch-free
+    /// one must match on every input.
     fn parts_branching(x: f32) -> (u32, i32) {
         let bits = x.to_bits() & 0x7FFF_FFFF;
         let exp = (bits >> 23) as i32;
@@ -686,30 +722,10 @@ mod tests {
         }
     }
 
-    fn scaled_branching(x: f32, shift: i32) -> (u64, u64) {
-        let (m, e) = parts_branching(x);
-        let m = u64::from(m);
-        let e = e.saturating_add(shift);
-        if m == 0 {
-            (0, 0)
-        } else if e >= 0 {
-            if e >= 40 {
-                (u64::MAX, u64::MAX)
-            } else {
-                (m << e, m << e)
-            }
-        } else if e <= -64 {
-            (0, 1)
-        } else {
-            let d = (-e) as u32;
-            let floor = m >> d;
-            let exact = floor << d == m;
-            (floor, floor + u64::from(!exact))
-        }
-    }
-
     /// Every exponent field (zero and subnormals included) with mantissas at both ends and
-    /// between, at every shift the crate uses and past the ends of each case.
+    /// between, at the shifts the crate uses and past the ends of each case: `parts` is the
+    /// branching one's, and `scaled` by selects (a host's) is `scaled` by cases (a
+    /// microcontroller's).
     #[test]
     fn parts_and_scaled_match_the_branching_reference() {
         let mut next = crate::xorshift32(0x0dd5_ca1e);
@@ -725,7 +741,7 @@ mod tests {
                 let x = f32::from_bits((exp << 23) | frac);
                 assert_eq!(parts(x), parts_branching(x), "{x:e}");
                 for &s in shifts {
-                    assert_eq!(scaled(x, s), scaled_branching(x, s), "{x:e} {s}");
+                    assert_eq!(scaled_by_selects(x, s), scaled_by_cases(x, s), "{x:e} {s}");
                 }
             }
         }
