@@ -32,6 +32,17 @@ pub(super) fn factor(a: &mut [f32], m: usize, piv: &mut [u8]) -> bool {
         if let Some(slot) = piv.get_mut(col) {
             *slot = p as u8;
         }
+        // The pivot's row and row `col` swapped entry by entry. On a host even when they are
+        // the same row: which row holds the pivot follows the values, in no pattern a branch
+        // predictor learns. A microcontroller, which predicts no branch, skips that swap.
+        if p != col || !cfg!(target_os = "none") {
+            for c in 0..m {
+                let (i, j) = (col * m + c, p * m + c);
+                if i < a.len() && j < a.len() {
+                    a.swap(i, j);
+                }
+            }
+        }
         // Rows `col` and below, as the pivot row and the rest.
         let Some((top, rest)) = a
             .get_mut(col * m..)
@@ -39,11 +50,6 @@ pub(super) fn factor(a: &mut [f32], m: usize, piv: &mut [u8]) -> bool {
         else {
             return false;
         };
-        if p != col
-            && let Some(other) = rest.get_mut((p - col - 1) * m..(p - col) * m)
-        {
-            top.swap_with_slice(other);
-        }
         // The pivot's reciprocal, stored in its place: each multiplier is then a
         // multiplication, and so is each step of the back substitution.
         let inv = 1.0 / top.get(col).copied().unwrap_or(1.0);
@@ -80,7 +86,8 @@ pub(super) fn solve_factored(a: &[f32], m: usize, piv: &[u8], b: &mut [f32]) {
     // The factors' rows moved with every later swap, so all swaps come first.
     for col in 0..m {
         let p = usize::from(piv.get(col).copied().unwrap_or(col as u8));
-        if p != col && p < b.len() && col < b.len() {
+        // As in `factor`: a host swaps an entry with itself rather than branch.
+        if (p != col || !cfg!(target_os = "none")) && p < b.len() && col < b.len() {
             b.swap(p, col);
         }
     }
