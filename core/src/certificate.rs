@@ -579,9 +579,9 @@ fn each_share(row: &[u16], mass: &[u64], k: u32, strict: bool, mut add: impl FnM
 /// [`each_share`] of a strict order on a host: every position takes its own polynomial, with
 /// no branch on its mass (the usual `k` each in a copy of its own, the recurrence written out).
 /// Which candidates of an order hold mass follows no pattern a branch predictor can learn, and
-/// the branches of [`strict_runs`] cost more there than the polynomials they save: 4% of a
-/// `batch` line of (16, 8, 4), and 8% with the copies per `k` (benches/README.md). A massless
-/// position has `a = b`, the value [`strict_runs`] gives its run, so the bounds are the same.
+/// the branches of [`strict_runs`] cost a host more than the polynomials they save (about 5% of
+/// a `batch` line of (16, 8, 4); CHANGELOG.md). A massless position has `a = b`, the value
+/// [`strict_runs`] gives its run, so the bounds are the same.
 #[inline(always)]
 fn strict_positions(row: &[u16], mass: &[u64], k: u32, add: &mut impl FnMut(usize, u64)) {
     let (mut below, mut b) = (0u64, 0u32);
@@ -732,8 +732,7 @@ mod tests {
     /// one candidate), and every `k` with a copy of its own and others.
     #[test]
     fn strict_orders_walk_alike_by_position_and_by_run() {
-        extern crate alloc;
-        use alloc::vec::Vec;
+        use std::vec::Vec;
         let mut next = crate::xorshift32(0x5eed_c0de);
         for case in 0..if cfg!(miri) { 40 } else { 4_000 } {
             let n = 1 + (next() % 24) as usize;
