@@ -64,21 +64,8 @@ pub(crate) fn parts(x: f32) -> (u32, i32) {
 }
 
 /// `floor(m * 2^(e + shift))` and `ceil(m * 2^(e + shift))` for a non-negative finite `x` with
-/// `x = m * 2^e` ([`parts`]), saturating at `u64::MAX`: [`scaled_by_selects`] on a host,
-/// [`scaled_by_cases`] on a microcontroller (the same values).
+/// `x = m * 2^e` ([`parts`]), saturating at `u64::MAX`.
 pub(crate) fn scaled(x: f32, shift: i32) -> (u64, u64) {
-    if cfg!(target_os = "none") {
-        scaled_by_cases(x, shift)
-    } else {
-        scaled_by_selects(x, shift)
-    }
-}
-
-/// [`scaled`] with a branch per case: a microcontroller, which predicts no branch and pays for
-/// every operation, runs only the shift its case needs (a 64-bit shift is several instructions
-/// on a 32-bit core).
-#[inline(always)]
-fn scaled_by_cases(x: f32, shift: i32) -> (u64, u64) {
     let (m, e) = parts(x);
     let m = u64::from(m);
     let e = e.saturating_add(shift);
@@ -96,30 +83,6 @@ fn scaled_by_cases(x: f32, shift: i32) -> (u64, u64) {
         let d = (-e) as u32;
         let floor = m >> d;
         let exact = floor << d == m;
-        (floor, floor + u64::from(!exact))
-    }
-}
-
-/// [`scaled`] on a host: both shifts are made and the one `e + shift` asks for is kept, rather
-/// than a branch on its sign. The masses of a policy are mostly zeros (far below the point)
-/// among values above it, in no pattern a branch predictor learns. A shift right by 63 or more
-/// leaves 0 of any `m < 2^24`, exact only for `m = 0`: the floor 0 and the ceiling `1` unless
-/// `x` is zero.
-#[inline(always)]
-fn scaled_by_selects(x: f32, shift: i32) -> (u64, u64) {
-    let (m, e) = parts(x);
-    let m = u64::from(m);
-    let e = e.saturating_add(shift);
-    if e >= 40 {
-        return if m == 0 { (0, 0) } else { (u64::MAX, u64::MAX) };
-    }
-    let left = m << e.clamp(0, 39);
-    let d = e.saturating_neg().clamp(0, 63) as u32;
-    let floor = m >> d;
-    let exact = floor << d == m;
-    if e >= 0 {
-        (left, left)
-    } else {
         (floor, floor + u64::from(!exact))
     }
 }
@@ -723,13 +686,10 @@ mod tests {
     }
 
     /// Every exponent field (zero and subnormals included) with mantissas at both ends and
-    /// between, at the shifts the crate uses and past the ends of each case: `parts` is the
-    /// branching one's, and `scaled` by selects (a host's) is `scaled` by cases (a
-    /// microcontroller's).
+    /// between: `parts` is the branching one's.
     #[test]
-    fn parts_and_scaled_match_the_branching_reference() {
+    fn parts_match_the_branching_reference() {
         let mut next = crate::xorshift32(0x0dd5_ca1e);
-        let shifts: &[i32] = &[-200, -70, -64, -63, -1, 0, 1, 31, 39, 40, 62, 64, i32::MAX];
         for exp in 0..255u32 {
             for i in 0..if cfg!(miri) { 3 } else { 40 } {
                 let frac = match i {
@@ -740,9 +700,6 @@ mod tests {
                 };
                 let x = f32::from_bits((exp << 23) | frac);
                 assert_eq!(parts(x), parts_branching(x), "{x:e}");
-                for &s in shifts {
-                    assert_eq!(scaled_by_selects(x, s), scaled_by_cases(x, s), "{x:e} {s}");
-                }
             }
         }
     }
