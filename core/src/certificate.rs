@@ -374,7 +374,7 @@ impl<const C: usize> Bounds<C> {
     pub(crate) fn certificate(&self, k: u32) -> Certificate {
         // The largest excess over the fair share, and where (the lowest index on ties), by
         // selects rather than a branch on each comparison, whose outcomes follow the shares.
-        // (Below every excess, `i128::MIN` is no excess over the fair share when `n = 0`.)
+        // `i128::MIN`, below every excess, stays when `n = 0`: no excess, as before.
         let mut worst = 0usize;
         let mut best = i128::MIN;
         for (y, &e) in self.excess.iter().take(self.n).enumerate() {
@@ -540,15 +540,15 @@ fn add_user<const C: usize, const NUM: bool>(
 /// Calls `add(y, s)` for each candidate `y` of one user type's order `row` (best first) with
 /// its share bound `s`, walking the tie classes from the bottom: every candidate of a class has
 /// the same `b` (the mass below the class) and `a = b + c` (`c` the class's mass). `strict`
-/// says that `row` has no ties: its classes are its positions, which [`strict_positions`]
-/// walks on a host and [`strict_runs`] on a microcontroller (the same bounds).
+/// says that `row` has no ties: its classes are its positions, which [`strict_by_position`]
+/// walks on a host and [`strict_by_run`] on a microcontroller (the same bounds).
 #[inline(always)]
 fn each_share(row: &[u16], mass: &[u64], k: u32, strict: bool, mut add: impl FnMut(usize, u64)) {
     if strict {
         if cfg!(target_os = "none") {
-            strict_runs(row, mass, k, &mut add);
+            strict_by_run(row, mass, k, &mut add);
         } else {
-            with_usual_k!(k, k => strict_positions(row, mass, k, &mut add));
+            with_usual_k!(k, k => strict_by_position(row, mass, k, &mut add));
         }
         return;
     }
@@ -579,11 +579,11 @@ fn each_share(row: &[u16], mass: &[u64], k: u32, strict: bool, mut add: impl FnM
 /// [`each_share`] of a strict order on a host: every position takes its own polynomial, with
 /// no branch on its mass (the usual `k` each in a copy of its own, the recurrence written out).
 /// Which candidates of an order hold mass follows no pattern a branch predictor can learn, and
-/// the branches of [`strict_runs`] cost a host more than the polynomials they save (about 5% of
+/// the branches of [`strict_by_run`] cost a host more than the polynomials they save (about 5% of
 /// a `batch` line of (16, 8, 4); CHANGELOG.md). A massless position has `a = b`, the value
-/// [`strict_runs`] gives its run, so the bounds are the same.
+/// [`strict_by_run`] gives its run, so the bounds are the same.
 #[inline(always)]
-fn strict_positions(row: &[u16], mass: &[u64], k: u32, add: &mut impl FnMut(usize, u64)) {
+fn strict_by_position(row: &[u16], mass: &[u64], k: u32, add: &mut impl FnMut(usize, u64)) {
     let (mut below, mut b) = (0u64, 0u32);
     for &e in row.iter().rev() {
         let y = (e & INDEX) as usize;
@@ -599,7 +599,7 @@ fn strict_positions(row: &[u16], mass: &[u64], k: u32, add: &mut impl FnMut(usiz
 /// its run of massless neighbours, so the run takes one polynomial (most candidates of an
 /// equilibrium have no mass), and [`poly_up`]'s shortcuts take the runs at the ends.
 #[inline(always)]
-fn strict_runs(row: &[u16], mass: &[u64], k: u32, add: &mut impl FnMut(usize, u64)) {
+fn strict_by_run(row: &[u16], mass: &[u64], k: u32, add: &mut impl FnMut(usize, u64)) {
     let mut below = 0u64;
     let mut b = 0u32;
     let mut run: Option<u64> = None;
@@ -751,7 +751,7 @@ mod tests {
             let mut by_position = Vec::new();
             each_share(&row, &mass, k, true, |y, s| by_position.push((y, s)));
             let mut by_run = Vec::new();
-            strict_runs(&row, &mass, k, &mut |y, s| by_run.push((y, s)));
+            strict_by_run(&row, &mass, k, &mut |y, s| by_run.push((y, s)));
             assert_eq!(
                 by_position, by_run,
                 "case {case}: k = {k}, row {row:?}, mass {mass:?}"
